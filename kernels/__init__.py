@@ -1,0 +1,1 @@
+"""Custom CPU (Numba) and GPU kernels; installed as ``tensorcore.kernels``."""

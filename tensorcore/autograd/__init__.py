@@ -1,0 +1,88 @@
+"""Reverse-mode autograd: ``backward``, ``grad``, ``Function``, grad modes, gradcheck.
+
+>>> import tensorcore as tc
+>>> x = tc.tensor(3.0, requires_grad=True)
+>>> (g,) = tc.autograd.grad(x ** 2, x, create_graph=True)
+>>> (g2,) = tc.autograd.grad(g, x)
+>>> g.item(), g2.item()
+(6.0, 2.0)
+"""
+
+from __future__ import annotations
+
+from . import engine
+from .function import Function
+from .gradcheck import gradcheck, gradgradcheck
+from .grad_mode import (detect_anomaly, enable_grad, is_grad_enabled, no_grad,
+                        set_detect_anomaly, set_grad_enabled)
+
+__all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
+           "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "gradcheck",
+           "gradgradcheck"]
+
+
+def _as_list(x):
+    if x is None:
+        return None
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _root_grads(outputs, grad_outputs):
+    from ..tensor import Tensor
+
+    grads = _as_list(grad_outputs) or [None] * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"grad_outputs has {len(grads)} entries but there are "
+                           f"{len(outputs)} outputs")
+    result = []
+    for out, g in zip(outputs, grads):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"expected a Tensor output, got {type(out).__name__}")
+        if g is None:
+            if out._data.size != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
+                                   f"(got an output of shape {list(out.shape)}); pass "
+                                   f"`gradient=` with that shape")
+            g = Tensor._make(out._backend.xp.ones(out._data.shape, out._data.dtype),
+                             out._backend)
+        elif not isinstance(g, Tensor):
+            g = Tensor(g, dtype=out.dtype, device=out.device)
+        if g.shape != out.shape:
+            raise RuntimeError(f"Mismatch in shape: grad_output has a shape of {list(g.shape)} "
+                               f"and output has a shape of {list(out.shape)}")
+        if g.device != out.device:
+            raise RuntimeError(f"grad_output is on {g.device} but the output is on "
+                               f"{out.device}")
+        result.append(g)
+    return result
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False,
+             inputs=None) -> None:
+    """Accumulate the gradients of ``tensors`` into the leaves' ``.grad``."""
+    tensors = _as_list(tensors)
+    grads = _root_grads(tensors, grad_tensors)
+    retain = create_graph if retain_graph is None else retain_graph
+    inputs = _as_list(inputs)
+    engine.run_backward(tensors, grads, retain, create_graph, inputs=inputs,
+                        allow_unused=True, accumulate=True)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         allow_unused: bool = False, materialize_grads: bool = False) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``."""
+    outputs = _as_list(outputs)
+    inputs = _as_list(inputs)
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors (input {i}) does not require "
+                               f"grad")
+    grads = _root_grads(outputs, grad_outputs)
+    retain = create_graph if retain_graph is None else retain_graph
+    result = engine.run_backward(outputs, grads, retain, create_graph, inputs=inputs,
+                                 allow_unused=allow_unused or materialize_grads,
+                                 accumulate=False)
+    if materialize_grads:
+        from ..ops.shape import Tensor  # noqa: F401  (zeros_like without an upward import)
+        result = tuple(g if g is not None else t.detach() * 0 for g, t in zip(result, inputs))
+    return result

@@ -1,0 +1,245 @@
+"""The reverse-mode engine: one iterative walk over the graph in topological order.
+
+Broadcasting is undone here, in one place: a gradient whose shape differs from its input's
+is summed back to that shape (and cast to the input's dtype) before it moves on.
+
+>>> import tensorcore as tc
+>>> x = tc.ones(3, requires_grad=True)
+>>> (x * tc.ones(2, 3)).sum().backward()   # x was broadcast to (2, 3)
+>>> x.grad.tolist()
+[2.0, 2.0, 2.0]
+"""
+
+from __future__ import annotations
+
+from .function import Function
+from .grad_mode import _State
+
+Tensor = None  # set by tensorcore.tensor
+sum_to = None  # set by tensorcore.ops (a differentiable reduction to a shape)
+
+
+def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
+                 inputs=None, allow_unused: bool = False, accumulate: bool = True):
+    """Propagate ``root_grads`` from ``roots`` back through the graph.
+
+    With ``inputs`` given, returns their gradients (for ``autograd.grad``) and, unless
+    ``accumulate``, leaves every ``.grad`` alone.
+    """
+    buffers: dict[Function, list] = {}
+    handed_out: set[int] = set()  # arrays given to a .grad: a second hand-out is copied
+    leaf_grads: dict[int, Tensor] = {}
+    for root, g in zip(roots, root_grads):
+        if root.grad_fn is None:
+            if not root._requires_grad:
+                raise RuntimeError("element 0 of tensors does not require grad and does not "
+                                   "have a grad_fn")
+            _to_leaf(root, g, create_graph, handed_out, leaf_grads, inputs, accumulate)
+            continue
+        buf = buffers.setdefault(root.grad_fn, [None] * len(root.grad_fn._out_meta))
+        i = root._output_nr
+        buf[i] = g if buf[i] is None else buf[i] + g
+    captures = _capture_targets(inputs)
+    needed = None if inputs is None or accumulate else _needed_nodes(list(buffers), inputs)
+    deps = _count_dependencies(list(buffers), needed)
+    ready = [n for n in buffers if deps.get(n, 0) == 0]
+    prev_mode = _State.enabled
+    _State.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            grads = _prepare_grads(node, buffers.pop(node), captures)
+            if needed is not None and needed.get(node) is not True:
+                continue  # autograd.grad: nothing it asked for lies behind this node
+            in_grads = _call_backward(node, grads)
+            for edge, g in zip(node._edges, in_grads):
+                if edge is None or g is None:
+                    continue
+                if needed is not None and edge[0] not in needed \
+                        and not isinstance(edge[0], Tensor):
+                    continue
+                target, nr, shape, dtype = edge
+                g = _match_input(g, shape, dtype, node)
+                if isinstance(target, Tensor):
+                    _to_leaf(target, g, create_graph, handed_out, leaf_grads, inputs, accumulate)
+                    continue
+                buf = buffers.get(target)
+                if buf is None:
+                    buf = buffers[target] = [None] * len(target._out_meta)
+                buf[nr] = g if buf[nr] is None else buf[nr] + g
+                left = deps[target] - 1
+                deps[target] = left
+                if left == 0:
+                    ready.append(target)
+            if not retain_graph:
+                node._release()
+    finally:
+        _State.enabled = prev_mode
+    if inputs is None:
+        return None
+    return _collect(inputs, captures, leaf_grads, allow_unused)
+
+
+def _count_dependencies(roots: list[Function], needed=None) -> dict[Function, int]:
+    """How many graph edges point at each node reachable from ``roots`` (iterative DFS)."""
+    deps: dict[Function, int] = {}
+    stack = list(roots)
+    seen = set(roots)
+    while stack:
+        node = stack.pop()
+        for edge in node._edges:
+            if edge is None:
+                continue
+            target = edge[0]
+            if isinstance(target, Tensor) or (needed is not None and target not in needed):
+                continue
+            deps[target] = deps.get(target, 0) + 1
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return deps
+
+
+def _needed_nodes(roots: list[Function], inputs) -> dict:
+    """For autograd.grad: the nodes through which some input is reached.
+
+    Maps each such node to True when its backward must run (it leads on to an input) or
+    False when it is itself an input's grad_fn with nothing needed behind it.
+    """
+    leaf_ids = {id(t) for t in inputs if t.grad_fn is None}
+    input_nodes = {t.grad_fn for t in inputs if t.grad_fn is not None}
+    parents: dict[Function, list] = {}
+    leads: set = set()  # nodes with an edge straight to an input leaf or input node
+    stack, seen = list(roots), set(roots)
+    while stack:
+        node = stack.pop()
+        for edge in node._edges:
+            if edge is None:
+                continue
+            target = edge[0]
+            if isinstance(target, Tensor):
+                if id(target) in leaf_ids:
+                    leads.add(node)
+                continue
+            parents.setdefault(target, []).append(node)
+            if target in input_nodes:
+                leads.add(node)
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    needed = dict.fromkeys(input_nodes & (seen | set(roots)), False)
+    needed.update(dict.fromkeys(leads, True))
+    stack = list(needed)
+    while stack:
+        for parent in parents.get(stack.pop(), ()):
+            if needed.get(parent) is not True:
+                needed[parent] = True
+                stack.append(parent)
+    return needed
+
+
+def _capture_targets(inputs):
+    """For autograd.grad: which (node, output_nr) to read gradients from for non-leaf inputs."""
+    if inputs is None:
+        return {}
+    return {(t.grad_fn, t._output_nr): None for t in inputs if t.grad_fn is not None}
+
+
+def _prepare_grads(node: Function, grads: list, captures: dict) -> list:
+    if node._freed:
+        raise RuntimeError(f"{node.name()}: " + _freed_message())
+    for i, g in enumerate(grads):
+        if g is None:  # an output that got no gradient: zeros, as PyTorch materializes them
+            shape, dtype, backend = node._out_meta[i]
+            grads[i] = Tensor._make(backend.xp.zeros(shape, dtype), backend, None, 0)
+    if node._pre_hooks:
+        for i, hooks in node._pre_hooks.items():
+            for hook in hooks:
+                new = hook(grads[i])
+                if new is not None:
+                    grads[i] = new
+    if captures:
+        for i, g in enumerate(grads):
+            key = (node, i)
+            if key in captures:
+                captures[key] = g if captures[key] is None else captures[key] + g
+    return grads
+
+
+def _call_backward(node: Function, grads: list) -> tuple:
+    out = node.backward(node, *grads)
+    if not isinstance(out, tuple):
+        out = (out,)
+    n = len(node._edges)
+    if len(out) != n:
+        if len(out) < n and all(e is None for e in node._edges[len(out):]):
+            out = out + (None,) * (n - len(out))
+        else:
+            raise RuntimeError(f"function {node.name()} returned an incorrect number of "
+                               f"gradients (expected {n}, got {len(out)})")
+    if _State.anomaly:
+        for i, g in enumerate(out):
+            if g is not None and not bool(g._backend.xp.isfinite(g._data).all()):
+                raise RuntimeError(f"Function '{node.name()}' returned nan values in its "
+                                   f"{i}th output.")
+    return out
+
+
+def _match_input(g, shape, dtype, node):
+    """The one place where broadcasting is reduced: sum ``g`` back to the input's shape."""
+    if not isinstance(g, Tensor):
+        raise TypeError(f"{node.name()} returned a gradient of type {type(g).__name__}; "
+                        f"expected a Tensor or None")
+    if g._data.shape != shape:
+        g = sum_to(g, shape)
+    if g._data.dtype != dtype:
+        g = g.to(dtype)
+    return g
+
+
+def _to_leaf(leaf, g, create_graph, handed_out, leaf_grads, inputs, accumulate):
+    if leaf._hooks:
+        for hook in leaf._hooks:
+            new = hook(g)
+            if new is not None:
+                g = new
+    if inputs is not None:
+        key = id(leaf)
+        leaf_grads[key] = g if key not in leaf_grads else leaf_grads[key] + g
+        if not accumulate:
+            return
+    if not create_graph:
+        data = g._data
+        owner = data if data.base is None else data.base
+        if id(owner) in handed_out or g.grad_fn is not None:
+            g = Tensor._make(data.copy(), g._backend, None, 0)
+        else:
+            handed_out.add(id(owner))
+            if g._requires_grad:
+                g = g.detach()
+    current = leaf.grad
+    if current is None:
+        leaf.grad = g
+    elif create_graph or current._requires_grad:
+        leaf.grad = current + g
+    else:
+        current._data += g._data
+        current._version_box[0] += 1
+
+
+def _collect(inputs, captures, leaf_grads, allow_unused):
+    result = []
+    for i, t in enumerate(inputs):
+        g = captures.get((t.grad_fn, t._output_nr)) if t.grad_fn is not None \
+            else leaf_grads.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(f"One of the differentiated Tensors (input {i}) appears to not "
+                               f"have been used in the graph. Set allow_unused=True if this is "
+                               f"the desired behavior.")
+        result.append(g)
+    return tuple(result)
+
+
+def _freed_message() -> str:
+    from .function import _FREED_MESSAGE
+    return _FREED_MESSAGE

@@ -1,0 +1,239 @@
+"""``Function``: one differentiable op, its forward and backward side by side.
+
+An applied Function object is both the ``ctx`` its methods receive and the graph node
+(``tensor.grad_fn``). It keeps edges to its inputs' nodes, the tensors saved for backward
+(checked against version counters), and its outputs by weak reference only, so a finished
+graph frees itself. The built-in ops are Functions too.
+
+>>> import tensorcore as tc
+>>> class Cube(tc.autograd.Function):
+...     @staticmethod
+...     def forward(ctx, x):
+...         ctx.save_for_backward(x)
+...         return x ** 3
+...     @staticmethod
+...     def backward(ctx, grad):
+...         (x,) = ctx.saved_tensors
+...         return grad * 3 * x ** 2
+>>> x = tc.tensor(2.0, requires_grad=True)
+>>> Cube.apply(x).backward(); x.grad.item()
+12.0
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from .grad_mode import _State
+
+Tensor = None  # set by tensorcore.tensor (it imports this module first)
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward.")
+
+
+class _SavedOutput:
+    """A saved output of the node itself: kept as its array, rebuilt on unpacking (no cycle)."""
+
+    __slots__ = ("index", "data", "version_box", "version")
+
+    def __init__(self, index, data, version_box):
+        self.index, self.data, self.version_box = index, data, version_box
+        self.version = version_box[0]
+
+
+class Function:
+    """Base class of differentiable ops: subclass with static ``forward`` and ``backward``.
+
+    ``forward(ctx, *args)`` runs with grad disabled and returns a Tensor, an array of the
+    inputs' backend, or a tuple of them. ``backward(ctx, *grads)`` returns one gradient (or
+    None) per input of ``forward``; it is itself recorded when ``create_graph=True``.
+    """
+
+    __slots__ = ("needs_input_grad", "_edges", "_saved", "_saved_pending", "_outputs",
+                 "_out_meta", "_pre_hooks", "_freed", "__dict__", "__weakref__")
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError
+
+    # -- ctx API -----------------------------------------------------------------------------
+    def save_for_backward(self, *tensors) -> None:
+        """Keep tensors (inputs or outputs of this op) for backward, guarded by versions."""
+        self._saved_pending = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        saved = self._saved
+        if saved is None:
+            if self._freed:
+                raise RuntimeError(_FREED_MESSAGE)
+            return ()
+        out = []
+        for entry in saved:
+            if entry is None:
+                out.append(None)
+            elif type(entry) is _SavedOutput:
+                out.append(self._unpack_output(entry))
+            else:
+                tensor, version = entry
+                if version is not None and tensor._version_box[0] != version:
+                    raise _version_error(self, tensor, version)
+                out.append(tensor)
+        return tuple(out)
+
+    def _unpack_output(self, entry: _SavedOutput):
+        if entry.version_box[0] != entry.version:
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: output {entry.index} of {self.name()} "
+                f"(shape {tuple(entry.data.shape)}) is at version {entry.version_box[0]}; "
+                f"expected version {entry.version} instead.")
+        live = self._outputs[entry.index]()
+        if live is not None and live._data is entry.data and live.grad_fn is self:
+            return live
+        t = Tensor._make(entry.data, self._out_meta[entry.index][2], self, entry.index)
+        t._version_box = entry.version_box
+        return t
+
+    def mark_non_differentiable(self, *tensors) -> None:  # accepted for PyTorch parity
+        pass
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Accepted for PyTorch parity: missing output gradients are always zeros here."""
+
+    # -- node API ----------------------------------------------------------------------------
+    def name(self) -> str:
+        return f"{type(self).__name__}Backward0"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        """``((node_or_AccumulateGrad_tensor, output_nr), ...)`` as in PyTorch."""
+        return tuple((None, 0) if e is None else (e[0], e[1]) for e in self._edges)
+
+    def register_prehook(self, output_nr: int, hook) -> None:
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        self._pre_hooks.setdefault(output_nr, []).append(hook)
+
+    def _release(self) -> None:
+        """Free what the backward needed (called after it ran unless retain_graph)."""
+        if self._saved is not None or self.__dict__:
+            self._saved = None
+            self.__dict__.clear()
+            self._freed = True
+
+    # -- apply -------------------------------------------------------------------------------
+    @classmethod
+    def apply(cls, *args):
+        ctx = object.__new__(cls)
+        backend = None
+        record = False
+        for a in args:  # one pass: the device check and whether a graph is needed
+            if isinstance(a, Tensor):
+                b = a._backend
+                if backend is None:
+                    backend = b
+                elif b is not backend and b.device != backend.device:
+                    raise _device_error(cls, backend, b)
+                if a._requires_grad:
+                    record = True
+        prev = _State.enabled
+        record = record and prev
+        if record:
+            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
+        ctx._saved_pending = None
+        _State.enabled = False
+        try:
+            raw = cls.forward(ctx, *args)
+        except ValueError as e:
+            if "broadcast" not in str(e):
+                raise
+            shapes = " and ".join(str(list(a.shape)) for a in args if isinstance(a, Tensor))
+            raise RuntimeError(f"{cls.__name__}: the shapes {shapes} cannot be broadcast "
+                               f"together ({e})") from None
+        finally:
+            _State.enabled = prev
+        if type(raw) is tuple:
+            outputs = tuple(_wrap(r, backend, ctx if record else None, i)
+                            for i, r in enumerate(raw))
+        else:
+            outputs = _wrap(raw, backend, ctx if record else None, 0)
+        if not record:
+            return outputs
+        ctx._edges = tuple(_edge(a) for a in args)
+        outs = outputs if type(outputs) is tuple else (outputs,)
+        ctx._outputs = tuple(weakref.ref(o) for o in outs)
+        ctx._out_meta = tuple((o._data.shape, o._data.dtype, o._backend) for o in outs)
+        ctx._pre_hooks = None
+        ctx._freed = False
+        pending = ctx._saved_pending
+        ctx._saved = None if pending is None else _pack_saved(pending, outs)
+        ctx._saved_pending = None
+        return outputs
+
+
+def _wrap(raw, backend, node, index):
+    if isinstance(raw, Tensor):
+        data, backend = raw._data, raw._backend
+    elif type(raw) is backend.array_type:
+        data = raw
+    else:
+        data = backend.asarray(raw)
+    return Tensor._make(data, backend, node, index)
+
+
+def _edge(a):
+    if not isinstance(a, Tensor) or not a._requires_grad:
+        return None
+    fn = a.grad_fn
+    return (a if fn is None else fn, a._output_nr, a._data.shape, a._data.dtype)
+
+
+def _pack_saved(items, outs):
+    packed = []
+    for item in items:
+        if item is None:
+            packed.append(None)
+            continue
+        if isinstance(item, (int, float, bool)):  # a Python constant, kept as is
+            packed.append((item, None))
+            continue
+        data = item._data if isinstance(item, Tensor) else item
+        for i, o in enumerate(outs):
+            if o._data is data:
+                packed.append(_SavedOutput(i, data, o._version_box))
+                break
+        else:
+            if not isinstance(item, Tensor):
+                raise TypeError("save_for_backward takes tensors (inputs or outputs of the op); "
+                                f"got {type(item).__name__}")
+            packed.append((item, item._version_box[0]))
+    return tuple(packed)
+
+
+def _version_error(node, tensor, version):
+    return RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{tensor.dtype} tensor of shape {list(tensor.shape)}], used by "
+        f"{node.name()}, is at version {tensor._version_box[0]}; expected version {version} "
+        f"instead. Hint: make a clone() before the in-place change.")
+
+
+def _device_error(cls, b1, b2):
+    return RuntimeError(
+        f"Expected all tensors to be on the same device, but found at least two devices, "
+        f"{b1.device} and {b2.device}! (in {cls.__name__})")

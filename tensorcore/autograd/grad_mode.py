@@ -1,0 +1,97 @@
+"""Grad mode: whether ops record a graph. ``no_grad``, ``enable_grad``, ``set_grad_enabled``.
+
+Each works as a context manager and as a decorator.
+
+>>> import tensorcore as tc
+>>> x = tc.ones(2, requires_grad=True)
+>>> with tc.no_grad():
+...     (x * 2).requires_grad
+False
+"""
+
+from __future__ import annotations
+
+import functools
+
+
+class _State:
+    enabled = True  # read on every op: a plain class attribute is the cheapest lookup
+    anomaly = False
+
+
+def is_grad_enabled() -> bool:
+    return _State.enabled
+
+
+class _GradModeContext:
+    mode = True
+
+    def __enter__(self) -> None:
+        self._prev = _State.enabled
+        _State.enabled = self.mode
+
+    def __exit__(self, *exc) -> None:
+        _State.enabled = self._prev
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            prev = _State.enabled
+            _State.enabled = mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _State.enabled = prev
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Ops inside record no graph: for evaluation and for parameter updates."""
+
+    mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Re-enable graph recording inside a ``no_grad`` block."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """``set_grad_enabled(False)`` acts at once (as a function) and as a context manager."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self._prev = _State.enabled
+        _State.enabled = self.mode
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc) -> None:
+        _State.enabled = self._prev
+
+    def __call__(self, fn):
+        _State.enabled = self._prev  # used as a decorator: undo the immediate switch
+        return super().__call__(fn)
+
+
+class detect_anomaly:
+    """Inside, backward checks each op's gradients and names the op that made NaN or Inf."""
+
+    def __init__(self, check_nan: bool = True) -> None:
+        self.check_nan = check_nan
+
+    def __enter__(self) -> None:
+        self._prev = _State.anomaly
+        _State.anomaly = self.check_nan
+
+    def __exit__(self, *exc) -> None:
+        _State.anomaly = self._prev
+
+
+def set_detect_anomaly(mode: bool) -> None:
+    _State.anomaly = bool(mode)

@@ -1,0 +1,157 @@
+"""Backends found by name, and the default device.
+
+A device type (``cpu``, ``cuda``) can be served by several implementations; the registry
+maps ``(device, implementation)`` to one backend object. ``TENSORCORE_DEVICE`` sets the
+default device and ``TENSORCORE_BACKEND`` the implementation (``numba``, ``numpy``, or
+``cpu=numpy,cuda=cupy``); Python has ``set_default_device`` and ``use_backend``.
+
+>>> import tensorcore as tc
+>>> with tc.backends.use_backend("numpy"):
+...     tc.zeros(2).backend_name
+'numpy'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+
+from .._device import device
+from .contract import Backend
+
+# device type -> implementation name -> "module:Class" (imported on first use)
+_IMPLEMENTATIONS: dict[str, dict[str, str]] = {
+    "cpu": {
+        "numba": "tensorcore.backends.numba_backend:NumbaBackend",
+        "numpy": "tensorcore.backends.numpy_backend:NumpyBackend",
+    },
+    "cuda": {},
+}
+_chosen: dict[str, str] = {"cpu": "numba", "cuda": "cupy"}
+_instances: dict[tuple[device, str], Backend] = {}
+_seed: int | None = None
+
+
+def register_backend(device_type: str, name: str, target: str | type) -> None:
+    """Make ``target`` (a Backend subclass or its ``"module:Class"`` path) serve ``device_type``."""
+    _IMPLEMENTATIONS.setdefault(device_type, {})[name] = target
+
+
+def available_backends(device_type: str = "cpu") -> list[str]:
+    """Names of the implementations registered for a device type."""
+    return list(_IMPLEMENTATIONS.get(device_type, {}))
+
+
+def _parse_choice(spec: str) -> None:
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        kind, _, name = part.rpartition("=")
+        kinds = [kind] if kind else [k for k, impls in _IMPLEMENTATIONS.items() if part in impls]
+        if not kinds:
+            raise ValueError(f"TENSORCORE_BACKEND: no device type has a backend named {part!r}; "
+                             f"known: {_IMPLEMENTATIONS}")
+        for k in kinds:
+            set_backend(name, k)
+
+
+def set_backend(name: str, device_type: str = "cpu") -> None:
+    """Choose which implementation serves ``device_type`` for tensors created from now on."""
+    impls = _IMPLEMENTATIONS.get(device_type)
+    if impls is None:
+        raise ValueError(f"unknown device type {device_type!r}")
+    if impls and name not in impls:
+        raise ValueError(f"no backend {name!r} for {device_type}; available: {sorted(impls)}")
+    _chosen[device_type] = name
+
+
+def get_backend_name(device_type: str = "cpu") -> str:
+    return _chosen[device_type]
+
+
+@contextlib.contextmanager
+def use_backend(name: str, device_type: str = "cpu"):
+    """Context manager: tensors created inside use backend ``name`` for ``device_type``."""
+    before = _chosen[device_type]
+    set_backend(name, device_type)
+    try:
+        yield
+    finally:
+        _chosen[device_type] = before
+
+
+_default_device = device("cpu")
+
+
+def set_default_device(dev) -> None:
+    """The device that creation functions use when none is given."""
+    global _default_device
+    dev = device(dev)
+    get_backend(dev)  # fail now, with the reason, if the device is unusable
+    _default_device = dev
+
+
+def get_default_device() -> device:
+    return _default_device
+
+
+def get_backend(dev=None, name: str | None = None) -> Backend:
+    """The backend object serving ``dev`` (default device if None)."""
+    dev = _default_device if dev is None else device(dev)
+    name = name or _chosen[dev.type]
+    key = (dev, name)
+    backend = _instances.get(key)
+    if backend is None:
+        backend = _instances[key] = _create(dev, name)
+    return backend
+
+
+def _create(dev: device, name: str) -> Backend:
+    target = _IMPLEMENTATIONS[dev.type].get(name)
+    if target is None:
+        if dev.type == "cuda":
+            raise RuntimeError(f"cannot use device {dev}: {cuda_unavailable_reason()}")
+        raise RuntimeError(f"no backend named {name!r} for device {dev}")
+    if isinstance(target, str):
+        module, _, cls = target.partition(":")
+        target = getattr(importlib.import_module(module), cls)
+    backend = target(dev)
+    if _seed is not None:
+        backend.seed(_seed)
+    return backend
+
+
+def cuda_unavailable_reason() -> str:
+    """Why no GPU backend can serve ``cuda`` here, in words."""
+    try:
+        import cupy
+    except ImportError:
+        return ("no GPU backend is usable: CuPy is not installed "
+                "(pip install 'tensorcore[cuda]')")
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # CUDARuntimeError without a driver or GPU
+        return f"no GPU backend is usable: CuPy found no CUDA GPU ({e})"
+    if count == 0:
+        return "no GPU backend is usable: CuPy found no CUDA GPU"
+    return "no GPU backend is registered for 'cuda'"
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the random generators of every backend (now and created later)."""
+    global _seed
+    _seed = int(seed)
+    for backend in _instances.values():
+        backend.seed(_seed)
+
+
+def _read_environment() -> None:
+    global _default_device
+    spec = os.environ.get("TENSORCORE_BACKEND")
+    if spec:
+        _parse_choice(spec)
+    dev = os.environ.get("TENSORCORE_DEVICE")
+    if dev:
+        _default_device = device(dev)
+
+
+_read_environment()

@@ -1,0 +1,144 @@
+"""The backend contract: what a backend must provide to serve a device.
+
+A backend is one object (one file) with
+
+* ``name``, ``device_type`` (``"cpu"`` / ``"cuda"``), ``device`` and ``array_type``;
+* ``xp``: a NumPy-compatible array namespace (``numpy``, ``cupy``) providing the functions in
+  ``XP_FUNCTIONS`` with NumPy's signatures, and arrays supporting Python's arithmetic,
+  comparison, ``@`` and indexing operators with NumPy's broadcasting and type rules;
+* the methods of ``Backend`` below: conversion, random numbers, a scatter-add, and the
+  kernel entry points. ``Backend`` implements the kernels with ``xp`` calls, so a new
+  backend overrides only what it can do faster.
+
+>>> from tensorcore.backends import get_backend
+>>> get_backend("cpu").xp.__name__
+'numpy'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+XP_FUNCTIONS = """
+abs exp log log1p sqrt sin cos tanh sign maximum minimum where clip logaddexp
+sum mean var prod max min argmax argmin matmul einsum
+reshape transpose moveaxis broadcast_to expand_dims squeeze concatenate stack split
+zeros zeros_like ones full empty arange linspace eye ascontiguousarray result_type isfinite
+""".split()
+
+
+class Backend:
+    """Base class and reference implementation of the contract (see module docstring)."""
+
+    name = "abstract"
+    device_type = "cpu"
+    xp = np
+    array_type: type = np.ndarray
+
+    def __init__(self, device) -> None:
+        self.device = device
+        self.rng = np.random.default_rng()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} on {self.device}>"
+
+    # -- conversion ------------------------------------------------------------------------
+    def asarray(self, data, dtype: np.dtype | None = None):
+        """An array of this backend from NumPy arrays, scalars or nested lists."""
+        return self.xp.asarray(data, dtype=dtype)
+
+    def to_numpy(self, a) -> np.ndarray:
+        """A NumPy array with the values of ``a`` (a copy for device memory)."""
+        return np.asarray(a)
+
+    def synchronize(self) -> None:
+        """Wait for all queued work on the device."""
+
+    # -- random numbers --------------------------------------------------------------------
+    def seed(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def uniform(self, shape, dtype):
+        return self.asarray(self.rng.random(shape, dtype=np.float64).astype(dtype, copy=False))
+
+    def normal(self, shape, dtype):
+        return self.asarray(self.rng.standard_normal(shape).astype(dtype, copy=False))
+
+    def integers(self, low: int, high: int, shape, dtype):
+        return self.asarray(self.rng.integers(low, high, size=shape, dtype=dtype))
+
+    def permutation(self, n: int, dtype):
+        return self.asarray(self.rng.permutation(n).astype(dtype, copy=False))
+
+    # -- scatter ---------------------------------------------------------------------------
+    def index_add(self, target, index, values) -> None:
+        """``target[index] += values`` with repeated indices accumulated (in place)."""
+        np.add.at(target, index, values)
+
+    # -- kernel entry points ---------------------------------------------------------------
+    def bias_act(self, z, b, activation: str | None):
+        """``act(z + b)`` for the (M, N) GEMM result ``z`` (owned: may be reused).
+
+        Returns ``(out, pre)``; ``pre`` is the pre-activation when the backward needs it
+        (gelu), else None.
+        """
+        xp = self.xp
+        if b is not None:
+            z += b
+        if activation is None:
+            return z, None
+        if activation == "relu":
+            return xp.maximum(z, 0, out=z), None
+        if activation == "tanh":
+            return xp.tanh(z, out=z), None
+        if activation == "sigmoid":
+            return _sigmoid(xp, z), None
+        if activation == "gelu":
+            return 0.5 * z * (1.0 + _erf(xp, z * np.sqrt(0.5))), z
+        raise ValueError(f"unknown activation {activation!r}")
+
+    def act_backward(self, grad_out, out, pre, activation: str | None, need_bias_grad: bool):
+        """``(grad_z, grad_b)``: the activation's gradient and the bias gradient (column sum)."""
+        xp = self.xp
+        if activation is None:
+            gz = grad_out
+        elif activation == "relu":
+            gz = grad_out * (out > 0)
+        elif activation == "tanh":
+            gz = grad_out * (1 - out * out)
+        elif activation == "sigmoid":
+            gz = grad_out * out * (1 - out)
+        elif activation == "gelu":
+            cdf = 0.5 * (1.0 + _erf(xp, pre * np.sqrt(0.5)))
+            pdf = xp.exp(-0.5 * pre * pre) / np.sqrt(2 * np.pi)
+            gz = grad_out * (cdf + pre * pdf)
+        else:
+            raise ValueError(f"unknown activation {activation!r}")
+        return gz, (gz.sum(axis=0) if need_bias_grad else None)
+
+
+def _sigmoid(xp, z):
+    # numerically stable: exp of a non-positive number only
+    e = xp.exp(-xp.abs(z))
+    return xp.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype, copy=False)
+
+
+def _erf(xp, x):
+    try:
+        from scipy.special import erf  # optional, exact and fast
+        if xp is np:
+            return erf(x)
+    except ImportError:  # pragma: no cover - scipy is optional
+        pass
+    if hasattr(xp, "special"):  # pragma: no cover
+        return xp.special.erf(x)
+    return _erf_series(xp, x)
+
+
+def _erf_series(xp, x):
+    """Abramowitz-Stegun 7.1.26 refined: max error 1.2e-7 (float32 accuracy)."""
+    t = 1.0 / (1.0 + 0.5 * xp.abs(x))
+    y = 1 - t * xp.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (
+        0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (
+            1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
+    return xp.where(x >= 0, y, -y).astype(x.dtype, copy=False)

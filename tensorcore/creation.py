@@ -1,0 +1,174 @@
+"""Creation and random functions: ``zeros``, ``arange``, ``randn``, ``manual_seed`` ...
+
+All take ``dtype=``, ``device=`` and ``requires_grad=`` as in PyTorch. Random numbers come
+from the backend's seeded generator: ``manual_seed`` makes runs reproducible.
+
+>>> import tensorcore as tc
+>>> tc.manual_seed(0); a = tc.randn(2)
+>>> tc.manual_seed(0); bool((a == tc.randn(2)).all())
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dtype
+from .backends import get_backend, manual_seed  # noqa: F401  (re-exported)
+from .tensor import Tensor
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    size = tuple(int(s) for s in size)
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(size)}")
+    return size
+
+
+def _finish(arr, backend, requires_grad) -> Tensor:
+    t = Tensor._make(arr, backend)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _float_dtype(dtype):
+    d = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+    return d.np
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    b = get_backend(device)
+    return _finish(b.xp.zeros(_size(size), _float_dtype(dtype)), b, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    b = get_backend(device)
+    return _finish(b.xp.ones(_size(size), _float_dtype(dtype)), b, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    b = get_backend(device)
+    return _finish(b.xp.empty(_size(size), _float_dtype(dtype)), b, requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    b = get_backend(device)
+    if dtype is None:
+        dtype = (_dtype.bool_ if isinstance(fill_value, bool) else _dtype.int64
+                 if isinstance(fill_value, int) else None)
+    return _finish(b.xp.full(_size((size,) if isinstance(size, int) else (size,)),
+                             fill_value, _float_dtype(dtype)), b, requires_grad)
+
+
+def _like(t: Tensor, dtype, device):
+    return (t.dtype if dtype is None else dtype), (t.device if device is None else device)
+
+
+def zeros_like(t, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dtype, device = _like(t, dtype, device)
+    return zeros(t.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def ones_like(t, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dtype, device = _like(t, dtype, device)
+    return ones(t.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def empty_like(t, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dtype, device = _like(t, dtype, device)
+    return empty(t.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dtype, device = _like(t, dtype, device)
+    return full(t.shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if dtype is None:
+        is_int = all(isinstance(v, int) for v in (start, end, step))
+        dtype = _dtype.int64 if is_int else _dtype.get_default_dtype()
+    b = get_backend(device)
+    return _finish(b.xp.arange(start, end, step, dtype=_dtype.as_dtype(dtype).np), b,
+                   requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    b = get_backend(device)
+    return _finish(b.xp.linspace(start, end, int(steps), dtype=_float_dtype(dtype)), b,
+                   requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False):
+    b = get_backend(device)
+    return _finish(b.xp.eye(n, m, dtype=_float_dtype(dtype)), b, requires_grad)
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    """Uniform samples on [0, 1)."""
+    b = get_backend(device)
+    return _finish(b.uniform(_size(size), _float_dtype(dtype)), b, requires_grad)
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    """Standard normal samples."""
+    b = get_backend(device)
+    return _finish(b.normal(_size(size), _float_dtype(dtype)), b, requires_grad)
+
+
+def randint(low, high=None, size=(), *, dtype=None, device=None) -> Tensor:
+    """Integers uniform on [low, high)."""
+    if high is None:
+        low, high = 0, low
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
+                           f">= to={high}")
+    b = get_backend(device)
+    dt = _dtype.int64 if dtype is None else _dtype.as_dtype(dtype)
+    return Tensor._make(b.integers(low, high, _size((size,) if isinstance(size, int) else
+                                                    (size,)), dt.np), b)
+
+
+def randperm(n: int, *, dtype=None, device=None) -> Tensor:
+    b = get_backend(device)
+    dt = _dtype.int64 if dtype is None else _dtype.as_dtype(dtype)
+    return Tensor._make(b.permutation(int(n), dt.np), b)
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor copying ``data`` (scalars, nested lists, NumPy arrays, tensors)."""
+    return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    if isinstance(data, Tensor) and dtype is None and device is None:
+        return data
+    if isinstance(data, np.ndarray) and device is None and dtype is None:
+        return from_numpy(data)
+    return Tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A CPU tensor sharing memory with ``array``."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    _dtype.from_numpy_dtype(array.dtype)
+    return Tensor._make(array, get_backend("cpu"))
+
+
+def from_dlpack(obj) -> Tensor:
+    """A tensor sharing memory with any DLPack exporter (NumPy arrays, tensors, CuPy...)."""
+    if isinstance(obj, Tensor):
+        return obj.detach()
+    kind, index = obj.__dlpack_device__()
+    if int(kind) == 1:  # kDLCPU
+        return from_numpy(np.from_dlpack(obj))
+    backend = get_backend(f"cuda:{index}")
+    return Tensor._make(backend.from_dlpack(obj), backend)

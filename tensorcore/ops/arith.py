@@ -1,0 +1,323 @@
+"""Elementwise arithmetic, comparisons and selection: each op's forward beside its backward.
+
+Gradients may come out with the broadcast shape; the engine sums them back to each input's
+shape, so no op here thinks about broadcasting.
+
+>>> import tensorcore as tc
+>>> a = tc.tensor([1.0, 2.0], requires_grad=True)
+>>> (a * 3 + 1).sum().backward(); a.grad.tolist()
+[3.0, 3.0]
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import as_tensor_like, const, operands
+
+TENSOR_METHODS = ["add", "sub", "mul", "div", "pow", "neg", "maximum", "minimum", "clamp",
+                  "clip", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and",
+                  "logical_or", "where", "true_divide", "multiply", "subtract", "divide"]
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        return x + y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        return x - y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, -g
+
+
+class RSub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        return y - x
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g, None
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        x, y = operands(a, b)
+        return x * y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (g * b if na else None), (g * a if nb else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        if x.dtype.kind != "f":  # true division of integers gives the default float type
+            from .. import _dtype
+            x = x.astype(_dtype.get_default_dtype().np)
+        ctx.save_for_backward(a, b)
+        return x / y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (g / b if na else None), (-g * a / (b * b) if nb else None)
+
+
+class RDiv(Function):
+    @staticmethod
+    def forward(ctx, a, b):  # b / a with b a scalar
+        x, y = operands(a, b)
+        ctx.save_for_backward(a, b)
+        return y / x
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return -g * b / (a * a), None
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        out = x ** y
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = g * b * a ** (b - 1) if na else None
+        gb = None
+        if nb:
+            safe_log = a.log().masked_fill(a <= 0, 0.0)
+            gb = g * out * safe_log
+        return ga, gb
+
+
+class RPow(Function):
+    @staticmethod
+    def forward(ctx, a, b):  # b ** a with b a scalar
+        x, y = operands(a, b)
+        out = y ** x
+        ctx.save_for_backward(out)
+        ctx.log_base = float(__import__("math").log(b)) if b > 0 else float("nan")
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out * ctx.log_base, None
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return -a._data
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Maximum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        xp = a._backend.xp
+        ctx.a_wins = x > y
+        ctx.tie = x == y
+        return xp.maximum(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _select_grads(ctx, g)
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        xp = a._backend.xp
+        ctx.a_wins = x < y
+        ctx.tie = x == y
+        return xp.minimum(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _select_grads(ctx, g)
+
+
+def _select_grads(ctx, g):
+    """Gradient of max/min: to the winner; a tie splits it evenly, as PyTorch does."""
+    wins, tie = const(g, ctx.a_wins), const(g, ctx.tie)
+    share_a = wins + tie * 0.5
+    na, nb = ctx.needs_input_grad
+    return (g * share_a if na else None), (g * (1 - share_a) if nb else None)
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        x = a._data
+        xp = a._backend.xp
+        lo_v = lo._data if isinstance(lo, Tensor) else lo
+        hi_v = hi._data if isinstance(hi, Tensor) else hi
+        if lo is None and hi is None:
+            raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+        keep = xp.ones(x.shape, dtype=bool)
+        out = x
+        if lo is not None:
+            keep = keep & (x >= lo_v)
+            out = xp.maximum(out, lo_v)
+        if hi is not None:
+            keep = keep & (x <= hi_v)
+            out = xp.minimum(out, hi_v)
+        ctx.keep = keep
+        return out.astype(x.dtype, copy=False) if out is not x else x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * const(g, ctx.keep), None, None
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        xp = (a if isinstance(a, Tensor) else b)._backend.xp
+        c = cond._data if isinstance(cond, Tensor) else cond
+        ctx.cond = c.astype(bool, copy=False)
+        x = a._data if isinstance(a, Tensor) else a
+        y = b._data if isinstance(b, Tensor) else b
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            x, y = operands(a, b)
+        return xp.where(ctx.cond, x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        c = const(g, ctx.cond)
+        _, na, nb = ctx.needs_input_grad
+        return None, (g * c if na else None), (g * (~c) if nb else None)
+
+
+# -- public functions -----------------------------------------------------------------------
+def add(a, b, *, alpha=1):
+    if not isinstance(a, Tensor):
+        a, b = b, a
+    return Add.apply(a, b if alpha == 1 else b * alpha)
+
+
+def sub(a, b, *, alpha=1):
+    if not isinstance(a, Tensor):
+        return RSub.apply(b, a)
+    return Sub.apply(a, b if alpha == 1 else b * alpha)
+
+
+def rsub(a, b):
+    return RSub.apply(a, b)
+
+
+def mul(a, b):
+    if not isinstance(a, Tensor):
+        a, b = b, a
+    return Mul.apply(a, b)
+
+
+def div(a, b, *, rounding_mode=None):
+    if rounding_mode is not None:
+        q = (a / b)
+        return q.floor() if rounding_mode == "floor" else q.trunc()
+    if not isinstance(a, Tensor):
+        return RDiv.apply(b, a)
+    return Div.apply(a, b)
+
+
+def rdiv(a, b):
+    return RDiv.apply(a, b)
+
+
+def pow(a, b):
+    if not isinstance(a, Tensor):
+        return RPow.apply(b, a)
+    return Pow.apply(a, b)
+
+
+def rpow(a, b):
+    return RPow.apply(a, b)
+
+
+def neg(a):
+    return Neg.apply(a)
+
+
+def maximum(a, b):
+    return Maximum.apply(a, as_tensor_like(b, a))
+
+
+def minimum(a, b):
+    return Minimum.apply(a, as_tensor_like(b, a))
+
+
+def clamp(a, min=None, max=None):
+    return Clamp.apply(a, min, max)
+
+
+def where(condition, a, b):
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError("where: at least one of the two value arguments must be a Tensor")
+    return Where.apply(condition, a, b)
+
+
+true_divide = divide = div
+multiply = mul
+subtract = sub
+clip = clamp
+
+
+def _compare(name):
+    def op(a, b):
+        x, y = operands(a, b) if isinstance(a, Tensor) else operands(b, a)[::-1]
+        return Tensor._make(getattr(x, name)(y), a._backend if isinstance(a, Tensor)
+                            else b._backend)
+    op.__name__ = name.strip("_")
+    op.__doc__ = f"Elementwise ``{name}`` as a bool tensor (no gradient)."
+    return op
+
+
+eq, ne, lt, le, gt, ge = (_compare(f"__{n}__") for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+
+
+def logical_not(a):
+    return Tensor._make(a._backend.xp.logical_not(a._data), a._backend)
+
+
+def logical_and(a, b):
+    x, y = operands(a, b)
+    return Tensor._make(a._backend.xp.logical_and(x, y), a._backend)
+
+
+def logical_or(a, b):
+    x, y = operands(a, b)
+    return Tensor._make(a._backend.xp.logical_or(x, y), a._backend)

@@ -1,0 +1,238 @@
+"""Matrix products and the fused layers: ``matmul``, ``linear``, ``linear_act`` and the
+softmax cross-entropy loss.
+
+``linear_act`` runs the GEMM, then one backend kernel for bias + activation; its backward
+runs one kernel for the activation gradient fused with the bias-gradient sum, then the two
+GEMMs. When a graph of the backward is being built (``create_graph=True``) it falls back to
+the unfused ops, so it stays differentiable twice.
+
+>>> import tensorcore as tc
+>>> x, w, b = tc.ones(4, 3), tc.ones(2, 3), tc.zeros(2)
+>>> tc.nn.functional.linear_act(x, w, b, "relu").tolist()
+[[3.0, 3.0], [3.0, 3.0], [3.0, 3.0], [3.0, 3.0]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import _State, enable_grad
+from ..tensor import Tensor
+
+TENSOR_METHODS = ["matmul"]
+ACTIVATIONS = ("relu", "gelu", "sigmoid", "tanh", None)
+
+
+class MatMul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = a._data, b._data
+        if x.ndim == 0 or y.ndim == 0:
+            raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
+                               f"{x.ndim}D and {y.ndim}D")
+        k1 = x.shape[-1]
+        k2 = y.shape[-2] if y.ndim > 1 else y.shape[0]
+        if k1 != k2:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                               f"({_fmt(x.shape)} and {_fmt(y.shape)})")
+        if x.dtype != y.dtype:
+            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                               f"{a.dtype} != {b.dtype}")
+        ctx.save_for_backward(a, b)
+        return x @ y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        a2 = a.unsqueeze(0) if a.ndim == 1 else a
+        b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+        g2 = g.unsqueeze(-2) if a.ndim == 1 else g
+        g2 = g2.unsqueeze(-1) if b.ndim == 1 else g2
+        ga = gb = None
+        if na:
+            ga = g2 @ b2.mT
+            ga = ga.squeeze(-2) if a.ndim == 1 else ga
+        if nb:
+            gb = a2.mT @ g2
+            gb = gb.squeeze(-1) if b.ndim == 1 else gb
+        return ga, gb
+
+
+def _fmt(shape) -> str:
+    return "x".join(str(n) for n in shape) if len(shape) != 1 else f"1x{shape[0]}"
+
+
+def matmul(a, b):
+    if not isinstance(b, Tensor):
+        raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(b).__name__}")
+    return MatMul.apply(a, b)
+
+
+class LinearAct(Function):
+    """act(x @ w.T + b) for x of shape (..., in), w (out, in), b (out,) or None."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, activation):
+        xd, wd = x._data, w._data
+        lead = xd.shape[:-1]
+        x2 = xd.reshape(-1, xd.shape[-1])
+        z = x2 @ wd.T
+        out, pre = x._backend.bias_act(z, None if b is None else b._data, activation)
+        ctx.activation, ctx.pre = activation, pre
+        if len(lead) != 1:
+            out = out.reshape(*lead, wd.shape[0])
+        ctx.save_for_backward(x, w, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w, b, out = ctx.saved_tensors
+        if _State.enabled:  # create_graph: differentiate the unfused ops instead
+            return _unfused_backward(ctx, g, x, w, b)
+        nx, nw, nb, _ = ctx.needs_input_grad
+        backend = g._backend
+        gd = g._data.reshape(-1, g._data.shape[-1])
+        od = out._data.reshape(gd.shape)
+        gz, gb = backend.act_backward(gd, od, ctx.pre, ctx.activation, nb)
+        x2 = x._data.reshape(-1, x._data.shape[-1])
+        gx = Tensor._make((gz @ w._data).reshape(x._data.shape), backend) if nx else None
+        gw = Tensor._make(gz.T @ x2, backend) if nw else None
+        gbias = Tensor._make(gb, backend) if nb else None
+        return gx, gw, gbias, None
+
+
+def _unfused_backward(ctx, g, x, w, b):
+    from ..autograd import grad
+
+    with enable_grad():
+        inputs = [t for t in (x, w, b) if t is not None and t.requires_grad]
+        xs = [t.detach().requires_grad_() if not t.requires_grad else t for t in (x, w)]
+        y = unfused_linear_act(xs[0], xs[1], b, ctx.activation)
+        grads = iter(grad([y], inputs, [g], create_graph=True, allow_unused=True))
+    return tuple(next(grads) if t is not None and t.requires_grad else None
+                 for t in (x, w, b)) + (None,)
+
+
+def unfused_linear_act(x, w, b=None, activation=None):
+    """The reference: ``act(x @ w.T + b)`` from separate ops."""
+    y = x @ w.mT
+    if b is not None:
+        y = y + b
+    if activation is None:
+        return y
+    if activation == "gelu":
+        return 0.5 * y * (1 + (y * float(np.sqrt(0.5))).erf())
+    return getattr(y, activation)()
+
+
+def linear_act(x, w, b=None, activation: str | None = None):
+    """Fused ``act(x @ w.T + b)``; activation in ``relu, gelu, sigmoid, tanh, None``."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"linear_act: unknown activation {activation!r}; "
+                         f"expected one of {ACTIVATIONS}")
+    _check_linear(x, w, b)
+    return LinearAct.apply(x, w, b, activation)
+
+
+def linear(x, w, b=None):
+    """``x @ w.T + b``, as ``torch.nn.functional.linear``."""
+    return linear_act(x, w, b, None)
+
+
+def _check_linear(x, w, b) -> None:
+    for name, t in (("input", x), ("weight", w)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linear(): argument '{name}' must be Tensor, not "
+                            f"{type(t).__name__}")
+    if w.ndim != 2:
+        raise RuntimeError(f"linear(): weight must be 2-D (out_features, in_features), got "
+                           f"shape {list(w.shape)}")
+    if x.ndim < 1 or x.shape[-1] != w.shape[1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                           f"({_fmt(x.shape)} and {w.shape[1]}x{w.shape[0]})")
+    if b is not None and (b.ndim != 1 or b.shape[0] != w.shape[0]):
+        raise RuntimeError(f"linear(): bias of shape {list(b.shape)} does not match "
+                           f"out_features={w.shape[0]}")
+    if x.dtype != w.dtype or (b is not None and b.dtype != w.dtype):
+        raise RuntimeError(f"linear(): expected input, weight and bias of one dtype, got "
+                           f"{x.dtype}, {w.dtype}{'' if b is None else ', ' + str(b.dtype)}")
+    if x.dtype.is_floating_point is False:
+        raise TypeError(f"linear(): expected floating point tensors, got {x.dtype}")
+
+
+class CrossEntropy(Function):
+    """Mean (or sum / none) softmax cross-entropy of (N, C) logits and int class targets."""
+
+    @staticmethod
+    def forward(ctx, logits, target, reduction):
+        z, y = logits._data, target._data
+        xp = logits._backend.xp
+        shifted = z - z.max(axis=1, keepdims=True)
+        lse = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        logp = shifted - lse
+        rows = xp.arange(z.shape[0])
+        losses = -logp[rows, y]
+        ctx.reduction, ctx.target = reduction, y
+        ctx.save_for_backward(logits)
+        ctx.logp = logp
+        if reduction == "mean":
+            return xp.asarray(losses.mean(dtype=np.float32 if z.dtype == np.float16 else None),
+                              dtype=z.dtype)
+        if reduction == "sum":
+            return xp.asarray(losses.sum(), dtype=z.dtype)
+        return losses
+
+    @staticmethod
+    def backward(ctx, g):
+        (logits,) = ctx.saved_tensors
+        if _State.enabled:
+            from ..autograd import grad
+            with enable_grad():
+                src = logits if logits.requires_grad else logits.detach().requires_grad_()
+                loss = _unfused_cross_entropy(src, ctx.target, ctx.reduction)
+                (gl,) = grad([loss], [src], [g], create_graph=True)
+            return gl, None, None
+        xp = logits._backend.xp
+        n = ctx.logp.shape[0]
+        grad = xp.exp(ctx.logp)
+        grad[xp.arange(n), ctx.target] -= 1
+        gd = g._data
+        if ctx.reduction == "mean":
+            grad *= gd / n
+        elif ctx.reduction == "sum":
+            grad *= gd
+        else:
+            grad *= gd[:, None]
+        return Tensor._make(grad, logits._backend), None, None
+
+
+def _unfused_cross_entropy(logits, target, reduction):
+    logp = logits.log_softmax(1)
+    picked = -logp[Tensor._make(logits._backend.xp.arange(logits.shape[0]), logits._backend),
+                   Tensor._make(target, logits._backend)]
+    return {"mean": picked.mean, "sum": picked.sum}.get(reduction, lambda: picked)()
+
+
+def cross_entropy(logits, target, reduction: str = "mean"):
+    """Softmax cross-entropy of (N, C) logits against int64 class indices (N,)."""
+    if not isinstance(target, Tensor):
+        raise TypeError(f"cross_entropy(): target must be a Tensor, not {type(target).__name__}")
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy: expected logits of shape (N, C), got "
+                         f"{list(logits.shape)}")
+    if target.dtype.is_floating_point or target.dtype.name == "bool":
+        raise RuntimeError(f"cross_entropy: expected class indices of an integer dtype "
+                           f"(int64), got {target.dtype}")
+    if target.shape != logits.shape[:1]:
+        raise ValueError(f"Expected input batch_size ({logits.shape[0]}) to match target "
+                         f"batch_size ({target.shape[0] if target.ndim else 0}): logits "
+                         f"{list(logits.shape)}, target {list(target.shape)}")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    t = target._data
+    if t.size and (int(t.min()) < 0 or int(t.max()) >= logits.shape[1]):
+        bad = int(t.max()) if int(t.max()) >= logits.shape[1] else int(t.min())
+        raise IndexError(f"Target {bad} is out of bounds for {logits.shape[1]} classes.")
+    return CrossEntropy.apply(logits, target, reduction)

@@ -1,0 +1,501 @@
+"""``Tensor``: an array on a device, with an optional place in the autograd graph.
+
+Each op is a ``Function`` in ``tensorcore.ops``; the methods and operators here send to
+them. Ops modules list their ``TENSOR_METHODS``, bound onto the class at the bottom.
+
+>>> import tensorcore as tc
+>>> x = tc.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+>>> y = (x * x).sum()
+>>> y.backward()
+>>> x.grad
+tensor([[2., 4.],
+        [6., 8.]])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dtype
+from ._device import device as Device
+from .autograd import engine, function
+from .backends import get_backend
+
+
+class Tensor:
+    """A multi-dimensional array on a device, recorded in the graph when it needs a gradient."""
+
+    __slots__ = ("_data", "_backend", "_requires_grad", "grad", "grad_fn", "_output_nr",
+                 "_version_box", "_base", "_hooks", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000  # NumPy defers to our reflected operators
+
+    def __init__(self, data, dtype=None, device=None, requires_grad: bool = False) -> None:
+        if isinstance(data, Tensor):
+            backend = data._backend if device is None else get_backend(device)
+            arr = backend.asarray(data._backend.to_numpy(data._data)
+                                  if backend is not data._backend else data._data.copy())
+        else:
+            backend = get_backend(device)
+            arr = _array_from_python(data, backend)
+        if dtype is not None:
+            arr = arr.astype(_dtype.as_dtype(dtype).np, copy=False)
+        else:
+            _dtype.from_numpy_dtype(arr.dtype)  # TypeError for unsupported dtypes
+        self._data = arr
+        self._backend = backend
+        self._requires_grad = False
+        self.grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._version_box = [0]
+        self._base = None
+        self._hooks = None
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @staticmethod
+    def _make(data, backend, node=None, index=0) -> Tensor:
+        """Wrap a backend array without copying (the fast path every op output takes)."""
+        t = object.__new__(Tensor)
+        t._data = data
+        t._backend = backend
+        t._requires_grad = node is not None
+        t.grad = None
+        t.grad_fn = node
+        t._output_nr = index
+        t._version_box = [0]
+        t._base = None
+        t._hooks = None
+        t._retains_grad = False
+        return t
+
+    # -- attributes ----------------------------------------------------------------------------
+    @property
+    def data(self) -> Tensor:
+        """The same values, detached from the graph (shares memory)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._data = value._data if isinstance(value, Tensor) else self._backend.asarray(value)
+
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    @property
+    def dtype(self) -> _dtype.dtype:
+        return _dtype._FROM_NP[self._data.dtype]
+
+    @property
+    def device(self) -> Device:
+        return self._backend.device
+
+    @property
+    def backend_name(self) -> str:
+        """Which implementation serves this tensor (``numba``, ``numpy``, ``cupy``)."""
+        return self._backend.name
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def size(self, dim: int | None = None):
+        return self._data.shape if dim is None else self._data.shape[dim]
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._backend.device.type == "cuda"
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None and not value:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
+                               "you want to use a computed variable in a subgraph that doesn't "
+                               "require differentiation use var_no_grad = var.detach().")
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, "
+                               f"got {self.dtype}")
+        if self.grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError("you can only change requires_grad flags of leaf variables.")
+            return self
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def _version(self) -> int:
+        return self._version_box[0]
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    @property
+    def mT(self) -> Tensor:
+        return self.transpose(-2, -1)
+
+    # -- conversion ----------------------------------------------------------------------------
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               f"to Scalar")
+        return self._backend.to_numpy(self._data).reshape(()).item()
+
+    def tolist(self):
+        return self._backend.to_numpy(self._data).tolist()
+
+    def numpy(self, force: bool = False) -> np.ndarray:
+        if self.device.type != "cpu":
+            if not force:
+                raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
+                                f"Tensor.cpu() to copy the tensor to host memory first.")
+            return self._backend.to_numpy(self._data)
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self._backend.to_numpy(self._data)
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def __dlpack__(self, **kwargs):
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def detach(self) -> Tensor:
+        """The same data (shared memory and version counter), cut from the graph."""
+        t = Tensor._make(self._data, self._backend)
+        t._version_box = self._version_box
+        return t
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def to(self, *args, **kwargs) -> Tensor:
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+        dev, dt = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dev, dt = a.device, a.dtype
+            elif isinstance(a, (_dtype.dtype, np.dtype)) or a in (float, int, bool):
+                dt = a
+            else:
+                dev = a
+        out = self
+        if dev is not None and Device(dev) != self.device:
+            out = _ops.to_device(out, Device(dev))
+        if dt is not None and _dtype.as_dtype(dt).np != out._data.dtype:
+            out = _ops.to_dtype(out, _dtype.as_dtype(dt))
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"tensorcore.{self.dtype.name}"
+        return self.to(dtype)
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> Tensor:
+        return self.to("cuda" if device is None else Device("cuda", device)
+                       if isinstance(device, int) else device)
+
+    def float(self) -> Tensor:
+        return self.to(_dtype.float32)
+
+    def double(self) -> Tensor:
+        return self.to(_dtype.float64)
+
+    def half(self) -> Tensor:
+        return self.to(_dtype.float16)
+
+    def long(self) -> Tensor:
+        return self.to(_dtype.int64)
+
+    def int(self) -> Tensor:
+        return self.to(_dtype.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(_dtype.bool_)
+
+    def contiguous(self) -> Tensor:
+        if self._data.flags.c_contiguous:
+            return self
+        return _ops.contiguous(self)
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    # -- autograd ------------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False,
+                 inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad``."""
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+            hooks, handle_target = self._hooks, hook
+        else:
+            self.grad_fn.register_prehook(self._output_nr, hook)
+            hooks, handle_target = self.grad_fn._pre_hooks[self._output_nr], hook
+        return _RemovableHandle(hooks, handle_target)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if self.grad_fn is None or self._retains_grad:
+            return
+        import weakref
+
+        ref = weakref.ref(self)
+
+        def keep(grad):
+            t = ref()
+            if t is not None:
+                t.grad = grad.detach() if t.grad is None else t.grad + grad.detach()
+
+        self._retains_grad = True
+        self.grad_fn.register_prehook(self._output_nr, keep)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    # -- printing ------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        arr = self._backend.to_numpy(self._data)
+        body = np.array2string(arr, separator=", ", prefix="tensor(",
+                               precision=4, floatmode="maxprec_equal")
+        extras = []
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        default = {_dtype.get_default_dtype().np, np.dtype(np.int64), np.dtype(np.bool_)}
+        if arr.dtype not in default or arr.size == 0:
+            extras.append(f"dtype={self.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is "
+                               f"ambiguous")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # -- operators -----------------------------------------------------------------------------
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(self, other)
+
+    def __sub__(self, other):
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops.rsub(self, other)
+
+    def __mul__(self, other):
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops.mul(self, other)
+
+    def __truediv__(self, other):
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.rdiv(self, other)
+
+    def __pow__(self, other):
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return _ops.rpow(self, other)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(_ops.as_tensor_like(other, self), self)
+
+    def __neg__(self):
+        return _ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __eq__(self, other):  # noqa: D105 - elementwise, as in PyTorch
+        return _ops.eq(self, other)
+
+    def __ne__(self, other):
+        return _ops.ne(self, other)
+
+    def __lt__(self, other):
+        return _ops.lt(self, other)
+
+    def __le__(self, other):
+        return _ops.le(self, other)
+
+    def __gt__(self, other):
+        return _ops.gt(self, other)
+
+    def __ge__(self, other):
+        return _ops.ge(self, other)
+
+    def __invert__(self):
+        return _ops.logical_not(self)
+
+    def __and__(self, other):
+        return _ops.logical_and(self, other)
+
+    def __or__(self, other):
+        return _ops.logical_or(self, other)
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    def __setitem__(self, index, value) -> None:
+        _ops.setitem(self, index, value)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+
+class _RemovableHandle:
+    def __init__(self, hooks: list, hook) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _array_from_python(data, backend):
+    if isinstance(data, np.ndarray) or hasattr(data, "__array_interface__"):
+        return backend.asarray(np.array(data, copy=True))
+    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
+        data = _nested_to_numpy(data)
+    arr = np.asarray(data)
+    if arr.dtype == np.float64 and not _contains_numpy_float64(data):
+        arr = arr.astype(_dtype.get_default_dtype().np)
+    elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
+        arr = arr.astype(np.int64) if not isinstance(data, np.generic) else arr
+    elif arr.dtype.kind == "O":
+        raise TypeError(f"could not build a tensor from {type(data).__name__}: nested sequences "
+                        f"must be rectangular and hold numbers")
+    return backend.asarray(arr)
+
+
+def _flat(seq):
+    for x in seq:
+        if isinstance(x, (list, tuple)):
+            yield from _flat(x)
+        else:
+            yield x
+
+
+def _nested_to_numpy(seq):
+    if isinstance(seq, Tensor):
+        return seq._backend.to_numpy(seq._data)
+    if isinstance(seq, (list, tuple)):
+        return [_nested_to_numpy(x) for x in seq]
+    return seq
+
+
+def _contains_numpy_float64(data) -> bool:
+    if isinstance(data, np.floating):
+        return data.dtype == np.float64
+    return False
+
+
+function.Tensor = Tensor
+engine.Tensor = Tensor
+
+from . import ops as _ops  # noqa: E402  (ops need the Tensor class defined above)
+
+for _module in _ops.METHOD_MODULES:
+    for _name in _module.TENSOR_METHODS:
+        setattr(Tensor, _name, getattr(_module, _name))
+engine.sum_to = _ops.sum_to
