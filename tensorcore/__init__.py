@@ -10,22 +10,51 @@ True
 
 from __future__ import annotations
 
-from . import _dtype
+from . import _dtype, autograd, backends, cuda, nn, ops  # noqa: E402
 from ._device import device
-from ._dtype import (bool_ as bool, double, dtype, float16, float32, float64, get_default_dtype,
-                     half, int32, int64, long, set_default_dtype)
+from ._dtype import bool_ as bool
+from ._dtype import (
+                     double,
+                     dtype,
+                     float16,
+                     float32,
+                     float64,
+                     get_default_dtype,
+                     half,
+                     int32,
+                     int64,
+                     long,
+                     set_default_dtype,
+)
 from ._dtype import float_ as float  # noqa: F401
 from ._dtype import int_ as int  # noqa: F401
-from .tensor import Tensor
-from . import autograd, backends, cuda, nn, ops  # noqa: E402
-from .autograd import enable_grad, no_grad, set_grad_enabled, is_grad_enabled  # noqa: E402
-from .backends import get_default_device, set_default_device, manual_seed  # noqa: E402
-from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy,
-                       full, full_like, linspace, ones, ones_like, rand, randint, randn,
-                       randperm, tensor, zeros, zeros_like)
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .backends import get_default_device, manual_seed, set_default_device  # noqa: E402
+from .creation import (
+                     arange,
+                     as_tensor,
+                     empty,
+                     empty_like,
+                     eye,
+                     from_dlpack,
+                     from_numpy,
+                     full,
+                     full_like,
+                     linspace,
+                     ones,
+                     ones_like,
+                     rand,
+                     randint,
+                     randn,
+                     randperm,
+                     tensor,
+                     zeros,
+                     zeros_like,
+)
 from .ops import *  # noqa: F403
 from .ops import cat, clone, concat, matmul, stack  # noqa: F401
 from .ops.reduce import max, min, sum  # noqa: F401,A004
+from .tensor import Tensor
 
 __version__ = "0.1.0"
 del _dtype

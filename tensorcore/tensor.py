@@ -493,9 +493,4 @@ def _contains_numpy_float64(data) -> bool:
 function.Tensor = Tensor
 engine.Tensor = Tensor
 
-from . import ops as _ops  # noqa: E402  (ops need the Tensor class defined above)
-
-for _module in _ops.METHOD_MODULES:
-    for _name in _module.TENSOR_METHODS:
-        setattr(Tensor, _name, getattr(_module, _name))
-engine.sum_to = _ops.sum_to
+from . import ops as _ops  # noqa: E402  (ops bind their methods onto Tensor on import)

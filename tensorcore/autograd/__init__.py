@@ -12,9 +12,15 @@ from __future__ import annotations
 
 from . import engine
 from .function import Function
+from .grad_mode import (
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_detect_anomaly,
+    set_grad_enabled,
+)
 from .gradcheck import gradcheck, gradgradcheck
-from .grad_mode import (detect_anomaly, enable_grad, is_grad_enabled, no_grad,
-                        set_detect_anomaly, set_grad_enabled)
 
 __all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "gradcheck",

@@ -48,20 +48,25 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
     try:
         while ready:
             node = ready.pop()
-            grads = _prepare_grads(node, buffers.pop(node), captures)
+            grads = buffers.pop(node)
+            if node._freed or node._pre_hooks or captures or _has_none(grads):
+                grads = _prepare_grads(node, grads, captures)
             if needed is not None and needed.get(node) is not True:
                 continue  # autograd.grad: nothing it asked for lies behind this node
-            in_grads = _call_backward(node, grads)
-            for edge, g in zip(node._edges, in_grads):
+            in_grads = node.backward(node, *grads)
+            edges = node._edges
+            if type(in_grads) is not tuple or len(in_grads) != len(edges) or _State.anomaly:
+                in_grads = _check_backward_output(node, in_grads)
+            for edge, g in zip(edges, in_grads):
                 if edge is None or g is None:
                     continue
-                if needed is not None and edge[0] not in needed \
-                        and not isinstance(edge[0], Tensor):
-                    continue
                 target, nr, shape, dtype = edge
-                g = _match_input(g, shape, dtype, node)
+                if type(g) is not Tensor or g._data.shape != shape or g._data.dtype != dtype:
+                    g = _match_input(g, shape, dtype, node)
                 if isinstance(target, Tensor):
                     _to_leaf(target, g, create_graph, handed_out, leaf_grads, inputs, accumulate)
+                    continue
+                if needed is not None and target not in needed:
                     continue
                 buf = buffers.get(target)
                 if buf is None:
@@ -166,8 +171,16 @@ def _prepare_grads(node: Function, grads: list, captures: dict) -> list:
     return grads
 
 
-def _call_backward(node: Function, grads: list) -> tuple:
-    out = node.backward(node, *grads)
+def _has_none(grads: list) -> bool:
+    for g in grads:
+        if g is None:
+            return True
+    return False
+
+
+def _check_backward_output(node: Function, out) -> tuple:
+    """Normalize what a backward returned (one gradient per input) and, in anomaly mode,
+    name the op whose gradient holds NaN or Inf."""
     if not isinstance(out, tuple):
         out = (out,)
     n = len(node._edges)

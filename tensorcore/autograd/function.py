@@ -139,22 +139,23 @@ class Function:
     def apply(cls, *args):
         ctx = object.__new__(cls)
         backend = None
+        needs = []
         record = False
-        for a in args:  # one pass: the device check and whether a graph is needed
+        for a in args:  # one pass: the device check and which inputs need a gradient
             if isinstance(a, Tensor):
                 b = a._backend
                 if backend is None:
                     backend = b
                 elif b is not backend and b.device != backend.device:
                     raise _device_error(cls, backend, b)
-                if a._requires_grad:
-                    record = True
+                r = a._requires_grad
+                needs.append(r)
+                record = record or r
+            else:
+                needs.append(False)
         prev = _State.enabled
         record = record and prev
-        if record:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-        else:
-            ctx.needs_input_grad = (False,) * len(args)
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(args)
         ctx._saved_pending = None
         _State.enabled = False
         try:
@@ -167,17 +168,33 @@ class Function:
                                f"together ({e})") from None
         finally:
             _State.enabled = prev
+        node = ctx if record else None
         if type(raw) is tuple:
-            outputs = tuple(_wrap(r, backend, ctx if record else None, i)
-                            for i, r in enumerate(raw))
+            outputs = tuple(_wrap(r, backend, node, i) for i, r in enumerate(raw))
+            outs = outputs
         else:
-            outputs = _wrap(raw, backend, ctx if record else None, 0)
+            if type(raw) is backend.array_type:
+                outputs = Tensor._make(raw, backend, node, 0)
+            else:
+                outputs = _wrap(raw, backend, node, 0)
+            outs = (outputs,)
         if not record:
             return outputs
-        ctx._edges = tuple(_edge(a) for a in args)
-        outs = outputs if type(outputs) is tuple else (outputs,)
-        ctx._outputs = tuple(weakref.ref(o) for o in outs)
-        ctx._out_meta = tuple((o._data.shape, o._data.dtype, o._backend) for o in outs)
+        edges = []
+        for a, r in zip(args, needs):
+            if r:
+                fn = a.grad_fn
+                edges.append((a if fn is None else fn, a._output_nr, a._data.shape,
+                              a._data.dtype))
+            else:
+                edges.append(None)
+        ctx._edges = tuple(edges)
+        if len(outs) == 1:
+            ctx._outputs = (weakref.ref(outputs),)
+            ctx._out_meta = ((outputs._data.shape, outputs._data.dtype, outputs._backend),)
+        else:
+            ctx._outputs = tuple(weakref.ref(o) for o in outs)
+            ctx._out_meta = tuple((o._data.shape, o._data.dtype, o._backend) for o in outs)
         ctx._pre_hooks = None
         ctx._freed = False
         pending = ctx._saved_pending
@@ -194,13 +211,6 @@ def _wrap(raw, backend, node, index):
     else:
         data = backend.asarray(raw)
     return Tensor._make(data, backend, node, index)
-
-
-def _edge(a):
-    if not isinstance(a, Tensor) or not a._requires_grad:
-        return None
-    fn = a.grad_fn
-    return (a if fn is None else fn, a._output_nr, a._data.shape, a._data.dtype)
 
 
 def _pack_saved(items, outs):

@@ -18,6 +18,9 @@ from ._util import as_tensor_like, const, operands
 TENSOR_METHODS = ["add", "sub", "mul", "div", "pow", "neg", "maximum", "minimum", "clamp",
                   "clip", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and",
                   "logical_or", "where", "true_divide", "multiply", "subtract", "divide"]
+__all__ = sorted(set(TENSOR_METHODS) | {
+    "add", "sub", "rsub", "mul", "div", "rdiv", "pow", "rpow", "neg"})
+
 
 
 class Add(Function):

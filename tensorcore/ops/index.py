@@ -22,6 +22,8 @@ from .shape import as_view
 
 TENSOR_METHODS = ["add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_",
                   "index_put", "masked_fill_"]
+__all__ = sorted(set(TENSOR_METHODS) | {'getitem', 'setitem'})
+
 
 
 def _raw_index(index, a: Tensor):

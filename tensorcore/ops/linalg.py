@@ -21,6 +21,9 @@ from ..autograd.grad_mode import _State, enable_grad
 from ..tensor import Tensor
 
 TENSOR_METHODS = ["matmul"]
+__all__ = sorted(set(TENSOR_METHODS) | {
+    "linear", "linear_act", "unfused_linear_act", "cross_entropy"})
+
 ACTIVATIONS = ("relu", "gelu", "sigmoid", "tanh", None)
 
 

@@ -22,6 +22,8 @@ from ._util import const, normalize_dims
 TENSOR_METHODS = ["sum", "mean", "var", "std", "max", "min", "amax", "amin", "prod",
                   "logsumexp", "argmax", "argmin", "softmax", "log_softmax", "sum_to_size",
                   "all", "any"]
+__all__ = sorted(set(TENSOR_METHODS) | {'sum_to'})
+
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
 
@@ -94,7 +96,8 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim) / builtins.max(ctx.count, 1), None, None
+        count = builtins.max(ctx.count, 1)
+        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim) / count, None, None
 
 
 class Prod(Function):

@@ -18,6 +18,9 @@ from ._util import normalize_dims
 TENSOR_METHODS = ["reshape", "view", "flatten", "squeeze", "unsqueeze", "transpose",
                   "permute", "expand", "expand_as", "broadcast_to", "split", "chunk", "clone",
                   "view_as", "reshape_as", "swapaxes", "narrow", "repeat"]
+__all__ = sorted(set(TENSOR_METHODS) | {
+    "cat", "concat", "concatenate", "stack", "contiguous", "to_dtype", "to_device"})
+
 
 
 def as_view(out: Tensor, base: Tensor) -> Tensor:

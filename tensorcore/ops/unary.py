@@ -19,6 +19,8 @@ from ._util import check_float, const
 TENSOR_METHODS = ["abs", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh",
                   "sigmoid", "relu", "erf", "sign", "floor", "ceil", "round", "trunc",
                   "square", "masked_fill"]
+__all__ = list(TENSOR_METHODS)
+
 
 
 class Abs(Function):
