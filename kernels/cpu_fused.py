@@ -46,10 +46,10 @@ _NONE, _RELU, _GELU, _SIGMOID, _TANH = 0, 1, 2, 3, 4
 _CODES = {None: _NONE, "relu": _RELU, "gelu": _GELU, "sigmoid": _SIGMOID, "tanh": _TANH}
 
 # Below this many elements (M * N) the serial kernels are used: waking the worker threads of
-# a parallel kernel costs more than it saves. Measured on the 2-core dev box,
-# NUMBA_NUM_THREADS=2, OpenMP threading layer, float32, median of many calls (serial / parallel):
-#   (see _measure_threshold() numbers in the module docstring of the tests / report)
-PARALLEL_THRESHOLD = 32768
+# a parallel kernel costs more than it saves. Keyed by activation code; see the measurements in
+# the comment at the end of this file. Mutable on purpose (benchmarks may tune them).
+FWD_PARALLEL_MIN = {_NONE: 65536, _RELU: 65536, _GELU: 4096, _SIGMOID: 4096, _TANH: 4096}
+BWD_PARALLEL_MIN = {_NONE: 16384, _RELU: 16384, _GELU: 4096, _SIGMOID: 16384, _TANH: 16384}
 
 _NUMBA_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _HALF = np.dtype(np.float16)
@@ -445,7 +445,7 @@ def bias_act_forward(z, b, activation):
     out = np.empty_like(z) if act == _GELU else z
     if z.size:
         bb = np.zeros(n, z.dtype) if b is None else b
-        if z.size < PARALLEL_THRESHOLD:
+        if z.size < FWD_PARALLEL_MIN[act]:
             _fwd_ser(z, bb, out, act)
         else:
             _fwd_par(z, bb, out, act, _nchunks(m))
@@ -483,7 +483,7 @@ def act_backward(grad_out, out, pre, activation, need_bias_grad):
 
     if act == _NONE and not need_bias_grad:
         return grad_out, None
-    parallel = grad_out.size >= PARALLEL_THRESHOLD
+    parallel = grad_out.size >= BWD_PARALLEL_MIN[act]
     nchunks = _nchunks(m) if parallel else 1
     acc = np.zeros((nchunks, n if need_bias_grad else 0), dtype)
     dummy = np.empty((0, 0), dtype)  # stands in for unused arrays (same numba type)

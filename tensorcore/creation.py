@@ -159,7 +159,9 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A CPU tensor sharing memory with ``array``."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    _dtype.from_numpy_dtype(array.dtype)
+    if _dtype.from_numpy_dtype(array.dtype).np != array.dtype:
+        raise TypeError(f"can't share memory with a NumPy array of dtype {array.dtype}: "
+                        f"tensorcore has no such dtype (tensorcore.tensor(array) copies it)")
     return Tensor._make(array, get_backend("cpu"))
 
 

@@ -14,6 +14,8 @@ tensor([[2., 4.],
 
 from __future__ import annotations
 
+import operator as _op
+
 import numpy as np
 
 from . import _dtype
@@ -39,8 +41,10 @@ class Tensor:
             arr = _array_from_python(data, backend)
         if dtype is not None:
             arr = arr.astype(_dtype.as_dtype(dtype).np, copy=False)
-        else:
-            _dtype.from_numpy_dtype(arr.dtype)  # TypeError for unsupported dtypes
+        else:  # TypeError for unsupported dtypes; other integer widths become int32/int64
+            np_dtype = _dtype.from_numpy_dtype(arr.dtype).np
+            if arr.dtype != np_dtype:
+                arr = arr.astype(np_dtype)
         self._data = arr
         self._backend = backend
         self._requires_grad = False
@@ -182,7 +186,15 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         arr = self._backend.to_numpy(self._data)
-        return arr if dtype is None else arr.astype(dtype, copy=False)
+        shared = arr is self._data  # NumPy 2 trusts us to honour copy=: np.array(t) copies
+        if dtype is not None and np.dtype(dtype) != arr.dtype:
+            arr, shared = arr.astype(dtype), False
+        if copy and shared:
+            arr = arr.copy()
+        elif copy is False and not shared:
+            raise ValueError(f"converting a {self.device} tensor of dtype {self.dtype} to this "
+                             f"NumPy array needs a copy, but copy=False was given")
+        return arr
 
     def __dlpack__(self, **kwargs):
         return self._data.__dlpack__(**kwargs)
@@ -294,7 +306,8 @@ class Tensor:
         def keep(grad):
             t = ref()
             if t is not None:
-                t.grad = grad.detach() if t.grad is None else t.grad + grad.detach()
+                g = Tensor._make(grad._data.copy(), grad._backend)  # owned and writable
+                t.grad = g if t.grad is None else t.grad + g
 
         self._retains_grad = True
         self.grad_fn.register_prehook(self._output_nr, keep)
@@ -353,25 +366,25 @@ class Tensor:
 
     # -- operators -----------------------------------------------------------------------------
     def __add__(self, other):
-        return _ops.add(self, other)
+        return _ops.binary(_ops.Add, _op.add, self, other)
 
     def __radd__(self, other):
-        return _ops.add(self, other)
+        return _ops.binary(_ops.Add, _op.add, self, other)
 
     def __sub__(self, other):
-        return _ops.sub(self, other)
+        return _ops.binary(_ops.Sub, _op.sub, self, other)
 
     def __rsub__(self, other):
         return _ops.rsub(self, other)
 
     def __mul__(self, other):
-        return _ops.mul(self, other)
+        return _ops.binary(_ops.Mul, _op.mul, self, other)
 
     def __rmul__(self, other):
-        return _ops.mul(self, other)
+        return _ops.binary(_ops.Mul, _op.mul, self, other)
 
     def __truediv__(self, other):
-        return _ops.div(self, other)
+        return _ops.binary(_ops.Div, _op.truediv, self, other)
 
     def __rtruediv__(self, other):
         return _ops.rdiv(self, other)

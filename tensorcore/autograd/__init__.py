@@ -70,8 +70,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     grads = _root_grads(tensors, grad_tensors)
     retain = create_graph if retain_graph is None else retain_graph
     inputs = _as_list(inputs)
-    engine.run_backward(tensors, grads, retain, create_graph, inputs=inputs,
-                        allow_unused=True, accumulate=True)
+    result = engine.run_backward(tensors, grads, retain, create_graph, inputs=inputs,
+                                 allow_unused=True, accumulate=True)
+    for t, g in zip(inputs or (), result or ()):  # non-leaf inputs accumulate too
+        if t.grad_fn is not None and g is not None:
+            g = g if create_graph else g.detach().clone()  # owned, never aliased
+            t.grad = g if t.grad is None else t.grad + g
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,

@@ -27,8 +27,11 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
     ``accumulate``, leaves every ``.grad`` alone.
     """
     buffers: dict[Function, list] = {}
-    handed_out: set[int] = set()  # arrays given to a .grad: a second hand-out is copied
+    # arrays given to a .grad (or owned by the caller, as the root gradients are): copied
+    handed_out: set[int] = {id(g._data if g._data.base is None else g._data.base)
+                            for g in root_grads}
     leaf_grads: dict[int, Tensor] = {}
+    leaf_pending: dict[int, tuple] = {}  # id(leaf) -> (leaf, summed gradient)
     for root, g in zip(roots, root_grads):
         if root.grad_fn is None:
             if not root._requires_grad:
@@ -63,8 +66,9 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 target, nr, shape, dtype = edge
                 if type(g) is not Tensor or g._data.shape != shape or g._data.dtype != dtype:
                     g = _match_input(g, shape, dtype, node)
-                if isinstance(target, Tensor):
-                    _to_leaf(target, g, create_graph, handed_out, leaf_grads, inputs, accumulate)
+                if isinstance(target, Tensor):  # summed first: leaf hooks see the total
+                    prev = leaf_pending.get(id(target))
+                    leaf_pending[id(target)] = (target, g if prev is None else prev[1] + g)
                     continue
                 if needed is not None and target not in needed:
                     continue
@@ -78,6 +82,8 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                     ready.append(target)
             if not retain_graph:
                 node._release()
+        for target, g in leaf_pending.values():
+            _to_leaf(target, g, create_graph, handed_out, leaf_grads, inputs, accumulate)
     finally:
         _State.enabled = prev_mode
     if inputs is None:
@@ -219,12 +225,13 @@ def _to_leaf(leaf, g, create_graph, handed_out, leaf_grads, inputs, accumulate):
     if inputs is not None:
         key = id(leaf)
         leaf_grads[key] = g if key not in leaf_grads else leaf_grads[key] + g
-        if not accumulate:
-            return
+        if not accumulate or not any(t is leaf for t in inputs):
+            return  # backward(inputs=...) accumulates into those tensors only
     if not create_graph:
         data = g._data
         owner = data if data.base is None else data.base
-        if id(owner) in handed_out or g.grad_fn is not None:
+        if (id(owner) in handed_out or g.grad_fn is not None
+                or not getattr(data.flags, "writeable", True)):  # e.g. a broadcast view
             g = Tensor._make(data.copy(), g._backend, None, 0)
         else:
             handed_out.add(id(owner))

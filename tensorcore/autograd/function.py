@@ -198,7 +198,8 @@ class Function:
         ctx._pre_hooks = None
         ctx._freed = False
         pending = ctx._saved_pending
-        ctx._saved = None if pending is None else _pack_saved(pending, outs)
+        ctx._saved = None if pending is None else _pack_saved(
+            pending, outs, raw if type(raw) is tuple else (raw,))
         ctx._saved_pending = None
         return outputs
 
@@ -213,21 +214,25 @@ def _wrap(raw, backend, node, index):
     return Tensor._make(data, backend, node, index)
 
 
-def _pack_saved(items, outs):
+def _pack_saved(items, outs, raws=()):
     packed = []
     for item in items:
         if item is None:
             packed.append(None)
             continue
-        if isinstance(item, (int, float, bool)):  # a Python constant, kept as is
+        if type(item) in (int, float, bool):  # a Python constant, kept as is
             packed.append((item, None))
             continue
         data = item._data if isinstance(item, Tensor) else item
         for i, o in enumerate(outs):
-            if o._data is data:
-                packed.append(_SavedOutput(i, data, o._version_box))
+            # a raw output may be a NumPy scalar (ufuncs on 0-d arrays) that _wrap converted
+            if o._data is data or (i < len(raws) and raws[i] is data):
+                packed.append(_SavedOutput(i, o._data, o._version_box))
                 break
         else:
+            if isinstance(item, (int, float, bool)):  # e.g. np.float64: a constant too
+                packed.append((item, None))
+                continue
             if not isinstance(item, Tensor):
                 raise TypeError("save_for_backward takes tensors (inputs or outputs of the op); "
                                 f"got {type(item).__name__}")

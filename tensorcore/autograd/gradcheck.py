@@ -18,7 +18,8 @@ def _outputs(fn, inputs):
 
 def _evaluate(fn, inputs, out_index) -> np.ndarray:
     out = _outputs(fn, inputs)[out_index]
-    return np.asarray(out._backend.to_numpy(out._data), dtype=np.float64).reshape(-1)
+    # a copy: the output may share memory with the input being perturbed (identity, views)
+    return np.array(out._backend.to_numpy(out._data), dtype=np.float64).reshape(-1)
 
 
 def _numerical_jacobian(fn, inputs, target, out_index, eps):

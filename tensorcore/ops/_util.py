@@ -16,9 +16,15 @@ def operands(a: Tensor, b):
     if isinstance(b, Tensor):
         y = b._data
         if x.dtype is not y.dtype and x.dtype != y.dtype:
-            dt = _dtype.result_type(_dtype._FROM_NP[x.dtype], _dtype._FROM_NP[y.dtype]).np
+            da, db = _dtype._FROM_NP[x.dtype], _dtype._FROM_NP[y.dtype]
+            if (x.ndim == 0) != (y.ndim == 0) and _category(da) == _category(db):
+                dt = (db if x.ndim == 0 else da).np  # PyTorch: a 0-d tensor of the same
+            else:                                    # category defers to the other's dtype
+                dt = _dtype.result_type(da, db).np
             x, y = x.astype(dt, copy=False), y.astype(dt, copy=False)
         return x, y
+    if isinstance(b, np.generic) and b.dtype.kind in "biuf":
+        b = b.item()  # a NumPy scalar promotes like the Python number (as in PyTorch)
     if isinstance(b, _SCALARS):
         if isinstance(b, float) and x.dtype.kind != "f":
             x = x.astype(_dtype.get_default_dtype().np)
@@ -26,6 +32,11 @@ def operands(a: Tensor, b):
     if isinstance(b, np.ndarray) or isinstance(b, np.generic):
         return operands(a, Tensor(b, device=a.device))
     raise TypeError(f"unsupported operand type for a Tensor op: {type(b).__name__}")
+
+
+def _category(d) -> int:
+    """bool < integer < floating: PyTorch's promotion categories."""
+    return 2 if d.is_floating_point else 0 if d.np.kind == "b" else 1
 
 
 def const(like: Tensor, array) -> Tensor:

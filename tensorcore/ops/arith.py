@@ -11,7 +11,10 @@ shape, so no op here thinks about broadcasting.
 
 from __future__ import annotations
 
+import operator as _operator
+
 from ..autograd.function import Function
+from ..autograd.grad_mode import _State
 from ..tensor import Tensor
 from ._util import as_tensor_like, const, operands
 
@@ -77,6 +80,8 @@ class Div(Function):
         if x.dtype.kind != "f":  # true division of integers gives the default float type
             from .. import _dtype
             x = x.astype(_dtype.get_default_dtype().np)
+            if not isinstance(y, (int, float)):
+                y = y.astype(x.dtype)  # else int64 / float32 -> float64
         ctx.save_for_backward(a, b)
         return x / y
 
@@ -91,6 +96,9 @@ class RDiv(Function):
     @staticmethod
     def forward(ctx, a, b):  # b / a with b a scalar
         x, y = operands(a, b)
+        if x.dtype.kind != "f":  # true division of integers gives the default float type
+            from .. import _dtype
+            x = x.astype(_dtype.get_default_dtype().np)
         ctx.save_for_backward(a, b)
         return y / x
 
@@ -184,12 +192,20 @@ def _select_grads(ctx, g):
 class Clamp(Function):
     @staticmethod
     def forward(ctx, a, lo, hi):
-        x = a._data
-        xp = a._backend.xp
-        lo_v = lo._data if isinstance(lo, Tensor) else lo
-        hi_v = hi._data if isinstance(hi, Tensor) else hi
+        from .. import _dtype
+
         if lo is None and hi is None:
             raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+        dt = a.dtype  # promoted as PyTorch does: an int tensor with a float bound gives float
+        for v in (lo, hi):
+            if isinstance(v, Tensor):
+                dt = _dtype.result_type(dt, v.dtype)
+            elif isinstance(v, float) and not dt.is_floating_point:
+                dt = _dtype.get_default_dtype()
+        x = a._data.astype(dt.np, copy=False)
+        xp = a._backend.xp
+        lo_v = lo._data.astype(dt.np, copy=False) if isinstance(lo, Tensor) else lo
+        hi_v = hi._data.astype(dt.np, copy=False) if isinstance(hi, Tensor) else hi
         keep = xp.ones(x.shape, dtype=bool)
         out = x
         if lo is not None:
@@ -199,11 +215,19 @@ class Clamp(Function):
             keep = keep & (x <= hi_v)
             out = xp.minimum(out, hi_v)
         ctx.keep = keep
+        # tensor bounds get gradients where they win (PyTorch's clamp_backward_min_max)
+        _, nlo, nhi = ctx.needs_input_grad
+        if nlo:
+            ctx.lo_wins = (x < lo_v) & (lo_v < hi_v) if hi is not None else x < lo_v
+        if nhi:
+            ctx.hi_wins = (x > hi_v) | (hi_v < lo_v) if lo is not None else x > hi_v
         return out.astype(x.dtype, copy=False) if out is not x else x.copy()
 
     @staticmethod
     def backward(ctx, g):
-        return g * const(g, ctx.keep), None, None
+        _, nlo, nhi = ctx.needs_input_grad
+        return (g * const(g, ctx.keep), g * const(g, ctx.lo_wins) if nlo else None,
+                g * const(g, ctx.hi_wins) if nhi else None)
 
 
 class Where(Function):
@@ -212,10 +236,8 @@ class Where(Function):
         xp = (a if isinstance(a, Tensor) else b)._backend.xp
         c = cond._data if isinstance(cond, Tensor) else cond
         ctx.cond = c.astype(bool, copy=False)
-        x = a._data if isinstance(a, Tensor) else a
-        y = b._data if isinstance(b, Tensor) else b
-        if isinstance(a, Tensor) and isinstance(b, Tensor):
-            x, y = operands(a, b)
+        # promoted as PyTorch does (an int tensor with a float scalar gives float32)
+        x, y = operands(a, b) if isinstance(a, Tensor) else operands(b, a)[::-1]
         return xp.where(ctx.cond, x, y)
 
     @staticmethod
@@ -226,6 +248,29 @@ class Where(Function):
 
 
 # -- public functions -----------------------------------------------------------------------
+def binary(fn, op, a, b):
+    """``fn.apply(a, b)``, or just ``op`` on the arrays when no graph is recorded and no type
+    promotion is needed: the path every backward formula and every update takes."""
+    if type(b) is Tensor:
+        bare = (a._backend is b._backend and a._data.dtype is b._data.dtype
+                and (fn is not Div or a._data.dtype.kind == "f")  # int / int -> float32
+                and not (_State.enabled and (a._requires_grad or b._requires_grad)))
+        y = b._data
+    else:
+        bare = (type(b) is float and a._data.dtype.kind == "f"
+                and not (_State.enabled and a._requires_grad))
+        y = b
+    if not bare:
+        return fn.apply(a, b)
+    try:
+        out = op(a._data, y)
+    except ValueError:
+        return fn.apply(a, b)  # raises the broadcasting error with both shapes
+    if type(out) is not a._backend.array_type:
+        out = a._backend.asarray(out)
+    return Tensor._make(out, a._backend)
+
+
 def add(a, b, *, alpha=1):
     if not isinstance(a, Tensor):
         a, b = b, a
@@ -300,10 +345,20 @@ clip = clamp
 
 
 def _compare(name):
+    compare = getattr(_operator, name.strip("_"))  # reflects properly when ``a`` is a scalar
+
     def op(a, b):
-        x, y = operands(a, b) if isinstance(a, Tensor) else operands(b, a)[::-1]
-        return Tensor._make(getattr(x, name)(y), a._backend if isinstance(a, Tensor)
-                            else b._backend)
+        t = a if isinstance(a, Tensor) else b
+        x, y = operands(a, b) if t is a else operands(b, a)[::-1]
+        try:
+            out = compare(x, y)
+        except ValueError as e:
+            shapes = " and ".join(str(list(v.shape)) for v in (a, b) if isinstance(v, Tensor))
+            raise RuntimeError(f"{op.__name__}: the shapes {shapes} cannot be broadcast "
+                               f"together ({e})") from None
+        if type(out) is not t._backend.array_type:  # 0-d operands give a NumPy scalar
+            out = t._backend.asarray(out)
+        return Tensor._make(out, t._backend)
     op.__name__ = name.strip("_")
     op.__doc__ = f"Elementwise ``{name}`` as a bool tensor (no gradient)."
     return op

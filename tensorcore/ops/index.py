@@ -164,7 +164,11 @@ def _inplace(a: Tensor, out_of_place, others, mutate):
                                ) from None
         a._version_box[0] += 1
         return a
-    out = out_of_place(a)
+    # the op reads a's values before they are overwritten: it gets a copy with a's history,
+    # so what it saves for backward survives the write (PyTorch saves ``self.clone()``)
+    orig = Tensor._make(a._data.copy(), a._backend, a.grad_fn, a._output_nr)
+    orig._requires_grad = a._requires_grad
+    out = out_of_place(orig)
     if out._data.shape != a._data.shape:
         raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast "
                            f"shape {list(out.shape)}")

@@ -49,6 +49,8 @@ class MatMul(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:  # dot product: g is 0-d
+            return (g * b if na else None), (g * a if nb else None)
         a2 = a.unsqueeze(0) if a.ndim == 1 else a
         b2 = b.unsqueeze(-1) if b.ndim == 1 else b
         g2 = g.unsqueeze(-2) if a.ndim == 1 else g

@@ -106,7 +106,8 @@ class Prod(Function):
         ctx.dims, ctx.keepdim = dims, keepdim
         x = a._data
         out = x.prod(axis=dims, keepdims=keepdim, dtype=_accumulate_dtype(x))
-        out = out.astype(x.dtype, copy=False)
+        if x.dtype.kind == "f":  # integer and bool products are int64, as in PyTorch
+            out = out.astype(x.dtype, copy=False)
         ctx.save_for_backward(a, out)
         return out
 

@@ -347,6 +347,8 @@ def contiguous(a):
 
 
 def to_dtype(a, dtype):
+    if not dtype.is_floating_point:  # integer and bool results are not differentiable
+        return Tensor._make(a._data.astype(dtype.np), a._backend)
     return ToDtype.apply(a, dtype)
 
 

@@ -1,0 +1,322 @@
+"""The benchmark workloads, shared by the pytest-benchmark suites and ``report.py``.
+
+Two workloads, each with one builder per implementation:
+
+* the per-op overhead chain: forward + backward of a 200-op elementwise chain on a
+  16-element float32 tensor that requires grad (``make_chain``);
+* one MLP training step: float32, ReLU hidden layers, softmax cross-entropy on int64 labels,
+  plain SGD with lr 0.01 (``make_mlp_step``), at the sizes in ``MLP_SIZES``.
+
+Every implementation starts from the same NumPy-generated weights and data (``mlp_init``),
+so they do the same work; ``check_mlp_agreement`` verifies that one step of each gives the
+same updated weights as the hand-written NumPy floor.
+
+Import this module only after ``conftest.py`` / ``report.py`` have set OMP_NUM_THREADS and
+OPENBLAS_NUM_THREADS (OpenBLAS reads them when NumPy is first imported).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import tensorcore as tc
+import tensorcore.nn.functional as F
+
+NUM_THREADS = 2  # BLAS / OpenMP / torch threads (report.py --threads changes it)
+LR = 0.01
+CHAIN_OPS = 200  # ops in the overhead chain (5-op cycle x 40); the final .sum() is extra
+CHAIN_CYCLE = ("mul by scalar", "add scalar", "tanh", "mul by tensor", "sigmoid")
+CHAIN_LEN = 16
+
+# name -> (batch, layer widths: input, hidden..., classes)
+MLP_SIZES = {
+    "tiny": (32, (64, 64, 10)),
+    "small": (128, (784, 512, 256, 10)),
+    "large": (1024, (784, 2048, 2048, 10)),
+}
+
+TC_BACKENDS = ("numba", "numpy")
+MLP_IMPLS = ("numpy-floor", "tc-numba", "tc-numpy", "torch")
+CHAIN_IMPLS = ("tc-numba", "tc-numpy", "torch")
+
+
+# -- PyTorch (optional, for comparison only) ------------------------------------------------
+_torch = None
+
+
+def get_torch():
+    """``torch`` with ``NUM_THREADS`` intra-op threads, or None when it cannot be imported."""
+    global _torch
+    if _torch is None:
+        try:
+            import torch
+        except Exception:  # ImportError, or a broken install
+            _torch = False
+        else:
+            torch.set_num_threads(NUM_THREADS)
+            _torch = torch
+    return _torch or None
+
+
+def blas_info() -> list[dict]:
+    """threadpoolctl's view of the loaded BLAS / OpenMP pools (empty without threadpoolctl)."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return []
+    return threadpoolctl.threadpool_info()
+
+
+# -- per-op overhead chain ------------------------------------------------------------------
+def _chain_inputs(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(CHAIN_LEN).astype(np.float32)
+    y = rng.standard_normal(CHAIN_LEN).astype(np.float32)
+    return x, y
+
+
+def make_chain(impl: str, backward: bool = True, grad: bool = True):
+    """A zero-argument callable running the 200-op chain (and its backward).
+
+    The cycle ``h*0.9, h+0.1, tanh, h*y, sigmoid`` is repeated 40 times; ``x`` requires
+    grad, ``y`` is a constant tensor. With ``backward`` the chain ends in
+    ``h.sum().backward()`` and ``x.grad`` is reset to None. ``grad=False`` runs the forward
+    under no_grad (the pure dispatch cost, no graph).
+    """
+    xn, yn = _chain_inputs()
+    cycles = CHAIN_OPS // len(CHAIN_CYCLE)
+    if impl.startswith("tc-"):
+        with tc.backends.use_backend(impl[3:]):
+            x = tc.tensor(xn, dtype=tc.float32, requires_grad=grad)
+            y = tc.tensor(yn, dtype=tc.float32)
+        no_grad = tc.no_grad
+    elif impl == "torch":
+        torch = get_torch()
+        if torch is None:
+            raise RuntimeError("torch is not importable")
+        x = torch.tensor(xn, dtype=torch.float32, requires_grad=grad)
+        y = torch.tensor(yn, dtype=torch.float32)
+        no_grad = torch.no_grad
+    else:
+        raise ValueError(f"unknown chain implementation {impl!r}")
+
+    def forward():
+        h = x
+        for _ in range(cycles):
+            h = h * 0.9
+            h = h + 0.1
+            h = h.tanh()
+            h = h * y
+            h = h.sigmoid()
+        return h
+
+    if not grad:
+        def run():
+            with no_grad():
+                return forward()
+    elif backward:
+        def run():
+            h = forward()
+            h.sum().backward()
+            x.grad = None
+            return h
+    else:
+        run = forward
+    run.x = x
+    return run
+
+
+def chain_reference_grad() -> np.ndarray:
+    """d(sum(chain(x)))/dx in float64 NumPy, to check the chain's backward."""
+    xn, yn = _chain_inputs()
+    x, y = xn.astype(np.float64), yn.astype(np.float64)
+    h, g_factors = x, []
+    for _ in range(CHAIN_OPS // len(CHAIN_CYCLE)):
+        h = np.tanh(h * 0.9 + 0.1)
+        g_factors.append(0.9 * (1 - h * h))
+        h = 1 / (1 + np.exp(-(h * y)))
+        g_factors.append(y * h * (1 - h))
+    g = np.ones_like(x)
+    for f in reversed(g_factors):
+        g = g * f
+    return g
+
+
+# -- MLP training step ----------------------------------------------------------------------
+def mlp_init(size: str, seed: int = 0):
+    """``(x, labels, [(W, b), ...])`` as float32 / int64 NumPy arrays.
+
+    W is (out, in); W and b are uniform on +-1/sqrt(fan_in) (``torch.nn.Linear``'s default).
+    """
+    batch, dims = MLP_SIZES[size]
+    rng = np.random.default_rng(seed)
+    params = []
+    for fan_in, fan_out in zip(dims[:-1], dims[1:]):
+        bound = 1.0 / np.sqrt(fan_in)
+        w = rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32)
+        b = rng.uniform(-bound, bound, fan_out).astype(np.float32)
+        params.append((w, b))
+    x = rng.standard_normal((batch, dims[0])).astype(np.float32)
+    labels = rng.integers(0, dims[-1], batch).astype(np.int64)
+    return x, labels, params
+
+
+def make_mlp_step(impl: str, size: str):
+    """``(step, get_params)``: one training step, and the current weights as NumPy arrays."""
+    x, labels, params = mlp_init(size)
+    if impl == "numpy-floor":
+        return _numpy_step(x, labels, params)
+    if impl.startswith("tc-"):
+        return _tc_step(impl[3:], x, labels, params)
+    if impl == "torch":
+        return _torch_step(x, labels, params)
+    raise ValueError(f"unknown MLP implementation {impl!r}")
+
+
+def _numpy_step(x, labels, params):
+    """The floor: forward, hand-written backward and SGD in NumPy, no autodiff."""
+    params = [(w.copy(), b.copy()) for w, b in params]
+    n = x.shape[0]
+    rows = np.arange(n)
+    last = len(params) - 1
+
+    def step():
+        acts = [x]  # the input of each layer
+        h = x
+        for i, (w, b) in enumerate(params):
+            z = h @ w.T
+            z += b
+            if i < last:
+                np.maximum(z, 0, out=z)
+            acts.append(z)
+            h = z
+        logits = acts.pop()
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        s = e.sum(axis=1, keepdims=True)
+        loss = np.mean(np.log(s[:, 0]) - logits[rows, labels])
+        g = e
+        g /= s
+        g[rows, labels] -= 1
+        g *= np.float32(1.0 / n)  # d(mean loss)/d(logits)
+        for i in range(last, -1, -1):
+            w, b = params[i]
+            a = acts[i]
+            gw = g.T @ a
+            gb = g.sum(axis=0)
+            if i > 0:  # no gradient for the input batch
+                g = g @ w  # uses the weights before the update
+                g *= a > 0  # ReLU' from the layer's output
+            gw *= np.float32(LR)
+            w -= gw
+            gb *= np.float32(LR)
+            b -= gb
+        return loss
+
+    def get_params():
+        return [a.copy() for wb in params for a in wb]
+
+    return step, get_params
+
+
+def _tc_step(backend, x, labels, params):
+    with tc.backends.use_backend(backend):
+        xt = tc.tensor(x)
+        yt = tc.tensor(labels)
+        ps = [(tc.tensor(w, requires_grad=True), tc.tensor(b, requires_grad=True))
+              for w, b in params]
+    flat = [p for wb in ps for p in wb]
+    hidden, (w_out, b_out) = ps[:-1], ps[-1]
+
+    def step():
+        h = xt
+        for w, b in hidden:
+            h = F.linear_act(h, w, b, "relu")
+        loss = F.cross_entropy(F.linear(h, w_out, b_out), yt)
+        loss.backward()
+        with tc.no_grad():
+            for p in flat:
+                p.sub_(p.grad, alpha=LR)
+                p.grad = None
+        return loss
+
+    def get_params():
+        return [p.detach().numpy().copy() for p in flat]
+
+    return step, get_params
+
+
+def _torch_step(x, labels, params):
+    torch = get_torch()
+    if torch is None:
+        raise RuntimeError("torch is not importable")
+    tF = torch.nn.functional
+    xt = torch.from_numpy(x.copy())
+    yt = torch.from_numpy(labels.copy())
+    ps = [(torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True))
+          for w, b in params]
+    flat = [p for wb in ps for p in wb]
+    hidden, (w_out, b_out) = ps[:-1], ps[-1]
+
+    def step():
+        h = xt
+        for w, b in hidden:
+            h = tF.relu(tF.linear(h, w, b))
+        loss = tF.cross_entropy(tF.linear(h, w_out, b_out), yt)
+        loss.backward()
+        with torch.no_grad():
+            for p in flat:
+                p.sub_(p.grad, alpha=LR)
+                p.grad = None
+        return loss
+
+    def get_params():
+        return [p.detach().numpy().copy() for p in flat]
+
+    return step, get_params
+
+
+def available_mlp_impls() -> list[str]:
+    return [i for i in MLP_IMPLS if i != "torch" or get_torch() is not None]
+
+
+def available_chain_impls() -> list[str]:
+    return [i for i in CHAIN_IMPLS if i != "torch" or get_torch() is not None]
+
+
+def check_mlp_agreement(size: str, steps: int = 2, rtol: float = 2e-3,
+                        atol: float = 1e-5) -> dict[str, float]:
+    """Run ``steps`` steps of every implementation from the same start; compare the weights
+    with the NumPy floor's. Returns the max relative difference per implementation and raises
+    AssertionError when one disagrees (so a benchmark never times different work)."""
+    ref_step, ref_params = make_mlp_step("numpy-floor", size)
+    for _ in range(steps):
+        ref_step()
+    ref = ref_params()
+    out = {}
+    for impl in available_mlp_impls():
+        if impl == "numpy-floor":
+            continue
+        step, get_params = make_mlp_step(impl, size)
+        for _ in range(steps):
+            step()
+        worst = 0.0
+        for r, p in zip(ref, get_params()):
+            np.testing.assert_allclose(p, r, rtol=rtol, atol=atol,
+                                       err_msg=f"{impl} {size}: weights differ from the floor")
+            worst = max(worst, float(np.max(np.abs(p - r) / (np.abs(r) + atol))))
+        out[impl] = worst
+    return out
+
+
+def check_chain_agreement(rtol: float = 1e-4) -> None:
+    """The chain's gradient in every implementation matches the float64 reference."""
+    ref = chain_reference_grad()
+    for impl in available_chain_impls():
+        run = make_chain(impl, backward=False)
+        h = run()
+        h.sum().backward()
+        g = run.x.grad
+        g = g.detach().numpy() if hasattr(g, "detach") else np.asarray(g)
+        np.testing.assert_allclose(g, ref, rtol=rtol, atol=1e-7,
+                                   err_msg=f"{impl}: chain gradient is wrong")
