@@ -27,8 +27,11 @@ from .backends import get_backend
 class Tensor:
     """A multi-dimensional array on a device, recorded in the graph when it needs a gradient."""
 
+    # _view_fn / _view_version are set only on views (when _base is not None): how to
+    # recompute the view from its base, and the version its grad_fn was last derived at
     __slots__ = ("_data", "_backend", "_requires_grad", "grad", "grad_fn", "_output_nr",
-                 "_version_box", "_base", "_hooks", "_retains_grad", "__weakref__")
+                 "_version_box", "_base", "_hooks", "_retains_grad", "_view_fn",
+                 "_view_version", "__weakref__")
     __array_priority__ = 1000  # NumPy defers to our reflected operators
 
     def __init__(self, data, dtype=None, device=None, requires_grad: bool = False) -> None:
@@ -77,8 +80,8 @@ class Tensor:
     # -- attributes ----------------------------------------------------------------------------
     @property
     def data(self) -> Tensor:
-        """The same values, detached from the graph (shares memory)."""
-        return self.detach()
+        """The same memory, outside the graph and outside version tracking (as PyTorch's)."""
+        return Tensor._make(self._data, self._backend)
 
     @data.setter
     def data(self, value: Tensor) -> None:

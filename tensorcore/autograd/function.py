@@ -148,6 +148,8 @@ class Function:
                     backend = b
                 elif b is not backend and b.device != backend.device:
                     raise _device_error(cls, backend, b)
+                if a._base is not None and a._view_version != a._version_box[0]:
+                    _refresh_view(a)  # its base was changed in place since: new history
                 r = a._requires_grad
                 needs.append(r)
                 record = record or r
@@ -212,6 +214,12 @@ def _wrap(raw, backend, node, index):
     else:
         data = backend.asarray(raw)
     return Tensor._make(data, backend, node, index)
+
+
+def _refresh_view(a):
+    from ..ops.index import refresh_view
+
+    refresh_view(a)
 
 
 def _pack_saved(items, outs, raws=()):

@@ -24,6 +24,7 @@ abs exp log log1p sqrt sin cos tanh sign maximum minimum where clip logaddexp
 sum mean var prod max min argmax argmin matmul einsum
 reshape transpose moveaxis broadcast_to expand_dims squeeze concatenate stack split
 zeros zeros_like ones full empty arange linspace eye ascontiguousarray result_type isfinite
+take_along_axis logical_and logical_or logical_not asarray
 """.split()
 
 
@@ -50,6 +51,10 @@ class Backend:
     def to_numpy(self, a) -> np.ndarray:
         """A NumPy array with the values of ``a`` (a copy for device memory)."""
         return np.asarray(a)
+
+    def from_dlpack(self, obj):
+        """An array of this backend sharing memory with a DLPack exporter."""
+        return self.xp.from_dlpack(obj)
 
     def synchronize(self) -> None:
         """Wait for all queued work on the device."""

@@ -250,15 +250,17 @@ class Where(Function):
 # -- public functions -----------------------------------------------------------------------
 def binary(fn, op, a, b):
     """``fn.apply(a, b)``, or just ``op`` on the arrays when no graph is recorded and no type
-    promotion is needed: the path every backward formula and every update takes."""
+    promotion is needed: the path every backward formula and every update takes. (With grad
+    enabled, views go through ``apply``, which re-derives a stale view's history.)"""
     if type(b) is Tensor:
         bare = (a._backend is b._backend and a._data.dtype is b._data.dtype
                 and (fn is not Div or a._data.dtype.kind == "f")  # int / int -> float32
-                and not (_State.enabled and (a._requires_grad or b._requires_grad)))
+                and not (_State.enabled and (a._requires_grad or b._requires_grad
+                                             or a._base is not None or b._base is not None)))
         y = b._data
     else:
         bare = (type(b) is float and a._data.dtype.kind == "f"
-                and not (_State.enabled and a._requires_grad))
+                and not (_State.enabled and (a._requires_grad or a._base is not None)))
         y = b
     if not bare:
         return fn.apply(a, b)

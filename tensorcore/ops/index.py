@@ -18,6 +18,7 @@ import weakref
 from ..autograd.function import Function, _SavedOutput
 from ..autograd.grad_mode import _State
 from ..tensor import Tensor
+from ._util import const
 from .shape import as_view
 
 TENSOR_METHODS = ["add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_",
@@ -114,7 +115,7 @@ class IndexPut(Function):
 def getitem(a: Tensor, index):
     index = _raw_index(index, a)
     out = GetItem.apply(a, index)
-    return as_view(out, a) if _is_basic(index) else out
+    return as_view(out, a, lambda t: t[index]) if _is_basic(index) else out
 
 
 def index_put(a: Tensor, index, value):
@@ -140,22 +141,64 @@ def _check_inplace(a: Tensor, others) -> bool:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
     base = a._base
-    if base is not None and base._requires_grad:
-        if base.grad_fn is None:
-            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
-                               "in-place operation.")
-        raise RuntimeError("in-place modification of a view of a tensor that is part of the "
-                           "graph is not supported yet; use an out-of-place op (or clone() "
-                           "the base first)")
-    if record and base is not None:
-        raise RuntimeError("in-place op on a view with a value that requires grad is not "
-                           "supported yet; clone() the base first")
-    return record
+    if base is not None and base._requires_grad and base.grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+    return record or (base is not None and base._requires_grad)
+
+
+class CopySlices(Function):
+    """The base's new history after an in-place op on one of its views: the view's region
+    comes from the op's result, the rest from the base's old value (as PyTorch's)."""
+
+    @staticmethod
+    def forward(ctx, base, new_view, view_fn, mask):
+        ctx.view_fn, ctx.mask = view_fn, mask
+        return base._data  # already holds the new values: the view wrote through
+
+    @staticmethod
+    def backward(ctx, g):
+        nb, nv, _, _ = ctx.needs_input_grad
+        g_base = g * const(g, ~ctx.mask) if nb else None
+        return g_base, (ctx.view_fn(g) if nv else None), None, None
+
+
+def refresh_view(v: Tensor) -> None:
+    """Re-derive a view's grad_fn from its base after the base's history was rewritten."""
+    base = v._base
+    v._view_version = v._version_box[0]
+    if base._requires_grad:
+        prev = _State.enabled
+        _State.enabled = True
+        try:
+            fresh = v._view_fn(base)
+        finally:
+            _State.enabled = prev
+        v.grad_fn, v._output_nr, v._requires_grad = fresh.grad_fn, fresh._output_nr, True
+
+
+def _region_mask(v: Tensor):
+    """A bool array of the base's shape, True where the view ``v`` looks."""
+    base = v._base
+    mask = base._backend.xp.zeros(base._data.shape, dtype=bool)
+    prev = _State.enabled
+    _State.enabled = False
+    try:
+        region = v._view_fn(Tensor._make(mask, base._backend))
+    finally:
+        _State.enabled = prev
+    region._data[...] = True
+    if int(mask.sum()) != region._data.size:
+        raise RuntimeError("in-place op on a view whose layout cannot be replayed on its base; "
+                           "clone() the base first")
+    return mask
 
 
 def _inplace(a: Tensor, out_of_place, others, mutate):
     """Run an in-place op: mutate ``a``'s array, bump its version and, when a graph is being
     recorded, give ``a`` the history of the equivalent out-of-place op."""
+    if a._base is not None and a._view_version != a._version_box[0]:
+        refresh_view(a)
     if not _check_inplace(a, others):
         try:
             mutate(a._data)
@@ -177,6 +220,9 @@ def _inplace(a: Tensor, out_of_place, others, mutate):
                            f"{a.dtype}")
     a._data[...] = out._data
     a._version_box[0] += 1
+    if a._base is not None:
+        _rebase_view(a, out)
+        return a
     node = out.grad_fn
     a.grad_fn, a._output_nr, a._requires_grad = node, out._output_nr, True
     node._outputs = (weakref.ref(a),)
@@ -184,6 +230,16 @@ def _inplace(a: Tensor, out_of_place, others, mutate):
         node._saved = tuple(_SavedOutput(0, a._data, a._version_box)
                             if type(e) is _SavedOutput else e for e in node._saved)
     return a
+
+
+def _rebase_view(v: Tensor, new_value: Tensor) -> None:
+    """After an in-place op on view ``v``: the base gets a CopySlices history joining its old
+    history and ``new_value`` (the op's result); ``v`` becomes a view of that again."""
+    base = v._base
+    node = CopySlices.apply(base, new_value, v._view_fn, _region_mask(v)).grad_fn
+    base.grad_fn, base._output_nr, base._requires_grad = node, 0, True
+    node._outputs = (weakref.ref(base),)
+    refresh_view(v)
 
 
 def _can_cast(src, dst) -> bool:

@@ -16,6 +16,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import _State
 from ..tensor import Tensor
 from ._util import const, normalize_dims
 
@@ -119,6 +120,9 @@ class Prod(Function):
         if not bool((a._data == 0).any()):
             return gx * outx / a, None, None
         # with zeros: the product of the others, computed directly (a constant)
+        if _State.enabled:
+            raise RuntimeError("prod(): double backward through an input that holds zeros is "
+                               "not supported")
         x = a._data
         axes = tuple(range(x.ndim)) if ctx.dims is None else ctx.dims
         others = np.ones_like(x)

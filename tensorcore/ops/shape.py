@@ -23,13 +23,20 @@ __all__ = sorted(set(TENSOR_METHODS) | {
 
 
 
-def as_view(out: Tensor, base: Tensor) -> Tensor:
-    """Mark ``out`` as a view of ``base`` when it shares its memory (shared version counter)."""
+def as_view(out: Tensor, base: Tensor, view_fn) -> Tensor:
+    """Mark ``out`` as a view of ``base`` when it shares its memory: it shares the version
+    counter and remembers ``view_fn`` (base -> view), so an in-place change of either can
+    rewrite the other's history."""
     data, bdata = out._data, base._data
     owner = bdata if bdata.base is None else bdata.base
     if data is bdata or data.base is owner or data.base is bdata:
         out._version_box = base._version_box
-        out._base = base if base._base is None else base._base
+        if base._base is None:
+            out._base, out._view_fn = base, view_fn
+        else:
+            parent_fn = base._view_fn
+            out._base, out._view_fn = base._base, lambda t: view_fn(parent_fn(t))
+        out._view_version = out._version_box[0]
     return out
 
 
@@ -169,12 +176,12 @@ def reshape(a, *shape):
     shape = _infer(_shape_arg(shape), a._data.size, a._data.shape)
     if shape == a._data.shape:
         return a
-    return as_view(Reshape.apply(a, shape, True), a)
+    return as_view(Reshape.apply(a, shape, True), a, lambda t: t.reshape(shape))
 
 
 def view(a, *shape):
     shape = _infer(_shape_arg(shape), a._data.size, a._data.shape)
-    return as_view(Reshape.apply(a, shape, False), a)
+    return as_view(Reshape.apply(a, shape, False), a, lambda t: t.view(shape))
 
 
 def view_as(a, other):
@@ -215,7 +222,7 @@ def permute(a, *dims):
     if sorted(dims) != list(range(a.ndim)):
         raise RuntimeError(f"permute(): dims {list(dims)} are not a permutation of the "
                            f"{a.ndim} dimensions of a tensor of shape {list(a.shape)}")
-    return as_view(Permute.apply(a, dims), a)
+    return as_view(Permute.apply(a, dims), a, lambda t: t.permute(*dims))
 
 
 def transpose(a, dim0: int, dim1: int):
@@ -247,7 +254,7 @@ def expand(a, *sizes):
                            f"existing size {list(a.shape)} at non-singleton dimensions") from None
     if np.broadcast_shapes(a.shape, shape) != shape:
         raise RuntimeError(f"cannot expand shape {list(a.shape)} to {list(shape)}")
-    return as_view(Expand.apply(a, shape), a)
+    return as_view(Expand.apply(a, shape), a, lambda t: t.expand(shape))
 
 
 def broadcast_to(a, shape):
