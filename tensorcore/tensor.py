@@ -21,6 +21,7 @@ import numpy as np
 from . import _dtype
 from ._device import device as Device
 from .autograd import engine, function
+from .autograd.grad_mode import _State
 from .backends import get_backend
 
 
@@ -378,7 +379,7 @@ class Tensor:
         return _ops.binary(_ops.Sub, _op.sub, self, other)
 
     def __rsub__(self, other):
-        return _ops.rsub(self, other)
+        return _ops.binary(_ops.RSub, _rsub, self, other)
 
     def __mul__(self, other):
         return _ops.binary(_ops.Mul, _op.mul, self, other)
@@ -405,6 +406,8 @@ class Tensor:
         return _ops.matmul(_ops.as_tensor_like(other, self), self)
 
     def __neg__(self):
+        if not (_State.enabled and (self._requires_grad or self._base is not None)):
+            return Tensor._make(-self._data, self._backend)  # no graph: the bare array op
         return _ops.neg(self)
 
     def __pos__(self):
@@ -457,6 +460,10 @@ class Tensor:
 
     def __itruediv__(self, other):
         return self.div_(other)
+
+
+def _rsub(x, y):
+    return y - x
 
 
 class _RemovableHandle:

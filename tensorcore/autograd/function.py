@@ -223,28 +223,30 @@ def _refresh_view(a):
 
 
 def _pack_saved(items, outs, raws=()):
+    """What ``save_for_backward`` kept, as stored in the node: inputs with their version,
+    outputs as ``_SavedOutput`` (no reference cycle), Python constants as they are."""
     packed = []
     for item in items:
-        if item is None:
-            packed.append(None)
+        if isinstance(item, Tensor):
+            data = item._data
+        elif item is None or type(item) in (int, float, bool):
+            packed.append(None if item is None else (item, None))
             continue
-        if type(item) in (int, float, bool):  # a Python constant, kept as is
-            packed.append((item, None))
-            continue
-        data = item._data if isinstance(item, Tensor) else item
+        else:
+            data = item
         for i, o in enumerate(outs):
             # a raw output may be a NumPy scalar (ufuncs on 0-d arrays) that _wrap converted
             if o._data is data or (i < len(raws) and raws[i] is data):
                 packed.append(_SavedOutput(i, o._data, o._version_box))
                 break
         else:
-            if isinstance(item, (int, float, bool)):  # e.g. np.float64: a constant too
+            if isinstance(item, Tensor):
+                packed.append((item, item._version_box[0]))
+            elif isinstance(item, (int, float, bool)):  # e.g. np.float64: a constant too
                 packed.append((item, None))
-                continue
-            if not isinstance(item, Tensor):
+            else:
                 raise TypeError("save_for_backward takes tensors (inputs or outputs of the op); "
                                 f"got {type(item).__name__}")
-            packed.append((item, item._version_box[0]))
     return tuple(packed)
 
 

@@ -5,7 +5,7 @@ from ..tensor import Tensor
 from . import arith, index, linalg, reduce, shape, unary
 from ._util import as_tensor_like
 from .arith import *  # noqa: F403
-from .arith import Add, Div, Mul, Sub, binary
+from .arith import Add, Div, Mul, RSub, Sub, binary
 from .index import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .reduce import *  # noqa: F403
