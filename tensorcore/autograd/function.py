@@ -139,25 +139,24 @@ class Function:
     def apply(cls, *args):
         ctx = object.__new__(cls)
         backend = None
-        needs = []
         record = False
-        for a in args:  # one pass: the device check and which inputs need a gradient
+        for a in args:  # one pass: the device check and whether any input needs a gradient
             if isinstance(a, Tensor):
-                b = a._backend
                 if backend is None:
-                    backend = b
-                elif b is not backend and b.device != backend.device:
-                    raise _device_error(cls, backend, b)
+                    backend = a._backend
+                elif a._backend is not backend and a._backend.device != backend.device:
+                    raise _device_error(cls, backend, a._backend)
                 if a._base is not None and a._view_version != a._version_box[0]:
                     _refresh_view(a)  # its base was changed in place since: new history
-                r = a._requires_grad
-                needs.append(r)
-                record = record or r
-            else:
-                needs.append(False)
+                if a._requires_grad:
+                    record = True
         prev = _State.enabled
-        record = record and prev
-        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(args)
+        if record and prev:
+            ctx.needs_input_grad = needs = tuple(
+                [isinstance(a, Tensor) and a._requires_grad for a in args])
+        else:
+            record = False
+            ctx.needs_input_grad = (False,) * len(args)
         ctx._saved_pending = None
         _State.enabled = False
         try:
