@@ -53,10 +53,10 @@ def _root_grads(outputs, grad_outputs):
                              out._backend)
         elif not isinstance(g, Tensor):
             g = Tensor(g, dtype=out.dtype, device=out.device)
-        if g.shape != out.shape:
+        if g._data.shape != out._data.shape:
             raise RuntimeError(f"Mismatch in shape: grad_output has a shape of {list(g.shape)} "
                                f"and output has a shape of {list(out.shape)}")
-        if g.device != out.device:
+        if g._backend is not out._backend and g.device != out.device:
             raise RuntimeError(f"grad_output is on {g.device} but the output is on "
                                f"{out.device}")
         result.append(g)

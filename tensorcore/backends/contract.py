@@ -122,6 +122,26 @@ class Backend:
         return gz, (gz.sum(axis=0) if need_bias_grad else None)
 
 
+    def softmax_cross_entropy(self, z, target):
+        """Per-row losses ``logsumexp(z) - z[target]`` and the softmax ``probs`` of (N, C)
+        logits; ``probs`` is the backward's only need."""
+        xp = self.xp
+        shifted = z - z.max(axis=1, keepdims=True)
+        probs = xp.exp(shifted)
+        total = probs.sum(axis=1, keepdims=True)
+        losses = xp.log(total[:, 0]) - shifted[xp.arange(z.shape[0]), target]
+        probs /= total
+        return losses, probs
+
+    def softmax_cross_entropy_backward(self, probs, target, scale):
+        """``(probs - onehot(target)) * scale`` as a new array (``probs`` may be needed again
+        when the graph is retained)."""
+        grad = probs.copy()
+        grad[self.xp.arange(probs.shape[0]), target] -= 1
+        grad *= scale
+        return grad
+
+
 def _sigmoid(xp, z):
     # numerically stable: exp of a non-positive number only
     e = xp.exp(-xp.abs(z))

@@ -151,19 +151,21 @@ def _check_linear(x, w, b) -> None:
         if not isinstance(t, Tensor):
             raise TypeError(f"linear(): argument '{name}' must be Tensor, not "
                             f"{type(t).__name__}")
-    if w.ndim != 2:
+    xd, wd = x._data, w._data
+    if wd.ndim != 2:
         raise RuntimeError(f"linear(): weight must be 2-D (out_features, in_features), got "
-                           f"shape {list(w.shape)}")
-    if x.ndim < 1 or x.shape[-1] != w.shape[1]:
+                           f"shape {list(wd.shape)}")
+    if xd.ndim < 1 or xd.shape[-1] != wd.shape[1]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
-                           f"({_fmt(x.shape)} and {w.shape[1]}x{w.shape[0]})")
-    if b is not None and (b.ndim != 1 or b.shape[0] != w.shape[0]):
-        raise RuntimeError(f"linear(): bias of shape {list(b.shape)} does not match "
-                           f"out_features={w.shape[0]}")
-    if x.dtype != w.dtype or (b is not None and b.dtype != w.dtype):
+                           f"({_fmt(xd.shape)} and {wd.shape[1]}x{wd.shape[0]})")
+    bd = None if b is None else b._data
+    if bd is not None and (bd.ndim != 1 or bd.shape[0] != wd.shape[0]):
+        raise RuntimeError(f"linear(): bias of shape {list(bd.shape)} does not match "
+                           f"out_features={wd.shape[0]}")
+    if xd.dtype != wd.dtype or (bd is not None and bd.dtype != wd.dtype):
         raise RuntimeError(f"linear(): expected input, weight and bias of one dtype, got "
                            f"{x.dtype}, {w.dtype}{'' if b is None else ', ' + str(b.dtype)}")
-    if x.dtype.is_floating_point is False:
+    if xd.dtype.kind != "f":
         raise TypeError(f"linear(): expected floating point tensors, got {x.dtype}")
 
 
@@ -173,20 +175,16 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, logits, target, reduction):
         z, y = logits._data, target._data
-        xp = logits._backend.xp
-        shifted = z - z.max(axis=1, keepdims=True)
-        lse = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-        logp = shifted - lse
-        rows = xp.arange(z.shape[0])
-        losses = -logp[rows, y]
-        ctx.reduction, ctx.target = reduction, y
+        _check_targets(y, z.shape[1])
+        backend = logits._backend
+        losses, probs = backend.softmax_cross_entropy(z, y)
+        ctx.reduction, ctx.target, ctx.probs = reduction, y, probs
         ctx.save_for_backward(logits)
-        ctx.logp = logp
         if reduction == "mean":
-            return xp.asarray(losses.mean(dtype=np.float32 if z.dtype == np.float16 else None),
-                              dtype=z.dtype)
+            acc = np.float32 if z.dtype == np.float16 else None
+            return backend.xp.asarray(losses.mean(dtype=acc), dtype=z.dtype)
         if reduction == "sum":
-            return xp.asarray(losses.sum(), dtype=z.dtype)
+            return backend.xp.asarray(losses.sum(), dtype=z.dtype)
         return losses
 
     @staticmethod
@@ -199,18 +197,13 @@ class CrossEntropy(Function):
                 loss = _unfused_cross_entropy(src, ctx.target, ctx.reduction)
                 (gl,) = grad([loss], [src], [g], create_graph=True)
             return gl, None, None
-        xp = logits._backend.xp
-        n = ctx.logp.shape[0]
-        grad = xp.exp(ctx.logp)
-        grad[xp.arange(n), ctx.target] -= 1
         gd = g._data
-        if ctx.reduction == "mean":
-            grad *= gd / n
-        elif ctx.reduction == "sum":
-            grad *= gd
-        else:
-            grad *= gd[:, None]
-        return Tensor._make(grad, logits._backend), None, None
+        n = ctx.probs.shape[0]
+        scale = gd / n if ctx.reduction == "mean" else gd if ctx.reduction == "sum" \
+            else gd[:, None]
+        backend = logits._backend
+        grad = backend.softmax_cross_entropy_backward(ctx.probs, ctx.target, scale)
+        return Tensor._make(grad, backend), None, None
 
 
 def _unfused_cross_entropy(logits, target, reduction):
@@ -227,17 +220,23 @@ def cross_entropy(logits, target, reduction: str = "mean"):
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: expected logits of shape (N, C), got "
                          f"{list(logits.shape)}")
-    if target.dtype.is_floating_point or target.dtype.name == "bool":
+    t = target._data
+    if t.dtype.kind not in "iu":
         raise RuntimeError(f"cross_entropy: expected class indices of an integer dtype "
                            f"(int64), got {target.dtype}")
-    if target.shape != logits.shape[:1]:
+    if t.shape != logits._data.shape[:1]:
         raise ValueError(f"Expected input batch_size ({logits.shape[0]}) to match target "
                          f"batch_size ({target.shape[0] if target.ndim else 0}): logits "
                          f"{list(logits.shape)}, target {list(target.shape)}")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
-    t = target._data
-    if t.size and (int(t.min()) < 0 or int(t.max()) >= logits.shape[1]):
-        bad = int(t.max()) if int(t.max()) >= logits.shape[1] else int(t.min())
-        raise IndexError(f"Target {bad} is out of bounds for {logits.shape[1]} classes.")
     return CrossEntropy.apply(logits, target, reduction)
+
+
+def _check_targets(t, n_classes: int) -> None:
+    """Class indices must lie in [0, C): NumPy would wrap negative ones silently."""
+    if t.size:
+        lo, hi = int(t.min()), int(t.max())
+        if lo < 0 or hi >= n_classes:
+            raise IndexError(f"Target {hi if hi >= n_classes else lo} is out of bounds for "
+                             f"{n_classes} classes.")
