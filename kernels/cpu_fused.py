@@ -23,13 +23,20 @@ Aliasing (what the caller must know):
   except for activation None, where ``grad_z is grad_out``. ``grad_b`` is always fresh.
 
 Float32 and float64 run Numba kernels (compiled lazily on first use and cached on disk;
-importing this module compiles nothing; :func:`warmup` compiles everything up front). Float16
-falls back to NumPy, computing in float32 and rounding the results back to float16.
+importing this module compiles nothing; :func:`warmup` compiles everything up front: ~10 s
+cold, ~0.3 s from the cache). Float16 falls back to NumPy, computing in float32 and rounding
+the results back to float16. Float32 transcendentals use vectorisable approximations accurate
+to a few ulp (see "Scalar math" below); float64 uses libm.
+
+Importing this module sets ``GOMP_SPINCOUNT=0`` unless already set (see the comment below:
+spinning OpenMP workers otherwise slow the caller's next BLAS call down badly). Small arrays
+run serial kernels; see ``FWD_PARALLEL_MIN`` / ``BWD_PARALLEL_MIN``.
 """
 
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 from llvmlite import ir
@@ -38,6 +45,16 @@ from numba.extending import intrinsic
 
 __all__ = ["ACTIVATIONS", "act_backward", "bias_act_forward", "warmup"]
 
+# Numba's default threading layer here is GNU OpenMP, whose idle workers busy-wait (pause
+# loop, no yield) for ~GOMP_SPINCOUNT=300000 iterations (~10 ms on Xeons) after every parallel
+# region. Right after an epilogue the caller runs a BLAS GEMM whose own worker threads then
+# fight the spinning OpenMP thread for the cores: measured on the 2-core dev box, an MLP
+# train step (batch 256, 512-2048-2048-10, float32) took 58 ms with the default spin vs 31.5
+# ms with GOMP_SPINCOUNT=0 (NumPy reference: 32.5 ms). libgomp reads this when it is loaded,
+# i.e. at Numba's first parallel launch, so setting it here (before any kernel runs) works;
+# setdefault leaves a user's own setting alone. Affects only libgomp, not Intel OpenMP/BLAS.
+os.environ.setdefault("GOMP_SPINCOUNT", "0")
+
 ACTIVATIONS = ("relu", "gelu", "sigmoid", "tanh", None)
 
 # Activation codes passed to the kernels (one compiled kernel covers every activation; the
@@ -45,11 +62,40 @@ ACTIVATIONS = ("relu", "gelu", "sigmoid", "tanh", None)
 _NONE, _RELU, _GELU, _SIGMOID, _TANH = 0, 1, 2, 3, 4
 _CODES = {None: _NONE, "relu": _RELU, "gelu": _GELU, "sigmoid": _SIGMOID, "tanh": _TANH}
 
-# Below this many elements (M * N) the serial kernels are used: waking the worker threads of
-# a parallel kernel costs more than it saves. Keyed by activation code; see the measurements in
-# the comment at the end of this file. Mutable on purpose (benchmarks may tune them).
-FWD_PARALLEL_MIN = {_NONE: 65536, _RELU: 65536, _GELU: 4096, _SIGMOID: 4096, _TANH: 4096}
-BWD_PARALLEL_MIN = {_NONE: 16384, _RELU: 16384, _GELU: 4096, _SIGMOID: 16384, _TANH: 16384}
+# Below this many elements (M * N) the serial kernels are used. Waking the (sleeping, see
+# GOMP_SPINCOUNT above) worker thread of a parallel kernel costs ~70 us on the 2-core dev VM,
+# and the memory-bound epilogues (relu, None, the relu/sigmoid/tanh backward) gain little from
+# a second core: the data was just written by this thread or by the BLAS threads. Measured
+# there (float32, NUMBA_NUM_THREADS=2, GOMP_SPINCOUNT=0, quiet machine; median us, kernel
+# only, serial / parallel):
+#   elements            262144      524288      1048576     2097152     8388608
+#   fwd relu           22 /   83    46 /   86   142 /  171   300 /  294  1254 /  716
+#   fwd tanh          256 /  199   525 /  342  1042 /  640  2115 / 1113
+#   fwd gelu          666 /  368  1462 /  750  3082 / 1393  6250 / 2721
+#   bwd relu + gb     100 /  148   265 /  184   453 /  395   925 /  666  6981 / 3560
+#   bwd gelu + gb     671 /  432  1397 /  793  2782 / 1568  5704 / 2980
+#   (131072 elements: fwd gelu 269 / 206, fwd tanh 128 / 139, bwd gelu 355 / 249;
+#    65536 elements: fwd gelu 151 / 140, bwd gelu 172 / 157)
+# At 2097152 elements through the public API with z freshly written by this thread: fwd relu
+# 285 / 377, bwd relu + gb 960 / 900, fwd gelu 3847 / 2221, fwd tanh 2069 / 1320 (best of 15).
+# In a whole MLP step (batch 1024, 784-2048-2048-10) serial vs parallel relu epilogues were
+# within noise (+-1%), so the memory-bound cases go parallel only from 4M / 2M elements, where
+# it clearly pays; serial is also the robust choice when other processes share the cores.
+# Mutable on purpose: benchmarks may tune them for another machine.
+FWD_PARALLEL_MIN = {
+    _NONE: 1 << 22,
+    _RELU: 1 << 22,
+    _GELU: 1 << 17,
+    _SIGMOID: 1 << 18,
+    _TANH: 1 << 18,
+}
+BWD_PARALLEL_MIN = {
+    _NONE: 1 << 21,
+    _RELU: 1 << 21,
+    _GELU: 1 << 17,
+    _SIGMOID: 1 << 21,
+    _TANH: 1 << 21,
+}
 
 _NUMBA_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _HALF = np.dtype(np.float16)
@@ -63,22 +109,24 @@ _INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 * pi)
 #
 # float64 uses libm (math.exp / math.tanh / math.erfc). Those calls are not vectorised, and
 # glibc's float32 tanhf / erff are slow (~17 ns / element here), so float32 uses branch-free
-# implementations LLVM can vectorise (AVX2 / AVX-512). Accuracy, measured against float64
-# references on dense grids (see tests/test_cpu_kernels.py):
-#   exp (x <= 0)  Cephes expf polynomial                       <= 1 ulp
-#   tanh          Cephes tanhf: odd polynomial for |x| < 0.625,
-#                 (1 - e) / (1 + e) with e = exp(-2|x|) above     <= 1.5 ulp
-#   Phi (normal CDF, for GELU) 0.5 * erfc(|x| / sqrt 2) via the Numerical Recipes erfc
+# implementations LLVM can vectorise (AVX2). Accuracy vs float64 references on dense grids over
+# [-12, 12] (tests/test_cpu_kernels.py checks slightly looser bounds):
+#   exp (x <= 0)  Cephes expf polynomial                                        <= 1 ulp
+#   tanh          Cephes tanhf: odd polynomial for |x| < 0.625, else
+#                 (1 - e) / (1 + e) with e = exp(-2|x|)                          <= 1.5 ulp
+#   sigmoid       r = 1 / (1 + exp(-|x|)); r or e * r                            <= 2.7 ulp
+#   gelu          x * Phi(x), Phi(x) = 0.5 * erfc(-x / sqrt 2) via the Numerical Recipes erfc
 #                 (Chebyshev fit, relative error < 1.2e-7) with x**2 split exactly (Dekker)
-#                 so the exponent loses nothing: relative error ~1e-6 even far in the tails,
-#                 so unlike the textbook 0.5 * (1 + erf(x / sqrt 2)) GELU keeps its relative
-#                 accuracy for large negative x.
+#                 so its exp loses nothing: relative error <= 4.8e-7 (~7 ulp) everywhere,
+#                 including the negative tail where the textbook 0.5 * (1 + erf(x / sqrt 2))
+#                 (torch's formula) has no correct digits left; gelu' absolute error <= 2.5e-7.
+# Results that would be subnormal are flushed to 0.
 # Every kernel uses error_model="numpy": with the default ("python") every float division
 # gets a ZeroDivisionError check, which blocks vectorisation.
 # --------------------------------------------------------------------------------------------
 
 _f32 = np.float32
-_JIT = {"cache": True, "fastmath": False, "error_model": "numpy"}
+_JIT = {"cache": True, "fastmath": False, "error_model": "numpy", "nogil": True}
 _INLINE = {"fastmath": False, "error_model": "numpy"}
 
 
@@ -109,19 +157,13 @@ def _exp_sum32(ahi, alo):
     t = np.floor((lo if a < lo else a) * _f32(1.44269504088896341) + _f32(0.5))
     r = ahi - t * _f32(0.693359375)
     r = r - t * _f32(-2.12194440e-4) + alo
-    y = (
-        (
-            (
-                ((_f32(1.9875691500e-4) * r + _f32(1.3981999507e-3)) * r + _f32(8.3334519073e-3))
-                * r
-                + _f32(4.1665795894e-2)
-            )
-            * r
-            + _f32(1.6666665459e-1)
-        )
-        * r
-        + _f32(5.0000001201e-1)
-    ) * (r * r) + r + _f32(1.0)
+    y = _f32(1.9875691500e-4)
+    y = y * r + _f32(1.3981999507e-3)
+    y = y * r + _f32(8.3334519073e-3)
+    y = y * r + _f32(4.1665795894e-2)
+    y = y * r + _f32(1.6666665459e-1)
+    y = y * r + _f32(5.0000001201e-1)
+    y = y * (r * r) + r + _f32(1.0)
     t = t if t >= _f32(-126.0) else _f32(-126.0)  # also maps NaN to a safe exponent
     y = y * _pow2_f32(t)
     return _f32(0.0) if a < lo else y
@@ -148,30 +190,16 @@ def _half_erfc_scaled32(ax):
     u = ax * _f32(_SQRT1_2)
     t = _f32(1.0) / (_f32(1.0) + _f32(0.5) * u)
     # Numerical Recipes erfcc: erfc(u) = t * exp(-u*u + p(t)), fractional error < 1.2e-7
-    p = _f32(-1.26551223) + t * (
-        _f32(1.00002368)
-        + t
-        * (
-            _f32(0.37409196)
-            + t
-            * (
-                _f32(0.09678418)
-                + t
-                * (
-                    _f32(-0.18628806)
-                    + t
-                    * (
-                        _f32(0.27886807)
-                        + t
-                        * (
-                            _f32(-1.13520398)
-                            + t * (_f32(1.48851587) + t * (_f32(-0.82215223) + t * _f32(0.17087277)))
-                        )
-                    )
-                )
-            )
-        )
-    )
+    p = _f32(0.17087277)
+    p = p * t + _f32(-0.82215223)
+    p = p * t + _f32(1.48851587)
+    p = p * t + _f32(-1.13520398)
+    p = p * t + _f32(0.27886807)
+    p = p * t + _f32(-0.18628806)
+    p = p * t + _f32(0.09678418)
+    p = p * t + _f32(0.37409196)
+    p = p * t + _f32(1.00002368)
+    p = p * t + _f32(-1.26551223)
     # -u*u = -(hi + lo) / 2 exactly
     h = _f32(0.5) * t * _exp_sum32(_f32(-0.5) * hi, p - _f32(0.5) * lo)
     return h, hi, lo
@@ -199,18 +227,12 @@ def _tanh(x):
         big = (_f32(1.0) - e) / (_f32(1.0) + e)
         big = -big if x < _f32(0.0) else big
         z = x * x
-        small = (
-            (
-                (
-                    (_f32(-5.70498872745e-3) * z + _f32(2.06390887954e-2)) * z
-                    - _f32(5.37397155531e-2)
-                )
-                * z
-                + _f32(1.33314422036e-1)
-            )
-            * z
-            - _f32(3.33332819422e-1)
-        ) * z * x + x
+        p = _f32(-5.70498872745e-3)
+        p = p * z + _f32(2.06390887954e-2)
+        p = p * z + _f32(-5.37397155531e-2)
+        p = p * z + _f32(1.33314422036e-1)
+        p = p * z + _f32(-3.33332819422e-1)
+        small = p * z * x + x
         return small if ax < _f32(0.625) else big
     else:
         return math.tanh(x)
@@ -239,11 +261,11 @@ def _gelu_grad(x):
 
 
 # --------------------------------------------------------------------------------------------
-# Numba kernels. Row helpers do the work on rows [r0, r1); the drivers split the rows into
-# one chunk per thread (parallel) or run them all at once (serial). Constants are built with
-# ``x.dtype.type(...)`` so float32 math stays in float32 (a bare float literal would promote
-# the whole expression to float64). The branch on the activation code is taken once per
-# row, outside the vectorised inner loops.
+# Numba kernels. Row helpers do the work on rows [r0, r1); the serial path calls them from
+# Python over all rows, the parallel drivers split the rows into one chunk per thread.
+# Constants are built with ``x.dtype.type(...)`` so float32 math stays in float32 (a bare float
+# literal would promote the whole expression to float64). The branch on the activation code
+# is taken once per row, outside the vectorised inner loops.
 # --------------------------------------------------------------------------------------------
 
 
@@ -288,11 +310,6 @@ def _fwd_par(z, b, out, act, nchunks):
     for c in prange(nchunks):
         r0 = c * step
         _fwd_rows(z, b, out, r0, min(m, r0 + step), act)
-
-
-@njit(**_JIT)
-def _fwd_ser(z, b, out, act):
-    _fwd_rows(z, b, out, 0, z.shape[0], act)
 
 
 @njit(**_JIT)
@@ -359,11 +376,6 @@ def _bwd_par(g, s, gz, acc, act, need_gb):
         _bwd_rows(g, s, gz, acc[c], r0, min(m, r0 + step), act, need_gb)
 
 
-@njit(**_JIT)
-def _bwd_ser(g, s, gz, acc, act, need_gb):
-    _bwd_rows(g, s, gz, acc[0], 0, g.shape[0], act, need_gb)
-
-
 # --------------------------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------------------------
@@ -382,18 +394,15 @@ def _describe(name, a):
     return f"{name} (shape {a.shape}, dtype {a.dtype})"
 
 
-def _check_matrix(name, a, dtype=None, shape=None, writeable=False):
+def _check_matrix(name, a, shape=None, writeable=False):
     if not isinstance(a, np.ndarray):
         raise ValueError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
     if a.ndim != 2:
         raise ValueError(f"{_describe(name, a)} must be 2-D (M, N)")
-    if dtype is None:
-        if a.dtype not in _NUMBA_DTYPES and a.dtype != _HALF:
-            raise ValueError(f"{_describe(name, a)}: dtype must be float16, float32 or float64")
-    elif a.dtype != dtype:
-        raise ValueError(f"{_describe(name, a)}: dtype must be {dtype}, like the other inputs")
+    if a.dtype not in _NUMBA_DTYPES and a.dtype != _HALF:
+        raise ValueError(f"{_describe(name, a)}: dtype must be float16, float32 or float64")
     if shape is not None and a.shape != shape:
-        raise ValueError(f"{_describe(name, a)}: shape must be {shape}")
+        raise ValueError(f"{_describe(name, a)}: shape must be {shape}, like grad_out")
     if not a.flags.c_contiguous:
         raise ValueError(f"{_describe(name, a)} must be C-contiguous")
     if writeable and not a.flags.writeable:
@@ -401,15 +410,16 @@ def _check_matrix(name, a, dtype=None, shape=None, writeable=False):
 
 
 def _check_bias(b, z):
+    """Validate b against z; return it as a contiguous array of z's dtype (b is tiny, so a
+    cast or copy is cheap; like NumPy's ``z += b``, a float64 b is rounded to z's dtype)."""
     if not isinstance(b, np.ndarray):
         raise ValueError(f"b must be a numpy.ndarray or None, got {type(b).__name__}")
     n = z.shape[1]
     if b.shape != (n,):
         raise ValueError(f"{_describe('b', b)}: shape must be ({n},) for {_describe('z', z)}")
-    if b.dtype != z.dtype:
-        raise ValueError(f"{_describe('b', b)}: dtype must match {_describe('z', z)}")
-    if not b.flags.c_contiguous:
-        raise ValueError(f"{_describe('b', b)} must be contiguous")
+    if b.dtype.kind not in "fiu":
+        raise ValueError(f"{_describe('b', b)}: dtype must be numeric, like {_describe('z', z)}")
+    return np.ascontiguousarray(b, dtype=z.dtype)
 
 
 def _nchunks(m):
@@ -425,7 +435,8 @@ def bias_act_forward(z, b, activation):
     """Fused ``out = act(z + b)``.
 
     ``z`` is the (M, N) C-contiguous GEMM result ``x @ w.T`` (float16/32/64, writeable; this
-    function owns it and overwrites it), ``b`` is an (N,) array of the same dtype or None.
+    function owns it and overwrites it), ``b`` is an (N,) array or None (another numeric dtype
+    or a strided b is converted to a contiguous array of z's dtype first, like ``z += b``).
 
     Returns ``(out, pre)``. For relu, sigmoid, tanh and None, ``out is z`` (computed in place)
     and ``pre is None``. For gelu, ``pre is z`` holding ``z + b`` (needed by the backward) and
@@ -434,7 +445,7 @@ def bias_act_forward(z, b, activation):
     act = _code(activation)
     _check_matrix("z", z, writeable=True)
     if b is not None:
-        _check_bias(b, z)
+        b = _check_bias(b, z)
     m, n = z.shape
 
     if z.dtype == _HALF:
@@ -446,7 +457,7 @@ def bias_act_forward(z, b, activation):
     if z.size:
         bb = np.zeros(n, z.dtype) if b is None else b
         if z.size < FWD_PARALLEL_MIN[act]:
-            _fwd_ser(z, bb, out, act)
+            _fwd_rows(z, bb, out, 0, m, act)  # serial: the row helper over all rows
         else:
             _fwd_par(z, bb, out, act, _nchunks(m))
     return out, (z if act == _GELU else None)
@@ -462,21 +473,34 @@ def act_backward(grad_out, out, pre, activation, need_bias_grad):
 
     ``out`` is the forward output (used by relu, sigmoid, tanh; may be None for gelu and None),
     ``pre`` the pre-activation returned by the forward (required for gelu, ignored otherwise).
+    All arrays are 2-D, C-contiguous, of shape (M, N) and float16/32/64. If ``out`` / ``pre``
+    has another dtype than ``grad_out``, both are converted to the promoted dtype first (a
+    copy, like NumPy's promotion) and the results have that dtype. Raises ValueError for bad
+    shapes, dtypes or layouts.
+
     Nothing passed in is modified. ``grad_z`` is fresh, except for activation None where
     ``grad_z is grad_out``.
     """
     act = _code(activation)
     _check_matrix("grad_out", grad_out)
-    dtype, shape = grad_out.dtype, grad_out.shape
+    shape = grad_out.shape
     if act in (_RELU, _SIGMOID, _TANH):
         if out is None:
             raise ValueError(f"activation {activation!r} needs `out` (the forward output)")
-        _check_matrix("out", out, dtype, shape)
+        _check_matrix("out", out, shape)
     if act == _GELU:
         if pre is None:
             raise ValueError("activation 'gelu' needs `pre` (the pre-activation from the forward)")
-        _check_matrix("pre", pre, dtype, shape)
+        _check_matrix("pre", pre, shape)
     m, n = shape
+    saved = pre if act == _GELU else out if act != _NONE else None
+    dtype = grad_out.dtype
+    if saved is not None and saved.dtype != dtype:
+        # mixed precision: compute in the promoted dtype, like NumPy would (costs a copy)
+        dtype = np.promote_types(dtype, saved.dtype)
+        grad_out = grad_out.astype(dtype, copy=False)
+        saved = saved.astype(dtype, copy=False)
+        out, pre = (saved, None) if act != _GELU else (None, saved)
 
     if dtype == _HALF:
         return _backward_numpy(grad_out, out, pre, act, need_bias_grad)
@@ -486,12 +510,15 @@ def act_backward(grad_out, out, pre, activation, need_bias_grad):
     parallel = grad_out.size >= BWD_PARALLEL_MIN[act]
     nchunks = _nchunks(m) if parallel else 1
     acc = np.zeros((nchunks, n if need_bias_grad else 0), dtype)
-    dummy = np.empty((0, 0), dtype)  # stands in for unused arrays (same numba type)
-    gz = dummy if act == _NONE else np.empty_like(grad_out)
+    if act == _NONE:  # only the column sum runs; (M, 0) stands in for gz and s
+        gz = s = np.empty((m, 0), dtype)
+    else:
+        gz, s = np.empty_like(grad_out), saved
     if grad_out.size:
-        saved = pre if act == _GELU else out if act != _NONE else dummy
-        kernel = _bwd_par if parallel else _bwd_ser
-        kernel(grad_out, saved, gz, acc, act, bool(need_bias_grad))
+        if parallel:
+            _bwd_par(grad_out, s, gz, acc, act, bool(need_bias_grad))
+        else:  # serial: the row helper over all rows
+            _bwd_rows(grad_out, s, gz, acc[0], 0, m, act, bool(need_bias_grad))
     if act == _NONE:
         gz = grad_out
     if not need_bias_grad:
@@ -565,7 +592,7 @@ def warmup():
         z = np.zeros((2, 3), dtype)
         b = np.zeros(3, dtype)
         acc = np.zeros((2, 3), dtype)
-        _fwd_ser(z, b, z, _RELU)
+        _fwd_rows(z, b, z, 0, 2, _RELU)
         _fwd_par(z, b, z, _RELU, 2)
-        _bwd_ser(z, z, z, acc, _RELU, True)
+        _bwd_rows(z, z, z, acc[0], 0, 2, _RELU, True)
         _bwd_par(z, z, z, acc, _RELU, True)
