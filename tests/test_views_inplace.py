@@ -94,3 +94,17 @@ def test_cross_entropy_backward_twice_with_retain_graph(device):
     first = logits.grad.numpy().copy()
     loss.backward()
     np.testing.assert_allclose(logits.grad.numpy(), 2 * first, rtol=1e-6)
+
+
+@pytest.mark.parametrize("n", [10, 100_000])
+def test_sub_with_alpha_under_no_grad_matches_numpy(device, n):
+    rng = np.random.default_rng(0)
+    w0, g0 = rng.standard_normal(n).astype(np.float32), rng.standard_normal(n).astype(np.float32)
+    w, g = tc.tensor(w0, device=device, requires_grad=True), tc.tensor(g0, device=device)
+    with tc.no_grad():
+        w.sub_(g, alpha=0.01)
+        w.add_(g, alpha=0.5)
+    np.testing.assert_allclose(w.detach().numpy(), w0 - 0.01 * g0 + 0.5 * g0, rtol=1e-6,
+                               atol=1e-6)
+    np.testing.assert_array_equal(g.numpy(), g0)  # the gradient is left alone
+    assert w._version == 2

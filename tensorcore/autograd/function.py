@@ -221,32 +221,32 @@ def _refresh_view(a):
     refresh_view(a)
 
 
-def _pack_saved(items, outs, raws=()):
+def _pack_saved(items, outs, raws):
     """What ``save_for_backward`` kept, as stored in the node: inputs with their version,
     outputs as ``_SavedOutput`` (no reference cycle), Python constants as they are."""
     packed = []
     for item in items:
-        if isinstance(item, Tensor):
-            data = item._data
-        elif item is None or type(item) in (int, float, bool):
+        data = item._data if isinstance(item, Tensor) else item
+        index = _output_index(data, outs, raws)
+        if index >= 0:
+            packed.append(_SavedOutput(index, outs[index]._data, outs[index]._version_box))
+        elif isinstance(item, Tensor):
+            packed.append((item, item._version_box[0]))
+        elif item is None or isinstance(item, (int, float, bool)):  # np.float64 too
             packed.append(None if item is None else (item, None))
-            continue
         else:
-            data = item
-        for i, o in enumerate(outs):
-            # a raw output may be a NumPy scalar (ufuncs on 0-d arrays) that _wrap converted
-            if o._data is data or (i < len(raws) and raws[i] is data):
-                packed.append(_SavedOutput(i, o._data, o._version_box))
-                break
-        else:
-            if isinstance(item, Tensor):
-                packed.append((item, item._version_box[0]))
-            elif isinstance(item, (int, float, bool)):  # e.g. np.float64: a constant too
-                packed.append((item, None))
-            else:
-                raise TypeError("save_for_backward takes tensors (inputs or outputs of the op); "
-                                f"got {type(item).__name__}")
+            raise TypeError("save_for_backward takes tensors (inputs or outputs of the op); "
+                            f"got {type(item).__name__}")
     return tuple(packed)
+
+
+def _output_index(data, outs, raws) -> int:
+    """Which output ``data`` is (-1: none). A raw output may be a NumPy scalar (ufuncs on 0-d
+    arrays give those) that was converted on wrapping, hence ``raws``."""
+    for i, o in enumerate(outs):
+        if o._data is data or raws[i] is data:
+            return i
+    return -1
 
 
 def _version_error(node, tensor, version):

@@ -28,6 +28,9 @@ take_along_axis logical_and logical_or logical_not asarray
 """.split()
 
 
+_CHUNK = 1 << 15  # elements per chunk of a streamed in-place update (fits in L2)
+
+
 class Backend:
     """Base class and reference implementation of the contract (see module docstring)."""
 
@@ -79,6 +82,20 @@ class Backend:
     def index_add(self, target, index, values) -> None:
         """``target[index] += values`` with repeated indices accumulated (in place)."""
         np.add.at(target, index, values)
+
+    def axpy_(self, x, alpha, y) -> None:
+        """``x += alpha * y`` in place, without a temporary the size of ``x`` (the SGD update;
+        a fresh large temporary costs page faults on every step)."""
+        if x.shape != y.shape or x.size <= _CHUNK or not (
+                x.flags.c_contiguous and y.flags.c_contiguous):
+            x += alpha * y
+            return
+        xf, yf = x.reshape(-1), y.reshape(-1)
+        buf = self.xp.empty(_CHUNK, dtype=x.dtype)
+        for start in range(0, xf.size, _CHUNK):
+            part = buf[:min(_CHUNK, xf.size - start)]
+            self.xp.multiply(yf[start:start + part.size], alpha, out=part)
+            xf[start:start + part.size] += part
 
     # -- kernel entry points ---------------------------------------------------------------
     def bias_act(self, z, b, activation: str | None):

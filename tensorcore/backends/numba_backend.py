@@ -2,7 +2,8 @@
 
 Arrays are NumPy arrays, so tensors of this backend and of ``numpy`` mix freely; only the
 kernel entry points differ: the bias + activation epilogue and its backward (activation
-gradient fused with the bias-gradient column sum) run as single parallel Numba passes.
+gradient fused with the bias-gradient column sum) run as single Numba passes (parallel
+above sizes measured in ``tensorcore.kernels.cpu_fused``).
 
 >>> from tensorcore.backends.numba_backend import NumbaBackend
 >>> NumbaBackend("cpu").name
@@ -16,6 +17,17 @@ import numpy as np
 from .numpy_backend import NumpyBackend
 
 _FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_kernels = None
+
+
+def _fused():
+    """``tensorcore.kernels.cpu_fused``, imported (with numba) on first use only."""
+    global _kernels
+    if _kernels is None:
+        from tensorcore.kernels import cpu_fused
+
+        _kernels = cpu_fused
+    return _kernels
 
 
 class NumbaBackend(NumpyBackend):
@@ -23,15 +35,11 @@ class NumbaBackend(NumpyBackend):
 
     def bias_act(self, z, b, activation):
         if z.dtype in _FUSED_DTYPES and z.ndim == 2 and z.flags.c_contiguous:
-            from tensorcore.kernels import cpu_fused  # numba is imported on first use only
-
-            return cpu_fused.bias_act_forward(z, b, activation)
+            return _fused().bias_act_forward(z, b, activation)
         return super().bias_act(z, b, activation)
 
     def act_backward(self, grad_out, out, pre, activation, need_bias_grad):
         if (grad_out.dtype in _FUSED_DTYPES and grad_out.ndim == 2
                 and grad_out.flags.c_contiguous and out.flags.c_contiguous):
-            from tensorcore.kernels import cpu_fused
-
-            return cpu_fused.act_backward(grad_out, out, pre, activation, need_bias_grad)
+            return _fused().act_backward(grad_out, out, pre, activation, need_bias_grad)
         return super().act_backward(grad_out, out, pre, activation, need_bias_grad)

@@ -13,6 +13,11 @@ _SCALARS = (int, float, bool)
 def operands(a: Tensor, b):
     """The raw arrays (or Python scalars) of a binary op, promoted as PyTorch promotes them."""
     x = a._data
+    tb = type(b)
+    if tb is float and x.dtype.kind == "f":  # the common cases first, cheaply
+        return x, b
+    if tb is Tensor and x.dtype is b._data.dtype:
+        return x, b._data
     if isinstance(b, Tensor):
         y = b._data
         if x.dtype is not y.dtype and x.dtype != y.dtype:

@@ -268,12 +268,44 @@ def _arith_inplace(a, other, out_of_place, np_name):
     return _inplace(a, lambda t: out_of_place(t, other), [other], mutate)
 
 
+def _bare_inplace(a, other, np_name, alpha=1) -> bool:
+    """The parameter-update path: no graph, a float tensor and a same-device tensor or
+    number: one NumPy call on the arrays. False when the general path is needed."""
+    if _State.enabled or a._data.dtype.kind != "f":
+        return False
+    if isinstance(other, Tensor):
+        if other._backend is not a._backend:
+            return False
+        o = other._data
+    elif type(other) in (int, float):
+        o = other
+    else:
+        return False
+    x = a._data
+    try:
+        if alpha != 1 and np_name in ("add", "subtract") and x.dtype == getattr(o, "dtype", None):
+            a._backend.axpy_(x, alpha if np_name == "add" else -alpha, o)
+        else:
+            if alpha != 1:
+                o = o * alpha
+            getattr(a._backend.xp, np_name)(x, o, out=x, casting="same_kind")
+    except (ValueError, TypeError) as e:  # shapes or dtypes that do not fit
+        raise RuntimeError(f"in-place {np_name} failed on a tensor of shape {list(x.shape)} "
+                           f"and dtype {a.dtype}: {e}") from None
+    a._version_box[0] += 1
+    return True
+
+
 def add_(a, other, *, alpha=1):
+    if _bare_inplace(a, other, "add", alpha):
+        return a
     other = other if alpha == 1 else other * alpha
     return _arith_inplace(a, other, lambda t, o: t + o, "add")
 
 
 def sub_(a, other, *, alpha=1):
+    if _bare_inplace(a, other, "subtract", alpha):
+        return a
     other = other if alpha == 1 else other * alpha
     return _arith_inplace(a, other, lambda t, o: t - o, "subtract")
 
