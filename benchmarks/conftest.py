@@ -25,7 +25,6 @@ if "numpy" in sys.modules:  # pragma: no cover - a plugin imported NumPy first
 sys.path.insert(0, os.path.dirname(__file__))
 
 import pytest  # noqa: E402
-
 import workloads  # noqa: E402
 
 

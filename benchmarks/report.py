@@ -60,6 +60,7 @@ import gc  # noqa: E402
 import io  # noqa: E402
 import platform  # noqa: E402
 import pstats  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
@@ -75,7 +76,7 @@ TARGET_US_PER_OP = 4.0
 TARGET_RATIO = {"tiny": 2.0, "small": 1.1, "large": 1.05}
 TC_DEFAULT = "tc-numba"  # the default CPU backend: the targets are judged on it
 # seconds of round-robin timing per workload (times --budget)
-BUDGET = {"chain": 8.0, "tiny": 12.0, "small": 20.0, "large": 40.0}
+BUDGET = {"chain": 8.0, "tiny": 10.0, "small": 16.0, "large": 25.0}
 
 
 # -- CPU contention -----------------------------------------------------------------------------
@@ -91,12 +92,17 @@ def _cpu_busy_ticks():
     return total - idle, total
 
 
+def _own_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)  # all threads of this process
+    return ru.ru_utime + ru.ru_stime
+
+
 class CpuMeter:
     """The share of all CPUs that *other* processes used between start() and stop()."""
 
     def start(self):
         self._t = time.perf_counter()
-        self._own = sum(os.times()[:2])
+        self._own = _own_cpu()
         self._sys = _cpu_busy_ticks()
         return self
 
@@ -104,9 +110,8 @@ class CpuMeter:
         end = _cpu_busy_ticks()
         if end is None or self._sys is None:
             return None
-        hz = os.sysconf("SC_CLK_TCK")
-        busy = (end[0] - self._sys[0]) / hz
-        own = sum(os.times()[:2]) - self._own
+        busy = (end[0] - self._sys[0]) / os.sysconf("SC_CLK_TCK")
+        own = _own_cpu() - self._own
         wall = (time.perf_counter() - self._t) * (os.cpu_count() or 1)
         return max(0.0, min(1.0, (busy - own) / wall)) if wall > 0 else None
 
@@ -114,7 +119,6 @@ class CpuMeter:
 def wait_idle(max_wait: float, threshold: float = 0.1) -> float | None:
     """Sleep until other processes use under ``threshold`` of the CPUs (1 s samples)."""
     deadline = time.time() + max_wait
-    share = None
     while True:
         m = CpuMeter().start()
         time.sleep(1.0)
@@ -124,9 +128,19 @@ def wait_idle(max_wait: float, threshold: float = 0.1) -> float | None:
 
 
 # -- timing -------------------------------------------------------------------------------------
+QUIET = 0.10  # a block of repeats counts as quiet when others used under 10% of the CPUs
+BLOCK_S = 0.25  # blocks of round-robin repeats last at least this long (CPU meter resolution)
+
+
 def time_round_robin(fns: dict, budget: float, min_time: float, min_repeats: int,
-                     warmup: int = 3) -> dict:
-    """``{name: {"min", "median", "repeats", "others_cpu"}}``, seconds per call."""
+                     warmup: int = 3, min_quiet_blocks: int = 3) -> dict:
+    """``{name: {"min", "median", "repeats", "others_cpu", "quiet"}}``, seconds per call.
+
+    Repeats run round-robin in blocks of >= BLOCK_S seconds; each block's samples count only
+    if other processes used under QUIET of the CPUs meanwhile. While fewer than
+    ``min_quiet_blocks`` blocks were quiet the budget is extended, up to twice. When none was
+    quiet every sample counts and ``quiet`` is False.
+    """
     numbers = {}
     for name, fn in fns.items():
         for _ in range(warmup):
@@ -141,28 +155,59 @@ def time_round_robin(fns: dict, budget: float, min_time: float, min_repeats: int
                 break
             number = max(number * 2, int(number * min_time / max(dt, 1e-9) * 1.2))
         numbers[name] = number
-    samples = {name: [] for name in fns}
-    meter = CpuMeter().start()
+    quiet = {name: [] for name in fns}
+    noisy = {name: [] for name in fns}
+    shares, quiet_shares = [], []
     start = time.perf_counter()
-    rounds = 0
-    while rounds < min_repeats or time.perf_counter() - start < budget:
-        for name, fn in fns.items():
-            number = numbers[name]
-            t0 = time.perf_counter()
-            for _ in range(number):
-                fn()
-            samples[name].append((time.perf_counter() - t0) / number)
-        rounds += 1
-    others = meter.stop()
-    return {name: {"min": min(s), "median": statistics.median(s), "repeats": len(s),
-                   "number": numbers[name], "others_cpu": others}
-            for name, s in samples.items()}
+    rounds = quiet_blocks = 0
+    while True:
+        elapsed = time.perf_counter() - start
+        if rounds >= min_repeats and (
+                elapsed >= 2 * budget or (elapsed >= budget and quiet_blocks >= min_quiet_blocks)):
+            break
+        meter = CpuMeter().start()
+        block = {name: [] for name in fns}
+        t_block = time.perf_counter()
+        while True:
+            for name, fn in fns.items():
+                number = numbers[name]
+                t0 = time.perf_counter()
+                for _ in range(number):
+                    fn()
+                block[name].append((time.perf_counter() - t0) / number)
+            rounds += 1
+            if time.perf_counter() - t_block >= BLOCK_S:
+                break
+        share = meter.stop()
+        shares.append(share or 0.0)
+        is_quiet = share is None or share < QUIET
+        quiet_blocks += is_quiet
+        if is_quiet:
+            quiet_shares.append(share or 0.0)
+        for name, samples in block.items():
+            (quiet if is_quiet else noisy)[name].extend(samples)
+    out = {}
+    for name in fns:
+        samples = quiet[name] or noisy[name]
+        out[name] = {"min": min(samples), "median": statistics.median(samples),
+                     "repeats": len(samples), "number": numbers[name],
+                     "quiet": bool(quiet[name]), "quiet_blocks": quiet_blocks,
+                     "blocks": len(shares),
+                     "others_cpu": statistics.mean(quiet_shares or shares)}
+    return out
 
 
 def fmt_time(seconds: float) -> str:
     if seconds < 1e-3:
         return f"{seconds * 1e6:.0f} µs"
     return f"{seconds * 1e3:.2f} ms"
+
+
+def quiet_note(r: dict) -> str:
+    note = f"{r['quiet_blocks']}/{r['blocks']}"
+    if not r["quiet"]:
+        note += f" NONE QUIET (others {fmt_share(r['others_cpu'])})"
+    return note
 
 
 def fmt_share(x) -> str:
@@ -235,6 +280,64 @@ def run_mlp(size: str, args) -> dict:
     return time_round_robin(fns, BUDGET[size] * args.budget, args.min_time, args.min_repeats)
 
 
+def tiny_phases() -> list[str]:
+    """Where the tiny step's time goes: forward (with and without a graph), backward and the
+    SGD update of tensorcore (numba), next to the whole NumPy floor step (µs, best of 5)."""
+    import tensorcore.nn.functional as F
+
+    def best(fn, n=2000, rep=5):
+        for _ in range(50):
+            fn()
+        b = float("inf")
+        for _ in range(rep):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            b = min(b, (time.perf_counter() - t0) / n)
+        return b * 1e6
+
+    x, labels, params = W.mlp_init("tiny")
+    with tc.backends.use_backend("numba"):
+        xt, yt = tc.tensor(x), tc.tensor(labels)
+        ps = [(tc.tensor(w, requires_grad=True), tc.tensor(b, requires_grad=True))
+              for w, b in params]
+    flat = [p for wb in ps for p in wb]
+
+    def fwd():
+        h = xt
+        for w, b in ps[:-1]:
+            h = F.linear_act(h, w, b, "relu")
+        return F.cross_entropy(F.linear(h, *ps[-1]), yt)
+
+    def fwd_no_grad():
+        with tc.no_grad():
+            return fwd()
+
+    def fwd_bwd():
+        fwd().backward()
+        for p in flat:
+            p.grad = None
+
+    def update():
+        with tc.no_grad():
+            for p in flat:
+                p.sub_(p.grad, alpha=W.LR)
+
+    t_fwd, t_ng, t_fb = best(fwd), best(fwd_no_grad), best(fwd_bwd)
+    fwd().backward()
+    t_upd = best(update)
+    floor = best(W.make_mlp_step("numpy-floor", "tiny")[0])
+    return [
+        "| phase (tiny step, tensorcore numba) | µs |",
+        "|---|---:|",
+        f"| forward, graph recorded (3 linear_act + cross_entropy) | {t_fwd:.1f} |",
+        f"| forward under no_grad | {t_ng:.1f} |",
+        f"| backward (fwd+bwd minus fwd) | {t_fb - t_fwd:.1f} |",
+        f"| SGD update: 6 x `p.sub_(p.grad, alpha=lr)` under no_grad | {t_upd:.1f} |",
+        f"| whole NumPy floor step, for scale | {floor:.1f} |",
+    ]
+
+
 def profile(fn, calls: int, top: int = 22) -> str:
     for _ in range(3):
         fn()
@@ -269,8 +372,9 @@ def main(args) -> int:
 
     out = []
     p = out.append
-    p(f"Run: {date}, {elapsed:.0f} s; `--threads {W.NUM_THREADS}`; each number is the minimum "
-      f"over round-robin repeats (>= {args.min_time * 1e3:g} ms each) of the time per call.")
+    p(f"Run: {date}, {elapsed:.0f} s; `--threads {W.NUM_THREADS}`. Each number is the minimum, "
+      f"over round-robin repeats (>= {args.min_time * 1e3:g} ms each) taken in blocks during "
+      f"which other processes used < {QUIET:.0%} of the CPUs, of the time per call.")
     p(f"Other processes used {fmt_share(others_total)} of the CPUs during the run"
       + (f" ({fmt_share(idle_share)} just before it)" if idle_share is not None else "")
       + f"; load average at the end {os.getloadavg()[0]:.2f}.")
@@ -284,11 +388,11 @@ def main(args) -> int:
     p(f"### Per-op overhead: 200-op chain on {W.CHAIN_LEN} float32 elements (µs per op)")
     p("")
     impls = list(overhead["fwd+bwd"])
-    p("| variant | " + " | ".join(impls) + " | others' CPU |")
+    p("| variant | " + " | ".join(impls) + " | quiet blocks |")
     p("|---|" + "---:|" * len(impls) + "---:|")
     for variant, row in overhead.items():
         p(f"| {variant} | " + " | ".join(f"{row[i]['min'] * 1e6:.2f}" for i in impls)
-          + f" | {fmt_share(next(iter(row.values()))['others_cpu'])} |")
+          + f" | {quiet_note(next(iter(row.values())))} |")
     p("")
 
     p("### MLP training step (time per step, and ratio to the NumPy floor)")
@@ -296,15 +400,18 @@ def main(args) -> int:
     mlp_impls = W.available_mlp_impls()
     others = [i for i in mlp_impls if i != "numpy-floor"]
     p("| size | " + " | ".join(mlp_impls) + " | "
-      + " | ".join(f"{i} / floor" for i in others) + " | target | repeats | others' CPU |")
-    p("|---|" + "---:|" * (len(mlp_impls) + len(others)) + "---:|---:|---:|")
+      + " | ".join(f"{i} / floor" for i in others) + " | target | quiet blocks |")
+    p("|---|" + "---:|" * (len(mlp_impls) + len(others)) + "---:|---:|")
     for s in sizes:
         row = mlp[s]
         floor = row["numpy-floor"]["min"]
         p(f"| {s} | " + " | ".join(fmt_time(row[i]["min"]) for i in mlp_impls) + " | "
           + " | ".join(f"{row[i]['min'] / floor:.2f}x" for i in others)
-          + f" | <= {TARGET_RATIO[s]}x | {row['numpy-floor']['repeats']} | "
-          + f"{fmt_share(row['numpy-floor']['others_cpu'])} |")
+          + f" | <= {TARGET_RATIO[s]}x | {quiet_note(row['numpy-floor'])} |")
+    p("")
+    p("\"quiet blocks\": blocks of repeats (>= 0.25 s) in which other processes used < 10% of "
+      "the CPUs, of all blocks; only those are used. NONE QUIET: every block was shared, the "
+      "numbers are not comparable with a quiet machine (multi-threaded GEMMs stall).")
     p("")
     p("Medians (same order): " + "; ".join(
         f"{s}: " + ", ".join(fmt_time(mlp[s][i]["median"]) for i in mlp_impls) for s in sizes))
@@ -329,6 +436,10 @@ def main(args) -> int:
     if args.profile:
         step, _ = W.make_mlp_step(TC_DEFAULT, "tiny")
         chain = W.make_chain(TC_DEFAULT)
+        p("")
+        p("### Tiny step by phase")
+        p("")
+        out.extend(tiny_phases())
         p("")
         p("### cProfile: tensorcore (numba) tiny MLP step, by tottime")
         p("")
