@@ -111,19 +111,65 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=
     return _finish(b.xp.eye(n, m, dtype=_float_dtype(dtype)), b, requires_grad)
 
 
+class Generator:
+    """An independent, seedable random stream (``torch.Generator``): pass it as
+    ``generator=`` to the random functions.
+
+    >>> import tensorcore as tc
+    >>> g = tc.Generator().manual_seed(3)
+    >>> a = tc.rand(2, generator=g); g.manual_seed(3)
+    <tensorcore.Generator seed=3>
+    >>> bool((a == tc.rand(2, generator=g)).all())
+    True
+    """
+
+    def __init__(self, device="cpu") -> None:
+        from ._device import device as Device
+
+        self.device = Device(device)
+        self.seed()
+
+    def manual_seed(self, seed: int) -> Generator:
+        self._seed = int(seed)
+        self.rng = np.random.default_rng(self._seed)
+        return self
+
+    def seed(self) -> int:
+        """Reseed from fresh entropy; returns the new seed."""
+        self.manual_seed(int(np.random.SeedSequence().entropy) % (1 << 63))
+        return self._seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def __repr__(self) -> str:
+        return f"<tensorcore.Generator seed={self._seed}>"
+
+
+def _rng(generator):
+    if generator is None:
+        return None
+    if not isinstance(generator, Generator):
+        raise TypeError(f"generator must be a tensorcore.Generator, got "
+                        f"{type(generator).__name__}")
+    return generator.rng
+
+
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     """Uniform samples on [0, 1)."""
     b = get_backend(device)
-    return _finish(b.uniform(_size(size), _float_dtype(dtype)), b, requires_grad)
+    return _finish(b.uniform(_size(size), _float_dtype(dtype), _rng(generator)), b,
+                   requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     """Standard normal samples."""
     b = get_backend(device)
-    return _finish(b.normal(_size(size), _float_dtype(dtype)), b, requires_grad)
+    return _finish(b.normal(_size(size), _float_dtype(dtype), _rng(generator)), b,
+                   requires_grad)
 
 
-def randint(low, high=None, size=(), *, dtype=None, device=None) -> Tensor:
+def randint(low, high=None, size=(), *, dtype=None, device=None, generator=None) -> Tensor:
     """Integers uniform on [low, high)."""
     if high is None:
         low, high = 0, low
@@ -132,14 +178,14 @@ def randint(low, high=None, size=(), *, dtype=None, device=None) -> Tensor:
                            f">= to={high}")
     b = get_backend(device)
     dt = _dtype.int64 if dtype is None else _dtype.as_dtype(dtype)
-    return Tensor._make(b.integers(low, high, _size((size,) if isinstance(size, int) else
-                                                    (size,)), dt.np), b)
+    shape = _size((size,))
+    return Tensor._make(b.integers(low, high, shape, dt.np, _rng(generator)), b)
 
 
-def randperm(n: int, *, dtype=None, device=None) -> Tensor:
+def randperm(n: int, *, dtype=None, device=None, generator=None) -> Tensor:
     b = get_backend(device)
     dt = _dtype.int64 if dtype is None else _dtype.as_dtype(dtype)
-    return Tensor._make(b.permutation(int(n), dt.np), b)
+    return Tensor._make(b.permutation(int(n), dt.np, _rng(generator)), b)
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

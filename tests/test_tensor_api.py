@@ -529,3 +529,21 @@ def test_cuda_default_device_from_environment_without_gpu():
     r = _run_python(code, TENSORCORE_DEVICE="cuda")
     out = r.stdout + r.stderr
     assert "RuntimeError" in out and ("CuPy" in out or "GPU" in out), out
+
+
+def test_generator_streams_are_reproducible_and_independent(device):
+    g = tc.Generator().manual_seed(7)
+    first = [tc.rand(3, generator=g, device=device), tc.randn(3, generator=g, device=device),
+             tc.randint(0, 9, (4,), generator=g, device=device),
+             tc.randperm(6, generator=g, device=device)]
+    tc.manual_seed(0)
+    tc.rand(5, device=device)  # the global stream does not disturb g's
+    g.manual_seed(7)
+    again = [tc.rand(3, generator=g, device=device), tc.randn(3, generator=g, device=device),
+             tc.randint(0, 9, (4,), generator=g, device=device),
+             tc.randperm(6, generator=g, device=device)]
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert g.initial_seed() == 7
+    with pytest.raises(TypeError, match="Generator"):
+        tc.rand(2, generator=42)

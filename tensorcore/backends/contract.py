@@ -66,17 +66,19 @@ class Backend:
     def seed(self, seed: int) -> None:
         self.rng = np.random.default_rng(seed)
 
-    def uniform(self, shape, dtype):
-        return self.asarray(self.rng.random(shape, dtype=np.float64).astype(dtype, copy=False))
+    # each takes an optional ``rng`` (a NumPy Generator: a user's ``tensorcore.Generator``)
+    def uniform(self, shape, dtype, rng=None):
+        rng = rng or self.rng
+        return self.asarray(rng.random(shape, dtype=np.float64).astype(dtype, copy=False))
 
-    def normal(self, shape, dtype):
-        return self.asarray(self.rng.standard_normal(shape).astype(dtype, copy=False))
+    def normal(self, shape, dtype, rng=None):
+        return self.asarray((rng or self.rng).standard_normal(shape).astype(dtype, copy=False))
 
-    def integers(self, low: int, high: int, shape, dtype):
-        return self.asarray(self.rng.integers(low, high, size=shape, dtype=dtype))
+    def integers(self, low: int, high: int, shape, dtype, rng=None):
+        return self.asarray((rng or self.rng).integers(low, high, size=shape, dtype=dtype))
 
-    def permutation(self, n: int, dtype):
-        return self.asarray(self.rng.permutation(n).astype(dtype, copy=False))
+    def permutation(self, n: int, dtype, rng=None):
+        return self.asarray((rng or self.rng).permutation(n).astype(dtype, copy=False))
 
     # -- scatter ---------------------------------------------------------------------------
     def index_add(self, target, index, values) -> None:
