@@ -17,6 +17,8 @@ A backend is one object (one file) with
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 XP_FUNCTIONS = """
@@ -28,6 +30,9 @@ take_along_axis logical_and logical_or logical_not asarray
 """.split()
 
 
+# Python floats, not NumPy scalars: they keep float32 arrays float32 (NEP 50)
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _CHUNK = 1 << 15  # elements per chunk of a streamed in-place update (fits in L2)
 
 
@@ -118,7 +123,7 @@ class Backend:
         if activation == "sigmoid":
             return _sigmoid(xp, z), None
         if activation == "gelu":
-            return 0.5 * z * (1.0 + _erf(xp, z * np.sqrt(0.5))), z
+            return 0.5 * z * (1.0 + _erf(xp, z * _SQRT_HALF)), z
         raise ValueError(f"unknown activation {activation!r}")
 
     def act_backward(self, grad_out, out, pre, activation: str | None, need_bias_grad: bool):
@@ -133,8 +138,8 @@ class Backend:
         elif activation == "sigmoid":
             gz = grad_out * out * (1 - out)
         elif activation == "gelu":
-            cdf = 0.5 * (1.0 + _erf(xp, pre * np.sqrt(0.5)))
-            pdf = xp.exp(-0.5 * pre * pre) / np.sqrt(2 * np.pi)
+            cdf = 0.5 * (1.0 + _erf(xp, pre * _SQRT_HALF))
+            pdf = xp.exp(-0.5 * pre * pre) * _INV_SQRT_2PI
             gz = grad_out * (cdf + pre * pdf)
         else:
             raise ValueError(f"unknown activation {activation!r}")
@@ -168,15 +173,22 @@ def _sigmoid(xp, z):
 
 
 def _erf(xp, x):
-    try:
-        from scipy.special import erf  # optional, exact and fast
-        if xp is np:
+    """erf elementwise: SciPy's where it is installed (optional), else exact ``math.erf``
+    for float64 on NumPy, else a float32-accurate series."""
+    if xp is np:
+        try:
+            from scipy.special import erf
+        except ImportError:  # pragma: no cover - scipy is optional
+            if x.dtype == np.float64:
+                return _erf_exact(x)
+        else:
             return erf(x)
-    except ImportError:  # pragma: no cover - scipy is optional
-        pass
-    if hasattr(xp, "special"):  # pragma: no cover
+    if hasattr(xp, "special"):  # pragma: no cover - CuPy provides it
         return xp.special.erf(x)
     return _erf_series(xp, x)
+
+
+_erf_exact = np.vectorize(math.erf, otypes=[np.float64])
 
 
 def _erf_series(xp, x):

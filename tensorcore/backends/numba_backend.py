@@ -18,6 +18,7 @@ from .numpy_backend import NumpyBackend
 
 _FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _kernels = None
+_ce_kernels = None
 
 
 def _fused():
@@ -28,6 +29,15 @@ def _fused():
 
         _kernels = cpu_fused
     return _kernels
+
+
+def _ce():
+    global _ce_kernels
+    if _ce_kernels is None:
+        from tensorcore.kernels import cpu_softmax_ce
+
+        _ce_kernels = cpu_softmax_ce
+    return _ce_kernels
 
 
 class NumbaBackend(NumpyBackend):
@@ -43,3 +53,13 @@ class NumbaBackend(NumpyBackend):
                 and grad_out.flags.c_contiguous and out.flags.c_contiguous):
             return _fused().act_backward(grad_out, out, pre, activation, need_bias_grad)
         return super().act_backward(grad_out, out, pre, activation, need_bias_grad)
+
+    def softmax_cross_entropy(self, z, target):
+        if z.dtype in _FUSED_DTYPES and z.ndim == 2:
+            return _ce().softmax_ce_forward(z, target)
+        return super().softmax_cross_entropy(z, target)
+
+    def softmax_cross_entropy_backward(self, probs, target, scale):
+        if probs.dtype in _FUSED_DTYPES:
+            return _ce().softmax_ce_backward(probs, target, scale)
+        return super().softmax_cross_entropy_backward(probs, target, scale)

@@ -180,12 +180,12 @@ class CrossEntropy(Function):
         losses, probs = backend.softmax_cross_entropy(z, y)
         ctx.reduction, ctx.target, ctx.probs = reduction, y, probs
         ctx.save_for_backward(logits)
+        if reduction == "none":
+            return losses
+        total = losses.sum(dtype=np.float32 if z.dtype == np.float16 else None)
         if reduction == "mean":
-            acc = np.float32 if z.dtype == np.float16 else None
-            return backend.xp.asarray(losses.mean(dtype=acc), dtype=z.dtype)
-        if reduction == "sum":
-            return backend.xp.asarray(losses.sum(), dtype=z.dtype)
-        return losses
+            total = total / max(len(losses), 1)
+        return backend.xp.asarray(total, dtype=z.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -234,9 +234,9 @@ def cross_entropy(logits, target, reduction: str = "mean"):
 
 
 def _check_targets(t, n_classes: int) -> None:
-    """Class indices must lie in [0, C): NumPy would wrap negative ones silently."""
-    if t.size:
+    """Class indices must lie in [0, C): NumPy would wrap negative ones silently. Seen as
+    unsigned, a negative index is huge, so one max() checks both ends."""
+    if t.size and int(t.view(f"u{t.dtype.itemsize}").max()) >= n_classes:
         lo, hi = int(t.min()), int(t.max())
-        if lo < 0 or hi >= n_classes:
-            raise IndexError(f"Target {hi if hi >= n_classes else lo} is out of bounds for "
-                             f"{n_classes} classes.")
+        raise IndexError(f"Target {hi if hi >= n_classes else lo} is out of bounds for "
+                         f"{n_classes} classes.")
