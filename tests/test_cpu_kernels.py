@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from tensorcore.kernels import cpu_fused as cf
 
 try:  # scipy is a test-only convenience, not a dependency
