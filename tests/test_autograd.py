@@ -733,3 +733,28 @@ def test_inplace_uses_pre_write_value_in_backward(device):
     y.mul_(x)                # y = x^3
     y.sum().backward()
     np.testing.assert_allclose(npa(x.grad), 3 * np.array([1.0, 2.0]) ** 2)
+
+
+def test_grad_mode_is_per_thread():
+    import threading
+
+    seen = {}
+
+    def worker():
+        seen["start"] = tc.is_grad_enabled()
+        with tc.no_grad():
+            seen["inside"] = tc.is_grad_enabled()
+            barrier.wait()  # the main thread checks its own mode now
+            barrier.wait()
+
+    barrier = threading.Barrier(2)
+    t = threading.Thread(target=worker)
+    t.start()
+    barrier.wait()
+    main_mode = tc.is_grad_enabled()
+    x = tc.ones(2, requires_grad=True)
+    recorded = (x * 2).requires_grad
+    barrier.wait()
+    t.join()
+    assert seen == {"start": True, "inside": False}
+    assert main_mode and recorded

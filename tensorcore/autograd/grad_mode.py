@@ -12,11 +12,18 @@ False
 from __future__ import annotations
 
 import functools
+import threading
 
 
-class _State:
-    enabled = True  # read on every op: a plain class attribute is the cheapest lookup
+class _GradState(threading.local):
+    """Per thread, as in PyTorch: ``no_grad`` in one thread leaves the others recording.
+    The class attributes are each new thread's starting values."""
+
+    enabled = True
     anomaly = False
+
+
+_State = _GradState()
 
 
 def is_grad_enabled() -> bool:
