@@ -32,6 +32,9 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                             for g in root_grads}
     leaf_grads: dict[int, Tensor] = {}
     leaf_pending: dict[int, tuple] = {}  # id(leaf) -> (leaf, summed gradient)
+    # Without create_graph, gradients flow as bare arrays; nodes whose backward is not
+    # array-level get them wrapped in Tensors (see _call_backward).
+    bare = not create_graph
     for root, g in zip(roots, root_grads):
         if root.grad_fn is None:
             if not root._requires_grad:
@@ -41,6 +44,8 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             continue
         buf = buffers.setdefault(root.grad_fn, [None] * len(root.grad_fn._out_meta))
         i = root._output_nr
+        if bare:
+            g = g._data
         buf[i] = g if buf[i] is None else buf[i] + g
     captures = _capture_targets(inputs)
     needed = None if inputs is None or accumulate else _needed_nodes(list(buffers), inputs)
@@ -53,18 +58,21 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             node = ready.pop()
             grads = buffers.pop(node)
             if node._freed or node._pre_hooks or captures or _has_none(grads):
-                grads = _prepare_grads(node, grads, captures)
+                grads = _prepare_grads(node, grads, captures, bare)
             if needed is not None and needed.get(node) is not True:
                 continue  # autograd.grad: nothing it asked for lies behind this node
-            in_grads = node.backward(node, *grads)
+            in_grads = _call_bare(node, grads) if bare else node.backward(node, *grads)
             edges = node._edges
             if type(in_grads) is not tuple or len(in_grads) != len(edges) or _State.anomaly:
-                in_grads = _check_backward_output(node, in_grads)
+                in_grads = _check_backward_output(node, in_grads, bare)
             for edge, g in zip(edges, in_grads):
                 if edge is None or g is None:
                     continue
                 target, nr, shape, dtype = edge
-                if type(g) is not Tensor or g._data.shape != shape or g._data.dtype != dtype:
+                if bare:
+                    if g.shape != shape or g.dtype != dtype:
+                        g = _match_array(g, shape, dtype)
+                elif type(g) is not Tensor or g._data.shape != shape or g._data.dtype != dtype:
                     g = _match_input(g, shape, dtype, node)
                 if isinstance(target, Tensor):  # summed first: leaf hooks see the total
                     prev = leaf_pending.get(id(target))
@@ -83,12 +91,55 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             if not retain_graph:
                 node._release()
         for target, g in leaf_pending.values():
+            if bare:
+                g = Tensor._make(g, target._backend)
             _to_leaf(target, g, create_graph, handed_out, leaf_grads, inputs, accumulate)
     finally:
         _State.enabled = prev_mode
     if inputs is None:
         return None
     return _collect(inputs, captures, leaf_grads, allow_unused)
+
+
+def _call_bare(node: Function, grads: list) -> tuple:
+    """A first-order backward on bare arrays: array-level backwards get them as they are
+    (with ``saved_tensors`` giving arrays too); the others get Tensors, unwrapped after."""
+    backend = node._out_meta[0][2]
+    if type(node).array_backward:
+        _State.raw = True
+        try:
+            out = node.backward(node, *grads)
+        finally:
+            _State.raw = False
+    else:
+        out = node.backward(node, *[Tensor._make(g, backend) for g in grads])
+    if type(out) is not tuple:
+        out = (out,)
+    array_type = backend.array_type
+    return tuple(g if g is None or type(g) is array_type else _as_array(g, backend)
+                 for g in out)
+
+
+def _as_array(g, backend):
+    if isinstance(g, Tensor):
+        return g._data
+    if hasattr(g, "dtype") or isinstance(g, (int, float)):  # NumPy scalars from 0-d math
+        return backend.asarray(g)
+    raise TypeError(f"a backward returned a gradient of type {type(g).__name__}; expected a "
+                    f"Tensor or None")
+
+
+def _match_array(g, shape, dtype):
+    """``_match_input`` for bare arrays: sum a broadcast gradient back to the input's shape
+    and give it the input's dtype."""
+    if g.shape != shape:
+        lead = g.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+        acc = "float32" if g.dtype == "float16" else None
+        g = g.sum(axis=axes, keepdims=True, dtype=acc).reshape(shape) if axes \
+            else g.reshape(shape)
+    return g.astype(dtype, copy=False)
 
 
 def _count_dependencies(roots: list[Function], needed=None) -> dict[Function, int]:
@@ -156,7 +207,13 @@ def _capture_targets(inputs):
     return {(t.grad_fn, t._output_nr): None for t in inputs if t.grad_fn is not None}
 
 
-def _prepare_grads(node: Function, grads: list, captures: dict) -> list:
+def _prepare_grads(node: Function, grads: list, captures: dict, bare: bool = False) -> list:
+    """Zeros for missing output gradients, the tensor hooks, and autograd.grad's captures
+    (on Tensors: bare arrays are wrapped for them and unwrapped after)."""
+    if bare:
+        backend = node._out_meta[0][2]
+        wrapped = [None if g is None else Tensor._make(g, backend) for g in grads]
+        return [g._data for g in _prepare_grads(node, wrapped, captures)]
     if node._freed:
         raise RuntimeError(f"{node.name()}: " + _freed_message())
     for i, g in enumerate(grads):
@@ -184,7 +241,7 @@ def _has_none(grads: list) -> bool:
     return False
 
 
-def _check_backward_output(node: Function, out) -> tuple:
+def _check_backward_output(node: Function, out, bare: bool = False) -> tuple:
     """Normalize what a backward returned (one gradient per input) and, in anomaly mode,
     name the op whose gradient holds NaN or Inf."""
     if not isinstance(out, tuple):
@@ -198,7 +255,10 @@ def _check_backward_output(node: Function, out) -> tuple:
                                f"gradients (expected {n}, got {len(out)})")
     if _State.anomaly:
         for i, g in enumerate(out):
-            if g is not None and not bool(g._backend.xp.isfinite(g._data).all()):
+            if g is None:
+                continue
+            xp = node._out_meta[0][2].xp if bare else g._backend.xp
+            if not bool(xp.isfinite(g if bare else g._data).all()):
                 raise RuntimeError(f"Function '{node.name()}' returned nan values in its "
                                    f"{i}th output.")
     return out

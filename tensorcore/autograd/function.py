@@ -57,6 +57,11 @@ class Function:
     __slots__ = ("needs_input_grad", "_edges", "_saved", "_saved_pending", "_outputs",
                  "_out_meta", "_pre_hooks", "_freed", "__dict__", "__weakref__")
 
+    # True when ``backward`` is written with operators only (``g * out``, ``-g``...), so that
+    # it also runs on bare arrays: for a first-order backward the engine then passes arrays
+    # (and ``saved_tensors`` gives arrays), skipping a Tensor wrapper per intermediate.
+    array_backward = False
+
     @staticmethod
     def forward(ctx, *args):
         raise NotImplementedError
@@ -77,6 +82,8 @@ class Function:
             if self._freed:
                 raise RuntimeError(_FREED_MESSAGE)
             return ()
+        if _State.raw:
+            return self._saved_arrays(saved)
         out = []
         for entry in saved:
             if entry is None:
@@ -88,6 +95,26 @@ class Function:
                 if version is not None and tensor._version_box[0] != version:
                     raise _version_error(self, tensor, version)
                 out.append(tensor)
+        return tuple(out)
+
+    def _saved_arrays(self, saved) -> tuple:
+        """The saved values as bare arrays (and constants), for an array-level backward."""
+        out = []
+        for entry in saved:
+            if entry is None:
+                out.append(None)
+            elif type(entry) is _SavedOutput:
+                if entry.version_box[0] != entry.version:
+                    self._unpack_output(entry)  # raises the version error
+                out.append(entry.data)
+            else:
+                value, version = entry
+                if version is None:
+                    out.append(value)
+                elif value._version_box[0] != version:
+                    raise _version_error(self, value, version)
+                else:
+                    out.append(value._data)
         return tuple(out)
 
     def _unpack_output(self, entry: _SavedOutput):
@@ -199,8 +226,12 @@ class Function:
         ctx._pre_hooks = None
         ctx._freed = False
         pending = ctx._saved_pending
-        ctx._saved = None if pending is None else _pack_saved(
-            pending, outs, raw if type(raw) is tuple else (raw,))
+        if pending is None:
+            ctx._saved = None
+        elif len(outs) == 1:
+            ctx._saved = _pack_saved_one(pending, outputs, raw)
+        else:
+            ctx._saved = _pack_saved(pending, outs, raw)
         ctx._saved_pending = None
         return outputs
 
@@ -219,6 +250,25 @@ def _refresh_view(a):
     from ..ops.index import refresh_view
 
     refresh_view(a)
+
+
+def _pack_saved_one(items, out, raw):
+    """``_pack_saved`` for the common single-output op, without the general loop."""
+    data = out._data
+    packed = []
+    for item in items:
+        if isinstance(item, Tensor):
+            if item._data is data:
+                packed.append(_SavedOutput(0, data, out._version_box))
+            else:
+                packed.append((item, item._version_box[0]))
+        elif item is data or item is raw:
+            packed.append(_SavedOutput(0, data, out._version_box))
+        elif item is None or type(item) in (int, float, bool):
+            packed.append(None if item is None else (item, None))
+        else:
+            return _pack_saved(items, (out,), (raw,))  # NumPy scalars, errors: the long way
+    return tuple(packed)
 
 
 def _pack_saved(items, outs, raws):

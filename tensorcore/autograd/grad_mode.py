@@ -21,6 +21,7 @@ class _GradState(threading.local):
 
     enabled = True
     anomaly = False
+    raw = False  # set by the engine while an array-level backward runs (saved_tensors)
 
 
 _State = _GradState()

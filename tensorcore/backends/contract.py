@@ -166,7 +166,19 @@ class Backend:
         return grad
 
 
+try:  # SciPy is optional: its expit is one accurate pass
+    from scipy.special import expit as _expit
+except ImportError:  # pragma: no cover
+    _expit = None
+
+
 def _sigmoid(xp, z):
+    if xp is np and _expit is not None:
+        return _expit(z)
+    return _sigmoid_stable(xp, z)
+
+
+def _sigmoid_stable(xp, z):
     # numerically stable: exp of a non-positive number only
     e = xp.exp(-xp.abs(z))
     return xp.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype, copy=False)

@@ -27,6 +27,8 @@ __all__ = sorted(set(TENSOR_METHODS) | {
 
 
 class Add(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         x, y = operands(a, b)
@@ -38,6 +40,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         x, y = operands(a, b)
@@ -49,6 +53,8 @@ class Sub(Function):
 
 
 class RSub(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         x, y = operands(a, b)
@@ -60,6 +66,8 @@ class RSub(Function):
 
 
 class Mul(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -74,6 +82,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         x, y = operands(a, b)
@@ -93,6 +103,8 @@ class Div(Function):
 
 
 class RDiv(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a, b):  # b / a with b a scalar
         x, y = operands(a, b)
@@ -144,6 +156,8 @@ class RPow(Function):
 
 
 class Neg(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a):
         return -a._data

@@ -78,6 +78,8 @@ def matmul(a, b):
 class LinearAct(Function):
     """act(x @ w.T + b) for x of shape (..., in), w (out, in), b (out,) or None."""
 
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x, w, b, activation):
         xd, wd = x._data, w._data
@@ -85,7 +87,7 @@ class LinearAct(Function):
         x2 = xd.reshape(-1, xd.shape[-1])
         z = x2 @ wd.T
         out, pre = x._backend.bias_act(z, None if b is None else b._data, activation)
-        ctx.activation, ctx.pre = activation, pre
+        ctx.activation, ctx.pre, ctx.backend = activation, pre, x._backend
         if len(lead) != 1:
             out = out.reshape(*lead, wd.shape[0])
         ctx.save_for_backward(x, w, b, out)
@@ -96,16 +98,14 @@ class LinearAct(Function):
         x, w, b, out = ctx.saved_tensors
         if _State.enabled:  # create_graph: differentiate the unfused ops instead
             return _unfused_backward(ctx, g, x, w, b)
+        # first order: the engine passes bare arrays (array_backward)
         nx, nw, nb, _ = ctx.needs_input_grad
-        backend = g._backend
-        gd = g._data.reshape(-1, g._data.shape[-1])
-        od = out._data.reshape(gd.shape)
-        gz, gb = backend.act_backward(gd, od, ctx.pre, ctx.activation, nb)
-        x2 = x._data.reshape(-1, x._data.shape[-1])
-        gx = Tensor._make((gz @ w._data).reshape(x._data.shape), backend) if nx else None
-        gw = Tensor._make(gz.T @ x2, backend) if nw else None
-        gbias = Tensor._make(gb, backend) if nb else None
-        return gx, gw, gbias, None
+        gd = g.reshape(-1, g.shape[-1])
+        gz, gb = ctx.backend.act_backward(gd, out.reshape(gd.shape), ctx.pre, ctx.activation,
+                                          nb)
+        gx = (gz @ w).reshape(x.shape) if nx else None
+        gw = gz.T @ x.reshape(-1, x.shape[-1]) if nw else None
+        return gx, gw, (gb if nb else None), None
 
 
 def _unfused_backward(ctx, g, x, w, b):
@@ -172,13 +172,15 @@ def _check_linear(x, w, b) -> None:
 class CrossEntropy(Function):
     """Mean (or sum / none) softmax cross-entropy of (N, C) logits and int class targets."""
 
+    array_backward = True
+
     @staticmethod
     def forward(ctx, logits, target, reduction):
         z, y = logits._data, target._data
         _check_targets(y, z.shape[1])
         backend = logits._backend
         losses, probs = backend.softmax_cross_entropy(z, y)
-        ctx.reduction, ctx.target, ctx.probs = reduction, y, probs
+        ctx.reduction, ctx.target, ctx.probs, ctx.backend = reduction, y, probs, backend
         ctx.save_for_backward(logits)
         if reduction == "none":
             return losses
@@ -197,13 +199,11 @@ class CrossEntropy(Function):
                 loss = _unfused_cross_entropy(src, ctx.target, ctx.reduction)
                 (gl,) = grad([loss], [src], [g], create_graph=True)
             return gl, None, None
-        gd = g._data
-        n = ctx.probs.shape[0]
-        scale = gd / n if ctx.reduction == "mean" else gd if ctx.reduction == "sum" \
-            else gd[:, None]
-        backend = logits._backend
-        grad = backend.softmax_cross_entropy_backward(ctx.probs, ctx.target, scale)
-        return Tensor._make(grad, backend), None, None
+        n = ctx.probs.shape[0]  # first order: g is a bare array (array_backward)
+        scale = g / n if ctx.reduction == "mean" else g if ctx.reduction == "sum" \
+            else g[:, None]
+        grad = ctx.backend.softmax_cross_entropy_backward(ctx.probs, ctx.target, scale)
+        return grad, None, None
 
 
 def _unfused_cross_entropy(logits, target, reduction):

@@ -41,6 +41,8 @@ def as_view(out: Tensor, base: Tensor, view_fn) -> Tensor:
 
 
 class Reshape(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a, shape, copy_ok):
         ctx.shape = a._data.shape
@@ -107,6 +109,8 @@ class Stack(Function):
 
 
 class Clone(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a):
         return a._data.copy()
@@ -117,6 +121,8 @@ class Clone(Function):
 
 
 class Contiguous(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a):
         return a._backend.xp.ascontiguousarray(a._data)
@@ -127,6 +133,8 @@ class Contiguous(Function):
 
 
 class ToDtype(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a, dtype):
         return a._data.astype(dtype.np)

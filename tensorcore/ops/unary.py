@@ -36,6 +36,8 @@ class Abs(Function):
 
 
 class Exp(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a):
         out = a._backend.xp.exp(_as_float(a))
@@ -49,6 +51,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -61,6 +65,8 @@ class Log(Function):
 
 
 class Log1p(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -73,6 +79,8 @@ class Log1p(Function):
 
 
 class Sqrt(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a):
         out = a._backend.xp.sqrt(_as_float(a))
@@ -86,6 +94,8 @@ class Sqrt(Function):
 
 
 class Rsqrt(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a):
         out = 1 / a._backend.xp.sqrt(_as_float(a))
@@ -123,6 +133,8 @@ class Cos(Function):
 
 
 class Tanh(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a):
         out = a._backend.xp.tanh(_as_float(a))
@@ -136,6 +148,8 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a):
         from ..backends.contract import _sigmoid
