@@ -61,7 +61,16 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 grads = _prepare_grads(node, grads, captures, bare)
             if needed is not None and needed.get(node) is not True:
                 continue  # autograd.grad: nothing it asked for lies behind this node
-            in_grads = _call_bare(node, grads) if bare else node.backward(node, *grads)
+            if not bare:
+                in_grads = node.backward(node, *grads)
+            elif type(node).array_backward:  # saved_tensors gives arrays meanwhile
+                _State.raw = True
+                try:
+                    in_grads = node.backward(node, *grads)
+                finally:
+                    _State.raw = False
+            else:
+                in_grads = _call_wrapped(node, grads)
             edges = node._edges
             if type(in_grads) is not tuple or len(in_grads) != len(edges) or _State.anomaly:
                 in_grads = _check_backward_output(node, in_grads, bare)
@@ -70,8 +79,8 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                     continue
                 target, nr, shape, dtype = edge
                 if bare:
-                    if g.shape != shape or g.dtype != dtype:
-                        g = _match_array(g, shape, dtype)
+                    if g.shape != shape or g.dtype != dtype or not g.ndim:
+                        g = _match_array(g, shape, dtype, node)
                 elif type(g) is not Tensor or g._data.shape != shape or g._data.dtype != dtype:
                     g = _match_input(g, shape, dtype, node)
                 if isinstance(target, Tensor):  # summed first: leaf hooks see the total
@@ -101,26 +110,19 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
     return _collect(inputs, captures, leaf_grads, allow_unused)
 
 
-def _call_bare(node: Function, grads: list) -> tuple:
-    """A first-order backward on bare arrays: array-level backwards get them as they are
-    (with ``saved_tensors`` giving arrays too); the others get Tensors, unwrapped after."""
+def _call_wrapped(node: Function, grads: list) -> tuple:
+    """A first-order backward that is not array-level (custom Functions, shape ops...):
+    it gets Tensors, and its gradients are unwrapped to arrays after."""
     backend = node._out_meta[0][2]
-    if type(node).array_backward:
-        _State.raw = True
-        try:
-            out = node.backward(node, *grads)
-        finally:
-            _State.raw = False
-    else:
-        out = node.backward(node, *[Tensor._make(g, backend) for g in grads])
+    out = node.backward(node, *[Tensor._make(g, backend) for g in grads])
     if type(out) is not tuple:
         out = (out,)
-    array_type = backend.array_type
-    return tuple(g if g is None or type(g) is array_type else _as_array(g, backend)
-                 for g in out)
+    return tuple(g if g is None else _as_array(g, backend) for g in out)
 
 
 def _as_array(g, backend):
+    if type(g) is backend.array_type:
+        return g
     if isinstance(g, Tensor):
         return g._data
     if hasattr(g, "dtype") or isinstance(g, (int, float)):  # NumPy scalars from 0-d math
@@ -129,9 +131,12 @@ def _as_array(g, backend):
                     f"Tensor or None")
 
 
-def _match_array(g, shape, dtype):
+def _match_array(g, shape, dtype, node):
     """``_match_input`` for bare arrays: sum a broadcast gradient back to the input's shape
-    and give it the input's dtype."""
+    and give it the input's dtype (and make NumPy scalars from 0-d math arrays again)."""
+    backend = node._out_meta[0][2]
+    if type(g) is not backend.array_type:
+        g = _as_array(g, backend)
     if g.shape != shape:
         lead = g.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(
