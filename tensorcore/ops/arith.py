@@ -11,6 +11,7 @@ shape, so no op here thinks about broadcasting.
 
 from __future__ import annotations
 
+import math
 import operator as _operator
 
 from ..autograd.function import Function
@@ -146,7 +147,7 @@ class RPow(Function):
         x, y = operands(a, b)
         out = y ** x
         ctx.save_for_backward(out)
-        ctx.log_base = float(__import__("math").log(b)) if b > 0 else float("nan")
+        ctx.log_base = math.log(b) if b > 0 else math.nan
         return out
 
     @staticmethod
