@@ -330,7 +330,7 @@ def tiny_phases() -> list[str]:
     return [
         "| phase (tiny step, tensorcore numba) | µs |",
         "|---|---:|",
-        f"| forward, graph recorded (3 linear_act + cross_entropy) | {t_fwd:.1f} |",
+        f"| forward, graph recorded (linear_act relu, linear, cross_entropy) | {t_fwd:.1f} |",
         f"| forward under no_grad | {t_ng:.1f} |",
         f"| backward (fwd+bwd minus fwd) | {t_fb - t_fwd:.1f} |",
         f"| SGD update: 6 x `p.sub_(p.grad, alpha=lr)` under no_grad | {t_upd:.1f} |",
