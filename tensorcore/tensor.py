@@ -368,6 +368,27 @@ class Tensor:
     def __hash__(self) -> int:
         return id(self)
 
+    def __deepcopy__(self, memo) -> Tensor:
+        """A copy of a leaf: new memory, same device, dtype, requires_grad and grad."""
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment")
+        if id(self) in memo:
+            return memo[id(self)]
+        t = Tensor._make(self._data.copy(), self._backend)
+        t._requires_grad = self._requires_grad
+        memo[id(self)] = t
+        if self.grad is not None:
+            t.grad = self.grad.__deepcopy__(memo)
+        return t
+
+    def __reduce__(self):
+        """Pickles as its values (a NumPy array), device and requires_grad, never the graph."""
+        if self.grad_fn is not None:
+            raise RuntimeError("pickling a non-leaf tensor is not supported; detach() it first")
+        return (_rebuild, (self._backend.to_numpy(self._data), str(self.device),
+                           self._requires_grad))
+
     # -- operators -----------------------------------------------------------------------------
     def __add__(self, other):
         return _ops.binary(_ops.Add, _op.add, self, other)
@@ -460,6 +481,11 @@ class Tensor:
 
     def __itruediv__(self, other):
         return self.div_(other)
+
+
+def _rebuild(array, device, requires_grad) -> Tensor:
+    t = Tensor._make(get_backend(device).asarray(array), get_backend(device))
+    return t.requires_grad_(requires_grad) if requires_grad else t
 
 
 def _rsub(x, y):

@@ -547,3 +547,27 @@ def test_generator_streams_are_reproducible_and_independent(device):
     assert g.initial_seed() == 7
     with pytest.raises(TypeError, match="Generator"):
         tc.rand(2, generator=42)
+
+
+def test_deepcopy_and_pickle_of_leaves(device):
+    import copy
+    import pickle
+
+    w = tc.tensor([[1.0, 2.0], [3.0, 4.0]], device=device, requires_grad=True)
+    (w * w).sum().backward()
+    for clone in (copy.deepcopy(w), pickle.loads(pickle.dumps(w))):
+        assert clone is not w and clone.requires_grad and clone.is_leaf
+        assert clone.device == w.device and clone.dtype == w.dtype
+        np.testing.assert_array_equal(clone.detach().numpy(), w.detach().numpy())
+        with tc.no_grad():
+            clone.mul_(0)  # new memory: the original is untouched
+        assert w.detach().numpy()[1, 1] == 4.0
+    assert np.array_equal(copy.deepcopy(w).grad.numpy(), 2 * w.detach().numpy())
+    shared = [w, w]
+    a, b = copy.deepcopy(shared)
+    assert a is b  # the memo keeps one copy per original
+    y = w * 2
+    with pytest.raises(RuntimeError, match="leaves"):
+        copy.deepcopy(y)
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        pickle.dumps(y)
