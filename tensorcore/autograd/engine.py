@@ -138,13 +138,20 @@ def _match_array(g, shape, dtype, node):
     if type(g) is not backend.array_type:
         g = _as_array(g, backend)
     if g.shape != shape:
-        lead = g.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(
-            i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
-        acc = "float32" if g.dtype == "float16" else None
-        g = g.sum(axis=axes, keepdims=True, dtype=acc).reshape(shape) if axes \
-            else g.reshape(shape)
+        g = sum_to_shape(g, shape)
     return g.astype(dtype, copy=False)
+
+
+def sum_to_shape(x, shape):
+    """Sum the array ``x`` back to ``shape``, a shape it was broadcast from: the one
+    broadcasting rule (float16 accumulates in float32; the result keeps x's dtype)."""
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and x.shape[i + lead] != 1)
+    if axes:
+        acc = "float32" if x.dtype == "float16" else None
+        x = x.sum(axis=axes, keepdims=True, dtype=acc).astype(x.dtype, copy=False)
+    return x.reshape(shape)
 
 
 def _count_dependencies(roots: list[Function], needed=None) -> dict[Function, int]:

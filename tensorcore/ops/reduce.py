@@ -15,6 +15,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..autograd.engine import sum_to_shape
 from ..autograd.function import Function
 from ..autograd.grad_mode import _State
 from ..tensor import Tensor
@@ -69,13 +70,8 @@ class SumTo(Function):
 
     @staticmethod
     def forward(ctx, a, shape):
-        x = a._data
-        ctx.shape = x.shape
-        lead = x.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(
-            i + lead for i, n in enumerate(shape) if n == 1 and x.shape[i + lead] != 1)
-        out = x.sum(axis=axes, keepdims=True, dtype=_accumulate_dtype(x)) if axes else x
-        return out.reshape(shape).astype(x.dtype, copy=False)
+        ctx.shape = a._data.shape
+        return sum_to_shape(a._data, shape)
 
     @staticmethod
     def backward(ctx, g):
