@@ -442,8 +442,33 @@ def test_cuda_request_without_gpu_raises():
         tc.ones(2).to("cuda")
 
 
+@pytest.fixture
+def fake_cuda(monkeypatch):
+    """A stand-in GPU: a NumPy backend registered for the ``cuda`` device type, so device
+    checks and transfers run on any machine (the real GPU runs them in the test below)."""
+    from tensorcore import backends
+    from tensorcore.backends.numpy_backend import NumpyBackend
+
+    class FakeCuda(NumpyBackend):
+        name, device_type = "fakecuda", "cuda"
+
+    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"fakecuda": FakeCuda})
+    monkeypatch.setitem(backends._chosen, "cuda", "fakecuda")
+    yield
+    for key in [k for k in backends._instances if k[0].type == "cuda"]:
+        del backends._instances[key]
+
+
+def test_mixing_devices_raises_with_a_stand_in_gpu(fake_cuda):
+    _check_mixing_devices()
+
+
 @pytest.mark.gpu
 def test_mixing_devices_raises():
+    _check_mixing_devices()
+
+
+def _check_mixing_devices():
     a = tc.ones(2, device="cpu")
     b = tc.ones(2, device="cuda")
     assert b.device.type == "cuda" and b.is_cuda
