@@ -59,7 +59,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> T
     if dtype is None:
         dtype = (_dtype.bool_ if isinstance(fill_value, bool) else _dtype.int64
                  if isinstance(fill_value, int) else None)
-    return _finish(b.xp.full(_size((size,) if isinstance(size, int) else (size,)),
+    return _finish(b.xp.full(_size((size,)),
                              fill_value, _float_dtype(dtype)), b, requires_grad)
 
 

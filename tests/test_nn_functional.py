@@ -170,3 +170,12 @@ def test_mse_loss_and_gelu(device):
                                rtol=1e-7, atol=1e-7)
     with pytest.raises(ValueError, match="shape"):
         F.mse_loss(at, tc.zeros(4, 3, device=device))
+
+
+def test_cross_entropy_backward_twice_with_retain_graph(device):
+    logits = tc.tensor([[1.0, 2.0, 0.5], [0.1, 0.2, 3.0]], device=device, requires_grad=True)
+    loss = tc.nn.functional.cross_entropy(logits, tc.tensor([1, 2], device=device))
+    loss.backward(retain_graph=True)
+    first = logits.grad.numpy().copy()
+    loss.backward()
+    np.testing.assert_allclose(logits.grad.numpy(), 2 * first, rtol=1e-6)

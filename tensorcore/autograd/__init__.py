@@ -93,6 +93,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
                                  allow_unused=allow_unused or materialize_grads,
                                  accumulate=False)
     if materialize_grads:
-        from ..ops.shape import Tensor  # noqa: F401  (zeros_like without an upward import)
         result = tuple(g if g is not None else t.detach() * 0 for g, t in zip(result, inputs))
     return result

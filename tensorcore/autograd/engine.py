@@ -12,7 +12,7 @@ is summed back to that shape (and cast to the input's dtype) before it moves on.
 
 from __future__ import annotations
 
-from .function import Function
+from .function import _FREED_MESSAGE, Function
 from .grad_mode import _State
 
 Tensor = None  # set by tensorcore.tensor
@@ -227,7 +227,7 @@ def _prepare_grads(node: Function, grads: list, captures: dict, bare: bool = Fal
         wrapped = [None if g is None else Tensor._make(g, backend) for g in grads]
         return [g._data for g in _prepare_grads(node, wrapped, captures)]
     if node._freed:
-        raise RuntimeError(f"{node.name()}: " + _freed_message())
+        raise RuntimeError(f"{node.name()}: {_FREED_MESSAGE}")
     for i, g in enumerate(grads):
         if g is None:  # an output that got no gradient: zeros, as PyTorch materializes them
             shape, dtype, backend = node._out_meta[i]
@@ -330,8 +330,3 @@ def _collect(inputs, captures, leaf_grads, allow_unused):
                                f"the desired behavior.")
         result.append(g)
     return tuple(result)
-
-
-def _freed_message() -> str:
-    from .function import _FREED_MESSAGE
-    return _FREED_MESSAGE

@@ -17,27 +17,17 @@ import numpy as np
 from .numpy_backend import NumpyBackend
 
 _FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-_kernels = None
-_ce_kernels = None
+_modules: dict = {}
 
 
-def _fused():
-    """``tensorcore.kernels.cpu_fused``, imported (with numba) on first use only."""
-    global _kernels
-    if _kernels is None:
-        from tensorcore.kernels import cpu_fused
+def _kernels(name: str):
+    """A module of ``tensorcore.kernels``, imported (with numba) on first use only."""
+    module = _modules.get(name)
+    if module is None:
+        import importlib
 
-        _kernels = cpu_fused
-    return _kernels
-
-
-def _ce():
-    global _ce_kernels
-    if _ce_kernels is None:
-        from tensorcore.kernels import cpu_softmax_ce
-
-        _ce_kernels = cpu_softmax_ce
-    return _ce_kernels
+        module = _modules[name] = importlib.import_module(f"tensorcore.kernels.{name}")
+    return module
 
 
 class NumbaBackend(NumpyBackend):
@@ -45,21 +35,22 @@ class NumbaBackend(NumpyBackend):
 
     def bias_act(self, z, b, activation):
         if z.dtype in _FUSED_DTYPES and z.ndim == 2 and z.flags.c_contiguous:
-            return _fused().bias_act_forward(z, b, activation)
+            return _kernels("cpu_fused").bias_act_forward(z, b, activation)
         return super().bias_act(z, b, activation)
 
     def act_backward(self, grad_out, out, pre, activation, need_bias_grad):
         if (grad_out.dtype in _FUSED_DTYPES and grad_out.ndim == 2
                 and grad_out.flags.c_contiguous and out.flags.c_contiguous):
-            return _fused().act_backward(grad_out, out, pre, activation, need_bias_grad)
+            fused = _kernels("cpu_fused")
+            return fused.act_backward(grad_out, out, pre, activation, need_bias_grad)
         return super().act_backward(grad_out, out, pre, activation, need_bias_grad)
 
     def softmax_cross_entropy(self, z, target):
         if z.dtype in _FUSED_DTYPES and z.ndim == 2:
-            return _ce().softmax_ce_forward(z, target)
+            return _kernels("cpu_softmax_ce").softmax_ce_forward(z, target)
         return super().softmax_cross_entropy(z, target)
 
     def softmax_cross_entropy_backward(self, probs, target, scale):
         if probs.dtype in _FUSED_DTYPES:
-            return _ce().softmax_ce_backward(probs, target, scale)
+            return _kernels("cpu_softmax_ce").softmax_ce_backward(probs, target, scale)
         return super().softmax_cross_entropy_backward(probs, target, scale)
