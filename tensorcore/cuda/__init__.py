@@ -7,7 +7,7 @@ True
 
 from __future__ import annotations
 
-from .backends import _IMPLEMENTATIONS, cuda_unavailable_reason, get_backend
+from ..backends import _IMPLEMENTATIONS, cuda_unavailable_reason, get_backend
 
 
 def is_available() -> bool:
