@@ -85,8 +85,7 @@ class LinearAct(Function):
         xd, wd = x._data, w._data
         lead = xd.shape[:-1]
         x2 = xd.reshape(-1, xd.shape[-1])
-        z = x2 @ wd.T
-        out, pre = x._backend.bias_act(z, None if b is None else b._data, activation)
+        out, pre = x._backend.linear_act(x2, wd, None if b is None else b._data, activation)
         ctx.activation, ctx.pre, ctx.backend = activation, pre, x._backend
         if len(lead) != 1:
             out = out.reshape(*lead, wd.shape[0])
