@@ -12,6 +12,9 @@ is summed back to that shape (and cast to the input's dtype) before it moves on.
 
 from __future__ import annotations
 
+import heapq
+from heapq import heappop, heappush
+
 from .function import _FREED_MESSAGE, Function
 from .grad_mode import _State
 
@@ -49,30 +52,34 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
         buf[i] = g if buf[i] is None else buf[i] + g
     captures = _capture_targets(inputs)
     needed = None if inputs is None or accumulate else _needed_nodes(list(buffers), inputs)
-    deps = _count_dependencies(list(buffers), needed)
-    ready = [n for n in buffers if deps.get(n, 0) == 0]
-    prev_mode = _State.enabled
+    # Creation order is a topological order (a node is made after its inputs' nodes), so
+    # taking the newest pending node first runs each node after all its consumers.
+    heap = [(-node._seq, node) for node in buffers]
+    heapq.heapify(heap)
+    prev_mode, prev_raw = _State.enabled, _State.raw
     _State.enabled = create_graph
+    _State.raw = bare  # array-level backwards get saved values as arrays
     try:
-        while ready:
-            node = ready.pop()
+        while heap:
+            node = heappop(heap)[1]
             grads = buffers.pop(node)
-            if node._freed or node._pre_hooks or captures or _has_none(grads):
+            if (node._freed or node._pre_hooks or captures
+                    or (grads[0] is None if len(grads) == 1 else _has_none(grads))):
+                _State.raw = False
                 grads = _prepare_grads(node, grads, captures, bare)
+                _State.raw = bare
             if needed is not None and needed.get(node) is not True:
                 continue  # autograd.grad: nothing it asked for lies behind this node
-            if not bare:
+            if not bare or type(node).array_backward:
                 in_grads = node.backward(node, *grads)
-            elif type(node).array_backward:  # saved_tensors gives arrays meanwhile
-                _State.raw = True
-                try:
-                    in_grads = node.backward(node, *grads)
-                finally:
-                    _State.raw = False
             else:
+                _State.raw = False
                 in_grads = _call_wrapped(node, grads)
+                _State.raw = True
             edges = node._edges
-            if type(in_grads) is not tuple or len(in_grads) != len(edges) or _State.anomaly:
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+            if len(in_grads) != len(edges) or _State.anomaly:
                 in_grads = _check_backward_output(node, in_grads, bare)
             for edge, g in zip(edges, in_grads):
                 if edge is None or g is None:
@@ -92,19 +99,17 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 buf = buffers.get(target)
                 if buf is None:
                     buf = buffers[target] = [None] * len(target._out_meta)
+                    heappush(heap, (-target._seq, target))
                 buf[nr] = g if buf[nr] is None else buf[nr] + g
-                left = deps[target] - 1
-                deps[target] = left
-                if left == 0:
-                    ready.append(target)
             if not retain_graph:
                 node._release()
+        _State.raw = False
         for target, g in leaf_pending.values():
             if bare:
                 g = Tensor._make(g, target._backend)
             _to_leaf(target, g, create_graph, handed_out, leaf_grads, inputs, accumulate)
     finally:
-        _State.enabled = prev_mode
+        _State.enabled, _State.raw = prev_mode, prev_raw
     if inputs is None:
         return None
     return _collect(inputs, captures, leaf_grads, allow_unused)
@@ -152,26 +157,6 @@ def sum_to_shape(x, shape):
         acc = "float32" if x.dtype == "float16" else None
         x = x.sum(axis=axes, keepdims=True, dtype=acc).astype(x.dtype, copy=False)
     return x.reshape(shape)
-
-
-def _count_dependencies(roots: list[Function], needed=None) -> dict[Function, int]:
-    """How many graph edges point at each node reachable from ``roots`` (iterative DFS)."""
-    deps: dict[Function, int] = {}
-    stack = list(roots)
-    seen = set(roots)
-    while stack:
-        node = stack.pop()
-        for edge in node._edges:
-            if edge is None:
-                continue
-            target = edge[0]
-            if isinstance(target, Tensor) or (needed is not None and target not in needed):
-                continue
-            deps[target] = deps.get(target, 0) + 1
-            if target not in seen:
-                seen.add(target)
-                stack.append(target)
-    return deps
 
 
 def _needed_nodes(roots: list[Function], inputs) -> dict:

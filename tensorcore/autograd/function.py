@@ -22,11 +22,14 @@ graph frees itself. The built-in ops are Functions too.
 
 from __future__ import annotations
 
+import itertools
 import weakref
 
 from .grad_mode import _State
 
 Tensor = None  # set by tensorcore.tensor (it imports this module first)
+
+_next_seq = itertools.count().__next__  # creation order: a topological order of the graph
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -54,7 +57,7 @@ class Function:
     None) per input of ``forward``; it is itself recorded when ``create_graph=True``.
     """
 
-    __slots__ = ("needs_input_grad", "_edges", "_saved", "_saved_pending", "_outputs",
+    __slots__ = ("needs_input_grad", "_seq", "_edges", "_saved", "_saved_pending", "_outputs",
                  "_out_meta", "_pre_hooks", "_freed", "__dict__", "__weakref__")
 
     # True when ``backward`` is written with operators only (``g * out``, ``-g``...), so that
@@ -217,6 +220,7 @@ class Function:
             else:
                 edges.append(None)
         ctx._edges = tuple(edges)
+        ctx._seq = _next_seq()
         if len(outs) == 1:
             ctx._outputs = (weakref.ref(outputs),)
             ctx._out_meta = ((outputs._data.shape, outputs._data.dtype, outputs._backend),)
@@ -236,6 +240,15 @@ class Function:
         return outputs
 
 
+def _edge(t) -> tuple | None:
+    """The graph edge to the input ``t``: (its node or itself as a leaf, output nr, shape,
+    dtype), or None when it needs no gradient."""
+    if not t._requires_grad:
+        return None
+    fn = t.grad_fn
+    return (t if fn is None else fn, t._output_nr, t._data.shape, t._data.dtype)
+
+
 def _wrap(raw, backend, node, index):
     if isinstance(raw, Tensor):
         data, backend = raw._data, raw._backend
@@ -244,6 +257,51 @@ def _wrap(raw, backend, node, index):
     else:
         data = backend.asarray(raw)
     return Tensor._make(data, backend, node, index)
+
+
+_ONE_ARG = object()
+
+
+def apply_plain(cls, a, b=_ONE_ARG):
+    """``cls.apply(a)`` / ``cls.apply(a, b)`` for plain arguments while grad mode is on and one
+    of them requires grad: ``a`` a Tensor, ``b`` a Tensor of the same backend and dtype or a
+    Python float, neither a view. The hot lane of elementwise code: the same forward and the
+    same node as ``apply``, without its general argument handling."""
+    ctx = object.__new__(cls)
+    ea = _edge(a)
+    if b is _ONE_ARG:
+        args, edges = (a,), (ea,)
+        ctx.needs_input_grad = (True,)
+    else:
+        eb = None if type(b) is float else _edge(b)
+        args, edges = (a, b), (ea, eb)
+        ctx.needs_input_grad = (ea is not None, eb is not None)
+    ctx._saved_pending = None
+    _State.enabled = False
+    try:
+        raw = cls.forward(ctx, *args)
+    except ValueError:  # a broadcasting error: apply words it with both shapes
+        _State.enabled = True
+        return cls.apply(*args)
+    finally:
+        _State.enabled = True
+    backend = a._backend
+    if type(raw) is not backend.array_type:  # e.g. a NumPy scalar from 0-d math: rare
+        return cls.apply(*args)
+    out = Tensor._make(raw, backend, ctx, 0)
+    ctx._edges = edges
+    ctx._seq = _next_seq()
+    ctx._outputs = (weakref.ref(out),)
+    ctx._out_meta = ((raw.shape, raw.dtype, backend),)
+    ctx._pre_hooks = None
+    ctx._freed = False
+    pending = ctx._saved_pending
+    if pending is None:
+        ctx._saved = None
+    else:
+        ctx._saved = _pack_saved_one(pending, out, raw)
+        ctx._saved_pending = None
+    return out
 
 
 def _refresh_view(a):

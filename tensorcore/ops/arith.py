@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import operator as _operator
 
-from ..autograd.function import Function
+from ..autograd.function import Function, apply_plain
 from ..autograd.grad_mode import _State
 from ..tensor import Tensor
 from ._util import as_tensor_like, const, operands
@@ -264,20 +264,25 @@ class Where(Function):
 
 # -- public functions -----------------------------------------------------------------------
 def binary(fn, op, a, b):
-    """``fn.apply(a, b)``, or just ``op`` on the arrays when no graph is recorded and no type
-    promotion is needed: the path every backward formula and every update takes. (With grad
-    enabled, views go through ``apply``, which re-derives a stale view's history.)"""
+    """``fn.apply(a, b)`` by the shortest lane: just ``op`` on the arrays when no graph is
+    recorded and no type promotion is needed (the path of every backward formula and every
+    update), ``apply_plain`` when a graph is recorded for plain operands, else ``apply``.
+    (With grad enabled, views go through ``apply``, which re-derives a stale view's history.)"""
     if type(b) is Tensor:
-        bare = (a._backend is b._backend and a._data.dtype is b._data.dtype
-                and (fn is not Div or a._data.dtype.kind == "f")  # int / int -> float32
-                and not (_State.enabled and (a._requires_grad or b._requires_grad
-                                             or a._base is not None or b._base is not None)))
+        if not (a._backend is b._backend and a._data.dtype is b._data.dtype
+                and (fn is not Div or a._data.dtype.kind == "f")):  # int / int -> float32
+            return fn.apply(a, b)
+        if _State.enabled and (a._requires_grad or b._requires_grad
+                               or a._base is not None or b._base is not None):
+            if a._base is None and b._base is None:
+                return apply_plain(fn, a, b)
+            return fn.apply(a, b)
         y = b._data
-    else:
-        bare = (type(b) is float and a._data.dtype.kind == "f"
-                and not (_State.enabled and (a._requires_grad or a._base is not None)))
+    elif type(b) is float and a._data.dtype.kind == "f":
+        if _State.enabled and (a._requires_grad or a._base is not None):
+            return fn.apply(a, b) if a._base is not None else apply_plain(fn, a, b)
         y = b
-    if not bare:
+    else:
         return fn.apply(a, b)
     try:
         out = op(a._data, y)

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import math
 
-from ..autograd.function import Function
+from ..autograd.function import Function, apply_plain
+from ..autograd.grad_mode import _State
+from ..backends.contract import _sigmoid
+from ..tensor import Tensor
 from ._util import check_float, const
 
 TENSOR_METHODS = ["abs", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh",
@@ -152,8 +155,6 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, a):
-        from ..backends.contract import _sigmoid
-
         out = _sigmoid(a._backend.xp, _as_float(a))
         ctx.save_for_backward(out)
         return out
@@ -210,9 +211,16 @@ def _as_float(a):
     return x
 
 
+def _unary(fn, a):
+    """``fn.apply(a)``, by the ``apply_plain`` lane when a graph is recorded for a plain
+    tensor (not a view)."""
+    if isinstance(a, Tensor) and _State.enabled and a._requires_grad and a._base is None:
+        return apply_plain(fn, a)
+    return fn.apply(a)
+
+
 def _no_grad_unary(name):
     def op(a):
-        from ..tensor import Tensor
         return Tensor._make(getattr(a._backend.xp, name)(a._data), a._backend)
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (piecewise constant: no gradient)."
@@ -220,52 +228,52 @@ def _no_grad_unary(name):
 
 
 def abs(a):
-    return Abs.apply(a)
+    return _unary(Abs, a)
 
 
 def exp(a):
-    return Exp.apply(a)
+    return _unary(Exp, a)
 
 
 def log(a):
-    return Log.apply(a)
+    return _unary(Log, a)
 
 
 def log1p(a):
-    return Log1p.apply(a)
+    return _unary(Log1p, a)
 
 
 def sqrt(a):
-    return Sqrt.apply(a)
+    return _unary(Sqrt, a)
 
 
 def rsqrt(a):
-    return Rsqrt.apply(a)
+    return _unary(Rsqrt, a)
 
 
 def sin(a):
-    return Sin.apply(a)
+    return _unary(Sin, a)
 
 
 def cos(a):
-    return Cos.apply(a)
+    return _unary(Cos, a)
 
 
 def tanh(a):
-    return Tanh.apply(a)
+    return _unary(Tanh, a)
 
 
 def sigmoid(a):
-    return Sigmoid.apply(a)
+    return _unary(Sigmoid, a)
 
 
 def relu(a):
-    return Relu.apply(a)
+    return _unary(Relu, a)
 
 
 def erf(a):
     check_float(a, "erf")
-    return Erf.apply(a)
+    return _unary(Erf, a)
 
 
 def square(a):
