@@ -57,8 +57,11 @@ class Function:
     None) per input of ``forward``; it is itself recorded when ``create_graph=True``.
     """
 
-    __slots__ = ("needs_input_grad", "_seq", "_edges", "_saved", "_saved_pending", "_outputs",
-                 "_out_meta", "_pre_hooks", "_freed", "__dict__", "__weakref__")
+    __slots__ = ("needs_input_grad", "_seq", "_edges", "_saved", "_outputs", "_out_meta",
+                 "__dict__", "__weakref__")
+    # rarely set, so class defaults (an instance sets them in its __dict__)
+    _pre_hooks = None  # output_nr -> hooks on that output's gradient
+    _freed = False  # released after a backward without retain_graph
 
     # True when ``backward`` is written with operators only (``g * out``, ``-g``...), so that
     # it also runs on bare arrays: for a first-order backward the engine then passes arrays
@@ -76,7 +79,7 @@ class Function:
     # -- ctx API -----------------------------------------------------------------------------
     def save_for_backward(self, *tensors) -> None:
         """Keep tensors (inputs or outputs of this op) for backward, guarded by versions."""
-        self._saved_pending = tensors
+        self._saved = tensors  # packed by apply once the outputs exist
 
     @property
     def saved_tensors(self) -> tuple:
@@ -187,7 +190,7 @@ class Function:
         else:
             record = False
             ctx.needs_input_grad = (False,) * len(args)
-        ctx._saved_pending = None
+        ctx._saved = None  # save_for_backward puts the items here; packed below
         _State.enabled = False
         try:
             raw = cls.forward(ctx, *args)
@@ -227,16 +230,12 @@ class Function:
         else:
             ctx._outputs = tuple(weakref.ref(o) for o in outs)
             ctx._out_meta = tuple((o._data.shape, o._data.dtype, o._backend) for o in outs)
-        ctx._pre_hooks = None
-        ctx._freed = False
-        pending = ctx._saved_pending
-        if pending is None:
-            ctx._saved = None
-        elif len(outs) == 1:
-            ctx._saved = _pack_saved_one(pending, outputs, raw)
-        else:
-            ctx._saved = _pack_saved(pending, outs, raw)
-        ctx._saved_pending = None
+        pending = ctx._saved
+        if pending is not None:
+            if len(outs) == 1:
+                ctx._saved = _pack_saved_one(pending, outputs, raw)
+            else:
+                ctx._saved = _pack_saved(pending, outs, raw)
         return outputs
 
 
@@ -276,7 +275,7 @@ def apply_plain(cls, a, b=_ONE_ARG):
         eb = None if type(b) is float else _edge(b)
         args, edges = (a, b), (ea, eb)
         ctx.needs_input_grad = (ea is not None, eb is not None)
-    ctx._saved_pending = None
+    ctx._saved = None
     _State.enabled = False
     try:
         raw = cls.forward(ctx, *args)
@@ -293,14 +292,9 @@ def apply_plain(cls, a, b=_ONE_ARG):
     ctx._seq = _next_seq()
     ctx._outputs = (weakref.ref(out),)
     ctx._out_meta = ((raw.shape, raw.dtype, backend),)
-    ctx._pre_hooks = None
-    ctx._freed = False
-    pending = ctx._saved_pending
-    if pending is None:
-        ctx._saved = None
-    else:
+    pending = ctx._saved
+    if pending is not None:
         ctx._saved = _pack_saved_one(pending, out, raw)
-        ctx._saved_pending = None
     return out
 
 
