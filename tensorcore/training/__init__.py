@@ -1,1 +1,34 @@
-"""(filled in by the learning toolkit)."""
+"""Training and model selection: the loop, its records, early stopping, searches, plots.
+
+* ``History`` (``history``): per-epoch records; ``EarlyStopping`` (``callbacks``).
+* ``grid_search`` / ``random_search`` (``search``) and ``cross_validate`` (``cv``) over a
+  user function, run through a ``TrialRunner`` (``runners``: ``SerialRunner``,
+  ``ExecutorRunner`` for any ``concurrent.futures`` executor).
+* ``plot_learning_curves``, ``plot_cv_scores``, ``plot_search_results`` (``plots``): PNGs.
+
+>>> from tensorcore.training import EarlyStopping, History
+>>> h, stop = History(), EarlyStopping(patience=1)
+>>> for epoch, val in enumerate([0.5, 0.4, 0.45], start=1):
+...     h.log(val_loss=val)
+...     if stop.step(val):
+...         break
+>>> epoch, h.best_epoch("val_loss")
+(3, 2)
+"""
+
+from .callbacks import EarlyStopping
+from .history import History
+from .plots import plot_cv_scores, plot_learning_curves, plot_search_results
+from .runners import ExecutorRunner, SerialRunner, TrialRunner
+from .search import (
+    LogUniform,
+    SearchResult,
+    grid_search,
+    parameter_grid,
+    parameter_sampler,
+    random_search,
+)
+
+__all__ = ["EarlyStopping", "ExecutorRunner", "History", "LogUniform", "SearchResult",
+           "SerialRunner", "TrialRunner", "grid_search", "parameter_grid", "parameter_sampler",
+           "plot_cv_scores", "plot_learning_curves", "plot_search_results", "random_search"]
