@@ -110,7 +110,8 @@ class Module:
         params, buffers = self.__dict__.get("_parameters"), self.__dict__.get("_buffers")
         modules = self.__dict__.get("_modules")
         if isinstance(value, Parameter):
-            self._forget(name)
+            if params is None or name not in params:  # a re-assignment keeps its place
+                self._forget(name)
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
@@ -118,7 +119,8 @@ class Module:
                                 f"'{name}' (tensorcore.nn.Parameter or None expected)")
             params[name] = None
         elif isinstance(value, Module):
-            self._forget(name)
+            if modules is None or name not in modules:
+                self._forget(name)
             self.add_module(name, value)
         elif modules is not None and name in modules:
             if value is not None:
