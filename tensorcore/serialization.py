@@ -79,7 +79,7 @@ class _Encoder:
         from .nn.parameter import Parameter
 
         key = f"t{len(self.tensors)}"
-        self.arrays[key] = np.ascontiguousarray(t._backend.to_numpy(t._data))
+        self.arrays[key] = np.asarray(t._backend.to_numpy(t._data))
         self.tensors.append({"key": key, "dtype": t.dtype.name, "shape": list(t.shape),
                              "device": str(t.device), "requires_grad": t.requires_grad,
                              "parameter": isinstance(t, Parameter)})
@@ -109,9 +109,10 @@ class _Bad(Exception):
 
 def _read_archive(f) -> tuple[dict, dict]:
     try:
-        with np.load(f, allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise _Bad("it is a single .npy array, not a tensorcore .npz archive")
+        loaded = np.load(f, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise _Bad("it is a single .npy array, not a tensorcore .npz archive")
+        with loaded as archive:
             names = set(archive.files)
             if MANIFEST not in names:
                 raise _Bad(f"the archive has no {MANIFEST} entry (not written by "

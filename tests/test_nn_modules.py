@@ -103,7 +103,7 @@ def test_register_errors_and_reassignment():
     del m.fc
     assert "fc" not in m._modules
     with pytest.raises(AttributeError, match="'Block' object has no attribute 'fc'"):
-        m.fc
+        m.fc  # noqa: B018
     with pytest.raises(NotImplementedError, match="forward"):
         nn.Module()(tc.ones(1))
 

@@ -29,7 +29,7 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     """Copy consecutive slices of the 1-D ``vec`` into ``parameters`` (in place)."""
     if not isinstance(vec, Tensor):
-        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
+        raise TypeError(f"expected tensorcore.Tensor, but got: {type(vec).__name__}")
     params = list(parameters)
     needed = sum(p.numel() for p in params)
     if vec.ndim != 1 or vec.numel() != needed:
