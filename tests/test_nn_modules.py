@@ -144,6 +144,8 @@ def test_to_double_float_keep_the_parameter_objects(device):
     net.to(device, dtype=tc.float32)
     assert weight.dtype == tc.float32 and str(weight.device) == device
     assert net.float().cpu().block.fc.weight.device.type == "cpu"
+    assert net.half().block.scale.dtype == tc.float16
+    assert net.float().head.weight.dtype == tc.float32
     bn = nn.BatchNorm1d(2).double()
     assert bn.num_batches_tracked.dtype == tc.int64  # only floating tensors change dtype
     with pytest.raises(TypeError, match="floating point"):
@@ -222,3 +224,13 @@ def test_repr_matches_pytorch_layout():
     assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
     assert repr(nn.GELU()) == "GELU(approximate='none')"
     assert repr(nn.Flatten()) == "Flatten(start_dim=1, end_dim=-1)"
+
+
+def test_deepcopy_gives_an_independent_module():
+    net = Net()
+    twin = copy.deepcopy(net)
+    assert type(twin.block.fc.weight) is nn.Parameter
+    assert twin.block.fc.weight is not net.block.fc.weight and twin.shared is twin.head
+    with tc.no_grad():
+        twin.block.fc.weight.fill_(0.0)
+    assert net.block.fc.weight.numpy(force=True).any()

@@ -302,6 +302,9 @@ class Module:
     def double(self) -> Module:
         return self.to(_dtype.float64)
 
+    def half(self) -> Module:
+        return self.to(_dtype.float16)
+
     # -- state dicts ---------------------------------------------------------------------------
     def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False):
         """An ordered dict of parameters and persistent buffers under dotted names
