@@ -55,6 +55,7 @@ from .creation import (
 from .ops import *  # noqa: F403
 from .ops import cat, clone, concat, matmul, stack  # noqa: F401
 from .ops.reduce import max, min, sum  # noqa: F401,A004
+from .serialization import load, save
 from .tensor import Tensor
 
 __version__ = "0.1.0"

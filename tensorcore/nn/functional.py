@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..ops import cross_entropy, linear, linear_act, unfused_linear_act
 from ..ops.reduce import log_softmax, softmax
 from ..ops.unary import relu, sigmoid, tanh
+from ._functional_layers import batch_norm, dropout, layer_norm  # noqa: F401
 
 __all__ = ["linear", "linear_act", "unfused_linear_act", "cross_entropy", "relu", "sigmoid",
            "tanh", "softmax", "log_softmax", "gelu", "mse_loss"]
