@@ -1,1 +1,17 @@
-"""(filled in by the learning toolkit)."""
+"""Datasets, samplers and the ``DataLoader`` (``torch.utils.data``), plus the splitters.
+
+>>> import tensorcore as tc
+>>> from tensorcore.utils.data import DataLoader, TensorDataset
+>>> loader = DataLoader(TensorDataset(tc.zeros(5, 3), tc.zeros(5)), batch_size=2)
+>>> [tuple(x.shape) for x, _ in loader]
+[(2, 3), (2, 3), (1, 3)]
+"""
+
+from .collate import default_collate
+from .dataloader import DataLoader
+from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+
+__all__ = ["BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "RandomSampler",
+           "Sampler", "SequentialSampler", "Subset", "TensorDataset", "default_collate",
+           "random_split"]
