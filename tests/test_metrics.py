@@ -193,3 +193,44 @@ def test_errors(device):
         metrics.confusion_matrix(a3, a3, labels=[5])
     with pytest.raises(ValueError, match="multioutput"):
         metrics.mean_squared_error(a3.float(), a3.float(), multioutput="median")
+
+
+@pytest.fixture
+def counting_gpu(monkeypatch):
+    """A stand-in GPU (a NumPy backend registered for ``cuda``) that counts copies to NumPy,
+    to check that metrics work on the tensors' device (the real GPU runs the suite too)."""
+    from tensorcore import backends
+    from tensorcore.backends.numpy_backend import NumpyBackend
+
+    class CountingGpu(NumpyBackend):
+        name, device_type, copies_to_host = "countinggpu", "cuda", 0
+
+        def to_numpy(self, a):
+            type(self).copies_to_host += 1
+            return super().to_numpy(a)
+
+    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"countinggpu": CountingGpu})
+    monkeypatch.setitem(backends._chosen, "cuda", "countinggpu")
+    yield CountingGpu
+    for key in [k for k in backends._instances if k[0].type == "cuda"]:
+        del backends._instances[key]
+
+
+def test_metrics_stay_on_the_device(counting_gpu):
+    y_true, y_pred = CASES[0]
+    t, p = tc.tensor(y_true, device="cuda"), tc.tensor(y_pred, device="cuda")
+    counting_gpu.copies_to_host = 0
+    scores = [metrics.accuracy_score(t, p), metrics.f1_score(t, list(y_pred), average="macro"),
+              metrics.r2_score(t.float(), p.float()), metrics.mean_absolute_error(t.float(), p)]
+    per_class = metrics.recall_score(t, p, average=None, zero_division=0)
+    cm = metrics.confusion_matrix(t, p, normalize="pred")
+    assert counting_gpu.copies_to_host == 0
+    assert per_class.device.type == "cuda" and cm.device.type == "cuda"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert scores[:2] == [skm.accuracy_score(y_true, y_pred),
+                              pytest.approx(skm.f1_score(y_true, y_pred, average="macro"))]
+    np.testing.assert_allclose(cm.cpu().numpy(), skm.confusion_matrix(y_true, y_pred,
+                                                                      normalize="pred"))
+    with pytest.raises(RuntimeError, match="same device"):
+        metrics.accuracy_score(t, tc.tensor(y_pred))
