@@ -213,6 +213,7 @@ def test_fast_path_batches_are_copies(device):
 
 
 def test_loader_generic_dataset_and_custom_collate():
+    assert tc.utils.data.DataLoader is DataLoader          # reachable as torch.utils.data
     loader = DataLoader(Squares(5), batch_size=2)
     batches = list(loader)
     assert isinstance(batches[0], list) and batches[0][0].tolist() == [0, 1]
@@ -229,6 +230,19 @@ def test_loader_with_sampler(device):
     assert [y.tolist() for _, y in loader] == [[4, 0], [3]] and len(loader) == 2
     with pytest.raises(ValueError, match="mutually exclusive"):
         DataLoader(_dataset(device, 5), sampler=order, shuffle=True)
+
+
+def test_loader_with_batch_sampler(device):
+    batches = [[3, 1], [0, 2, 4]]
+    loader = DataLoader(_dataset(device, 5), batch_sampler=batches, num_workers=2)
+    assert [y.tolist() for _, y in loader] == batches and len(loader) == 2
+    grouped = DataLoader(_dataset(device, 5),
+                         batch_sampler=BatchSampler(SequentialSampler(range(5)), 2, True))
+    assert [y.tolist() for _, y in grouped] == [[0, 1], [2, 3]]
+    with pytest.raises(ValueError, match="mutually exclusive with batch_size"):
+        DataLoader(_dataset(device, 5), batch_sampler=batches, batch_size=2)
+    with pytest.raises(ValueError, match="num_workers"):
+        DataLoader(_dataset(device, 5), num_workers=-1)
 
 
 def test_samplers():

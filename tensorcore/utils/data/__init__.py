@@ -1,4 +1,5 @@
-"""Datasets, samplers and the ``DataLoader`` (``torch.utils.data``), plus the splitters.
+"""Datasets, samplers and the ``DataLoader`` (``torch.utils.data``); ``split`` has the
+train/test and K-fold splitters (exported by ``tensorcore.model_selection``).
 
 >>> import tensorcore as tc
 >>> from tensorcore.utils.data import DataLoader, TensorDataset

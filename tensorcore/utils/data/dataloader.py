@@ -39,33 +39,48 @@ class DataLoader:
     ``shuffle=True`` draws a new order every epoch from ``generator`` (a
     ``tensorcore.Generator``) or from the global seed (``tensorcore.manual_seed``);
     ``sampler`` gives the order yourself (then ``shuffle`` must stay False);
-    ``drop_last`` drops a last, incomplete batch; ``collate_fn`` turns a list of samples
+    ``drop_last`` drops a last, incomplete batch; ``batch_sampler`` gives whole batches of
+    indices (instead of the four options before); ``collate_fn`` turns a list of samples
     into a batch (``default_collate``). ``batch_size=None`` yields single samples as they
-    are, without collating.
+    are, without collating. Batches are made in the calling process: ``num_workers`` is
+    accepted for PyTorch code but starts no workers, and ``pin_memory`` does nothing.
     """
 
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = False,
-                 sampler: Sampler | None = None, drop_last: bool = False,
-                 collate_fn: Callable | None = None,
-                 generator: Generator | None = None) -> None:
+                 sampler: Sampler | None = None, batch_sampler=None, num_workers: int = 0,
+                 collate_fn: Callable | None = None, pin_memory: bool = False,
+                 drop_last: bool = False, generator: Generator | None = None) -> None:
         if batch_size is not None:
             check_batch_size(batch_size)
+        if num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 "
+                             "to disable multiprocessing.")
         if len(dataset) == 0:
             raise ValueError("DataLoader: the dataset is empty (length 0); PyTorch would fail "
                              "only when iterating, tensorcore checks when the loader is built")
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
+                                 "shuffle, sampler, and drop_last")
+            batch_size = None
+        elif batch_size is not None:
+            if sampler is None:
+                sampler = (RandomSampler(dataset, generator=generator) if shuffle
+                           else SequentialSampler(dataset))
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         if sampler is None:
-            sampler = (RandomSampler(dataset, generator=generator) if shuffle
-                       else SequentialSampler(dataset))
+            sampler = SequentialSampler(dataset)
         self.dataset = dataset
         self.batch_size = batch_size
         self.drop_last = drop_last
         self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
         self.generator = generator
         self.collate_fn = default_collate if collate_fn is None else collate_fn
-        self.batch_sampler = (None if batch_size is None
-                              else BatchSampler(sampler, batch_size, drop_last))
 
     def __len__(self) -> int:
         if self.batch_sampler is None:
@@ -78,7 +93,10 @@ class DataLoader:
                 yield self.dataset[index]
             return
         source = _tensor_source(self.dataset) if self.collate_fn is default_collate else None
-        for batch in self.batch_sampler.index_batches():
+        batches = (self.batch_sampler.index_batches()
+                   if hasattr(self.batch_sampler, "index_batches")
+                   else (np.asarray(b, dtype=np.int64) for b in self.batch_sampler))
+        for batch in batches:
             if source is not None:
                 tensors, base_index = source
                 rows = batch if base_index is None else base_index[batch]
