@@ -21,6 +21,7 @@ from tensorcore.utils.data import (
     RandomSampler,
     SequentialSampler,
     Subset,
+    SubsetRandomSampler,
     TensorDataset,
     default_collate,
     random_split,
@@ -243,6 +244,19 @@ def test_loader_with_batch_sampler(device):
         DataLoader(_dataset(device, 5), batch_sampler=batches, batch_size=2)
     with pytest.raises(ValueError, match="num_workers"):
         DataLoader(_dataset(device, 5), num_workers=-1)
+
+
+def test_kfold_with_subset_random_sampler(device):
+    """PyTorch's cross-validation pattern: one dataset, a sampler per fold."""
+    from tensorcore.model_selection import KFold
+
+    ds = _dataset(device, 9)
+    for train_idx, test_idx in KFold(3).split(ds.tensors[0]):
+        g = tc.Generator().manual_seed(1)
+        loader = DataLoader(ds, batch_size=4, sampler=SubsetRandomSampler(train_idx, g))
+        seen = [v for _, y in loader for v in y.tolist()]
+        assert sorted(seen) == train_idx.tolist() and len(loader) == 2
+        assert not set(seen) & set(test_idx.tolist())
 
 
 def test_samplers():

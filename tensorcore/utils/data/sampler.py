@@ -20,7 +20,8 @@ import numpy as np
 
 from ...creation import Generator, randint, randperm
 
-__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "BatchSampler"]
+__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+           "BatchSampler"]
 
 
 class Sampler:
@@ -85,6 +86,30 @@ class RandomSampler(Sampler):
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given ``indices`` in a fresh random order every epoch (for example one fold's
+    training indices from a K-fold splitter).
+
+    >>> import tensorcore as tc
+    >>> sorted(SubsetRandomSampler([7, 3, 5], generator=tc.Generator().manual_seed(0)))
+    [3, 5, 7]
+    """
+
+    def __init__(self, indices, generator: Generator | None = None) -> None:
+        self.indices = indices
+        self.generator = generator
+
+    def epoch_indices(self) -> np.ndarray:
+        order = randperm(len(self.indices), device="cpu", generator=self.generator).numpy()
+        return np.asarray(self.indices, dtype=np.int64)[order]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.epoch_indices().tolist())
+
+    def __len__(self) -> int:
+        return len(self.indices)
 
 
 class BatchSampler(Sampler):
