@@ -38,6 +38,7 @@ class SequentialSampler(Sampler):
         self.data_source = data_source
 
     def epoch_indices(self) -> np.ndarray:
+        """The epoch's order as one NumPy index array."""
         return np.arange(len(self.data_source))
 
     def __iter__(self) -> Iterator[int]:
@@ -69,9 +70,11 @@ class RandomSampler(Sampler):
 
     @property
     def num_samples(self) -> int:
+        """How many indices an epoch yields."""
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def epoch_indices(self) -> np.ndarray:
+        """A new epoch's order (or draws) as one NumPy index array."""
         n = len(self.data_source)
         if self.replacement:
             draws = randint(0, n, (self.num_samples,), device="cpu", generator=self.generator)
@@ -102,6 +105,7 @@ class SubsetRandomSampler(Sampler):
         self.generator = generator
 
     def epoch_indices(self) -> np.ndarray:
+        """The indices in a new random order, as one NumPy index array."""
         order = randperm(len(self.indices), device="cpu", generator=self.generator).numpy()
         return np.asarray(self.indices, dtype=np.int64)[order]
 
