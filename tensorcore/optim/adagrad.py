@@ -59,12 +59,13 @@ class Adagrad(Optimizer):
     def _update(self, p: Tensor, group: dict, state: dict) -> None:
         self._init_state(p, group)
         t = advance_step(state)
-        g = effective_grad(p, group)
+        g = effective_grad(p, group["maximize"], group["weight_decay"])
         xp = p._backend.xp
         clr = group["lr"] / (1 + (t - 1) * group["lr_decay"])
         state_sum = state["sum"]._data
-        state_sum += g * g
-        std = xp.sqrt(state_sum)
+        std = g * g  # the one temporary: g**2, then the denominator
+        state_sum += std
+        xp.sqrt(state_sum, out=std)
         std += group["eps"]
         xp.divide(g, std, out=std)
         p._backend.axpy_(p._data, -clr, std)

@@ -63,20 +63,20 @@ class Adam(Optimizer):
         x = p._data
         if group["decoupled_weight_decay"]:
             x *= 1 - lr * weight_decay
-            g = -p.grad._data if group["maximize"] else p.grad._data
-        else:
-            g = effective_grad(p, group)
+            weight_decay = 0
+        g = effective_grad(p, group["maximize"], weight_decay)
         xp, backend = p._backend.xp, p._backend
         m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
         m *= beta1
         backend.axpy_(m, 1 - beta1, g)
+        work = g * g  # the one temporary: g**2, then the denominator
         v *= beta2
-        backend.axpy_(v, 1 - beta2, g * g)
+        backend.axpy_(v, 1 - beta2, work)
         if group["amsgrad"]:
             v_max = state["max_exp_avg_sq"]._data
             xp.maximum(v_max, v, out=v_max)
             v = v_max
-        denom = xp.sqrt(v)
+        denom = xp.sqrt(v, out=work)
         denom /= math.sqrt(1 - beta2 ** t)
         denom += group["eps"]
         xp.divide(m, denom, out=denom)

@@ -68,13 +68,13 @@ def advance_step(state: dict) -> float:
     return float(step)
 
 
-def effective_grad(p: Tensor, group: dict):
-    """The array the update uses: the gradient, negated under ``maximize``, plus the L2
-    term ``weight_decay * p`` (a new array when either applies, else ``p.grad``'s own)."""
+def effective_grad(p: Tensor, maximize: bool, weight_decay: float):
+    """The array an update uses: ``p.grad`` negated under ``maximize``, plus the L2 term
+    ``weight_decay * p`` (a new array when either applies; else ``p.grad``'s own, which
+    the update must then not write)."""
     g = p.grad._data
-    if group["maximize"]:
+    if maximize:
         g = -g
-    weight_decay = group["weight_decay"]
     if weight_decay != 0:
         g = g + weight_decay * p._data
     return g

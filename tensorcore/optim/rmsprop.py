@@ -56,19 +56,21 @@ class RMSprop(Optimizer):
                 state["grad_avg"] = zeros_state(p)
         advance_step(state)
         alpha, momentum = group["alpha"], group["momentum"]
-        g = effective_grad(p, group)
+        g = effective_grad(p, group["maximize"], group["weight_decay"])
         xp, backend = p._backend.xp, p._backend
+        avg = g * g  # the one temporary: g**2, then the denominator
         square_avg = state["square_avg"]._data
         square_avg *= alpha
-        backend.axpy_(square_avg, 1 - alpha, g * g)
-        if group["centered"]:
+        backend.axpy_(square_avg, 1 - alpha, avg)
+        if group["centered"]:  # sqrt(square_avg - grad_avg**2)
             grad_avg = state["grad_avg"]._data
             grad_avg *= alpha
             backend.axpy_(grad_avg, 1 - alpha, g)
-            avg = square_avg - grad_avg * grad_avg
+            xp.multiply(grad_avg, grad_avg, out=avg)
+            xp.subtract(square_avg, avg, out=avg)
             xp.sqrt(avg, out=avg)
         else:
-            avg = xp.sqrt(square_avg)
+            xp.sqrt(square_avg, out=avg)
         avg += group["eps"]
         xp.divide(g, avg, out=avg)
         if momentum > 0:

@@ -42,7 +42,7 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p: Tensor, group: dict, state: dict) -> None:
-        g = effective_grad(p, group)
+        g = effective_grad(p, group["maximize"], group["weight_decay"])
         momentum = group["momentum"]
         backend = p._backend
         if momentum != 0:
