@@ -253,6 +253,15 @@ def test_bad_parameters(device):
         Optimizer([w], {"lr": 0.1}).step()
 
 
+@pytest.mark.parametrize("cls,kwargs", FULL_OPTIONS, ids=OPT_IDS)
+def test_gradient_of_the_wrong_shape(device, cls, kwargs):
+    w = tc.ones(2, 3, device=device, requires_grad=True)
+    w.grad = tc.ones(3, device=device)  # would broadcast
+    with pytest.raises(RuntimeError, match=r"parameter of shape \[2, 3\] has shape \[3\]"):
+        cls([w], **kwargs).step()
+    assert _values(w).tolist() == [[1.0] * 3] * 2
+
+
 def test_adagrad_state_exists_from_construction(device):
     w = tc.ones(2, device=device, requires_grad=True)
     opt = Adagrad([w], initial_accumulator_value=0.25)

@@ -175,6 +175,9 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
+                if p.grad.shape != p.shape:  # NumPy would broadcast it silently
+                    raise RuntimeError(f"the gradient of a parameter of shape {list(p.shape)} "
+                                       f"has shape {list(p.grad.shape)}")
                 self._update(p, group, self.state[p])
                 p._version_box[0] += 1  # an in-place change, as ``p.sub_`` counts one
         return loss
