@@ -187,6 +187,22 @@ def test_loaded_state_is_a_copy(device):
     assert _values(sd["state"][0]["momentum_buffer"]).tolist() == [1.0, 1.0]
 
 
+def test_load_state_dict_accepts_a_plain_step_count(device):
+    w = tc.ones(2, dtype=tc.float64, device=device, requires_grad=True)
+    opt = Adam([w], lr=0.1)
+    sd = {"state": {0: {"step": 4, "exp_avg": tc.full((2,), 0.5, dtype=tc.float32),
+                        "exp_avg_sq": tc.full((2,), 0.25, dtype=tc.float32)}},
+          "param_groups": [dict(opt.state_dict()["param_groups"][0])]}
+    opt.load_state_dict(sd)
+    state = opt.state[w]
+    assert isinstance(state["step"], tc.Tensor) and state["step"].item() == 4.0
+    assert state["exp_avg"].dtype == tc.float64 and state["exp_avg"].device == w.device
+    w.grad = tc.zeros(2, dtype=tc.float64, device=device)
+    opt.step()  # step 5: m = 0.45, v = 0.24975
+    expected = 1 - 0.1 / (1 - 0.9 ** 5) * 0.45 / (np.sqrt(0.24975 / (1 - 0.999 ** 5)) + 1e-8)
+    np.testing.assert_allclose(_values(w), [expected, expected], rtol=1e-12)
+
+
 def test_load_state_dict_errors(device):
     a = tc.ones(2, device=device, requires_grad=True)
     b = tc.ones(3, device=device, requires_grad=True)

@@ -109,13 +109,6 @@ class Optimizer:
             lines += [f"    {key}: {group[key]}" for key in sorted(group) if key != "params"]
         return "\n".join(lines) + "\n)"
 
-    def __getstate__(self) -> dict:
-        return {"defaults": self.defaults, "state": self.state,
-                "param_groups": self.param_groups}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters (a dict with ``"params"``; missing hyperparameters take
         the optimizer's defaults)."""
@@ -236,12 +229,14 @@ class Optimizer:
 
 
 def _state_value_for(p: Tensor, name: str, value):
-    """A loaded state entry made fit for ``p``: a fresh tensor on its device (in its dtype,
-    except the step count), of its shape for buffers."""
+    """A loaded state entry made fit for ``p``: the step count as a fresh CPU tensor; other
+    tensors copied to ``p``'s device and floating dtype, of its shape for buffers."""
+    if name == "step":  # a tensor or a number
+        step = step_state()
+        step._data[...] = float(value)
+        return step
     if not isinstance(value, Tensor):
         return copy.deepcopy(value)
-    if name == "step":
-        return value.detach().to("cpu").clone()
     if value.ndim != 0 and tuple(value.shape) != tuple(p.shape):
         raise ValueError(f"loaded state {name!r} has shape {list(value.shape)}, but its "
                          f"parameter has shape {list(p.shape)}")
