@@ -5,6 +5,7 @@ periods, against ``torch.optim.lr_scheduler`` where PyTorch is installed, a hand
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -83,6 +84,7 @@ def test_schedule_matches_torch(device, cls, kwargs, closed_form):
 def test_step_with_epoch_jumps_by_the_closed_form(device, cls, kwargs, closed_form):
     opt = _optimizer(device)
     sched = cls(opt, **kwargs)
+    opt.step()
     with pytest.warns(UserWarning, match="epoch parameter"):
         sched.step(13)
     assert sched.last_epoch == 13
@@ -103,6 +105,20 @@ def test_state_dict_round_trip(device, cls, kwargs, closed_form):
     opt2.load_state_dict(opt_state)
     sched2.load_state_dict(sched_state)
     np.testing.assert_array_equal(_run(opt2, sched2, 20), expected)
+
+
+def test_warns_when_stepped_before_the_optimizer(device):
+    opt = _optimizer(device)
+    sched = ExponentialLR(opt, gamma=0.5)
+    with pytest.warns(UserWarning, match=r"before `optimizer.step\(\)`"):
+        sched.step()
+    opt = _optimizer(device)
+    sched = ExponentialLR(opt, gamma=0.5)
+    opt.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched.step()
+    assert sched.get_last_lr() == [0.5, 0.15]
 
 
 def test_last_epoch_resumes_from_initial_lr(device):

@@ -37,6 +37,10 @@ _EPOCH_DEPRECATION = ("The epoch parameter in `scheduler.step()` was not necessa
                       "deprecated where possible. Please use `scheduler.step()` to step the "
                       "scheduler.")
 
+_ORDER_WARNING = ("Detected call of `lr_scheduler.step()` before `optimizer.step()`. Call them "
+                  "in the opposite order: `optimizer.step()` before `lr_scheduler.step()`, or "
+                  "the first value of the learning rate schedule is skipped.")
+
 
 def _check_optimizer(optimizer) -> None:
     if not isinstance(optimizer, Optimizer):
@@ -79,6 +83,8 @@ class LRScheduler:
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch and set the lrs (``epoch`` is deprecated, as in PyTorch: it jumps
         to that epoch, with the closed form where the scheduler has one)."""
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn(_ORDER_WARNING, UserWarning, stacklevel=2)
         self._step_count += 1
         if epoch is None:
             self.last_epoch += 1

@@ -161,6 +161,7 @@ class Optimizer:
         """One update of every parameter that has a gradient; returns ``closure()``'s value
         (the closure re-evaluates the model and returns the loss) or None."""
         loss = None
+        self._opt_called = True  # for the schedulers' check of the call order
         if closure is not None:
             with enable_grad():
                 loss = closure()
