@@ -87,6 +87,16 @@ def test_zero_grad_in_place_keeps_the_grad_tensor(device):
     assert w.grad is grad and _values(grad).tolist() == [0.0, 0.0, 0.0]
 
 
+def test_zero_grad_in_place_detaches_a_grad_with_history(device):
+    w = tc.ones(2, dtype=tc.float64, device=device, requires_grad=True)
+    opt = SGD([w])
+    (w * w * w).sum().backward(create_graph=True)
+    assert w.grad.grad_fn is not None
+    opt.zero_grad(set_to_none=False)
+    assert w.grad.grad_fn is None and not w.grad.requires_grad
+    assert _values(w.grad).tolist() == [0.0, 0.0]
+
+
 def test_step_returns_the_closure_loss_and_uses_its_gradients(device):
     w = tc.tensor([3.0], dtype=tc.float64, device=device, requires_grad=True)
     opt = SGD([w], lr=0.25)
