@@ -10,7 +10,7 @@ True
 
 from __future__ import annotations
 
-from . import _dtype, autograd, backends, cuda, nn, ops, utils  # noqa: E402
+from . import _dtype, autograd, backends, cuda, nn, ops, optim, utils  # noqa: E402
 from ._device import device
 from ._dtype import bool_ as bool
 from ._dtype import (
