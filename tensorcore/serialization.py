@@ -28,6 +28,10 @@ from . import _dtype
 from ._device import device as Device
 from .tensor import Tensor
 
+# The Tensor subclass saved as "parameter": ``nn.Parameter`` registers itself on import (this
+# module sits below nn and does not import it).
+PARAMETER_TYPE: type = Tensor
+
 __all__ = ["save", "load"]
 
 MAGIC = "tensorcore-checkpoint"
@@ -76,13 +80,11 @@ class _Encoder:
             return self._index[id(t)]
         if t.grad_fn is not None:
             t = t.detach()
-        from .nn.parameter import Parameter
-
         key = f"t{len(self.tensors)}"
         self.arrays[key] = np.asarray(t._backend.to_numpy(t._data))
         self.tensors.append({"key": key, "dtype": t.dtype.name, "shape": list(t.shape),
                              "device": str(t.device), "requires_grad": t.requires_grad,
-                             "parameter": isinstance(t, Parameter)})
+                             "parameter": isinstance(t, PARAMETER_TYPE)})
         self._index[id(t)] = len(self.tensors) - 1
         return self._index[id(t)]
 
@@ -153,8 +155,6 @@ def _map_device(saved: str, map_location):
 
 
 def _build_tensors(manifest: dict, arrays: dict, map_location) -> list[Tensor]:
-    from .nn.parameter import Parameter
-
     specs = manifest.get("tensors")
     if not isinstance(specs, list):
         raise _Bad("the manifest has no tensor list")
@@ -177,7 +177,7 @@ def _build_tensors(manifest: dict, arrays: dict, map_location) -> list[Tensor]:
         expected.add(key)
         t = Tensor(arr, dtype=dtype, device=_map_device(device, map_location))
         if parameter:
-            t = Parameter(t, requires_grad)
+            t = PARAMETER_TYPE(t, requires_grad)
         elif requires_grad:
             t.requires_grad_(True)
         tensors.append(t)

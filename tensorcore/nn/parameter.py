@@ -15,6 +15,7 @@ tensor([1., 2.], requires_grad=True)
 
 from __future__ import annotations
 
+from .. import serialization
 from ..tensor import Tensor
 
 __all__ = ["Parameter"]
@@ -64,3 +65,6 @@ class Parameter(Tensor):
 def _rebuild_parameter(reduced, requires_grad: bool) -> Parameter:
     rebuild, args = reduced
     return Parameter(rebuild(*args), requires_grad)
+
+
+serialization.PARAMETER_TYPE = Parameter  # so checkpoints restore Parameters
