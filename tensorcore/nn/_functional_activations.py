@@ -20,6 +20,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..ops import reduce as _reduce
+from ..ops._util import const
 from ..ops.arith import where
 from ..tensor import Tensor
 
@@ -31,7 +32,8 @@ GELU_APPROXIMATIONS = ("none", "tanh")
 
 def _result(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
     """``out``, or for ``inplace=True`` ``input`` overwritten with it (as ``input.copy_``:
-    an in-place change of a leaf that requires grad raises, as in PyTorch)."""
+    an in-place change of a leaf that requires grad raises, as in PyTorch; so does a backward
+    through a graph that saved ``input``, e.g. for ``silu``)."""
     if not inplace:
         return out
     input.copy_(out)
@@ -48,6 +50,21 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     return _result(input, input.relu(), inplace)
 
 
+class LeakyRelu(Function):
+    """``x`` where positive, else ``slope * x``; it saves only the sign mask, so the input
+    may be overwritten afterwards (``inplace=True``)."""
+
+    @staticmethod
+    def forward(ctx, x, slope):
+        xd = x._data
+        ctx.factor = x._backend.xp.where(xd > 0, 1.0, slope).astype(xd.dtype)
+        return xd * ctx.factor
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * const(g, ctx.factor), None
+
+
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """``input`` where positive, else ``negative_slope * input`` (gradient at 0:
     ``negative_slope``, as in PyTorch).
@@ -56,7 +73,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     >>> leaky_relu(tc.tensor([-100.0, 1.0])).tolist()
     [-1.0, 1.0]
     """
-    return _result(input, where(input > 0, input, input * negative_slope), inplace)
+    return _result(input, LeakyRelu.apply(input, negative_slope), inplace)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
