@@ -24,7 +24,13 @@ import numpy as np
 from ..ops._util import const
 from ..ops.linalg import CrossEntropy, check_class_targets, targets_in_range
 from ..tensor import Tensor
-from ._reduction import REDUCTIONS, check_floating, check_tensors, resolve_reduction
+from ._reduction import (
+    REDUCTIONS,
+    check_floating,
+    check_same_device,
+    check_tensors,
+    resolve_reduction,
+)
 
 __all__ = ["cross_entropy", "nll_loss"]
 
@@ -59,6 +65,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             and 0 < t.shape[0] == input.shape[0]
             and not 0 <= ignore_index < input.shape[1] and targets_in_range(t, input.shape[1])):
         return CrossEntropy.apply(input, target, reduction)  # the fused fast path
+    check_same_device("cross_entropy", input, target=target, weight=weight)
     check_floating("cross_entropy", input=input)
     class_dim, n_classes = _class_dim(input)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -87,6 +94,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     check_tensors("nll_loss", input=input, target=target, weight=weight)
+    check_same_device("nll_loss", input, target=target, weight=weight)
     check_floating("nll_loss", input=input)
     _, n_classes = _class_dim(input)
     _check_weight("nll_loss", weight, input, n_classes)

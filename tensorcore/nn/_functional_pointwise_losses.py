@@ -60,7 +60,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
              reduce: bool | None = None, reduction: str = "mean",
              weight: Tensor | None = None) -> Tensor:
     """Squared error ``(input - target) ** 2``, reduced; with ``weight`` (input's shape),
-    ``'mean'`` is ``sum(w * e) / sum(w)``. Shapes must match (ValueError otherwise).
+    ``'mean'`` is ``sum(w * e) / sum(w)``. Shapes must match: a ValueError names both
+    (PyTorch only warns, then broadcasts).
 
     >>> import tensorcore as tc
     >>> mse_loss(tc.tensor([1.0, 2.0]), tc.tensor([0.0, 4.0]), reduction="sum").item()

@@ -44,6 +44,14 @@ def check_tensors(fn: str, **tensors) -> None:
             raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(t).__name__}")
 
 
+def check_same_device(fn: str, input: Tensor, **others) -> None:
+    """RuntimeError naming the argument that lives on another device than ``input``."""
+    for name, t in others.items():
+        if t is not None and t.device != input.device:
+            raise RuntimeError(f"{fn}(): expected all tensors to be on the same device, but "
+                               f"input is on {input.device} and {name} on {t.device}")
+
+
 def check_floating(fn: str, **tensors) -> None:
     """RuntimeError naming the argument whose dtype is not floating point."""
     for name, t in tensors.items():
