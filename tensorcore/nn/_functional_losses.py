@@ -63,7 +63,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if (weight is None and label_smoothing == 0.0 and input.ndim == 2 and t.ndim == 1
             and t.dtype == np.int64 and input._data.dtype.kind == "f"
             and 0 < t.shape[0] == input.shape[0]
-            and not 0 <= ignore_index < input.shape[1] and targets_in_range(t, input.shape[1])):
+            and targets_in_range(t, input.shape[1])
+            and not (0 <= ignore_index < input.shape[1] and bool((t == ignore_index).any()))):
         return CrossEntropy.apply(input, target, reduction)  # the fused fast path
     check_same_device("cross_entropy", input, target=target, weight=weight)
     check_floating("cross_entropy", input=input)
