@@ -10,7 +10,7 @@ True
 
 from __future__ import annotations
 
-from . import _dtype, autograd, backends, cuda, nn, ops  # noqa: E402
+from . import _dtype, autograd, backends, cuda, nn, ops, optim, utils  # noqa: E402
 from ._device import device
 from ._dtype import bool_ as bool
 from ._dtype import (
@@ -55,6 +55,7 @@ from .creation import (
 from .ops import *  # noqa: F403
 from .ops import cat, clone, concat, matmul, stack  # noqa: F401
 from .ops.reduce import max, min, sum  # noqa: F401,A004
+from .serialization import load, save
 from .tensor import Tensor
 
 __version__ = "0.1.0"

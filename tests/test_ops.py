@@ -219,6 +219,7 @@ def test_unary_grads(device, name):
 def test_unary_known_values(device):
     x = tc.tensor([-2.0, -0.5, 0.0, 0.5, 2.0], device=device)
     np.testing.assert_allclose(npa(x.relu()), [0, 0, 0, 0.5, 2.0])
+    assert not np.signbit(npa(x.relu())[:2]).any()  # +0.0 for negatives, as PyTorch prints
     np.testing.assert_allclose(npa(x.abs()), [2, 0.5, 0, 0.5, 2.0])
     np.testing.assert_allclose(npa(x.sigmoid())[2], 0.5)
     big = tc.tensor([-1000.0, 1000.0], device=device).sigmoid()  # stable: no overflow/nan

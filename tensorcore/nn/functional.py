@@ -1,4 +1,5 @@
-"""Functional layers: ``linear``, the fused ``linear_act``, activations and losses.
+"""Functional layers: ``linear``, the fused ``linear_act``, activations and losses, with
+PyTorch's names, signatures and defaults.
 
 >>> import tensorcore as tc
 >>> import tensorcore.nn.functional as F
@@ -9,22 +10,33 @@
 
 from __future__ import annotations
 
-from ..ops import cross_entropy, linear, linear_act, unfused_linear_act
-from ..ops.reduce import log_softmax, softmax
-from ..ops.unary import relu, sigmoid, tanh
+from ..ops import linear, linear_act, unfused_linear_act
+from ..ops.unary import sigmoid, tanh
+from ._functional_activations import (
+    elu,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    one_hot,
+    relu,
+    silu,
+    softmax,
+    softplus,
+)
+from ._functional_layers import batch_norm, dropout, layer_norm
+from ._functional_losses import cross_entropy, nll_loss
+from ._functional_pointwise_losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    smooth_l1_loss,
+)
 
-__all__ = ["linear", "linear_act", "unfused_linear_act", "cross_entropy", "relu", "sigmoid",
-           "tanh", "softmax", "log_softmax", "gelu", "mse_loss"]
-
-
-def gelu(x):
-    """Exact (erf) GELU: ``x * Phi(x)``."""
-    return 0.5 * x * (1 + (x * 0.7071067811865476).erf())
-
-
-def mse_loss(input, target, reduction: str = "mean"):
-    if input.shape != target.shape:
-        raise ValueError(f"mse_loss: input shape {list(input.shape)} and target shape "
-                         f"{list(target.shape)} differ")
-    d = (input - target) ** 2
-    return {"mean": d.mean, "sum": d.sum}.get(reduction, lambda: d)()
+__all__ = ["linear", "linear_act", "unfused_linear_act",
+           "relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "tanh",
+           "softmax", "log_softmax", "one_hot",
+           "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits",
+           "dropout", "batch_norm", "layer_norm"]

@@ -1,5 +1,5 @@
 """Matrix products and the fused layers: ``matmul``, ``linear``, ``linear_act`` and the
-softmax cross-entropy loss.
+fused softmax cross-entropy (the fast path of ``nn.functional.cross_entropy``).
 
 ``linear_act`` runs the GEMM, then one backend kernel for bias + activation; its backward
 runs one kernel for the activation gradient fused with the bias-gradient sum, then the two
@@ -21,8 +21,7 @@ from ..autograd.grad_mode import _State, enable_grad
 from ..tensor import Tensor
 
 TENSOR_METHODS = ["matmul"]
-__all__ = sorted(set(TENSOR_METHODS) | {
-    "linear", "linear_act", "unfused_linear_act", "cross_entropy"})
+__all__ = sorted(set(TENSOR_METHODS) | {"linear", "linear_act", "unfused_linear_act"})
 
 ACTIVATIONS = ("relu", "gelu", "sigmoid", "tanh", None)
 
@@ -169,14 +168,15 @@ def _check_linear(x, w, b) -> None:
 
 
 class CrossEntropy(Function):
-    """Mean (or sum / none) softmax cross-entropy of (N, C) logits and int class targets."""
+    """Mean (or sum / none) softmax cross-entropy of (N, C) logits and int64 class targets,
+    all in [0, C): the fused fast path of ``nn.functional.cross_entropy``, which checks the
+    arguments (``targets_in_range``) before it calls ``CrossEntropy.apply``."""
 
     array_backward = True
 
     @staticmethod
     def forward(ctx, logits, target, reduction):
-        z, y = logits._data, target._data
-        _check_targets(y, z.shape[1])
+        z, y = logits._data, target._data  # the caller checked y (targets_in_range)
         backend = logits._backend
         losses, probs = backend.softmax_cross_entropy(z, y)
         ctx.reduction, ctx.target, ctx.probs, ctx.backend = reduction, y, probs, backend
@@ -212,30 +212,15 @@ def _unfused_cross_entropy(logits, target, reduction):
     return {"mean": picked.mean, "sum": picked.sum}.get(reduction, lambda: picked)()
 
 
-def cross_entropy(logits, target, reduction: str = "mean"):
-    """Softmax cross-entropy of (N, C) logits against int64 class indices (N,)."""
-    if not isinstance(target, Tensor):
-        raise TypeError(f"cross_entropy(): target must be a Tensor, not {type(target).__name__}")
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: expected logits of shape (N, C), got "
-                         f"{list(logits.shape)}")
-    t = target._data
-    if t.dtype.kind not in "iu":
-        raise RuntimeError(f"cross_entropy: expected class indices of an integer dtype "
-                           f"(int64), got {target.dtype}")
-    if t.shape != logits._data.shape[:1]:
-        raise ValueError(f"Expected input batch_size ({logits.shape[0]}) to match target "
-                         f"batch_size ({target.shape[0] if target.ndim else 0}): logits "
-                         f"{list(logits.shape)}, target {list(target.shape)}")
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    return CrossEntropy.apply(logits, target, reduction)
+def targets_in_range(t, n_classes: int) -> bool:
+    """Whether all class indices lie in [0, C) (NumPy would wrap negative ones silently).
+    Seen as unsigned, a negative index is huge, so one max() checks both ends."""
+    return not t.size or int(t.view(f"u{t.dtype.itemsize}").max()) < n_classes
 
 
-def _check_targets(t, n_classes: int) -> None:
-    """Class indices must lie in [0, C): NumPy would wrap negative ones silently. Seen as
-    unsigned, a negative index is huge, so one max() checks both ends."""
-    if t.size and int(t.view(f"u{t.dtype.itemsize}").max()) >= n_classes:
+def check_class_targets(t, n_classes: int) -> None:
+    """IndexError naming the first bad end when a class index is outside [0, C)."""
+    if not targets_in_range(t, n_classes):
         lo, hi = int(t.min()), int(t.max())
         raise IndexError(f"Target {hi if hi >= n_classes else lo} is out of bounds for "
                          f"{n_classes} classes.")

@@ -170,7 +170,7 @@ class Relu(Function):
     def forward(ctx, a):
         x = a._data
         ctx.mask = x > 0
-        return x * ctx.mask
+        return a._backend.xp.maximum(x, 0)  # not x * mask: that gives -0.0 for x < 0
 
     @staticmethod
     def backward(ctx, g):

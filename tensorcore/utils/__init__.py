@@ -1,1 +1,8 @@
-"""(filled in by the learning toolkit)."""
+"""Utilities: ``tensorcore.utils.data`` (datasets, loaders and splitters).
+
+>>> from tensorcore.utils import data
+>>> data.DataLoader.__name__
+'DataLoader'
+"""
+
+from . import data

@@ -1,0 +1,216 @@
+"""Activation functions of ``nn.functional`` beyond the tensor methods (``relu``,
+``sigmoid``, ``tanh``): ``leaky_relu``, ``elu``, ``gelu`` (exact or tanh), ``silu``,
+``softplus``, ``softmax`` / ``log_softmax`` with PyTorch's ``dim`` handling, and
+``one_hot``. Each is composed of differentiable ops, so it is differentiable twice.
+
+>>> import tensorcore as tc
+>>> import tensorcore.nn.functional as F
+>>> F.leaky_relu(tc.tensor([-2.0, 3.0]), 0.5).tolist()
+[-1.0, 3.0]
+>>> F.one_hot(tc.tensor([0, 2]), 3).tolist()
+[[1, 0, 0], [0, 0, 1]]
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..ops import reduce as _reduce
+from ..ops._util import const
+from ..ops.arith import where
+from ..tensor import Tensor
+
+__all__ = ["relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "softmax", "log_softmax",
+           "one_hot", "log1p_exp"]
+
+GELU_APPROXIMATIONS = ("none", "tanh")
+
+
+def _result(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
+    """``out``, or for ``inplace=True`` ``input`` overwritten with it (as ``input.copy_``:
+    an in-place change of a leaf that requires grad raises, as in PyTorch; so does a backward
+    through a graph that saved ``input``, e.g. for ``silu``)."""
+    if not inplace:
+        return out
+    input.copy_(out)
+    return input
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``max(input, 0)`` elementwise.
+
+    >>> import tensorcore as tc
+    >>> relu(tc.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]
+    True
+    """
+    return _result(input, input.relu(), inplace)
+
+
+class LeakyRelu(Function):
+    """``x`` where positive, else ``slope * x``; it saves only the sign mask, so the input
+    may be overwritten afterwards (``inplace=True``)."""
+
+    @staticmethod
+    def forward(ctx, x, slope):
+        xd = x._data
+        ctx.factor = x._backend.xp.where(xd > 0, 1.0, slope).astype(xd.dtype)
+        return xd * ctx.factor
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * const(g, ctx.factor), None
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``input`` where positive, else ``negative_slope * input`` (gradient at 0:
+    ``negative_slope``, as in PyTorch).
+
+    >>> import tensorcore as tc
+    >>> leaky_relu(tc.tensor([-100.0, 1.0])).tolist()
+    [-1.0, 1.0]
+    """
+    return _result(input, LeakyRelu.apply(input, negative_slope), inplace)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``input`` where positive, else ``alpha * (exp(input) - 1)``.
+
+    >>> import tensorcore as tc
+    >>> [round(v, 4) for v in elu(tc.tensor([-1.0, 2.0])).tolist()]
+    [-0.6321, 2.0]
+    """
+    negative = (input.clamp(max=0.0).exp() - 1) * alpha  # clamped: no overflow where unused
+    return _result(input, where(input > 0, input, negative), inplace)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """GELU: ``x * Phi(x)`` (``approximate='none'``, with erf) or its tanh approximation
+    ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`` (``approximate='tanh'``).
+
+    >>> import tensorcore as tc
+    >>> [round(v, 4) for v in gelu(tc.tensor([1.0]), approximate="tanh").tolist()]
+    [0.8412]
+    """
+    if approximate == "none":
+        return 0.5 * input * (1 + (input * math.sqrt(0.5)).erf())
+    if approximate == "tanh":
+        inner = (input + 0.044715 * input * input * input) * math.sqrt(2 / math.pi)
+        return 0.5 * input * (1 + inner.tanh())
+    raise RuntimeError(f"approximate argument must be either none or tanh, got "
+                       f"{approximate!r}.")
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """SiLU (swish): ``input * sigmoid(input)``.
+
+    >>> import tensorcore as tc
+    >>> [round(v, 4) for v in silu(tc.tensor([1.0])).tolist()]
+    [0.7311]
+    """
+    return _result(input, input * input.sigmoid(), inplace)
+
+
+class Log1pExp(Function):
+    """``log(1 + exp(x))`` without overflow: ``max(x, 0) + log1p(exp(-|x|))``; its gradient
+    is ``sigmoid(x)``, also at 0 (where max and |x| have kinks)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp, xd = x._backend.xp, x._data
+        ctx.save_for_backward(x)
+        return xp.maximum(xd, 0) + xp.log1p(xp.exp(-xp.abs(xd)))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * x.sigmoid()
+
+
+def log1p_exp(x: Tensor) -> Tensor:
+    """``log(1 + exp(x))`` computed stably (no overflow for x = +-1000).
+
+    >>> import tensorcore as tc
+    >>> [round(v, 4) for v in log1p_exp(tc.tensor([-1000.0, 0.0, 1000.0])).tolist()]
+    [0.0, 0.6931, 1000.0]
+    """
+    return Log1pExp.apply(x)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``.
+
+    >>> import tensorcore as tc
+    >>> [round(v, 4) for v in softplus(tc.tensor([0.0, 30.0])).tolist()]
+    [0.6931, 30.0]
+    """
+    scaled = input * beta
+    return where(scaled > threshold, input, log1p_exp(scaled) / beta)
+
+
+def _softmax_dim(name: str, ndim: int, dim: int | None, stacklevel: int) -> int:
+    """PyTorch's implicit dim (0 for 0-, 1- and 3-d inputs, else 1), with its warning."""
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  f"to include dim=X as an argument.", UserWarning, stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+            dtype=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim`` (computed in ``dtype`` if given).
+
+    >>> import tensorcore as tc
+    >>> softmax(tc.tensor([[0.0, 0.0]]), dim=1).tolist()
+    [[0.5, 0.5]]
+    """
+    return _reduce.softmax(input, _softmax_dim("softmax", input.ndim, dim, _stacklevel), dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype=None) -> Tensor:
+    """``log(softmax(x))`` along ``dim``, computed stably.
+
+    >>> import tensorcore as tc
+    >>> [round(v, 4) for v in log_softmax(tc.tensor([0.0, 0.0]), dim=0).tolist()]
+    [-0.6931, -0.6931]
+    """
+    return _reduce.log_softmax(input, _softmax_dim("log_softmax", input.ndim, dim,
+                                                   _stacklevel), dtype)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding of the int64 class indices ``tensor``: shape
+    ``(*tensor.shape, num_classes)``; ``num_classes=-1`` takes ``max + 1``.
+
+    >>> import tensorcore as tc
+    >>> one_hot(tc.tensor([1, 0])).tolist()
+    [[0, 1], [1, 0]]
+    """
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"one_hot(): argument 'tensor' must be Tensor, not "
+                        f"{type(tensor).__name__}")
+    t = tensor._data
+    if t.dtype != np.int64:
+        raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor "
+                           f"(int64), got {tensor.dtype}.")
+    if num_classes < -1:
+        raise RuntimeError(f"one_hot: num_classes should be -1 or non-negative, got "
+                           f"{num_classes}.")
+    if num_classes == -1:
+        if t.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(t.max()) + 1
+    if t.size:
+        if int(t.min()) < 0:
+            raise RuntimeError(f"Class values must be non-negative (got {int(t.min())}).")
+        if int(t.max()) >= num_classes:
+            raise RuntimeError(f"Class values must be smaller than num_classes "
+                               f"({num_classes}), got {int(t.max())}.")
+    xp = tensor._backend.xp
+    out = (t[..., None] == xp.arange(num_classes)).astype(np.int64)
+    return Tensor._make(out, tensor._backend)

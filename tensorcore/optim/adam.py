@@ -1,0 +1,94 @@
+"""``Adam`` and ``AdamW``: adaptive moment estimation, with L2 or decoupled weight decay.
+
+The update follows the pseudo-code of ``torch.optim.Adam``: ``m = b1 * m + (1 - b1) * g``,
+``v = b2 * v + (1 - b2) * g * g``, then ``p -= lr / (1 - b1**t) * m / (sqrt(v') /
+sqrt(1 - b2**t) + eps)`` with ``v'`` the running maximum of ``v`` under ``amsgrad``, else
+``v``. ``Adam`` adds ``weight_decay * p`` to the gradient; ``AdamW`` first shrinks the
+parameter by ``1 - lr * weight_decay`` (decoupled decay).
+
+>>> import tensorcore as tc
+>>> w = tc.tensor([1.0, -1.0], requires_grad=True)
+>>> opt = tc.optim.Adam([w], lr=0.1)
+>>> w.backward(tc.tensor([3.0, -0.5]))
+>>> opt.step()                     # Adam's first step moves each entry by about lr
+>>> [round(v, 4) for v in w.tolist()]
+[0.9, -0.9]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from ..tensor import Tensor
+from .optimizer import (
+    Optimizer,
+    advance_step,
+    check_nonnegative,
+    effective_grad,
+    step_state,
+    zeros_state,
+)
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam`` (``decoupled_weight_decay=True`` makes it AdamW)."""
+
+    def __init__(self, params: Iterable, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False) -> None:
+        check_nonnegative("learning rate", lr)
+        check_nonnegative("epsilon value", eps)
+        for i, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        check_nonnegative("weight_decay value", weight_decay)
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _update(self, p: Tensor, group: dict, state: dict) -> None:
+        if not state:
+            state["step"] = step_state()
+            state["exp_avg"] = zeros_state(p)
+            state["exp_avg_sq"] = zeros_state(p)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = zeros_state(p)
+        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
+        t = advance_step(state)
+        x = p._data
+        if group["decoupled_weight_decay"]:
+            x *= 1 - lr * weight_decay
+            weight_decay = 0
+        g = effective_grad(p, group["maximize"], weight_decay)
+        xp, backend = p._backend.xp, p._backend
+        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        m *= beta1
+        backend.axpy_(m, 1 - beta1, g)
+        work = g * g  # the one temporary: g**2, then the denominator
+        v *= beta2
+        backend.axpy_(v, 1 - beta2, work)
+        if group["amsgrad"]:
+            v_max = state["max_exp_avg_sq"]._data
+            xp.maximum(v_max, v, out=v_max)
+            v = v_max
+        denom = xp.sqrt(v, out=work)
+        denom /= math.sqrt(1 - beta2 ** t)
+        denom += group["eps"]
+        xp.divide(m, denom, out=denom)
+        backend.axpy_(x, -lr / (1 - beta1 ** t), denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay, as ``torch.optim.AdamW`` (``weight_decay=1e-2``)."""
+
+    def __init__(self, params: Iterable, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
