@@ -145,7 +145,7 @@ def test_restore_best_weights_deep_copies():
         model.weight.add_(1.0)
         model.bias.mul_(-2.0)
     stopper.step(2.0, model)              # worse: no new snapshot
-    assert not np.allclose(model.weight.numpy(), best["weight"])
+    assert not np.allclose(model.weight.detach().numpy(), best["weight"])
     assert stopper.restore(model) is True
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(value.numpy(), best[key])
@@ -156,9 +156,9 @@ def test_restore_without_snapshot_does_nothing():
     model = nn.Linear(2, 1)
     stopper = EarlyStopping(restore_best_weights=False)
     stopper.step(1.0, model)
-    before = model.weight.numpy().copy()
+    before = model.weight.detach().numpy().copy()
     assert stopper.restore(model) is False
-    np.testing.assert_array_equal(model.weight.numpy(), before)
+    np.testing.assert_array_equal(model.weight.detach().numpy(), before)
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -11,7 +11,7 @@ from tensorcore.training import (
     plot_learning_curves,
     plot_search_results,
 )
-CVResult = pytest.importorskip("tensorcore.training.cv").CVResult  # TEMP
+from tensorcore.training.cv import CVResult
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

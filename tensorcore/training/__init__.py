@@ -1,9 +1,12 @@
 """Training and model selection: the loop, its records, early stopping, searches, plots.
 
+* ``fit``, ``evaluate``, ``predict``, ``Trainer`` (``loop``): the training loop, with
+  metrics by name or callable (``scoring``).
 * ``History`` (``history``): per-epoch records; ``EarlyStopping`` (``callbacks``).
 * ``grid_search`` / ``random_search`` (``search``) and ``cross_validate`` (``cv``) over a
   user function, run through a ``TrialRunner`` (``runners``: ``SerialRunner``,
   ``ExecutorRunner`` for any ``concurrent.futures`` executor).
+* ``StandardScaler`` (``preprocessing``): feature scaling fitted on the training split.
 * ``plot_learning_curves``, ``plot_cv_scores``, ``plot_search_results`` (``plots``): PNGs.
 
 >>> from tensorcore.training import EarlyStopping, History
@@ -17,8 +20,11 @@
 """
 
 from .callbacks import EarlyStopping
+from .cv import CVResult, cross_validate
 from .history import History
+from .loop import Trainer, evaluate, fit, predict
 from .plots import plot_cv_scores, plot_learning_curves, plot_search_results
+from .preprocessing import StandardScaler
 from .runners import ExecutorRunner, SerialRunner, TrialRunner
 from .search import (
     LogUniform,
@@ -29,6 +35,8 @@ from .search import (
     random_search,
 )
 
-__all__ = ["EarlyStopping", "ExecutorRunner", "History", "LogUniform", "SearchResult",
-           "SerialRunner", "TrialRunner", "grid_search", "parameter_grid", "parameter_sampler",
-           "plot_cv_scores", "plot_learning_curves", "plot_search_results", "random_search"]
+__all__ = ["CVResult", "EarlyStopping", "ExecutorRunner", "History", "LogUniform",
+           "SearchResult", "SerialRunner", "StandardScaler", "Trainer", "TrialRunner",
+           "cross_validate", "evaluate", "fit", "grid_search", "parameter_grid",
+           "parameter_sampler", "plot_cv_scores", "plot_learning_curves",
+           "plot_search_results", "predict", "random_search"]

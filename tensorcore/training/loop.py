@@ -1,0 +1,238 @@
+"""The training loop: ``fit``, ``evaluate``, ``predict`` and a thin ``Trainer`` around them.
+
+``fit`` runs the usual PyTorch epoch (``model.train()``; per batch ``zero_grad``, forward,
+loss, ``backward``, ``optimizer.step()``), then evaluates on the validation loader under
+``no_grad`` in ``model.eval()`` mode, steps the scheduler, logs the epoch in a ``History``
+and asks ``EarlyStopping`` whether to go on. The training loss is accumulated as a tensor
+and read once per epoch (no per-batch host sync); a tqdm bar counts epochs and shows the
+latest values (``progress=False`` silences it).
+
+Batches are ``(inputs, targets)`` pairs, as a ``DataLoader`` over a ``TensorDataset`` yields
+them. ``loss_fn(outputs, targets)`` returns a scalar tensor averaged over the batch
+(``nn.CrossEntropyLoss()``, ``F.mse_loss``...); the epoch's loss is the sample-weighted mean.
+
+>>> import tensorcore as tc
+>>> from tensorcore import nn
+>>> from tensorcore.utils.data import DataLoader, TensorDataset
+>>> from tensorcore.training import fit, evaluate
+>>> tc.manual_seed(0)
+>>> X = tc.randn(64, 2)
+>>> y = (X[:, 0] > 0).long()
+>>> loader = DataLoader(TensorDataset(X, y), batch_size=16, shuffle=True)
+>>> model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
+>>> opt = tc.optim.Adam(model.parameters(), lr=0.05)
+>>> history = fit(model, nn.CrossEntropyLoss(), opt, loader, loader, epochs=20,
+...               metrics=["accuracy"], progress=False)
+>>> history["val_accuracy"][-1] > 0.9
+True
+>>> sorted(evaluate(model, loader, nn.CrossEntropyLoss(), ["accuracy"]))
+['accuracy', 'loss']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from ..autograd import no_grad
+from ..creation import as_tensor
+from ..ops import cat
+from ..optim.lr_scheduler import ReduceLROnPlateau
+from ..tensor import Tensor
+from .callbacks import EarlyStopping
+from .history import History
+from .scoring import MetricFn, resolve_metrics
+
+__all__ = ["Trainer", "evaluate", "fit", "predict"]
+
+Metrics = Sequence[str | MetricFn] | Mapping[str, MetricFn] | None
+
+
+def _inputs_and_targets(batch) -> tuple:
+    """``(inputs, targets)`` of a batch; a ValueError for any other shape of batch."""
+    if isinstance(batch, Sequence) and not isinstance(batch, Tensor) and len(batch) == 2:
+        return batch[0], batch[1]
+    raise ValueError(f"a batch must be an (inputs, targets) pair, got "
+                     f"{type(batch).__name__}" + (f" of {len(batch)} items"
+                                                  if isinstance(batch, Sequence) else ""))
+
+
+@contextlib.contextmanager
+def _eval_mode(model) -> Iterator[None]:
+    """``model.eval()`` and ``no_grad`` for the block; the previous mode afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def evaluate(model, loader: Iterable, loss_fn=None, metrics: Metrics = None) -> dict[str, float]:
+    """The model's mean loss (with ``loss_fn``) and ``metrics`` over all batches of
+    ``loader``, in eval mode and without recording a graph: ``{"loss": ..., name: ...}``."""
+    scorers = resolve_metrics(metrics)
+    if loss_fn is None and not scorers:
+        raise ValueError("evaluate needs a loss_fn or metrics: there is nothing to compute")
+    total, count, outputs, targets = None, 0, [], []
+    with _eval_mode(model):
+        for batch in loader:
+            x, y = _inputs_and_targets(batch)
+            out = model(x)
+            n = out.shape[0]
+            if loss_fn is not None:
+                part = loss_fn(out, y) * n
+                total = part if total is None else total + part
+            count += n
+            if scorers:
+                outputs.append(out)
+                targets.append(y)
+    if count == 0:
+        raise ValueError("evaluate: the loader yielded no batches")
+    result = {} if loss_fn is None else {"loss": total.item() / count}
+    if scorers:
+        all_outputs, all_targets = cat(outputs), cat(targets)
+        result.update({name: float(fn(all_targets, all_outputs))
+                       for name, fn in scorers.items()})
+    return result
+
+
+def predict(model, X, batch_size: int = 1024) -> Tensor:
+    """The model's outputs for all rows of ``X`` (a Tensor or array-like), in batches, in
+    eval mode and without a graph."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    X = X if isinstance(X, Tensor) else as_tensor(X)
+    if X.ndim == 0 or X.shape[0] == 0:
+        raise ValueError(f"predict needs a batch of at least one sample, got shape "
+                         f"{tuple(X.shape)}")
+    with _eval_mode(model):
+        return cat([model(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)])
+
+
+def _train_one_epoch(model, loss_fn, optimizer, loader: Iterable) -> float:
+    """One pass over ``loader``; the sample-weighted mean training loss (one host sync)."""
+    model.train()
+    total, count = None, 0
+    for batch in loader:
+        x, y = _inputs_and_targets(batch)
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        n = x.shape[0]
+        part = loss.detach() * n
+        total = part if total is None else total + part
+        count += n
+    if count == 0:
+        raise ValueError("fit: the training loader yielded no batches")
+    return total.item() / count
+
+
+def _check_monitor(early_stopping: EarlyStopping | None, keys: list[str]) -> None:
+    if early_stopping is not None and early_stopping.monitor not in keys:
+        raise ValueError(f"EarlyStopping monitors {early_stopping.monitor!r}, which fit does "
+                         f"not log here; logged keys: {', '.join(keys)} (validation keys "
+                         f"need a val_loader)")
+
+
+def _step_scheduler(scheduler, record: dict[str, float]) -> None:
+    if isinstance(scheduler, ReduceLROnPlateau):
+        scheduler.step(record.get("val_loss", record["train_loss"]))
+    else:
+        scheduler.step()
+
+
+def _postfix(record: dict[str, float]) -> dict[str, str]:
+    return {k: f"{v:.4f}" for k, v in record.items() if k not in ("lr", "seconds")}
+
+
+def fit(model, loss_fn, optimizer, train_loader: Iterable, val_loader: Iterable | None = None,
+        epochs: int = 10, metrics: Metrics = None, scheduler=None,
+        early_stopping: EarlyStopping | None = None, progress: bool = True) -> History:
+    """Train ``model`` for up to ``epochs`` epochs; the per-epoch ``History``.
+
+    Each epoch logs ``train_loss``, then with ``val_loader`` ``val_loss`` and
+    ``val_<metric>`` for each of ``metrics`` (see ``tensorcore.training.scoring``), the
+    learning rate ``lr`` and the epoch's ``seconds``. ``scheduler`` steps once per epoch
+    (``ReduceLROnPlateau`` on ``val_loss``, or ``train_loss`` without validation).
+    ``early_stopping`` is reset, stepped on its monitored key after every epoch, and at the
+    end restores the best weights if it kept them.
+    """
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    scorers = resolve_metrics(metrics)
+    if scorers and val_loader is None:
+        raise ValueError("metrics are computed on the validation split: pass a val_loader")
+    keys = ["train_loss", *(["val_loss", *(f"val_{name}" for name in scorers)]
+                            if val_loader is not None else []), "lr", "seconds"]
+    _check_monitor(early_stopping, keys)
+    if early_stopping is not None:
+        early_stopping.reset()
+    history = History()
+    from tqdm.auto import trange  # imported on use: tqdm pulls in more than the loop needs
+
+    bar = trange(epochs, desc="fit", unit="epoch", disable=not progress, leave=False)
+    for _ in bar:
+        start = time.perf_counter()
+        record = {"train_loss": _train_one_epoch(model, loss_fn, optimizer, train_loader)}
+        if val_loader is not None:
+            scores = evaluate(model, val_loader, loss_fn, scorers)
+            record["val_loss"] = scores.pop("loss")
+            record.update({f"val_{name}": value for name, value in scores.items()})
+        if scheduler is not None:
+            _step_scheduler(scheduler, record)
+        record["lr"] = optimizer.param_groups[0]["lr"]
+        record["seconds"] = time.perf_counter() - start
+        history.log(**record)
+        bar.set_postfix(_postfix(record), refresh=False)
+        if not math.isfinite(record["train_loss"]):
+            break  # diverged: more epochs cannot help
+        if early_stopping is not None and early_stopping.step(record[early_stopping.monitor],
+                                                              model):
+            break
+    bar.close()
+    if early_stopping is not None:
+        early_stopping.restore(model)
+    return history
+
+
+class Trainer:
+    """``fit`` / ``evaluate`` / ``predict`` with the model, loss, optimizer, metrics and
+    scheduler given once.
+
+    >>> import tensorcore as tc
+    >>> from tensorcore import nn
+    >>> from tensorcore.utils.data import DataLoader, TensorDataset
+    >>> model = nn.Linear(3, 2)
+    >>> trainer = Trainer(model, nn.CrossEntropyLoss(), tc.optim.SGD(model.parameters(), lr=0.1),
+    ...                   metrics=["accuracy"])
+    >>> loader = DataLoader(TensorDataset(tc.randn(8, 3), tc.tensor([0, 1] * 4)), batch_size=4)
+    >>> len(trainer.fit(loader, loader, epochs=2, progress=False))
+    2
+    >>> trainer.predict(tc.randn(5, 3)).shape
+    (5, 2)
+    """
+
+    def __init__(self, model, loss_fn, optimizer, metrics: Metrics = None,
+                 scheduler=None) -> None:
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.metrics, self.scheduler = metrics, scheduler
+
+    def fit(self, train_loader: Iterable, val_loader: Iterable | None = None, epochs: int = 10,
+            early_stopping: EarlyStopping | None = None, progress: bool = True) -> History:
+        """``fit`` with this trainer's model, loss, optimizer, metrics and scheduler."""
+        return fit(self.model, self.loss_fn, self.optimizer, train_loader, val_loader,
+                   epochs=epochs, metrics=self.metrics if val_loader is not None else None,
+                   scheduler=self.scheduler, early_stopping=early_stopping, progress=progress)
+
+    def evaluate(self, loader: Iterable) -> dict[str, float]:
+        """``evaluate`` with this trainer's loss and metrics."""
+        return evaluate(self.model, loader, self.loss_fn, self.metrics)
+
+    def predict(self, X, batch_size: int = 1024) -> Tensor:
+        """``predict`` with this trainer's model."""
+        return predict(self.model, X, batch_size)
