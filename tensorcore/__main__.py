@@ -1,4 +1,6 @@
-"""Command line: ``tensorcore demo`` (also ``python -m tensorcore [demo]``).
+"""Command line: ``tensorcore demo`` (also ``python -m tensorcore [demo]``) and
+``tensorcore train`` (``tensorcore.cli.train``: tune, train and test an MLP on a bundled
+dataset; ``tensorcore train --help``).
 
 ``demo`` trains a two-layer network (2 -> hidden ReLU -> 2) by full-batch gradient descent
 on two interleaving spirals drawn from a seeded generator (nothing is downloaded), printing
@@ -7,7 +9,7 @@ the loss as it falls and the final training accuracy::
     tensorcore demo --epochs 300 --hidden 32 --backend numpy
 
 With no subcommand, ``demo`` runs. Subcommands live in ``_build_parser``; each has a
-``func(args) -> exit code`` and can share ``_add_device_options``.
+``func(args) -> exit code`` and can share the options of ``tensorcore.cli.options``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import numpy as np
 
 import tensorcore as tc
 import tensorcore.nn.functional as F
+from tensorcore.cli.options import add_device_options, positive, select_device
+from tensorcore.cli.train import add_train_parser
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -67,7 +71,7 @@ def _init_params(n_in: int, hidden: int, n_out: int, dev):
 def run_demo(args) -> int:
     """Train and report; returns the exit status."""
     with contextlib.ExitStack() as stack:
-        dev = _select_device(args, stack)
+        dev = select_device(args, stack)
         backend = tc.backends.get_backend(dev)
         tc.manual_seed(args.seed)
         xs, ys = make_spirals(args.points, seed=args.seed)
@@ -100,41 +104,6 @@ def run_demo(args) -> int:
 
 
 # -- command line -------------------------------------------------------------------------------
-def _select_device(args, stack: contextlib.ExitStack):
-    """The device from ``--device`` (default: TENSORCORE_DEVICE or cpu), with ``--backend``
-    chosen for its device type for the rest of the command."""
-    try:
-        dev = tc.device(args.device) if args.device else tc.get_default_device()
-        if args.backend:
-            stack.enter_context(tc.backends.use_backend(args.backend, dev.type))
-        tc.backends.get_backend(dev)  # fails now, with the reason, if unusable
-    except (RuntimeError, ValueError, TypeError) as e:
-        args.parser.error(str(e))
-    return dev
-
-
-def _add_device_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", default=None,
-                   help="cpu, cuda or cuda:N (default: $TENSORCORE_DEVICE, else cpu)")
-    p.add_argument("--backend", default=None,
-                   help="implementation for that device type, e.g. numba or numpy on cpu "
-                        "(default: $TENSORCORE_BACKEND, else numba on cpu, cupy on cuda)")
-
-
-def _positive(kind, minimum=None):
-    """An argparse type: ``kind(text)``, which must be > 0 (or >= ``minimum``)."""
-    def parse(text: str):
-        value = kind(text)
-        if minimum is None and value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        if minimum is not None and value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
-        return value
-
-    parse.__name__ = kind.__name__  # argparse names the type in its error messages
-    return parse
-
-
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tensorcore",
@@ -148,20 +117,21 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Train a two-layer ReLU network by gradient descent on two interleaving "
                     "spirals (generated from --seed, no downloads); print the loss and the "
                     "final training accuracy.")
-    _add_device_options(demo)
-    demo.add_argument("--epochs", type=_positive(int), default=500,
+    add_device_options(demo)
+    demo.add_argument("--epochs", type=positive(int), default=500,
                       help="full-batch gradient steps (default: 500)")
-    demo.add_argument("--hidden", type=_positive(int), default=64,
+    demo.add_argument("--hidden", type=positive(int), default=64,
                       help="hidden units (default: 64)")
-    demo.add_argument("--lr", type=_positive(float), default=1.0,
+    demo.add_argument("--lr", type=positive(float), default=1.0,
                       help="learning rate (default: 1.0)")
     demo.add_argument("--seed", type=int, default=0,
                       help="seed for the data and the initial weights (default: 0)")
-    demo.add_argument("--points", type=_positive(int, 2), default=400,
+    demo.add_argument("--points", type=positive(int, 2), default=400,
                       help="number of training points (default: 400)")
-    demo.add_argument("--log-every", type=_positive(int), default=None,
+    demo.add_argument("--log-every", type=positive(int), default=None,
                       help="print the loss every N epochs (default: epochs / 10)")
     demo.set_defaults(func=run_demo, parser=demo)
+    add_train_parser(sub)
     return parser
 
 

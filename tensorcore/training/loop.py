@@ -157,7 +157,8 @@ def fit(model, loss_fn, optimizer, train_loader: Iterable, val_loader: Iterable 
 
     Each epoch logs ``train_loss``, then with ``val_loader`` ``val_loss`` and
     ``val_<metric>`` for each of ``metrics`` (see ``tensorcore.training.scoring``), the
-    learning rate ``lr`` and the epoch's ``seconds``. ``scheduler`` steps once per epoch
+    learning rate ``lr`` the epoch trained with (of the first parameter group) and the
+    epoch's ``seconds``. ``scheduler`` steps once per epoch
     (``ReduceLROnPlateau`` on ``val_loss``, or ``train_loss`` without validation).
     ``early_stopping`` is reset, stepped on its monitored key after every epoch, and at the
     end restores the best weights if it kept them.
@@ -178,6 +179,7 @@ def fit(model, loss_fn, optimizer, train_loader: Iterable, val_loader: Iterable 
     bar = trange(epochs, desc="fit", unit="epoch", disable=not progress, leave=False)
     for _ in bar:
         start = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]  # the rate this epoch trains with
         record = {"train_loss": _train_one_epoch(model, loss_fn, optimizer, train_loader)}
         if val_loader is not None:
             scores = evaluate(model, val_loader, loss_fn, scorers)
@@ -185,7 +187,7 @@ def fit(model, loss_fn, optimizer, train_loader: Iterable, val_loader: Iterable 
             record.update({f"val_{name}": value for name, value in scores.items()})
         if scheduler is not None:
             _step_scheduler(scheduler, record)
-        record["lr"] = optimizer.param_groups[0]["lr"]
+        record["lr"] = lr
         record["seconds"] = time.perf_counter() - start
         history.log(**record)
         bar.set_postfix(_postfix(record), refresh=False)

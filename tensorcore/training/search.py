@@ -25,6 +25,7 @@ import numbers
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from numbers import Number
 from typing import Any
 
 import numpy as np
@@ -193,10 +194,12 @@ class SearchResult:
         return self.results[0]["score"]
 
     def table(self, max_rows: int | None = None) -> str:
-        """An aligned text table: rank, each parameter, score, extras, seconds."""
+        """An aligned text table: rank, each parameter, score, the scalar extras (numbers
+        and strings; lists such as per-fold scores stay in ``results``), seconds."""
         param_keys = list(dict.fromkeys(k for r in self.results for k in r["params"]))
-        extra_keys = list(dict.fromkeys(k for r in self.results for k in r
-                                        if k not in ("rank", "params", "score", "seconds")))
+        extra_keys = list(dict.fromkeys(
+            k for r in self.results for k, v in r.items()
+            if k not in ("rank", "params", "score", "seconds") and isinstance(v, str | Number)))
         headers = ["rank", *param_keys, "score", *extra_keys, "seconds"]
         rows = [[r["rank"], *(r["params"].get(k, "") for k in param_keys), r["score"],
                  *(r.get(k, "") for k in extra_keys), r["seconds"]]

@@ -1,0 +1,89 @@
+"""``tensorcore train``: tune, retrain and test an MLP on a bundled dataset, then report.
+
+The job itself is ``tensorcore.training.experiment.run_experiment``; this module parses the
+options, prints the summary (``tensorcore.training.report``) and writes ``report.json`` and
+the PNG plots into ``--out``. Bad settings (``--cv 1``, more folds than samples, an unknown
+dataset) exit with status 2 and a message naming the problem.
+
+>>> import argparse
+>>> parser = argparse.ArgumentParser(prog="tensorcore")
+>>> add_train_parser(parser.add_subparsers(dest="command"))
+>>> args = parser.parse_args(["train", "--dataset", "iris", "--cv", "3"])
+>>> args.dataset, args.cv, args.search, args.out
+('iris', 3, 'grid', 'tensorcore-run')
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+
+from ..datasets import LOADERS
+from ..training.experiment import ConfigError, ExperimentConfig, load_splits, run_experiment
+from ..training.report import format_summary, write_outputs
+from .options import add_device_options, positive, select_device
+
+__all__ = ["add_train_parser", "run_train"]
+
+DEFAULTS = ExperimentConfig()
+
+
+def add_train_parser(sub) -> argparse.ArgumentParser:
+    """Add the ``train`` subcommand to an argparse subparsers object; returns its parser."""
+    p = sub.add_parser(
+        "train", help="tune, train and test an MLP on a bundled dataset (digits by default)",
+        description="Split a bundled dataset into train / validation / test parts "
+                    "(stratified), tune hidden size, learning rate and weight decay of an "
+                    "MLP on the validation accuracy (or K-fold CV), retrain the best config "
+                    "with early stopping, and report accuracy, macro precision / recall / F1 "
+                    "and the confusion matrix on the test split. Writes report.json and PNG "
+                    "plots to --out.")
+    p.add_argument("--dataset", default=DEFAULTS.dataset, choices=sorted(LOADERS),
+                   help=f"bundled dataset (default: {DEFAULTS.dataset})")
+    add_device_options(p)
+    p.add_argument("--epochs", type=positive(int), default=DEFAULTS.epochs,
+                   help=f"most epochs per training run; early stopping on the validation loss "
+                        f"usually ends runs sooner (default: {DEFAULTS.epochs})")
+    p.add_argument("--cv", type=positive(int, 2), default=None, metavar="K",
+                   help="score each config by stratified K-fold cross-validation on train + "
+                        "validation instead of the validation split")
+    p.add_argument("--search", choices=("grid", "random"), default=DEFAULTS.search,
+                   help="grid: hidden x lr x weight decay (12 configs); random: draws from "
+                        "wider ranges (default: grid)")
+    p.add_argument("--trials", type=positive(int), default=None,
+                   help="configs to try: random draws N (default 12); grid tries N of its "
+                        "points at random when N is smaller than the grid")
+    p.add_argument("--batch-size", type=positive(int), default=DEFAULTS.batch_size,
+                   help=f"mini-batch size (default: {DEFAULTS.batch_size})")
+    p.add_argument("--patience", type=positive(int, 0), default=DEFAULTS.patience,
+                   help=f"early-stopping patience in epochs (default: {DEFAULTS.patience})")
+    p.add_argument("--out", default=DEFAULTS.out,
+                   help=f"directory for report.json and the plots (default: ./{DEFAULTS.out})")
+    p.add_argument("--seed", type=int, default=DEFAULTS.seed,
+                   help="seed of the split, the folds, the weights and the shuffling "
+                        f"(default: {DEFAULTS.seed})")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bars or progress lines: only the final summary")
+    p.set_defaults(func=run_train, parser=p)
+    return p
+
+
+def run_train(args) -> int:
+    """Run the job for parsed ``args``; the exit status."""
+    with contextlib.ExitStack() as stack:
+        dev = select_device(args, stack)
+        config = ExperimentConfig(
+            dataset=args.dataset, device=str(dev), epochs=args.epochs, cv=args.cv,
+            search=args.search, trials=args.trials, out=args.out, seed=args.seed,
+            batch_size=args.batch_size, patience=args.patience, quiet=args.quiet)
+        log = (lambda *a, **k: None) if args.quiet else print
+        log(f"tensorcore train: dataset {config.dataset}, device {dev}, seed {config.seed}")
+        try:
+            splits = load_splits(config.check(), dev)
+            result = run_experiment(config, splits, log=log)
+        except ConfigError as e:
+            args.parser.error(str(e))
+        print(format_summary(result.report))
+        files = write_outputs(result, config.out)
+        print(f"wrote {', '.join(files.values())}")
+    return 0

@@ -1,0 +1,93 @@
+"""The report of a ``tensorcore train`` run: readable text, ``report.json`` and the plots.
+
+>>> from tensorcore.training.report import format_confusion_matrix
+>>> print(format_confusion_matrix([[5, 1], [0, 4]]))
+true \\ pred  0  1
+------------  -  -
+0             5  1
+1             0  4
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .plots import plot_cv_scores, plot_learning_curves, plot_search_results
+from .tables import format_table
+
+__all__ = ["format_confusion_matrix", "format_summary", "write_outputs"]
+
+
+def format_confusion_matrix(matrix: list[list[int]]) -> str:
+    """Rows are the true classes, columns the predicted ones."""
+    headers = ["true \\ pred", *(str(j) for j in range(len(matrix)))]
+    return format_table(headers, [[str(i), *row] for i, row in enumerate(matrix)])
+
+
+def format_summary(report: dict[str, Any], search_rows: int = 5) -> str:
+    """The text the command prints at the end: data, search, best config, test scores."""
+    data, dev, timings = report["dataset"], report["device"], report["timings"]
+    sizes = data["sizes"]
+    metrics = report["test_metrics"]
+    stop = report["early_stopping"]
+    lines = [
+        f"dataset {data['name']}: {sum(sizes.values())} samples, {data['n_features']} "
+        f"features, {data['n_classes']} classes; split train {sizes['train']} / val "
+        f"{sizes['val']} / test {sizes['test']} (stratified, seed {report['config']['seed']})",
+        f"device {dev['device']} (backend {dev['backend']}); model "
+        f"{' -> '.join(map(str, report['model']['layers']))} (ReLU), Adam, cross-entropy",
+        "",
+        f"{report['search']['kind']} search over {len(report['search']['results'])} configs, "
+        f"scored by {report['search']['scored_by']} (best {search_rows}):",
+        report["search"]["table"] if search_rows is None else "\n".join(
+            report["search"]["table"].splitlines()[:search_rows + 2]),
+    ]
+    if report["cv"] is not None:
+        cv = report["cv"]
+        folds = ", ".join(f"{s:.4f}" for s in cv["scores"])
+        lines += ["", f"cross-validation of the best config: {cv['mean']:.4f} +- "
+                      f"{cv['std']:.4f} (folds: {folds})"]
+    lines += [
+        "",
+        f"retrained the best config on train: {len(report['history']['epoch'])} epochs, "
+        f"best epoch {stop['best_epoch']} (val loss {stop['best']:.4f}), "
+        f"val accuracy {report['val_accuracy']:.4f}",
+        "",
+        "test split:",
+        format_table(["metric", "value"], [
+            ["accuracy", metrics["accuracy"]],
+            ["precision (macro)", metrics["precision_macro"]],
+            ["recall (macro)", metrics["recall_macro"]],
+            ["f1 (macro)", metrics["f1_macro"]],
+        ]),
+        "",
+        "confusion matrix (rows: true class, columns: predicted class):",
+        format_confusion_matrix(metrics["confusion_matrix"]),
+        "",
+        f"time: {timings['total_s']:.1f} s (search {timings['search_s']:.1f} s, "
+        f"retrain {timings['retrain_s']:.1f} s)",
+    ]
+    return "\n".join(lines)
+
+
+def write_outputs(result, out_dir) -> dict[str, str]:
+    """Write the plots and ``report.json`` (with the file list under ``"files"``) into
+    ``out_dir``, made if needed; the paths written, by kind."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "learning_curves": plot_learning_curves(result.final.history,
+                                                out / "learning_curves.png"),
+        "search": plot_search_results(result.search, out / "search.png",
+                                      score_name=result.report["search"]["scored_by"]),
+    }
+    if result.cv is not None:
+        files["cv_scores"] = plot_cv_scores(result.cv, out / "cv_scores.png",
+                                            score_name="accuracy")
+    files["report"] = out / "report.json"
+    result.report["files"] = {kind: path.name for kind, path in files.items()}
+    files["report"].write_text(json.dumps(result.report, indent=2, allow_nan=False) + "\n",
+                               encoding="utf-8")
+    return {kind: str(path) for kind, path in files.items()}
