@@ -74,10 +74,12 @@ def test_ties_and_nan():
 
 
 def test_evaluate_may_return_extras():
-    result = grid_search({"a": [1, 2]}, lambda c: {"score": c["a"], "std": 0.1 * c["a"]})
+    result = grid_search({"a": [1, 2]}, lambda c: {"score": c["a"], "std": 0.1 * c["a"],
+                                                   "folds": [c["a"]] * 3})
     assert result.results[0] == {"rank": 1, "params": {"a": 2}, "score": 2.0, "std": 0.2,
-                                 "seconds": result.results[0]["seconds"]}
+                                 "folds": [2, 2, 2], "seconds": result.results[0]["seconds"]}
     table = result.table()
+    # lists stay out of the table
     assert table.splitlines()[0].split() == ["rank", "a", "score", "std", "seconds"]
     assert table.splitlines()[2].split()[:4] == ["1", "2", "2.0000", "0.2000"]
     assert str(result) == table and len(table.splitlines()) == 4

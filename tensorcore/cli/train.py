@@ -7,7 +7,7 @@ dataset) exit with status 2 and a message naming the problem.
 
 >>> import argparse
 >>> parser = argparse.ArgumentParser(prog="tensorcore")
->>> add_train_parser(parser.add_subparsers(dest="command"))
+>>> _ = add_train_parser(parser.add_subparsers(dest="command"))
 >>> args = parser.parse_args(["train", "--dataset", "iris", "--cv", "3"])
 >>> args.dataset, args.cv, args.search, args.out
 ('iris', 3, 'grid', 'tensorcore-run')

@@ -45,7 +45,7 @@ def check_cv(cv) -> Any:
         if cv < 2:
             raise ValueError(f"cross-validation needs at least 2 folds, got cv={cv}")
         return KFold(n_splits=int(cv))
-    if not callable(getattr(cv, "split", None)):
+    if isinstance(cv, str | bytes) or not callable(getattr(cv, "split", None)):
         raise TypeError(f"cv must be an int (the number of folds) or a splitter with "
                         f"split(X, y, groups), got {type(cv).__name__}")
     return cv

@@ -3,9 +3,9 @@
 >>> from tensorcore.training.report import format_confusion_matrix
 >>> print(format_confusion_matrix([[5, 1], [0, 4]]))
 true \\ pred  0  1
-------------  -  -
-0             5  1
-1             0  4
+-----------  -  -
+0            5  1
+1            0  4
 """
 
 from __future__ import annotations
