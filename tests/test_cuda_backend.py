@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
 import math
 import shutil
 import subprocess
@@ -67,7 +68,9 @@ def test_import_and_cpu_work_never_import_cupy():
 def test_cuda_unusable_here_names_cupy():
     reason = backends.cuda_unavailable_reason()
     assert tc.cuda.is_available() is False and tc.cuda.device_count() == 0
-    assert "CuPy" in reason and "pip install" in reason
+    assert "CuPy" in reason
+    if importlib.util.find_spec("cupy") is None:
+        assert "pip install 'tensorcore[cuda]'" in reason
     with pytest.raises(RuntimeError, match="CuPy") as exc:
         tc.zeros(2, device="cuda")
     assert reason in str(exc.value)
@@ -373,6 +376,47 @@ def test_snippets_compute_the_activation_and_its_gradient(snippets_as_cpp, activ
                                              ctypes.c_long(v.size))
     np.testing.assert_allclose(y, want_y[0], rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(gz, want_gz[0], rtol=1e-12, atol=1e-15)
+
+
+def _nvrtc():
+    """CuPy's NVRTC binding when it and the NVRTC library load (no GPU needed), else skip."""
+    try:
+        from cupy.cuda import nvrtc
+
+        nvrtc.getVersion()
+    except Exception as e:  # ImportError, or the NVRTC library missing
+        pytest.skip(f"no CuPy NVRTC here ({type(e).__name__})")
+    return nvrtc
+
+
+def _compiles(nvrtc, source: str) -> str:
+    """'' when ``source`` compiles for sm_90, else NVRTC's log."""
+    prog = nvrtc.createProgram(source, "kernel.cu", [], [])
+    try:
+        nvrtc.compileProgram(prog, ["-arch=compute_90", "-std=c++17"])
+        return ""
+    except nvrtc.NVRTCError:
+        return nvrtc.getProgramLog(prog)
+    finally:
+        nvrtc.destroyProgram(prog)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernel_sources_compile_for_sm90(dtype):
+    nvrtc = _nvrtc()
+    ctype = {np.float32: "float", np.float64: "double"}[dtype]
+    sources = [cuda_cupy.softmax_ce_source(dtype)]
+    sources += [cuda_cupy.backward_source(act, dtype) for act in ACTS]
+    for act in ACTS:  # the ElementwiseKernel bodies, in a function shaped like CuPy's
+        outs = "T& z, T& y" if act in cuda_cupy.NEEDS_PRE else "T& z"
+        sources.append(f"typedef {ctype} T;\n__device__ void f(const T b, {outs}) "
+                       f"{{ {cuda_cupy.forward_operation(act)} }}")
+    sources.append(f"typedef {ctype} T;\n__device__ void f(const T* probs, const long long* "
+                   f"target, const T* scale, long long c, long long per_row, T& grad, "
+                   f"long long i) {{ {cuda_cupy.SOFTMAX_CE_BACKWARD_OPERATION} }}")
+    assert "undefined" in _compiles(nvrtc, "__device__ void f(float& y) { y = nope(y); }")
+    for src in sources:
+        assert _compiles(nvrtc, src) == "", src
 
 
 # -- on a real GPU -------------------------------------------------------------------------------
