@@ -22,7 +22,10 @@ Rules (as for ``torch.cuda.CUDAGraph``):
   (compiling kernels, creating cuBLAS workspaces) and once while recording; parameters
   updated by the step are updated those times too;
 * tensors the step creates live in a private memory pool kept alive by the graph; Python
-  control flow is frozen at capture: the branch taken then is the one replayed.
+  control flow is frozen at capture: the branch taken then is the one replayed;
+* Python scalars in ops (``0.01 * w.grad``) become 0-d device arrays by a small
+  host-to-device copy; that CuPy captures those copies safely is to be verified on the first
+  GPU run (``tests/test_cuda_backend.py::test_gpu_interop_memory_and_graphs`` does it).
 
 Capture runs on a side stream ordered after the current one; each replay waits for the
 current stream and makes it wait for the replay, so results are used as ordinary tensors.
