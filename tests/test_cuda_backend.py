@@ -74,8 +74,9 @@ def test_cuda_unusable_here_names_cupy():
     with pytest.raises(RuntimeError, match="CuPy") as exc:
         tc.zeros(2, device="cuda")
     assert reason in str(exc.value)
-    with pytest.raises(RuntimeError, match="CuPy"):
-        tc.cuda.memory_allocated()
+    for needs_gpu in (tc.cuda.memory_allocated, tc.cuda.current_device, tc.cuda.synchronize):
+        with pytest.raises(RuntimeError, match="CuPy"):
+            needs_gpu()
     with pytest.raises(RuntimeError, match="CuPy"):
         tc.cuda.graphs.capture(lambda: None)
     tc.cuda.empty_cache()  # a no-op without a GPU, as in PyTorch
@@ -135,6 +136,10 @@ class RecordingCupy(StandInCupy):
 
     fused_paths = ("numba", "cupy")
 
+    def __init__(self, device) -> None:
+        super().__init__(device)
+        self.ran: list[tuple[str, str]] = []
+
 
 def _recorded(entry: str, path: str):
     def run(self, *args):
@@ -146,7 +151,6 @@ def _recorded(entry: str, path: str):
 for _entry in ("linear_act", "act_backward", "softmax_ce", "softmax_ce_backward"):
     for _path in ("numba", "cupy"):
         setattr(RecordingCupy, f"_{_entry}_{_path}", _recorded(_entry, _path))
-RecordingCupy.ran = property(lambda self: self.__dict__.setdefault("_ran", []))
 
 
 @pytest.fixture(params=[StandInCupy, RecordingCupy], ids=["unfused", "recording"])
@@ -213,6 +217,19 @@ def test_stand_in_sgd_update_axpy(stand_in):
     p = tc.ones(70000, device="cuda")
     p.add_(tc.full((70000,), 2.0, device="cuda"), alpha=-0.5)
     assert p.cpu().numpy().min() == p.cpu().numpy().max() == 0.0
+
+
+def test_graph_replay_checks_its_static_inputs():
+    static = [tc.zeros(2, 3), tc.zeros(4, dtype=tc.int64)]
+    tc.cuda.graphs.check_static_inputs(static, (tc.ones(2, 3), tc.ones(4, dtype=tc.int64)))
+    with pytest.raises(TypeError, match="takes the 2 input"):
+        tc.cuda.graphs.check_static_inputs(static, (tc.ones(2, 3),))
+    with pytest.raises(TypeError, match="input 1 must be a Tensor"):
+        tc.cuda.graphs.check_static_inputs(static, (tc.ones(2, 3), [1, 2, 3, 4]))
+    with pytest.raises(ValueError, match=r"input 0 has shape \(3, 2\).*static shapes"):
+        tc.cuda.graphs.check_static_inputs(static, (tc.ones(3, 2), tc.ones(4, dtype=tc.int64)))
+    with pytest.raises(ValueError, match="input 1 .* dtype tensorcore.float32"):
+        tc.cuda.graphs.check_static_inputs(static, (tc.ones(2, 3), tc.ones(4)))
 
 
 # -- the kernel-path switch ----------------------------------------------------------------------
