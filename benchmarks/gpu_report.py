@@ -7,8 +7,9 @@
 It prints, for ``docs/benchmarks.md``:
 
 1. the GPU (``cupy.cuda.runtime.getDeviceProperties(0)['name']``), CuPy, Numba and driver;
-2. the pytest summary line of the GPU tests (``--tests gpu``: ``-m gpu`` and
-   ``tests/test_cuda_backend.py``; ``--tests all``: the whole suite; ``none``);
+2. the pytest summary of the GPU tests (``--tests gpu``: ``-k "cuda or gpu"``, i.e. every
+   test of the suite on the ``cuda`` device, the ``test_cuda_*`` files and the ``gpu``-marked
+   tests; ``--tests all``: the whole suite; ``none``);
 3. agreement: two MLP steps on each kernel path against the NumPy floor's weights;
 4. the three MLP steps of ``workloads.py`` on ``cuda`` with each kernel path (and PyTorch
    CUDA eager where importable), in ms per step;
@@ -231,12 +232,12 @@ def available_gpu_mlp_impls() -> list[str]:
 
 
 def run_tests(mode: str) -> str:
-    """The pytest summary line of the GPU tests (``gpu``), the whole suite (``all``)."""
+    """The failures and the pytest summary line of the GPU tests (``gpu``) or of the whole
+    suite (``all``)."""
     if mode == "none":
         return "(not run)"
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    args += ["tests"] if mode == "all" else ["-m", "gpu", "tests",
-                                             "tests/test_cuda_backend.py"]
+    args += ["tests"] if mode == "all" else ["-k", "cuda or gpu", "tests"]
     r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=1800)
     lines = [ln for ln in r.stdout.strip().splitlines() if ln.strip()]
     failures = [ln for ln in lines if ln.startswith(("FAILED", "ERROR"))]
