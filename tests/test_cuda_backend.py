@@ -8,7 +8,6 @@ kernel sources, ``test_cuda_gpu.py`` the three kernel paths on a real GPU.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import math
 import subprocess
@@ -17,13 +16,13 @@ import textwrap
 
 import numpy as np
 import pytest
+from standin_cuda import StandInCupy  # noqa: E402  (tests/ is on sys.path)
 
 import tensorcore as tc
 import tensorcore.nn.functional as F
 from tensorcore import backends
 from tensorcore.autograd import gradcheck
 from tensorcore.backends import cupy_backend, kernel_paths
-from tensorcore.backends.cupy_backend import CupyBackend
 
 ON_GPU = tc.cuda.is_available()
 ACTS = [None, "relu", "gelu", "sigmoid", "tanh"]
@@ -111,37 +110,6 @@ def test_cuda_array_interface_absent_on_cpu():
 
 
 # -- the stand-in: CupyBackend's logic with NumPy as its array module --------------------------
-class NumpyRuntime:
-    """CupyRuntime's interface served by NumPy (host copies are real copies)."""
-
-    xp, array_type = np, np.ndarray
-    device = contextlib.nullcontext()
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-
-    @staticmethod
-    def to_host(a):
-        return np.array(a, copy=True)
-
-    def scatter_add(self, target, index, values):
-        np.add.at(target, index, values)
-
-    def synchronize(self):
-        pass
-
-    def stream_ptr(self):
-        return 0
-
-    def on_device(self, a):
-        return True
-
-
-class StandInCupy(CupyBackend):
-    runtime_class = NumpyRuntime
-    fused_paths = ()  # "unfused" only: the numba and cupy kernels need a GPU
-
-
 class RecordingCupy(StandInCupy):
     """Claims the fused paths, runs the unfused code for each, and records which was asked."""
 
