@@ -87,7 +87,7 @@ def _build_forward(dtype):
         if tid == 0:
             k = target[row]
             picked = z[row, k] if 0 <= k < n else nan
-            losses[row] = math.log(total) + top - picked
+            losses[row] = (top - picked) + math.log(total)  # top - picked first: exact-ish
 
     mat = t[:, ::1]
     return softmax_ce_forward_kernel, void(mat, int64[::1], t[::1], mat)

@@ -1,0 +1,62 @@
+"""Every Numba-CUDA kernel variant compiles to PTX for the H100 (sm_90) without a GPU.
+
+Needs NVVM (a CUDA toolkit, or the ``numba-cuda[cu13]`` wheels); skips cleanly without it.
+Where the toolkit that provides NVVM also has ``ptxas``, the PTX is assembled too, and the
+kernels must not spill registers (a spilling GEMM is a performance regression).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def _nvvm_or_skip():
+    import numba
+
+    if numba.config.ENABLE_CUDASIM:
+        pytest.skip("the CUDA simulator is on: no compiler to test")
+    from numba.cuda.cudadrv import nvvm
+
+    try:
+        nvvm.NVVM()
+    except Exception as exc:  # NvvmSupportError and kin: no usable NVVM library here
+        pytest.skip(f"NVVM is not available: {exc}")
+
+
+def _ptxas():
+    """ptxas of the toolkit whose libdevice (hence NVVM) Numba uses, or None."""
+    from numba.cuda.cuda_paths import get_cuda_paths
+
+    libdevice = get_cuda_paths()["libdevice"].info
+    if not libdevice:
+        return None
+    ptxas = Path(libdevice).parents[2] / "bin" / "ptxas"  # <root>/nvvm/libdevice/x.bc
+    return ptxas if ptxas.is_file() else None
+
+
+@pytest.mark.slow
+def test_every_kernel_compiles_for_sm90(tmp_path):
+    _nvvm_or_skip()
+    from numba import cuda
+
+    from tensorcore.kernels.cuda_fused import kernel_specs
+
+    ptxas = _ptxas()
+    names = set()
+    for name, key, python_kernel, signature in kernel_specs():
+        ptx, _ = cuda.compile_ptx(python_kernel, signature, cc=(9, 0))
+        assert ".target sm_90" in ptx, f"{name}{key}"
+        names.add(name)
+        if ptxas is None:
+            continue
+        source = tmp_path / "kernel.ptx"
+        source.write_text(ptx)
+        proc = subprocess.run([str(ptxas), "-arch=sm_90", "-v", str(source), "-o",
+                               str(tmp_path / "kernel.cubin")], capture_output=True, text=True)
+        assert proc.returncode == 0, f"ptxas rejected {name}{key}:\n{proc.stderr}"
+        assert "0 bytes spill stores" in proc.stderr, f"{name}{key} spills:\n{proc.stderr}"
+    assert names == {"gemm_act", "act_backward", "column_sum", "softmax_ce_forward",
+                     "softmax_ce_backward"}
