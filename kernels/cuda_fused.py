@@ -53,6 +53,11 @@ CuPy kernels then comes from the stream itself), and call :func:`warmup` once (a
 of NVVM time per variant, or compile lazily). Numba launches cost tens of microseconds of host
 time each, so one fused launch beats three separate ones at small shapes.
 
+Checked with numba 0.68.1's built-in CUDA target (no ``numba-cuda`` package here): under its
+simulator (``tests_cudasim/``) and, without a GPU, by compiling every variant to sm_90 PTX with
+the CUDA 13.0 toolkit's NVVM and assembling it with its ``ptxas`` (``tests/test_cuda_ptx.py``).
+Not yet run on a GPU.
+
 Under the simulator (NumPy arrays), a tanh layer and its backward:
 
 >>> import numpy as np
