@@ -109,9 +109,9 @@ def act_backward(grad_out, out, pre, activation: str | None, grad_z, grad_b=None
     (``out * (1 - out)``) and tanh (``1 - out**2``), and from the pre-activation ``pre`` for
     gelu; activation None copies ``grad_out`` (then ``out`` and ``pre`` may be None). All
     arrays are C-contiguous (M, N) / (N,) device arrays of one dtype, allocated by the caller
-    (outputs must not overlap inputs or each other);
-    one launch, plus a small second one for ``grad_b`` when M > ``BWD_ROWS_PER_CHUNK`` (the
-    (chunks, N) partial sums are then allocated here, like ``grad_b``'s array type). With
+    (outputs must not overlap inputs or each other). One launch, plus a small second one for
+    ``grad_b`` when M > ``BWD_ROWS_PER_CHUNK`` (the (chunks, N) partial sums are then
+    allocated here, as the same kind of array as ``grad_b``: CuPy's current device and pool). With
     M = 0, ``grad_b`` is zeroed.
     """
     code = cc.activation_code(activation)
