@@ -1,7 +1,8 @@
 """Every Numba-CUDA kernel variant compiles to PTX for the H100 (sm_90) without a GPU.
 
 Needs NVVM (a CUDA toolkit, or the ``numba-cuda[cu13]`` wheels); skips cleanly without it.
-Where the toolkit that provides NVVM also has ``ptxas``, the PTX is assembled too, and the
+Float32 variants must not compute in float64. Where the toolkit that provides NVVM also has
+``ptxas``, the PTX is assembled too, and the
 kernels must not spill registers (a spilling GEMM is a performance regression).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -49,6 +51,8 @@ def test_every_kernel_compiles_for_sm90(tmp_path):
     for index, (name, key, python_kernel, signature) in enumerate(kernel_specs()):
         ptx, _ = cuda.compile_ptx(python_kernel, signature, cc=(9, 0))
         assert ".target sm_90" in ptx, f"{name}{key}"
+        if key[0] == np.float32:  # no silent promotion to float64 (2x to 64x slower on GPUs)
+            assert ".f64" not in ptx, f"{name}{key} computes in float64"
         names.add(name)
         if ptxas is not None:  # assemble in the background while the next one compiles
             source = tmp_path / f"kernel{index}.ptx"
