@@ -32,11 +32,7 @@ __all__ = ["act_backward"]
 _PARTIALS = (STRIP_TY, STRIP_TX)  # the block's shared scratch (a constant shape for Numba)
 
 
-def _act_variants() -> list[tuple]:
-    return [(dtype, code) for dtype in cc.DTYPES for code in range(5)]
-
-
-@cc.register("act_backward", _act_variants)
+@cc.register("act_backward", cc.activation_variants)
 def _build_act_backward(dtype, code):
     """grad_z = g * act'(saved) over a column strip and a row chunk, with column partial
     sums into ``partial[chunk]`` when ``want_bias``."""
@@ -84,7 +80,7 @@ def _build_act_backward(dtype, code):
     return act_backward_kernel, void(mat, mat, mat, mat, int64, boolean)
 
 
-@cc.register("column_sum", lambda: [(dtype,) for dtype in cc.DTYPES])
+@cc.register("column_sum", cc.dtype_variants)
 def _build_column_sum(dtype):
     """out[j] = sum over i of partial[i, j], rows added in order (the second stage)."""
     t = cc.nb_type(dtype)

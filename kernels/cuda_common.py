@@ -31,8 +31,9 @@ import numpy as np
 from numba import cuda
 
 __all__ = [
-    "ACTIVATIONS", "DTYPES", "activation_code", "bwd_chunks", "check_matrix", "check_same_dtype",
-    "get_kernel", "kernel_specs", "launch_config", "nb_type", "register",
+    "ACTIVATIONS", "DTYPES", "activation_code", "activation_variants", "bwd_chunks",
+    "check_matrix", "check_same_dtype", "dtype_variants", "get_kernel", "kernel_specs",
+    "launch_config", "nb_type", "register",
 ]
 
 ACTIVATIONS = ("relu", "gelu", "sigmoid", "tanh", None)
@@ -116,6 +117,16 @@ def register(name: str, variants: Callable[[], list[tuple]]) -> Callable[[Builde
         return builder
 
     return decorate
+
+
+def dtype_variants() -> list[tuple]:
+    """Variant keys of a kernel specialised on the dtype only."""
+    return [(dtype,) for dtype in DTYPES]
+
+
+def activation_variants() -> list[tuple]:
+    """Variant keys of a kernel specialised on the dtype and the activation code."""
+    return [(dtype, code) for dtype in DTYPES for code in _CODES.values()]
 
 
 def get_kernel(name: str, *key):

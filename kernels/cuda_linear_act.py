@@ -42,11 +42,7 @@ _ACC = (GEMM_RM, GEMM_RN)
 assert GEMM_BM == GEMM_BN and _LOADS * _THREADS == GEMM_BM * GEMM_BK
 
 
-def _variants() -> list[tuple]:
-    return [(dtype, code) for dtype in cc.DTYPES for code in range(5)]
-
-
-@cc.register("gemm_act", _variants)
+@cc.register("gemm_act", cc.activation_variants)
 def _build(dtype, code):
     """The GEMM + epilogue kernel for ``dtype`` and activation ``code``."""
     t = cc.nb_type(dtype)

@@ -38,7 +38,7 @@ __all__ = ["softmax_ce_backward", "softmax_ce_forward"]
 _SCRATCH = (SOFTMAX_MAX_THREADS,)
 
 
-@cc.register("softmax_ce_forward", lambda: [(dtype,) for dtype in cc.DTYPES])
+@cc.register("softmax_ce_forward", cc.dtype_variants)
 def _build_forward(dtype):
     t = cc.nb_type(dtype)
     T = dtype.type
@@ -93,7 +93,7 @@ def _build_forward(dtype):
     return softmax_ce_forward_kernel, void(mat, int64[::1], t[::1], mat)
 
 
-@cc.register("softmax_ce_backward", lambda: [(dtype,) for dtype in cc.DTYPES])
+@cc.register("softmax_ce_backward", cc.dtype_variants)
 def _build_backward(dtype):
     t = cc.nb_type(dtype)
     one = dtype.type(1)
