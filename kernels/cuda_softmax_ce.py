@@ -152,19 +152,22 @@ def softmax_ce_backward(probs, target, scale, grad, stream=0) -> None:
     _check_target(target, m)
     cc.check_matrix("grad", grad, (m, n))
     cc.check_same_dtype("probs", probs, grad=grad)
-    if m == 0 or n == 0:
-        return
     if isinstance(scale, (int, float, np.integer, np.floating)):
-        scales, number, step = probs[0], float(scale), -1  # probs[0]: a stand-in, unread
+        scales, number, step = None, float(scale), -1
     elif not hasattr(scale, "shape"):
         raise TypeError(f"scale must be a number or a device array, got {type(scale).__name__}")
     else:
-        size = math.prod(scale.shape)
-        if size not in (1, m) or sum(d != 1 for d in scale.shape) > 1:
+        shape = tuple(scale.shape)
+        size = math.prod(shape)
+        if size not in (1, m) or len(shape) > 2 or shape[1:] not in ((), (1,)):
             raise ValueError(f"scale must be a number or hold 1 or {m} (one per row) values, "
-                             f"got shape {tuple(scale.shape)}")
+                             f"shape (), (1,), ({m},) or ({m}, 1); got shape {shape}")
         scales = scale.reshape(size).astype(probs.dtype, copy=False)
         number, step = 0.0, (1 if size == m else 0)  # step 0: every row reads scales[0]
+    if m == 0 or n == 0:
+        return
+    if scales is None:
+        scales = probs[0]  # a stand-in of the right type, unread
     grid, block = cc.launch_config("strip", m, n)
     kernel = cc.get_kernel("softmax_ce_backward", probs.dtype)
     kernel[grid, block, stream](probs, target, scales, number, step, grad)

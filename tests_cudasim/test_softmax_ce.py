@@ -75,7 +75,8 @@ def test_bad_arguments_raise():
         softmax_ce_forward(z, np.array([0, 1]), np.empty(3), probs)
     with pytest.raises(ValueError, match="no classes"):
         softmax_ce_forward(np.zeros((2, 0)), np.array([0, 1]), np.empty(2), np.zeros((2, 0)))
-    with pytest.raises(ValueError, match="scale must be a number or hold 1 or 2"):
-        softmax_ce_backward(probs, np.array([0, 1]), np.ones(3), np.empty((2, 3)))
+    for bad in (np.ones(3), np.ones((1, 2)), np.ones((2, 1, 1))):
+        with pytest.raises(ValueError, match="scale must be a number or hold 1 or 2"):
+            softmax_ce_backward(probs, np.array([0, 1]), bad, np.empty((2, 3)))
     with pytest.raises(TypeError, match="scale must be a number or a device array"):
         softmax_ce_backward(probs, np.array([0, 1]), [1.0, 2.0], np.empty((2, 3)))
