@@ -200,6 +200,20 @@ class Tensor:
                              f"NumPy array needs a copy, but copy=False was given")
         return arr
 
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        """CUDA Array Interface (v3) of a CUDA tensor's memory, for Numba, CuPy and others;
+        AttributeError on CPU tensors, so ``hasattr`` is False there (as PyTorch)."""
+        if self.device.type != "cuda":
+            raise AttributeError(f"Can't get __cuda_array_interface__ on non-CUDA tensor "
+                                 f"(device {self.device}). If CUDA data is required use "
+                                 f"tensor.cuda() to copy tensor to device memory.")
+        if self._requires_grad:
+            raise RuntimeError("Can't get __cuda_array_interface__ on Variable that requires "
+                               "grad. If gradients aren't required, use var.detach() to get "
+                               "Variable that doesn't require grad.")
+        return self._data.__cuda_array_interface__
+
     def __dlpack__(self, **kwargs):
         return self._data.__dlpack__(**kwargs)
 

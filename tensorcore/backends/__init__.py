@@ -3,7 +3,10 @@
 A device type (``cpu``, ``cuda``) can be served by several implementations; the registry
 maps ``(device, implementation)`` to one backend object. ``TENSORCORE_DEVICE`` sets the
 default device and ``TENSORCORE_BACKEND`` the implementation (``numba``, ``numpy``, or
-``cpu=numpy,cuda=cupy``); Python has ``set_default_device`` and ``use_backend``.
+``cpu=numpy,cuda=cupy``); Python has ``set_default_device`` and ``use_backend``. On ``cuda``,
+``TENSORCORE_KERNELS`` / ``set_kernels`` / ``use_kernels`` choose the GPU kernel path (see
+``tensorcore.backends.kernel_paths``). Registering the CuPy backend imports nothing: CuPy
+is imported when a ``cuda`` tensor is first made.
 
 >>> import tensorcore as tc
 >>> with tc.backends.use_backend("numpy"):
@@ -19,6 +22,7 @@ import os
 
 from .._device import device
 from .contract import Backend
+from .kernel_paths import get_kernels, set_kernels, use_kernels
 
 # device type -> implementation name -> "module:Class" (imported on first use)
 _IMPLEMENTATIONS: dict[str, dict[str, str]] = {
@@ -26,7 +30,9 @@ _IMPLEMENTATIONS: dict[str, dict[str, str]] = {
         "numba": "tensorcore.backends.numba_backend:NumbaBackend",
         "numpy": "tensorcore.backends.numpy_backend:NumpyBackend",
     },
-    "cuda": {},
+    "cuda": {
+        "cupy": "tensorcore.backends.cupy_backend:CupyBackend",
+    },
 }
 _chosen: dict[str, str] = {"cpu": "numba", "cuda": "cupy"}
 _instances: dict[tuple[device, str], Backend] = {}
@@ -109,7 +115,8 @@ def _create(dev: device, name: str) -> Backend:
     target = _IMPLEMENTATIONS[dev.type].get(name)
     if target is None:
         if dev.type == "cuda":
-            raise RuntimeError(f"cannot use device {dev}: {cuda_unavailable_reason()}")
+            reason = cuda_unavailable_reason() or f"no backend named {name!r} is registered"
+            raise RuntimeError(f"cannot use device {dev}: {reason}")
         raise RuntimeError(f"no backend named {name!r} for device {dev}")
     if isinstance(target, str):
         module, _, cls = target.partition(":")
@@ -120,20 +127,26 @@ def _create(dev: device, name: str) -> Backend:
     return backend
 
 
-def cuda_unavailable_reason() -> str:
-    """Why no GPU backend can serve ``cuda`` here, in words."""
+def cuda_unavailable_reason() -> str | None:
+    """Why the CuPy backend cannot serve ``cuda`` here, in words; None when it can."""
+    if os.environ.get("TENSORCORE_DEVICE", "").strip().lower() == "cpu":
+        return ("no GPU backend is usable: TENSORCORE_DEVICE=cpu forces the CPU "
+                "(unset it to use a GPU)")
     try:
         import cupy
     except ImportError:
-        return ("no GPU backend is usable: CuPy is not installed "
-                "(pip install 'tensorcore[cuda]')")
+        return ("no GPU backend is usable: CuPy is not installed (pip install "
+                "'tensorcore[cuda]' for CUDA 13, 'tensorcore[cuda12]' for CUDA 12)")
     try:
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as e:  # CUDARuntimeError without a driver or GPU
-        return f"no GPU backend is usable: CuPy found no CUDA GPU ({e})"
-    if count == 0:
-        return "no GPU backend is usable: CuPy found no CUDA GPU"
-    return "no GPU backend is registered for 'cuda'"
+        available = cupy.is_available()
+    except Exception as e:  # pragma: no cover - a broken driver raises instead
+        available, detail = False, f" ({type(e).__name__}: {e})"
+    else:
+        detail = ""
+    if not available:
+        return ("no GPU backend is usable: CuPy is installed but found no usable CUDA GPU "
+                f"(cupy.is_available() is False){detail}")
+    return None
 
 
 def manual_seed(seed: int) -> None:

@@ -1,0 +1,337 @@
+"""The GPU report: test-suite summary, path agreement and timings as one markdown page.
+
+    pip install -e ".[cuda,bench]"            # CUDA 13 (".[cuda12,bench]" for CUDA 12)
+    python benchmarks/gpu_report.py > gpu.md  # about 5 minutes on an H100
+    python benchmarks/gpu_report.py --tests all --quick   # the whole suite, fewer timings
+
+It prints, for ``docs/benchmarks.md``:
+
+1. the GPU (``cupy.cuda.runtime.getDeviceProperties(0)['name']``), CuPy, Numba and driver;
+2. the pytest summary of the GPU tests (``--tests gpu``: ``-k "cuda or gpu"``, i.e. every
+   test of the suite on the ``cuda`` device, the ``test_cuda_*`` files and the ``gpu``-marked
+   tests; ``--tests all``: the whole suite; ``none``);
+3. agreement: two MLP steps on each kernel path against the NumPy floor's weights;
+4. the three MLP steps of ``workloads.py`` on ``cuda`` with each kernel path (and PyTorch
+   CUDA eager where importable), in ms per step;
+5. fused linear + ReLU forward + backward alone at 64^3 ... 8192^3 per path, and one cuBLAS
+   GEMM, with achieved TFLOP/s against the H100's FP32 peak (67 TFLOP/s, CUDA cores; CuPy
+   and PyTorch leave TF32 off by default) and the crossover that ``kernel_paths.
+   AUTO_THRESHOLDS`` should use;
+6. the host cost per launch of each path (Python time per call, GPU queue not drained).
+
+Times come from CUDA events around a calibrated loop of calls (the minimum over repeats of
+the per-call time); nothing here runs in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+import workloads as W  # noqa: E402
+
+import tensorcore as tc  # noqa: E402
+import tensorcore.nn.functional as F  # noqa: E402
+from tensorcore.backends import kernel_paths  # noqa: E402
+
+PATHS = ("numba", "cupy", "unfused")
+FP32_PEAK_TFLOPS = 67.0  # H100 SXM, dense FP32 on CUDA cores
+LAYER_SIDES = (64, 256, 1024, 4096, 8192)
+GPU_MLP_IMPLS = tuple(f"tc-{p}" for p in PATHS) + ("torch-cuda",)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# -- workloads on cuda --------------------------------------------------------------------------
+def torch_cuda():
+    """``torch`` when it can use a GPU, else None."""
+    torch = W.get_torch()
+    return torch if torch is not None and torch.cuda.is_available() else None
+
+
+def make_gpu_mlp_step(impl: str, size: str):
+    """``(step, get_params)`` for one training step of ``workloads.MLP_SIZES[size]`` on the
+    GPU: ``tc-<path>`` runs tensorcore with that kernel path, ``torch-cuda`` PyTorch eager."""
+    x, labels, params = W.mlp_init(size)
+    if impl == "torch-cuda":
+        return _torch_cuda_step(x, labels, params)
+    path = impl.removeprefix("tc-")
+    xt, yt = tc.tensor(x, device="cuda"), tc.tensor(labels, device="cuda")
+    ps = [(tc.tensor(w, device="cuda", requires_grad=True),
+           tc.tensor(b, device="cuda", requires_grad=True)) for w, b in params]
+    flat = [p for wb in ps for p in wb]
+    hidden, (w_out, b_out) = ps[:-1], ps[-1]
+
+    def step():
+        with kernel_paths.use_kernels(path):
+            h = xt
+            for w, b in hidden:
+                h = F.linear_act(h, w, b, "relu")
+            loss = F.cross_entropy(F.linear(h, w_out, b_out), yt)
+            loss.backward()
+            with tc.no_grad():
+                for p in flat:
+                    p.sub_(p.grad, alpha=W.LR)
+                    p.grad = None
+        return loss
+
+    return step, lambda: [p.detach().cpu().numpy() for p in flat]
+
+
+def _torch_cuda_step(x, labels, params):
+    torch = torch_cuda()
+    tF = torch.nn.functional
+    xt, yt = torch.from_numpy(x).cuda(), torch.from_numpy(labels).cuda()
+    ps = [(torch.tensor(w, device="cuda", requires_grad=True),
+           torch.tensor(b, device="cuda", requires_grad=True)) for w, b in params]
+    flat = [p for wb in ps for p in wb]
+    hidden, (w_out, b_out) = ps[:-1], ps[-1]
+
+    def step():
+        h = xt
+        for w, b in hidden:
+            h = tF.relu(tF.linear(h, w, b))
+        loss = tF.cross_entropy(tF.linear(h, w_out, b_out), yt)
+        loss.backward()
+        with torch.no_grad():
+            for p in flat:
+                p.sub_(p.grad, alpha=W.LR)
+                p.grad = None
+        return loss
+
+    return step, lambda: [p.detach().cpu().numpy() for p in flat]
+
+
+def make_layer(impl: str, n: int):
+    """Forward + backward of ``relu(x @ w.T + b)`` at M = N = K = n in float32 (6 n^3 FLOP
+    in the three GEMMs): ``impl`` a kernel path, ``cublas`` (one GEMM only: 2 n^3 FLOP) or
+    ``torch-cuda``."""
+    rng = np.random.default_rng(n)
+    x, w = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+    b, g = rng.standard_normal(n, dtype=np.float32), np.ones((n, n), np.float32)
+    if impl == "torch-cuda":
+        torch = torch_cuda()
+        xt, gt = torch.from_numpy(x).cuda(), torch.from_numpy(g).cuda()
+        wt = torch.from_numpy(w).cuda().requires_grad_()
+        bt = torch.from_numpy(b).cuda().requires_grad_()
+
+        def run():
+            torch.relu(torch.nn.functional.linear(xt, wt, bt)).backward(gt)
+            wt.grad = bt.grad = None
+        return run
+    xt, gt = tc.tensor(x, device="cuda"), tc.tensor(g, device="cuda")
+    wt = tc.tensor(w, device="cuda", requires_grad=True)
+    bt = tc.tensor(b, device="cuda", requires_grad=True)
+    if impl == "cublas":
+        xd, wd = xt._data, wt._data
+        return lambda: xd @ wd.T
+
+    def run():
+        with kernel_paths.use_kernels(impl):
+            F.linear_act(xt, wt, bt, "relu").backward(gt)
+        wt.grad = bt.grad = None
+    return run
+
+
+def layer_flops(impl: str, n: int) -> float:
+    return (2.0 if impl == "cublas" else 6.0) * n ** 3
+
+
+# -- timing -------------------------------------------------------------------------------------
+def time_gpu(fn, min_time: float = 0.05, repeats: int = 5, warmup: int = 2) -> float:
+    """Seconds per call: CUDA events around a loop calibrated to last ``min_time``; the
+    minimum over ``repeats``."""
+    import cupy
+
+    for _ in range(warmup):
+        fn()
+    cupy.cuda.Device().synchronize()
+    start, end = cupy.cuda.Event(), cupy.cuda.Event()
+
+    def run(loops: int) -> float:
+        start.record()
+        for _ in range(loops):
+            fn()
+        end.record()
+        end.synchronize()
+        return cupy.cuda.get_elapsed_time(start, end) / 1e3
+
+    loops = 1
+    seconds = run(loops)
+    while seconds < min_time and loops < 10000:  # calibrate the loop count
+        loops = min(10000, max(loops * 2, int(loops * min_time / max(seconds, 1e-6))))
+        seconds = run(loops)
+    best = seconds / loops
+    for _ in range(repeats - 1):
+        best = min(best, run(loops) / loops)
+    return best
+
+
+def host_cost_per_call(fn, calls: int = 200) -> float:
+    """Python seconds per call of ``fn`` (a launch), not waiting for the GPU meanwhile."""
+    import cupy
+
+    for _ in range(5):
+        fn()
+    cupy.cuda.Device().synchronize()
+    t = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    host = (time.perf_counter() - t) / calls
+    cupy.cuda.Device().synchronize()
+    return host
+
+
+def launch_probes() -> dict:
+    """One call of each path's forward kernel at 64 x 64 x 64, plus a bare CuPy add."""
+    import cupy
+
+    x, w = tc.randn(64, 64, device="cuda"), tc.randn(64, 64, device="cuda")
+    b = tc.randn(64, device="cuda")
+    probes = {"cupy a + b (one CuPy elementwise launch)": lambda: x._data + w._data}
+    for path in PATHS:
+        def fwd(path=path):
+            with kernel_paths.use_kernels(path), tc.no_grad():
+                F.linear_act(x, w, b, "relu")
+        probes[f"F.linear_act forward, path {path}"] = fwd
+    from tensorcore.kernels import cuda_cupy
+
+    z = cupy.empty((64, 64), np.float32)
+    probes["cuda_cupy.bias_act_forward alone"] = \
+        lambda: cuda_cupy.bias_act_forward(z, b._data, "relu")
+    return probes
+
+
+# -- checks ---------------------------------------------------------------------------------------
+def check_gpu_agreement(size: str, steps: int = 2, rtol: float = 2e-3, atol: float = 1e-5):
+    """Weights after ``steps`` steps of each GPU implementation vs the NumPy floor's;
+    ``{impl: max relative difference}`` (AssertionError when one disagrees)."""
+    ref_step, ref_params = W.make_mlp_step("numpy-floor", size)
+    for _ in range(steps):
+        ref_step()
+    ref, out = ref_params(), {}
+    for impl in available_gpu_mlp_impls():
+        step, get_params = make_gpu_mlp_step(impl, size)
+        for _ in range(steps):
+            step()
+        got = get_params()
+        for r, p in zip(ref, got):
+            np.testing.assert_allclose(p, r, rtol=rtol, atol=atol, err_msg=f"{impl} {size}")
+        out[impl] = max(float(np.max(np.abs(p - r) / (np.abs(r) + atol)))
+                        for r, p in zip(ref, got))
+    return out
+
+
+def available_gpu_mlp_impls() -> list[str]:
+    return [i for i in GPU_MLP_IMPLS if i != "torch-cuda" or torch_cuda() is not None]
+
+
+def run_tests(mode: str) -> str:
+    """The failures and the pytest summary line of the GPU tests (``gpu``) or of the whole
+    suite (``all``)."""
+    if mode == "none":
+        return "(not run)"
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    args += ["tests"] if mode == "all" else ["-k", "cuda or gpu", "tests"]
+    r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    lines = [ln for ln in r.stdout.strip().splitlines() if ln.strip()]
+    failures = [ln for ln in lines if ln.startswith(("FAILED", "ERROR"))]
+    return "\n".join(failures[:30] + lines[-1:]) if lines else r.stderr[-2000:]
+
+
+def crossover(times: dict) -> str:
+    """Where the ``cupy`` path first beats ``numba`` for the layer (the auto table's row)."""
+    for n in sorted({n for _, n in times}):
+        if ("numba", n) in times and ("cupy", n) in times and \
+                times["cupy", n] < times["numba", n]:
+            return (f"cupy first wins at {n}^3: set AUTO_THRESHOLDS['linear_act'] just "
+                    f"below {n ** 3} (now {kernel_paths.AUTO_THRESHOLDS['linear_act']})")
+    return "numba wins (or is missing) at every measured shape"
+
+
+# -- the report -----------------------------------------------------------------------------------
+def _environment() -> list[str]:
+    import cupy
+
+    props = cupy.cuda.runtime.getDeviceProperties(0)
+    name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+    try:
+        import numba.cuda as nc
+        numba_cuda = f"{getattr(nc, 'implementation', '?')} numba.cuda"
+    except Exception as e:  # noqa: BLE001 - report, never fail here
+        numba_cuda = f"unavailable ({e})"
+    return [f"- GPU: **{name}** (SMs: {props['multiProcessorCount']}, "
+            f"{props['totalGlobalMem'] / 2**30:.0f} GiB)",
+            f"- CuPy {cupy.__version__}, CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()},"
+            f" driver {cupy.cuda.runtime.driverGetVersion()}; Numba CUDA: {numba_cuda}",
+            f"- kernel path setting: {kernel_paths.get_kernels()}; auto table: "
+            f"{kernel_paths.AUTO_THRESHOLDS}"]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tests", choices=("gpu", "all", "none"), default="gpu")
+    ap.add_argument("--quick", action="store_true", help="skip 8192^3 and shorten timing")
+    ap.add_argument("--sizes", default="tiny,small,large")
+    args = ap.parse_args(argv)
+    if not tc.cuda.is_available():
+        print(f"no GPU: {tc.backends.cuda_unavailable_reason()}", file=sys.stderr)
+        return 2
+    min_time = 0.02 if args.quick else 0.05
+    out = ["## GPU benchmarks", "", *_environment(), ""]
+    print("\n".join(out), flush=True)
+    out = ["### Tests", "", "```", run_tests(args.tests), "```", ""]
+    sizes = args.sizes.split(",")
+    for size in sizes:
+        try:
+            worst = check_gpu_agreement(size)
+            out.append(f"- agreement with the NumPy floor after 2 steps, {size}: " + ", ".join(
+                f"{k} {v:.1e}" for k, v in worst.items()))
+        except AssertionError as e:
+            out.append(f"- **DISAGREEMENT**, {size}: {str(e).splitlines()[0]}")
+    print("\n".join(out), flush=True)
+
+    out = ["", "### MLP training step on cuda (ms per step)", "",
+           "| size | " + " | ".join(available_gpu_mlp_impls()) + " |",
+           "|---|" + "---|" * len(available_gpu_mlp_impls())]
+    for size in sizes:
+        row = []
+        for impl in available_gpu_mlp_impls():
+            step, _ = make_gpu_mlp_step(impl, size)
+            row.append(f"{time_gpu(step, min_time) * 1e3:.3f}")
+        out.append(f"| {size} | " + " | ".join(row) + " |")
+    print("\n".join(out), flush=True)
+
+    impls = list(PATHS) + ["cublas"] + (["torch-cuda"] if torch_cuda() else [])
+    sides = [n for n in LAYER_SIDES if not (args.quick and n > 4096)]
+    out = ["", "### Fused linear + ReLU, forward + backward, float32 "
+           f"(ms, and TFLOP/s; FP32 peak {FP32_PEAK_TFLOPS:.0f})", "",
+           "| M = N = K | " + " | ".join(impls) + " |", "|---|" + "---|" * len(impls)]
+    times = {}
+    for n in sides:
+        row = []
+        for impl in impls:
+            sec = time_gpu(make_layer(impl, n), min_time, repeats=3 if n >= 4096 else 5)
+            times[impl, n] = sec
+            tflops = layer_flops(impl, n) / sec / 1e12
+            row.append(f"{sec * 1e3:.3f} ({tflops:.1f}, {100 * tflops / FP32_PEAK_TFLOPS:.0f}%)")
+        out.append(f"| {n} | " + " | ".join(row) + " |")
+    out += ["", f"- {crossover(times)}", "- cublas is ONE GEMM (2n^3); the others run three "
+            "(6n^3): a fused layer at cuBLAS speed takes 3x the cublas column."]
+    print("\n".join(out), flush=True)
+
+    out = ["", "### Host cost per launch (us of Python per call, GPU not awaited)", "",
+           "| call | us |", "|---|---|"]
+    for label, fn in launch_probes().items():
+        out.append(f"| {label} | {host_cost_per_call(fn) * 1e6:.1f} |")
+    print("\n".join(out), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,348 @@
+"""CuPy fused epilogue kernels for the GPU backend's ``"cupy"`` path (cuBLAS does the GEMMs).
+
+* ``bias_act_forward(z, b, activation)``: ``act(z + b)`` in ONE ``cupy.ElementwiseKernel``
+  (in place on the GEMM result ``z``); returns ``(out, pre)`` as the backend contract does;
+* ``act_backward(grad_out, out, pre, activation, need_bias_grad)``: the activation gradient
+  fused with the bias-gradient column sum in ONE ``cupy.RawKernel`` (32 columns per block,
+  rows split over ``gridDim.y`` with ``atomicAdd`` when one block column is not enough
+  parallelism, so the float sum order of ``grad_b`` may vary between runs);
+* ``softmax_ce_forward(z, target)``: per-row losses and probabilities, one block per row;
+* ``softmax_ce_backward(probs, target, scale)``: ``(probs - onehot(target)) * scale``;
+* ``axpy_(x, alpha, y)``: ``x += alpha * y`` in one pass, without a temporary.
+
+Kernel sources are plain strings built from one table of activation snippets
+(``ACTIVATIONS``); CuPy is imported, and a kernel compiled, on first use only. The Python
+side checks dtypes (float32/float64), layouts (C-contiguous) and shapes and names what is
+wrong before anything reaches the GPU.
+
+>>> import numpy as np
+>>> sorted(a or "none" for a in ACTIVATIONS)
+['gelu', 'none', 'relu', 'sigmoid', 'tanh']
+>>> "atomicAdd" in backward_source("relu", np.float32)
+True
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_CTYPE = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+
+# activation -> (forward snippet: y from the pre-activation v,
+#                backward snippet: gz from grad g, output y and pre-activation p)
+ACTIVATIONS: dict[str | None, tuple[str, str]] = {
+    None: ("y = v;", "gz = g;"),
+    "relu": ("y = v > (T)0 ? v : (T)0;", "gz = y > (T)0 ? g : (T)0;"),
+    "tanh": ("y = tanh(v);", "gz = g * ((T)1 - y * y);"),
+    "sigmoid": ("y = v >= (T)0 ? (T)1 / ((T)1 + exp(-v)) : exp(v) / ((T)1 + exp(v));",
+                "gz = g * y * ((T)1 - y);"),
+    "gelu": ("y = (T)0.5 * v * ((T)1 + erf(v * (T)0.7071067811865476));",
+             "gz = g * ((T)0.5 * ((T)1 + erf(p * (T)0.7071067811865476))"
+             " + p * exp((T)-0.5 * p * p) * (T)0.3989422804014327);"),
+}
+NEEDS_PRE = frozenset({"gelu"})  # activations whose backward reads the pre-activation
+
+_BLOCK_COLS, _BLOCK_ROWS = 32, 8  # act_backward: a warp across 32 columns, 8 row lanes
+_MIN_ROWS_PER_BLOCK = 64
+_SOFTMAX_THREADS = 128
+
+
+# -- sources (plain strings, testable without CUDA) ---------------------------------------------
+def _act_name(activation: str | None) -> str:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; expected one of "
+                         f"{tuple(ACTIVATIONS)}")
+    return activation or "identity"
+
+
+def forward_operation(activation: str | None) -> str:
+    """The ``ElementwiseKernel`` body of ``act(z + b)``: ``z`` is an output parameter read and
+    written in place; gelu keeps ``z + b`` there (its backward's pre-activation) and writes
+    its output to ``y``, the others write their output over ``z``."""
+    _act_name(activation)
+    target = "y" if activation in NEEDS_PRE else "z"
+    snippet = ACTIVATIONS[activation][0].replace("y = ", f"{target} = ", 1)
+    return "T v = z + b; " + ("z = v; " if activation in NEEDS_PRE else "") + snippet
+
+
+def backward_source(activation: str | None, dtype) -> str:
+    """CUDA C of the fused activation-gradient + bias-gradient kernel for one dtype."""
+    name = _act_name(activation)
+    ctype = _ctype(dtype)
+    load_pre = "const T p = P[i];" if activation in NEEDS_PRE else ""
+    return f"""
+typedef {ctype} T;
+extern "C" __global__ void act_backward_{name}_{ctype}(
+        const T* __restrict__ G, const T* __restrict__ Y, const T* __restrict__ P,
+        T* __restrict__ GZ, T* __restrict__ GB, const int m, const int n,
+        const int rows_per_block, const int need_bias) {{
+    __shared__ T part[{_BLOCK_ROWS}][{_BLOCK_COLS + 1}];
+    const int col = blockIdx.x * {_BLOCK_COLS} + threadIdx.x;
+    const int r0 = blockIdx.y * rows_per_block;
+    const int r1 = min(m, r0 + rows_per_block);
+    T acc = (T)0;
+    if (col < n) {{
+        for (int r = r0 + threadIdx.y; r < r1; r += {_BLOCK_ROWS}) {{
+            const long long i = (long long)r * n + col;
+            const T g = G[i];
+            const T y = Y[i];
+            {load_pre}
+            T gz;
+            {ACTIVATIONS[activation][1]}
+            GZ[i] = gz;
+            acc += gz;
+        }}
+    }}
+    if (!need_bias) return;  /* uniform across the block: no thread waits below */
+    part[threadIdx.y][threadIdx.x] = acc;
+    __syncthreads();
+    if (threadIdx.y == 0 && col < n) {{
+        T s = (T)0;
+        for (int k = 0; k < {_BLOCK_ROWS}; ++k) s += part[k][threadIdx.x];
+        if (gridDim.y == 1) GB[col] = s; else atomicAdd(GB + col, s);
+    }}
+}}
+"""
+
+
+def softmax_ce_source(dtype) -> str:
+    """CUDA C of the softmax cross-entropy forward for one dtype (one block per row)."""
+    ctype = _ctype(dtype)
+    return f"""
+typedef {ctype} T;
+extern "C" __global__ void softmax_ce_forward_{ctype}(
+        const T* __restrict__ Z, const long long* __restrict__ target,
+        T* __restrict__ losses, T* __restrict__ probs, const int c) {{
+    __shared__ T red[{_SOFTMAX_THREADS}];
+    const long long row = blockIdx.x;
+    const T* z = Z + row * c;
+    T* p = probs + row * c;
+    const int t = threadIdx.x;
+    T top = z[0];  /* c > 0: the caller launches no block otherwise */
+    for (int j = t; j < c; j += {_SOFTMAX_THREADS}) top = fmax(top, z[j]);
+    red[t] = top;
+    __syncthreads();
+    for (int s = {_SOFTMAX_THREADS // 2}; s > 0; s >>= 1) {{
+        if (t < s) red[t] = fmax(red[t], red[t + s]);
+        __syncthreads();
+    }}
+    top = red[0];
+    __syncthreads();
+    T total = (T)0;
+    for (int j = t; j < c; j += {_SOFTMAX_THREADS}) {{
+        const T e = exp(z[j] - top);
+        p[j] = e;
+        total += e;
+    }}
+    red[t] = total;
+    __syncthreads();
+    for (int s = {_SOFTMAX_THREADS // 2}; s > 0; s >>= 1) {{
+        if (t < s) red[t] += red[t + s];
+        __syncthreads();
+    }}
+    total = red[0];
+    const T inv = (T)1 / total;
+    for (int j = t; j < c; j += {_SOFTMAX_THREADS}) p[j] *= inv;
+    if (t == 0) losses[row] = log(total) + top - z[target[row]];
+}}
+"""
+
+
+SOFTMAX_CE_BACKWARD_OPERATION = (
+    "const long long r = i / c; "
+    "grad = (probs[i] - (T)((i - r * c) == target[r])) * scale[per_row ? r : 0];")
+
+
+def _ctype(dtype) -> str:
+    dt = np.dtype(dtype)
+    if dt not in _CTYPE:
+        raise TypeError(f"CuPy fused kernels take float32 or float64, got {dt}")
+    return _CTYPE[dt]
+
+
+# -- compiled kernels (CuPy imported here, on first use) --------------------------------------
+@functools.cache
+def _forward_kernel(activation: str | None):
+    import cupy
+
+    outputs = "T z, T y" if activation in NEEDS_PRE else "T z"
+    return cupy.ElementwiseKernel("T b", outputs, forward_operation(activation),
+                                  f"bias_act_{_act_name(activation)}")
+
+
+@functools.cache
+def _backward_kernel(activation: str | None, dtype):
+    import cupy
+
+    name = f"act_backward_{_act_name(activation)}_{_ctype(dtype)}"
+    return cupy.RawKernel(backward_source(activation, dtype), name)
+
+
+@functools.cache
+def _softmax_kernel(dtype):
+    import cupy
+
+    return cupy.RawKernel(softmax_ce_source(dtype), f"softmax_ce_forward_{_ctype(dtype)}")
+
+
+@functools.cache
+def _softmax_backward_kernel():
+    import cupy
+
+    return cupy.ElementwiseKernel("raw T probs, raw int64 target, raw T scale, int64 c, "
+                                  "int64 per_row", "T grad", SOFTMAX_CE_BACKWARD_OPERATION,
+                                  "softmax_ce_backward")
+
+
+@functools.cache
+def _axpy_kernel():
+    import cupy
+
+    return cupy.ElementwiseKernel("T y, T alpha", "T x", "x += alpha * y", "axpy_inplace")
+
+
+@functools.cache
+def _sm_count(device_id: int) -> int:
+    import cupy
+
+    return int(cupy.cuda.Device(device_id).attributes["MultiProcessorCount"])
+
+
+# -- checks (plain Python on any array with shape/dtype/flags) --------------------------------
+def _check_matrix(name: str, a, shape=None) -> None:
+    if np.dtype(a.dtype) not in FUSED_DTYPES:
+        raise TypeError(f"{name}: expected float32 or float64, got {a.dtype}")
+    if a.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D array, got shape {tuple(a.shape)}")
+    if shape is not None and tuple(a.shape) != tuple(shape):
+        raise ValueError(f"{name}: expected shape {tuple(shape)}, got {tuple(a.shape)}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{name}: expected a C-contiguous array")
+
+
+def _check_same_dtype(**arrays) -> None:
+    dtypes = {name: np.dtype(a.dtype) for name, a in arrays.items() if a is not None}
+    if len(set(dtypes.values())) > 1:
+        raise TypeError("expected arrays of one dtype, got " +
+                        ", ".join(f"{k}={v}" for k, v in dtypes.items()))
+
+
+def check_bias_act(z, b, activation) -> None:
+    _act_name(activation)
+    _check_matrix("z", z)
+    if b is not None and (b.ndim != 1 or b.shape[0] != z.shape[1]):
+        raise ValueError(f"bias: expected shape ({z.shape[1]},), got {tuple(b.shape)}")
+    _check_same_dtype(z=z, b=b)
+
+
+def check_act_backward(grad_out, out, pre, activation) -> None:
+    _act_name(activation)
+    _check_matrix("grad_out", grad_out)
+    _check_matrix("out", out, grad_out.shape)
+    if activation in NEEDS_PRE:
+        if pre is None:
+            raise ValueError(f"act_backward: activation {activation!r} needs the "
+                             f"pre-activation, got pre=None")
+        _check_matrix("pre", pre, grad_out.shape)
+    _check_same_dtype(grad_out=grad_out, out=out, pre=pre)
+
+
+def check_softmax_ce(z, target) -> None:
+    _check_matrix("logits", z)
+    if target.ndim != 1 or target.shape[0] != z.shape[0]:
+        raise ValueError(f"target: expected shape ({z.shape[0]},), got {tuple(target.shape)}")
+    if np.dtype(target.dtype).kind not in "iu":
+        raise TypeError(f"target: expected integer class indices, got {target.dtype}")
+
+
+def check_scale(scale, rows: int) -> None:
+    if scale.size not in (1, rows):
+        raise ValueError(f"scale: expected 1 or {rows} values, got shape {tuple(scale.shape)}")
+
+
+# -- entry points ------------------------------------------------------------------------------
+def bias_act_forward(z, b, activation):
+    """``act(z + b)`` in one launch, in place on ``z``; ``(out, pre)`` (pre only for gelu)."""
+    check_bias_act(z, b, activation)
+    if b is None:
+        if activation is None:
+            return z, None
+        b = z.dtype.type(0)  # a scalar: broadcast, never read from memory
+    kernel = _forward_kernel(activation)
+    if activation in NEEDS_PRE:
+        out = _empty_like(z)
+        kernel(b, z, out)  # z becomes z + b (the pre-activation), out act(z + b)
+        return out, z
+    kernel(b, z)
+    return z, None
+
+
+def act_backward(grad_out, out, pre, activation, need_bias_grad: bool):
+    """``(grad_z, grad_b)`` in one launch: the activation gradient and its column sum."""
+    import cupy
+
+    check_act_backward(grad_out, out, pre, activation)
+    m, n = grad_out.shape
+    grad_z = cupy.empty_like(grad_out)
+    col_blocks = -(-n // _BLOCK_COLS)
+    target_blocks = 4 * _sm_count(grad_out.device.id)
+    row_blocks = max(1, min(-(-m // _MIN_ROWS_PER_BLOCK), -(-target_blocks // col_blocks)))
+    rows_per_block = -(-m // row_blocks) if m else 1
+    grad_b = None
+    if need_bias_grad:
+        grad_b = (cupy.zeros if row_blocks > 1 else cupy.empty)(n, dtype=grad_out.dtype)
+    if m and n:
+        _backward_kernel(activation, grad_out.dtype)(
+            (col_blocks, row_blocks), (_BLOCK_COLS, _BLOCK_ROWS),
+            (grad_out, out, out if pre is None else pre, grad_z,
+             grad_z if grad_b is None else grad_b, np.int32(m), np.int32(n),
+             np.int32(rows_per_block), np.int32(need_bias_grad)))
+    elif grad_b is not None:
+        grad_b.fill(0)
+    return grad_z, grad_b
+
+
+def softmax_ce_forward(z, target):
+    """Per-row ``logsumexp(z) - z[target]`` and the row softmax of (N, C) logits."""
+    import cupy
+
+    check_softmax_ce(z, target)
+    n, c = z.shape
+    losses = cupy.empty(n, dtype=z.dtype)
+    probs = cupy.empty_like(z)
+    if n and c:
+        t = cupy.ascontiguousarray(target, dtype=cupy.int64)
+        _softmax_kernel(z.dtype)((n,), (_SOFTMAX_THREADS,), (z, t, losses, probs, np.int32(c)))
+    return losses, probs
+
+
+def softmax_ce_backward(probs, target, scale):
+    """``(probs - onehot(target)) * scale`` as a new array; ``scale`` a scalar or (N,) values
+    (kept on the device: no host synchronization)."""
+    import cupy
+
+    check_softmax_ce(probs, target)
+    s = cupy.asarray(scale, dtype=probs.dtype).reshape(-1)
+    check_scale(s, probs.shape[0])
+    grad = cupy.empty_like(probs)
+    if grad.size:
+        t = cupy.ascontiguousarray(target, dtype=cupy.int64)
+        _softmax_backward_kernel()(probs, t, s, probs.shape[1], int(s.size > 1), grad)
+    return grad
+
+
+def axpy_(x, alpha, y) -> None:
+    """``x += alpha * y`` in place, in one pass (same shape, dtype, C-contiguous)."""
+    if x.shape != y.shape or x.dtype != y.dtype:
+        raise ValueError(f"axpy_: x {tuple(x.shape)} {x.dtype} and y {tuple(y.shape)} "
+                         f"{y.dtype} differ")
+    _axpy_kernel()(y, x.dtype.type(alpha), x)
+
+
+def _empty_like(a):
+    import cupy
+
+    return cupy.empty_like(a)

@@ -1,0 +1,305 @@
+"""The CuPy backend for ``cuda`` / ``cuda:N``: CuPy arrays, cuBLAS GEMMs and fused kernels.
+
+Everything the backend needs from CuPy comes from one object, its *runtime*
+(``CupyRuntime``: the array module, the device context, host copies, scatter-add, streams),
+so the backend's own logic also runs on a "CuPy-on-NumPy" stand-in in the tests.
+
+The fused entry points (``linear_act``, ``act_backward``, the softmax cross-entropy) run on
+one of three kernel paths chosen by ``tensorcore.backends.kernel_paths`` (``auto``,
+``numba``, ``cupy``, ``unfused``; ``TENSORCORE_KERNELS`` or ``tc.backends.use_kernels``):
+``numba`` launches the single-launch Numba-CUDA kernels of ``tensorcore.kernels.cuda_fused``
+on CuPy's current stream, ``cupy`` runs cuBLAS plus one CuPy epilogue kernel
+(``tensorcore.kernels.cuda_cupy``), ``unfused`` the contract's reference ``xp`` code.
+``kernel_calls`` counts ``(op, path)`` pairs, so tests and benchmarks see which path ran.
+
+Random numbers come from the host NumPy generator and are copied to the device, so a seed
+gives the same values on the CPU and on the GPU (a copy per draw: draw big batches, not
+many small ones, in a hot loop).
+
+Ops run on CuPy's current device; the backend's own methods (transfers, kernels) enter the
+tensor's device, so with several GPUs select one with ``tc.cuda.set_device(i)`` for work on
+``cuda:i``.
+
+>>> from tensorcore.backends.cupy_backend import CupyBackend
+>>> CupyBackend.name, CupyBackend.device_type
+('cupy', 'cuda')
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+
+import numpy as np
+
+from . import kernel_paths
+from .contract import Backend
+from .numba_backend import _kernels
+
+# Numba synchronizes the stream a CuPy array exports on every kernel launch unless this is
+# 0; the environment variable works when Numba is imported after this line, and
+# ``_numba_launch_setup`` also sets the configuration at run time in case it was not.
+os.environ.setdefault("NUMBA_CUDA_ARRAY_INTERFACE_SYNC", "0")
+
+_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class CupyRuntime:
+    """What ``CupyBackend`` uses from CuPy, for one GPU; importing CuPy happens here."""
+
+    def __init__(self, index: int) -> None:
+        from . import cuda_unavailable_reason
+
+        reason = cuda_unavailable_reason()
+        if reason is not None:
+            raise RuntimeError(f"cannot use device cuda:{index}: {reason}")
+        import cupy
+
+        count = cupy.cuda.runtime.getDeviceCount()
+        if index >= count:
+            raise RuntimeError(f"CUDA error: invalid device ordinal: cuda:{index} requested, "
+                               f"{count} GPU(s) present")
+        self.xp = cupy
+        self.array_type = cupy.ndarray
+        self.device = cupy.cuda.Device(index)  # a reusable context manager
+        self.to_host = cupy.asnumpy
+        self._add_at = getattr(cupy.add, "at", None)
+
+    def scatter_add(self, target, index, values) -> None:
+        if self._add_at is not None:
+            self._add_at(target, index, values)
+        else:  # CuPy before ufunc.at
+            import cupyx
+
+            cupyx.scatter_add(target, index, values)
+
+    def synchronize(self) -> None:
+        self.device.synchronize()
+
+    def stream_ptr(self) -> int:
+        return self.xp.cuda.get_current_stream().ptr
+
+    def on_device(self, a) -> bool:
+        return isinstance(a, self.array_type) and a.device.id == self.device.id
+
+
+class CupyBackend(Backend):
+    """CuPy arrays on one GPU; the kernel entry points dispatch between three paths."""
+
+    name = "cupy"
+    device_type = "cuda"
+    runtime_class = CupyRuntime
+    fused_paths: tuple[str, ...] = ("numba", "cupy")  # paths besides "unfused" it can run
+
+    def __init__(self, device) -> None:
+        super().__init__(device)
+        self.runtime = self.runtime_class(device.index or 0)
+        self.xp = self.runtime.xp
+        self.array_type = self.runtime.array_type
+        self.kernel_calls: collections.Counter = collections.Counter()
+        self._numba_streams: dict[int, object] = {}
+
+    # -- conversion ----------------------------------------------------------------------------
+    def asarray(self, data, dtype=None):
+        if isinstance(data, self.array_type) and not self.runtime.on_device(data):
+            with self.runtime.device:  # another GPU's array: a peer copy onto ours
+                return self.xp.array(data, dtype=dtype, copy=True)
+        with self.runtime.device:
+            return self.xp.asarray(data, dtype=dtype)
+
+    def to_numpy(self, a) -> np.ndarray:
+        return self.runtime.to_host(a)
+
+    def from_dlpack(self, obj):
+        with self.runtime.device:
+            return self.xp.from_dlpack(obj)
+
+    def synchronize(self) -> None:
+        self.runtime.synchronize()
+
+    # -- scatter and the SGD update ------------------------------------------------------------
+    def index_add(self, target, index, values) -> None:
+        self.runtime.scatter_add(target, index, values)
+
+    def axpy_(self, x, alpha, y) -> None:
+        if ("cupy" in self.fused_paths and x.dtype in _FUSED_DTYPES and x.shape == y.shape
+                and x.dtype == y.dtype and x.flags.c_contiguous and y.flags.c_contiguous):
+            with self.runtime.device:
+                _kernels("cuda_cupy").axpy_(x, alpha, y)
+            return
+        super().axpy_(x, alpha, y)
+
+    # -- kernel paths --------------------------------------------------------------------------
+    def kernel_path(self, op: str, work: int, dtype) -> str:
+        """The path ``op`` takes for this much work (see ``kernel_paths``); ``unfused``
+        where no fused kernel serves the dtype or this backend cannot run the path."""
+        path = kernel_paths.resolve(op, work)
+        if path == "unfused" or np.dtype(dtype) not in _FUSED_DTYPES:
+            return "unfused"
+        if path not in self.fused_paths:
+            return "unfused"
+        if path == "numba" and kernel_paths.get_kernels() == "auto" and not _numba_ready():
+            return "cupy" if "cupy" in self.fused_paths else "unfused"
+        return path
+
+    def _dispatch(self, entry: str, op: str, work: int, dtype, *args):
+        """Run ``self._{entry}_{path}(*args)`` on this GPU for the path ``op`` takes."""
+        path = self.kernel_path(op, work, dtype)
+        self.kernel_calls[entry, path] += 1
+        with self.runtime.device:
+            return getattr(self, f"_{entry}_{path}")(*args)
+
+    def linear_act(self, x, w, b, activation):
+        (m, k), n = x.shape, w.shape[0]
+        return self._dispatch("linear_act", "linear_act", m * n * k, x.dtype, x, w, b, activation)
+
+    def bias_act(self, z, b, activation):
+        # only the epilogue: the Numba path fuses it with the GEMM in linear_act instead
+        m, n = z.shape
+        path = self.kernel_path("act_backward", m * n, z.dtype)  # the same M x N table row
+        if path == "unfused":
+            return super().bias_act(z, b, activation)
+        with self.runtime.device:
+            return _kernels("cuda_cupy").bias_act_forward(z, b, activation)
+
+    def act_backward(self, grad_out, out, pre, activation, need_bias_grad):
+        m, n = grad_out.shape
+        return self._dispatch("act_backward", "act_backward", m * n, grad_out.dtype, grad_out,
+                              out, pre, activation, need_bias_grad)
+
+    def softmax_cross_entropy(self, z, target):
+        n, c = z.shape
+        return self._dispatch("softmax_ce", "softmax_ce", n * c, z.dtype, z, target)
+
+    def softmax_cross_entropy_backward(self, probs, target, scale):
+        n, c = probs.shape
+        return self._dispatch("softmax_ce_backward", "softmax_ce", n * c, probs.dtype, probs,
+                              target, scale)
+
+    # "unfused": the contract's reference code
+    def _linear_act_unfused(self, x, w, b, activation):
+        return Backend.bias_act(self, x @ w.T, b, activation)
+
+    def _act_backward_unfused(self, grad_out, out, pre, activation, need_bias_grad):
+        return Backend.act_backward(self, grad_out, out, pre, activation, need_bias_grad)
+
+    def _softmax_ce_unfused(self, z, target):
+        return Backend.softmax_cross_entropy(self, z, target)
+
+    def _softmax_ce_backward_unfused(self, probs, target, scale):
+        return Backend.softmax_cross_entropy_backward(self, probs, target, scale)
+
+    # "cupy": cuBLAS + one CuPy kernel
+    def _linear_act_cupy(self, x, w, b, activation):
+        return _kernels("cuda_cupy").bias_act_forward(x @ w.T, _contiguous(self.xp, b),
+                                                      activation)
+
+    def _act_backward_cupy(self, grad_out, out, pre, activation, need_bias_grad):
+        xp = self.xp
+        return _kernels("cuda_cupy").act_backward(
+            xp.ascontiguousarray(grad_out), xp.ascontiguousarray(out),
+            _contiguous(xp, pre), activation, need_bias_grad)
+
+    def _softmax_ce_cupy(self, z, target):
+        return _kernels("cuda_cupy").softmax_ce_forward(self.xp.ascontiguousarray(z), target)
+
+    def _softmax_ce_backward_cupy(self, probs, target, scale):
+        return _kernels("cuda_cupy").softmax_ce_backward(
+            self.xp.ascontiguousarray(probs), target, scale)
+
+    # "numba": the single-launch Numba-CUDA kernels, on CuPy's current stream
+    def _linear_act_numba(self, x, w, b, activation):
+        xp = self.xp
+        x, w, b = xp.ascontiguousarray(x), xp.ascontiguousarray(w), _contiguous(xp, b)
+        out = xp.empty((x.shape[0], w.shape[0]), dtype=x.dtype)
+        pre = xp.empty_like(out) if activation == "gelu" else None
+        _numba_kernels().linear_act_forward(x, w, b, activation, out, pre=pre,
+                                            stream=self._numba_stream())
+        return out, pre
+
+    def _act_backward_numba(self, grad_out, out, pre, activation, need_bias_grad):
+        xp = self.xp
+        grad_out, out = xp.ascontiguousarray(grad_out), xp.ascontiguousarray(out)
+        grad_z = xp.empty_like(grad_out)
+        grad_b = xp.empty(grad_out.shape[1], dtype=grad_out.dtype) if need_bias_grad else None
+        _numba_kernels().act_backward(grad_out, out, _contiguous(xp, pre), activation, grad_z,
+                                      grad_b, stream=self._numba_stream())
+        return grad_z, grad_b
+
+    def _softmax_ce_numba(self, z, target):
+        xp = self.xp
+        z = xp.ascontiguousarray(z)
+        losses = xp.empty(z.shape[0], dtype=z.dtype)
+        probs = xp.empty_like(z)
+        _numba_kernels().softmax_ce_forward(z, xp.ascontiguousarray(target), losses, probs,
+                                            stream=self._numba_stream())
+        return losses, probs
+
+    def _softmax_ce_backward_numba(self, probs, target, scale):
+        xp = self.xp
+        probs = xp.ascontiguousarray(probs)
+        s = xp.asarray(scale, dtype=probs.dtype).reshape(-1)  # 1 or N values, on the device
+        grad = xp.empty_like(probs)
+        _numba_kernels().softmax_ce_backward(probs, xp.ascontiguousarray(target), s, grad,
+                                             stream=self._numba_stream())
+        return grad
+
+    def _numba_stream(self):
+        """CuPy's current stream as a Numba stream (cached per stream pointer); 0 for the
+        legacy default stream."""
+        ptr = self.runtime.stream_ptr()
+        if not ptr:
+            return 0
+        stream = self._numba_streams.get(ptr)
+        if stream is None:
+            from numba import cuda
+
+            stream = self._numba_streams[ptr] = cuda.external_stream(ptr)
+        return stream
+
+
+def _contiguous(xp, a):
+    return None if a is None else xp.ascontiguousarray(a)
+
+
+_numba_state: dict[str, object] = {}
+
+
+def _numba_launch_setup() -> None:
+    """Launch without Numba's per-argument stream synchronization: set its configuration
+    at run time (built-in ``numba.cuda`` and the ``numba-cuda`` package keep it apart)."""
+    import importlib
+
+    for name in ("numba.core.config", "numba.cuda.core.config"):
+        try:
+            config = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(config, "CUDA_ARRAY_INTERFACE_SYNC"):
+            config.CUDA_ARRAY_INTERFACE_SYNC = False
+
+
+def _numba_kernels():
+    """``tensorcore.kernels.cuda_fused`` ready to launch; RuntimeError naming why not."""
+    if "module" not in _numba_state:
+        try:
+            module = _kernels("cuda_fused")
+            _numba_launch_setup()
+        except Exception as e:  # ImportError, or Numba's CUDA target failing to load
+            _numba_state["error"] = f"{type(e).__name__}: {e}"
+            _numba_state["module"] = None
+        else:
+            _numba_state["module"] = module
+    if _numba_state["module"] is None:
+        raise RuntimeError(f"the 'numba' GPU kernel path is unusable: tensorcore.kernels."
+                           f"cuda_fused failed to load ({_numba_state['error']}); use "
+                           f"TENSORCORE_KERNELS=cupy or tc.backends.use_kernels('cupy')")
+    return _numba_state["module"]
+
+
+def _numba_ready() -> bool:
+    try:
+        _numba_kernels()
+    except RuntimeError:
+        return False
+    return True

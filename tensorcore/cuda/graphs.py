@@ -1,0 +1,119 @@
+"""CUDA graphs: capture a fixed-shape step once, replay it with one launch per step.
+
+A training step of small layers spends most of its time in the host cost of launching
+its kernels; a captured graph replays all of them with one launch::
+
+    graph = tc.cuda.graphs.capture(step, x_batch, y_batch)   # runs step, then records it
+    for x, y in batches:
+        loss = graph.replay(x, y)                             # copies x, y in; one launch
+
+Rules (as for ``torch.cuda.CUDAGraph``):
+
+* **static shapes**: ``replay`` takes tensors of the captured shapes, dtypes and device;
+  anything else raises (capture another graph for another shape);
+* **static buffers**: ``capture`` copies the example inputs into buffers of its own, the
+  step is recorded reading those buffers, and ``replay`` copies new inputs into them; the
+  outputs are the same tensors after every replay, overwritten in place (clone what you
+  keep);
+* **no host synchronization inside the step**: no ``.item()``, ``.tolist()``, printing,
+  ``.cpu()`` or checks that read device values on the host (``cross_entropy``'s target
+  range check does: validate targets outside the step); CUDA refuses them while capturing;
+* **warm-up runs for real**: ``capture`` runs the step ``warmup`` times before recording
+  (compiling kernels, creating cuBLAS workspaces) and once while recording; parameters
+  updated by the step are updated those times too;
+* tensors the step creates live in a private memory pool kept alive by the graph; Python
+  control flow is frozen at capture: the branch taken then is the one replayed;
+* Python scalars in ops (``0.01 * w.grad``) become 0-d device arrays by a small
+  host-to-device copy; that CuPy captures those copies safely is to be verified on the first
+  GPU run (``tests/test_cuda_backend.py::test_gpu_interop_memory_and_graphs`` does it).
+
+Capture runs on a side stream ordered after the current one; each replay waits for the
+current stream and makes it wait for the replay, so results are used as ordinary tensors.
+Whether the ``numba`` kernel path can be captured is to be checked on the first GPU run;
+``tc.backends.use_kernels("cupy")`` around ``capture`` avoids it.
+
+>>> import tensorcore as tc
+>>> callable(tc.cuda.graphs.capture)
+True
+"""
+
+from __future__ import annotations
+
+from ..backends import cuda_unavailable_reason
+from ..tensor import Tensor
+
+
+def check_static_inputs(static: list[Tensor], inputs: tuple) -> None:
+    """``inputs`` must match the captured ones in number, type, shape, dtype and device."""
+    if len(inputs) != len(static):
+        raise TypeError(f"replay() takes the {len(static)} input(s) given to capture(), "
+                        f"got {len(inputs)}")
+    for i, (s, t) in enumerate(zip(static, inputs)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"replay(): input {i} must be a Tensor, not {type(t).__name__}")
+        if t.shape != s.shape or t.dtype != s.dtype or t.device != s.device:
+            raise ValueError(f"replay(): input {i} has shape {tuple(t.shape)}, dtype {t.dtype} "
+                             f"on {t.device}; the graph was captured with shape "
+                             f"{tuple(s.shape)}, dtype {s.dtype} on {s.device} (graphs need "
+                             f"static shapes: capture another one)")
+
+
+class CUDAGraph:
+    """A captured step; ``replay(*inputs)`` runs it again and returns its outputs."""
+
+    def __init__(self, graph, stream, pool, static_inputs: list[Tensor], outputs) -> None:
+        self._graph = graph
+        self._stream = stream
+        self._pool = pool  # the memory the recorded kernels read and write: keep it alive
+        self.static_inputs = static_inputs
+        self.outputs = outputs
+
+    def replay(self, *inputs):
+        """Copy ``inputs`` into the static buffers (if given), launch the graph, and return
+        the step's outputs (the same tensors every time)."""
+        import cupy
+
+        if inputs:
+            check_static_inputs(self.static_inputs, inputs)
+        current = cupy.cuda.get_current_stream()
+        self._stream.wait_event(current.record())
+        with self._stream:
+            for s, t in zip(self.static_inputs, inputs):
+                s._data[...] = t._data
+            self._graph.launch(self._stream)
+        current.wait_event(self._stream.record())
+        return self.outputs
+
+
+def capture(step, *example_inputs: Tensor, warmup: int = 2) -> CUDAGraph:
+    """Run ``step(*static_inputs)`` ``warmup`` times, then record one call as a CUDA graph.
+
+    ``example_inputs`` are CUDA tensors; the graph keeps copies of them (``static_inputs``)
+    that ``replay`` fills. See the module docstring for the rules.
+    """
+    reason = cuda_unavailable_reason()
+    if reason is not None:
+        raise RuntimeError(f"CUDA graphs need a GPU: {reason}")
+    import cupy
+
+    for i, t in enumerate(example_inputs):
+        if not isinstance(t, Tensor) or not t.is_cuda:
+            raise TypeError(f"capture(): input {i} must be a CUDA Tensor, got "
+                            f"{t.device if isinstance(t, Tensor) else type(t).__name__}")
+    static = [t.detach().clone().requires_grad_(t.requires_grad) for t in example_inputs]
+    pool = cupy.cuda.MemoryPool()
+    stream = cupy.cuda.Stream(non_blocking=True)
+    stream.wait_event(cupy.cuda.get_current_stream().record())
+    with cupy.cuda.using_allocator(pool.malloc), stream:
+        for _ in range(warmup):
+            step(*static)
+        stream.synchronize()
+        stream.begin_capture()
+        try:
+            outputs = step(*static)
+        except BaseException:
+            stream.end_capture()  # leave capture mode; the step's error is the one to see
+            raise
+        graph = stream.end_capture()
+    cupy.cuda.get_current_stream().wait_event(stream.record())
+    return CUDAGraph(graph, stream, pool, static, outputs)

@@ -1,0 +1,46 @@
+"""A stand-in GPU for tests on machines without one: ``CupyBackend``'s own logic with NumPy as
+its array module, registered for the ``cuda`` device type.
+
+``TENSORCORE_TEST_STANDIN_CUDA=1 python -m pytest tests`` adds it to the ``device`` fixture, so
+the whole suite runs once more on ``cuda`` semantics (transfers, ``.numpy()`` refusing device
+memory, device checks) where no GPU is present.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from tensorcore.backends.cupy_backend import CupyBackend
+
+
+class NumpyRuntime:
+    """CupyRuntime's interface served by NumPy (host copies are real copies)."""
+
+    xp, array_type = np, np.ndarray
+    device = contextlib.nullcontext()
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    @staticmethod
+    def to_host(a):
+        return np.array(a, copy=True)
+
+    def scatter_add(self, target, index, values):
+        np.add.at(target, index, values)
+
+    def synchronize(self):
+        pass
+
+    def stream_ptr(self):
+        return 0
+
+    def on_device(self, a):
+        return True
+
+
+class StandInCupy(CupyBackend):
+    runtime_class = NumpyRuntime
+    fused_paths = ()  # "unfused" only: the numba and cupy kernels need a GPU

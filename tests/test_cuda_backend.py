@@ -1,0 +1,289 @@
+"""The CuPy backend for ``cuda``: what runs without a GPU, and the real-GPU checks.
+
+Without a GPU: ``import tensorcore`` leaves CuPy alone, ``cuda`` says why it is unusable,
+the backend's own logic runs on a "CuPy-on-NumPy" stand-in (its runtime swapped for NumPy),
+and the kernel-path switch dispatches by the table. ``test_cuda_kernels.py`` checks the CuPy
+kernel sources, ``test_cuda_gpu.py`` the three kernel paths on a real GPU.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from standin_cuda import StandInCupy  # noqa: E402  (tests/ is on sys.path)
+
+import tensorcore as tc
+import tensorcore.nn.functional as F
+from tensorcore import backends
+from tensorcore.autograd import gradcheck
+from tensorcore.backends import cupy_backend, kernel_paths
+
+ON_GPU = tc.cuda.is_available()
+ACTS = [None, "relu", "gelu", "sigmoid", "tanh"]
+_erf = np.vectorize(math.erf)
+
+
+def act_and_slope(z: np.ndarray, activation):
+    """Closed forms: the activation of ``z`` and its derivative (float64 NumPy)."""
+    if activation == "gelu":
+        cdf = 0.5 * (1 + _erf(z / math.sqrt(2)))
+        return z * cdf, cdf + z * np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    if activation == "relu":
+        return np.maximum(z, 0), (z > 0) * 1.0
+    if activation == "tanh":
+        return np.tanh(z), 1 - np.tanh(z) ** 2
+    if activation == "sigmoid":
+        s = 1 / (1 + np.exp(-z))
+        return s, s * (1 - s)
+    return z, np.ones_like(z)
+
+
+def _run_python(code: str, **env) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, env={**os.environ, **env}, timeout=120)
+
+
+# -- without a GPU -------------------------------------------------------------------------------
+def test_import_and_cpu_work_never_import_cupy():
+    code = """
+        import sys
+
+        class Block:
+            tried = []
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("cupy", "cupyx"):
+                    Block.tried.append(name)
+                    raise ImportError("blocked")
+        sys.meta_path.insert(0, Block())
+        import tensorcore as tc
+        import tensorcore.nn.functional as F
+        x, w = tc.randn(4, 3, requires_grad=True), tc.randn(2, 3, requires_grad=True)
+        F.cross_entropy(F.linear_act(x, w, None, "gelu"), tc.tensor([0, 1, 1, 0])).backward()
+        print("tried:", Block.tried)
+    """
+    r = _run_python(code)
+    assert r.returncode == 0, r.stderr
+    assert "tried: []" in r.stdout
+
+
+@pytest.mark.skipif(ON_GPU, reason="a usable GPU is present")
+def test_cuda_unusable_here_names_cupy():
+    reason = backends.cuda_unavailable_reason()
+    assert tc.cuda.is_available() is False and tc.cuda.device_count() == 0
+    assert "CuPy" in reason
+    if importlib.util.find_spec("cupy") is None:
+        assert "pip install 'tensorcore[cuda]'" in reason
+    with pytest.raises(RuntimeError, match="CuPy") as exc:
+        tc.zeros(2, device="cuda")
+    assert reason in str(exc.value)
+    for needs_gpu in (tc.cuda.memory_allocated, tc.cuda.current_device, tc.cuda.synchronize):
+        with pytest.raises(RuntimeError, match="CuPy"):
+            needs_gpu()
+    with pytest.raises(RuntimeError, match="CuPy"):
+        tc.cuda.graphs.capture(lambda: None)
+    tc.cuda.empty_cache()  # a no-op without a GPU, as in PyTorch
+
+
+def test_reasons_for_cupy_without_gpu_and_forced_cpu(monkeypatch):
+    fake = type(sys)("cupy")
+    fake.is_available = lambda: False
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    assert "cupy.is_available() is False" in backends.cuda_unavailable_reason()
+    assert tc.cuda.is_available() is False
+    monkeypatch.setenv("TENSORCORE_DEVICE", "cpu")
+    assert "TENSORCORE_DEVICE=cpu" in backends.cuda_unavailable_reason()
+
+
+def test_cuda_array_interface_absent_on_cpu():
+    t = tc.ones(2)
+    assert not hasattr(t, "__cuda_array_interface__")
+    with pytest.raises(AttributeError, match="non-CUDA"):
+        t.__cuda_array_interface__  # noqa: B018
+
+
+# -- the stand-in: CupyBackend's logic with NumPy as its array module --------------------------
+class RecordingCupy(StandInCupy):
+    """Claims the fused paths, runs the unfused code for each, and records which was asked."""
+
+    fused_paths = ("numba", "cupy")
+
+    def __init__(self, device) -> None:
+        super().__init__(device)
+        self.ran: list[tuple[str, str]] = []
+
+
+def _recorded(entry: str, path: str):
+    def run(self, *args):
+        self.ran.append((entry, path))
+        return getattr(self, f"_{entry}_unfused")(*args)
+    return run
+
+
+for _entry in ("linear_act", "act_backward", "softmax_ce", "softmax_ce_backward"):
+    for _path in ("numba", "cupy"):
+        setattr(RecordingCupy, f"_{_entry}_{_path}", _recorded(_entry, _path))
+
+
+@pytest.fixture(params=[StandInCupy, RecordingCupy], ids=["unfused", "recording"])
+def stand_in(request, monkeypatch):
+    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": request.param})
+    monkeypatch.setitem(backends._chosen, "cuda", "cupy")
+    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda: True)
+    yield request.param
+    for key in [k for k in backends._instances if k[0].type == "cuda"]:
+        del backends._instances[key]
+
+
+def test_stand_in_ops_and_transfers(stand_in):
+    a = np.arange(12.0).reshape(3, 4)
+    t = tc.tensor(a, device="cuda")
+    assert t.is_cuda and t.device == tc.device("cuda") and t.backend_name == "cupy"
+    assert isinstance(backends.get_backend("cuda"), stand_in)
+    np.testing.assert_allclose(((t * 2 + 1) @ t.T).cpu().numpy(), (a * 2 + 1) @ a.T)
+    np.testing.assert_allclose(t.sum(1).tolist(), a.sum(1))
+    np.testing.assert_allclose(t.softmax(1).cpu().numpy().sum(1), np.ones(3))
+    assert t[1:, ::2].cpu().tolist() == a[1:, ::2].tolist()
+    back = tc.tensor(a).cuda().cpu()
+    assert back.device == tc.device("cpu") and back.tolist() == a.tolist()
+    assert tc.ones(2).to("cuda:0").device == tc.device("cuda:0")
+    with pytest.raises(TypeError, match="can't convert cuda device type tensor to numpy. Use "
+                       r"Tensor.cpu\(\) to copy the tensor to host memory first."):
+        t.numpy()
+    with pytest.raises(RuntimeError, match="requires grad"):
+        tc.ones(2, device="cuda", requires_grad=True).__cuda_array_interface__  # noqa: B018
+
+
+def test_stand_in_gather_backward_uses_scatter_add(stand_in):
+    x = tc.zeros(4, device="cuda", requires_grad=True)
+    x[tc.tensor([0, 2, 0, 0], device="cuda")].sum().backward()
+    assert x.grad.device.type == "cuda" and x.grad.tolist() == [3.0, 0.0, 1.0, 0.0]
+
+
+def test_stand_in_random_numbers_match_the_cpu(stand_in):
+    tc.manual_seed(5)
+    on_cpu = [tc.rand(4), tc.randn(3), tc.randint(0, 9, (5,)), tc.randperm(6)]
+    tc.manual_seed(5)
+    on_gpu = [tc.rand(4, device="cuda"), tc.randn(3, device="cuda"),
+              tc.randint(0, 9, (5,), device="cuda"), tc.randperm(6, device="cuda")]
+    for c, g in zip(on_cpu, on_gpu):
+        assert g.is_cuda and g.dtype == c.dtype and g.tolist() == c.tolist()
+
+
+@pytest.mark.parametrize("activation", ACTS)
+def test_stand_in_fused_layer_and_loss_gradcheck(stand_in, activation):
+    rng = np.random.default_rng(1)
+    x, w, b = (rng.standard_normal(s) + (0.5 if activation == "relu" else 0)
+               for s in ((5, 3), (4, 3), (4,)))
+    args = [tc.tensor(v, device="cuda", requires_grad=True) for v in (x, w, b)]
+    target = tc.tensor([0, 3, 1, 1, 2], device="cuda")
+    got = F.linear_act(*args, activation)
+    want, _ = act_and_slope(x @ w.T + b, activation)
+    np.testing.assert_allclose(got.detach().cpu().numpy(), want, rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda *a: F.cross_entropy(F.linear_act(*a, activation), target), args)
+
+
+def test_stand_in_sgd_update_axpy(stand_in):
+    p = tc.ones(70000, device="cuda")
+    p.add_(tc.full((70000,), 2.0, device="cuda"), alpha=-0.5)
+    assert p.cpu().numpy().min() == p.cpu().numpy().max() == 0.0
+
+
+def test_graph_replay_checks_its_static_inputs():
+    static = [tc.zeros(2, 3), tc.zeros(4, dtype=tc.int64)]
+    tc.cuda.graphs.check_static_inputs(static, (tc.ones(2, 3), tc.ones(4, dtype=tc.int64)))
+    with pytest.raises(TypeError, match="takes the 2 input"):
+        tc.cuda.graphs.check_static_inputs(static, (tc.ones(2, 3),))
+    with pytest.raises(TypeError, match="input 1 must be a Tensor"):
+        tc.cuda.graphs.check_static_inputs(static, (tc.ones(2, 3), [1, 2, 3, 4]))
+    with pytest.raises(ValueError, match=r"input 0 has shape \(3, 2\).*static shapes"):
+        tc.cuda.graphs.check_static_inputs(static, (tc.ones(3, 2), tc.ones(4, dtype=tc.int64)))
+    with pytest.raises(ValueError, match="input 1 .* dtype tensorcore.float32"):
+        tc.cuda.graphs.check_static_inputs(static, (tc.ones(2, 3), tc.ones(4)))
+
+
+# -- the kernel-path switch ----------------------------------------------------------------------
+def test_auto_picks_by_the_table():
+    assert kernel_paths.get_kernels() == "auto"
+    for op, limit in kernel_paths.AUTO_THRESHOLDS.items():
+        assert kernel_paths.resolve(op, limit) == "numba"
+        assert kernel_paths.resolve(op, limit + 1) == "cupy"
+    assert set(kernel_paths.AUTO_THRESHOLDS) == set(kernel_paths.WORK)
+
+
+def test_use_kernels_forces_each_path_and_restores():
+    for path in ("numba", "cupy", "unfused"):
+        with tc.backends.use_kernels(path):
+            assert tc.backends.get_kernels() == path
+            assert {kernel_paths.resolve(op, 1) for op in kernel_paths.AUTO_THRESHOLDS} == {path}
+        assert tc.backends.get_kernels() == "auto"
+    with pytest.raises(KeyError), tc.backends.use_kernels("cupy"):
+        raise KeyError
+    assert tc.backends.get_kernels() == "auto"
+    with pytest.raises(ValueError, match="unknown kernel path 'fast'"):
+        tc.backends.set_kernels("fast")
+
+
+def test_environment_forces_a_path_and_rejects_unknown_ones():
+    code = "import tensorcore as tc; print(tc.backends.get_kernels())"
+    assert _run_python(code, TENSORCORE_KERNELS="unfused").stdout.strip() == "unfused"
+    r = _run_python(code, TENSORCORE_KERNELS="bogus")
+    assert r.returncode != 0 and "TENSORCORE_KERNELS" in r.stderr and "bogus" in r.stderr
+
+
+def _layer_step(m, n, k, dtype=np.float64):
+    x = tc.randn(m, k, device="cuda", dtype=tc.float64).to(dtype=dtype)
+    w = tc.randn(n, k, device="cuda", dtype=tc.float64).to(dtype=dtype).requires_grad_()
+    b = tc.zeros(n, device="cuda", dtype=dtype, requires_grad=True)
+    loss = F.cross_entropy(F.linear_act(x, w, b, "relu"), tc.zeros(m, dtype=tc.int64,
+                                                                 device="cuda"))
+    loss.backward()
+
+
+def test_dispatch_follows_the_switch(monkeypatch):
+    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": RecordingCupy})
+    monkeypatch.setitem(backends._chosen, "cuda", "cupy")
+    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda: True)
+    try:
+        be = backends.get_backend("cuda")
+        _layer_step(8, 4, 3)                     # small: the single-launch Numba kernels
+        assert set(be.ran) == {(e, "numba") for e in ("linear_act", "act_backward",
+                                                      "softmax_ce", "softmax_ce_backward")}
+        be.ran.clear()
+        _layer_step(300, 300, 300)               # M*N*K and M*N above the table's limits
+        assert set(be.ran) == {(e, "cupy") for e in ("linear_act", "act_backward",
+                                                     "softmax_ce", "softmax_ce_backward")}
+        for path in ("numba", "cupy", "unfused"):
+            be.ran.clear()
+            be.kernel_calls.clear()
+            with tc.backends.use_kernels(path):
+                _layer_step(8, 4, 3)
+            assert {p for _, p in be.kernel_calls} == {path}
+            assert {p for _, p in be.ran} == ({path} if path != "unfused" else set())
+        be.ran.clear()
+        with tc.backends.use_kernels("cupy"):
+            _layer_step(8, 4, 3, dtype=np.float16)  # no fused kernel for float16
+        assert be.ran == [] and {p for _, p in be.kernel_calls} >= {"unfused"}
+        monkeypatch.setattr(cupy_backend, "_numba_ready", lambda: False)
+        assert be.kernel_path("linear_act", 1, np.float32) == "cupy"  # auto falls back
+    finally:
+        for key in [k for k in backends._instances if k[0].type == "cuda"]:
+            del backends._instances[key]
+
+
+def test_forced_numba_path_says_why_it_is_unusable(monkeypatch):
+    def broken(name):
+        raise ImportError(f"no module {name}")
+
+    monkeypatch.setattr(cupy_backend, "_kernels", broken)
+    monkeypatch.setattr(cupy_backend, "_numba_state", {})
+    with pytest.raises(RuntimeError, match="'numba' GPU kernel path is unusable.*cuda_fused"):
+        cupy_backend._numba_kernels()
+    assert cupy_backend._numba_ready() is False

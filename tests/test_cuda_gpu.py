@@ -1,0 +1,111 @@
+"""The CuPy backend on a real GPU (``@pytest.mark.gpu``; skipped without one): the three
+kernel paths against closed forms in NumPy at shapes that are not multiples of the tiles,
+forward and backward, float32 and float64; double backward through the fused ops on each
+path; CUDA Array Interface, DLPack, memory functions and a captured CUDA graph.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from test_cuda_backend import ACTS, act_and_slope
+
+import tensorcore as tc
+import tensorcore.nn.functional as F
+from tensorcore import backends
+from tensorcore.autograd import gradgradcheck
+
+PATHS = ["numba", "cupy", "unfused"]
+SHAPES = [(1, 1, 1), (37, 53, 29), (130, 96, 70), (513, 33, 257)]
+
+
+def _numpy_layer(x, w, b, activation, g):
+    y, slope = act_and_slope(x @ w.T + b, activation)
+    gz = g * slope
+    return y, gz @ w, gz.T @ x, gz.sum(0)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("activation", ACTS)
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-4), (np.float64, 1e-10)])
+def test_gpu_paths_match_numpy(path, shape, activation, dtype, tol):
+    m, n, k = shape
+    rng = np.random.default_rng(m * n + k)
+    x, w, b, g = (rng.standard_normal(s) for s in ((m, k), (n, k), (n,), (m, n)))
+    ts = [tc.tensor(a.astype(dtype), device="cuda", requires_grad=True) for a in (x, w, b)]
+    be = backends.get_backend("cuda")
+    be.kernel_calls.clear()
+    with tc.backends.use_kernels(path):
+        y = F.linear_act(*ts, activation)
+        y.backward(tc.tensor(g.astype(dtype), device="cuda"))
+    assert set(be.kernel_calls) == {("linear_act", path), ("act_backward", path)}
+    got = [y.detach()] + [t.grad for t in ts]
+    scale = math.sqrt(k)
+    for a, want in zip(got, _numpy_layer(x, w, b, activation, g)):
+        np.testing.assert_allclose(a.cpu().numpy(), want, rtol=tol * scale, atol=tol * scale)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("n,c", [(1, 1), (7, 10), (300, 1000)])
+def test_gpu_softmax_ce_paths_match_numpy(path, n, c):
+    rng = np.random.default_rng(n + c)
+    z, t = rng.standard_normal((n, c)) * 3, rng.integers(0, c, n)
+    logits = tc.tensor(z, device="cuda", requires_grad=True)
+    with tc.backends.use_kernels(path):
+        loss = F.cross_entropy(logits, tc.tensor(t, device="cuda"))
+        loss.backward()
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    np.testing.assert_allclose(loss.item(), -np.log(p[np.arange(n), t]).mean(), rtol=1e-10)
+    p[np.arange(n), t] -= 1
+    np.testing.assert_allclose(logits.grad.cpu().numpy(), p / n, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("activation", ["gelu", "tanh", "sigmoid"])
+def test_gpu_fused_ops_are_twice_differentiable(path, activation):
+    rng = np.random.default_rng(0)
+    args = [tc.tensor(rng.standard_normal(s), device="cuda", requires_grad=True)
+            for s in ((5, 3), (4, 3), (4,))]
+    target = tc.tensor([0, 3, 1, 1, 2], device="cuda")
+    with tc.backends.use_kernels(path):
+        assert gradgradcheck(lambda *a: F.cross_entropy(F.linear_act(*a, activation), target,
+                                                        reduction="sum"), args)
+
+
+@pytest.mark.gpu
+def test_gpu_interop_memory_and_graphs():
+    import cupy
+
+    t = tc.arange(6.0, device="cuda")
+    assert t.__cuda_array_interface__["shape"] == (6,)
+    assert cupy.asarray(t).tolist() == list(range(6))            # through the interface
+    assert tc.from_dlpack(cupy.arange(3.0)).tolist() == [0.0, 1.0, 2.0]
+    assert tc.cuda.memory_allocated() > 0 and tc.cuda.device_count() >= 1
+    assert isinstance(tc.cuda.get_device_name(), str)
+    w = tc.randn(8, 4, device="cuda", requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        loss = F.linear_act(x, w, None, "tanh").square().sum()
+        loss.backward()
+        with tc.no_grad():
+            w.sub_(0.01 * w.grad)
+        return loss
+
+    with tc.backends.use_kernels("cupy"):
+        graph = tc.cuda.graphs.capture(step, tc.ones(16, 4, device="cuda"), warmup=1)
+        x = tc.randn(16, 4, device="cuda")
+        before = w.detach().clone()
+        loss = graph.replay(x)
+        want = F.linear_act(x, before, None, "tanh").square().sum()
+    tc.cuda.synchronize()
+    assert abs(loss.item() - want.item()) < 1e-4 * abs(want.item())
+    with pytest.raises(ValueError, match="static shapes"):
+        graph.replay(tc.ones(3, 4, device="cuda"))

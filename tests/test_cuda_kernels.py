@@ -1,0 +1,137 @@
+"""``kernels/cuda_cupy.py`` without CUDA: every activation has both snippets, the Python-side
+checks name what is wrong, the snippets' math (compiled as C++) matches closed forms, and,
+where CuPy and NVRTC are installed (no GPU needed), every kernel source compiles for sm_90.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from test_cuda_backend import ACTS, act_and_slope
+
+from tensorcore.kernels import cuda_cupy
+
+
+def test_every_activation_has_forward_and_backward_kernels():
+    assert set(cuda_cupy.ACTIVATIONS) == set(ACTS)
+    for act, (fwd, bwd) in cuda_cupy.ACTIVATIONS.items():
+        assert fwd.startswith("y = ") and bwd.startswith("gz = ")
+        op = cuda_cupy.forward_operation(act)
+        assert op.startswith("T v = z + b;") and ("y = " in op) == (act == "gelu")
+        for dtype, ctype in ((np.float32, "float"), (np.float64, "double")):
+            src = cuda_cupy.backward_source(act, dtype)
+            assert f"act_backward_{act or 'identity'}_{ctype}(" in src and bwd in src
+            assert ("P[i]" in src) == (act in cuda_cupy.NEEDS_PRE)
+        assert f"typedef {ctype} T;" in cuda_cupy.softmax_ce_source(np.float64)
+
+
+def test_kernel_checks_name_what_is_wrong():
+    z = np.zeros((4, 3), np.float32)
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        cuda_cupy.backward_source("swish", np.float32)
+    with pytest.raises(TypeError, match="float16"):
+        cuda_cupy.softmax_ce_source(np.float16)
+    with pytest.raises(TypeError, match="z: expected float32 or float64, got int64"):
+        cuda_cupy.check_bias_act(np.zeros((2, 2), np.int64), None, None)
+    with pytest.raises(ValueError, match=r"bias: expected shape \(3,\), got \(4,\)"):
+        cuda_cupy.check_bias_act(z, np.zeros(4, np.float32), "relu")
+    with pytest.raises(TypeError, match="z=float32, b=float64"):
+        cuda_cupy.check_bias_act(z, np.zeros(3), "relu")
+    with pytest.raises(ValueError, match=r"out: expected shape \(4, 3\), got \(3, 4\)"):
+        cuda_cupy.check_act_backward(z, z.T.copy(), None, "tanh")
+    with pytest.raises(ValueError, match="out: expected a C-contiguous array"):
+        cuda_cupy.check_act_backward(z[:, :2], np.zeros((8, 4), np.float32)[::2, :2], None,
+                                     "tanh")
+    with pytest.raises(ValueError, match="needs the pre-activation"):
+        cuda_cupy.check_act_backward(z, z, None, "gelu")
+    with pytest.raises(TypeError, match="target: expected integer class indices"):
+        cuda_cupy.check_softmax_ce(z, np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match=r"target: expected shape \(4,\)"):
+        cuda_cupy.check_softmax_ce(z, np.zeros(3, np.int64))
+    with pytest.raises(ValueError, match="scale: expected 1 or 4 values"):
+        cuda_cupy.check_scale(np.ones(2), 4)
+
+
+@pytest.fixture(scope="module")
+def snippets_as_cpp(tmp_path_factory):
+    """The activation snippets compiled as C++ (``T`` = double) into a library, so their math
+    is checked against NumPy on any machine with a C++ compiler."""
+    cxx = shutil.which("g++") or shutil.which("c++")
+    if cxx is None:
+        pytest.skip("no C++ compiler")
+    funcs = []
+    for act, (fwd, bwd) in cuda_cupy.ACTIVATIONS.items():
+        name = act or "identity"
+        funcs.append(f"""
+extern "C" void fwd_{name}(const T* V, T* Y, long n) {{
+    for (long i = 0; i < n; ++i) {{ const T v = V[i]; T y; {fwd} Y[i] = y; }} }}
+extern "C" void bwd_{name}(const T* G, const T* Yv, const T* P, T* GZ, long n) {{
+    for (long i = 0; i < n; ++i) {{
+        const T g = G[i], y = Yv[i], p = P[i]; (void)p; T gz; {bwd} GZ[i] = gz; }} }}""")
+    src = tmp_path_factory.mktemp("snippets") / "snippets.cpp"
+    src.write_text("#include <cmath>\nusing namespace std;\ntypedef double T;\n" +
+                   "".join(funcs))
+    lib = src.with_suffix(".so")
+    subprocess.run([cxx, "-O1", "-shared", "-fPIC", str(src), "-o", str(lib)], check=True,
+                   capture_output=True, timeout=120)
+    return ctypes.CDLL(str(lib))
+
+
+@pytest.mark.parametrize("activation", ACTS)
+def test_snippets_compute_the_activation_and_its_gradient(snippets_as_cpp, activation):
+    v = np.linspace(-6, 6, 101)
+    g = np.cos(v)
+    want_y, slope = act_and_slope(v, activation)
+    y, gz = np.empty_like(v), np.empty_like(v)
+    ptr = [a.ctypes.data_as(ctypes.c_void_p) for a in (v, y, g, gz)]
+    name = activation or "identity"
+    getattr(snippets_as_cpp, f"fwd_{name}")(ptr[0], ptr[1], ctypes.c_long(v.size))
+    getattr(snippets_as_cpp, f"bwd_{name}")(ptr[2], ptr[1], ptr[0], ptr[3],
+                                             ctypes.c_long(v.size))
+    np.testing.assert_allclose(y, want_y, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(gz, g * slope, rtol=1e-12, atol=1e-15)
+
+
+def _nvrtc():
+    """CuPy's NVRTC binding when it and the NVRTC library load (no GPU needed), else skip."""
+    try:
+        from cupy.cuda import nvrtc
+
+        nvrtc.getVersion()
+    except Exception as e:  # ImportError, or the NVRTC library missing
+        pytest.skip(f"no CuPy NVRTC here ({type(e).__name__})")
+    return nvrtc
+
+
+def _compiles(nvrtc, source: str) -> str:
+    """'' when ``source`` compiles for sm_90, else NVRTC's log."""
+    prog = nvrtc.createProgram(source, "kernel.cu", [], [])
+    try:
+        nvrtc.compileProgram(prog, ["-arch=compute_90", "-std=c++17"])
+        return ""
+    except nvrtc.NVRTCError:
+        return nvrtc.getProgramLog(prog)
+    finally:
+        nvrtc.destroyProgram(prog)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernel_sources_compile_for_sm90(dtype):
+    nvrtc = _nvrtc()
+    ctype = {np.float32: "float", np.float64: "double"}[dtype]
+    sources = [cuda_cupy.softmax_ce_source(dtype)]
+    sources += [cuda_cupy.backward_source(act, dtype) for act in ACTS]
+    for act in ACTS:  # the ElementwiseKernel bodies, in a function shaped like CuPy's
+        outs = "T& z, T& y" if act in cuda_cupy.NEEDS_PRE else "T& z"
+        sources.append(f"typedef {ctype} T;\n__device__ void f(const T b, {outs}) "
+                       f"{{ {cuda_cupy.forward_operation(act)} }}")
+    sources.append(f"typedef {ctype} T;\n__device__ void f(const T* probs, const long long* "
+                   f"target, const T* scale, long long c, long long per_row, T& grad, "
+                   f"long long i) {{ {cuda_cupy.SOFTMAX_CE_BACKWARD_OPERATION} }}")
+    assert "undefined" in _compiles(nvrtc, "__device__ void f(float& y) { y = nope(y); }")
+    for src in sources:
+        assert _compiles(nvrtc, src) == "", src

@@ -1,0 +1,62 @@
+"""The CuPy backend's ``numba`` kernel path end to end, under the simulator.
+
+The backend runs on the NumPy stand-in of ``tests/standin_cuda.py`` (the simulator takes
+NumPy arrays), with the ``numba`` path forced: ``F.linear_act`` and ``F.cross_entropy`` on
+``cuda`` go through the engine, the backend's dispatch and the Numba-CUDA kernels, and must
+give the CPU backend's values and gradients.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tensorcore as tc
+import tensorcore.nn.functional as F
+from tensorcore import backends
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from standin_cuda import StandInCupy  # noqa: E402
+
+
+class NumbaStandIn(StandInCupy):
+    fused_paths = ("numba",)
+
+
+@pytest.fixture
+def numba_cuda(monkeypatch):
+    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": NumbaStandIn})
+    monkeypatch.setitem(backends._chosen, "cuda", "cupy")
+    with backends.use_kernels("numba"):
+        yield
+    for key in [k for k in backends._instances if k[0].type == "cuda"]:
+        del backends._instances[key]
+
+
+def _step(device, x, w1, b1, w2, b2, labels, activation):
+    params = [tc.tensor(a, device=device, requires_grad=True) for a in (w1, b1, w2, b2)]
+    h = F.linear_act(tc.tensor(x, device=device), params[0], params[1], activation)
+    loss = F.cross_entropy(F.linear(h, params[2], params[3]), tc.tensor(labels, device=device))
+    loss.backward()
+    return [loss.detach().cpu().numpy()] + [p.grad.cpu().numpy() for p in params]
+
+
+@pytest.mark.parametrize("activation", ["relu", "gelu", "tanh"])
+def test_numba_path_matches_the_cpu(numba_cuda, activation):
+    rng = np.random.default_rng(0)
+    n, d, h, c = 13, 17, 20, 5  # not multiples of the tile
+    x = rng.standard_normal((n, d))
+    w1, b1 = rng.standard_normal((h, d)) * 0.3, rng.standard_normal(h) * 0.1
+    w2, b2 = rng.standard_normal((c, h)) * 0.3, rng.standard_normal(c) * 0.1
+    labels = rng.integers(0, c, n)
+    on_gpu = _step("cuda", x, w1, b1, w2, b2, labels, activation)
+    on_cpu = _step("cpu", x, w1, b1, w2, b2, labels, activation)
+    for g, r in zip(on_gpu, on_cpu):
+        np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-12)
+    ran = backends.get_backend("cuda").kernel_calls
+    assert {entry for entry, path in ran if path == "numba"} == {
+        "linear_act", "act_backward", "softmax_ce", "softmax_ce_backward"}
+    assert all(path == "numba" for _, path in ran)

@@ -1,0 +1,54 @@
+"""Launch geometry, lazy compilation and streams."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numba import cuda
+
+from tensorcore.kernels import cuda_common as cc
+from tensorcore.kernels.cuda_fused import kernel_specs, linear_act_forward, warmup
+
+
+@pytest.mark.parametrize("rows,cols", [(1, 1), (64, 64), (65, 129), (1000, 3)])
+def test_gemm_grid_covers_the_output_with_64x64_tiles(rows, cols):
+    grid, block = cc.launch_config("gemm", rows, cols)
+    assert block == (16, 16)
+    assert grid == (-(-cols // 64), -(-rows // 64))
+
+
+@pytest.mark.parametrize("cols,threads", [(1, 32), (33, 64), (256, 256), (5000, 256)])
+def test_softmax_uses_one_block_per_row(cols, threads):
+    assert cc.launch_config("softmax_ce", 7, cols) == ((7,), (threads,))
+
+
+def test_backward_chunks_are_bounded(monkeypatch):
+    assert cc.bwd_chunks(0) == cc.bwd_chunks(256) == 1
+    assert cc.bwd_chunks(257) == 2
+    assert cc.bwd_chunks(10**9) == cc.BWD_MAX_CHUNKS
+    monkeypatch.setattr(cc, "BWD_ROWS_PER_CHUNK", 16)
+    assert cc.launch_config("act_backward", 37, 33) == ((2, 3), (32, 8))
+
+
+def test_unknown_kernel_raises():
+    with pytest.raises(ValueError, match="unknown kernel 'gemv'"):
+        cc.launch_config("gemv", 1, 1)
+
+
+def test_warmup_compiles_every_variant_once():
+    specs = {(name, *key) for name, key, _, _ in kernel_specs()}
+    # 5 activations x 2 dtypes for the GEMM and the backward, 2 dtypes for the other three
+    assert len(specs) == 26
+    assert warmup() == 26
+    assert specs <= set(cc._COMPILED)
+    kernel = cc.get_kernel("gemm_act", np.dtype(np.float32), cc.RELU)
+    assert cc.get_kernel("gemm_act", np.dtype(np.float32), cc.RELU) is kernel  # cached
+
+
+def test_runs_on_a_stream():
+    out = np.empty((1, 1), np.float32)
+    stream = cuda.stream()
+    linear_act_forward(np.full((1, 1), 2, np.float32), np.full((1, 1), 3, np.float32),
+                       np.full(1, -1, np.float32), "relu", out, stream=stream)
+    stream.synchronize()
+    assert out.tolist() == [[5.0]]
