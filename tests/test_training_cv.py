@@ -107,3 +107,11 @@ def test_bad_inputs():
         cross_validate(lambda *a: {"accuracy": 1.0}, X, cv=2)
     with pytest.raises(TypeError, match="fit_and_score must be callable"):
         cross_validate(None, X, cv=2)
+
+
+def test_model_selection_exports():
+    import tensorcore.model_selection as ms
+    from tensorcore import training
+
+    assert ms.cross_validate is training.cross_validate
+    assert ms.grid_search is training.grid_search and ms.random_search is training.random_search
