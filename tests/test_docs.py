@@ -21,7 +21,7 @@ DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
 
 README_START = """```
-pip install -e . && tensorcore demo
+pip install -e . && tensorcore train
 pip install -e ".[test]" && python -m pytest -q tests
 ```
 """

@@ -32,6 +32,7 @@ def format_summary(report: dict[str, Any], search_rows: int = 5) -> str:
     sizes = data["sizes"]
     metrics = report["test_metrics"]
     stop = report["early_stopping"]
+    n_configs = len(report["search"]["results"])
     lines = [
         f"dataset {data['name']}: {sum(sizes.values())} samples, {data['n_features']} "
         f"features, {data['n_classes']} classes; split train {sizes['train']} / val "
@@ -39,10 +40,10 @@ def format_summary(report: dict[str, Any], search_rows: int = 5) -> str:
         f"device {dev['device']} (backend {dev['backend']}); model "
         f"{' -> '.join(map(str, report['model']['layers']))} (ReLU), Adam, cross-entropy",
         "",
-        f"{report['search']['kind']} search over {len(report['search']['results'])} configs, "
-        f"scored by {report['search']['scored_by']} (best {search_rows}):",
-        report["search"]["table"] if search_rows is None else "\n".join(
-            report["search"]["table"].splitlines()[:search_rows + 2]),
+        f"{report['search']['kind']} search over {n_configs} configs, scored by "
+        f"{report['search']['scored_by']}" + (f" (the best {search_rows}):"
+                                             if n_configs > search_rows else ":"),
+        "\n".join(report["search"]["table"].splitlines()[:search_rows + 2]),
     ]
     if report["cv"] is not None:
         cv = report["cv"]
