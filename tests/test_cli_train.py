@@ -96,3 +96,14 @@ def test_bad_input_exits_with_a_message(extra, message, tmp_path, capsys):
     if extra[0] == "--dataset":
         assert all(name in err for name in ("breast_cancer", "digits", "iris", "wine"))
     assert not (tmp_path / "report.json").exists()
+
+
+def test_train_on_each_backend(device, tmp_path, capsys):
+    import tensorcore as tc
+
+    name = tc.backends.get_backend_name(tc.device(device).type)
+    assert main([*TINY, "--device", device, "--out", str(tmp_path), "--quiet"]) == 0
+    capsys.readouterr()
+    report = read_report(tmp_path)
+    assert report["device"] == {"device": device, "backend": name}
+    check_report(report, tmp_path, n_configs=2)

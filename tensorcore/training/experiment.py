@@ -12,6 +12,7 @@ it and writes it with the plots), the search, the final model and its history:
    (early stopping on the validation loss), or with ``cv=K`` by K-fold cross-validation on
    the train + validation samples; the configs come from a grid (``DEFAULT_GRID``, or a
    random subset of it when ``trials`` is smaller) or are drawn from ``RANDOM_SPACE``;
+   with ``cv``, each fold's model stops early on a slice of that fold's training part;
 3. retrain the best config on the training split, early stopping on the validation split;
 4. score it once on the untouched test split.
 
@@ -37,7 +38,7 @@ from ..metrics import accuracy_score, confusion_matrix, f1_score, precision_scor
 from ..ops import cat
 from ..tensor import Tensor
 from ..utils.data import DataLoader, TensorDataset
-from ..utils.data.split import StratifiedKFold, train_val_test_split
+from ..utils.data.split import StratifiedKFold, train_test_split, train_val_test_split
 from .callbacks import EarlyStopping
 from .cv import CVResult, cross_validate
 from .history import History
@@ -54,6 +55,7 @@ DEFAULT_GRID = {"hidden": [64, 128, 256], "lr": [3e-3, 1e-2], "weight_decay": [1
 RANDOM_SPACE = {"hidden": [16, 32, 64, 128, 256], "lr": LogUniform(3e-4, 3e-2),
                 "weight_decay": [0.0, 1e-5, 1e-4, 1e-3]}
 DEFAULT_RANDOM_TRIALS = 12
+CV_STOPPING_SHARE = 0.15  # of each fold's training part, for early stopping
 
 
 class ConfigError(ValueError):
@@ -209,8 +211,9 @@ class HoldoutObjective:
 
 
 class CVObjective:
-    """A config's score: mean accuracy over stratified K folds of train + validation, each
-    fold trained for ``epochs`` epochs. Every config's ``CVResult`` is kept in ``results``."""
+    """A config's score: mean accuracy over stratified K folds of train + validation. Each
+    fold's model is early-stopped on ``CV_STOPPING_SHARE`` of the fold's training part
+    (stratified). Every config's ``CVResult`` is kept in ``results``."""
 
     def __init__(self, splits: Splits, config: ExperimentConfig) -> None:
         self.config = config
@@ -228,8 +231,12 @@ class CVObjective:
         c = self.config
 
         def fit_and_score(X_tr, y_tr, X_te, y_te) -> float:
-            trained = train_mlp(params, X_tr, y_tr, self.n_classes, epochs=c.epochs,
-                                batch_size=c.batch_size, seed=c.seed)
+            # early stopping on a slice of the fold's training part: never on its test part
+            X_fit, X_stop, y_fit, y_stop = train_test_split(
+                X_tr, y_tr, test_size=CV_STOPPING_SHARE, stratify=y_tr, random_state=c.seed)
+            trained = train_mlp(params, X_fit, y_fit, self.n_classes, X_stop, y_stop,
+                                epochs=c.epochs, batch_size=c.batch_size,
+                                patience=c.patience, seed=c.seed)
             return accuracy_score(y_te, trained.predict_labels(X_te))
 
         result = cross_validate(fit_and_score, self.X, self.y, cv=self.splitter)
@@ -297,7 +304,8 @@ def run_experiment(config: ExperimentConfig, splits: Splits | None = None,
         splits = load_splits(config, device)
     timings["data_s"] = time.perf_counter() - start
     objective = (CVObjective(splits, config) if config.cv else HoldoutObjective(splits, config))
-    scored_by = (f"mean accuracy over {config.cv} stratified folds of train + val"
+    scored_by = (f"mean accuracy over {config.cv} stratified folds of train + val "
+                 f"(early stopping on {CV_STOPPING_SHARE:.0%} of each fold's training part)"
                  if config.cv else "validation accuracy")
     log(f"search: {config.search}, each config scored by {scored_by}")
     mark = time.perf_counter()
@@ -323,7 +331,7 @@ def run_experiment(config: ExperimentConfig, splits: Splits | None = None,
         "dataset": {"name": config.dataset, "n_features": s.n_features,
                     "n_classes": s.n_classes, "sizes": s.sizes()},
         "device": {"device": str(device),
-                   "backend": backends.get_backend(s.X_train.device).name},
+                   "backend": backends.get_backend_name(s.X_train.device.type)},
         "model": {"layers": [s.n_features, best["hidden"], s.n_classes],
                   "activation": "relu", "optimizer": "Adam", "loss": "cross_entropy"},
         "search": {"kind": config.search, "scored_by": scored_by, **search.to_dict(),

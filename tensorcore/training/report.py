@@ -81,8 +81,9 @@ def write_outputs(result, out_dir) -> dict[str, str]:
     files = {
         "learning_curves": plot_learning_curves(result.final.history,
                                                 out / "learning_curves.png"),
-        "search": plot_search_results(result.search, out / "search.png",
-                                      score_name=result.report["search"]["scored_by"]),
+        "search": plot_search_results(result.search, out / "search.png", score_name=(
+            "mean cross-validation accuracy" if result.cv is not None
+            else "validation accuracy")),
     }
     if result.cv is not None:
         files["cv_scores"] = plot_cv_scores(result.cv, out / "cv_scores.png",
