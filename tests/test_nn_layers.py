@@ -213,7 +213,7 @@ def test_batchnorm_training_running_stats_and_eval(device, shape):
 
 
 def test_batchnorm_cumulative_average_and_no_tracking(device):
-    bn = nn.BatchNorm1d(2, momentum=None).double()
+    bn = nn.BatchNorm1d(2, momentum=None).to(device).double()
     batches = [_rand(s, 5, 2) for s in (1, 2, 3)]
     for b in batches:
         bn(_t(b, device))

@@ -47,7 +47,8 @@ def test_parameter_is_a_leaf_tensor_that_shares_memory(device):
     with tc.no_grad():
         data.add_(1.0)
     assert p.tolist() == [2.0, 3.0]  # same memory, as PyTorch
-    assert repr(p) == "Parameter containing:\ntensor([2., 3.], requires_grad=True)"
+    on = "" if device == "cpu" else f"device='{device}', "  # as a plain tensor's repr
+    assert repr(p) == f"Parameter containing:\ntensor([2., 3.], {on}requires_grad=True)"
 
 
 def test_parameter_ops_return_plain_tensors_and_get_gradients(device):

@@ -84,7 +84,7 @@ def test_module_state_dict_through_a_file_gives_identical_outputs(tmp_path, devi
     assert loaded["1.num_batches_tracked"].dtype == tc.int64
     tc.manual_seed(1)
     other = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
-    other.load_state_dict(loaded)
+    other.to(device).load_state_dict(loaded)
     model.eval(), other.eval()
     x = tc.randn(5, 4, device=device)
     np.testing.assert_array_equal(to_numpy(model(x)), to_numpy(other(x)))
