@@ -375,6 +375,12 @@ def test_as_tensor(device):
 
 def test_array_protocol(device):
     t = tc.tensor([[1.0, 2.0]], device=device)
+    if tc.device(device).type != "cpu":  # as PyTorch: device memory is copied with .cpu() first
+        for convert in (np.asarray, np.array, np.sin):
+            with pytest.raises(TypeError, match=r"cuda device type tensor to numpy\. Use "
+                                                r"Tensor\.cpu\(\)"):
+                convert(t)
+        t = t.cpu()
     a = np.asarray(t)
     assert isinstance(a, np.ndarray) and a.dtype == np.float32
     np.testing.assert_array_equal(a, [[1.0, 2.0]])
@@ -382,10 +388,9 @@ def test_array_protocol(device):
     c = np.array(t)  # copy=True by default: must not alias the tensor
     c[0, 0] = 99.0
     assert t.tolist() == [[1.0, 2.0]]
-    if tc.device(device).type == "cpu":
-        assert np.shares_memory(np.asarray(t), t.numpy())
-        with pytest.raises(ValueError):
-            np.array(t, dtype=np.float64, copy=False)
+    assert np.shares_memory(np.asarray(t), t.numpy())
+    with pytest.raises(ValueError):
+        np.array(t, dtype=np.float64, copy=False)
     np.testing.assert_allclose(np.sin(np.asarray(t)), np.sin([[1.0, 2.0]]), rtol=1e-6)
 
 
