@@ -88,7 +88,7 @@ def test_bad_options_exit_with_a_message(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_cuda_without_gpu_says_why(capsys):
+def test_cuda_without_gpu_says_why(capsys, real_cuda_backend):
     if tc.cuda.is_available():
         pytest.skip("a GPU is usable here")
     with pytest.raises(SystemExit):

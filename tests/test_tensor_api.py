@@ -431,7 +431,7 @@ def test_device_parsing():
 
 
 @pytest.mark.skipif(ON_GPU, reason="a usable GPU is present")
-def test_cuda_request_without_gpu_raises():
+def test_cuda_request_without_gpu_raises(real_cuda_backend):
     assert tc.cuda.is_available() is False and tc.cuda.device_count() == 0
     with pytest.raises(RuntimeError, match="(?i)cupy|gpu"):
         tc.zeros(2, device="cuda")
