@@ -177,11 +177,16 @@ class Tensor:
     def tolist(self):
         return self._backend.to_numpy(self._data).tolist()
 
+    def _refuse_device_memory(self) -> None:
+        """NumPy reads host memory only: a tensor elsewhere must be copied with ``.cpu()``."""
+        if self.device.type != "cpu":
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
+                            f"Tensor.cpu() to copy the tensor to host memory first.")
+
     def numpy(self, force: bool = False) -> np.ndarray:
         if self.device.type != "cpu":
             if not force:
-                raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
-                                f"Tensor.cpu() to copy the tensor to host memory first.")
+                self._refuse_device_memory()
             return self._backend.to_numpy(self._data)
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
@@ -189,6 +194,7 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        self._refuse_device_memory()  # as PyTorch: np.asarray(t) needs t.cpu() first
         arr = self._backend.to_numpy(self._data)
         shared = arr is self._data  # NumPy 2 trusts us to honour copy=: np.array(t) copies
         if dtype is not None and np.dtype(dtype) != arr.dtype:

@@ -34,6 +34,13 @@ def device(request):
         yield dev
 
 
+@pytest.fixture
+def real_cuda_backend(monkeypatch):
+    """``cuda`` served by its real backend (CuPy) for the test, even while the stand-in is
+    registered: for the checks of what happens without a usable GPU."""
+    monkeypatch.setitem(tc.backends._chosen, "cuda", "cupy")
+
+
 def pytest_collection_modifyitems(config, items):
     if tc.cuda.is_available():
         return

@@ -13,14 +13,10 @@ import weakref
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 
 import tensorcore as tc
 from tensorcore.autograd import Function, gradcheck, gradgradcheck
-
-
-def npa(t):
-    """The values of a tensor as a NumPy array (a copy, off the graph)."""
-    return np.array(t.detach().cpu())
 
 
 # -- backward ----------------------------------------------------------------------------------
@@ -28,7 +24,7 @@ def test_backward_scalar_matches_closed_form(device):
     xv = np.array([1.0, -2.0, 3.0])
     x = tc.tensor(xv, device=device, requires_grad=True)
     (x * x * x).sum().backward()
-    np.testing.assert_allclose(npa(x.grad), 3 * xv ** 2)
+    np.testing.assert_allclose(to_numpy(x.grad), 3 * xv ** 2)
     assert x.grad.shape == x.shape and x.grad.dtype == x.dtype
     assert x.grad.device == x.device
 
@@ -39,7 +35,7 @@ def test_backward_with_gradient_argument(device):
     x = tc.tensor(xv, device=device, requires_grad=True)
     y = x * x
     y.backward(gradient=tc.tensor(gv, device=device))
-    np.testing.assert_allclose(npa(x.grad), 2 * xv * gv, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(x.grad), 2 * xv * gv, rtol=1e-6)
 
 
 def test_backward_non_scalar_without_gradient_raises(device):
@@ -66,10 +62,10 @@ def test_grad_accumulates_over_two_backward_calls(device):
     xv = np.array([0.5, 1.5, -1.0], dtype=np.float32)
     x = tc.tensor(xv, device=device, requires_grad=True)
     (x * x).sum().backward()
-    first = npa(x.grad)
+    first = to_numpy(x.grad)
     np.testing.assert_allclose(first, 2 * xv, rtol=1e-6)
     (3 * x).sum().backward()
-    np.testing.assert_allclose(npa(x.grad), 2 * xv + 3, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(x.grad), 2 * xv + 3, rtol=1e-6)
     # the first returned .grad must not be aliased into a later hand-out
     np.testing.assert_allclose(first, 2 * xv, rtol=1e-6)
 
@@ -80,20 +76,20 @@ def test_grad_accumulation_does_not_alias_between_leaves(device):
     b = tc.ones(3, device=device, requires_grad=True)
     (a + b).sum().backward()
     a.grad.add_(10.0)
-    np.testing.assert_allclose(npa(b.grad), np.ones(3))
-    np.testing.assert_allclose(npa(a.grad), np.full(3, 11.0))
+    np.testing.assert_allclose(to_numpy(b.grad), np.ones(3))
+    np.testing.assert_allclose(to_numpy(a.grad), np.full(3, 11.0))
 
 
 def test_retain_graph_allows_second_backward(device):
     x = tc.tensor([2.0, 3.0], device=device, requires_grad=True)
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
-    g1 = npa(x.grad)
+    g1 = to_numpy(x.grad)
     y.backward()
     xv = np.array([2.0, 3.0])
     expected = np.exp(xv) * (1 + xv)
     np.testing.assert_allclose(g1, expected, rtol=1e-5)
-    np.testing.assert_allclose(npa(x.grad), 2 * expected, rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(x.grad), 2 * expected, rtol=1e-5)
 
 
 def test_backward_twice_without_retain_graph_raises(device):
@@ -109,22 +105,22 @@ def test_shared_subexpression_gets_summed_gradient(device):
     y = x * 3
     z = (y * y + y).sum()  # dz/dx = (2y + 1) * 3
     z.backward()
-    np.testing.assert_allclose(npa(x.grad), (2 * 3 * np.array([1.0, 2.0]) + 1) * 3)
+    np.testing.assert_allclose(to_numpy(x.grad), (2 * 3 * np.array([1.0, 2.0]) + 1) * 3)
 
 
 def test_broadcast_gradient_is_reduced(device):
     a = tc.ones(2, 3, device=device, requires_grad=True)
     b = tc.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
     (a * b).sum().backward()
-    np.testing.assert_allclose(npa(b.grad), [2.0, 2.0, 2.0])
-    np.testing.assert_allclose(npa(a.grad), np.tile([1.0, 2.0, 3.0], (2, 1)))
+    np.testing.assert_allclose(to_numpy(b.grad), [2.0, 2.0, 2.0])
+    np.testing.assert_allclose(to_numpy(a.grad), np.tile([1.0, 2.0, 3.0], (2, 1)))
 
 
 def test_backward_inputs_argument_limits_accumulation(device):
     a = tc.tensor([1.0, 2.0], device=device, requires_grad=True)
     b = tc.tensor([3.0, 4.0], device=device, requires_grad=True)
     (a * b).sum().backward(inputs=[a])
-    np.testing.assert_allclose(npa(a.grad), [3.0, 4.0])
+    np.testing.assert_allclose(to_numpy(a.grad), [3.0, 4.0])
     # PyTorch: with inputs=, only those leaves accumulate
     assert b.grad is None
 
@@ -136,17 +132,17 @@ def test_autograd_grad_with_grad_outputs(device):
     x = tc.tensor(xv, device=device, requires_grad=True)
     y = x.sin()
     (g,) = tc.autograd.grad(y, x, grad_outputs=tc.tensor(gv, device=device))
-    np.testing.assert_allclose(npa(g), np.cos(xv) * gv, rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(g), np.cos(xv) * gv, rtol=1e-5)
     assert x.grad is None  # grad() never touches .grad
 
 
 def test_autograd_grad_does_not_touch_existing_grad(device):
     x = tc.tensor([1.0, 2.0], device=device, requires_grad=True)
     (x * 5).sum().backward()
-    before = npa(x.grad)
+    before = to_numpy(x.grad)
     (g,) = tc.autograd.grad((x * x).sum(), x)
-    np.testing.assert_allclose(npa(g), [2.0, 4.0])
-    np.testing.assert_allclose(npa(x.grad), before)
+    np.testing.assert_allclose(to_numpy(g), [2.0, 4.0])
+    np.testing.assert_allclose(to_numpy(x.grad), before)
 
 
 def test_autograd_grad_unused_input(device):
@@ -155,7 +151,7 @@ def test_autograd_grad_unused_input(device):
     with pytest.raises(RuntimeError, match="allow_unused"):
         tc.autograd.grad((x * x).sum(), [x, unused])
     gx, gu = tc.autograd.grad((x * x).sum(), [x, unused], allow_unused=True)
-    np.testing.assert_allclose(npa(gx), [2.0, 4.0])
+    np.testing.assert_allclose(to_numpy(gx), [2.0, 4.0])
     assert gu is None
     assert x.grad is None and unused.grad is None
 
@@ -173,8 +169,8 @@ def test_autograd_grad_non_leaf_inputs(device):
     h = x * 2           # non-leaf
     y = (h * h).sum()   # dy/dh = 2h = 4x ; dy/dx = 8x
     gh, gx = tc.autograd.grad(y, [h, x])
-    np.testing.assert_allclose(npa(gh), 4 * xv, rtol=1e-6)
-    np.testing.assert_allclose(npa(gx), 8 * xv, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(gh), 4 * xv, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(gx), 8 * xv, rtol=1e-6)
     assert x.grad is None and h.grad is None
 
 
@@ -182,7 +178,7 @@ def test_autograd_grad_multiple_outputs(device):
     x = tc.tensor([1.0, 2.0], device=device, requires_grad=True)
     y1, y2 = (x * x).sum(), (x * 3).sum()
     (g,) = tc.autograd.grad([y1, y2], x)
-    np.testing.assert_allclose(npa(g), [2.0 + 3.0, 4.0 + 3.0])
+    np.testing.assert_allclose(to_numpy(g), [2.0 + 3.0, 4.0 + 3.0])
 
 
 # -- higher order -------------------------------------------------------------------------------
@@ -191,10 +187,10 @@ def test_second_derivative_of_cube(device):
     x = tc.tensor(xv, dtype=tc.float64, device=device, requires_grad=True)
     y = (x ** 3).sum()
     (g,) = tc.autograd.grad(y, x, create_graph=True)
-    np.testing.assert_allclose(npa(g), 3 * xv ** 2)
+    np.testing.assert_allclose(to_numpy(g), 3 * xv ** 2)
     assert g.requires_grad and g.grad_fn is not None
     (g2,) = tc.autograd.grad(g.sum(), x)
-    np.testing.assert_allclose(npa(g2), 6 * xv)
+    np.testing.assert_allclose(to_numpy(g2), 6 * xv)
 
 
 def test_second_derivative_of_sin_with_backward(device):
@@ -202,11 +198,11 @@ def test_second_derivative_of_sin_with_backward(device):
     x = tc.tensor(xv, dtype=tc.float64, device=device, requires_grad=True)
     y = x.sin().sum()
     y.backward(create_graph=True)
-    np.testing.assert_allclose(npa(x.grad), np.cos(xv))
+    np.testing.assert_allclose(to_numpy(x.grad), np.cos(xv))
     g = x.grad
     x.grad = None
     g.sum().backward()
-    np.testing.assert_allclose(npa(x.grad), -np.sin(xv))
+    np.testing.assert_allclose(to_numpy(x.grad), -np.sin(xv))
 
 
 def test_third_derivative_of_cube(device):
@@ -246,10 +242,10 @@ def test_custom_function_values_and_needs_input_grad(device):
     MulSin.seen_needs.clear()
     out = MulSin.apply(x, y)
     assert out.grad_fn is not None and "MulSin" in out.grad_fn.name()
-    np.testing.assert_allclose(npa(out), xv * np.sin(yv))
+    np.testing.assert_allclose(to_numpy(out), xv * np.sin(yv))
     out.sum().backward()
     assert MulSin.seen_needs == [(True, False)]
-    np.testing.assert_allclose(npa(x.grad), np.sin(yv))
+    np.testing.assert_allclose(to_numpy(x.grad), np.sin(yv))
     assert y.grad is None
 
 
@@ -312,17 +308,17 @@ def test_hook_on_leaf_modifies_grad_and_remove(device):
     seen = []
 
     def hook(g):
-        seen.append(npa(g))
+        seen.append(to_numpy(g))
         return g * 10
 
     handle = x.register_hook(hook)
     (x * x).sum().backward()
     np.testing.assert_allclose(seen[0], [2.0, 4.0])
-    np.testing.assert_allclose(npa(x.grad), [20.0, 40.0])
+    np.testing.assert_allclose(to_numpy(x.grad), [20.0, 40.0])
     handle.remove()
     x.grad = None
     (x * x).sum().backward()
-    np.testing.assert_allclose(npa(x.grad), [2.0, 4.0])
+    np.testing.assert_allclose(to_numpy(x.grad), [2.0, 4.0])
     assert len(seen) == 1
 
 
@@ -332,19 +328,19 @@ def test_hook_on_non_leaf_modifies_downstream_grad(device):
     seen = []
 
     def hook(g):
-        seen.append(npa(g))
+        seen.append(to_numpy(g))
         return g * 2
 
     handle = h.register_hook(hook)
     (h * h).sum().backward(retain_graph=False)
     np.testing.assert_allclose(seen[0], [6.0, 12.0])         # 2h
-    np.testing.assert_allclose(npa(x.grad), [36.0, 72.0])    # 2h * 2 * 3
+    np.testing.assert_allclose(to_numpy(x.grad), [36.0, 72.0])    # 2h * 2 * 3
     assert h.grad is None  # hooks alone do not retain the grad
     handle.remove()
     x.grad = None
     h2 = x * 3
     (h2 * h2).sum().backward()
-    np.testing.assert_allclose(npa(x.grad), [18.0, 36.0])
+    np.testing.assert_allclose(to_numpy(x.grad), [18.0, 36.0])
 
 
 def test_hook_removed_on_non_leaf_not_called(device):
@@ -355,7 +351,7 @@ def test_hook_removed_on_non_leaf_not_called(device):
     handle.remove()
     h.sum().backward()
     assert calls == []
-    np.testing.assert_allclose(npa(x.grad), [3.0, 3.0])
+    np.testing.assert_allclose(to_numpy(x.grad), [3.0, 3.0])
 
 
 def test_register_hook_without_grad_raises(device):
@@ -369,8 +365,8 @@ def test_retain_grad(device):
     h.retain_grad()
     assert h.retains_grad and not x.retains_grad
     (h * 4).sum().backward()
-    np.testing.assert_allclose(npa(h.grad), [4.0, 4.0])
-    np.testing.assert_allclose(npa(x.grad), [8.0, 16.0])
+    np.testing.assert_allclose(to_numpy(h.grad), [4.0, 4.0])
+    np.testing.assert_allclose(to_numpy(x.grad), [8.0, 16.0])
     other = x * 2
     other.sum().backward()
     assert other.grad is None
@@ -488,7 +484,7 @@ def test_inplace_on_leaf_requiring_grad_raises(device):
     with pytest.raises(RuntimeError, match="leaf Variable"):
         x[0] = 5.0
     assert x._version == 0
-    np.testing.assert_allclose(npa(x), np.ones(3))
+    np.testing.assert_allclose(to_numpy(x), np.ones(3))
 
 
 def test_inplace_on_view_of_leaf_requiring_grad_raises(device):
@@ -498,7 +494,7 @@ def test_inplace_on_view_of_leaf_requiring_grad_raises(device):
         v.mul_(2)
     with pytest.raises(RuntimeError, match="view of a leaf"):
         v[1] = 3.0
-    np.testing.assert_allclose(npa(x), np.ones((2, 3)))
+    np.testing.assert_allclose(to_numpy(x), np.ones((2, 3)))
 
 
 def test_inplace_under_no_grad_on_leaf_sgd_update(device):
@@ -510,11 +506,11 @@ def test_inplace_under_no_grad_on_leaf_sgd_update(device):
         w.sub_(0.1 * w.grad)
     assert w._version == v0 + 1
     assert w.is_leaf and w.requires_grad and w.grad_fn is None
-    np.testing.assert_allclose(npa(w), wv - 0.1 * 2 * wv, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(w), wv - 0.1 * 2 * wv, rtol=1e-6)
     with tc.no_grad():
         w -= 1.0  # __isub__ keeps the same object
     assert w._version == v0 + 2
-    np.testing.assert_allclose(npa(w), wv * 0.8 - 1.0, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(w), wv * 0.8 - 1.0, rtol=1e-6)
 
 
 def test_version_counter_shared_with_views_and_detach(device):
@@ -523,10 +519,10 @@ def test_version_counter_shared_with_views_and_detach(device):
     d = x.detach()
     v.add_(1.0)
     assert x._version == v._version == d._version == 1
-    np.testing.assert_allclose(npa(x), [0.0, 1.0, 1.0, 0.0])
+    np.testing.assert_allclose(to_numpy(x), [0.0, 1.0, 1.0, 0.0])
     d.mul_(2.0)
     assert x._version == 2
-    np.testing.assert_allclose(npa(x), [0.0, 2.0, 2.0, 0.0])
+    np.testing.assert_allclose(to_numpy(x), [0.0, 2.0, 2.0, 0.0])
 
 
 def test_setitem_records_graph(device):
@@ -536,11 +532,11 @@ def test_setitem_records_graph(device):
     x = src * 2          # non-leaf: in-place allowed
     x[1:3] = val * 3
     assert x.grad_fn is not None
-    np.testing.assert_allclose(npa(x), [2.0, 30.0, 60.0, 8.0])
+    np.testing.assert_allclose(to_numpy(x), [2.0, 30.0, 60.0, 8.0])
     w = tc.tensor([1.0, 2.0, 3.0, 4.0], device=device)
     (x * w).sum().backward()
-    np.testing.assert_allclose(npa(src.grad), [2.0, 0.0, 0.0, 8.0])   # overwritten -> 0
-    np.testing.assert_allclose(npa(val.grad), [2.0 * 3, 3.0 * 3])
+    np.testing.assert_allclose(to_numpy(src.grad), [2.0, 0.0, 0.0, 8.0])   # overwritten -> 0
+    np.testing.assert_allclose(to_numpy(val.grad), [2.0 * 3, 3.0 * 3])
 
 
 def test_setitem_with_index_tensor_records_graph(device):
@@ -549,10 +545,10 @@ def test_setitem_with_index_tensor_records_graph(device):
     idx = tc.tensor([0, 2], device=device)
     v = tc.tensor([5.0, 7.0], device=device, requires_grad=True)
     x[idx] = v
-    np.testing.assert_allclose(npa(x), [5.0, 2.0, 7.0])
+    np.testing.assert_allclose(to_numpy(x), [5.0, 2.0, 7.0])
     (x * x).sum().backward()
-    np.testing.assert_allclose(npa(src.grad), [0.0, 4.0, 0.0])
-    np.testing.assert_allclose(npa(v.grad), [10.0, 14.0])
+    np.testing.assert_allclose(to_numpy(src.grad), [0.0, 4.0, 0.0])
+    np.testing.assert_allclose(to_numpy(v.grad), [10.0, 14.0])
 
 
 def test_inplace_on_non_leaf_records_graph(device):
@@ -561,7 +557,7 @@ def test_inplace_on_non_leaf_records_graph(device):
     y.mul_(x)   # y = x * x
     y.add_(3.0)
     y.sum().backward()
-    np.testing.assert_allclose(npa(x.grad), [2.0, 4.0])
+    np.testing.assert_allclose(to_numpy(x.grad), [2.0, 4.0])
 
 
 # -- anomaly detection -------------------------------------------------------------------------
@@ -575,8 +571,8 @@ def test_detect_anomaly_names_the_op(device):
         # outside anomaly mode the same backward silently produces inf
         x2 = tc.tensor([0.0, 1.0], device=device, requires_grad=True)
         x2.sqrt().sum().backward()
-    assert not np.isfinite(npa(x2.grad)[0])
-    np.testing.assert_allclose(npa(x2.grad)[1], 0.5)
+    assert not np.isfinite(to_numpy(x2.grad)[0])
+    np.testing.assert_allclose(to_numpy(x2.grad)[1], 0.5)
 
 
 # -- deep graphs and memory -----------------------------------------------------------------------
@@ -588,8 +584,8 @@ def test_very_long_chain_backward_is_iterative(device):
         z = z * 1.0001
     z.sum().backward()
     expected = 1.0001 ** n
-    np.testing.assert_allclose(npa(x.grad), np.full(16, expected), rtol=1e-9)
-    np.testing.assert_allclose(npa(z), np.full(16, expected), rtol=1e-9)
+    np.testing.assert_allclose(to_numpy(x.grad), np.full(16, expected), rtol=1e-9)
+    np.testing.assert_allclose(to_numpy(z), np.full(16, expected), rtol=1e-9)
     del z
     # freeing a 100k-deep graph must not recurse either (the chain is dropped above)
 
@@ -675,25 +671,25 @@ def test_training_loop_memory_is_flat():
 def test_leaf_hook_called_once_with_total_gradient(device):
     x = tc.tensor([1.0, 2.0], device=device, requires_grad=True)
     seen = []
-    x.register_hook(lambda g: seen.append(npa(g)))
+    x.register_hook(lambda g: seen.append(to_numpy(g)))
     (x * x + x).sum().backward()  # three uses of x: one hook call with the sum
     assert len(seen) == 1
     np.testing.assert_allclose(seen[0], [3.0, 5.0])
-    np.testing.assert_allclose(npa(x.grad), [3.0, 5.0])
+    np.testing.assert_allclose(to_numpy(x.grad), [3.0, 5.0])
 
 
 def test_nonlinear_leaf_hook_sees_total(device):
     x = tc.tensor([1.0, 2.0], device=device, requires_grad=True)
     x.register_hook(lambda g: g.clamp(max=3.0))
     (x * x).sum().backward()  # total 2x = [2, 4] -> clamped [2, 3]
-    np.testing.assert_allclose(npa(x.grad), [2.0, 3.0])
+    np.testing.assert_allclose(to_numpy(x.grad), [2.0, 3.0])
 
 
 def test_backward_inputs_non_leaf_accumulates(device):
     x = tc.tensor([1.0, 2.0], device=device, requires_grad=True)
     h = x * 3
     (h * h).sum().backward(inputs=[h])
-    np.testing.assert_allclose(npa(h.grad), [6.0, 12.0])
+    np.testing.assert_allclose(to_numpy(h.grad), [6.0, 12.0])
     assert x.grad is None
 
 
@@ -704,13 +700,13 @@ def test_grads_are_owned_and_writable(device):
     h.sum().backward()
     x.grad.zero_()
     h.grad.mul_(2.0)
-    np.testing.assert_allclose(npa(x.grad), np.zeros(3))
-    np.testing.assert_allclose(npa(h.grad), np.full(3, 2.0))
+    np.testing.assert_allclose(to_numpy(x.grad), np.zeros(3))
+    np.testing.assert_allclose(to_numpy(h.grad), np.full(3, 2.0))
     g = tc.ones(3, device=device)
     x.grad = None
     x.backward(g)
     x.grad.add_(1.0)
-    np.testing.assert_allclose(npa(g), np.ones(3))  # the caller's gradient is not aliased
+    np.testing.assert_allclose(to_numpy(g), np.ones(3))  # the caller's gradient is not aliased
 
 
 def test_inplace_fill_and_clamp_on_non_leaf(device):
@@ -718,12 +714,12 @@ def test_inplace_fill_and_clamp_on_non_leaf(device):
     y = x * 2          # [2, 4]
     y.clamp_(0.0, 3.0)  # [2, 3]
     y.sum().backward()
-    np.testing.assert_allclose(npa(x.grad), [2.0, 0.0])
+    np.testing.assert_allclose(to_numpy(x.grad), [2.0, 0.0])
     x.grad = None
     y = x * 2
     y.fill_(5.0)
     (y * x).sum().backward()
-    np.testing.assert_allclose(npa(x.grad), [5.0, 5.0])
+    np.testing.assert_allclose(to_numpy(x.grad), [5.0, 5.0])
 
 
 def test_inplace_uses_pre_write_value_in_backward(device):
@@ -732,7 +728,7 @@ def test_inplace_uses_pre_write_value_in_backward(device):
     y.mul_(x)                # y = x^2 (needs the old y for d/dx)
     y.mul_(x)                # y = x^3
     y.sum().backward()
-    np.testing.assert_allclose(npa(x.grad), 3 * np.array([1.0, 2.0]) ** 2)
+    np.testing.assert_allclose(to_numpy(x.grad), 3 * np.array([1.0, 2.0]) ** 2)
 
 
 def test_grad_mode_is_per_thread():

@@ -75,7 +75,7 @@ def test_import_and_cpu_work_never_import_cupy():
 
 
 @pytest.mark.skipif(ON_GPU, reason="a usable GPU is present")
-def test_cuda_unusable_here_names_cupy():
+def test_cuda_unusable_here_names_cupy(real_cuda_backend):
     reason = backends.cuda_unavailable_reason()
     assert tc.cuda.is_available() is False and tc.cuda.device_count() == 0
     assert "CuPy" in reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 from sklearn import datasets as skd
 
 import tensorcore as tc
@@ -23,15 +24,15 @@ def test_matches_sklearn(device, name, sk_loader, shape, n_classes):
     assert X.shape == shape and y.shape == (shape[0],)
     assert X.dtype == tc.float32 and y.dtype == tc.int64
     assert X.device == y.device == tc.device(device)
-    np.testing.assert_allclose(X.numpy(), X_ref, rtol=1e-6)
-    assert np.bincount(y.numpy()).tolist() == np.bincount(y_ref).tolist()
+    np.testing.assert_allclose(to_numpy(X), X_ref, rtol=1e-6)
+    assert np.bincount(to_numpy(y)).tolist() == np.bincount(y_ref).tolist()
     assert len(np.bincount(y_ref)) == n_classes
 
 
 def test_dtype_and_as_dataset(device):
     X, _ = datasets.load_iris(dtype=tc.float64, device=device)
     assert X.dtype == tc.float64
-    np.testing.assert_array_equal(X.numpy(), skd.load_iris().data)
+    np.testing.assert_array_equal(to_numpy(X), skd.load_iris().data)
     ds = datasets.load_wine(as_dataset=True, device=device)
     assert isinstance(ds, TensorDataset) and len(ds) == 178
     x0, y0 = ds[0]

@@ -35,8 +35,9 @@ def test_demo_loss_falls_and_accuracy(capsys):
 
 
 def test_demo_on_each_backend(device, capsys):
-    # the conftest fixture has chosen the backend for `device`; the demo must use it
-    name = tc.backends.get_backend_name(tc.device(device).type)
+    # the conftest fixture has chosen the backend for `device`; the demo must use it (and
+    # report its name: the stand-in for cuda runs, and names itself, CuPy's backend)
+    name = tc.backends.get_backend(tc.device(device)).name
     assert main(["demo", "--epochs", "50", "--device", device]) == 0
     out = capsys.readouterr().out
     assert f"device {device}, backend {name}," in out
@@ -87,7 +88,7 @@ def test_bad_options_exit_with_a_message(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_cuda_without_gpu_says_why(capsys):
+def test_cuda_without_gpu_says_why(capsys, real_cuda_backend):
     if tc.cuda.is_available():
         pytest.skip("a GPU is usable here")
     with pytest.raises(SystemExit):

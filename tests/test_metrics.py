@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn.metrics as skm
+from helpers import to_numpy
 
 import tensorcore as tc
 from tensorcore import metrics
@@ -37,10 +38,6 @@ def _cases():
 
 
 CASES = _cases()
-
-
-def _value(x):
-    return x.numpy() if isinstance(x, tc.Tensor) else x
 
 
 def _call_both(name, y_true, y_pred, device, **kwargs):
@@ -76,7 +73,7 @@ def test_scores_match_sklearn(device, case, name):
                 assert isinstance(ours, tc.Tensor) and ours.device == tc.device(device)
             else:
                 assert isinstance(ours, float)
-            np.testing.assert_allclose(_value(ours), theirs, atol=1e-6, equal_nan=True)
+            np.testing.assert_allclose(to_numpy(ours), theirs, atol=1e-6, equal_nan=True)
 
 
 @pytest.mark.parametrize("case", range(len(CASES)))
@@ -89,7 +86,7 @@ def test_prfs_fbeta_accuracy_confusion_match_sklearn(device, case):
             for a, b in zip(ours, theirs, strict=True):
                 assert (a is None) == (b is None)
                 if b is not None:
-                    np.testing.assert_allclose(_value(a), b, atol=1e-6)
+                    np.testing.assert_allclose(to_numpy(a), b, atol=1e-6)
     ours, theirs = _call_both("accuracy_score", y_true, y_pred, device)
     assert isinstance(ours, float) and ours == pytest.approx(theirs, abs=1e-12)
     for normalize in (None, "true", "pred", "all"):
@@ -97,17 +94,17 @@ def test_prfs_fbeta_accuracy_confusion_match_sklearn(device, case):
                                   normalize=normalize)
         assert ours.device == tc.device(device)
         assert ours.dtype == (tc.int64 if normalize is None else tc.float64)
-        np.testing.assert_allclose(ours.numpy(), theirs, atol=1e-12)
+        np.testing.assert_allclose(to_numpy(ours), theirs, atol=1e-12)
 
 
 def test_labels_argument_matches_sklearn(device):
     y_true, y_pred = np.array([0, 1, 2, 2, 3, 1]), np.array([0, 2, 2, 1, 3, 3])
     for labels in ([2, 0, 1], [3, 1], [1, 5]):
         ours, theirs = _call_both("confusion_matrix", y_true, y_pred, device, labels=labels)
-        np.testing.assert_array_equal(ours.numpy(), theirs)
+        np.testing.assert_array_equal(to_numpy(ours), theirs)
         ours, theirs = _call_both("f1_score", y_true, y_pred, device, labels=labels,
                                   average=None, zero_division=0)
-        np.testing.assert_allclose(ours.numpy(), theirs)
+        np.testing.assert_allclose(to_numpy(ours), theirs)
         ours, theirs = _call_both("precision_score", y_true, y_pred, device, labels=labels,
                                   average="micro", zero_division=0)
         assert ours == pytest.approx(theirs)
@@ -147,7 +144,7 @@ def test_regression_metrics_match_sklearn(device):
             got, want = ours(t, p, multioutput=multioutput), theirs(y, pred32,
                                                                      multioutput=multioutput)
             assert isinstance(got, tc.Tensor if multioutput == "raw_values" else float)
-            np.testing.assert_allclose(_value(got), want, rtol=1e-6)
+            np.testing.assert_allclose(to_numpy(got), want, rtol=1e-6)
         np.testing.assert_allclose(ours(t[:, 0], p[:, 0]), theirs(y[:, 0], pred32[:, 0]),
                                    rtol=1e-6)
     assert metrics.r2_score(t, p, multioutput="variance_weighted") == pytest.approx(
@@ -230,7 +227,7 @@ def test_metrics_stay_on_the_device(counting_gpu):
         warnings.simplefilter("ignore")
         assert scores[:2] == [skm.accuracy_score(y_true, y_pred),
                               pytest.approx(skm.f1_score(y_true, y_pred, average="macro"))]
-    np.testing.assert_allclose(cm.cpu().numpy(), skm.confusion_matrix(y_true, y_pred,
-                                                                      normalize="pred"))
+    np.testing.assert_allclose(to_numpy(cm), skm.confusion_matrix(y_true, y_pred,
+                                                                  normalize="pred"))
     with pytest.raises(RuntimeError, match="same device"):
         metrics.accuracy_score(t, tc.tensor(y_pred))

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 
 import tensorcore as tc
 import tensorcore.nn.functional as F
@@ -51,7 +52,7 @@ ACTIVATIONS = {
 def test_activation_values_and_gradients(device, name):
     fn, ref = ACTIVATIONS[name]
     x = _x()
-    np.testing.assert_allclose(fn(_t(x, device)).numpy(), ref(x), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(to_numpy(fn(_t(x, device))), ref(x), rtol=1e-12, atol=1e-14)
     xt = _t(x, device, True)
     assert tc.autograd.gradcheck(fn, (xt,))
     if name != "relu":
@@ -64,7 +65,7 @@ def test_activations_keep_dtype_and_do_not_overflow(device, dtype):
     for name, (fn, ref) in ACTIVATIONS.items():
         out = fn(x)
         assert out.dtype == dtype, name
-        np.testing.assert_allclose(out.numpy(), ref(x.numpy().astype(np.float64)),
+        np.testing.assert_allclose(to_numpy(out), ref(to_numpy(x).astype(np.float64)),
                                    rtol=1e-6, atol=1e-30, err_msg=name)
 
 
@@ -87,7 +88,7 @@ def test_inplace_writes_into_the_input(device):
         x = _t([-1.0, 2.0], device)
         out = fn(x, inplace=True)
         assert out is x
-        np.testing.assert_allclose(x.numpy(), fn(_t([-1.0, 2.0], device)).numpy())
+        np.testing.assert_allclose(to_numpy(x), to_numpy(fn(_t([-1.0, 2.0], device))))
     leaf = _t([-1.0, 2.0], device, True)
     with pytest.raises(RuntimeError, match="leaf"):
         F.relu(leaf, inplace=True)
@@ -100,7 +101,7 @@ def test_inplace_inside_a_graph_gives_the_same_gradient(device, fn):
         x = _t([-1.0, 0.5, 2.0], device, True)
         y = fn(x * 3, inplace=inplace)
         (y * y).sum().backward()
-        grads.append(x.grad.numpy())
+        grads.append(to_numpy(x.grad))
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12)
 
 
@@ -123,10 +124,10 @@ def test_softmax_implicit_dim_as_pytorch(device, shape, implicit_dim):
     x = _x(1, shape)
     with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
         got = F.softmax(_t(x, device))
-    np.testing.assert_allclose(got.numpy(), _softmax(x, implicit_dim), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(got), _softmax(x, implicit_dim), rtol=1e-12)
     with pytest.warns(UserWarning, match="Implicit dimension choice for log_softmax"):
         got = F.log_softmax(_t(x, device))
-    np.testing.assert_allclose(got.numpy(), np.log(_softmax(x, implicit_dim)), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(got), np.log(_softmax(x, implicit_dim)), rtol=1e-12)
 
 
 @pytest.mark.parametrize("dim", [0, 1, -1])
@@ -134,9 +135,9 @@ def test_softmax_dim_and_dtype(device, dim):
     x = _x(2).astype(np.float32)
     got = F.softmax(_t(x, device), dim=dim, dtype=tc.float64)
     assert got.dtype == tc.float64
-    np.testing.assert_allclose(got.numpy(), _softmax(x.astype(np.float64), dim), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(got), _softmax(x.astype(np.float64), dim), rtol=1e-12)
     got = F.log_softmax(_t(x, device), dim, dtype=tc.float64)
-    np.testing.assert_allclose(got.numpy(), np.log(_softmax(x.astype(np.float64), dim)),
+    np.testing.assert_allclose(to_numpy(got), np.log(_softmax(x.astype(np.float64), dim)),
                                rtol=1e-12)
     xt = _t(_x(3), device, True)
     assert tc.autograd.gradcheck(lambda a: F.log_softmax(a, dim=dim), (xt,))
@@ -149,7 +150,7 @@ def test_one_hot(device, num_classes):
     got = F.one_hot(_t(t, device), num_classes)
     width = 4 if num_classes == -1 else num_classes
     assert got.dtype == tc.int64 and got.shape == (3, 2, width)
-    np.testing.assert_array_equal(got.numpy(), np.eye(width, dtype=np.int64)[t])
+    np.testing.assert_array_equal(to_numpy(got), np.eye(width, dtype=np.int64)[t])
     assert F.one_hot(_t(np.zeros(0, dtype=np.int64), device), 3).shape == (0, 3)
 
 
@@ -176,10 +177,10 @@ def test_against_torch():
     x = np.linspace(-30, 30, 121)
     cases = {"leaky_relu": (0.3,), "elu": (0.7,), "silu": (), "softplus": (1.5, 10.0)}
     for name, args in cases.items():
-        np.testing.assert_allclose(getattr(F, name)(tc.tensor(x), *args).numpy(),
-                                   getattr(tF, name)(torch.tensor(x), *args).numpy(),
+        np.testing.assert_allclose(to_numpy(getattr(F, name)(tc.tensor(x), *args)),
+                                   to_numpy(getattr(tF, name)(torch.tensor(x), *args)),
                                    rtol=1e-12, atol=1e-300, err_msg=name)
     for approximate in ("none", "tanh"):
-        np.testing.assert_allclose(F.gelu(tc.tensor(x), approximate=approximate).numpy(),
-                                   tF.gelu(torch.tensor(x), approximate=approximate).numpy(),
+        np.testing.assert_allclose(to_numpy(F.gelu(tc.tensor(x), approximate=approximate)),
+                                   to_numpy(tF.gelu(torch.tensor(x), approximate=approximate)),
                                    rtol=1e-10, atol=1e-300)  # 1 - erf cancels in the tail

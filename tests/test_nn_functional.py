@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 
 import tensorcore as tc
 import tensorcore.nn.functional as F
@@ -41,15 +42,15 @@ def test_linear_act_values(device, activation, dtype, tol):
     got = F.linear_act(tc.tensor(x, device=device), tc.tensor(w, device=device),
                        tc.tensor(b, device=device), activation)
     assert got.dtype == tc.tensor(x).dtype and got.shape == (9, 7)
-    np.testing.assert_allclose(got.numpy(), _act(x @ w.T + b, activation), rtol=tol, atol=tol)
+    np.testing.assert_allclose(to_numpy(got), _act(x @ w.T + b, activation), rtol=tol, atol=tol)
 
 
 def test_linear_matches_matmul_and_batch_dims(device):
     x, w, b = _data(2, (2, 3, 4), (5, 4), (5,))
     xt, wt = tc.tensor(x, device=device), tc.tensor(w, device=device)
-    np.testing.assert_allclose(F.linear(xt, wt, tc.tensor(b, device=device)).numpy(),
+    np.testing.assert_allclose(to_numpy(F.linear(xt, wt, tc.tensor(b, device=device))),
                                x @ w.T + b, rtol=1e-12)
-    np.testing.assert_allclose(F.linear(xt, wt).numpy(), x @ w.T, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(F.linear(xt, wt)), x @ w.T, rtol=1e-12)
 
 
 @pytest.mark.parametrize("activation", ACTS)
@@ -77,7 +78,7 @@ def test_fused_and_unfused_agree(device, activation):
         ts = [tc.tensor(a, device=device, requires_grad=True) for a in (x, w, b)]
         out = fn(*ts, activation)
         out.backward(tc.tensor(g, device=device))
-        grads.append([out.detach().numpy()] + [t.grad.numpy() for t in ts])
+        grads.append([to_numpy(out)] + [to_numpy(t.grad) for t in ts])
     for fused, plain in zip(*grads):
         np.testing.assert_allclose(fused, plain, rtol=2e-5, atol=2e-5)
 
@@ -122,7 +123,7 @@ def test_cross_entropy_values(device, reduction, dtype, tol):
     t = np.array([0, 4, 2, 2, 1, 3, 0, 4])
     got = F.cross_entropy(tc.tensor(z, device=device), tc.tensor(t, device=device),
                           reduction=reduction)
-    np.testing.assert_allclose(got.numpy(), _ce_reference(z.astype(np.float64), t, reduction),
+    np.testing.assert_allclose(to_numpy(got), _ce_reference(z.astype(np.float64), t, reduction),
                                rtol=tol, atol=tol)
 
 
@@ -167,8 +168,8 @@ def test_mse_loss_and_gelu(device):
     loss = F.mse_loss(at, tc.tensor(b, device=device))
     np.testing.assert_allclose(loss.item(), ((a - b) ** 2).mean(), rtol=1e-12)
     loss.backward()
-    np.testing.assert_allclose(at.grad.numpy(), 2 * (a - b) / a.size, rtol=1e-12)
-    np.testing.assert_allclose(F.gelu(tc.tensor(a, device=device)).numpy(), _act(a, "gelu"),
+    np.testing.assert_allclose(to_numpy(at.grad), 2 * (a - b) / a.size, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(F.gelu(tc.tensor(a, device=device))), _act(a, "gelu"),
                                rtol=1e-7, atol=1e-7)
     with pytest.raises(ValueError, match="shape"):
         F.mse_loss(at, tc.zeros(4, 3, device=device))
@@ -178,6 +179,6 @@ def test_cross_entropy_backward_twice_with_retain_graph(device):
     logits = tc.tensor([[1.0, 2.0, 0.5], [0.1, 0.2, 3.0]], device=device, requires_grad=True)
     loss = tc.nn.functional.cross_entropy(logits, tc.tensor([1, 2], device=device))
     loss.backward(retain_graph=True)
-    first = logits.grad.numpy().copy()
+    first = to_numpy(logits.grad)
     loss.backward()
-    np.testing.assert_allclose(logits.grad.numpy(), 2 * first, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(logits.grad), 2 * first, rtol=1e-6)

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 
 import tensorcore as tc
 import tensorcore.nn.functional as F
@@ -28,13 +29,13 @@ def _t(a, device, grad=False):
 # -- Linear --------------------------------------------------------------------------------------
 def test_linear_values_init_bounds_and_dtype(device):
     layer = nn.Linear(50, 30, device=device, dtype=tc.float64)
-    w, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
+    w, b = to_numpy(layer.weight), to_numpy(layer.bias)
     assert w.shape == (30, 50) and b.shape == (30,) and layer.weight.dtype == tc.float64
     bound = 1 / math.sqrt(50)  # kaiming_uniform_(a=sqrt(5)) and the bias rule both give this
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
     assert np.abs(b).max() <= bound
     x = _rand(1, 4, 50)
-    np.testing.assert_allclose(layer(_t(x, device)).detach().numpy(), x @ w.T + b, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(layer(_t(x, device))), x @ w.T + b, rtol=1e-12)
     assert nn.Linear(3, 2, bias=False).bias is None
     assert [n for n, _ in nn.Linear(3, 2, bias=False).named_parameters()] == ["weight"]
 
@@ -59,16 +60,16 @@ def test_sequential_fuses_linear_and_activation(device, act_cls, act_fn):
     fused = model(fused_x)
     assert fused.grad_fn.name() == "LinearActBackward0"
     fused.sum().backward()
-    fused_grads = [p.grad.numpy().copy() for p in model.parameters()]
+    fused_grads = [to_numpy(p.grad) for p in model.parameters()]
     model.zero_grad()
     plain = act_fn(model[0](plain_x))  # the two modules one after the other
     assert plain.grad_fn.name() != "LinearActBackward0"
     plain.sum().backward()
-    np.testing.assert_allclose(fused.detach().numpy(), plain.detach().numpy(), rtol=1e-12,
+    np.testing.assert_allclose(to_numpy(fused), to_numpy(plain), rtol=1e-12,
                                atol=1e-14)
-    np.testing.assert_allclose(fused_x.grad.numpy(), plain_x.grad.numpy(), rtol=1e-12,
+    np.testing.assert_allclose(to_numpy(fused_x.grad), to_numpy(plain_x.grad), rtol=1e-12,
                                atol=1e-14)
-    for got, want in zip(fused_grads, (p.grad.numpy() for p in model.parameters())):
+    for got, want in zip(fused_grads, (to_numpy(p.grad) for p in model.parameters())):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
 
 
@@ -82,8 +83,8 @@ def test_sequential_does_not_fuse_what_it_cannot():
             return super().forward(input) * 2
 
     model = nn.Sequential(Scaled(3, 3), nn.ReLU())
-    np.testing.assert_allclose(model(x).detach().numpy(),
-                               np.maximum(model[0](x).detach().numpy(), 0), rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(model(x)),
+                               np.maximum(to_numpy(model[0](x)), 0), rtol=1e-6)
 
 
 def test_sequential_container_protocol():
@@ -140,14 +141,14 @@ def test_activation_modules(device, module, fn_name, reference):
     if not hasattr(F, fn_name):
         pytest.skip(f"F.{fn_name} is not written yet")
     x = _rand(5, 4, 3) + 0.05  # away from the kinks
-    np.testing.assert_allclose(module(_t(x, device)).numpy(), reference(x), rtol=1e-10,
+    np.testing.assert_allclose(to_numpy(module(_t(x, device))), reference(x), rtol=1e-10,
                                atol=1e-12)
     assert gradcheck(module, (_t(x, device, grad=True),))
 
 
 def test_softmax_default_dim_and_flatten_identity(device):
     x = _t(_rand(6, 2, 3, 4), device)
-    np.testing.assert_allclose(nn.Softmax()(x).numpy().sum(0), 1.0)  # 3-D input: dim 0
+    np.testing.assert_allclose(to_numpy(nn.Softmax()(x)).sum(0), 1.0)  # 3-D input: dim 0
     assert nn.Flatten()(x).shape == (2, 12) and nn.Flatten(0, 1)(x).shape == (6, 4)
     assert nn.Identity(54, unused="x")(x) is x
     with pytest.raises(ValueError, match="approximate"):
@@ -159,14 +160,14 @@ def test_dropout_scales_kept_values_and_is_reproducible(device):
     x = tc.ones(200, 100, device=device)
     drop = nn.Dropout(p=0.3)
     tc.manual_seed(7)
-    out = drop(x).numpy()
+    out = to_numpy(drop(x))
     kept = out != 0
     assert abs(kept.mean() - 0.7) < 0.02
     np.testing.assert_allclose(out[kept], 1 / 0.7, rtol=1e-6)
     tc.manual_seed(7)
-    np.testing.assert_array_equal(drop(x).numpy(), out)
+    np.testing.assert_array_equal(to_numpy(drop(x)), out)
     assert drop.eval()(x) is x
-    assert not F.dropout(x, p=1.0).numpy().any() and F.dropout(x, p=0.0) is x
+    assert not to_numpy(F.dropout(x, p=1.0)).any() and F.dropout(x, p=0.0) is x
     with pytest.raises(ValueError, match="between 0 and 1"):
         nn.Dropout(1.5)
 
@@ -176,8 +177,8 @@ def test_dropout_gradient_is_the_mask(device):
     tc.manual_seed(1)
     out = F.dropout(x, p=0.5)
     out.sum().backward()
-    expected = (out.detach().numpy() != 0) * 2.0
-    np.testing.assert_allclose(x.grad.numpy(), expected)
+    expected = (to_numpy(out) != 0) * 2.0
+    np.testing.assert_allclose(to_numpy(x.grad), expected)
 
 
 # -- BatchNorm1d ---------------------------------------------------------------------------------
@@ -198,29 +199,29 @@ def test_batchnorm_training_running_stats_and_eval(device, shape):
     x = _rand(9, *shape) * 2 + 1
     want, mean, unbiased_var = _bn_reference(x, np.array([1, 2, 0.5]), np.array([0, -1, 3.0]),
                                              1e-5)
-    np.testing.assert_allclose(bn(_t(x, device)).detach().numpy(), want, rtol=1e-10)
-    np.testing.assert_allclose(bn.running_mean.numpy(), 0.2 * mean, rtol=1e-12)
-    np.testing.assert_allclose(bn.running_var.numpy(), 0.8 + 0.2 * unbiased_var, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(bn(_t(x, device))), want, rtol=1e-10)
+    np.testing.assert_allclose(to_numpy(bn.running_mean), 0.2 * mean, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(bn.running_var), 0.8 + 0.2 * unbiased_var, rtol=1e-12)
     assert bn.num_batches_tracked.item() == 1
     bn.eval()
-    rm, rv = bn.running_mean.numpy().copy(), bn.running_var.numpy().copy()
+    rm, rv = to_numpy(bn.running_mean), to_numpy(bn.running_var)
     shape_c = (1, -1) + (1,) * (len(shape) - 2)
     eval_want = ((x - rm.reshape(shape_c)) / np.sqrt(rv.reshape(shape_c) + 1e-5)
                  * np.array([1, 2, 0.5]).reshape(shape_c) + np.array([0, -1, 3.0]).reshape(shape_c))
-    np.testing.assert_allclose(bn(_t(x, device)).detach().numpy(), eval_want, rtol=1e-10)
-    np.testing.assert_array_equal(bn.running_mean.numpy(), rm)  # eval leaves stats alone
+    np.testing.assert_allclose(to_numpy(bn(_t(x, device))), eval_want, rtol=1e-10)
+    np.testing.assert_array_equal(to_numpy(bn.running_mean), rm)  # eval leaves stats alone
 
 
 def test_batchnorm_cumulative_average_and_no_tracking(device):
-    bn = nn.BatchNorm1d(2, momentum=None).double()
+    bn = nn.BatchNorm1d(2, momentum=None).to(device).double()
     batches = [_rand(s, 5, 2) for s in (1, 2, 3)]
     for b in batches:
         bn(_t(b, device))
-    np.testing.assert_allclose(bn.running_mean.numpy(), np.mean([b.mean(0) for b in batches], 0),
+    np.testing.assert_allclose(to_numpy(bn.running_mean), np.mean([b.mean(0) for b in batches], 0),
                                rtol=1e-12)
     plain = nn.BatchNorm1d(2, affine=False, track_running_stats=False).eval()
     x = _rand(4, 5, 2)
-    np.testing.assert_allclose(plain(_t(x, device)).numpy(),
+    np.testing.assert_allclose(to_numpy(plain(_t(x, device))),
                                (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5), rtol=1e-10)
     assert plain.running_mean is None and list(plain.state_dict()) == []
 
@@ -249,8 +250,8 @@ def test_layernorm_values_gradcheck_and_errors(device):
     x = _rand(20, 2, 3, 4)
     mean = x.mean((1, 2), keepdims=True)
     want = ((x - mean) / np.sqrt(x.var((1, 2), keepdims=True) + 1e-3)
-            * ln.weight.detach().numpy() + ln.bias.detach().numpy())
-    np.testing.assert_allclose(ln(_t(x, device)).detach().numpy(), want, rtol=1e-10)
+            * to_numpy(ln.weight) + to_numpy(ln.bias))
+    np.testing.assert_allclose(to_numpy(ln(_t(x, device))), want, rtol=1e-10)
     xt = _t(x, device, grad=True)
     assert gradcheck(lambda x, w, b: F.layer_norm(x, (3, 4), w, b), (xt, ln.weight, ln.bias))
     assert nn.LayerNorm(4, elementwise_affine=False).weight is None

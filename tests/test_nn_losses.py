@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 
 import tensorcore as tc
 import tensorcore.nn.functional as F
@@ -99,7 +100,7 @@ def test_cross_entropy_class_indices_values(device, shape, use_weight, ignore_in
                           label_smoothing=smoothing)
     want = _ce_reference(x, t, w, ignore_index, reduction, smoothing)
     assert got.shape == np.shape(want) and got.dtype == tc.float64
-    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_numpy(got), want, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("shape", [(4, 3), (2, 3, 2)], ids=str)
@@ -160,7 +161,7 @@ def test_cross_entropy_probability_targets_values(device, shape, use_weight, smo
     w = np.linspace(0.5, 2.0, n_classes) if use_weight else None
     got = F.cross_entropy(_t(x, device), _t(p, device), None if w is None else _t(w, device),
                           reduction=reduction, label_smoothing=smoothing)
-    np.testing.assert_allclose(got.numpy(), _prob_reference(x, p, w, reduction, smoothing),
+    np.testing.assert_allclose(to_numpy(got), _prob_reference(x, p, w, reduction, smoothing),
                                rtol=1e-10, atol=1e-12)
 
 
@@ -198,13 +199,13 @@ def test_fused_path_agrees_with_the_general_path(device, dtype, tol, reduction):
                               reduction=reduction)
     assert fused.grad_fn.name() == "CrossEntropyBackward0"
     assert general.grad_fn.name() != "CrossEntropyBackward0"
-    np.testing.assert_allclose(fused.detach().numpy(), general.detach().numpy(), rtol=tol,
+    np.testing.assert_allclose(to_numpy(fused), to_numpy(general), rtol=tol,
                                atol=tol)
     seed = np.linspace(0.5, 1.5, x.shape[0]).astype(dtype)
     grad_out = _t(seed, device) if reduction == "none" else None
     fused.backward(grad_out)
     general.backward(grad_out)
-    np.testing.assert_allclose(fused_in.grad.numpy(), general_in.grad.numpy(), rtol=tol,
+    np.testing.assert_allclose(to_numpy(fused_in.grad), to_numpy(general_in.grad), rtol=tol,
                                atol=tol)
 
 
@@ -241,7 +242,7 @@ def test_nll_loss_values_and_gradcheck(device, shape, use_weight, ignore_index, 
     got = F.nll_loss(_t(logp, device), _t(t, device), ww, ignore_index=ignore_index,
                      reduction=reduction)
     want = _ce_reference(logp, t, w, ignore_index, reduction, 0.0, log_probs=True)
-    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_numpy(got), want, rtol=1e-10, atol=1e-12)
     tt = _t(t, device)
     assert tc.autograd.gradcheck(
         lambda a: F.nll_loss(a, tt, ww, ignore_index=ignore_index, reduction=reduction),
@@ -263,7 +264,7 @@ def test_legacy_size_average_and_reduce(device, size_average, reduce, reduction)
     xt, tt = _t(x, device), _t(t, device)
     with pytest.warns(UserWarning, match="size_average and reduce"):
         got = F.cross_entropy(xt, tt, None, size_average, -100, reduce)
-    np.testing.assert_allclose(got.numpy(), _ce_reference(x, t, None, -100, reduction, 0.0),
+    np.testing.assert_allclose(to_numpy(got), _ce_reference(x, t, None, -100, reduction, 0.0),
                                rtol=1e-12)
 
 
@@ -329,7 +330,7 @@ def test_against_torch(shape):
                                None if w is None else tc.tensor(w), **kw)
         theirs = tF.cross_entropy(torch.tensor(x), torch.tensor(t),
                                   None if w is None else torch.tensor(w), **kw)
-        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(to_numpy(ours), to_numpy(theirs), rtol=1e-10, atol=1e-12)
         x, p = _probabilities(shape, 11)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -337,4 +338,4 @@ def test_against_torch(shape):
                                    label_smoothing=smoothing)
             theirs = tF.cross_entropy(torch.tensor(x), torch.tensor(p), reduction=reduction,
                                       label_smoothing=smoothing)
-        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(to_numpy(ours), to_numpy(theirs), rtol=1e-10, atol=1e-12)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 
 import tensorcore as tc
 import tensorcore.nn.functional as F
@@ -56,7 +57,7 @@ def test_mse_and_l1_values_and_gradients(device, name, reduction, use_weight):
         want = _reduce(w * err, reduction)
     fn, ww = getattr(F, name), None if w is None else _t(w, device)
     got = fn(_t(x, device), _t(y, device), reduction=reduction, weight=ww)
-    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(got), want, rtol=1e-12)
     assert tc.autograd.gradcheck(lambda a, b: fn(a, b, reduction=reduction, weight=ww),
                                  (_t(x, device, True), _t(y, device, True)))
 
@@ -72,7 +73,7 @@ def test_huber_loss(device, reduction, delta, use_weight):
     ww = None if w is None else _t(w, device)
     got = F.huber_loss(_t(x, device), _t(y, device), reduction=reduction, delta=delta,
                        weight=ww)
-    np.testing.assert_allclose(got.numpy(), _reduce(losses, reduction), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(got), _reduce(losses, reduction), rtol=1e-12)
     assert tc.autograd.gradcheck(
         lambda a, b: F.huber_loss(a, b, reduction, delta, ww),
         (_t(x, device, True), _t(y, device, True)))
@@ -87,14 +88,14 @@ def test_smooth_l1_loss(device, reduction, beta):
     losses = np.abs(d) if beta == 0 else np.where(np.abs(d) < beta, 0.5 * d * d / beta,
                                                   np.abs(d) - 0.5 * beta)
     got = F.smooth_l1_loss(_t(x, device), _t(y, device), reduction=reduction, beta=beta)
-    np.testing.assert_allclose(got.numpy(), _reduce(losses, reduction), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(got), _reduce(losses, reduction), rtol=1e-12)
     inputs = (_t(x, device, True), _t(y, device, True))
     assert tc.autograd.gradcheck(
         lambda a, b: F.smooth_l1_loss(a, b, reduction=reduction, beta=beta), inputs)
     if beta > 0:  # the Huber loss divided by beta
         np.testing.assert_allclose(
-            got.numpy(), F.huber_loss(_t(x, device), _t(y, device), reduction,
-                                      beta).numpy() / beta, rtol=1e-12)
+            to_numpy(got), to_numpy(F.huber_loss(_t(x, device), _t(y, device), reduction,
+                                                 beta)) / beta, rtol=1e-12)
 
 
 def test_regression_gradients_at_the_kinks_follow_pytorch(device):
@@ -158,7 +159,7 @@ def test_binary_cross_entropy(device, reduction, weight_shape):
     w = None if weight_shape is None else np.random.default_rng(7).uniform(0.5, 2, weight_shape)
     ww = None if w is None else _t(w, device)
     got = F.binary_cross_entropy(_t(p, device), _t(y, device), ww, reduction=reduction)
-    np.testing.assert_allclose(got.numpy(), _reduce(_bce(p, y, w), reduction), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(got), _reduce(_bce(p, y, w), reduction), rtol=1e-12)
     inputs = (_t(p, device, True), _t(y, device, True))  # the target gets a gradient too
     assert tc.autograd.gradcheck(
         lambda a, b: F.binary_cross_entropy(a, b, ww, reduction=reduction), inputs)
@@ -177,7 +178,7 @@ def test_binary_cross_entropy_at_probabilities_0_and_1(device):
     assert loss.tolist() == [100.0, 100.0, 0.0, 0.0]  # log clamped to >= -100
     loss.sum().backward()
     # PyTorch's gradient: (p - y) / max(p (1 - p), 1e-12), finite
-    np.testing.assert_allclose(p.grad.numpy(), [-1e12, 1e12, 0.0, 0.0])
+    np.testing.assert_allclose(to_numpy(p.grad), [-1e12, 1e12, 0.0, 0.0])
 
 
 def test_binary_cross_entropy_bad_input(device):
@@ -213,7 +214,7 @@ def test_binary_cross_entropy_with_logits(device, reduction, use_weight, use_pos
     pwt = None if pw is None else _t(pw, device)
     got = F.binary_cross_entropy_with_logits(_t(x, device), _t(y, device), ww,
                                              reduction=reduction, pos_weight=pwt)
-    np.testing.assert_allclose(got.numpy(), _reduce(_bce_logits(x, y, w, pw), reduction),
+    np.testing.assert_allclose(to_numpy(got), _reduce(_bce_logits(x, y, w, pw), reduction),
                                rtol=1e-12)
     inputs = (_t(x, device, True), _t(y, device, True))
     fn = lambda a, b: F.binary_cross_entropy_with_logits(  # noqa: E731
@@ -228,10 +229,10 @@ def test_binary_cross_entropy_with_logits_is_stable(device, dtype):
                   requires_grad=True)
     y = tc.tensor([0.0, 1.0, 1.0, 0.0, 1.0], dtype=dtype, device=device)
     loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
-    np.testing.assert_allclose(loss.detach().numpy(), [1000, 1000, 0, 0, np.log(2)], rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(loss), [1000, 1000, 0, 0, np.log(2)], rtol=1e-6)
     loss.sum().backward()
     # sigmoid(x) - y; at 0 that is -0.5 (where max(x, 0) and |x| have kinks)
-    np.testing.assert_allclose(x.grad.numpy(), [1, -1, 0, 0, -0.5], rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(x.grad), [1, -1, 0, 0, -0.5], rtol=1e-6)
 
 
 def test_binary_cross_entropy_with_logits_matches_bce_of_sigmoid(device):
@@ -274,5 +275,5 @@ def test_against_torch():
             theirs = getattr(tF, name)(torch.tensor(a), torch.tensor(b), reduction=reduction,
                                        **{k: torch.tensor(v) if isinstance(v, np.ndarray) else v
                                           for k, v in kw.items()})
-            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10,
+            np.testing.assert_allclose(to_numpy(ours), to_numpy(theirs), rtol=1e-10,
                                        err_msg=f"{name} {reduction}")

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 
 import tensorcore as tc
 from tensorcore import nn
@@ -32,17 +33,17 @@ def test_clip_grad_norm_scales_to_max_norm(device, norm_type):
     assert total.item() == pytest.approx(want, rel=1e-12)
     coef = 1.5 / (want + 1e-6)
     for p, g in zip(params, grads):
-        np.testing.assert_allclose(p.grad.numpy(), g * coef, rtol=1e-12)
+        np.testing.assert_allclose(to_numpy(p.grad), g * coef, rtol=1e-12)
 
 
 def test_clip_grad_norm_leaves_small_gradients_and_skips_missing(device):
     params = _params_with_grads(device, [np.array([0.3, 0.4])])
     params.append(nn.Parameter(tc.zeros(2, device=device)))  # no grad: skipped
     assert nn.utils.clip_grad_norm_(params, 10.0).item() == pytest.approx(0.5)
-    np.testing.assert_allclose(params[0].grad.numpy(), [0.3, 0.4])
+    np.testing.assert_allclose(to_numpy(params[0].grad), [0.3, 0.4])
     single = _params_with_grads(device, [np.array([6.0, 8.0])])[0]
     nn.utils.clip_grad_norm_(single, 1.0)  # a lone tensor is accepted too
-    np.testing.assert_allclose(single.grad.numpy(), [0.6, 0.8], rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(single.grad), [0.6, 0.8], rtol=1e-6)
 
 
 def test_clip_grad_norm_nonfinite(device):
@@ -56,17 +57,17 @@ def test_clip_grad_norm_nonfinite(device):
 def test_clip_grad_value(device):
     params = _params_with_grads(device, [np.array([-3.0, 0.2, 5.0])])
     assert nn.utils.clip_grad_value_(params, 1.0) is None
-    np.testing.assert_allclose(params[0].grad.numpy(), [-1.0, 0.2, 1.0])
+    np.testing.assert_allclose(to_numpy(params[0].grad), [-1.0, 0.2, 1.0])
 
 
 def test_l1_penalty_value_and_gradient(device):
     layer = nn.Linear(3, 2, device=device).double()
-    w, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
+    w, b = to_numpy(layer.weight), to_numpy(layer.bias)
     penalty = nn.utils.l1_penalty(layer.parameters())
     assert penalty.item() == pytest.approx(np.abs(w).sum() + np.abs(b).sum(), rel=1e-12)
     (0.1 * penalty).backward()
-    np.testing.assert_allclose(layer.weight.grad.numpy(), 0.1 * np.sign(w))
-    np.testing.assert_allclose(layer.bias.grad.numpy(), 0.1 * np.sign(b))
+    np.testing.assert_allclose(to_numpy(layer.weight.grad), 0.1 * np.sign(w))
+    np.testing.assert_allclose(to_numpy(layer.bias.grad), 0.1 * np.sign(b))
     assert tc.autograd.gradcheck(lambda a, c: nn.utils.l1_penalty([a, c]),
                                  (layer.weight, layer.bias))
     with pytest.raises(ValueError, match="no parameters"):
@@ -76,8 +77,8 @@ def test_l1_penalty_value_and_gradient(device):
 def test_parameters_to_vector_and_back(device):
     layer = nn.Linear(3, 2, device=device)
     vec = nn.utils.parameters_to_vector(layer.parameters())
-    np.testing.assert_array_equal(vec.detach().numpy(), np.concatenate(
-        [layer.weight.detach().numpy().ravel(), layer.bias.detach().numpy()]))
+    np.testing.assert_array_equal(to_numpy(vec), np.concatenate(
+        [to_numpy(layer.weight).ravel(), to_numpy(layer.bias)]))
     nn.utils.vector_to_parameters(tc.arange(8.0, device=device), layer.parameters())
     assert layer.weight.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     assert layer.bias.tolist() == [6.0, 7.0] and layer.weight.requires_grad

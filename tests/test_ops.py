@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -21,11 +22,6 @@ import tensorcore as tc
 from tensorcore.autograd import gradcheck, gradgradcheck
 
 F32 = {"rtol": 1e-5, "atol": 1e-6}
-
-
-def npa(t):
-    """The values of a tensor as a NumPy array (a copy, off the graph)."""
-    return np.array(t.detach().cpu())
 
 
 def leaf(arr, device, dtype=tc.float64):
@@ -54,7 +50,7 @@ def check_forward(tc_fn, np_fn, *arrays, device):
     expected = np_fn(*arrays32)
     assert out.dtype == tc.float32
     assert out.shape == expected.shape
-    np.testing.assert_allclose(npa(out), expected, **F32)
+    np.testing.assert_allclose(to_numpy(out), expected, **F32)
 
 
 def check_grads(fn, *tensors, gradgrad=True):
@@ -126,8 +122,8 @@ def test_broadcast_grad_has_input_shape(device):
     b = tc.ones(2, 4, dtype=tc.float64, device=device, requires_grad=True)
     (a * b * 2).sum().backward()
     assert a.grad.shape == (3, 1, 4) and b.grad.shape == (2, 4)
-    np.testing.assert_array_equal(npa(a.grad), np.full((3, 1, 4), 4.0))
-    np.testing.assert_array_equal(npa(b.grad), np.full((2, 4), 6.0))
+    np.testing.assert_array_equal(to_numpy(a.grad), np.full((3, 1, 4), 4.0))
+    np.testing.assert_array_equal(to_numpy(b.grad), np.full((2, 4), 6.0))
 
 
 # -- with Python scalars (both orders) ---------------------------------------------------------
@@ -218,13 +214,13 @@ def test_unary_grads(device, name):
 
 def test_unary_known_values(device):
     x = tc.tensor([-2.0, -0.5, 0.0, 0.5, 2.0], device=device)
-    np.testing.assert_allclose(npa(x.relu()), [0, 0, 0, 0.5, 2.0])
-    assert not np.signbit(npa(x.relu())[:2]).any()  # +0.0 for negatives, as PyTorch prints
-    np.testing.assert_allclose(npa(x.abs()), [2, 0.5, 0, 0.5, 2.0])
-    np.testing.assert_allclose(npa(x.sigmoid())[2], 0.5)
+    np.testing.assert_allclose(to_numpy(x.relu()), [0, 0, 0, 0.5, 2.0])
+    assert not np.signbit(to_numpy(x.relu())[:2]).any()  # +0.0 for negatives, as PyTorch prints
+    np.testing.assert_allclose(to_numpy(x.abs()), [2, 0.5, 0, 0.5, 2.0])
+    np.testing.assert_allclose(to_numpy(x.sigmoid())[2], 0.5)
     big = tc.tensor([-1000.0, 1000.0], device=device).sigmoid()  # stable: no overflow/nan
-    np.testing.assert_array_equal(npa(big), [0.0, 1.0])
-    assert npa(tc.tensor([4.0], device=device).rsqrt())[0] == pytest.approx(0.5)
+    np.testing.assert_array_equal(to_numpy(big), [0.0, 1.0])
+    assert to_numpy(tc.tensor([4.0], device=device).rsqrt())[0] == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize("name", ["exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "sin",
@@ -252,10 +248,10 @@ def test_0d_chain_second_order(device):
 def test_relu_and_abs_grad_values(device):
     x = tc.tensor([-2.0, -0.5, 0.5, 2.0], device=device, requires_grad=True)
     x.relu().sum().backward()
-    np.testing.assert_array_equal(npa(x.grad), [0, 0, 1, 1])
+    np.testing.assert_array_equal(to_numpy(x.grad), [0, 0, 1, 1])
     x.grad = None
     x.abs().sum().backward()
-    np.testing.assert_array_equal(npa(x.grad), [-1, -1, 1, 1])
+    np.testing.assert_array_equal(to_numpy(x.grad), [-1, -1, 1, 1])
 
 
 def test_int_tensor_unary_gives_float32(device):
@@ -263,7 +259,7 @@ def test_int_tensor_unary_gives_float32(device):
     for fn in (tc.exp, tc.log, tc.sqrt, tc.sin, tc.tanh, tc.sigmoid, tc.rsqrt, tc.log1p):
         out = fn(i)
         assert out.dtype == tc.float32, fn
-    np.testing.assert_allclose(npa(i.sqrt()), np.sqrt([1.0, 2.0, 4.0]), **F32)
+    np.testing.assert_allclose(to_numpy(i.sqrt()), np.sqrt([1.0, 2.0, 4.0]), **F32)
     assert i.abs().dtype == tc.int64 and (-i).dtype == tc.int64 and i.relu().dtype == tc.int64
 
 
@@ -272,9 +268,9 @@ def test_clamp_values_and_grad(device):
     xv = np.array([-2.0, -0.3, 0.2, 0.7, 3.0])
     x = tc.tensor(xv, device=device, requires_grad=True)
     y = x.clamp(-0.5, 0.5)
-    np.testing.assert_allclose(npa(y), np.clip(xv, -0.5, 0.5), **F32)
+    np.testing.assert_allclose(to_numpy(y), np.clip(xv, -0.5, 0.5), **F32)
     y.sum().backward()
-    np.testing.assert_array_equal(npa(x.grad), [0, 1, 1, 0, 0])
+    np.testing.assert_array_equal(to_numpy(x.grad), [0, 1, 1, 0, 0])
 
 
 def test_clamp_requires_a_bound(device):
@@ -290,15 +286,15 @@ def test_clamp_with_tensor_bounds(device):
     hi_v = rng.integers(1, 6, (4,)) * 0.2
     x, lo, hi = leaf(xv, device), leaf(lo_v, device), leaf(hi_v, device)
     out = tc.clamp(x, lo, hi)
-    np.testing.assert_allclose(npa(out), np.minimum(np.maximum(xv, lo_v), hi_v))
+    np.testing.assert_allclose(to_numpy(out), np.minimum(np.maximum(xv, lo_v), hi_v))
     assert out.shape == (3, 2, 4)
     out.sum().backward()
     full = (3, 2, 4)
     xb = np.broadcast_to(xv, full)
-    np.testing.assert_array_equal(npa(lo.grad), (xb < lo_v).sum(0))
-    np.testing.assert_array_equal(npa(hi.grad), (xb > hi_v).sum((0, 1)))
-    np.testing.assert_array_equal(npa(x.grad), ((xb >= lo_v) & (xb <= hi_v)).sum(1,
-                                                                                 keepdims=True))
+    np.testing.assert_array_equal(to_numpy(lo.grad), (xb < lo_v).sum(0))
+    np.testing.assert_array_equal(to_numpy(hi.grad), (xb > hi_v).sum((0, 1)))
+    np.testing.assert_array_equal(to_numpy(x.grad),
+                                  ((xb >= lo_v) & (xb <= hi_v)).sum(1, keepdims=True))
     check_grads(lambda t, a, b: tc.clamp(t, a, b), x, lo, hi)
     check_grads(lambda t, a: t.clamp(min=a), x, lo)
     check_grads(lambda t, b: t.clamp(max=b), x, hi)
@@ -309,7 +305,7 @@ def test_clamp_int_tensor_with_float_bound_promotes(device):
     i = tc.tensor([1, 2, 3], device=device)
     out = i.clamp(min=1.5)
     assert out.dtype == tc.float32
-    np.testing.assert_allclose(npa(out), [1.5, 2.0, 3.0])
+    np.testing.assert_allclose(to_numpy(out), [1.5, 2.0, 3.0])
     assert i.clamp(0, 2).dtype == tc.int64
 
 
@@ -317,12 +313,12 @@ def test_maximum_minimum_tie_splits_gradient(device):
     a = tc.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
     b = tc.tensor([1.0, 5.0, 0.0], device=device, requires_grad=True)
     tc.maximum(a, b).sum().backward()
-    np.testing.assert_allclose(npa(a.grad), [0.5, 0.0, 1.0])
-    np.testing.assert_allclose(npa(b.grad), [0.5, 1.0, 0.0])
+    np.testing.assert_allclose(to_numpy(a.grad), [0.5, 0.0, 1.0])
+    np.testing.assert_allclose(to_numpy(b.grad), [0.5, 1.0, 0.0])
     a.grad = b.grad = None
     tc.minimum(a, b).sum().backward()
-    np.testing.assert_allclose(npa(a.grad), [0.5, 1.0, 0.0])
-    np.testing.assert_allclose(npa(b.grad), [0.5, 0.0, 1.0])
+    np.testing.assert_allclose(to_numpy(a.grad), [0.5, 1.0, 0.0])
+    np.testing.assert_allclose(to_numpy(b.grad), [0.5, 0.0, 1.0])
 
 
 def _where_inputs(device, seed):
@@ -336,9 +332,9 @@ def _where_inputs(device, seed):
 def test_where_forward_broadcast(device):
     cond, a, b = _where_inputs(device, 40)
     out = tc.where(cond, a, b)
-    expected = np.where(npa(cond), npa(a), npa(b))
+    expected = np.where(to_numpy(cond), to_numpy(a), to_numpy(b))
     assert out.shape == expected.shape == (3, 2, 4)
-    np.testing.assert_allclose(npa(out), expected)
+    np.testing.assert_allclose(to_numpy(out), expected)
 
 
 def test_where_grads(device):
@@ -352,7 +348,7 @@ def test_where_with_scalar_keeps_dtype(device):
     x = tc.tensor([1.0, -2.0], device=device)
     out = tc.where(x > 0, x, 0.0)
     assert out.dtype == tc.float32
-    np.testing.assert_array_equal(npa(out), [1.0, 0.0])
+    np.testing.assert_array_equal(to_numpy(out), [1.0, 0.0])
 
 
 # -- comparisons -------------------------------------------------------------------------------
@@ -377,15 +373,15 @@ def test_comparisons(device, name):
     b = tc.tensor(bv, device=device)
     out = fn(a, b)
     assert out.dtype == tc.bool and not out.requires_grad and out.grad_fn is None
-    np.testing.assert_array_equal(npa(out), np_fn(av, bv))
+    np.testing.assert_array_equal(to_numpy(out), np_fn(av, bv))
     # with a Python scalar, on either side
-    np.testing.assert_array_equal(npa(fn(a, 2.0)), np_fn(av, 2.0))
-    np.testing.assert_array_equal(npa(fn(3, a)), np_fn(3, av))
+    np.testing.assert_array_equal(to_numpy(fn(a, 2.0)), np_fn(av, 2.0))
+    np.testing.assert_array_equal(to_numpy(fn(3, a)), np_fn(3, av))
     # int tensor against a float tensor compares values, not truncated ones
     i = tc.tensor([1, 2, 3], device=device)
     f = tc.tensor([1.5, 2.0, 2.5], device=device)
-    np.testing.assert_array_equal(npa(fn(i, f)), np_fn(np.array([1, 2, 3]), [1.5, 2.0, 2.5]))
-    np.testing.assert_array_equal(npa(fn(i, 1.5)), np_fn(np.array([1, 2, 3]), 1.5))
+    np.testing.assert_array_equal(to_numpy(fn(i, f)), np_fn(np.array([1, 2, 3]), [1.5, 2.0, 2.5]))
+    np.testing.assert_array_equal(to_numpy(fn(i, 1.5)), np_fn(np.array([1, 2, 3]), 1.5))
     # 0-d operands still give a (0-d) tensor
     z = fn(tc.tensor(2.0, device=device), 2.0)
     assert z.shape == () and z.dtype == tc.bool and bool(z) == bool(np_fn(2.0, 2.0))
@@ -486,8 +482,8 @@ PROMOTION = [
 def test_type_promotion(device, label, fn, dtype, expected):
     out = fn(device)
     assert out.dtype == dtype, f"{label}: got {out.dtype}, PyTorch gives {dtype}"
-    assert npa(out).dtype == dtype.np
-    np.testing.assert_allclose(npa(out), np.asarray(expected, dtype=np.float64), rtol=1e-3)
+    assert to_numpy(out).dtype == dtype.np
+    np.testing.assert_allclose(to_numpy(out), np.asarray(expected, dtype=np.float64), rtol=1e-3)
 
 
 @pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
@@ -512,8 +508,8 @@ def test_mixed_precision_grads_take_input_dtype(device):
     out.sum().backward()
     assert a.grad.dtype == tc.float32 and a.grad.shape == (2,)
     assert b.grad.dtype == tc.float64 and b.grad.shape == (1, 2)
-    np.testing.assert_allclose(npa(a.grad), [3.0, 4.0])
-    np.testing.assert_allclose(npa(b.grad), [[1.0, 2.0]])
+    np.testing.assert_allclose(to_numpy(a.grad), [3.0, 4.0])
+    np.testing.assert_allclose(to_numpy(b.grad), [[1.0, 2.0]])
 
 
 # -- bad input ---------------------------------------------------------------------------------
@@ -572,7 +568,7 @@ def test_property_broadcast_mul_grad(device, shapes, seed):
     out.sum().backward()
     assert a.grad.shape == tuple(sa) and b.grad.shape == tuple(sb)
     full = shapes.result_shape
-    np.testing.assert_allclose(npa(a.grad), _reduce_to(np.broadcast_to(bv, full), sa),
+    np.testing.assert_allclose(to_numpy(a.grad), _reduce_to(np.broadcast_to(bv, full), sa),
                                rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(npa(b.grad), _reduce_to(np.broadcast_to(av, full), sb),
+    np.testing.assert_allclose(to_numpy(b.grad), _reduce_to(np.broadcast_to(av, full), sb),
                                rtol=1e-12, atol=1e-12)

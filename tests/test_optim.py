@@ -9,6 +9,7 @@ import pickle
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 
 import tensorcore as tc
 from tensorcore.optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
@@ -22,10 +23,6 @@ FULL_OPTIONS = [
     (Adagrad, dict(lr=0.1, lr_decay=0.1, initial_accumulator_value=0.5)),
 ]
 OPT_IDS = [cls.__name__ for cls, _ in FULL_OPTIONS]
-
-
-def _values(t: tc.Tensor) -> np.ndarray:
-    return np.array(t.detach().cpu())
 
 
 def _regression(device, seed=0):
@@ -53,8 +50,8 @@ def test_param_groups_fill_defaults_and_use_their_own_lr(device):
     assert opt.param_groups[1]["params"] == [b] and opt.param_groups[0]["nesterov"] is False
     (a.sum() + 2 * b.sum()).backward()
     opt.step()
-    np.testing.assert_allclose(_values(a), [0.9, 0.9], rtol=1e-15)
-    np.testing.assert_allclose(_values(b), [0.98, 0.98], rtol=1e-15)
+    np.testing.assert_allclose(to_numpy(a), [0.9, 0.9], rtol=1e-15)
+    np.testing.assert_allclose(to_numpy(b), [0.98, 0.98], rtol=1e-15)
 
 
 def test_add_param_group(device):
@@ -66,8 +63,8 @@ def test_add_param_group(device):
     assert opt.param_groups[1]["lr"] == 0.25 and opt.param_groups[1]["betas"] == (0.8, 0.9)
     b.grad = tc.ones(2, device=device)
     opt.step()
-    np.testing.assert_allclose(_values(b), [-0.25, -0.25], rtol=1e-6)
-    assert _values(a).tolist() == [0.0] and a not in opt.state
+    np.testing.assert_allclose(to_numpy(b), [-0.25, -0.25], rtol=1e-6)
+    assert to_numpy(a).tolist() == [0.0] and a not in opt.state
 
 
 def test_zero_grad_sets_none_by_default(device):
@@ -84,7 +81,7 @@ def test_zero_grad_in_place_keeps_the_grad_tensor(device):
     (w * 2).sum().backward()
     grad = w.grad
     opt.zero_grad(set_to_none=False)
-    assert w.grad is grad and _values(grad).tolist() == [0.0, 0.0, 0.0]
+    assert w.grad is grad and to_numpy(grad).tolist() == [0.0, 0.0, 0.0]
 
 
 def test_zero_grad_in_place_detaches_a_grad_with_history(device):
@@ -94,7 +91,7 @@ def test_zero_grad_in_place_detaches_a_grad_with_history(device):
     assert w.grad.grad_fn is not None
     opt.zero_grad(set_to_none=False)
     assert w.grad.grad_fn is None and not w.grad.requires_grad
-    assert _values(w.grad).tolist() == [0.0, 0.0]
+    assert to_numpy(w.grad).tolist() == [0.0, 0.0]
 
 
 def test_step_returns_the_closure_loss_and_uses_its_gradients(device):
@@ -112,7 +109,7 @@ def test_step_returns_the_closure_loss_and_uses_its_gradients(device):
     with tc.no_grad():  # the closure still records its graph
         loss = opt.step(closure)
     assert calls == [9.0] and loss.item() == 9.0
-    assert _values(w).tolist() == [1.5]  # 3 - 0.25 * 6
+    assert to_numpy(w).tolist() == [1.5]  # 3 - 0.25 * 6
     assert opt.step() is None
 
 
@@ -126,10 +123,10 @@ def test_parameter_without_grad_is_skipped(device, cls, kwargs):
     (used * used).sum().backward()
     for _ in range(2):
         opt.step()
-    assert not np.allclose(_values(used), 1.0)
-    assert _values(unused).tolist() == [1.0, 1.0] and _values(frozen).tolist() == [1.0, 1.0]
-    assert {k: _values(v).tolist() for k, v in opt.state[unused].items()} == {
-        k: _values(v).tolist() for k, v in state_before.items()}
+    assert not np.allclose(to_numpy(used), 1.0)
+    assert to_numpy(unused).tolist() == [1.0, 1.0] and to_numpy(frozen).tolist() == [1.0, 1.0]
+    assert {k: to_numpy(v).tolist() for k, v in opt.state[unused].items()} == {
+        k: to_numpy(v).tolist() for k, v in state_before.items()}
 
 
 def test_step_counts_as_an_in_place_change(device):
@@ -160,7 +157,7 @@ def test_state_dict_layout(device):
     assert set(sd["state"][0]) == {"step", "exp_avg", "exp_avg_sq"}
     assert all(isinstance(v, tc.Tensor) for v in sd["state"][0].values())
     assert sd["state"][2]["step"].item() == 1.0 and sd["state"][2]["exp_avg"].shape == (1,)
-    np.testing.assert_allclose(_values(sd["state"][0]["exp_avg"]), [0.1, 0.1], rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(sd["state"][0]["exp_avg"]), [0.1, 0.1], rtol=1e-6)
 
 
 @pytest.mark.parametrize("via", ["deepcopy", "pickle"])
@@ -178,10 +175,10 @@ def test_state_dict_round_trip_continues_bit_identically(device, cls, kwargs, vi
     resumed.load_state_dict(saved)
     assert resumed.param_groups[0]["lr"] == kwargs["lr"]
     _train(resumed, x, y, w2, b2, 4)
-    assert _values(w2).tolist() == _values(w).tolist()
-    assert _values(b2).tolist() == _values(b).tolist()
+    assert to_numpy(w2).tolist() == to_numpy(w).tolist()
+    assert to_numpy(b2).tolist() == to_numpy(b).tolist()
     for key, value in opt.state[w].items():
-        assert _values(resumed.state[w2][key]).tolist() == _values(value).tolist()
+        assert to_numpy(resumed.state[w2][key]).tolist() == to_numpy(value).tolist()
 
 
 def test_loaded_state_is_a_copy(device):
@@ -194,7 +191,7 @@ def test_loaded_state_is_a_copy(device):
     other.load_state_dict(sd)
     other.step()
     assert other.state[w]["momentum_buffer"] is not sd["state"][0]["momentum_buffer"]
-    assert _values(sd["state"][0]["momentum_buffer"]).tolist() == [1.0, 1.0]
+    assert to_numpy(sd["state"][0]["momentum_buffer"]).tolist() == [1.0, 1.0]
 
 
 def test_load_state_dict_accepts_a_plain_step_count(device):
@@ -210,7 +207,7 @@ def test_load_state_dict_accepts_a_plain_step_count(device):
     w.grad = tc.zeros(2, dtype=tc.float64, device=device)
     opt.step()  # step 5: m = 0.45, v = 0.24975
     expected = 1 - 0.1 / (1 - 0.9 ** 5) * 0.45 / (np.sqrt(0.24975 / (1 - 0.999 ** 5)) + 1e-8)
-    np.testing.assert_allclose(_values(w), [expected, expected], rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(w), [expected, expected], rtol=1e-12)
 
 
 def test_load_state_dict_errors(device):
@@ -285,14 +282,14 @@ def test_gradient_of_the_wrong_shape(device, cls, kwargs):
     w.grad = tc.ones(3, device=device)  # would broadcast
     with pytest.raises(RuntimeError, match=r"parameter of shape \[2, 3\] has shape \[3\]"):
         cls([w], **kwargs).step()
-    assert _values(w).tolist() == [[1.0] * 3] * 2
+    assert to_numpy(w).tolist() == [[1.0] * 3] * 2
 
 
 def test_adagrad_state_exists_from_construction(device):
     w = tc.ones(2, device=device, requires_grad=True)
     opt = Adagrad([w], initial_accumulator_value=0.25)
     assert opt.state[w]["step"].item() == 0.0
-    assert _values(opt.state[w]["sum"]).tolist() == [0.25, 0.25]
+    assert to_numpy(opt.state[w]["sum"]).tolist() == [0.25, 0.25]
 
 
 def test_repr_lists_the_groups(device):

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 
 import tensorcore as tc
 from tensorcore.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from tensorcore.optim.lr_scheduler import StepLR
 
 SHAPE = (3, 4)
-
-
-def _to_numpy(t: tc.Tensor) -> np.ndarray:
-    return np.array(t.detach().cpu())
 
 
 def _grad_in(g, p, maximize, weight_decay):
@@ -157,15 +154,15 @@ def test_update_matches_documented_formula(device, cls, reference, kwargs, steps
     p, _ = run_optimizer(cls, kwargs, p0, grads, device)
     expected = reference(p0, grads, **kwargs)
     assert not np.allclose(expected, p0)  # the step moved the parameter
-    np.testing.assert_allclose(_to_numpy(p), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(to_numpy(p), expected, rtol=1e-12, atol=1e-12)
 
 
 def test_sgd_first_momentum_step_ignores_dampening(device):
     p0, grads = np.array([1.0]), [np.array([2.0]), np.array([2.0])]
     p, _ = run_optimizer(SGD, dict(lr=0.5, momentum=0.5, dampening=0.5), p0, grads[:1], device)
-    assert _to_numpy(p).tolist() == [0.0]  # buf = g = 2, not (1 - 0.5) * 2
+    assert to_numpy(p).tolist() == [0.0]  # buf = g = 2, not (1 - 0.5) * 2
     p, _ = run_optimizer(SGD, dict(lr=0.5, momentum=0.5, dampening=0.5), p0, grads, device)
-    assert _to_numpy(p).tolist() == [-1.0]  # buf = 0.5 * 2 + 0.5 * 2 = 2
+    assert to_numpy(p).tolist() == [-1.0]  # buf = 0.5 * 2 + 0.5 * 2 = 2
 
 
 @pytest.mark.parametrize("cls,reference,kwargs", CASES[1::3], ids=IDS[1::3])
@@ -177,7 +174,7 @@ def test_float32_parameters_stay_float32(device, cls, reference, kwargs):
     assert all(v.dtype == tc.float32 and v.shape == SHAPE for v in buffers)
     expected = reference(p0.astype(np.float32).astype(np.float64),
                          [g.astype(np.float32).astype(np.float64) for g in grads], **kwargs)
-    np.testing.assert_allclose(_to_numpy(p), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(to_numpy(p), expected, rtol=1e-4, atol=1e-5)
 
 
 CONVERGENCE = [
@@ -207,7 +204,7 @@ def test_minimizes_a_convex_quadratic(device, cls, kwargs):
         loss.backward()
         opt.step()
         sched.step()
-    np.testing.assert_allclose(_to_numpy(w), np.linalg.solve(a_np, b_np), atol=1e-4)
+    np.testing.assert_allclose(to_numpy(w), np.linalg.solve(a_np, b_np), atol=1e-4)
 
 
 def test_adam_bias_correction_first_step_is_lr_times_sign(device):
@@ -215,7 +212,7 @@ def test_adam_bias_correction_first_step_is_lr_times_sign(device):
     p0 = np.zeros(4)
     g = np.array([1e-3, -2.0, 50.0, -0.25])
     p, _ = run_optimizer(Adam, dict(lr=0.01, eps=0.0), p0, [g], device)
-    np.testing.assert_allclose(_to_numpy(p), -0.01 * np.sign(g), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(p), -0.01 * np.sign(g), rtol=1e-12)
 
 
 @pytest.mark.parametrize("cls,reference,kwargs", CASES, ids=IDS)
@@ -229,4 +226,4 @@ def test_matches_torch_optim(device, cls, reference, kwargs):
     for g in grads:
         tp.grad = torch.tensor(g)
         topt.step()
-    np.testing.assert_allclose(_to_numpy(p), tp.detach().numpy(), rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(to_numpy(p), tp.detach().numpy(), rtol=1e-11, atol=1e-13)

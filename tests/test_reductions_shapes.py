@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,11 +18,6 @@ import tensorcore as tc
 from tensorcore.autograd import gradcheck, gradgradcheck
 
 F32 = {"rtol": 1e-5, "atol": 1e-6}
-
-
-def npa(t):
-    """The values of a tensor as a NumPy array (a copy, off the graph)."""
-    return np.array(t.detach().cpu())
 
 
 def leaf(arr, device, dtype=tc.float64):
@@ -96,7 +92,7 @@ def test_reduction_forward(device, name, dim, keepdim):
     expected = np.asarray(np_fn(xv, axis=_dims_np(dim), keepdims=keepdim))
     assert out.shape == expected.shape
     assert out.dtype == tc.float32
-    np.testing.assert_allclose(npa(out), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(to_numpy(out), expected, rtol=1e-5, atol=1e-5)
 
 
 GRAD_DIMS = [None, 1, -1, (0, 2)]
@@ -127,10 +123,10 @@ def test_reduction_full_returns_0d(device):
 def test_max_min_full_reduction_tie_splits_gradient(device):
     x = tc.tensor([1.0, 3.0, 3.0, 0.0], device=device, requires_grad=True)
     x.max().backward()
-    np.testing.assert_allclose(npa(x.grad), [0, 0.5, 0.5, 0])
+    np.testing.assert_allclose(to_numpy(x.grad), [0, 0.5, 0.5, 0])
     x.grad = None
     tc.min(x).backward()
-    np.testing.assert_allclose(npa(x.grad), [0, 0, 0, 1])
+    np.testing.assert_allclose(to_numpy(x.grad), [0, 0, 0, 1])
 
 
 @pytest.mark.parametrize("keepdim", [False, True])
@@ -147,8 +143,8 @@ def test_max_min_dim_values_indices(device, dim, keepdim, largest):
     ei = np_arg(xv, axis=dim, keepdims=keepdim)
     assert values.shape == ev.shape and indices.shape == ei.shape
     assert indices.dtype == tc.int64
-    np.testing.assert_allclose(npa(values), ev, **F32)
-    np.testing.assert_array_equal(npa(indices), ei)
+    np.testing.assert_allclose(to_numpy(values), ev, **F32)
+    np.testing.assert_array_equal(to_numpy(indices), ei)
     # gradient goes to the selected element
     xl = leaf(distinct((2, 3, 2), 4), device)
     fn = (lambda t: t.max(dim, keepdim=keepdim).values) if largest else \
@@ -162,12 +158,12 @@ def test_max_dim_without_grad_and_with_grad_agree(device):
     b = tc.tensor(xv, device=device, requires_grad=True)
     va, ia = a.max(1)
     vb, ib = b.max(1)
-    np.testing.assert_array_equal(npa(ia), npa(ib))
-    np.testing.assert_array_equal(npa(va), npa(vb))
+    np.testing.assert_array_equal(to_numpy(ia), to_numpy(ib))
+    np.testing.assert_array_equal(to_numpy(va), to_numpy(vb))
     vb.sum().backward()
     expected = np.zeros((3, 4))
     expected[np.arange(3), np.argmax(xv, 1)] = 1
-    np.testing.assert_array_equal(npa(b.grad), expected)
+    np.testing.assert_array_equal(to_numpy(b.grad), expected)
 
 
 @pytest.mark.parametrize("keepdim", [False, True])
@@ -183,7 +179,7 @@ def test_argmax_argmin(device, dim, keepdim):
             continue
         expected = np_fn(xv, axis=dim, keepdims=keepdim)
         assert out.shape == expected.shape
-        np.testing.assert_array_equal(npa(out), expected)
+        np.testing.assert_array_equal(to_numpy(out), expected)
     assert x.argmax().item() == np.argmax(xv) and x.argmin(1).tolist() == list(np.argmin(xv, 1))
 
 
@@ -194,8 +190,8 @@ def test_float16_sum_mean_accumulate_in_float32(device):
     m = x.mean()
     assert m.dtype == tc.float16 and m.item() == 1.0
     y = tc.ones(2, 5000, dtype=tc.float16, device=device)
-    np.testing.assert_array_equal(npa(y.sum(1)), [5000.0, 5000.0])
-    np.testing.assert_array_equal(npa(y.mean(-1)), [1.0, 1.0])
+    np.testing.assert_array_equal(to_numpy(y.sum(1)), [5000.0, 5000.0])
+    np.testing.assert_array_equal(to_numpy(y.mean(-1)), [1.0, 1.0])
     # 0.1 repeated: float16 accumulation would stall far below the true sum
     z = tc.full((4000,), 0.1, dtype=tc.float16, device=device)
     assert abs(z.sum().item() - 4000 * float(np.float16(0.1))) < 1.0
@@ -230,11 +226,11 @@ def test_softmax_log_softmax(device, dim):
     xv = np.random.default_rng(7).standard_normal((2, 3, 4)).astype(np.float32)
     x = tc.tensor(xv, device=device)
     sm = x.softmax(dim)
-    np.testing.assert_allclose(npa(sm), _np_softmax(xv, dim), **F32)
-    np.testing.assert_allclose(npa(sm.sum(dim)), np.ones_like(xv.sum(dim)), **F32)
-    np.testing.assert_allclose(npa(tc.nn.functional.log_softmax(x, dim)),
+    np.testing.assert_allclose(to_numpy(sm), _np_softmax(xv, dim), **F32)
+    np.testing.assert_allclose(to_numpy(sm.sum(dim)), np.ones_like(xv.sum(dim)), **F32)
+    np.testing.assert_allclose(to_numpy(tc.nn.functional.log_softmax(x, dim)),
                                np.log(_np_softmax(xv, dim)), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(npa(x.log_softmax(dim)), np.log(_np_softmax(xv, dim)),
+    np.testing.assert_allclose(to_numpy(x.log_softmax(dim)), np.log(_np_softmax(xv, dim)),
                                rtol=1e-5, atol=1e-5)
     xl = leaf(np.random.default_rng(8).standard_normal((2, 3)), device)
     d = dim if dim != 1 else -2
@@ -244,11 +240,11 @@ def test_softmax_log_softmax(device, dim):
 
 def test_softmax_is_stable_for_large_inputs(device):
     x = tc.tensor([[1000.0, 1001.0, 1002.0], [-1000.0, -1001.0, -1002.0]], device=device)
-    sm = npa(x.softmax(-1))
-    ls = npa(x.log_softmax(-1))
+    sm = to_numpy(x.softmax(-1))
+    ls = to_numpy(x.log_softmax(-1))
     assert np.isfinite(sm).all() and np.isfinite(ls).all()
     np.testing.assert_allclose(sm[0], _np_softmax(np.array([0.0, 1.0, 2.0]), 0), rtol=1e-5)
-    np.testing.assert_allclose(npa(x.logsumexp(1)), [1002.407606, -999.592394], rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(x.logsumexp(1)), [1002.407606, -999.592394], rtol=1e-6)
 
 
 # -- matmul ------------------------------------------------------------------------------------
@@ -274,7 +270,7 @@ def test_matmul_forward(device, shapes):
     expected = np.matmul(av, bv)
     for out in (a @ b, tc.matmul(a, b), a.matmul(b)):
         assert out.shape == expected.shape
-        np.testing.assert_allclose(npa(out), expected, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(to_numpy(out), expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=str)
@@ -366,7 +362,7 @@ def test_shape_op_forward(device, name):
     out = fn(tc.tensor(xv, device=device))
     expected = np_fn(xv)
     assert out.shape == expected.shape
-    np.testing.assert_array_equal(npa(out), expected)
+    np.testing.assert_array_equal(to_numpy(out), expected)
 
 
 @pytest.mark.parametrize("name", list(SHAPE_OPS))
@@ -415,7 +411,7 @@ def test_cat(device, dim):
               -1: [(2, 1), (2, 3), (2, 2)]}[dim]
     arrays = [_x(s, seed=20 + i) for i, s in enumerate(shapes)]
     out = tc.cat([tc.tensor(a, device=device) for a in arrays], dim=dim)
-    np.testing.assert_array_equal(npa(out), np.concatenate(arrays, axis=dim))
+    np.testing.assert_array_equal(to_numpy(out), np.concatenate(arrays, axis=dim))
     assert tc.concat([tc.tensor(a, device=device) for a in arrays], dim).shape == out.shape
     leaves = [leaf(a.astype(np.float64), device) for a in arrays]
     check_grads(lambda *ts: tc.cat(ts, dim), *leaves)
@@ -430,7 +426,7 @@ def test_cat_mismatch_raises(device):
 def test_stack(device, dim):
     arrays = [_x((2, 3), seed=30 + i) for i in range(3)]
     out = tc.stack([tc.tensor(a, device=device) for a in arrays], dim=dim)
-    np.testing.assert_array_equal(npa(out), np.stack(arrays, axis=dim))
+    np.testing.assert_array_equal(to_numpy(out), np.stack(arrays, axis=dim))
     leaves = [leaf(a[:, :2].astype(np.float64), device) for a in arrays[:2]]
     check_grads(lambda *ts: tc.stack(ts, dim), *leaves)
 
@@ -459,7 +455,7 @@ def test_split_chunk(device, name, fn, np_fn):
     assert isinstance(parts, tuple) and len(parts) == len(expected)
     for p, e in zip(parts, expected):
         assert p.shape == e.shape
-        np.testing.assert_array_equal(npa(p), e)
+        np.testing.assert_array_equal(to_numpy(p), e)
     x = leaf(xv.astype(np.float64), device)
     check_grads(lambda t: tuple(fn(t)), x)
     # only some pieces used: the others get zero gradient
@@ -470,7 +466,7 @@ def test_split_chunk(device, name, fn, np_fn):
         g[:first.shape[0]] = 1
     else:
         g[:, :first.shape[1]] = 1
-    np.testing.assert_array_equal(npa(x.grad), g)
+    np.testing.assert_array_equal(to_numpy(x.grad), g)
 
 
 def test_split_bad_sizes_raises(device):
@@ -515,7 +511,7 @@ def _np_index(index):
     if isinstance(index, tuple):
         return tuple(_np_index(i) for i in index)
     if isinstance(index, tc.Tensor):
-        return npa(index)
+        return to_numpy(index)
     return index
 
 
@@ -527,14 +523,14 @@ def test_getitem_forward_and_grads(device, name):
     out = tc.tensor(xv, device=device)[index]
     expected = xv[_np_index(index)]
     assert out.shape == expected.shape
-    np.testing.assert_array_equal(npa(out), expected)
+    np.testing.assert_array_equal(to_numpy(out), expected)
     x = leaf(xv.astype(np.float64), device)
     check_grads(lambda t: t[index], x)
     # gradient: ones scattered back, repeated indices accumulate (np.add.at)
     x[index].sum().backward()
     g = np.zeros((3, 4))
     np.add.at(g, _np_index(index), 1.0)
-    np.testing.assert_array_equal(npa(x.grad), g)
+    np.testing.assert_array_equal(to_numpy(x.grad), g)
 
 
 def test_getitem_basic_is_view_advanced_is_copy(device):
@@ -550,7 +546,7 @@ def test_getitem_repeated_indices_accumulate(device):
     x = tc.zeros(4, device=device, requires_grad=True)
     w = tc.tensor([1.0, 2.0, 3.0, 4.0, 5.0], device=device)
     (x[tc.tensor([1, 1, 3, 1, 0], device=device)] * w).sum().backward()
-    np.testing.assert_array_equal(npa(x.grad), [5.0, 1 + 2 + 4, 0.0, 3.0])
+    np.testing.assert_array_equal(to_numpy(x.grad), [5.0, 1 + 2 + 4, 0.0, 3.0])
 
 
 @pytest.mark.parametrize("index", [
@@ -595,11 +591,11 @@ def test_property_index_grad_is_add_at_counts(device, n, cols, idx_shape, seed):
     counts = np.zeros(shape)
     np.add.at(counts, idx, 1.0)
     assert x.grad.shape == shape
-    np.testing.assert_array_equal(npa(x.grad), counts)
+    np.testing.assert_array_equal(to_numpy(x.grad), counts)
     # weighted: the gradient of (x[idx] * w).sum() is np.add.at(0, idx, w)
     w = rng.standard_normal(out.shape)
     x.grad = None
     (x[tc.tensor(idx, device=device)] * tc.tensor(w, device=device)).sum().backward()
     expected = np.zeros(shape)
     np.add.at(expected, idx, w)
-    np.testing.assert_allclose(npa(x.grad), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(to_numpy(x.grad), expected, rtol=1e-12, atol=1e-12)

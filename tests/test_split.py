@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 from sklearn import model_selection as skms
 
 import tensorcore as tc
@@ -106,7 +107,7 @@ def test_train_test_split_kinds_and_devices(device):
     assert isinstance(X_tr, tc.Tensor) and X_tr.device == tc.device(device)
     assert X_tr.shape == (7, 2) and X_te.shape == (3, 2)
     assert isinstance(y_tr, np.ndarray) and isinstance(l_te, list) and len(l_te) == 3
-    assert (X_tr[:, 0].numpy() == 2 * y_tr).all()              # rows stay together
+    assert (to_numpy(X_tr[:, 0]) == 2 * y_tr).all()              # rows stay together
     assert [ord(c) - ord("a") for c in l_tr] == y_tr.tolist()
     plain = train_test_split(list(range(10)), shuffle=False, test_size=2)
     assert plain == [list(range(8)), [8, 9]]
@@ -121,12 +122,12 @@ def test_train_val_test_split(device):
     assert [len(p) for p in (y_tr, y_va, y_te)] == [33, 12, 15]
     assert sorted(X_tr.tolist() + X_va.tolist() + X_te.tolist()) == list(range(60))
     for X_part, y_part in ((X_tr, y_tr), (X_va, y_va), (X_te, y_te)):
-        assert (y[X_part.numpy()] == y_part).all()
+        assert (y[to_numpy(X_part)] == y_part).all()
         assert abs(y_part.mean() - 1 / 3) < 0.05                 # class shares kept
     again = train_val_test_split(X, y, val_size=0.2, test_size=0.25, stratify=y,
                                  random_state=0)
-    assert all((a.numpy() if isinstance(a, tc.Tensor) else a).tolist()
-               == (b.numpy() if isinstance(b, tc.Tensor) else b).tolist()
+    assert all((to_numpy(a) if isinstance(a, tc.Tensor) else a).tolist()
+               == (to_numpy(b) if isinstance(b, tc.Tensor) else b).tolist()
                for a, b in zip(parts, again))
     counts = [len(p) for p in train_val_test_split(list(range(10)), val_size=2, test_size=3)]
     assert counts == [5, 2, 3]

@@ -11,14 +11,11 @@ import textwrap
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 
 import tensorcore as tc
 
 ON_GPU = tc.cuda.is_available()
-
-
-def npa(t):
-    return np.array(t.detach().cpu())
 
 
 def needs_host(device):
@@ -48,14 +45,14 @@ def test_dtype_inference(device, data, dtype, shape):
     assert t.shape == shape and t.ndim == len(shape)
     assert t.device == tc.device(device)
     expected = np.asarray(data)
-    np.testing.assert_array_equal(npa(t), expected.astype(dtype.np))
+    np.testing.assert_array_equal(to_numpy(t), expected.astype(dtype.np))
 
 
 def test_construction_copies_numpy_input(device):
     a = np.array([1.0, 2.0])
     t = tc.tensor(a, device=device)
     a[0] = 100.0
-    np.testing.assert_array_equal(npa(t), [1.0, 2.0])
+    np.testing.assert_array_equal(to_numpy(t), [1.0, 2.0])
 
 
 def test_dtype_device_requires_grad_arguments(device):
@@ -197,7 +194,7 @@ def test_dtype_conversions(device):
     x = tc.tensor([[1.7, -2.2]], device=device, requires_grad=True)
     d = x.double()
     assert d.dtype == tc.float64 and d.grad_fn is not None
-    np.testing.assert_allclose(npa(d), [[1.7, -2.2]], rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(d), [[1.7, -2.2]], rtol=1e-6)
     assert x.float() is x  # already float32: no copy, as in PyTorch
     assert x.to(tc.float32) is x
     lng = x.long()
@@ -210,7 +207,7 @@ def test_dtype_conversions(device):
     # gradient flows back through a float cast, in the input's dtype
     (d * d).sum().backward()
     assert x.grad.dtype == tc.float32
-    np.testing.assert_allclose(npa(x.grad), [[3.4, -4.4]], rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(x.grad), [[3.4, -4.4]], rtol=1e-6)
 
 
 def test_to_device_and_cpu(device):
@@ -235,7 +232,7 @@ def test_clone_and_contiguous(device):
         c.add_(1.0)
     assert x.tolist() == [[1.0, 2.0], [3.0, 4.0]]  # clone does not share memory
     (c * 2).sum().backward()
-    np.testing.assert_allclose(npa(x.grad), np.full((2, 2), 2.0))
+    np.testing.assert_allclose(to_numpy(x.grad), np.full((2, 2), 2.0))
     assert x.contiguous() is x and x.is_contiguous()
     t = x.T
     assert not t.is_contiguous()
@@ -297,9 +294,9 @@ def test_creation_functions_values_and_dtypes(device):
     assert tc.arange(3, dtype=tc.float64, device=device).dtype == tc.float64
     ls = tc.linspace(0, 1, 5, device=device)
     assert ls.dtype == tc.float32
-    np.testing.assert_allclose(npa(ls), np.linspace(0, 1, 5))
-    np.testing.assert_array_equal(npa(tc.eye(3, device=device)), np.eye(3))
-    np.testing.assert_array_equal(npa(tc.eye(2, 3, device=device)), np.eye(2, 3))
+    np.testing.assert_allclose(to_numpy(ls), np.linspace(0, 1, 5))
+    np.testing.assert_array_equal(to_numpy(tc.eye(3, device=device)), np.eye(3))
+    np.testing.assert_array_equal(to_numpy(tc.eye(2, 3, device=device)), np.eye(2, 3))
     assert tc.zeros(2, device=device, requires_grad=True).requires_grad
     with pytest.raises(RuntimeError, match="negative"):
         tc.zeros(-1, device=device)
@@ -325,9 +322,9 @@ def test_random_functions_dtypes_and_ranges(device):
     tc.manual_seed(1)
     r = tc.rand(1000, device=device)
     assert r.dtype == tc.float32 and r.shape == (1000,)
-    rv = npa(r)
+    rv = to_numpy(r)
     assert rv.min() >= 0 and rv.max() < 1 and 0.4 < rv.mean() < 0.6
-    n = npa(tc.randn(2000, dtype=tc.float64, device=device))
+    n = to_numpy(tc.randn(2000, dtype=tc.float64, device=device))
     assert n.dtype == np.float64 and abs(n.mean()) < 0.1 and 0.9 < n.std() < 1.1
     ri = tc.randint(3, 7, (500,), device=device)
     assert ri.dtype == tc.int64
@@ -340,9 +337,9 @@ def test_random_functions_dtypes_and_ranges(device):
 
 def test_manual_seed_reproducible(device):
     def draw():
-        return [npa(tc.rand(4, device=device)), npa(tc.randn(4, device=device)),
-                npa(tc.randint(0, 100, (6,), device=device)),
-                npa(tc.randperm(8, device=device))]
+        return [to_numpy(tc.rand(4, device=device)), to_numpy(tc.randn(4, device=device)),
+                to_numpy(tc.randint(0, 100, (6,), device=device)),
+                to_numpy(tc.randperm(8, device=device))]
 
     tc.manual_seed(1234)
     a = draw()
@@ -378,6 +375,12 @@ def test_as_tensor(device):
 
 def test_array_protocol(device):
     t = tc.tensor([[1.0, 2.0]], device=device)
+    if tc.device(device).type != "cpu":  # as PyTorch: device memory is copied with .cpu() first
+        for convert in (np.asarray, np.array, np.sin):
+            with pytest.raises(TypeError, match=r"cuda device type tensor to numpy\. Use "
+                                                r"Tensor\.cpu\(\)"):
+                convert(t)
+        t = t.cpu()
     a = np.asarray(t)
     assert isinstance(a, np.ndarray) and a.dtype == np.float32
     np.testing.assert_array_equal(a, [[1.0, 2.0]])
@@ -385,10 +388,9 @@ def test_array_protocol(device):
     c = np.array(t)  # copy=True by default: must not alias the tensor
     c[0, 0] = 99.0
     assert t.tolist() == [[1.0, 2.0]]
-    if tc.device(device).type == "cpu":
-        assert np.shares_memory(np.asarray(t), t.numpy())
-        with pytest.raises(ValueError):
-            np.array(t, dtype=np.float64, copy=False)
+    assert np.shares_memory(np.asarray(t), t.numpy())
+    with pytest.raises(ValueError):
+        np.array(t, dtype=np.float64, copy=False)
     np.testing.assert_allclose(np.sin(np.asarray(t)), np.sin([[1.0, 2.0]]), rtol=1e-6)
 
 
@@ -429,7 +431,7 @@ def test_device_parsing():
 
 
 @pytest.mark.skipif(ON_GPU, reason="a usable GPU is present")
-def test_cuda_request_without_gpu_raises():
+def test_cuda_request_without_gpu_raises(real_cuda_backend):
     assert tc.cuda.is_available() is False and tc.cuda.device_count() == 0
     with pytest.raises(RuntimeError, match="(?i)cupy|gpu"):
         tc.zeros(2, device="cuda")
@@ -568,7 +570,7 @@ def test_generator_streams_are_reproducible_and_independent(device):
              tc.randint(0, 9, (4,), generator=g, device=device),
              tc.randperm(6, generator=g, device=device)]
     for a, b in zip(first, again):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
     assert g.initial_seed() == 7
     with pytest.raises(TypeError, match="Generator"):
         tc.rand(2, generator=42)
@@ -583,11 +585,11 @@ def test_deepcopy_and_pickle_of_leaves(device):
     for clone in (copy.deepcopy(w), pickle.loads(pickle.dumps(w))):
         assert clone is not w and clone.requires_grad and clone.is_leaf
         assert clone.device == w.device and clone.dtype == w.dtype
-        np.testing.assert_array_equal(clone.detach().numpy(), w.detach().numpy())
+        np.testing.assert_array_equal(to_numpy(clone), to_numpy(w))
         with tc.no_grad():
             clone.mul_(0)  # new memory: the original is untouched
-        assert w.detach().numpy()[1, 1] == 4.0
-    assert np.array_equal(copy.deepcopy(w).grad.numpy(), 2 * w.detach().numpy())
+        assert to_numpy(w)[1, 1] == 4.0
+    assert np.array_equal(to_numpy(copy.deepcopy(w).grad), 2 * to_numpy(w))
     shared = [w, w]
     a, b = copy.deepcopy(shared)
     assert a is b  # the memo keeps one copy per original

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 
 import tensorcore as tc
 
@@ -18,8 +19,8 @@ def test_inplace_on_view_reaches_base(device):
     a = x * 1
     a[0:2].mul_(3)
     a.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [3, 3, 1, 1])
-    np.testing.assert_allclose(a.detach().numpy(), [3, 6, 3, 4])
+    np.testing.assert_allclose(to_numpy(x.grad), [3, 3, 1, 1])
+    np.testing.assert_allclose(to_numpy(a), [3, 6, 3, 4])
 
 
 def test_view_taken_before_base_changed_sees_new_history(device):
@@ -28,7 +29,7 @@ def test_view_taken_before_base_changed_sees_new_history(device):
     v = a[1:3]
     a.mul_(2)
     (v * 1).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [0, 2, 2, 0])
+    np.testing.assert_allclose(to_numpy(x.grad), [0, 2, 2, 0])
 
 
 def test_value_with_grad_written_through_view_of_constant(device):
@@ -37,7 +38,7 @@ def test_value_with_grad_written_through_view_of_constant(device):
     u = buf[1:3]
     buf[2:] = w
     (u * tc.tensor([1.0, 10.0], dtype=tc.float64, device=device)).sum().backward()
-    np.testing.assert_allclose(w.grad.numpy(), [10, 0])
+    np.testing.assert_allclose(to_numpy(w.grad), [10, 0])
 
 
 def test_setitem_on_transposed_view(device):
@@ -45,7 +46,7 @@ def test_setitem_on_transposed_view(device):
     buf = tc.zeros(2, 3, dtype=tc.float64, device=device)
     buf.T[0] = w[0] * tc.ones(2, dtype=tc.float64, device=device)
     (buf * 3).sum().backward()
-    np.testing.assert_allclose(w.grad.numpy(), [6, 0])
+    np.testing.assert_allclose(to_numpy(w.grad), [6, 0])
 
 
 def test_nested_views_and_reshape(device):
@@ -53,7 +54,7 @@ def test_nested_views_and_reshape(device):
     a = x * 2
     a.view(2, 2)[1, 1] = 0.0
     a.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [2, 2, 2, 0])
+    np.testing.assert_allclose(to_numpy(x.grad), [2, 2, 2, 0])
 
 
 def test_views_gradcheck_and_gradgradcheck(device):
@@ -83,7 +84,7 @@ def test_inplace_on_view_of_leaf_raises_but_not_under_no_grad(device):
         x[0:2].mul_(2)
     with tc.no_grad():
         x[0:2].mul_(2)
-    np.testing.assert_allclose(x.detach().numpy(), [2, 4, 3, 4])
+    np.testing.assert_allclose(to_numpy(x), [2, 4, 3, 4])
     assert x._version == 1
 
 
@@ -95,7 +96,7 @@ def test_sub_with_alpha_under_no_grad_matches_numpy(device, n):
     with tc.no_grad():
         w.sub_(g, alpha=0.01)
         w.add_(g, alpha=0.5)
-    np.testing.assert_allclose(w.detach().numpy(), w0 - 0.01 * g0 + 0.5 * g0, rtol=1e-6,
+    np.testing.assert_allclose(to_numpy(w), w0 - 0.01 * g0 + 0.5 * g0, rtol=1e-6,
                                atol=1e-6)
-    np.testing.assert_array_equal(g.numpy(), g0)  # the gradient is left alone
+    np.testing.assert_array_equal(to_numpy(g), g0)  # the gradient is left alone
     assert w._version == 2

@@ -1,0 +1,26 @@
+"""Helpers shared by the tests (``tests/`` is on ``sys.path``: ``from helpers import to_numpy``).
+
+>>> import tensorcore as tc
+>>> to_numpy(tc.tensor([1.0, 2.0], requires_grad=True) * 2)
+array([2., 4.], dtype=float32)
+>>> to_numpy([1, 2]), to_numpy(3.5)
+(array([1, 2]), array(3.5))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import tensorcore as tc
+
+
+def to_numpy(x) -> np.ndarray:
+    """The values of ``x`` as a NumPy array on the host, whatever the device.
+
+    A tensor is detached and copied to the CPU (``x.detach().cpu().numpy()``, as a copy, so
+    later in-place ops on ``x`` do not change it); arrays, scalars and lists pass through
+    ``np.asarray``. Use it wherever a test reads a tensor's values, so that the test also runs on
+    ``cuda``, where ``.numpy()`` and ``np.asarray(t)`` refuse device memory as in PyTorch."""
+    if isinstance(x, tc.Tensor):
+        return x.detach().cpu().numpy().copy()
+    return np.asarray(x)
