@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 
 import tensorcore as tc
 from tensorcore import nn
@@ -140,15 +141,15 @@ def test_restore_best_weights_deep_copies():
     model = nn.Linear(3, 2)
     stopper = EarlyStopping(patience=2)
     stopper.step(1.0, model)
-    best = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    best = {k: to_numpy(v) for k, v in model.state_dict().items()}
     with tc.no_grad():                    # in-place updates, as an optimizer makes them
         model.weight.add_(1.0)
         model.bias.mul_(-2.0)
     stopper.step(2.0, model)              # worse: no new snapshot
-    assert not np.allclose(model.weight.detach().numpy(), best["weight"])
+    assert not np.allclose(to_numpy(model.weight), best["weight"])
     assert stopper.restore(model) is True
     for key, value in model.state_dict().items():
-        np.testing.assert_array_equal(value.numpy(), best[key])
+        np.testing.assert_array_equal(to_numpy(value), best[key])
     assert model.weight.requires_grad    # still a parameter
 
 
@@ -156,9 +157,9 @@ def test_restore_without_snapshot_does_nothing():
     model = nn.Linear(2, 1)
     stopper = EarlyStopping(restore_best_weights=False)
     stopper.step(1.0, model)
-    before = model.weight.detach().numpy().copy()
+    before = to_numpy(model.weight)
     assert stopper.restore(model) is False
-    np.testing.assert_array_equal(model.weight.detach().numpy(), before)
+    np.testing.assert_array_equal(to_numpy(model.weight), before)
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 from sklearn import metrics as skm
 from sklearn.preprocessing import StandardScaler as SkStandardScaler
 
@@ -40,7 +41,7 @@ def toy(device, n=10, seed=0):
 
 def wrong_labels(y):
     """Every label moved to the next class: a validation set that training makes worse."""
-    return tc.tensor((y.cpu().numpy() + 1) % 3, device=y.device)
+    return tc.tensor((to_numpy(y) + 1) % 3, device=y.device)
 
 
 class Recorder(nn.Module):
@@ -70,7 +71,7 @@ def test_fit_reaches_90_percent_on_iris(device):
                   metrics=["accuracy"], progress=False)
     assert history["train_loss"][-1] < history["train_loss"][0]
     labels = predict(model, scaler.transform(X_te)).argmax(dim=1)
-    accuracy = skm.accuracy_score(y_te.cpu().numpy(), labels.cpu().numpy())
+    accuracy = skm.accuracy_score(to_numpy(y_te), to_numpy(labels))
     assert accuracy > 0.9
     assert history["val_accuracy"][-1] == pytest.approx(accuracy)
 
@@ -171,7 +172,7 @@ def test_evaluate_matches_scikit_learn(device):
     assert model.training                       # the mode it had comes back
     with tc.no_grad():
         logits = model(X)
-    y_np, pred_np = y.cpu().numpy(), logits.argmax(dim=1).cpu().numpy()
+    y_np, pred_np = to_numpy(y), to_numpy(logits.argmax(dim=1))
     assert scores["loss"] == pytest.approx(F.cross_entropy(logits, y).item(), rel=1e-5)
     assert scores["accuracy"] == pytest.approx(skm.accuracy_score(y_np, pred_np))
     assert scores["f1_macro"] == pytest.approx(
@@ -188,11 +189,11 @@ def test_predict_batches_and_modes(device):
                           nn.Linear(4, 2, device=device))
     with tc.no_grad():
         model.eval()
-        expected = model(X).cpu().numpy()
+        expected = to_numpy(model(X))
     model.train()
     out = predict(model, X, batch_size=4)     # eval mode: dropout off, same as one batch
     assert not out.requires_grad and model.training
-    np.testing.assert_allclose(out.cpu().numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(out), expected, rtol=1e-6)
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         predict(model, X, batch_size=0)
 
@@ -228,7 +229,7 @@ def test_metric_names_match_scikit_learn(device):
         assert METRICS[name](y, logits) == pytest.approx(value), name
     target = tc.tensor(rng.normal(size=40), dtype=tc.float32, device=device)
     out = tc.tensor(rng.normal(size=(40, 1)), dtype=tc.float32, device=device)
-    t_np, o_np = target.cpu().numpy(), out.cpu().numpy().ravel()
+    t_np, o_np = to_numpy(target), to_numpy(out).ravel()
     assert METRICS["mse"](target, out) == pytest.approx(skm.mean_squared_error(t_np, o_np))
     assert METRICS["mae"](target, out) == pytest.approx(skm.mean_absolute_error(t_np, o_np))
     assert METRICS["r2"](target, out) == pytest.approx(skm.r2_score(t_np, o_np), rel=1e-5)
@@ -258,11 +259,11 @@ def test_standard_scaler_matches_scikit_learn(device):
     X, _ = load_iris(device=device)
     X = tc.cat([X, tc.ones(150, 1, device=device)], dim=1)     # a constant column too
     ours = StandardScaler().fit(X)
-    sk = SkStandardScaler().fit(X.cpu().numpy())
-    np.testing.assert_allclose(ours.mean_.cpu().numpy(), sk.mean_, rtol=1e-5)
-    np.testing.assert_allclose(ours.scale_.cpu().numpy(), sk.scale_, rtol=1e-5)
-    np.testing.assert_allclose(ours.transform(X).cpu().numpy(),
-                               sk.transform(X.cpu().numpy()), atol=1e-5)
+    sk = SkStandardScaler().fit(to_numpy(X))
+    np.testing.assert_allclose(to_numpy(ours.mean_), sk.mean_, rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(ours.scale_), sk.scale_, rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(ours.transform(X)),
+                               sk.transform(to_numpy(X)), atol=1e-5)
     assert ours.transform(X).device == X.device
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..utils.data._indexing import check_same_length, take
+from ..utils.data._indexing import as_numpy, check_same_length, take
 from ..utils.data.split import KFold
 from .runners import TrialRunner, resolve_runner
 
@@ -131,7 +131,8 @@ def cross_validate(fit_and_score: Callable[..., float | Mapping[str, float]], X,
     splitter = check_cv(cv)
     if y is not None:
         check_same_length([X, y])
+    labels = None if y is None else as_numpy(y)  # on the host: scikit-learn's splitters read it
     folds = [(k, np.asarray(train), np.asarray(test))
-             for k, (train, test) in enumerate(splitter.split(X, y, groups))]
+             for k, (train, test) in enumerate(splitter.split(X, labels, groups))]
     results = resolve_runner(runner).map(_FoldTrial(fit_and_score, X, y), folds)
     return CVResult(results)
