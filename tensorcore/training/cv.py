@@ -25,7 +25,6 @@ be tensors (the folds stay on their device), NumPy arrays or lists. The folds ru
 from __future__ import annotations
 
 import numbers
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -33,7 +32,7 @@ import numpy as np
 
 from ..utils.data._indexing import as_numpy, check_same_length, take
 from ..utils.data.split import KFold
-from .runners import TrialRunner, resolve_runner
+from .runners import TrialRunner, resolve_runner, timed_score
 
 __all__ = ["CVResult", "check_cv", "cross_validate"]
 
@@ -61,21 +60,10 @@ class _FoldTrial:
         k, train, test = fold
         y_train = None if self.y is None else take(self.y, train)
         y_test = None if self.y is None else take(self.y, test)
-        start = time.perf_counter()
-        outcome = self.fit_and_score(take(self.X, train), y_train, take(self.X, test), y_test)
-        seconds = time.perf_counter() - start
-        extras: dict = {}
-        if isinstance(outcome, Mapping):
-            if "score" not in outcome:
-                raise KeyError(f"fit_and_score returned a dict without a 'score' key: "
-                               f"{sorted(outcome)}")
-            extras = {key: v for key, v in outcome.items() if key != "score"}
-            outcome = outcome["score"]
-        if not isinstance(outcome, numbers.Real):
-            raise TypeError(f"fit_and_score must return a number or a dict with 'score', "
-                            f"got {type(outcome).__name__} on fold {k}")
-        return {"fold": k, "train_size": len(train), "test_size": len(test),
-                "score": float(outcome), **extras, "seconds": seconds}
+        record = timed_score(self.fit_and_score, take(self.X, train), y_train,
+                             take(self.X, test), y_test, who="fit_and_score",
+                             where=f"on fold {k}")
+        return {"fold": k, "train_size": len(train), "test_size": len(test), **record}
 
 
 class CVResult:

@@ -27,11 +27,13 @@ state: each builds its own model and seeds its own generator from its config.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import numbers
+import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from typing import Any
 
-__all__ = ["ExecutorRunner", "SerialRunner", "TrialRunner", "resolve_runner"]
+__all__ = ["ExecutorRunner", "SerialRunner", "TrialRunner", "resolve_runner", "timed_score"]
 
 
 class TrialRunner:
@@ -81,3 +83,23 @@ def resolve_runner(runner: TrialRunner | None) -> TrialRunner:
         raise TypeError(f"runner must be a TrialRunner (an object with map(fn, configs)), "
                         f"got {type(runner).__name__}")
     return runner
+
+
+def timed_score(fn: Callable, *args, who: str, where: str) -> dict[str, Any]:
+    """Call a trial function and time it: ``{"score": float, <extras>, "seconds": ...}``.
+
+    ``fn`` returns a number or a dict with a ``"score"`` number and extra entries; anything
+    else raises, naming ``who`` (the function's role) and ``where`` (the trial)."""
+    start = time.perf_counter()
+    outcome = fn(*args)
+    seconds = time.perf_counter() - start
+    extras: dict[str, Any] = {}
+    if isinstance(outcome, Mapping):
+        if "score" not in outcome:
+            raise KeyError(f"{who} returned a dict without a 'score' key: {sorted(outcome)}")
+        extras = {k: v for k, v in outcome.items() if k != "score"}
+        outcome = outcome["score"]
+    if not isinstance(outcome, numbers.Real):
+        raise TypeError(f"{who} must return a number or a dict with 'score', got "
+                        f"{type(outcome).__name__} {where}")
+    return {"score": float(outcome), **extras, "seconds": seconds}

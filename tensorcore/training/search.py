@@ -22,7 +22,6 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from numbers import Number
@@ -31,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .history import check_mode
-from .runners import TrialRunner, resolve_runner
+from .runners import TrialRunner, resolve_runner, timed_score
 from .tables import format_table
 
 __all__ = ["LogUniform", "SearchResult", "grid_search", "parameter_grid",
@@ -145,21 +144,9 @@ class _TimedTrial:
         self.evaluate = evaluate
 
     def __call__(self, config: dict) -> dict:
-        start = time.perf_counter()
-        outcome = self.evaluate(dict(config))
-        seconds = time.perf_counter() - start
-        if isinstance(outcome, Mapping):
-            if "score" not in outcome:
-                raise KeyError(f"evaluate returned a dict without a 'score' key: "
-                               f"{sorted(outcome)}")
-            extras = {k: v for k, v in outcome.items() if k != "score"}
-            score = outcome["score"]
-        else:
-            extras, score = {}, outcome
-        if not isinstance(score, numbers.Real):
-            raise TypeError(f"evaluate must return a number or a dict with 'score', got "
-                            f"{type(score).__name__} for config {config}")
-        return {"params": dict(config), "score": float(score), **extras, "seconds": seconds}
+        record = timed_score(self.evaluate, dict(config), who="evaluate",
+                             where=f"for config {config}")
+        return {"params": dict(config), **record}
 
 
 class SearchResult:
