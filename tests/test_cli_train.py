@@ -64,7 +64,7 @@ def test_cross_validation_and_random_search(tmp_path, capsys):
     check_report(report, tmp_path, n_configs=2)
     assert len(report["cv"]["scores"]) == 3
     best = report["search"]["results"][0]
-    assert best["fold_scores"] == report["cv"]["scores"]
+    assert [fold["score"] for fold in best["folds"]] == report["cv"]["scores"]
     assert best["score"] == pytest.approx(report["cv"]["mean"])
     assert report["files"]["cv_scores"] == "cv_scores.png"
 

@@ -213,7 +213,7 @@ class HoldoutObjective:
 class CVObjective:
     """A config's score: mean accuracy over stratified K folds of train + validation. Each
     fold's model is early-stopped on ``CV_STOPPING_SHARE`` of the fold's training part
-    (stratified). Every config's ``CVResult`` is kept in ``results``."""
+    (stratified). The per-fold records come back under ``"folds"``."""
 
     def __init__(self, splits: Splits, config: ExperimentConfig) -> None:
         self.config = config
@@ -221,7 +221,6 @@ class CVObjective:
         self.y = cat([splits.y_train, splits.y_val])
         self.n_classes = splits.n_classes
         self.splitter = StratifiedKFold(config.cv, shuffle=True, random_state=config.seed)
-        self.results: dict[tuple, CVResult] = {}
         try:  # a bad K fails now, before any training
             list(self.splitter.split(self.X, self.y))
         except ValueError as e:
@@ -240,13 +239,7 @@ class CVObjective:
             return accuracy_score(y_te, trained.predict_labels(X_te))
 
         result = cross_validate(fit_and_score, self.X, self.y, cv=self.splitter)
-        self.results[config_key(params)] = result
-        return {"score": result.mean, "std": result.std, "fold_scores": result.scores}
-
-
-def config_key(params: dict) -> tuple:
-    """A hashable key of a config."""
-    return tuple(sorted(params.items()))
+        return {"score": result.mean, "std": result.std, "folds": result.folds}
 
 
 class _CountingObjective:
@@ -325,7 +318,7 @@ def run_experiment(config: ExperimentConfig, splits: Splits | None = None,
     val_accuracy = accuracy_score(s.y_val, final.predict_labels(s.X_val))
     timings["test_s"] = time.perf_counter() - mark
     timings["total_s"] = time.perf_counter() - start
-    cv_result = objective.results.get(config_key(best)) if config.cv else None
+    cv_result = CVResult(search.results[0]["folds"]) if config.cv else None
     report = {
         "config": dataclasses.asdict(config),
         "dataset": {"name": config.dataset, "n_features": s.n_features,
