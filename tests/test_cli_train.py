@@ -107,3 +107,17 @@ def test_train_on_each_backend(device, tmp_path, capsys):
     report = read_report(tmp_path)
     assert report["device"] == {"device": device, "backend": name}
     check_report(report, tmp_path, n_configs=2)
+
+
+def test_every_package_is_shipped():
+    # a package missing from pyproject's explicit list would be absent from a (non-editable)
+    # install, and `tensorcore train` with it
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")
+    root = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    found = {".".join(p.parent.relative_to(root).parts)
+             for p in (root / "tensorcore").rglob("__init__.py")}
+    assert found <= listed, f"not in pyproject's packages: {sorted(found - listed)}"
