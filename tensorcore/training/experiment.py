@@ -205,7 +205,9 @@ class HoldoutObjective:
         trained = train_mlp(params, s.X_train, s.y_train, s.n_classes, s.X_val, s.y_val,
                             epochs=c.epochs, batch_size=c.batch_size, patience=c.patience,
                             seed=c.seed)
-        best = trained.history.best_epoch("val_loss")
+        best = trained.stopper.best_epoch
+        if best is None:  # diverged: no finite validation loss; ranked last
+            return {"score": float("nan"), "val_loss": float("nan"), "best_epoch": 0}
         return {"score": trained.history["val_accuracy"][best - 1],
                 "val_loss": trained.history["val_loss"][best - 1], "best_epoch": best}
 

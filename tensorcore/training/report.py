@@ -11,13 +11,14 @@ true \\ pred  0  1
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from .plots import plot_cv_scores, plot_learning_curves, plot_search_results
-from .tables import format_table
+from .tables import format_cell, format_table
 
-__all__ = ["format_confusion_matrix", "format_summary", "write_outputs"]
+__all__ = ["format_confusion_matrix", "format_summary", "json_safe", "write_outputs"]
 
 
 def format_confusion_matrix(matrix: list[list[int]]) -> str:
@@ -53,7 +54,7 @@ def format_summary(report: dict[str, Any], search_rows: int = 5) -> str:
     lines += [
         "",
         f"retrained the best config on train: {len(report['history']['epoch'])} epochs, "
-        f"best epoch {stop['best_epoch']} (val loss {stop['best']:.4f}), "
+        f"best epoch {stop['best_epoch']} (val loss {format_cell(stop['best'])}), "
         f"val accuracy {report['val_accuracy']:.4f}",
         "",
         "test split:",
@@ -73,6 +74,22 @@ def format_summary(report: dict[str, Any], search_rows: int = 5) -> str:
     return "\n".join(lines)
 
 
+def json_safe(value):
+    """``value`` with NaN and infinities (which strict JSON lacks) replaced by None, in
+    nested dicts, lists and tuples.
+
+    >>> json_safe({"a": [1.0, float("nan")], "b": float("inf")})
+    {'a': [1.0, None], 'b': None}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def write_outputs(result, out_dir) -> dict[str, str]:
     """Write the plots and ``report.json`` (with the file list under ``"files"``) into
     ``out_dir``, made if needed; the paths written, by kind."""
@@ -90,6 +107,6 @@ def write_outputs(result, out_dir) -> dict[str, str]:
                                             score_name="accuracy")
     files["report"] = out / "report.json"
     result.report["files"] = {kind: path.name for kind, path in files.items()}
-    files["report"].write_text(json.dumps(result.report, indent=2, allow_nan=False) + "\n",
-                               encoding="utf-8")
+    files["report"].write_text(json.dumps(json_safe(result.report), indent=2, allow_nan=False)
+                               + "\n", encoding="utf-8")
     return {kind: str(path) for kind, path in files.items()}
