@@ -196,6 +196,8 @@ def test_a_custom_runner_is_used():
      "runner must be a TrialRunner"),
     (lambda: random_search({"a": [1]}, paraboloid, n_iter=0), ValueError, "n_iter"),
     (lambda: random_search({"a": 1.5}, paraboloid), TypeError, "must be a list or have rvs"),
+    (lambda: random_search({"a": [], "b": LogUniform(0.1, 1)}, paraboloid), ValueError,
+     "'a' is an empty list"),
     (lambda: ExecutorRunner(SerialRunner()), TypeError, "concurrent.futures.Executor"),
     (lambda: LogUniform(1.0, 0.1), ValueError, "0 < low < high"),
 ])

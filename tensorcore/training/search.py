@@ -117,6 +117,8 @@ def parameter_sampler(param_distributions: Mapping[str, Any], n_iter: int,
                                           not isinstance(value, Sequence | np.ndarray)):
             raise TypeError(f"parameter distribution for {key!r} must be a list or have "
                             f"rvs(random_state=...), got {value!r}")
+        if not hasattr(value, "rvs") and len(value) == 0:
+            raise ValueError(f"parameter distribution for {key!r} is an empty list")
     rng = np.random.default_rng(seed)
     if not any(hasattr(param_distributions[k], "rvs") for k in keys):
         grid = parameter_grid(param_distributions)
