@@ -1,9 +1,9 @@
 """A stand-in GPU for tests on machines without one: ``CupyBackend``'s own logic with NumPy as
 its array module, registered for the ``cuda`` device type.
 
-``TENSORCORE_TEST_STANDIN_CUDA=1 python -m pytest tests`` adds it to the ``device`` fixture, so
-the whole suite runs once more on ``cuda`` semantics (transfers, ``.numpy()`` refusing device
-memory, device checks) where no GPU is present.
+Where no GPU is present, ``tests/conftest.py`` adds it to the ``device`` fixture, so the whole
+suite runs once more on ``cuda`` semantics (transfers, ``.numpy()`` refusing device memory,
+device checks); ``TENSORCORE_TEST_STANDIN_CUDA=0`` leaves it out.
 """
 
 from __future__ import annotations
