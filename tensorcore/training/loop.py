@@ -132,6 +132,23 @@ def _train_one_epoch(model, loss_fn, optimizer, loader: Iterable) -> float:
     return total.item() / count
 
 
+def _run_epoch(model, loss_fn, optimizer, train_loader: Iterable, val_loader: Iterable | None,
+               scorers: dict, scheduler) -> dict[str, float]:
+    """Train one epoch, validate, step the scheduler; the epoch's record."""
+    start = time.perf_counter()
+    lr = optimizer.param_groups[0]["lr"]  # the rate this epoch trains with
+    record = {"train_loss": _train_one_epoch(model, loss_fn, optimizer, train_loader)}
+    if val_loader is not None:
+        scores = evaluate(model, val_loader, loss_fn, scorers)
+        record["val_loss"] = scores.pop("loss")
+        record.update({f"val_{name}": value for name, value in scores.items()})
+    if scheduler is not None:
+        _step_scheduler(scheduler, record)
+    record["lr"] = lr
+    record["seconds"] = time.perf_counter() - start
+    return record
+
+
 def _check_monitor(early_stopping: EarlyStopping | None, keys: list[str]) -> None:
     if early_stopping is not None and early_stopping.monitor not in keys:
         raise ValueError(f"EarlyStopping monitors {early_stopping.monitor!r}, which fit does "
@@ -176,27 +193,17 @@ def fit(model, loss_fn, optimizer, train_loader: Iterable, val_loader: Iterable 
     history = History()
     from tqdm.auto import trange  # imported on use: tqdm pulls in more than the loop needs
 
-    bar = trange(epochs, desc="fit", unit="epoch", disable=not progress, leave=False)
-    for _ in bar:
-        start = time.perf_counter()
-        lr = optimizer.param_groups[0]["lr"]  # the rate this epoch trains with
-        record = {"train_loss": _train_one_epoch(model, loss_fn, optimizer, train_loader)}
-        if val_loader is not None:
-            scores = evaluate(model, val_loader, loss_fn, scorers)
-            record["val_loss"] = scores.pop("loss")
-            record.update({f"val_{name}": value for name, value in scores.items()})
-        if scheduler is not None:
-            _step_scheduler(scheduler, record)
-        record["lr"] = lr
-        record["seconds"] = time.perf_counter() - start
-        history.log(**record)
-        bar.set_postfix(_postfix(record), refresh=False)
-        if not math.isfinite(record["train_loss"]):
-            break  # diverged: more epochs cannot help
-        if early_stopping is not None and early_stopping.step(record[early_stopping.monitor],
-                                                              model):
-            break
-    bar.close()
+    with trange(epochs, desc="fit", unit="epoch", disable=not progress, leave=False) as bar:
+        for _ in bar:
+            record = _run_epoch(model, loss_fn, optimizer, train_loader, val_loader, scorers,
+                                scheduler)
+            history.log(**record)
+            bar.set_postfix(_postfix(record), refresh=False)
+            if not math.isfinite(record["train_loss"]):
+                break  # diverged: more epochs cannot help
+            if early_stopping is not None and early_stopping.step(
+                    record[early_stopping.monitor], model):
+                break
     if early_stopping is not None:
         early_stopping.restore(model)
     return history
