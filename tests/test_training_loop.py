@@ -134,6 +134,18 @@ def test_schedulers_step_once_per_epoch(device):
     assert history["lr"][0] == 1.0 and history["lr"][-1] < 1.0
 
 
+def test_fit_stops_when_the_loss_diverges(device):
+    X, y = toy(device)
+    model = nn.Linear(3, 3, device=device)
+
+    def nan_loss(outputs, targets):
+        return F.cross_entropy(outputs, targets) * float("nan")
+
+    history = fit(model, nan_loss, tc.optim.SGD(model.parameters(), lr=0.1), loader(X, y),
+                  epochs=5, progress=False)
+    assert len(history) == 1 and np.isnan(history["train_loss"][0])
+
+
 def test_progress_bar(device, capsys):
     X, y = toy(device)
     model = nn.Linear(3, 3, device=device)
