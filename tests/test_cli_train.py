@@ -121,3 +121,14 @@ def test_every_package_is_shipped():
     found = {".".join(p.parent.relative_to(root).parts)
              for p in (root / "tensorcore").rglob("__init__.py")}
     assert found <= listed, f"not in pyproject's packages: {sorted(found - listed)}"
+
+
+def test_cuda_without_gpu_says_why(tmp_path, capsys, real_cuda_backend):
+    import tensorcore as tc
+
+    if tc.cuda.is_available():
+        pytest.skip("a GPU is usable here")
+    with pytest.raises(SystemExit) as exc:
+        main([*TINY, "--device", "cuda", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "cannot use device cuda" in capsys.readouterr().err
