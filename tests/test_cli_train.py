@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import tensorcore as tc
 from tensorcore.__main__ import main
 
 TINY = ["train", "--dataset", "iris", "--epochs", "2", "--trials", "2"]
@@ -99,8 +101,6 @@ def test_bad_input_exits_with_a_message(extra, message, tmp_path, capsys):
 
 
 def test_train_on_each_backend(device, tmp_path, capsys):
-    import tensorcore as tc
-
     name = tc.backends.get_backend_name(tc.device(device).type)
     assert main([*TINY, "--device", device, "--out", str(tmp_path), "--quiet"]) == 0
     capsys.readouterr()
@@ -112,8 +112,6 @@ def test_train_on_each_backend(device, tmp_path, capsys):
 def test_every_package_is_shipped():
     # a package missing from pyproject's explicit list would be absent from a (non-editable)
     # install, and `tensorcore train` with it
-    from pathlib import Path
-
     tomllib = pytest.importorskip("tomllib")
     root = Path(__file__).resolve().parents[1]
     listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
@@ -124,8 +122,6 @@ def test_every_package_is_shipped():
 
 
 def test_cuda_without_gpu_says_why(tmp_path, capsys, real_cuda_backend):
-    import tensorcore as tc
-
     if tc.cuda.is_available():
         pytest.skip("a GPU is usable here")
     with pytest.raises(SystemExit) as exc:
