@@ -20,6 +20,7 @@ import numpy as np
 
 from . import _dtype
 from ._device import device as Device
+from . import autograd
 from .autograd import engine, function
 from .autograd.grad_mode import _State
 from .backends import get_backend
@@ -302,8 +303,7 @@ class Tensor:
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False,
                  inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad``."""
-        from .autograd import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""

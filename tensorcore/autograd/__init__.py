@@ -34,8 +34,7 @@ def _as_list(x):
 
 
 def _root_grads(outputs, grad_outputs):
-    from ..tensor import Tensor
-
+    Tensor = engine.Tensor  # noqa: N806 (set by tensorcore.tensor, which imports this module)
     grads = _as_list(grad_outputs) or [None] * len(outputs)
     if len(grads) != len(outputs):
         raise RuntimeError(f"grad_outputs has {len(grads)} entries but there are "
@@ -49,8 +48,10 @@ def _root_grads(outputs, grad_outputs):
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
                                    f"(got an output of shape {list(out.shape)}); pass "
                                    f"`gradient=` with that shape")
-            g = Tensor._make(out._backend.xp.ones(out._data.shape, out._data.dtype),
-                             out._backend)
+            xp, data = out._backend.xp, out._data
+            ones = xp.array(1, dtype=data.dtype) if not data.ndim else xp.ones(data.shape,
+                                                                              data.dtype)
+            g = Tensor._make(ones, out._backend)
         elif not isinstance(g, Tensor):
             g = Tensor(g, dtype=out.dtype, device=out.device)
         if g._data.shape != out._data.shape:

@@ -106,6 +106,9 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
         _State.raw = False
         for target, g in leaf_pending.values():
             if bare:
+                if inputs is None and not target._hooks:
+                    _accumulate_array(target, g, handed_out)
+                    continue
                 g = Tensor._make(g, target._backend)
             _to_leaf(target, g, create_graph, handed_out, leaf_grads, inputs, accumulate)
     finally:
@@ -302,6 +305,22 @@ def _to_leaf(leaf, g, create_graph, handed_out, leaf_grads, inputs, accumulate):
     else:
         current._data += g._data
         current._version_box[0] += 1
+
+
+def _accumulate_array(leaf, data, handed_out) -> None:
+    """``_to_leaf`` for the common case: a bare array gradient, no hooks, no ``inputs=``."""
+    current = leaf.grad
+    if current is not None and not current._requires_grad:
+        current._data += data
+        current._version_box[0] += 1
+        return
+    owner = data if data.base is None else data.base
+    if id(owner) in handed_out or not data.flags.writeable:  # shared, or a broadcast view
+        data = data.copy()
+    else:
+        handed_out.add(id(owner))
+    g = Tensor._make(data, leaf._backend)
+    leaf.grad = g if current is None else current + g
 
 
 def _collect(inputs, captures, leaf_grads, allow_unused):

@@ -82,12 +82,11 @@ class LinearAct(Function):
     @staticmethod
     def forward(ctx, x, w, b, activation):
         xd, wd = x._data, w._data
-        lead = xd.shape[:-1]
-        x2 = xd.reshape(-1, xd.shape[-1])
+        x2 = xd if xd.ndim == 2 else xd.reshape(-1, xd.shape[-1])
         out, pre = x._backend.linear_act(x2, wd, None if b is None else b._data, activation)
         ctx.activation, ctx.pre, ctx.backend = activation, pre, x._backend
-        if len(lead) != 1:
-            out = out.reshape(*lead, wd.shape[0])
+        if xd.ndim != 2:
+            out = out.reshape(*xd.shape[:-1], wd.shape[0])
         ctx.save_for_backward(x, w, b, out)
         return out
 
@@ -98,11 +97,15 @@ class LinearAct(Function):
             return _unfused_backward(ctx, g, x, w, b)
         # first order: the engine passes bare arrays (array_backward)
         nx, nw, nb, _ = ctx.needs_input_grad
-        gd = g.reshape(-1, g.shape[-1])
-        gz, gb = ctx.backend.act_backward(gd, out.reshape(gd.shape), ctx.pre, ctx.activation,
-                                          nb)
-        gx = (gz @ w).reshape(x.shape) if nx else None
-        gw = gz.T @ x.reshape(-1, x.shape[-1]) if nw else None
+        if g.ndim != 2:  # (..., out): the GEMMs see (M, out)
+            g, out, x2 = (a.reshape(-1, a.shape[-1]) for a in (g, out, x))
+        else:
+            x2 = x
+        gz, gb = ctx.backend.act_backward(g, out, ctx.pre, ctx.activation, nb)
+        gx = gz @ w if nx else None
+        gw = gz.T @ x2 if nw else None
+        if gx is not None and x.ndim != 2:
+            gx = gx.reshape(x.shape)
         return gx, gw, (gb if nb else None), None
 
 

@@ -11,6 +11,7 @@ float16 inputs accumulate in float32, as PyTorch does.
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -41,17 +42,29 @@ def _kept_shape(shape, dims):
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
-def _expand_back(g: Tensor, shape, dims, keepdim: bool) -> Tensor:
-    """A reduction's output gradient, broadcast back over the input's shape."""
+def _expand_back(g, shape, dims, keepdim: bool, xp=None):
+    """A reduction's output gradient, broadcast back over the input's shape (a Tensor, or a
+    read-only array view for a first-order backward)."""
     if not keepdim:
         g = g.reshape(_kept_shape(shape, dims))
-    return g.expand(shape)
+    if isinstance(g, Tensor):
+        return g.expand(shape)
+    if math.prod(shape) > _VIEW_ABOVE:
+        return xp.broadcast_to(g, shape)
+    out = xp.empty(shape, g.dtype)  # small: a filled copy is cheaper than broadcast_to
+    out[...] = g
+    return out
+
+
+_VIEW_ABOVE = 1 << 16  # elements: larger gradients stay read-only broadcast views
 
 
 class Sum(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a, dims, keepdim):
-        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.dims, ctx.keepdim, ctx.xp = dims, keepdim, a._backend.xp
         x = a._data
         ctx.shape = x.shape
         acc = _accumulate_dtype(x)
@@ -62,7 +75,7 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim), None, None
+        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx.xp), None, None
 
 
 class SumTo(Function):
@@ -79,9 +92,11 @@ class SumTo(Function):
 
 
 class Mean(Function):
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a, dims, keepdim):
-        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.dims, ctx.keepdim, ctx.xp = dims, keepdim, a._backend.xp
         x = a._data
         if x.dtype.kind != "f":
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
@@ -94,7 +109,7 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, g):
         count = builtins.max(ctx.count, 1)
-        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim) / count, None, None
+        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx.xp) / count, None, None
 
 
 class Prod(Function):
