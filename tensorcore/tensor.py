@@ -18,9 +18,8 @@ import operator as _op
 
 import numpy as np
 
-from . import _dtype
+from . import _dtype, autograd
 from ._device import device as Device
-from . import autograd
 from .autograd import engine, function
 from .autograd.grad_mode import _State
 from .backends import get_backend
