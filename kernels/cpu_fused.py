@@ -61,6 +61,7 @@ ACTIVATIONS = ("relu", "gelu", "sigmoid", "tanh", None)
 # branch on the code is taken once per row, outside the vectorised inner loops).
 _NONE, _RELU, _GELU, _SIGMOID, _TANH = 0, 1, 2, 3, 4
 _CODES = {None: _NONE, "relu": _RELU, "gelu": _GELU, "sigmoid": _SIGMOID, "tanh": _TANH}
+CODES = _CODES  # activation name -> the kernels' code (for the ``*_checked`` entry points)
 
 # Below this many elements (M * N) the serial kernels are used. Waking the (sleeping, see
 # GOMP_SPINCOUNT above) worker thread of a parallel kernel costs ~70 us on the 2-core dev VM,
@@ -446,11 +447,16 @@ def bias_act_forward(z, b, activation):
     _check_matrix("z", z, writeable=True)
     if b is not None:
         b = _check_bias(b, z)
-    m, n = z.shape
-
     if z.dtype == _HALF:
         return _forward_numpy(z, b, act)
+    return bias_act_checked(z, b, act)
 
+
+def bias_act_checked(z, b, act: int):
+    """``bias_act_forward`` after its checks: z a writeable C-contiguous float32/64 (M, N),
+    b None or a contiguous (N,) of z's dtype, ``act`` an activation code (``CODES``). For
+    callers that have checked these already (the numba backend)."""
+    m, n = z.shape
     if act == _NONE and b is None:
         return z, None
     out = np.empty_like(z) if act == _GELU else z
@@ -492,7 +498,6 @@ def act_backward(grad_out, out, pre, activation, need_bias_grad):
         if pre is None:
             raise ValueError("activation 'gelu' needs `pre` (the pre-activation from the forward)")
         _check_matrix("pre", pre, shape)
-    m, n = shape
     saved = pre if act == _GELU else out if act != _NONE else None
     dtype = grad_out.dtype
     if saved is not None and saved.dtype != dtype:
@@ -504,7 +509,15 @@ def act_backward(grad_out, out, pre, activation, need_bias_grad):
 
     if dtype == _HALF:
         return _backward_numpy(grad_out, out, pre, act, need_bias_grad)
+    return act_backward_checked(grad_out, saved, act, need_bias_grad)
 
+
+def act_backward_checked(grad_out, saved, act: int, need_bias_grad: bool):
+    """``act_backward`` after its checks: grad_out and ``saved`` (the forward output for
+    relu/sigmoid/tanh, the pre-activation for gelu, None for None) C-contiguous float32/64
+    (M, N) arrays of one dtype. For callers that have checked these already."""
+    m, n = grad_out.shape
+    dtype = grad_out.dtype
     if act == _NONE and not need_bias_grad:
         return grad_out, None
     parallel = grad_out.size >= BWD_PARALLEL_MIN[act]

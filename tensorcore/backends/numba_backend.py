@@ -35,16 +35,22 @@ class NumbaBackend(NumpyBackend):
 
     def bias_act(self, z, b, activation):
         if z.dtype in _FUSED_DTYPES and z.ndim == 2 and z.flags.c_contiguous:
-            return _kernels("cpu_fused").bias_act_forward(z, b, activation)
+            fused = _kernels("cpu_fused")
+            if b is None or (b.dtype == z.dtype and b.flags.c_contiguous):
+                return fused.bias_act_checked(z, b, fused.CODES[activation])
+            return fused.bias_act_forward(z, b, activation)
         return super().bias_act(z, b, activation)
 
     def act_backward(self, grad_out, out, pre, activation, need_bias_grad):
         if activation is None:  # only the column sum: NumPy's is one pass already
             return super().act_backward(grad_out, out, pre, activation, need_bias_grad)
-        if (grad_out.dtype in _FUSED_DTYPES and grad_out.ndim == 2
-                and grad_out.flags.c_contiguous and out.flags.c_contiguous):
+        saved = pre if activation == "gelu" else out
+        if (grad_out.dtype in _FUSED_DTYPES and grad_out.ndim == 2 and saved is not None
+                and saved.dtype == grad_out.dtype and saved.shape == grad_out.shape
+                and grad_out.flags.c_contiguous and saved.flags.c_contiguous):
             fused = _kernels("cpu_fused")
-            return fused.act_backward(grad_out, out, pre, activation, need_bias_grad)
+            return fused.act_backward_checked(grad_out, saved, fused.CODES[activation],
+                                              need_bias_grad)
         return super().act_backward(grad_out, out, pre, activation, need_bias_grad)
 
     def softmax_cross_entropy(self, z, target):
