@@ -172,8 +172,9 @@ class Function:
     def apply(cls, *args):
         ctx = object.__new__(cls)
         backend = None
-        record = False
-        for a in args:  # one pass: the device check and whether any input needs a gradient
+        needs = []
+        edges = []  # one pass: device check, stale views, and each input's edge
+        for a in args:
             if isinstance(a, Tensor):
                 if backend is None:
                     backend = a._backend
@@ -182,14 +183,16 @@ class Function:
                 if a._base is not None and a._view_version != a._version_box[0]:
                     _refresh_view(a)  # its base was changed in place since: new history
                 if a._requires_grad:
-                    record = True
+                    needs.append(True)
+                    fn = a.grad_fn
+                    edges.append((a if fn is None else fn, a._output_nr, a._data.shape,
+                                  a._data.dtype))
+                    continue
+            needs.append(False)
+            edges.append(None)
         prev = _State.enabled
-        if record and prev:
-            ctx.needs_input_grad = needs = tuple(
-                [isinstance(a, Tensor) and a._requires_grad for a in args])
-        else:
-            record = False
-            ctx.needs_input_grad = (False,) * len(args)
+        record = prev and True in needs
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(args)
         ctx._saved = None  # save_for_backward puts the items here; packed below
         _State.enabled = False
         try:
@@ -214,14 +217,6 @@ class Function:
             outs = (outputs,)
         if not record:
             return outputs
-        edges = []
-        for a, r in zip(args, needs):
-            if r:
-                fn = a.grad_fn
-                edges.append((a if fn is None else fn, a._output_nr, a._data.shape,
-                              a._data.dtype))
-            else:
-                edges.append(None)
         ctx._edges = tuple(edges)
         ctx._seq = _next_seq()
         if len(outs) == 1:
