@@ -754,3 +754,15 @@ def test_grad_mode_is_per_thread():
     t.join()
     assert seen == {"start": True, "inside": False}
     assert main_mode and recorded
+
+
+def test_leaf_gradient_shared_with_a_pending_node_is_not_written_in_place(device):
+    # Add hands one array to the leaf and to node p; q's contribution reaches the leaf
+    # before p runs: accumulating it in place would corrupt p's incoming gradient
+    a = tc.ones(3, device=device, requires_grad=True)
+    w = tc.tensor([1.0, 2.0, 3.0], device=device)
+    p = a * 3.0
+    q = a * 5.0
+    v = (a + p) + q
+    (v * w).sum().backward()
+    np.testing.assert_allclose(to_numpy(a.grad), [9.0, 18.0, 27.0])

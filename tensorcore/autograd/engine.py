@@ -51,6 +51,8 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             g = g._data
         buf[i] = g if buf[i] is None else buf[i] + g
     captures = _capture_targets(inputs)
+    # a plain first-order backward(): leaves without hooks take their gradients as they come
+    direct_leaves = bare and inputs is None
     needed = None if inputs is None or accumulate else _needed_nodes(list(buffers), inputs)
     # Creation order is a topological order (a node is made after its inputs' nodes), so
     # taking the newest pending node first runs each node after all its consumers.
@@ -90,8 +92,11 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                         g = _match_array(g, shape, dtype, node)
                 elif type(g) is not Tensor or g._data.shape != shape or g._data.dtype != dtype:
                     g = _match_input(g, shape, dtype, node)
-                if isinstance(target, Tensor):  # summed first: leaf hooks see the total
-                    prev = leaf_pending.get(id(target))
+                if isinstance(target, Tensor):
+                    if direct_leaves and not target._hooks:
+                        _accumulate_array(target, g, handed_out)
+                        continue
+                    prev = leaf_pending.get(id(target))  # summed first: hooks see the total
                     leaf_pending[id(target)] = (target, g if prev is None else prev[1] + g)
                     continue
                 if needed is not None and target not in needed:
@@ -106,9 +111,6 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
         _State.raw = False
         for target, g in leaf_pending.values():
             if bare:
-                if inputs is None and not target._hooks:
-                    _accumulate_array(target, g, handed_out)
-                    continue
                 g = Tensor._make(g, target._backend)
             _to_leaf(target, g, create_graph, handed_out, leaf_grads, inputs, accumulate)
     finally:
@@ -308,11 +310,16 @@ def _to_leaf(leaf, g, create_graph, handed_out, leaf_grads, inputs, accumulate):
 
 
 def _accumulate_array(leaf, data, handed_out) -> None:
-    """``_to_leaf`` for the common case: a bare array gradient, no hooks, no ``inputs=``."""
+    """``_to_leaf`` for the common case, called during the walk: a bare array gradient, no
+    hooks, no ``inputs=``. Arrays handed out are never written in place in that walk."""
     current = leaf.grad
     if current is not None and not current._requires_grad:
-        current._data += data
-        current._version_box[0] += 1
+        held = current._data
+        if id(held if held.base is None else held.base) in handed_out:
+            current._data = held + data  # handed out during this walk: may still be shared
+        else:  # the user's .grad from before: accumulated in place, as PyTorch does
+            held += data
+            current._version_box[0] += 1
         return
     owner = data if data.base is None else data.base
     if id(owner) in handed_out or not data.flags.writeable:  # shared, or a broadcast view
