@@ -333,7 +333,7 @@ def tiny_phases() -> list[str]:
         f"| forward, graph recorded (linear_act relu, linear, cross_entropy) | {t_fwd:.1f} |",
         f"| forward under no_grad | {t_ng:.1f} |",
         f"| backward (fwd+bwd minus fwd) | {t_fb - t_fwd:.1f} |",
-        f"| SGD update: 6 x `p.sub_(p.grad, alpha=lr)` under no_grad | {t_upd:.1f} |",
+        f"| SGD update: {len(flat)} x `p.sub_(p.grad, alpha=lr)` under no_grad | {t_upd:.1f} |",
         f"| whole NumPy floor step, for scale | {floor:.1f} |",
     ]
 
