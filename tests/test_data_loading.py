@@ -5,12 +5,11 @@ bad-input errors."""
 
 from __future__ import annotations
 
-import warnings
+import math
 from collections import namedtuple
 
 import numpy as np
 import pytest
-import torch.utils.data as torch_data
 
 import tensorcore as tc
 from tensorcore.utils.data import (
@@ -86,15 +85,17 @@ def test_subset_and_concat(device):
 @pytest.mark.parametrize("fractions", [[0.8, 0.2], [0.5, 0.3, 0.2], [1 / 3] * 3, [0.7, 0.3, 0.0]])
 @pytest.mark.parametrize("n", [10, 11, 7])
 def test_random_split_fraction_sizes_as_pytorch(fractions, n):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        theirs = torch_data.random_split(range(n), fractions)
+    # PyTorch's documented rule: floor(n * fraction) each, then the remainder one by one to
+    # the splits in order (round robin)
+    theirs = [math.floor(n * f) for f in fractions]
+    for i in range(n - sum(theirs)):
+        theirs[i % len(theirs)] += 1
     if 0.0 in fractions:
         with pytest.warns(UserWarning, match="Length of split at index 2 is 0"):
             ours = random_split(Squares(n), fractions)
     else:
         ours = random_split(Squares(n), fractions)
-    assert [len(s) for s in ours] == [len(s) for s in theirs]
+    assert [len(s) for s in ours] == theirs
 
 
 def test_random_split_disjoint_cover_and_reproducible(device):
