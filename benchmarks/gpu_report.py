@@ -84,27 +84,7 @@ def make_gpu_mlp_step(impl: str, size: str):
 
 
 def _torch_cuda_step(x, labels, params):
-    torch = torch_cuda()
-    tF = torch.nn.functional
-    xt, yt = torch.from_numpy(x).cuda(), torch.from_numpy(labels).cuda()
-    ps = [(torch.tensor(w, device="cuda", requires_grad=True),
-           torch.tensor(b, device="cuda", requires_grad=True)) for w, b in params]
-    flat = [p for wb in ps for p in wb]
-    hidden, (w_out, b_out) = ps[:-1], ps[-1]
-
-    def step():
-        h = xt
-        for w, b in hidden:
-            h = tF.relu(tF.linear(h, w, b))
-        loss = tF.cross_entropy(tF.linear(h, w_out, b_out), yt)
-        loss.backward()
-        with torch.no_grad():
-            for p in flat:
-                p.sub_(p.grad, alpha=W.LR)
-                p.grad = None
-        return loss
-
-    return step, lambda: [p.detach().cpu().numpy() for p in flat]
+    return W._torch_step(x, labels, params, device="cuda")
 
 
 def make_layer(impl: str, n: int):

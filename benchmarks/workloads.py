@@ -286,15 +286,16 @@ def _tc_step(backend, x, labels, params):
     return step, get_params
 
 
-def _torch_step(x, labels, params):
+def _torch_step(x, labels, params, device: str = "cpu"):
+    """PyTorch eager on ``device`` (``benchmarks/gpu_report.py`` uses it with "cuda")."""
     torch = get_torch()
     if torch is None:
         raise RuntimeError("torch is not importable")
     tF = torch.nn.functional
-    xt = torch.from_numpy(x.copy())
-    yt = torch.from_numpy(labels.copy())
-    ps = [(torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True))
-          for w, b in params]
+    xt = torch.from_numpy(x.copy()).to(device)
+    yt = torch.from_numpy(labels.copy()).to(device)
+    ps = [(torch.tensor(w, device=device, requires_grad=True),
+           torch.tensor(b, device=device, requires_grad=True)) for w, b in params]
     flat = [p for wb in ps for p in wb]
     hidden, (w_out, b_out) = ps[:-1], ps[-1]
 
@@ -311,7 +312,7 @@ def _torch_step(x, labels, params):
         return loss
 
     def get_params():
-        return [p.detach().numpy().copy() for p in flat]
+        return [p.detach().cpu().numpy().copy() for p in flat]
 
     return step, get_params
 
