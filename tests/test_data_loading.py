@@ -214,6 +214,16 @@ def test_fast_path_through_nested_subsets(device):
     assert y.tolist() == [4, 9, 7] and x[:, 0].tolist() == [8.0, 18.0, 14.0]
 
 
+def test_index_tensors_on_the_device(device):
+    # Subset and SubsetRandomSampler take their indices as a Tensor too (as PyTorch's)
+    ds = _dataset(device, 6)
+    idx = tc.tensor([4, 1, 3], device=device)
+    assert [y.tolist() for _, y in DataLoader(Subset(ds, idx), batch_size=2)] == [[4, 1], [3]]
+    sampler = SubsetRandomSampler(idx, generator=tc.Generator().manual_seed(0))
+    seen = [v for _, y in DataLoader(ds, batch_size=2, sampler=sampler) for v in y.tolist()]
+    assert sorted(seen) == [1, 3, 4]
+
+
 def test_fast_path_batches_are_copies(device):
     ds = _dataset(device, 4)
     x, _ = next(iter(DataLoader(ds, batch_size=2)))

@@ -26,7 +26,7 @@ import numpy as np
 
 from ...creation import Generator
 from ...tensor import Tensor
-from ._indexing import take
+from ._indexing import index_array, take
 from .collate import default_collate
 from .dataset import Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, check_batch_size
@@ -111,7 +111,7 @@ def _tensor_source(dataset) -> tuple[tuple[Tensor, ...], np.ndarray | None] | No
     """The tensors behind a TensorDataset, possibly under Subsets, and the index map."""
     index = None
     while isinstance(dataset, Subset):
-        sub = np.asarray(dataset.indices, dtype=np.int64)
+        sub = index_array(dataset.indices)
         index = sub if index is None else sub[index]
         dataset = dataset.dataset
     if type(dataset) is not TensorDataset:
