@@ -180,6 +180,9 @@ def test_errors(device):
         metrics.accuracy_score(a3, probs)
     with pytest.raises(ValueError, match="argmax"):
         metrics.precision_score(a3, tc.tensor([0.2, 0.7, 0.9], device=device))
+    with pytest.raises(ValueError, match="fractional floats"):          # a column of them
+        metrics.accuracy_score(a3, tc.tensor([[0.2], [0.7], [0.9]], device=device))
+    assert metrics.accuracy_score(a3, tc.tensor([[0.0], [1.0], [0.0]], device=device)) == 2 / 3
     with pytest.raises(ValueError, match="average has to be one of"):
         metrics.f1_score(a3, a3, average="samples-ish")
     with pytest.raises(ValueError, match="zero_division"):
