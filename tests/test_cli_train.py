@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,20 @@ def test_cuda_without_gpu_says_why(tmp_path, capsys, real_cuda_backend):
         main([*TINY, "--device", "cuda", "--out", str(tmp_path)])
     assert exc.value.code == 2
     assert "cannot use device cuda" in capsys.readouterr().err
+
+
+def test_search_through_a_runner_that_pickles_the_trials(capsys):
+    # a process pool pickles what it runs: the progress bar must not travel with the trials
+    from tensorcore.training import TrialRunner
+    from tensorcore.training.experiment import ExperimentConfig, run_experiment
+
+    class PicklingRunner(TrialRunner):
+        def map(self, fn, configs):
+            fn = pickle.loads(pickle.dumps(fn))
+            return [fn(c) for c in configs]
+
+    config = ExperimentConfig(dataset="iris", epochs=2, trials=2, quiet=False)
+    result = run_experiment(config, log=lambda *a: None, runner=PicklingRunner())
+    capsys.readouterr()
+    assert len(result.search.results) == 2
+    assert result.report["best_params"] == result.search.results[0]["params"]
