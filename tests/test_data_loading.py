@@ -207,6 +207,23 @@ def test_fast_path_matches_per_sample_collate(device):
             assert fx.dtype == sx.dtype and fy.dtype == sy.dtype
 
 
+def test_fast_path_through_nested_subsets(device):
+    ds = _dataset(device, 10)
+    outer = Subset(Subset(ds, [9, 8, 7, 6, 5, 4]), [5, 0, 2])    # -> rows 4, 9, 7
+    (x, y), = DataLoader(outer, batch_size=3)
+    assert y.tolist() == [4, 9, 7] and x[:, 0].tolist() == [8.0, 18.0, 14.0]
+
+
+def test_index_tensors_on_the_device(device):
+    # Subset and SubsetRandomSampler take their indices as a Tensor too (as PyTorch's)
+    ds = _dataset(device, 6)
+    idx = tc.tensor([4, 1, 3], device=device)
+    assert [y.tolist() for _, y in DataLoader(Subset(ds, idx), batch_size=2)] == [[4, 1], [3]]
+    sampler = SubsetRandomSampler(idx, generator=tc.Generator().manual_seed(0))
+    seen = [v for _, y in DataLoader(ds, batch_size=2, sampler=sampler) for v in y.tolist()]
+    assert sorted(seen) == [1, 3, 4]
+
+
 def test_fast_path_batches_are_copies(device):
     ds = _dataset(device, 4)
     x, _ = next(iter(DataLoader(ds, batch_size=2)))
@@ -224,6 +241,13 @@ def test_loader_generic_dataset_and_custom_collate():
     assert list(counted) == [2, 2, 1]
     singles = DataLoader(Squares(3), batch_size=None)
     assert list(singles) == [(0, 0.0), (1, 1.0), (2, 4.0)] and len(singles) == 3
+    # batch_size=None keeps shuffle (PyTorch picks the sampler first) and refuses drop_last
+    shuffled = DataLoader(Squares(12), batch_size=None, shuffle=True,
+                          generator=tc.Generator().manual_seed(0))
+    order = [i for i, _ in shuffled]
+    assert sorted(order) == list(range(12)) and order != list(range(12))
+    with pytest.raises(ValueError, match="mutually exclusive with drop_last"):
+        DataLoader(Squares(3), batch_size=None, drop_last=True)
 
 
 def test_loader_with_sampler(device):

@@ -79,6 +79,7 @@ def test_same_seed_same_run(capsys):
     (["demo", "--device", "tpu"], "device type"),
     (["demo", "--epochs", "0"], "must be positive"),
     (["demo", "--lr", "-1"], "must be positive"),
+    (["demo", "--lr", "nan"], "must be positive, got nan"),
     (["demo", "--points", "1"], "must be at least 2"),
 ])
 def test_bad_options_exit_with_a_message(argv, message, capsys):

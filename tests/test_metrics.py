@@ -180,6 +180,9 @@ def test_errors(device):
         metrics.accuracy_score(a3, probs)
     with pytest.raises(ValueError, match="argmax"):
         metrics.precision_score(a3, tc.tensor([0.2, 0.7, 0.9], device=device))
+    with pytest.raises(ValueError, match="fractional floats"):          # a column of them
+        metrics.accuracy_score(a3, tc.tensor([[0.2], [0.7], [0.9]], device=device))
+    assert metrics.accuracy_score(a3, tc.tensor([[0.0], [1.0], [0.0]], device=device)) == 2 / 3
     with pytest.raises(ValueError, match="average has to be one of"):
         metrics.f1_score(a3, a3, average="samples-ish")
     with pytest.raises(ValueError, match="zero_division"):
@@ -190,6 +193,10 @@ def test_errors(device):
         metrics.confusion_matrix(a3, a3, labels=[5])
     with pytest.raises(ValueError, match="multioutput"):
         metrics.mean_squared_error(a3.float(), a3.float(), multioutput="median")
+    with pytest.raises(ValueError, match=r"custom weights \(2\) as outputs \(1\)"):
+        metrics.mean_squared_error(a3.float(), a3.float(), multioutput=[0.5, 0.5])
+    with pytest.raises(ZeroDivisionError, match="sum to zero"):
+        metrics.mean_squared_error(a3.float(), a3.float(), multioutput=[0.0])
 
 
 @pytest.fixture
@@ -219,6 +226,8 @@ def test_metrics_stay_on_the_device(counting_gpu):
     counting_gpu.copies_to_host = 0
     scores = [metrics.accuracy_score(t, p), metrics.f1_score(t, list(y_pred), average="macro"),
               metrics.r2_score(t.float(), p.float()), metrics.mean_absolute_error(t.float(), p)]
+    weighted = metrics.mean_squared_error(t.float(), p.float(),
+                                          multioutput=tc.tensor([1.0], device="cuda"))
     per_class = metrics.recall_score(t, p, average=None, zero_division=0)
     cm = metrics.confusion_matrix(t, p, normalize="pred")
     assert counting_gpu.copies_to_host == 0
@@ -227,6 +236,7 @@ def test_metrics_stay_on_the_device(counting_gpu):
         warnings.simplefilter("ignore")
         assert scores[:2] == [skm.accuracy_score(y_true, y_pred),
                               pytest.approx(skm.f1_score(y_true, y_pred, average="macro"))]
+    assert weighted == pytest.approx(skm.mean_squared_error(y_true, y_pred))
     np.testing.assert_allclose(to_numpy(cm), skm.confusion_matrix(y_true, y_pred,
                                                                   normalize="pred"))
     with pytest.raises(RuntimeError, match="same device"):

@@ -133,6 +133,10 @@ def test_train_val_test_split(device):
     assert counts == [5, 2, 3]
     with pytest.raises(ValueError, match="train set will be empty"):
         train_val_test_split(list(range(10)), val_size=0.5, test_size=0.5)
+    with pytest.raises(ValueError, match="val_size=10 should be"):
+        train_val_test_split(list(range(10)), val_size=10)
+    with pytest.raises(ValueError, match="test_size=1.0 should be"):
+        train_val_test_split(list(range(10)), test_size=1.0)
 
 
 def test_model_selection_reexports():

@@ -42,6 +42,12 @@ def test_learning_curves_without_validation(tmp_path):
     assert_png(plot_learning_curves(h, tmp_path / "train_only.png"))
 
 
+def test_learning_curves_of_a_diverged_run(tmp_path):
+    h = History()
+    h.log(train_loss=float("nan"), val_loss=float("nan"))      # fit stops after such an epoch
+    assert_png(plot_learning_curves(h, tmp_path / "diverged.png"))
+
+
 def test_learning_curves_of_an_empty_history():
     with pytest.raises(ValueError, match="history is empty"):
         plot_learning_curves(History(), "never.png")

@@ -43,9 +43,9 @@ def positive(kind, minimum=None):
     """An argparse type: ``kind(text)``, which must be > 0 (or >= ``minimum``)."""
     def parse(text: str):
         value = kind(text)
-        if minimum is None and value <= 0:
+        if minimum is None and not value > 0:  # "not >": nan is refused too
             raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        if minimum is not None and value < minimum:
+        if minimum is not None and not value >= minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
         return value
 

@@ -44,17 +44,18 @@ def class_labels(y_true, y_pred):
     """
     backend, t, p = as_backend_arrays(y_true, y_pred)
     xp = backend.xp
+    labels = []
     for name, a in (("y_true", t), ("y_pred", p)):
-        is_float = a.dtype.kind == "f"
-        if a.ndim == 2 and a.shape[1] == 1:
-            continue
-        if a.ndim != 1 or (is_float and not bool(xp.all(a == xp.floor(a)))):
+        if a.ndim == 2 and a.shape[1] == 1:  # a column of labels
+            a = a.reshape(-1)
+        if a.ndim != 1 or (a.dtype.kind == "f" and not bool(xp.all(a == xp.floor(a)))):
             what = f"shape {tuple(a.shape)}" if a.ndim != 1 else "fractional floats"
             raise ValueError(f"classification metrics need class labels, but {name} holds "
                              f"{what} (scores or probabilities?); convert them to labels "
                              f"first, e.g. {name}.argmax(dim=1) for per-class scores or "
                              f"(scores > 0.5) for binary probabilities")
-    return backend, t.reshape(-1), p.reshape(-1)
+        labels.append(a)
+    return backend, labels[0], labels[1]
 
 
 def as_backend_labels(backend, labels):

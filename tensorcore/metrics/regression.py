@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import warnings
 
+import numpy as np
+
 from ..tensor import Tensor
 from ._inputs import UndefinedMetricWarning, as_backend_arrays
 
@@ -47,12 +49,26 @@ def _combine(backend, per_output, multioutput, variances=None):
             ", 'variance_weighted'" if variances is not None else "")
         raise ValueError(f"multioutput must be one of {choices} or an array of weights, got "
                          f"{multioutput!r}")
-    weights = backend.asarray(multioutput.numpy() if isinstance(multioutput, Tensor)
-                              else multioutput).astype("float64").reshape(-1)
+    weights = _weights(backend, multioutput)
     if weights.shape[0] != per_output.shape[0]:
         raise ValueError(f"there must be equally many custom weights ({weights.shape[0]}) as "
                          f"outputs ({per_output.shape[0]})")
-    return float((per_output * weights).sum() / weights.sum())
+    total = weights.sum()
+    if float(total) == 0:
+        raise ZeroDivisionError("the multioutput weights sum to zero, can't be normalized")
+    return float((per_output * weights).sum() / total)
+
+
+def _weights(backend, multioutput):
+    """Custom output weights as a 1-D float64 array of ``backend`` (a Tensor on that device
+    is used where it is; one elsewhere, a NumPy array or a list is copied there)."""
+    if isinstance(multioutput, Tensor):
+        src = multioutput.detach()
+        multioutput = (src._data if src._backend is backend
+                       else src._backend.to_numpy(src._data))
+    else:
+        multioutput = np.asarray(multioutput)
+    return backend.asarray(multioutput).astype("float64").reshape(-1)
 
 
 def mean_squared_error(y_true, y_pred, *, multioutput="uniform_average"):

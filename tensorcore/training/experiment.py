@@ -44,6 +44,7 @@ from .cv import CVResult, cross_validate
 from .history import History
 from .loop import fit, predict
 from .preprocessing import StandardScaler
+from .runners import SerialRunner
 from .scoring import predicted_labels
 from .search import LogUniform, SearchResult, grid_search, parameter_grid, random_search
 
@@ -269,7 +270,10 @@ def run_search(objective: Callable, config: ExperimentConfig, runner=None) -> Se
         total = config.trials or DEFAULT_RANDOM_TRIALS
     with tqdm(total=total, desc="search", unit="config", disable=config.quiet,
               leave=False) as bar:
-        counted = _CountingObjective(objective, bar)
+        # the bar ticks per trial only where the trials run in this process: a bar handed to
+        # another runner would be pickled for its workers (or ticked there, unseen)
+        serial = runner is None or isinstance(runner, SerialRunner)
+        counted = _CountingObjective(objective, bar) if serial else objective
         if config.search == "grid" and total == grid_size:
             return grid_search(DEFAULT_GRID, counted, runner=runner)
         space = DEFAULT_GRID if config.search == "grid" else RANDOM_SPACE

@@ -51,10 +51,22 @@ def _loss_keys(history) -> list[str]:
     return [k for k in history.keys() if k.endswith("loss")]
 
 
+def _best_epoch(history, monitor: str, mode: str) -> int | None:
+    """The best epoch of ``monitor``; None when it was not logged or never finite (a run
+    that diverged still gets its curves)."""
+    if monitor not in history:
+        return None
+    try:
+        return history.best_epoch(monitor, mode)
+    except ValueError:
+        return None
+
+
 def plot_learning_curves(history, path: PathLike, monitor: str = "val_loss",
                          mode: str = "min") -> Path:
     """Loss curves (left) and metric curves (right, when metrics were logged) of a
-    ``History``; a dashed line marks the best epoch of ``monitor`` when it was logged."""
+    ``History``; a dashed line marks the best epoch of ``monitor`` when it has a finite
+    value."""
     if len(history) == 0:
         raise ValueError("the history is empty: nothing to plot")
     loss_keys = _loss_keys(history)
@@ -62,7 +74,7 @@ def plot_learning_curves(history, path: PathLike, monitor: str = "val_loss",
                    if k not in loss_keys and (k.startswith("val_") or k.startswith("train_"))]
     fig, axes = _figure(2 if metric_keys else 1)
     epochs = history.epochs
-    best = history.best_epoch(monitor, mode) if monitor in history else None
+    best = _best_epoch(history, monitor, mode)
     panels = [(axes[0], loss_keys, "loss")]
     if metric_keys:
         panels.append((axes[1], metric_keys, "metric"))

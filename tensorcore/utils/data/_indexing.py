@@ -36,6 +36,11 @@ def as_numpy(a) -> np.ndarray:
     return np.asarray(a)
 
 
+def index_array(indices) -> np.ndarray:
+    """Sample indices (a list, a NumPy array or a Tensor on any device) as a host int64 array."""
+    return np.asarray(as_numpy(indices), dtype=np.int64)
+
+
 def check_same_length(arrays) -> int:
     """The common number of samples, or a ValueError listing the lengths."""
     lengths = [num_samples(a) for a in arrays]

@@ -26,6 +26,7 @@ import numpy as np
 
 from ...creation import Generator
 from ...tensor import Tensor
+from ._indexing import index_array, take
 from .collate import default_collate
 from .dataset import Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, check_batch_size
@@ -65,13 +66,14 @@ class DataLoader:
                 raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
                                  "shuffle, sampler, and drop_last")
             batch_size = None
-        elif batch_size is not None:
-            if sampler is None:
-                sampler = (RandomSampler(dataset, generator=generator) if shuffle
-                           else SequentialSampler(dataset))
+        elif batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is mutually "
+                             "exclusive with drop_last")
+        if sampler is None:  # PyTorch's order: batch_size=None still honours shuffle
+            sampler = (RandomSampler(dataset, generator=generator) if shuffle
+                       else SequentialSampler(dataset))
+        if batch_size is not None and batch_sampler is None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
-        if sampler is None:
-            sampler = SequentialSampler(dataset)
         self.dataset = dataset
         self.batch_size = batch_size
         self.drop_last = drop_last
@@ -100,7 +102,7 @@ class DataLoader:
             if source is not None:
                 tensors, base_index = source
                 rows = batch if base_index is None else base_index[batch]
-                yield [_take_rows(t, rows) for t in tensors]
+                yield [take(t, rows) for t in tensors]
             else:
                 yield self.collate_fn([self.dataset[int(i)] for i in batch])
 
@@ -109,14 +111,10 @@ def _tensor_source(dataset) -> tuple[tuple[Tensor, ...], np.ndarray | None] | No
     """The tensors behind a TensorDataset, possibly under Subsets, and the index map."""
     index = None
     while isinstance(dataset, Subset):
-        sub = np.asarray(dataset.indices, dtype=np.int64)
+        sub = index_array(dataset.indices)
         index = sub if index is None else sub[index]
         dataset = dataset.dataset
     if type(dataset) is not TensorDataset:
         return None
     return dataset.tensors, index
 
-
-def _take_rows(t: Tensor, rows: np.ndarray) -> Tensor:
-    """``t[rows]`` with the index moved to ``t``'s device (one gather per batch)."""
-    return t[Tensor._make(t._backend.asarray(rows), t._backend)]

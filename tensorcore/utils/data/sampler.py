@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sized
 import numpy as np
 
 from ...creation import Generator, randint, randperm
+from ._indexing import index_array
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "BatchSampler"]
@@ -107,7 +108,7 @@ class SubsetRandomSampler(Sampler):
     def epoch_indices(self) -> np.ndarray:
         """The indices in a new random order, as one NumPy index array."""
         order = randperm(len(self.indices), device="cpu", generator=self.generator).numpy()
-        return np.asarray(self.indices, dtype=np.int64)[order]
+        return index_array(self.indices)[order]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.epoch_indices().tolist())

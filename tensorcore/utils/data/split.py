@@ -170,11 +170,13 @@ def _encode_by_appearance(y: np.ndarray, who: str) -> np.ndarray:
     return class_perm[inverse.ravel()]
 
 
-def _split_sizes(n: int, test_size, train_size, default_test_size: float) -> tuple[int, int]:
-    """(n_train, n_test) from sizes given as ints or fractions, as scikit-learn's."""
+def _split_sizes(n: int, test_size, train_size, default_test_size: float,
+                 test_name: str = "test_size") -> tuple[int, int]:
+    """(n_train, n_test) from sizes given as ints or fractions, as scikit-learn's; errors call
+    the test part ``test_name``."""
     if test_size is None and train_size is None:
         test_size = default_test_size
-    for name, size in (("test_size", test_size), ("train_size", train_size)):
+    for name, size in ((test_name, test_size), ("train_size", train_size)):
         if size is None:
             continue
         if isinstance(size, bool) or not isinstance(size, (numbers.Integral, numbers.Real)):
@@ -297,7 +299,7 @@ def train_val_test_split(*arrays, val_size=0.2, test_size=0.2, random_state=None
         raise ValueError("At least one array required as input")
     n = check_same_length(arrays if stratify is None else [*arrays, stratify])
     n_rest, n_test = _split_sizes(n, test_size, None, default_test_size=0.25)
-    n_val = _split_sizes(n, val_size, None, default_test_size=0.25)[1]
+    n_val = _split_sizes(n, val_size, None, default_test_size=0.25, test_name="val_size")[1]
     if n_rest - n_val <= 0:
         raise ValueError(f"With n_samples={n}, val_size={val_size} and test_size={test_size}, "
                          f"the resulting train set will be empty.")
