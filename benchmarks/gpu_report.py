@@ -42,7 +42,7 @@ from tensorcore.backends import kernel_paths  # noqa: E402
 
 PATHS = ("numba", "cupy", "unfused")
 FP32_PEAK_TFLOPS = 67.0  # H100 SXM, dense FP32 on CUDA cores
-LAYER_SIDES = (64, 256, 1024, 4096, 8192)
+LAYER_SIDES = (64, 128, 256, 512, 1024, 2048, 4096, 8192)  # powers of 2: the crossover
 GPU_MLP_IMPLS = tuple(f"tc-{p}" for p in PATHS) + ("torch-cuda",)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -96,17 +96,16 @@ def make_layer(impl: str, n: int):
     b, g = rng.standard_normal(n, dtype=np.float32), np.ones((n, n), np.float32)
     if impl == "torch-cuda":
         torch = torch_cuda()
-        xt, gt = torch.from_numpy(x).cuda(), torch.from_numpy(g).cuda()
-        wt = torch.from_numpy(w).cuda().requires_grad_()
-        bt = torch.from_numpy(b).cuda().requires_grad_()
+        gt = torch.from_numpy(g).cuda()
+        xt, wt, bt = (torch.from_numpy(a).cuda().requires_grad_() for a in (x, w, b))
 
         def run():
             torch.relu(torch.nn.functional.linear(xt, wt, bt)).backward(gt)
-            wt.grad = bt.grad = None
+            xt.grad = wt.grad = bt.grad = None
         return run
-    xt, gt = tc.tensor(x, device="cuda"), tc.tensor(g, device="cuda")
-    wt = tc.tensor(w, device="cuda", requires_grad=True)
-    bt = tc.tensor(b, device="cuda", requires_grad=True)
+    gt = tc.tensor(g, device="cuda")
+    # x needs its gradient too (as a hidden layer's input does): dX is the third GEMM
+    xt, wt, bt = (tc.tensor(a, device="cuda", requires_grad=True) for a in (x, w, b))
     if impl == "cublas":
         xd, wd = xt._data, wt._data
         return lambda: xd @ wd.T
@@ -114,7 +113,7 @@ def make_layer(impl: str, n: int):
     def run():
         with kernel_paths.use_kernels(impl):
             F.linear_act(xt, wt, bt, "relu").backward(gt)
-        wt.grad = bt.grad = None
+        xt.grad = wt.grad = bt.grad = None
     return run
 
 
@@ -225,12 +224,18 @@ def run_tests(mode: str) -> str:
 
 
 def crossover(times: dict) -> str:
-    """Where the ``cupy`` path first beats ``numba`` for the layer (the auto table's row)."""
+    """Where the ``cupy`` path first beats ``numba`` for the layer (the auto table's row),
+    bracketed by the last measured side where ``numba`` still won."""
+    last_numba = None
     for n in sorted({n for _, n in times}):
-        if ("numba", n) in times and ("cupy", n) in times and \
-                times["cupy", n] < times["numba", n]:
-            return (f"cupy first wins at {n}^3: set AUTO_THRESHOLDS['linear_act'] just "
-                    f"below {n ** 3} (now {kernel_paths.AUTO_THRESHOLDS['linear_act']})")
+        if ("numba", n) not in times or ("cupy", n) not in times:
+            continue
+        if times["cupy", n] < times["numba", n]:
+            below = "" if last_numba is None else f" (numba still won at {last_numba}^3)"
+            return (f"cupy first wins at {n}^3{below}: set AUTO_THRESHOLDS['linear_act'] "
+                    f"between {(last_numba or 0) ** 3} and {n ** 3 - 1} (now "
+                    f"{kernel_paths.AUTO_THRESHOLDS['linear_act']})")
+        last_numba = n
     return "numba wins (or is missing) at every measured shape"
 
 
