@@ -13,6 +13,7 @@ import math
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -136,7 +137,7 @@ for _entry in ("linear_act", "act_backward", "softmax_ce", "softmax_ce_backward"
 def stand_in(request, monkeypatch):
     monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": request.param})
     monkeypatch.setitem(backends._chosen, "cuda", "cupy")
-    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda: True)
+    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
     yield request.param
     for key in [k for k in backends._instances if k[0].type == "cuda"]:
         del backends._instances[key]
@@ -250,7 +251,7 @@ def _layer_step(m, n, k, dtype=np.float64):
 def test_dispatch_follows_the_switch(monkeypatch):
     monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": RecordingCupy})
     monkeypatch.setitem(backends._chosen, "cuda", "cupy")
-    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda: True)
+    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
     try:
         be = backends.get_backend("cuda")
         _layer_step(8, 4, 3)                     # small: the single-launch Numba kernels
@@ -271,7 +272,7 @@ def test_dispatch_follows_the_switch(monkeypatch):
         with tc.backends.use_kernels("cupy"):
             _layer_step(8, 4, 3, dtype=np.float16)  # no fused kernel for float16
         assert be.ran == [] and {p for _, p in be.kernel_calls} >= {"unfused"}
-        monkeypatch.setattr(cupy_backend, "_numba_ready", lambda: False)
+        monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: False)
         assert be.kernel_path("linear_act", 1, np.float32) == "cupy"  # auto falls back
     finally:
         for key in [k for k in backends._instances if k[0].type == "cuda"]:
@@ -286,4 +287,40 @@ def test_forced_numba_path_says_why_it_is_unusable(monkeypatch):
     monkeypatch.setattr(cupy_backend, "_numba_state", {})
     with pytest.raises(RuntimeError, match="'numba' GPU kernel path is unusable.*cuda_fused"):
         cupy_backend._numba_kernels()
-    assert cupy_backend._numba_ready() is False
+    with pytest.warns(RuntimeWarning, match="'numba' GPU kernel path is unusable.*'cupy'"):
+        assert cupy_backend._numba_ready(StandInCupy(tc.device("cuda"))) is False
+
+
+class _ProbeKernels:
+    """A stand-in of ``tensorcore.kernels.cuda_fused`` for the readiness probe."""
+
+    def __init__(self, fill=None, error=None) -> None:
+        self.fill, self.error, self.calls = fill, error, 0
+
+    def act_backward(self, grad_out, out, pre, activation, grad_z, grad_b=None, stream=0):
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        grad_z[...] = grad_out if self.fill is None else self.fill
+
+
+@pytest.mark.parametrize("probe,ready", [
+    (_ProbeKernels(), True),
+    (_ProbeKernels(fill=0.0), False),                                  # a wrong result
+    (_ProbeKernels(error=RuntimeError("libNVVM cannot be found")), False),  # compile/load
+])
+def test_auto_probes_the_numba_path_once_and_falls_back(monkeypatch, probe, ready):
+    monkeypatch.setattr(cupy_backend, "_numba_state", {"module": probe})
+    be = RecordingCupy(tc.device("cuda"))
+    if ready:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            paths = {be.kernel_path("linear_act", 1, np.float32) for _ in range(3)}
+    else:
+        with pytest.warns(RuntimeWarning, match="'numba' GPU kernel path is unusable") as rec:
+            paths = {be.kernel_path("linear_act", 1, np.float32) for _ in range(3)}
+        assert len(rec) == 1  # said once
+    assert paths == {"numba" if ready else "cupy"} and probe.calls == 1
+    if not ready:
+        with tc.backends.use_kernels("numba"):  # a forced path is never second-guessed
+            assert be.kernel_path("linear_act", 1, np.float32) == "numba"
