@@ -324,3 +324,11 @@ def test_auto_probes_the_numba_path_once_and_falls_back(monkeypatch, probe, read
     if not ready:
         with tc.backends.use_kernels("numba"):  # a forced path is never second-guessed
             assert be.kernel_path("linear_act", 1, np.float32) == "numba"
+
+
+def test_cuda_functions_read_their_device_argument_as_torch_cuda_does():
+    index = tc.cuda._device_index
+    assert [index(d, 2) for d in (None, 0, 1, "cuda", "cuda:3", tc.device("cuda:1"))] == \
+        [2, 0, 1, 2, 3, 1]
+    with pytest.raises(ValueError, match="Expected a cuda device, but got: cpu"):
+        index("cpu", 0)
