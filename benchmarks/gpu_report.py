@@ -318,6 +318,8 @@ def main(argv=None) -> int:
         for impl in available_gpu_mlp_impls():
             row.append(cell("{:.3f}".format, time_mlp_step_ms, impl, size, min_time))
         out.append(f"| {size} | " + " | ".join(row) + " |")
+    out += ["", "- each tc step waits for the GPU once: `F.cross_entropy` reads the targets' "
+            "range on the host (PyTorch checks on the device, without waiting)"]
     print("\n".join(out), flush=True)
 
     impls = list(PATHS) + ["cublas"] + (["torch-cuda"] if torch_cuda() else [])
