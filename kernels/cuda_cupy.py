@@ -146,7 +146,10 @@ extern "C" __global__ void softmax_ce_forward_{ctype}(
     total = red[0];
     const T inv = (T)1 / total;
     for (int j = t; j < c; j += {_SOFTMAX_THREADS}) p[j] *= inv;
-    if (t == 0) losses[row] = log(total) + top - z[target[row]];
+    if (t == 0) {{  /* a target outside [0, c) reads nothing: its loss is NaN */
+        const long long k = target[row];
+        losses[row] = (k >= 0 && k < c) ? log(total) + top - z[k] : (T)nan("");
+    }}
 }}
 """
 
