@@ -103,6 +103,18 @@ def test_reasons_for_cupy_without_gpu_and_forced_cpu(monkeypatch):
     assert "TENSORCORE_DEVICE=cpu" in backends.cuda_unavailable_reason()
 
 
+def test_a_cupy_that_fails_to_import_means_no_gpu(monkeypatch):
+    class Broken:
+        def find_spec(self, name, path=None, target=None):
+            if name == "cupy":
+                raise OSError("libcudart.so.13: cannot open shared object file")
+
+    monkeypatch.delitem(sys.modules, "cupy", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Broken(), *sys.meta_path])
+    assert tc.cuda.is_available() is False
+    assert "importing CuPy failed (OSError: libcudart" in backends.cuda_unavailable_reason()
+
+
 def test_cuda_array_interface_absent_on_cpu():
     t = tc.ones(2)
     assert not hasattr(t, "__cuda_array_interface__")
