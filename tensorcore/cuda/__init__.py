@@ -62,8 +62,7 @@ def _device_index(device, current: int) -> int:
 
 def set_device(device) -> None:
     """Make GPU ``device`` (an int, ``"cuda:1"`` or a ``tc.device``) the current one."""
-    cupy = _cupy()
-    cupy.cuda.Device(_device_index(device, cupy.cuda.runtime.getDevice())).use()
+    _cupy().cuda.Device(_index(device)).use()
 
 
 def _index(device) -> int:

@@ -28,7 +28,7 @@ Rules (as for ``torch.cuda.CUDAGraph``):
 * Python scalars in arithmetic (``0.01 * w.grad``) reach CuPy's kernels as arguments, with
   no copy; ``maximum``/``minimum`` with a Python number make it a 0-d device array by a small
   host-to-device copy, which CuPy may refuse to capture (to be checked on the first GPU
-  run; ``tests/test_cuda_gpu.py::test_gpu_interop_memory_and_graphs`` captures a step).
+  run; ``tests/test_cuda_gpu.py::test_gpu_graph_capture_and_replay`` captures a step).
 
 Capture runs on a side stream ordered after the current one; each replay waits for the
 current stream and makes it wait for the replay, so results are used as ordinary tensors.
