@@ -308,9 +308,9 @@ def _numba_ready(backend: CupyBackend) -> bool:
     When it does not, ``auto`` takes the ``cupy`` path and says so once in a warning."""
     if "ready" not in _numba_state:
         try:
-            g = backend.xp.ones((1, 1), dtype=np.float32)
-            grad_z = backend.xp.zeros_like(g)
             with backend.runtime.device:
+                g = backend.xp.ones((1, 1), dtype=np.float32)
+                grad_z = backend.xp.zeros_like(g)
                 _numba_kernels().act_backward(g, None, None, None, grad_z,
                                               stream=backend._numba_stream())
             backend.synchronize()
