@@ -37,14 +37,12 @@ import numpy as np
 
 from . import kernel_paths
 from .contract import Backend
-from .numba_backend import _kernels
+from .numba_backend import _FUSED_DTYPES, _kernels  # the same float32/float64 pair
 
 # Numba synchronizes the stream a CuPy array exports on every kernel launch unless this is
 # 0; the environment variable works when Numba is imported after this line, and
 # ``_numba_launch_setup`` also sets the configuration at run time in case it was not.
 os.environ.setdefault("NUMBA_CUDA_ARRAY_INTERFACE_SYNC", "0")
-
-_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class CupyRuntime:
