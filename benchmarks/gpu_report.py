@@ -285,7 +285,17 @@ def _environment() -> list[str]:
             f"- CuPy {cupy.__version__}, CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()},"
             f" driver {cupy.cuda.runtime.driverGetVersion()}; Numba CUDA: {numba_cuda}",
             f"- kernel path setting: {kernel_paths.get_kernels()}; auto table: "
-            f"{kernel_paths.AUTO_THRESHOLDS}"]
+            f"{kernel_paths.AUTO_THRESHOLDS}",
+            f"- PyTorch CUDA (the torch-cuda columns): {_torch_cuda_status()}"]
+
+
+def _torch_cuda_status() -> str:
+    torch = W.get_torch()
+    if torch is None:
+        return "**absent**: torch is not importable"
+    if torch_cuda() is None:
+        return f"**absent**: torch {torch.__version__} has no usable CUDA (a CPU-only build?)"
+    return f"torch {torch.__version__}, CUDA {torch.version.cuda}"
 
 
 def main(argv=None) -> int:
