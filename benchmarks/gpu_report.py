@@ -11,8 +11,8 @@ It prints, for ``docs/benchmarks.md``:
    test of the suite on the ``cuda`` device, the ``test_cuda_*`` files and the ``gpu``-marked
    tests; ``--tests all``: the whole suite; ``none``);
 3. agreement: two MLP steps on each kernel path against the NumPy floor's weights;
-4. the three MLP steps of ``workloads.py`` on ``cuda`` with each kernel path (and PyTorch
-   CUDA eager where importable), in ms per step;
+4. the three MLP steps of ``workloads.py`` on ``cuda`` with each kernel path (``auto``, the
+   default, then each one forced; and PyTorch CUDA eager where importable), in ms per step;
 5. fused linear + ReLU forward + backward alone at 64^3 ... 8192^3 per path, and one cuBLAS
    GEMM, with achieved TFLOP/s against the H100's FP32 peak (67 TFLOP/s, CUDA cores; CuPy
    and PyTorch leave TF32 off by default) and the crossover that ``kernel_paths.
@@ -20,7 +20,8 @@ It prints, for ``docs/benchmarks.md``:
 6. the host cost per launch of each path (Python time per call, GPU queue not drained).
 
 Times come from CUDA events around a calibrated loop of calls (the minimum over repeats of
-the per-call time); nothing here runs in CI.
+the per-call time); a cell that fails shows its error and the report goes on. Nothing here
+runs in CI.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ from tensorcore.backends import kernel_paths  # noqa: E402
 
 PATHS = ("numba", "cupy", "unfused")
 FP32_PEAK_TFLOPS = 67.0  # H100 SXM, dense FP32 on CUDA cores
-LAYER_SIDES = (64, 256, 1024, 4096, 8192)
-GPU_MLP_IMPLS = tuple(f"tc-{p}" for p in PATHS) + ("torch-cuda",)
+LAYER_SIDES = (64, 128, 256, 512, 1024, 2048, 4096, 8192)  # powers of 2: the crossover
+GPU_MLP_IMPLS = tuple(f"tc-{p}" for p in ("auto", *PATHS)) + ("torch-cuda",)  # auto: the default
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -96,17 +97,16 @@ def make_layer(impl: str, n: int):
     b, g = rng.standard_normal(n, dtype=np.float32), np.ones((n, n), np.float32)
     if impl == "torch-cuda":
         torch = torch_cuda()
-        xt, gt = torch.from_numpy(x).cuda(), torch.from_numpy(g).cuda()
-        wt = torch.from_numpy(w).cuda().requires_grad_()
-        bt = torch.from_numpy(b).cuda().requires_grad_()
+        gt = torch.from_numpy(g).cuda()
+        xt, wt, bt = (torch.from_numpy(a).cuda().requires_grad_() for a in (x, w, b))
 
         def run():
             torch.relu(torch.nn.functional.linear(xt, wt, bt)).backward(gt)
-            wt.grad = bt.grad = None
+            xt.grad = wt.grad = bt.grad = None
         return run
-    xt, gt = tc.tensor(x, device="cuda"), tc.tensor(g, device="cuda")
-    wt = tc.tensor(w, device="cuda", requires_grad=True)
-    bt = tc.tensor(b, device="cuda", requires_grad=True)
+    gt = tc.tensor(g, device="cuda")
+    # x needs its gradient too (as a hidden layer's input does): dX is the third GEMM
+    xt, wt, bt = (tc.tensor(a, device="cuda", requires_grad=True) for a in (x, w, b))
     if impl == "cublas":
         xd, wd = xt._data, wt._data
         return lambda: xd @ wd.T
@@ -114,7 +114,7 @@ def make_layer(impl: str, n: int):
     def run():
         with kernel_paths.use_kernels(impl):
             F.linear_act(xt, wt, bt, "relu").backward(gt)
-        wt.grad = bt.grad = None
+        xt.grad = wt.grad = bt.grad = None
     return run
 
 
@@ -187,15 +187,34 @@ def launch_probes() -> dict:
     return probes
 
 
+def time_mlp_step_ms(impl: str, size: str, min_time: float) -> float:
+    """Milliseconds per MLP training step of ``impl`` at ``size``."""
+    return time_gpu(make_gpu_mlp_step(impl, size)[0], min_time) * 1e3
+
+
+def time_layer(impl: str, n: int, min_time: float, times: dict) -> tuple[float, float]:
+    """``(seconds, TFLOP/s)`` of the fused layer at ``n``^3; the seconds go into ``times``."""
+    sec = times[impl, n] = time_gpu(make_layer(impl, n), min_time,
+                                    repeats=3 if n >= 4096 else 5)
+    return sec, layer_flops(impl, n) / sec / 1e12
+
+
+def _layer_cell(result: tuple[float, float]) -> str:
+    sec, tflops = result
+    return f"{sec * 1e3:.3f} ({tflops:.3g}, {100 * tflops / FP32_PEAK_TFLOPS:.2g}%)"
+
+
 # -- checks ---------------------------------------------------------------------------------------
-def check_gpu_agreement(size: str, steps: int = 2, rtol: float = 2e-3, atol: float = 1e-5):
-    """Weights after ``steps`` steps of each GPU implementation vs the NumPy floor's;
-    ``{impl: max relative difference}`` (AssertionError when one disagrees)."""
+def check_gpu_agreement(size: str, steps: int = 2, rtol: float = 2e-3, atol: float = 1e-5,
+                        impls: list[str] | None = None):
+    """Weights after ``steps`` steps of each GPU implementation (``impls``, default all) vs
+    the NumPy floor's; ``{impl: max relative difference}`` (AssertionError when one
+    disagrees)."""
     ref_step, ref_params = W.make_mlp_step("numpy-floor", size)
     for _ in range(steps):
         ref_step()
     ref, out = ref_params(), {}
-    for impl in available_gpu_mlp_impls():
+    for impl in available_gpu_mlp_impls() if impls is None else impls:
         step, get_params = make_gpu_mlp_step(impl, size)
         for _ in range(steps):
             step()
@@ -209,6 +228,16 @@ def check_gpu_agreement(size: str, steps: int = 2, rtol: float = 2e-3, atol: flo
 
 def available_gpu_mlp_impls() -> list[str]:
     return [i for i in GPU_MLP_IMPLS if i != "torch-cuda" or torch_cuda() is not None]
+
+
+def cell(fmt, fn, *args) -> str:
+    """``fmt(fn(*args))``, or the error in a few words: one broken kernel path (say, Numba
+    without its NVVM) must not end the report."""
+    try:
+        return fmt(fn(*args))
+    except Exception as e:  # noqa: BLE001 - reported in the table instead
+        first = str(e).strip().splitlines()[0][:80] if str(e).strip() else ""
+        return f"**{type(e).__name__}** {first}".strip()
 
 
 def run_tests(mode: str) -> str:
@@ -225,12 +254,18 @@ def run_tests(mode: str) -> str:
 
 
 def crossover(times: dict) -> str:
-    """Where the ``cupy`` path first beats ``numba`` for the layer (the auto table's row)."""
+    """Where the ``cupy`` path first beats ``numba`` for the layer (the auto table's row),
+    bracketed by the last measured side where ``numba`` still won."""
+    last_numba = None
     for n in sorted({n for _, n in times}):
-        if ("numba", n) in times and ("cupy", n) in times and \
-                times["cupy", n] < times["numba", n]:
-            return (f"cupy first wins at {n}^3: set AUTO_THRESHOLDS['linear_act'] just "
-                    f"below {n ** 3} (now {kernel_paths.AUTO_THRESHOLDS['linear_act']})")
+        if ("numba", n) not in times or ("cupy", n) not in times:
+            continue
+        if times["cupy", n] < times["numba", n]:
+            below = "" if last_numba is None else f" (numba still won at {last_numba}^3)"
+            return (f"cupy first wins at {n}^3{below}: set AUTO_THRESHOLDS['linear_act'] "
+                    f"between {(last_numba or 0) ** 3} and {n ** 3 - 1} (now "
+                    f"{kernel_paths.AUTO_THRESHOLDS['linear_act']})")
+        last_numba = n
     return "numba wins (or is missing) at every measured shape"
 
 
@@ -250,7 +285,17 @@ def _environment() -> list[str]:
             f"- CuPy {cupy.__version__}, CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()},"
             f" driver {cupy.cuda.runtime.driverGetVersion()}; Numba CUDA: {numba_cuda}",
             f"- kernel path setting: {kernel_paths.get_kernels()}; auto table: "
-            f"{kernel_paths.AUTO_THRESHOLDS}"]
+            f"{kernel_paths.AUTO_THRESHOLDS}",
+            f"- PyTorch CUDA (the torch-cuda columns): {_torch_cuda_status()}"]
+
+
+def _torch_cuda_status() -> str:
+    torch = W.get_torch()
+    if torch is None:
+        return "**absent**: torch is not importable"
+    if torch_cuda() is None:
+        return f"**absent**: torch {torch.__version__} has no usable CUDA (a CPU-only build?)"
+    return f"torch {torch.__version__}, CUDA {torch.version.cuda}"
 
 
 def main(argv=None) -> int:
@@ -267,13 +312,12 @@ def main(argv=None) -> int:
     print("\n".join(out), flush=True)
     out = ["### Tests", "", "```", run_tests(args.tests), "```", ""]
     sizes = args.sizes.split(",")
-    for size in sizes:
-        try:
-            worst = check_gpu_agreement(size)
-            out.append(f"- agreement with the NumPy floor after 2 steps, {size}: " + ", ".join(
-                f"{k} {v:.1e}" for k, v in worst.items()))
-        except AssertionError as e:
-            out.append(f"- **DISAGREEMENT**, {size}: {str(e).splitlines()[0]}")
+    for size in sizes:  # an AssertionError names the disagreeing implementation
+        worst = [f"{impl} " + cell(lambda d: f"{max(d.values()):.1e}", check_gpu_agreement,
+                                   size, 2, 2e-3, 1e-5, [impl])
+                 for impl in available_gpu_mlp_impls()]
+        out.append(f"- max relative difference from the NumPy floor after 2 steps, {size}: "
+                   + ", ".join(worst))
     print("\n".join(out), flush=True)
 
     out = ["", "### MLP training step on cuda (ms per step)", "",
@@ -282,9 +326,10 @@ def main(argv=None) -> int:
     for size in sizes:
         row = []
         for impl in available_gpu_mlp_impls():
-            step, _ = make_gpu_mlp_step(impl, size)
-            row.append(f"{time_gpu(step, min_time) * 1e3:.3f}")
+            row.append(cell("{:.3f}".format, time_mlp_step_ms, impl, size, min_time))
         out.append(f"| {size} | " + " | ".join(row) + " |")
+    out += ["", "- each tc step waits for the GPU once: `F.cross_entropy` reads the targets' "
+            "range on the host (PyTorch checks on the device, without waiting)"]
     print("\n".join(out), flush=True)
 
     impls = list(PATHS) + ["cublas"] + (["torch-cuda"] if torch_cuda() else [])
@@ -296,10 +341,7 @@ def main(argv=None) -> int:
     for n in sides:
         row = []
         for impl in impls:
-            sec = time_gpu(make_layer(impl, n), min_time, repeats=3 if n >= 4096 else 5)
-            times[impl, n] = sec
-            tflops = layer_flops(impl, n) / sec / 1e12
-            row.append(f"{sec * 1e3:.3f} ({tflops:.1f}, {100 * tflops / FP32_PEAK_TFLOPS:.0f}%)")
+            row.append(cell(_layer_cell, time_layer, impl, n, min_time, times))
         out.append(f"| {n} | " + " | ".join(row) + " |")
     out += ["", f"- {crossover(times)}", "- cublas is ONE GEMM (2n^3); the others run three "
             "(6n^3): a fused layer at cuBLAS speed takes 3x the cublas column."]
@@ -308,7 +350,7 @@ def main(argv=None) -> int:
     out = ["", "### Host cost per launch (us of Python per call, GPU not awaited)", "",
            "| call | us |", "|---|---|"]
     for label, fn in launch_probes().items():
-        out.append(f"| {label} | {host_cost_per_call(fn) * 1e6:.1f} |")
+        out.append(f"| {label} | {cell(lambda s: f'{s * 1e6:.1f}', host_cost_per_call, fn)} |")
     print("\n".join(out), flush=True)
     return 0
 

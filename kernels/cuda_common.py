@@ -16,8 +16,8 @@ fails without a GPU, whereas a self-contained kernel compiles to PTX for any tar
 the dtype) come from module globals or from the builder's closure; a branch on a constant
 costs nothing after NVVM's dead-code elimination.
 
->>> launch_config("gemm", 100, 70)
-((2, 2), (16, 16))
+>>> launch_config("gemm", 130, 70)
+((3, 2), (16, 16))
 >>> activation_code("gelu") == GELU
 True
 """
@@ -64,6 +64,8 @@ STRIP_TX, STRIP_TY = 32, 8
 BWD_ROWS_PER_CHUNK = 256
 BWD_MAX_CHUNKS = 128  # bounds the second stage's work per column
 COLSUM_THREADS = 256
+# CUDA caps gridDim.y (and .z) at 65535 blocks; "strip" kernels loop over the rows beyond it.
+MAX_GRID_Y = 65535
 SOFTMAX_MAX_THREADS = 256  # one block per row; also the size of its shared scratch
 
 
@@ -76,14 +78,20 @@ def launch_config(kernel: str, rows: int, cols: int) -> tuple[tuple[int, ...], t
 
     ``kernel`` is ``"gemm"``, ``"act_backward"`` (its grid's second dimension is the number
     of row chunks, see :func:`bwd_chunks`), ``"column_sum"``, ``"softmax_ce"`` (one block per
-    row) or ``"strip"`` (an elementwise pass, one thread per element).
+    row) or ``"strip"`` (an elementwise pass: a thread per column and per row of its block,
+    looping over rows with the grid's height as stride when they exceed ``MAX_GRID_Y``
+    blocks).
     """
-    if kernel == "gemm":
-        return (_ceil_div(cols, GEMM_BN), _ceil_div(rows, GEMM_BM)), (GEMM_TX, GEMM_TY)
+    if kernel == "gemm":  # row tiles along x (up to 2^31 - 1 blocks: any batch size)
+        if _ceil_div(cols, GEMM_BN) > MAX_GRID_Y:
+            raise ValueError(f"the Numba GEMM takes at most {MAX_GRID_Y * GEMM_BN} output "
+                             f"columns, got {cols}; use the 'cupy' kernel path")
+        return (_ceil_div(rows, GEMM_BM), _ceil_div(cols, GEMM_BN)), (GEMM_TX, GEMM_TY)
     if kernel == "act_backward":
         return (_ceil_div(cols, STRIP_TX), bwd_chunks(rows)), (STRIP_TX, STRIP_TY)
-    if kernel == "strip":
-        return (_ceil_div(cols, STRIP_TX), _ceil_div(rows, STRIP_TY)), (STRIP_TX, STRIP_TY)
+    if kernel == "strip":  # the kernel loops over rows with a stride of the whole grid
+        blocks_y = min(_ceil_div(rows, STRIP_TY), MAX_GRID_Y)
+        return (_ceil_div(cols, STRIP_TX), max(blocks_y, 1)), (STRIP_TX, STRIP_TY)
     if kernel == "column_sum":
         return (_ceil_div(cols, COLSUM_THREADS),), (COLSUM_THREADS,)
     if kernel == "softmax_ce":

@@ -35,7 +35,7 @@ _CTYPE = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 #                backward snippet: gz from grad g, output y and pre-activation p)
 ACTIVATIONS: dict[str | None, tuple[str, str]] = {
     None: ("y = v;", "gz = g;"),
-    "relu": ("y = v > (T)0 ? v : (T)0;", "gz = y > (T)0 ? g : (T)0;"),
+    "relu": ("y = v < (T)0 ? (T)0 : v;", "gz = y > (T)0 ? g : (T)0;"),  # NaN stays NaN
     "tanh": ("y = tanh(v);", "gz = g * ((T)1 - y * y);"),
     "sigmoid": ("y = v >= (T)0 ? (T)1 / ((T)1 + exp(-v)) : exp(v) / ((T)1 + exp(v));",
                 "gz = g * y * ((T)1 - y);"),
@@ -146,7 +146,10 @@ extern "C" __global__ void softmax_ce_forward_{ctype}(
     total = red[0];
     const T inv = (T)1 / total;
     for (int j = t; j < c; j += {_SOFTMAX_THREADS}) p[j] *= inv;
-    if (t == 0) losses[row] = log(total) + top - z[target[row]];
+    if (t == 0) {{  /* a target outside [0, c) reads nothing: its loss is NaN */
+        const long long k = target[row];
+        losses[row] = (k >= 0 && k < c) ? log(total) + top - z[k] : (T)nan("");
+    }}
 }}
 """
 

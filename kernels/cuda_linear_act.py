@@ -60,8 +60,8 @@ def _build(dtype, code):
         tx = cuda.threadIdx.x
         ty = cuda.threadIdx.y
         tid = ty * GEMM_TX + tx
-        m0 = cuda.blockIdx.y * GEMM_BM
-        n0 = cuda.blockIdx.x * GEMM_BN
+        m0 = cuda.blockIdx.x * GEMM_BM  # rows along x: gridDim.y caps at 65535
+        n0 = cuda.blockIdx.y * GEMM_BN
         m, k = x.shape
         n = w.shape[0]
         for i in range(GEMM_RM):

@@ -100,14 +100,15 @@ def _build_backward(dtype):
 
     def softmax_ce_backward_kernel(probs, target, scales, scale, step, grad):
         col = cuda.blockIdx.x * STRIP_TX + cuda.threadIdx.x
-        row = cuda.blockIdx.y * STRIP_TY + cuda.threadIdx.y
         m, n = probs.shape
-        if row < m and col < n:
-            s = scale if step < 0 else scales[row * step]
-            v = probs[row, col]
-            if col == target[row]:
-                v -= one
-            grad[row, col] = v * s
+        if col < n:  # rows with a grid-height stride: any M fits the grid's 65535 blocks
+            for row in range(cuda.blockIdx.y * STRIP_TY + cuda.threadIdx.y, m,
+                             cuda.gridDim.y * STRIP_TY):
+                s = scale if step < 0 else scales[row * step]
+                v = probs[row, col]
+                if col == target[row]:
+                    v -= one
+                grad[row, col] = v * s
 
     mat = t[:, ::1]
     return softmax_ce_backward_kernel, void(mat, int64[::1], t[::1], t, int64, mat)

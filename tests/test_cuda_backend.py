@@ -13,6 +13,7 @@ import math
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -102,6 +103,18 @@ def test_reasons_for_cupy_without_gpu_and_forced_cpu(monkeypatch):
     assert "TENSORCORE_DEVICE=cpu" in backends.cuda_unavailable_reason()
 
 
+def test_a_cupy_that_fails_to_import_means_no_gpu(monkeypatch):
+    class Broken:
+        def find_spec(self, name, path=None, target=None):
+            if name == "cupy":
+                raise OSError("libcudart.so.13: cannot open shared object file")
+
+    monkeypatch.delitem(sys.modules, "cupy", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Broken(), *sys.meta_path])
+    assert tc.cuda.is_available() is False
+    assert "importing CuPy failed (OSError: libcudart" in backends.cuda_unavailable_reason()
+
+
 def test_cuda_array_interface_absent_on_cpu():
     t = tc.ones(2)
     assert not hasattr(t, "__cuda_array_interface__")
@@ -136,7 +149,7 @@ for _entry in ("linear_act", "act_backward", "softmax_ce", "softmax_ce_backward"
 def stand_in(request, monkeypatch):
     monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": request.param})
     monkeypatch.setitem(backends._chosen, "cuda", "cupy")
-    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda: True)
+    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
     yield request.param
     for key in [k for k in backends._instances if k[0].type == "cuda"]:
         del backends._instances[key]
@@ -250,7 +263,7 @@ def _layer_step(m, n, k, dtype=np.float64):
 def test_dispatch_follows_the_switch(monkeypatch):
     monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": RecordingCupy})
     monkeypatch.setitem(backends._chosen, "cuda", "cupy")
-    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda: True)
+    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
     try:
         be = backends.get_backend("cuda")
         _layer_step(8, 4, 3)                     # small: the single-launch Numba kernels
@@ -271,7 +284,7 @@ def test_dispatch_follows_the_switch(monkeypatch):
         with tc.backends.use_kernels("cupy"):
             _layer_step(8, 4, 3, dtype=np.float16)  # no fused kernel for float16
         assert be.ran == [] and {p for _, p in be.kernel_calls} >= {"unfused"}
-        monkeypatch.setattr(cupy_backend, "_numba_ready", lambda: False)
+        monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: False)
         assert be.kernel_path("linear_act", 1, np.float32) == "cupy"  # auto falls back
     finally:
         for key in [k for k in backends._instances if k[0].type == "cuda"]:
@@ -286,4 +299,48 @@ def test_forced_numba_path_says_why_it_is_unusable(monkeypatch):
     monkeypatch.setattr(cupy_backend, "_numba_state", {})
     with pytest.raises(RuntimeError, match="'numba' GPU kernel path is unusable.*cuda_fused"):
         cupy_backend._numba_kernels()
-    assert cupy_backend._numba_ready() is False
+    with pytest.warns(RuntimeWarning, match="'numba' GPU kernel path is unusable.*'cupy'"):
+        assert cupy_backend._numba_ready(StandInCupy(tc.device("cuda"))) is False
+
+
+class _ProbeKernels:
+    """A stand-in of ``tensorcore.kernels.cuda_fused`` for the readiness probe."""
+
+    def __init__(self, fill=None, error=None) -> None:
+        self.fill, self.error, self.calls = fill, error, 0
+
+    def act_backward(self, grad_out, out, pre, activation, grad_z, grad_b=None, stream=0):
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        grad_z[...] = grad_out if self.fill is None else self.fill
+
+
+@pytest.mark.parametrize("probe,ready", [
+    (_ProbeKernels(), True),
+    (_ProbeKernels(fill=0.0), False),                                  # a wrong result
+    (_ProbeKernels(error=RuntimeError("libNVVM cannot be found")), False),  # compile/load
+])
+def test_auto_probes_the_numba_path_once_and_falls_back(monkeypatch, probe, ready):
+    monkeypatch.setattr(cupy_backend, "_numba_state", {"module": probe})
+    be = RecordingCupy(tc.device("cuda"))
+    if ready:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            paths = {be.kernel_path("linear_act", 1, np.float32) for _ in range(3)}
+    else:
+        with pytest.warns(RuntimeWarning, match="'numba' GPU kernel path is unusable") as rec:
+            paths = {be.kernel_path("linear_act", 1, np.float32) for _ in range(3)}
+        assert len(rec) == 1  # said once
+    assert paths == {"numba" if ready else "cupy"} and probe.calls == 1
+    if not ready:
+        with tc.backends.use_kernels("numba"):  # a forced path is never second-guessed
+            assert be.kernel_path("linear_act", 1, np.float32) == "numba"
+
+
+def test_cuda_functions_read_their_device_argument_as_torch_cuda_does():
+    index = tc.cuda._device_index
+    assert [index(d, 2) for d in (None, 0, 1, "cuda", "cuda:3", tc.device("cuda:1"))] == \
+        [2, 0, 1, 2, 3, 1]
+    with pytest.raises(ValueError, match="Expected a cuda device, but got: cpu"):
+        index("cpu", 0)

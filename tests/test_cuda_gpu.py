@@ -80,7 +80,7 @@ def test_gpu_fused_ops_are_twice_differentiable(path, activation):
 
 
 @pytest.mark.gpu
-def test_gpu_interop_memory_and_graphs():
+def test_gpu_interop_and_memory():
     import cupy
 
     t = tc.arange(6.0, device="cuda")
@@ -89,6 +89,11 @@ def test_gpu_interop_memory_and_graphs():
     assert tc.from_dlpack(cupy.arange(3.0)).tolist() == [0.0, 1.0, 2.0]
     assert tc.cuda.memory_allocated() > 0 and tc.cuda.device_count() >= 1
     assert isinstance(tc.cuda.get_device_name(), str)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("path", ["cupy", "numba"])  # can Numba launches be captured?
+def test_gpu_graph_capture_and_replay(path):
     w = tc.randn(8, 4, device="cuda", requires_grad=True)
 
     def step(x):
@@ -99,13 +104,17 @@ def test_gpu_interop_memory_and_graphs():
             w.sub_(0.01 * w.grad)
         return loss
 
-    with tc.backends.use_kernels("cupy"):
+    with tc.backends.use_kernels(path):
         graph = tc.cuda.graphs.capture(step, tc.ones(16, 4, device="cuda"), warmup=1)
         x = tc.randn(16, 4, device="cuda")
-        before = w.detach().clone()
+        ref = w.detach().clone().requires_grad_()
         loss = graph.replay(x)
-        want = F.linear_act(x, before, None, "tanh").square().sum()
+        want = F.linear_act(x, ref, None, "tanh").square().sum()  # eager, same path
+        want.backward()
     tc.cuda.synchronize()
     assert abs(loss.item() - want.item()) < 1e-4 * abs(want.item())
+    np.testing.assert_allclose(w.detach().cpu().numpy(),  # the replay updated w in place
+                               (ref - 0.01 * ref.grad).detach().cpu().numpy(), rtol=1e-5,
+                               atol=1e-6)
     with pytest.raises(ValueError, match="static shapes"):
         graph.replay(tc.ones(3, 4, device="cuda"))

@@ -60,3 +60,22 @@ def test_numba_path_matches_the_cpu(numba_cuda, activation):
     assert {entry for entry, path in ran if path == "numba"} == {
         "linear_act", "act_backward", "softmax_ce", "softmax_ce_backward"}
     assert all(path == "numba" for _, path in ran)
+
+
+def test_auto_runs_its_probe_then_takes_the_numba_path(monkeypatch):
+    """``auto`` launches its one-off probe kernel (here under the simulator), finds the path
+    working and sends a small layer to it."""
+    from tensorcore.backends import cupy_backend
+
+    monkeypatch.setattr(cupy_backend, "_numba_state", {})
+    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": NumbaStandIn})
+    monkeypatch.setitem(backends._chosen, "cuda", "cupy")
+    try:
+        assert backends.get_kernels() == "auto"
+        x, w = (tc.tensor(np.ones(s), device="cuda") for s in ((3, 2), (4, 2)))
+        assert F.linear_act(x, w, None, "relu").cpu().tolist() == [[2.0] * 4] * 3
+        assert cupy_backend._numba_state["ready"] is True
+        assert dict(backends.get_backend("cuda").kernel_calls) == {("linear_act", "numba"): 1}
+    finally:
+        for key in [k for k in backends._instances if k[0].type == "cuda"]:
+            del backends._instances[key]

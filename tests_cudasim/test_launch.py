@@ -14,7 +14,7 @@ from tensorcore.kernels.cuda_fused import kernel_specs, linear_act_forward, warm
 def test_gemm_grid_covers_the_output_with_64x64_tiles(rows, cols):
     grid, block = cc.launch_config("gemm", rows, cols)
     assert block == (16, 16)
-    assert grid == (-(-cols // 64), -(-rows // 64))
+    assert grid == (-(-rows // 64), -(-cols // 64))  # rows along x: no 65535 cap
 
 
 @pytest.mark.parametrize("cols,threads", [(1, 32), (33, 64), (256, 256), (5000, 256)])
@@ -28,6 +28,24 @@ def test_backward_chunks_are_bounded(monkeypatch):
     assert cc.bwd_chunks(10**9) == cc.BWD_MAX_CHUNKS
     monkeypatch.setattr(cc, "BWD_ROWS_PER_CHUNK", 16)
     assert cc.launch_config("act_backward", 37, 33) == ((2, 3), (32, 8))
+
+
+def test_grids_stay_within_cudas_65535_blocks_along_y():
+    assert cc.launch_config("gemm", 10**7, 64)[0] == (156250, 1)
+    assert cc.launch_config("strip", 10**7, 33)[0] == (2, 65535)
+    with pytest.raises(ValueError, match="at most 4194240 output columns.*'cupy'"):
+        cc.launch_config("gemm", 1, 65535 * 64 + 1)
+
+
+def test_strip_kernel_loops_over_rows_beyond_the_grid(monkeypatch):
+    from tensorcore.kernels.cuda_softmax_ce import softmax_ce_backward
+
+    monkeypatch.setattr(cc, "MAX_GRID_Y", 2)  # 2 blocks of 8 rows for 37 rows
+    probs = np.random.default_rng(0).random((37, 3))
+    target = np.arange(37) % 3
+    grad = np.full_like(probs, np.nan)
+    softmax_ce_backward(probs, target, 0.5, grad)
+    np.testing.assert_allclose(grad, (probs - np.eye(3)[target]) * 0.5, rtol=1e-15)
 
 
 def test_unknown_kernel_raises():

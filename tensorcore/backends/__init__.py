@@ -137,6 +137,8 @@ def cuda_unavailable_reason() -> str | None:
     except ImportError:
         return ("no GPU backend is usable: CuPy is not installed (pip install "
                 "'tensorcore[cuda]' for CUDA 13, 'tensorcore[cuda12]' for CUDA 12)")
+    except Exception as e:  # a broken install (CUDA libraries): say so, never raise here
+        return f"no GPU backend is usable: importing CuPy failed ({type(e).__name__}: {e})"
     try:
         available = cupy.is_available()
     except Exception as e:  # pragma: no cover - a broken driver raises instead

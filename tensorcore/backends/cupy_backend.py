@@ -11,6 +11,8 @@ one of three kernel paths chosen by ``tensorcore.backends.kernel_paths`` (``auto
 on CuPy's current stream, ``cupy`` runs cuBLAS plus one CuPy epilogue kernel
 (``tensorcore.kernels.cuda_cupy``), ``unfused`` the contract's reference ``xp`` code.
 ``kernel_calls`` counts ``(op, path)`` pairs, so tests and benchmarks see which path ran.
+Before ``auto`` first picks ``numba``, one tiny probe kernel is compiled and run; if Numba's
+CUDA toolchain does not work here, ``auto`` warns once and takes ``cupy`` instead.
 
 Random numbers come from the host NumPy generator and are copied to the device, so a seed
 gives the same values on the CPU and on the GPU (a copy per draw: draw big batches, not
@@ -29,19 +31,18 @@ from __future__ import annotations
 
 import collections
 import os
+import warnings
 
 import numpy as np
 
 from . import kernel_paths
 from .contract import Backend
-from .numba_backend import _kernels
+from .numba_backend import _FUSED_DTYPES, _kernels  # the same float32/float64 pair
 
 # Numba synchronizes the stream a CuPy array exports on every kernel launch unless this is
 # 0; the environment variable works when Numba is imported after this line, and
 # ``_numba_launch_setup`` also sets the configuration at run time in case it was not.
 os.environ.setdefault("NUMBA_CUDA_ARRAY_INTERFACE_SYNC", "0")
-
-_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class CupyRuntime:
@@ -138,7 +139,7 @@ class CupyBackend(Backend):
             return "unfused"
         if path not in self.fused_paths:
             return "unfused"
-        if path == "numba" and kernel_paths.get_kernels() == "auto" and not _numba_ready():
+        if path == "numba" and kernel_paths.get_kernels() == "auto" and not _numba_ready(self):
             return "cupy" if "cupy" in self.fused_paths else "unfused"
         return path
 
@@ -297,9 +298,27 @@ def _numba_kernels():
     return _numba_state["module"]
 
 
-def _numba_ready() -> bool:
-    try:
-        _numba_kernels()
-    except RuntimeError:
-        return False
-    return True
+def _numba_ready(backend: CupyBackend) -> bool:
+    """Whether the ``numba`` path works here, found out once per process: the kernels import,
+    and one small kernel compiles, loads and runs on ``backend``'s GPU (a missing NVVM or
+    PTX newer than the driver accepts shows here, not in the middle of a step; the check
+    synchronizes the GPU once, so make the first fused call outside a CUDA-graph capture).
+    When it does not, ``auto`` takes the ``cupy`` path and says so once in a warning."""
+    if "ready" not in _numba_state:
+        try:
+            with backend.runtime.device:
+                g = backend.xp.ones((1, 1), dtype=np.float32)
+                grad_z = backend.xp.zeros_like(g)
+                _numba_kernels().act_backward(g, None, None, None, grad_z,
+                                              stream=backend._numba_stream())
+            backend.synchronize()
+            if backend.to_numpy(grad_z).tolist() != [[1.0]]:
+                raise RuntimeError(f"a probe kernel computed {grad_z} instead of [[1.0]]")
+        except Exception as e:  # import, NVVM, driver or launch failure
+            _numba_state["ready"] = False
+            warnings.warn(f"the 'numba' GPU kernel path is unusable here ({type(e).__name__}: "
+                          f"{e}); kernel path 'auto' takes the 'cupy' path instead",
+                          RuntimeWarning, stacklevel=2)
+        else:
+            _numba_state["ready"] = True
+    return bool(_numba_state["ready"])

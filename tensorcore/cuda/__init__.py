@@ -45,36 +45,54 @@ def current_device() -> int:
     return int(_cupy().cuda.runtime.getDevice())
 
 
-def set_device(device) -> None:
-    """Make GPU ``device`` (an int, ``"cuda:1"`` or a ``tc.device``) the current one."""
+def _device_index(device, current: int) -> int:
+    """The GPU index that ``device`` names, as ``torch.cuda`` functions read their argument:
+    an int, ``"cuda"`` / ``"cuda:1"``, a ``tc.device``, or None for ``current``."""
     from .._device import device as Device
 
-    index = device if isinstance(device, int) else (Device(device).index or 0)
-    _cupy().cuda.Device(index).use()
+    if device is None:
+        return current
+    if isinstance(device, int) and not isinstance(device, bool):
+        return device
+    dev = Device(device)
+    if dev.type != "cuda":
+        raise ValueError(f"Expected a cuda device, but got: {dev}")
+    return current if dev.index is None else dev.index
 
 
-def get_device_name(device: int | None = None) -> str:
+def set_device(device) -> None:
+    """Make GPU ``device`` (an int, ``"cuda:1"`` or a ``tc.device``) the current one."""
+    _cupy().cuda.Device(_index(device)).use()
+
+
+def _index(device) -> int:
+    return _device_index(device, _cupy().cuda.runtime.getDevice())
+
+
+def get_device_name(device=None) -> str:
     """The GPU's name, as ``torch.cuda.get_device_name``."""
-    cupy = _cupy()
-    index = cupy.cuda.runtime.getDevice() if device is None else int(device)
-    name = cupy.cuda.runtime.getDeviceProperties(index)["name"]
+    name = _cupy().cuda.runtime.getDeviceProperties(_index(device))["name"]
     return name.decode() if isinstance(name, bytes) else str(name)
 
 
 def synchronize(device=None) -> None:
     """Wait for all queued work on a GPU (the current one by default)."""
-    _cupy()
-    get_backend(device or f"cuda:{current_device()}").synchronize()
+    get_backend(f"cuda:{_index(device)}").synchronize()
 
 
 def memory_allocated(device=None) -> int:
-    """Bytes of GPU memory held by live arrays (CuPy's default memory pool)."""
-    return int(_cupy().get_default_memory_pool().used_bytes())
+    """Bytes of GPU memory held by live arrays on a GPU (the current one by default), from
+    CuPy's default memory pool."""
+    cupy = _cupy()
+    with cupy.cuda.Device(_index(device)):  # the pool reports on the current device
+        return int(cupy.get_default_memory_pool().used_bytes())
 
 
 def memory_reserved(device=None) -> int:
-    """Bytes CuPy's memory pool holds from the driver (live plus cached blocks)."""
-    return int(_cupy().get_default_memory_pool().total_bytes())
+    """Bytes CuPy's memory pool holds from the driver on a GPU (live plus cached blocks)."""
+    cupy = _cupy()
+    with cupy.cuda.Device(_index(device)):
+        return int(cupy.get_default_memory_pool().total_bytes())
 
 
 def empty_cache() -> None:

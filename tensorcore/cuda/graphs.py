@@ -16,16 +16,19 @@ Rules (as for ``torch.cuda.CUDAGraph``):
   outputs are the same tensors after every replay, overwritten in place (clone what you
   keep);
 * **no host synchronization inside the step**: no ``.item()``, ``.tolist()``, printing,
-  ``.cpu()`` or checks that read device values on the host (``cross_entropy``'s target
-  range check does: validate targets outside the step); CUDA refuses them while capturing;
+  ``.cpu()`` or checks that read device values on the host; CUDA refuses them while
+  capturing. ``F.cross_entropy`` with class targets reads their range on the host on every
+  call, so a step that calls it cannot be captured yet: capture up to the logits, or use a
+  loss made of other ops;
 * **warm-up runs for real**: ``capture`` runs the step ``warmup`` times before recording
   (compiling kernels, creating cuBLAS workspaces) and once while recording; parameters
   updated by the step are updated those times too;
 * tensors the step creates live in a private memory pool kept alive by the graph; Python
   control flow is frozen at capture: the branch taken then is the one replayed;
-* Python scalars in ops (``0.01 * w.grad``) become 0-d device arrays by a small
-  host-to-device copy; that CuPy captures those copies safely is to be verified on the first
-  GPU run (``tests/test_cuda_backend.py::test_gpu_interop_memory_and_graphs`` does it).
+* Python scalars in arithmetic (``0.01 * w.grad``) reach CuPy's kernels as arguments, with
+  no copy; ``maximum``/``minimum`` with a Python number make it a 0-d device array by a small
+  host-to-device copy, which CuPy may refuse to capture (to be checked on the first GPU
+  run; ``tests/test_cuda_gpu.py::test_gpu_graph_capture_and_replay`` captures a step).
 
 Capture runs on a side stream ordered after the current one; each replay waits for the
 current stream and makes it wait for the replay, so results are used as ordinary tensors.
@@ -38,6 +41,8 @@ True
 """
 
 from __future__ import annotations
+
+import contextlib
 
 from ..backends import cuda_unavailable_reason
 from ..tensor import Tensor
@@ -112,7 +117,10 @@ def capture(step, *example_inputs: Tensor, warmup: int = 2) -> CUDAGraph:
         try:
             outputs = step(*static)
         except BaseException:
-            stream.end_capture()  # leave capture mode; the step's error is the one to see
+            # leave capture mode; the step's error is the one to see, not CUDA's complaint
+            # that it invalidated the capture (e.g. by a host synchronization)
+            with contextlib.suppress(Exception):
+                stream.end_capture()
             raise
         graph = stream.end_capture()
     cupy.cuda.get_current_stream().wait_event(stream.record())
