@@ -250,7 +250,7 @@ def test_batch_norm_gradcheck_and_errors(device):
         nn.BatchNorm1d(3)(tc.ones(1, 3))
     with pytest.raises(ValueError, match="2D or 3D"):
         nn.BatchNorm1d(3)(tc.ones(3))
-    with pytest.raises(ValueError, match="3 channels"):
+    with pytest.raises(RuntimeError, match="3 channels"):  # PyTorch: RuntimeError
         nn.BatchNorm1d(4)(tc.ones(2, 3))
     with pytest.raises(RuntimeError, match=r"weight should have shape \[3\]"):
         F.batch_norm(x, None, None, tc.ones(4), training=True)
