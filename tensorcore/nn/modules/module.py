@@ -217,14 +217,17 @@ class Module:
 
     # -- modes and gradients -------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
-        """Set training mode (dropout active, batch statistics) here and below."""
+        """Set training mode (dropout active, batch statistics) here, then call each child's
+        ``train(mode)`` (so a child that overrides ``train`` is honoured, as in PyTorch)."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for module in self.modules():
-            object.__setattr__(module, "training", mode)
+        object.__setattr__(self, "training", mode)
+        for module in self.children():
+            module.train(mode)
         return self
 
     def eval(self) -> Module:
+        """``train(False)``: evaluation mode here and below."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
