@@ -117,6 +117,13 @@ def test_module_list_and_dict():
     assert heads.pop("a").out_features == 1 and list(heads.keys()) == ["b"]
     with pytest.raises(KeyError):
         heads["zz"]
+    heads.update([("fc", nn.Tanh())])
+    copied = nn.ModuleDict(heads)  # from another ModuleDict (it iterates its keys)
+    assert list(copied.items()) == list(heads.items()) and copied["fc"] is heads["fc"]
+    with pytest.raises(ValueError, match="element #0 has length 3; 2 is required"):
+        nn.ModuleDict([("c", nn.ReLU(), 3)])
+    with pytest.raises(TypeError, match="iterable of key/value pairs"):
+        heads.update(3)
 
 
 # -- activations, Flatten, Identity ------------------------------------------------------------

@@ -233,7 +233,16 @@ class ModuleDict(Module):
 
     def update(self, modules) -> None:
         """Add or replace modules from a mapping or an iterable of ``(name, module)`` pairs."""
-        pairs = modules.items() if isinstance(modules, Mapping) else modules
-        for pair in pairs:
-            key, module = pair
-            self[key] = module
+        if isinstance(modules, (Mapping, ModuleDict)):  # a ModuleDict iterates its keys
+            pairs = modules.items()
+        elif isinstance(modules, Iterable):
+            pairs = modules
+        else:
+            raise TypeError(f"ModuleDict.update should be called with an iterable of key/value "
+                            f"pairs, but got {type(modules).__name__}")
+        for i, pair in enumerate(pairs):
+            pair = tuple(pair)
+            if len(pair) != 2:
+                raise ValueError(f"ModuleDict update sequence element #{i} has length "
+                                 f"{len(pair)}; 2 is required")
+            self[pair[0]] = pair[1]
