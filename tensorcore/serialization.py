@@ -230,10 +230,12 @@ def _decode(node, tensors: list[Tensor]):
     raise _Bad(f"unknown manifest node type {kind!r:.40}")
 
 
-def load(f, map_location=None):
+def load(f, map_location=None, *, weights_only: bool | None = None):
     """Read an object written by ``save`` from ``f`` (a path or a readable binary file
     object). ``map_location`` (a device, or a dict from saved to new device strings) moves
-    the tensors; without it each comes back on the device it was saved from."""
+    the tensors; without it each comes back on the device it was saved from.
+    ``weights_only`` is accepted for PyTorch compatibility: loading is always weights-only
+    (no code from the file ever runs)."""
     name = _name(f)
     try:
         manifest, arrays = _read_archive(f)
