@@ -2,8 +2,9 @@
 
 A checkpoint is a NumPy ``.npz`` archive written and read with ``allow_pickle=False``: one
 array per tensor plus ``__manifest__``, a JSON document (stored as a uint8 array) that
-describes the object's structure (dicts with their key types, lists, tuples, str, int,
-float, bool, None) and each tensor's dtype, shape, device and ``requires_grad``. Loading
+describes the object's structure (dicts, ``OrderedDict``s and ``Counter``s with their key
+types, lists, tuples, str, int, float, bool, None; NumPy scalars are saved as the Python
+number of their kind) and each tensor's dtype, shape, device and ``requires_grad``. Loading
 never runs code from the file; a truncated, tampered or pickled file raises RuntimeError.
 
 >>> import io
@@ -20,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import numpy as np
 
@@ -38,6 +39,8 @@ MAGIC = "tensorcore-checkpoint"
 VERSION = 1
 MANIFEST = "__manifest__"
 _SCALARS = {bool: "bool", int: "int", str: "str"}
+_MAPPINGS = {dict: "dict", OrderedDict: "odict", Counter: "counter"}  # e.g. MultiStepLR's
+_MAPPING_TYPES = {name: kind for kind, name in _MAPPINGS.items()}
 
 
 def _name(f) -> str:
@@ -60,15 +63,17 @@ class _Encoder:
             return {"t": "none"}
         if type(obj) in _SCALARS:
             return {"t": _SCALARS[type(obj)], "v": obj}
-        if type(obj) is float:
-            return {"t": "float", "v": obj.hex()}  # exact, and nan/inf survive
+        if isinstance(obj, (np.bool_, np.integer)):
+            return self.encode(obj.item(), path)
+        if isinstance(obj, (float, np.floating)):  # np.float64 and np.float32 too
+            return {"t": "float", "v": float(obj).hex()}  # exact, and nan/inf survive
         if isinstance(obj, Tensor):
             return {"t": "tensor", "i": self._tensor(obj, path)}
         if type(obj) in (list, tuple):
             return {"t": type(obj).__name__,
                     "v": [self.encode(x, f"{path}[{i}]") for i, x in enumerate(obj)]}
-        if type(obj) in (dict, OrderedDict):
-            return {"t": "odict" if type(obj) is OrderedDict else "dict",
+        if type(obj) in _MAPPINGS:
+            return {"t": _MAPPINGS[type(obj)],
                     "v": [[self.encode(k, f"{path} key {k!r}"), self.encode(v, f"{path}[{k!r}]")]
                           for k, v in obj.items()]}
         raise TypeError(f"tensorcore.save: cannot save {path} of type {type(obj).__name__}; "
@@ -211,8 +216,8 @@ def _decode(node, tensors: list[Tensor]):
     if kind in ("list", "tuple") and isinstance(value, list):
         items = [_decode(x, tensors) for x in value]
         return items if kind == "list" else tuple(items)
-    if kind in ("dict", "odict") and isinstance(value, list):
-        out = OrderedDict() if kind == "odict" else {}
+    if kind in _MAPPING_TYPES and isinstance(value, list):
+        out = _MAPPING_TYPES[kind]()
         for pair in value:
             if not isinstance(pair, list) or len(pair) != 2:
                 raise _Bad(f"malformed dict entry {pair!r:.80} in the manifest")
@@ -225,10 +230,12 @@ def _decode(node, tensors: list[Tensor]):
     raise _Bad(f"unknown manifest node type {kind!r:.40}")
 
 
-def load(f, map_location=None):
+def load(f, map_location=None, *, weights_only: bool | None = None):
     """Read an object written by ``save`` from ``f`` (a path or a readable binary file
     object). ``map_location`` (a device, or a dict from saved to new device strings) moves
-    the tensors; without it each comes back on the device it was saved from."""
+    the tensors; without it each comes back on the device it was saved from.
+    ``weights_only`` is accepted for PyTorch compatibility: loading is always weights-only
+    (no code from the file ever runs)."""
     name = _name(f)
     try:
         manifest, arrays = _read_archive(f)

@@ -45,6 +45,8 @@ ACTIVATIONS = {
     "softplus_beta2_threshold3": (lambda t: F.softplus(t, beta=2.0, threshold=3.0),
                                   lambda x: np.where(2 * x > 3, x, np.logaddexp(0, 2 * x) / 2)),
     "relu": (lambda t: F.relu(t), lambda x: np.maximum(x, 0)),
+    "sigmoid": (lambda t: F.sigmoid(input=t), _sigmoid),  # PyTorch's keyword
+    "tanh": (lambda t: F.tanh(input=t), np.tanh),
 }
 
 

@@ -11,6 +11,7 @@ import pytest
 from helpers import to_numpy
 
 import tensorcore as tc
+from tensorcore import nn
 from tensorcore.nn import init
 
 
@@ -94,3 +95,14 @@ def test_generator_makes_draws_reproducible():
     c = to_numpy(init.xavier_uniform_(tc.empty(4, 5)))
     tc.manual_seed(5)
     np.testing.assert_array_equal(to_numpy(init.xavier_uniform_(tc.empty(4, 5))), c)
+
+
+def test_kaiming_on_zero_element_tensors_is_a_no_op_as_in_pytorch():
+    for fn in (init.kaiming_uniform_, init.kaiming_normal_):
+        w = tc.empty(3, 0)  # fan_in 0: the bound would divide by zero
+        with pytest.warns(UserWarning, match="zero-element tensors is a no-op"):
+            assert fn(w) is w
+    with pytest.warns(UserWarning, match="no-op"):
+        layer = nn.Linear(0, 3)
+    assert layer.bias.tolist() == [0.0, 0.0, 0.0]  # bound 1/sqrt(0) taken as 0, as PyTorch
+    assert layer(tc.ones(2, 0)).tolist() == [[0.0] * 3] * 2

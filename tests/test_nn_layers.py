@@ -117,6 +117,13 @@ def test_module_list_and_dict():
     assert heads.pop("a").out_features == 1 and list(heads.keys()) == ["b"]
     with pytest.raises(KeyError):
         heads["zz"]
+    heads.update([("fc", nn.Tanh())])
+    copied = nn.ModuleDict(heads)  # from another ModuleDict (it iterates its keys)
+    assert list(copied.items()) == list(heads.items()) and copied["fc"] is heads["fc"]
+    with pytest.raises(ValueError, match="element #0 has length 3; 2 is required"):
+        nn.ModuleDict([("c", nn.ReLU(), 3)])
+    with pytest.raises(TypeError, match="iterable of key/value pairs"):
+        heads.update(3)
 
 
 # -- activations, Flatten, Identity ------------------------------------------------------------
@@ -138,8 +145,6 @@ ACTIVATIONS = [
 @pytest.mark.parametrize("module,fn_name,reference", ACTIVATIONS,
                          ids=[repr(m) for m, _, _ in ACTIVATIONS])
 def test_activation_modules(device, module, fn_name, reference):
-    if not hasattr(F, fn_name):
-        pytest.skip(f"F.{fn_name} is not written yet")
     x = _rand(5, 4, 3) + 0.05  # away from the kinks
     np.testing.assert_allclose(to_numpy(module(_t(x, device))), reference(x), rtol=1e-10,
                                atol=1e-12)
@@ -148,11 +153,28 @@ def test_activation_modules(device, module, fn_name, reference):
 
 def test_softmax_default_dim_and_flatten_identity(device):
     x = _t(_rand(6, 2, 3, 4), device)
-    np.testing.assert_allclose(to_numpy(nn.Softmax()(x)).sum(0), 1.0)  # 3-D input: dim 0
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+        np.testing.assert_allclose(to_numpy(nn.Softmax()(x)).sum(0), 1.0)  # 3-D input: dim 0
+    with pytest.warns(UserWarning, match="Implicit dimension choice for log_softmax"):
+        out = nn.LogSoftmax()(x[0])  # 2-D input: dim 1
+    np.testing.assert_allclose(np.exp(to_numpy(out)).sum(1), 1.0)
     assert nn.Flatten()(x).shape == (2, 12) and nn.Flatten(0, 1)(x).shape == (6, 4)
     assert nn.Identity(54, unused="x")(x) is x
     with pytest.raises(ValueError, match="approximate"):
         nn.GELU("fast")
+
+
+@pytest.mark.parametrize("module,reference", [
+    (nn.ReLU(inplace=True), lambda x: np.maximum(x, 0)),
+    (nn.LeakyReLU(0.2, inplace=True), lambda x: np.where(x > 0, x, 0.2 * x)),
+    (nn.ELU(0.5, inplace=True), lambda x: np.where(x > 0, x, 0.5 * np.expm1(x)))],
+    ids=["ReLU", "LeakyReLU", "ELU"])
+def test_inplace_activation_modules_overwrite_their_input(device, module, reference):
+    x = _rand(7, 3, 4)
+    xt = _t(x, device)
+    out = module(xt)
+    assert out is xt  # as PyTorch's inplace=True
+    np.testing.assert_allclose(to_numpy(xt), reference(x), rtol=1e-12)
 
 
 # -- Dropout -------------------------------------------------------------------------------------
@@ -235,7 +257,7 @@ def test_batch_norm_gradcheck_and_errors(device):
         nn.BatchNorm1d(3)(tc.ones(1, 3))
     with pytest.raises(ValueError, match="2D or 3D"):
         nn.BatchNorm1d(3)(tc.ones(3))
-    with pytest.raises(ValueError, match="3 channels"):
+    with pytest.raises(RuntimeError, match="3 channels"):  # PyTorch: RuntimeError
         nn.BatchNorm1d(4)(tc.ones(2, 3))
     with pytest.raises(RuntimeError, match=r"weight should have shape \[3\]"):
         F.batch_norm(x, None, None, tc.ones(4), training=True)

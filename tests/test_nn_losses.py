@@ -132,8 +132,17 @@ def test_cross_entropy_gradgradcheck(device, use_weight, ignore_index, smoothing
 def test_cross_entropy_all_targets_ignored(device):
     x = _t(np.zeros((2, 3)), device, True)
     t = _t([-100, -100], device)
-    with np.errstate(invalid="ignore"):
-        assert np.isnan(F.cross_entropy(x, t).item())  # 0 / 0, as in PyTorch
+    for smoothing in (0.0, 0.1):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no 0 / 0 warnings either
+            mean = F.cross_entropy(x, t, label_smoothing=smoothing)
+            assert np.isnan(mean.item())  # 0 / 0, as in PyTorch
+            mean.backward()  # ... but zero gradients, as PyTorch's, not NaN ones
+        assert x.grad.tolist() == [[0.0] * 3] * 2
+        x.grad = None
+    F.nll_loss(x, t).backward()
+    assert x.grad.tolist() == [[0.0] * 3] * 2
+    x.grad = None
     total = F.cross_entropy(x, t, reduction="sum")
     assert total.item() == 0.0
     total.backward()

@@ -121,6 +121,16 @@ def test_train_eval_reach_every_submodule():
         net.train("yes")
 
 
+def test_train_calls_each_childs_own_train_as_pytorch():
+    class FrozenNorm(nn.Module):  # a common pattern: a child that stays in eval mode
+        def train(self, mode=True):
+            return super().train(False)
+
+    net = nn.Sequential(nn.Linear(2, 2), FrozenNorm())
+    net.train()
+    assert net.training and net[0].training and not net[1].training
+
+
 def test_zero_grad_requires_grad_and_apply(device):
     net = Net().to(device)
     net(tc.ones(4, 3, device=device)).sum().backward()

@@ -84,3 +84,19 @@ def test_parameters_to_vector_and_back(device):
     assert layer.bias.tolist() == [6.0, 7.0] and layer.weight.requires_grad
     with pytest.raises(RuntimeError, match=r"shape \[5\].*8 elements"):
         nn.utils.vector_to_parameters(tc.zeros(5), layer.parameters())
+
+
+@pytest.mark.parametrize("norm_type,want", [
+    (0, 2.0),           # PyTorch: the 0-"norm" of the per-gradient nonzero counts [3, 2, 0]
+    (-math.inf, 0.0),   # the min of the per-gradient min |g| (0 in the first and third)
+    (math.inf, 6.0)])
+def test_clip_grad_norm_zero_and_infinite_orders_follow_pytorch(device, norm_type, want):
+    grads = [np.array([[3.0, -4.0], [0.0, 0.5]]), np.array([2.0, -6.0]), np.zeros(3)]
+    params = _params_with_grads(device, grads)
+    total = nn.utils.clip_grad_norm_(params, 1.5, norm_type=norm_type, foreach=None)
+    assert total.item() == want
+    coef = min(1.5 / (want + 1e-6), 1.0)
+    for p, g in zip(params, grads):
+        np.testing.assert_allclose(to_numpy(p.grad), g * coef, rtol=1e-12)
+    nn.utils.clip_grad_value_(params, 0.1, foreach=None)
+    assert to_numpy(params[1].grad).tolist() == [0.1, -0.1]

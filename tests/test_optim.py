@@ -5,6 +5,7 @@ errors) and the bad-input errors of PyTorch."""
 from __future__ import annotations
 
 import copy
+import inspect
 import pickle
 
 import numpy as np
@@ -296,3 +297,22 @@ def test_repr_lists_the_groups(device):
     opt = SGD([tc.ones(1, device=device, requires_grad=True)], lr=0.5)
     text = repr(opt)
     assert text.startswith("SGD (") and "Parameter Group 0" in text and "lr: 0.5" in text
+
+
+@pytest.mark.parametrize("cls", [SGD, Adam, AdamW, RMSprop, Adagrad])
+def test_pytorch_implementation_switches_are_accepted_and_change_nothing(device, cls):
+    """``foreach`` / ``fused`` / ``capturable`` pick how PyTorch runs the same update, so
+    code that passes them runs unchanged; ``differentiable=True`` is refused."""
+    switches = {name: True for name in ("foreach", "fused", "capturable")
+                if name in inspect.signature(cls).parameters}
+    assert "foreach" in switches
+    plain, switched = (tc.tensor([1.0, -2.0], device=device, requires_grad=True)
+                       for _ in range(2))
+    opts = cls([plain], lr=0.1), cls([switched], lr=0.1, **switches)
+    for w, opt in zip((plain, switched), opts):
+        for _ in range(2):
+            w.grad = tc.tensor([0.5, 3.0], device=device)
+            opt.step()
+    assert switched.tolist() == plain.tolist() != [1.0, -2.0]
+    with pytest.raises(ValueError, match="differentiable=True is not supported"):
+        cls([plain], lr=0.1, differentiable=True)

@@ -11,7 +11,7 @@ import math
 import os
 import pickle
 import zipfile
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import numpy as np
 import pytest
@@ -91,11 +91,32 @@ def test_module_state_dict_through_a_file_gives_identical_outputs(tmp_path, devi
 
 
 def test_map_location_and_unsupported_objects():
-    out = _round_trip({"w": tc.ones(2)}, map_location="cpu")
+    out = _round_trip({"w": tc.ones(2)}, map_location="cpu", weights_only=True)  # PyTorch's
     assert out["w"].device.type == "cpu"
     assert _round_trip(tc.ones(1), map_location={"cpu": "cpu"}).device.type == "cpu"
     with pytest.raises(TypeError, match=r"the object\['f'\] of type set"):
         tc.save({"f": {1, 2}}, io.BytesIO())
+
+
+def test_scheduler_state_dicts_and_numpy_scalars_round_trip():
+    opt = tc.optim.SGD([tc.zeros(1, requires_grad=True)], lr=np.float64(1.0))
+    sched = tc.optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 2, 4], gamma=0.5)
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    state = _round_trip(sched.state_dict())
+    assert type(state["milestones"]) is Counter and state["milestones"] == Counter([2, 2, 4])
+    assert state == sched.state_dict()
+    resumed = tc.optim.lr_scheduler.MultiStepLR(
+        tc.optim.SGD([tc.zeros(1, requires_grad=True)], lr=0.25), milestones=[9])
+    resumed.load_state_dict(state)
+    resumed.optimizer.step()
+    resumed.step()  # epoch 4: the milestone halves 0.25
+    assert resumed.get_last_lr() == [0.125]
+    out = _round_trip({"f32": np.float32(0.5), "i64": np.int64(-3), "b": np.bool_(True),
+                       "lr": opt.param_groups[0]["lr"]})
+    assert out == {"f32": 0.5, "i64": -3, "b": True, "lr": 0.25}
+    assert [type(v) for v in out.values()] == [float, int, bool, float]
 
 
 # -- bad files -----------------------------------------------------------------------------------

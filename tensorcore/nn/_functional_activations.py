@@ -24,8 +24,8 @@ from ..ops._util import const
 from ..ops.arith import where
 from ..tensor import Tensor
 
-__all__ = ["relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "softmax", "log_softmax",
-           "one_hot", "log1p_exp"]
+__all__ = ["relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "tanh",
+           "softmax", "log_softmax", "one_hot", "log1p_exp"]
 
 GELU_APPROXIMATIONS = ("none", "tanh")
 
@@ -48,6 +48,26 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     True
     """
     return _result(input, input.relu(), inplace)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """``1 / (1 + exp(-input))`` elementwise (PyTorch's ``input`` keyword).
+
+    >>> import tensorcore as tc
+    >>> sigmoid(tc.tensor([0.0])).tolist()
+    [0.5]
+    """
+    return input.sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:
+    """The hyperbolic tangent elementwise (PyTorch's ``input`` keyword).
+
+    >>> import tensorcore as tc
+    >>> tanh(tc.tensor([0.0])).tolist()
+    [0.0]
+    """
+    return input.tanh()
 
 
 class LeakyRelu(Function):

@@ -19,9 +19,12 @@ composed of differentiable ops (log_softmax, integer-array indexing, sums).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..ops._util import const
+from ..ops.arith import where
 from ..ops.linalg import CrossEntropy, check_class_targets, targets_in_range
 from ..tensor import Tensor
 from ._reduction import (
@@ -176,7 +179,14 @@ def _nll(logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
         loss = loss * (1.0 - smoothing) + spread * (smoothing / n_classes)
     if reduction == "none":
         return loss.reshape(target.shape)
-    return loss.sum() if reduction == "sum" else loss.sum() / weights.sum()
+    return loss.sum() if reduction == "sum" else _weighted_mean(loss.sum(), weights.sum())
+
+
+def _weighted_mean(total: Tensor, total_weight: Tensor) -> Tensor:
+    """``total / total_weight``; NaN when every target is ignored (total weight 0), as in
+    PyTorch, but with zero gradients there (not NaN ones that would poison an update)."""
+    empty = total_weight == 0
+    return where(empty, math.nan, total / where(empty, 1.0, total_weight))
 
 
 def _probability_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None,

@@ -11,7 +11,6 @@ PyTorch's names, signatures and defaults.
 from __future__ import annotations
 
 from ..ops import linear, linear_act, unfused_linear_act
-from ..ops.unary import sigmoid, tanh
 from ._functional_activations import (
     elu,
     gelu,
@@ -19,9 +18,11 @@ from ._functional_activations import (
     log_softmax,
     one_hot,
     relu,
+    sigmoid,
     silu,
     softmax,
     softplus,
+    tanh,
 )
 from ._functional_layers import batch_norm, dropout, layer_norm
 from ._functional_losses import cross_entropy, nll_loss

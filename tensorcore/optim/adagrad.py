@@ -22,6 +22,7 @@ from .optimizer import (
     Optimizer,
     advance_step,
     check_nonnegative,
+    check_pytorch_only_options,
     effective_grad,
     step_state,
     zeros_state,
@@ -35,7 +36,9 @@ class Adagrad(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0,
                  weight_decay: float = 0, initial_accumulator_value: float = 0,
-                 eps: float = 1e-10, *, maximize: bool = False) -> None:
+                 eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        check_pytorch_only_options(differentiable)
         check_nonnegative("learning rate", lr)
         check_nonnegative("lr_decay value", lr_decay)
         check_nonnegative("weight_decay value", weight_decay)

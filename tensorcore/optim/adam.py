@@ -25,6 +25,7 @@ from .optimizer import (
     Optimizer,
     advance_step,
     check_nonnegative,
+    check_pytorch_only_options,
     effective_grad,
     step_state,
     zeros_state,
@@ -38,8 +39,11 @@ class Adam(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
+                 weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
                  decoupled_weight_decay: bool = False) -> None:
+        check_pytorch_only_options(differentiable)
         check_nonnegative("learning rate", lr)
         check_nonnegative("epsilon value", eps)
         for i, beta in enumerate(betas):
@@ -89,6 +93,8 @@ class AdamW(Adam):
     def __init__(self, params: Iterable, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
+                 maximize: bool = False, foreach: bool | None = None,
+                 capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decoupled_weight_decay=True)
+                         differentiable=differentiable, decoupled_weight_decay=True)

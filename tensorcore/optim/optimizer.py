@@ -48,6 +48,15 @@ def check_nonnegative(label: str, value: float) -> None:
         raise ValueError(f"Invalid {label}: {value}")
 
 
+def check_pytorch_only_options(differentiable: bool) -> None:
+    """PyTorch's implementation switches (``foreach``, ``fused``, ``capturable``) are
+    accepted and ignored: they choose how PyTorch runs the same update. ``differentiable=True``
+    (a graph through the update) is not supported: ValueError."""
+    if differentiable:
+        raise ValueError("differentiable=True is not supported: tensorcore's optimizers update "
+                         "the parameters outside the graph")
+
+
 def zeros_state(p: Tensor, fill: float = 0.0) -> Tensor:
     """A state buffer for ``p``: same shape, dtype and device, filled with ``fill``."""
     xp = p._backend.xp

@@ -23,6 +23,7 @@ from .optimizer import (
     Optimizer,
     advance_step,
     check_nonnegative,
+    check_pytorch_only_options,
     effective_grad,
     step_state,
     zeros_state,
@@ -36,7 +37,10 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
-                 centered: bool = False, *, maximize: bool = False) -> None:
+                 centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
+        check_pytorch_only_options(differentiable)
         check_nonnegative("learning rate", lr)
         check_nonnegative("epsilon value", eps)
         check_nonnegative("momentum value", momentum)

@@ -21,7 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_nonnegative, effective_grad
+from .optimizer import (
+    Optimizer,
+    check_nonnegative,
+    check_pytorch_only_options,
+    effective_grad,
+)
 
 __all__ = ["SGD"]
 
@@ -31,7 +36,9 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0,
                  dampening: float = 0, weight_decay: float = 0, nesterov: bool = False,
-                 *, maximize: bool = False) -> None:
+                 *, maximize: bool = False, foreach: bool | None = None,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        check_pytorch_only_options(differentiable)
         check_nonnegative("learning rate", lr)
         check_nonnegative("momentum value", momentum)
         check_nonnegative("weight_decay value", weight_decay)

@@ -10,8 +10,6 @@ Softmax(dim=0)
 
 from __future__ import annotations
 
-import math
-
 from ...tensor import Tensor
 from .. import functional as F
 from .module import Module
@@ -20,14 +18,14 @@ __all__ = ["ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "Lo
 
 
 class ReLU(Module):
-    """``max(x, 0)``. ``inplace`` is accepted for PyTorch compatibility (computed out of place)."""
+    """``max(x, 0)``; ``inplace=True`` overwrites the input, as in PyTorch."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input)
+        return F.relu(input, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -41,7 +39,7 @@ class LeakyReLU(Module):
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace
@@ -56,7 +54,7 @@ class ELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.elu(input, self.alpha)
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -72,10 +70,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, input: Tensor) -> Tensor:
-        if self.approximate == "none":
-            return F.gelu(input)
-        inner = math.sqrt(2 / math.pi) * (input + 0.044715 * input ** 3)
-        return 0.5 * input * (1 + inner.tanh())
+        return F.gelu(input, self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate='{self.approximate}'"
@@ -103,7 +98,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.softmax(input, _softmax_dim(self.dim, input))
+        return F.softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -117,14 +112,8 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.log_softmax(input, _softmax_dim(self.dim, input))
+        return F.log_softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
-
-def _softmax_dim(dim: int | None, input: Tensor) -> int:
-    """PyTorch's legacy choice when ``dim`` is None: 0 for 0-, 1- and 3-D input, else 1."""
-    if dim is not None:
-        return dim
-    return 0 if input.ndim in (0, 1, 3) else 1

@@ -56,6 +56,7 @@ class Sequential(Module):
                 self.add_module(str(idx), module)
 
     def forward(self, input):
+        """Run the modules in order, each on the previous one's output."""
         modules = list(self._modules.values())
         i = 0
         while i < len(modules):
@@ -96,10 +97,12 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end."""
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules: Iterable[Module]) -> Sequential:
+        """Add each of ``modules`` at the end."""
         for module in modules:
             self.append(module)
         return self
@@ -141,10 +144,12 @@ class ModuleList(Module):
         return self.extend(modules)
 
     def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end."""
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Add each of ``modules`` at the end."""
         if not isinstance(modules, Iterable):
             raise TypeError(f"ModuleList.extend should be called with an iterable, but got "
                             f"{type(modules).__name__}")
@@ -153,6 +158,7 @@ class ModuleList(Module):
         return self
 
     def insert(self, index: int, module: Module) -> None:
+        """Insert ``module`` before position ``index``."""
         values = list(self._modules.values())
         values.insert(index, module)
         self._modules.clear()
@@ -204,24 +210,39 @@ class ModuleDict(Module):
         return key in self._modules
 
     def keys(self):
+        """The names, in insertion order."""
         return self._modules.keys()
 
     def items(self):
+        """``(name, module)`` pairs, in insertion order."""
         return self._modules.items()
 
     def values(self):
+        """The modules, in insertion order."""
         return self._modules.values()
 
     def pop(self, key: str) -> Module:
+        """Remove the module under ``key`` and return it."""
         module = self[key]
         del self[key]
         return module
 
     def clear(self) -> None:
+        """Remove every module."""
         self._modules.clear()
 
     def update(self, modules) -> None:
-        pairs = modules.items() if isinstance(modules, Mapping) else modules
-        for pair in pairs:
-            key, module = pair
-            self[key] = module
+        """Add or replace modules from a mapping or an iterable of ``(name, module)`` pairs."""
+        if isinstance(modules, (Mapping, ModuleDict)):  # a ModuleDict iterates its keys
+            pairs = modules.items()
+        elif isinstance(modules, Iterable):
+            pairs = modules
+        else:
+            raise TypeError(f"ModuleDict.update should be called with an iterable of key/value "
+                            f"pairs, but got {type(modules).__name__}")
+        for i, pair in enumerate(pairs):
+            pair = tuple(pair)
+            if len(pair) != 2:
+                raise ValueError(f"ModuleDict update sequence element #{i} has length "
+                                 f"{len(pair)}; 2 is required")
+            self[pair[0]] = pair[1]

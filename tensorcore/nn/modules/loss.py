@@ -14,30 +14,16 @@ from __future__ import annotations
 
 from ...tensor import Tensor
 from .. import functional as F
+from .._reduction import resolve_reduction
 from .module import Module
 
 __all__ = ["MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
            "BCEWithLogitsLoss"]
 
-_REDUCTIONS = ("none", "mean", "sum")
-
-
-def _reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
-    """The reduction, honouring PyTorch's deprecated ``size_average`` / ``reduce`` flags."""
-    if size_average is not None or reduce is not None:
-        size_average = True if size_average is None else size_average
-        reduce = True if reduce is None else reduce
-        reduction = "none" if not reduce else "mean" if size_average else "sum"
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction "
-                         f"(expected one of {_REDUCTIONS})")
-    return reduction
-
-
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
         super().__init__()
-        self.reduction = _reduction(size_average, reduce, reduction)
+        self.reduction = resolve_reduction(size_average, reduce, reduction)
 
 
 class _WeightedLoss(_Loss):

@@ -46,6 +46,7 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
 
     def forward(self, *args, **kwargs):
+        """The computation of the module (subclasses define it); call the module to run it."""
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
                                   f'"forward" function')
 
@@ -173,10 +174,12 @@ class Module:
                                                 remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
+        """This module and all below it, each once."""
         for _, module in self.named_modules():
             yield module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """``(name, module)`` for each direct child, each once."""
         seen = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in seen:
@@ -184,6 +187,7 @@ class Module:
                 yield name, module
 
     def children(self) -> Iterator[Module]:
+        """The direct children, each once."""
         for _, module in self.named_children():
             yield module
 
@@ -204,30 +208,37 @@ class Module:
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter (below this module too when ``recurse``), each once."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True,
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """``(dotted name, buffer)`` pairs, each shared buffer once."""
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer (below this module too when ``recurse``), each once."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     # -- modes and gradients -------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
-        """Set training mode (dropout active, batch statistics) here and below."""
+        """Set training mode (dropout active, batch statistics) here, then call each child's
+        ``train(mode)`` (so a child that overrides ``train`` is honoured, as in PyTorch)."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for module in self.modules():
-            object.__setattr__(module, "training", mode)
+        object.__setattr__(self, "training", mode)
+        for module in self.children():
+            module.train(mode)
         return self
 
     def eval(self) -> Module:
+        """``train(False)``: evaluation mode here and below."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` on every parameter; returns this module."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -290,19 +301,24 @@ class Module:
         return self._apply(convert)
 
     def cpu(self) -> Module:
+        """Move every parameter and buffer to the CPU."""
         return self.to("cpu")
 
     def cuda(self, device=None) -> Module:
+        """Move every parameter and buffer to a CUDA device (``device``: index or name)."""
         return self.to("cuda" if device is None else
                        f"cuda:{device}" if isinstance(device, int) else device)
 
     def float(self) -> Module:
+        """Cast floating-point parameters and buffers to float32."""
         return self.to(_dtype.float32)
 
     def double(self) -> Module:
+        """Cast floating-point parameters and buffers to float64."""
         return self.to(_dtype.float64)
 
     def half(self) -> Module:
+        """Cast floating-point parameters and buffers to float16."""
         return self.to(_dtype.float16)
 
     # -- state dicts ---------------------------------------------------------------------------

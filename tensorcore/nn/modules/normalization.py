@@ -70,7 +70,7 @@ class BatchNorm1d(Module):
             raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input of shape "
                              f"{list(input.shape)})")
         if input.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm1d({self.num_features}): input of shape "
+            raise RuntimeError(f"BatchNorm1d({self.num_features}): input of shape "
                              f"{list(input.shape)} has {input.shape[1]} channels in dim 1")
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
