@@ -61,27 +61,8 @@ def make_gpu_mlp_step(impl: str, size: str):
     x, labels, params = W.mlp_init(size)
     if impl == "torch-cuda":
         return _torch_cuda_step(x, labels, params)
-    path = impl.removeprefix("tc-")
-    xt, yt = tc.tensor(x, device="cuda"), tc.tensor(labels, device="cuda")
-    ps = [(tc.tensor(w, device="cuda", requires_grad=True),
-           tc.tensor(b, device="cuda", requires_grad=True)) for w, b in params]
-    flat = [p for wb in ps for p in wb]
-    hidden, (w_out, b_out) = ps[:-1], ps[-1]
-
-    def step():
-        with kernel_paths.use_kernels(path):
-            h = xt
-            for w, b in hidden:
-                h = F.linear_act(h, w, b, "relu")
-            loss = F.cross_entropy(F.linear(h, w_out, b_out), yt)
-            loss.backward()
-            with tc.no_grad():
-                for p in flat:
-                    p.sub_(p.grad, alpha=W.LR)
-                    p.grad = None
-        return loss
-
-    return step, lambda: [p.detach().cpu().numpy() for p in flat]
+    return W._tc_step("cupy", x, labels, params, device="cuda",
+                      kernels=impl.removeprefix("tc-"))
 
 
 def _torch_cuda_step(x, labels, params):

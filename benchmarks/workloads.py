@@ -17,6 +17,8 @@ OPENBLAS_NUM_THREADS (OpenBLAS reads them when NumPy is first imported).
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 import tensorcore as tc
@@ -259,29 +261,35 @@ def _numpy_step(x, labels, params):
     return step, get_params
 
 
-def _tc_step(backend, x, labels, params):
-    with tc.backends.use_backend(backend):
-        xt = tc.tensor(x)
-        yt = tc.tensor(labels)
-        ps = [(tc.tensor(w, requires_grad=True), tc.tensor(b, requires_grad=True))
-              for w, b in params]
+def _tc_step(backend, x, labels, params, device: str = "cpu", kernels: str | None = None):
+    """tensorcore on ``device`` served by ``backend``; ``kernels`` forces a GPU kernel path
+    (``benchmarks/gpu_report.py`` uses it on "cuda")."""
+    kind = tc.device(device).type
+    with tc.backends.use_backend(backend, kind):
+        xt = tc.tensor(x, device=device)
+        yt = tc.tensor(labels, device=device)
+        ps = [(tc.tensor(w, device=device, requires_grad=True),
+               tc.tensor(b, device=device, requires_grad=True)) for w, b in params]
     flat = [p for wb in ps for p in wb]
     hidden, (w_out, b_out) = ps[:-1], ps[-1]
+    path = contextlib.nullcontext if kernels is None else (
+        lambda: tc.backends.use_kernels(kernels))
 
     def step():
-        h = xt
-        for w, b in hidden:
-            h = F.linear_act(h, w, b, "relu")
-        loss = F.cross_entropy(F.linear(h, w_out, b_out), yt)
-        loss.backward()
-        with tc.no_grad():
-            for p in flat:
-                p.sub_(p.grad, alpha=LR)
-                p.grad = None
+        with path():
+            h = xt
+            for w, b in hidden:
+                h = F.linear_act(h, w, b, "relu")
+            loss = F.cross_entropy(F.linear(h, w_out, b_out), yt)
+            loss.backward()
+            with tc.no_grad():
+                for p in flat:
+                    p.sub_(p.grad, alpha=LR)
+                    p.grad = None
         return loss
 
     def get_params():
-        return [p.detach().numpy().copy() for p in flat]
+        return [p.detach().cpu().numpy().copy() for p in flat]
 
     return step, get_params
 
