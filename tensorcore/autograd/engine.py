@@ -50,14 +50,15 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
         if bare:
             g = g._data
         buf[i] = g if buf[i] is None else buf[i] + g
-    captures = _capture_targets(inputs)
+    captures = {} if inputs is None else _capture_targets(inputs)
     # a plain first-order backward(): leaves without hooks take their gradients as they come
     direct_leaves = bare and inputs is None
     needed = None if inputs is None or accumulate else _needed_nodes(list(buffers), inputs)
     # Creation order is a topological order (a node is made after its inputs' nodes), so
     # taking the newest pending node first runs each node after all its consumers.
     heap = [(-node._seq, node) for node in buffers]
-    heapq.heapify(heap)
+    if len(heap) > 1:
+        heapq.heapify(heap)
     prev_mode, prev_raw = _State.enabled, _State.raw
     _State.enabled = create_graph
     _State.raw = bare  # array-level backwards get saved values as arrays

@@ -61,13 +61,13 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     """
     if reduction not in REDUCTIONS or size_average is not None or reduce is not None:
         reduction = resolve_reduction(size_average, reduce, reduction)
-    check_tensors("cross_entropy", input=input, target=target, weight=weight)
-    t = target._data
-    if (weight is None and label_smoothing == 0.0 and input.ndim == 2 and t.ndim == 1
-            and t.dtype == np.int64 and input._data.dtype.kind == "f"
-            and 0 < t.shape[0] == input.shape[0]
-            and targets_in_range(t, input.shape[1])
-            and not (0 <= ignore_index < input.shape[1] and bool((t == ignore_index).any()))):
+    if not (isinstance(input, Tensor) and isinstance(target, Tensor)) or weight is not None:
+        check_tensors("cross_entropy", input=input, target=target, weight=weight)
+    x, t = input._data, target._data
+    if (weight is None and label_smoothing == 0.0 and x.ndim == 2 and t.ndim == 1
+            and t.dtype == np.int64 and x.dtype.kind == "f" and 0 < t.shape[0] == x.shape[0]
+            and targets_in_range(t, x.shape[1])
+            and not (0 <= ignore_index < x.shape[1] and bool((t == ignore_index).any()))):
         return CrossEntropy.apply(input, target, reduction)  # the fused fast path
     check_same_device("cross_entropy", input, target=target, weight=weight)
     check_floating("cross_entropy", input=input)

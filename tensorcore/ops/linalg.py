@@ -218,7 +218,10 @@ def _unfused_cross_entropy(logits, target, reduction):
 def targets_in_range(t, n_classes: int) -> bool:
     """Whether all class indices lie in [0, C) (NumPy would wrap negative ones silently).
     Seen as unsigned, a negative index is huge, so one max() checks both ends."""
-    return not t.size or int(t.view(f"u{t.dtype.itemsize}").max()) < n_classes
+    return not t.size or int(t.view(_UNSIGNED[t.dtype.itemsize]).max()) < n_classes
+
+
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def check_class_targets(t, n_classes: int) -> None:
