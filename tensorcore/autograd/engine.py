@@ -124,7 +124,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
 def _call_wrapped(node: Function, grads: list) -> tuple:
     """A first-order backward that is not array-level (custom Functions, shape ops...):
     it gets Tensors, and its gradients are unwrapped to arrays after."""
-    backend = node._out_meta[0][2]
+    backend = node._out_backend
     out = node.backward(node, *[Tensor._make(g, backend) for g in grads])
     if type(out) is not tuple:
         out = (out,)
@@ -145,7 +145,7 @@ def _as_array(g, backend):
 def _match_array(g, shape, dtype, node):
     """``_match_input`` for bare arrays: sum a broadcast gradient back to the input's shape
     and give it the input's dtype (and make NumPy scalars from 0-d math arrays again)."""
-    backend = node._out_meta[0][2]
+    backend = node._out_backend
     if type(g) is not backend.array_type:
         g = _as_array(g, backend)
     if g.shape != shape:
@@ -214,7 +214,7 @@ def _prepare_grads(node: Function, grads: list, captures: dict, bare: bool = Fal
     """Zeros for missing output gradients, the tensor hooks, and autograd.grad's captures
     (on Tensors: bare arrays are wrapped for them and unwrapped after)."""
     if bare:
-        backend = node._out_meta[0][2]
+        backend = node._out_backend
         wrapped = [None if g is None else Tensor._make(g, backend) for g in grads]
         return [g._data for g in _prepare_grads(node, wrapped, captures)]
     if node._freed:
@@ -260,7 +260,7 @@ def _check_backward_output(node: Function, out, bare: bool = False) -> tuple:
         for i, g in enumerate(out):
             if g is None:
                 continue
-            xp = node._out_meta[0][2].xp if bare else g._backend.xp
+            xp = node._out_backend.xp if bare else g._backend.xp
             if not bool(xp.isfinite(g if bare else g._data).all()):
                 raise RuntimeError(f"Function '{node.name()}' returned nan values in its "
                                    f"{i}th output.")

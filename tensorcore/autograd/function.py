@@ -144,6 +144,12 @@ class Function:
         """Accepted for PyTorch parity: missing output gradients are always zeros here."""
 
     # -- node API ----------------------------------------------------------------------------
+    @property
+    def _out_backend(self):
+        """The backend of the node's outputs (known once ``apply`` recorded the node), for
+        backwards that need its kernels or array module."""
+        return self._out_meta[0][2]
+
     def name(self) -> str:
         return f"{type(self).__name__}Backward0"
 

@@ -84,7 +84,7 @@ class LinearAct(Function):
         xd, wd = x._data, w._data
         x2 = xd if xd.ndim == 2 else xd.reshape(-1, xd.shape[-1])
         out, pre = x._backend.linear_act(x2, wd, None if b is None else b._data, activation)
-        ctx.activation, ctx.pre, ctx.backend = activation, pre, x._backend
+        ctx.activation, ctx.pre = activation, pre
         if xd.ndim != 2:
             out = out.reshape(*xd.shape[:-1], wd.shape[0])
         ctx.save_for_backward(x, w, b, out)
@@ -101,7 +101,7 @@ class LinearAct(Function):
             g, out, x2 = (a.reshape(-1, a.shape[-1]) for a in (g, out, x))
         else:
             x2 = x
-        gz, gb = ctx.backend.act_backward(g, out, ctx.pre, ctx.activation, nb)
+        gz, gb = ctx._out_backend.act_backward(g, out, ctx.pre, ctx.activation, nb)
         gx = gz @ w if nx else None
         gw = gz.T @ x2 if nw else None
         if gx is not None and x.ndim != 2:
@@ -182,7 +182,7 @@ class CrossEntropy(Function):
         z, y = logits._data, target._data  # the caller checked y (targets_in_range)
         backend = logits._backend
         losses, probs = backend.softmax_cross_entropy(z, y)
-        ctx.reduction, ctx.target, ctx.probs, ctx.backend = reduction, y, probs, backend
+        ctx.reduction, ctx.target, ctx.probs = reduction, y, probs
         ctx.save_for_backward(logits)
         if reduction == "none":
             return losses
@@ -204,7 +204,7 @@ class CrossEntropy(Function):
         n = ctx.probs.shape[0]  # first order: g is a bare array (array_backward)
         scale = g / n if ctx.reduction == "mean" else g if ctx.reduction == "sum" \
             else g[:, None]
-        grad = ctx.backend.softmax_cross_entropy_backward(ctx.probs, ctx.target, scale)
+        grad = ctx._out_backend.softmax_cross_entropy_backward(ctx.probs, ctx.target, scale)
         return grad, None, None
 
 

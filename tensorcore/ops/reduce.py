@@ -64,7 +64,7 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, a, dims, keepdim):
-        ctx.dims, ctx.keepdim, ctx.xp = dims, keepdim, a._backend.xp
+        ctx.dims, ctx.keepdim = dims, keepdim
         x = a._data
         ctx.shape = x.shape
         acc = _accumulate_dtype(x)
@@ -75,7 +75,7 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx.xp), None, None
+        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx._out_backend.xp), None, None
 
 
 class SumTo(Function):
@@ -96,7 +96,7 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, a, dims, keepdim):
-        ctx.dims, ctx.keepdim, ctx.xp = dims, keepdim, a._backend.xp
+        ctx.dims, ctx.keepdim = dims, keepdim
         x = a._data
         if x.dtype.kind != "f":
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
@@ -109,7 +109,7 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, g):
         count = builtins.max(ctx.count, 1)
-        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx.xp) / count, None, None
+        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx._out_backend.xp) / count, None, None
 
 
 class Prod(Function):
