@@ -31,8 +31,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
     """
     buffers: dict[Function, list] = {}
     # arrays given to a .grad (or owned by the caller, as the root gradients are): copied
-    handed_out: set[int] = {id(g._data if g._data.base is None else g._data.base)
-                            for g in root_grads}
+    handed_out: set[int] = {_id_of_memory(g._data) for g in root_grads}
     leaf_grads: dict[int, Tensor] = {}
     leaf_pending: dict[int, tuple] = {}  # id(leaf) -> (leaf, summed gradient)
     # Without create_graph, gradients flow as bare arrays; nodes whose backward is not
@@ -291,15 +290,8 @@ def _to_leaf(leaf, g, create_graph, handed_out, leaf_grads, inputs, accumulate):
         if not accumulate or not any(t is leaf for t in inputs):
             return  # backward(inputs=...) accumulates into those tensors only
     if not create_graph:
-        data = g._data
-        owner = data if data.base is None else data.base
-        if (id(owner) in handed_out or g.grad_fn is not None
-                or not getattr(data.flags, "writeable", True)):  # e.g. a broadcast view
-            g = Tensor._make(data.copy(), g._backend, None, 0)
-        else:
-            handed_out.add(id(owner))
-            if g._requires_grad:
-                g = g.detach()
+        data = g._data if g.grad_fn is None else g._data.copy()
+        g = Tensor._make(_owned(data, handed_out), g._backend)
     current = leaf.grad
     if current is None:
         leaf.grad = g
@@ -316,19 +308,28 @@ def _accumulate_array(leaf, data, handed_out) -> None:
     current = leaf.grad
     if current is not None and not current._requires_grad:
         held = current._data
-        if id(held if held.base is None else held.base) in handed_out:
+        if _id_of_memory(held) in handed_out:
             current._data = held + data  # handed out during this walk: may still be shared
         else:  # the user's .grad from before: accumulated in place, as PyTorch does
             held += data
             current._version_box[0] += 1
         return
-    owner = data if data.base is None else data.base
-    if id(owner) in handed_out or not data.flags.writeable:  # shared, or a broadcast view
-        data = data.copy()
-    else:
-        handed_out.add(id(owner))
-    g = Tensor._make(data, leaf._backend)
+    g = Tensor._make(_owned(data, handed_out), leaf._backend)
     leaf.grad = g if current is None else current + g
+
+
+def _id_of_memory(a) -> int:
+    return id(a if a.base is None else a.base)
+
+
+def _owned(data, handed_out: set):
+    """``data``, or a copy of it when it is already handed out (shared with another .grad or
+    the caller) or read-only (a broadcast view): an array a ``.grad`` may own."""
+    key = _id_of_memory(data)
+    if key in handed_out or not getattr(data.flags, "writeable", True):
+        return data.copy()
+    handed_out.add(key)
+    return data
 
 
 def _collect(inputs, captures, leaf_grads, allow_unused):
