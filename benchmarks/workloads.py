@@ -17,7 +17,7 @@ OPENBLAS_NUM_THREADS (OpenBLAS reads them when NumPy is first imported).
 
 from __future__ import annotations
 
-import contextlib
+import functools
 
 import numpy as np
 
@@ -270,28 +270,16 @@ def _tc_step(backend, x, labels, params, device: str = "cpu", kernels: str | Non
         yt = tc.tensor(labels, device=device)
         ps = [(tc.tensor(w, device=device, requires_grad=True),
                tc.tensor(b, device=device, requires_grad=True)) for w, b in params]
-    flat = [p for wb in ps for p in wb]
-    hidden, (w_out, b_out) = ps[:-1], ps[-1]
-    path = contextlib.nullcontext if kernels is None else (
-        lambda: tc.backends.use_kernels(kernels))
+    step, get_params = _sgd_step(xt, yt, ps, functools.partial(F.linear_act, activation="relu"),
+                                 F.linear, F.cross_entropy, tc.no_grad)
+    if kernels is None:
+        return step, get_params
 
-    def step():
-        with path():
-            h = xt
-            for w, b in hidden:
-                h = F.linear_act(h, w, b, "relu")
-            loss = F.cross_entropy(F.linear(h, w_out, b_out), yt)
-            loss.backward()
-            with tc.no_grad():
-                for p in flat:
-                    p.sub_(p.grad, alpha=LR)
-                    p.grad = None
-        return loss
+    def step_on_path():
+        with tc.backends.use_kernels(kernels):
+            return step()
 
-    def get_params():
-        return [p.detach().cpu().numpy().copy() for p in flat]
-
-    return step, get_params
+    return step_on_path, get_params
 
 
 def _torch_step(x, labels, params, device: str = "cpu"):
@@ -304,16 +292,23 @@ def _torch_step(x, labels, params, device: str = "cpu"):
     yt = torch.from_numpy(labels.copy()).to(device)
     ps = [(torch.tensor(w, device=device, requires_grad=True),
            torch.tensor(b, device=device, requires_grad=True)) for w, b in params]
+    return _sgd_step(xt, yt, ps, lambda h, w, b: tF.relu(tF.linear(h, w, b)), tF.linear,
+                     tF.cross_entropy, torch.no_grad)
+
+
+def _sgd_step(xt, yt, ps, hidden_layer, linear, cross_entropy, no_grad):
+    """``(step, get_params)`` of the MLP step, written once for tensorcore and PyTorch: the
+    hidden layers, the output layer and loss, backward, and the SGD update of ``ps``."""
     flat = [p for wb in ps for p in wb]
     hidden, (w_out, b_out) = ps[:-1], ps[-1]
 
     def step():
         h = xt
         for w, b in hidden:
-            h = tF.relu(tF.linear(h, w, b))
-        loss = tF.cross_entropy(tF.linear(h, w_out, b_out), yt)
+            h = hidden_layer(h, w, b)
+        loss = cross_entropy(linear(h, w_out, b_out), yt)
         loss.backward()
-        with torch.no_grad():
+        with no_grad():
             for p in flat:
                 p.sub_(p.grad, alpha=LR)
                 p.grad = None

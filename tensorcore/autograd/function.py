@@ -188,12 +188,10 @@ class Function:
                     raise _device_error(cls, backend, a._backend)
                 if a._base is not None and a._view_version != a._version_box[0]:
                     _refresh_view(a)  # its base was changed in place since: new history
-                if a._requires_grad:
-                    needs.append(True)
-                    fn = a.grad_fn
-                    edges.append((a if fn is None else fn, a._output_nr, a._data.shape,
-                                  a._data.dtype))
-                    continue
+                edge = _edge(a)
+                needs.append(edge is not None)
+                edges.append(edge)
+                continue
             needs.append(False)
             edges.append(None)
         prev = _State.enabled
@@ -223,20 +221,14 @@ class Function:
             outs = (outputs,)
         if not record:
             return outputs
+        if len(outs) == 1:
+            return _record_one(ctx, tuple(edges), outputs, raw)
         ctx._edges = tuple(edges)
         ctx._seq = _next_seq()
-        if len(outs) == 1:
-            ctx._outputs = (weakref.ref(outputs),)
-            ctx._out_meta = ((outputs._data.shape, outputs._data.dtype, outputs._backend),)
-        else:
-            ctx._outputs = tuple(weakref.ref(o) for o in outs)
-            ctx._out_meta = tuple((o._data.shape, o._data.dtype, o._backend) for o in outs)
-        pending = ctx._saved
-        if pending is not None:
-            if len(outs) == 1:
-                ctx._saved = _pack_saved_one(pending, outputs, raw)
-            else:
-                ctx._saved = _pack_saved(pending, outs, raw)
+        ctx._outputs = tuple(weakref.ref(o) for o in outs)
+        ctx._out_meta = tuple((o._data.shape, o._data.dtype, o._backend) for o in outs)
+        if ctx._saved is not None:
+            ctx._saved = _pack_saved(ctx._saved, outs, raw)
         return outputs
 
 
@@ -288,11 +280,18 @@ def apply_plain(cls, a, b=_ONE_ARG):
     backend = a._backend
     if type(raw) is not backend.array_type:  # e.g. a NumPy scalar from 0-d math: rare
         return cls.apply(*args)
-    out = Tensor._make(raw, backend, ctx, 0)
+    return _record_one(ctx, edges, Tensor._make(raw, backend, ctx, 0), raw)
+
+
+def _record_one(ctx, edges: tuple, out, raw):
+    """Make ``ctx`` the node of its one output ``out`` (``raw``: what forward returned):
+    its edges, its place in creation order, a weak reference to the output, and the saved
+    values packed against versions. Returns ``out``."""
     ctx._edges = edges
     ctx._seq = _next_seq()
     ctx._outputs = (weakref.ref(out),)
-    ctx._out_meta = ((raw.shape, raw.dtype, backend),)
+    data = out._data
+    ctx._out_meta = ((data.shape, data.dtype, out._backend),)
     pending = ctx._saved
     if pending is not None:
         ctx._saved = _pack_saved_one(pending, out, raw)

@@ -109,7 +109,8 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, g):
         count = builtins.max(ctx.count, 1)
-        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx._out_backend.xp) / count, None, None
+        gx = _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx._out_backend.xp)
+        return gx / count, None, None
 
 
 class Prod(Function):
