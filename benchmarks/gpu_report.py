@@ -27,10 +27,12 @@ runs in CI.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -44,7 +46,11 @@ from tensorcore.backends import kernel_paths  # noqa: E402
 PATHS = ("numba", "cupy", "unfused")
 FP32_PEAK_TFLOPS = 67.0  # H100 SXM, dense FP32 on CUDA cores
 LAYER_SIDES = (64, 128, 256, 512, 1024, 2048, 4096, 8192)  # powers of 2: the crossover
-GPU_MLP_IMPLS = tuple(f"tc-{p}" for p in ("auto", *PATHS)) + ("torch-cuda",)  # auto: the default
+# tc-<path>: eager steps (auto is the default); tc-<path>+graph: the step captured once as a
+# CUDA graph (tensorcore.cuda.graphs) and replayed; torch-cuda: PyTorch CUDA eager
+GPU_MLP_IMPLS = (tuple(f"tc-{p}" for p in ("auto", *PATHS))
+                 + tuple(f"tc-{p}+graph" for p in ("auto", "numba", "cupy")) + ("torch-cuda",))
+ELEMENTWISE_OPS = ("act_backward", "softmax_ce")  # the other rows of AUTO_THRESHOLDS
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -55,9 +61,14 @@ def torch_cuda():
     return torch if torch is not None and torch.cuda.is_available() else None
 
 
-def make_gpu_mlp_step(impl: str, size: str):
+def make_gpu_mlp_step(impl: str, size: str, steps_before: int = 2):
     """``(step, get_params)`` for one training step of ``workloads.MLP_SIZES[size]`` on the
-    GPU: ``tc-<path>`` runs tensorcore with that kernel path, ``torch-cuda`` PyTorch eager."""
+    GPU: ``tc-<path>`` runs tensorcore with that kernel path, ``tc-<path>+graph`` replays it
+    as a CUDA graph (captured after ``steps_before`` real steps, which update the weights),
+    ``torch-cuda`` PyTorch eager."""
+    if impl.endswith("+graph"):
+        step, get_params = make_gpu_mlp_step(impl.removesuffix("+graph"), size)
+        return tc.cuda.graphs.capture(step, warmup=steps_before).replay, get_params
     x, labels, params = W.mlp_init(size)
     if impl == "torch-cuda":
         return _torch_cuda_step(x, labels, params)
@@ -96,6 +107,27 @@ def make_layer(impl: str, n: int):
         with kernel_paths.use_kernels(impl):
             F.linear_act(xt, wt, bt, "relu").backward(gt)
         xt.grad = wt.grad = bt.grad = None
+    return run
+
+
+def make_elementwise(op: str, impl: str, n: int):
+    """One call of a fused elementwise entry point on an n x n float32 array, on kernel path
+    ``impl``: ``act_backward`` (ReLU's gradient and the bias gradient) or ``softmax_ce``
+    (the loss's forward and backward)."""
+    import cupy
+
+    backend = tc.backends.get_backend("cuda")
+    rng = np.random.default_rng(n)
+    a, g = (cupy.asarray(rng.standard_normal((n, n), dtype=np.float32)) for _ in range(2))
+    target = cupy.asarray(rng.integers(0, n, n))
+    scale = cupy.asarray(np.float32(1 / n))
+
+    def run():
+        with kernel_paths.use_kernels(impl):
+            if op == "act_backward":
+                return backend.act_backward(g, a, None, "relu", True)
+            _, probs = backend.softmax_cross_entropy(a, target)
+            return backend.softmax_cross_entropy_backward(probs, target, scale)
     return run
 
 
@@ -165,7 +197,18 @@ def launch_probes() -> dict:
     z = cupy.empty((64, 64), np.float32)
     probes["cuda_cupy.bias_act_forward alone"] = \
         lambda: cuda_cupy.bias_act_forward(z, b._data, "relu")
+    for impl in ("tc-auto", "tc-auto+graph", "torch-cuda"):
+        if impl in available_gpu_mlp_impls():
+            try:
+                step = make_gpu_mlp_step(impl, "small")[0]
+            except Exception as e:  # noqa: BLE001 - the probe's cell shows it
+                step = functools.partial(_reraise, e)
+            probes[f"small MLP step, {impl} (whole step)"] = step
     return probes
+
+
+def _reraise(error: Exception):
+    raise error
 
 
 def time_mlp_step_ms(impl: str, size: str, min_time: float) -> float:
@@ -178,6 +221,12 @@ def time_layer(impl: str, n: int, min_time: float, times: dict) -> tuple[float, 
     sec = times[impl, n] = time_gpu(make_layer(impl, n), min_time,
                                     repeats=3 if n >= 4096 else 5)
     return sec, layer_flops(impl, n) / sec / 1e12
+
+
+def time_elementwise(op: str, impl: str, n: int, min_time: float, times: dict) -> float:
+    """Seconds per call of ``make_elementwise(op, impl, n)``; also stored in ``times``."""
+    times[impl, n] = time_gpu(make_elementwise(op, impl, n), min_time)
+    return times[impl, n]
 
 
 def _layer_cell(result: tuple[float, float]) -> str:
@@ -196,8 +245,8 @@ def check_gpu_agreement(size: str, steps: int = 2, rtol: float = 2e-3, atol: flo
         ref_step()
     ref, out = ref_params(), {}
     for impl in available_gpu_mlp_impls() if impls is None else impls:
-        step, get_params = make_gpu_mlp_step(impl, size)
-        for _ in range(steps):
+        step, get_params = make_gpu_mlp_step(impl, size, steps_before=steps - 1)
+        for _ in range(1 if impl.endswith("+graph") else steps):
             step()
         got = get_params()
         for r, p in zip(ref, got):
@@ -217,6 +266,7 @@ def cell(fmt, fn, *args) -> str:
     try:
         return fmt(fn(*args))
     except Exception as e:  # noqa: BLE001 - reported in the table instead
+        traceback.print_exc(file=sys.stderr)  # the whole story, on stderr
         first = str(e).strip().splitlines()[0][:80] if str(e).strip() else ""
         return f"**{type(e).__name__}** {first}".strip()
 
@@ -234,20 +284,39 @@ def run_tests(mode: str) -> str:
     return "\n".join(failures[:30] + lines[-1:]) if lines else r.stderr[-2000:]
 
 
-def crossover(times: dict) -> str:
-    """Where the ``cupy`` path first beats ``numba`` for the layer (the auto table's row),
-    bracketed by the last measured side where ``numba`` still won."""
+def crossover(times: dict, op: str = "linear_act", power: int = 3) -> str:
+    """Where the ``cupy`` path first beats ``numba`` for ``op`` (a row of the auto table,
+    whose work is side ** ``power``), bracketed by the last side where ``numba`` still won;
+    ``times`` maps ``(path, side)`` to seconds."""
     last_numba = None
     for n in sorted({n for _, n in times}):
         if ("numba", n) not in times or ("cupy", n) not in times:
             continue
         if times["cupy", n] < times["numba", n]:
-            below = "" if last_numba is None else f" (numba still won at {last_numba}^3)"
-            return (f"cupy first wins at {n}^3{below}: set AUTO_THRESHOLDS['linear_act'] "
-                    f"between {(last_numba or 0) ** 3} and {n ** 3 - 1} (now "
-                    f"{kernel_paths.AUTO_THRESHOLDS['linear_act']})")
+            below = "" if last_numba is None else f" (numba still won at {last_numba})"
+            return (f"{op}: cupy first wins at side {n}{below}: set AUTO_THRESHOLDS['{op}'] "
+                    f"between {(last_numba or 0) ** power} and {n ** power - 1} (now "
+                    f"{kernel_paths.AUTO_THRESHOLDS[op]})")
         last_numba = n
-    return "numba wins (or is missing) at every measured shape"
+    return f"{op}: numba wins (or is missing) at every measured side"
+
+
+def elementwise_table(sides, min_time: float) -> list[str]:
+    """The fused elementwise entry points per path at n x n (microseconds per call) and their
+    crossovers."""
+    out = ["", "### Fused elementwise entry points, float32 n x n (us per call)", "",
+           "| op | n | " + " | ".join(PATHS) + " |", "|---|---|" + "---|" * len(PATHS)]
+    found = []
+    for op in ELEMENTWISE_OPS:
+        times = {}
+        for n in sides:
+            row = []
+            for impl in PATHS:
+                row.append(cell(lambda sec: f"{sec * 1e6:.1f}", time_elementwise, op, impl, n,
+                                min_time, times))
+            out.append(f"| {op} | {n} | " + " | ".join(row) + " |")
+        found.append(f"- {crossover(times, op, 2)}")
+    return out + [""] + found
 
 
 # -- the report -----------------------------------------------------------------------------------
@@ -309,8 +378,9 @@ def main(argv=None) -> int:
         for impl in available_gpu_mlp_impls():
             row.append(cell("{:.3f}".format, time_mlp_step_ms, impl, size, min_time))
         out.append(f"| {size} | " + " | ".join(row) + " |")
-    out += ["", "- each tc step waits for the GPU once: `F.cross_entropy` reads the targets' "
-            "range on the host (PyTorch checks on the device, without waiting)"]
+    out += ["", "- each eager tc step waits for the GPU once: `F.cross_entropy` reads the "
+            "targets' range on the host (PyTorch checks on the device, without waiting); a "
+            "captured step (+graph) skips that read and gives a NaN loss for a bad target"]
     print("\n".join(out), flush=True)
 
     impls = list(PATHS) + ["cublas"] + (["torch-cuda"] if torch_cuda() else [])
@@ -327,6 +397,7 @@ def main(argv=None) -> int:
     out += ["", f"- {crossover(times)}", "- cublas is ONE GEMM (2n^3); the others run three "
             "(6n^3): a fused layer at cuBLAS speed takes 3x the cublas column."]
     print("\n".join(out), flush=True)
+    print("\n".join(elementwise_table(sides, min_time)), flush=True)
 
     out = ["", "### Host cost per launch (us of Python per call, GPU not awaited)", "",
            "| call | us |", "|---|---|"]

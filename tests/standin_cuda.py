@@ -37,6 +37,9 @@ class NumpyRuntime:
     def stream_ptr(self):
         return 0
 
+    def capturing(self):
+        return False
+
     def on_device(self, a):
         return True
 

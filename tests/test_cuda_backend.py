@@ -24,6 +24,7 @@ import tensorcore.nn.functional as F
 from tensorcore import backends
 from tensorcore.autograd import gradcheck
 from tensorcore.backends import cupy_backend, kernel_paths
+from tensorcore.nn import _functional_losses as losses_module
 
 ON_GPU = tc.cuda.is_available()
 ACTS = [None, "relu", "gelu", "sigmoid", "tanh"]
@@ -207,6 +208,29 @@ def test_stand_in_sgd_update_axpy(stand_in):
     p = tc.ones(70000, device="cuda")
     p.add_(tc.full((70000,), 2.0, device="cuda"), alpha=-0.5)
     assert p.cpu().numpy().min() == p.cpu().numpy().max() == 0.0
+
+
+def _no_host_read(*args):
+    raise AssertionError("read device values on the host while capturing")
+
+
+@pytest.mark.parametrize("bad", [3, -1])
+def test_cross_entropy_checks_targets_on_the_host_except_while_capturing(stand_in, monkeypatch,
+                                                                         bad):
+    logits = tc.randn(2, 3, device="cuda", dtype=tc.float64, requires_grad=True)
+    target = tc.tensor([0, bad], device="cuda")
+    with pytest.raises(IndexError, match=f"Target {bad} is out of bounds"):
+        F.cross_entropy(logits, target)
+    monkeypatch.setattr(stand_in, "capturing", lambda self: True)  # a graph is recording
+    monkeypatch.setattr(losses_module, "targets_in_range", _no_host_read)
+    with tc.backends.use_kernels("unfused"):
+        loss = F.cross_entropy(logits, target, reduction="none")
+        loss.sum().backward()
+    got = loss.detach().cpu().numpy()  # the bad row's loss is NaN, as the fused kernels give
+    assert np.isnan(got[1]) and got[0] == pytest.approx(
+        -np.log(np.exp(logits.detach().cpu().numpy()[0]) /
+                np.exp(logits.detach().cpu().numpy()[0]).sum())[0])
+    assert np.isfinite(logits.grad.cpu().numpy()[0]).all()
 
 
 def test_graph_replay_checks_its_static_inputs():

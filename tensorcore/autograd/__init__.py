@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import engine
 from .function import Function
 from .grad_mode import (
@@ -49,8 +51,10 @@ def _root_grads(outputs, grad_outputs):
                                    f"(got an output of shape {list(out.shape)}); pass "
                                    f"`gradient=` with that shape")
             xp, data = out._backend.xp, out._data
-            ones = xp.array(1, dtype=data.dtype) if not data.ndim else xp.ones(data.shape,
-                                                                              data.dtype)
+            # a 0-d NumPy seed is fastest made from a scalar; on a GPU a fill kernel, never
+            # a host-to-device copy (which a CUDA-graph capture would record by address)
+            ones = np.array(1, dtype=data.dtype) if xp is np and not data.ndim \
+                else xp.ones(data.shape, data.dtype)
             g = Tensor._make(ones, out._backend)
         elif not isinstance(g, Tensor):
             g = Tensor(g, dtype=out.dtype, device=out.device)

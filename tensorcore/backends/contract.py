@@ -67,6 +67,11 @@ class Backend:
     def synchronize(self) -> None:
         """Wait for all queued work on the device."""
 
+    def capturing(self) -> bool:
+        """Whether the current stream is recording a CUDA graph (then nothing may read
+        device values on the host: checks that would are left to the kernels)."""
+        return False
+
     # -- random numbers --------------------------------------------------------------------
     def seed(self, seed: int) -> None:
         self.rng = np.random.default_rng(seed)

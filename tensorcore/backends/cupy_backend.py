@@ -80,6 +80,9 @@ class CupyRuntime:
     def stream_ptr(self) -> int:
         return self.xp.cuda.get_current_stream().ptr
 
+    def capturing(self) -> bool:
+        return self.xp.cuda.get_current_stream().is_capturing()
+
     def on_device(self, a) -> bool:
         return isinstance(a, self.array_type) and a.device.id == self.device.id
 
@@ -117,6 +120,9 @@ class CupyBackend(Backend):
 
     def synchronize(self) -> None:
         self.runtime.synchronize()
+
+    def capturing(self) -> bool:
+        return self.runtime.capturing()
 
     # -- scatter and the SGD update ------------------------------------------------------------
     def index_add(self, target, index, values) -> None:
@@ -185,9 +191,15 @@ class CupyBackend(Backend):
         return Backend.act_backward(self, grad_out, out, pre, activation, need_bias_grad)
 
     def _softmax_ce_unfused(self, z, target):
-        return Backend.softmax_cross_entropy(self, z, target)
+        if not self.capturing():  # F.cross_entropy checked the targets' range on the host
+            return Backend.softmax_cross_entropy(self, z, target)
+        valid = _valid_targets(target, z.shape[1])  # unchecked while capturing a graph
+        losses, probs = Backend.softmax_cross_entropy(self, z, target * valid)
+        return self.xp.where(valid, losses, z.dtype.type(np.nan)), probs  # as the fused kernels
 
     def _softmax_ce_backward_unfused(self, probs, target, scale):
+        if self.capturing():  # never index outside the row (the loss is NaN already)
+            target = target * _valid_targets(target, probs.shape[1])
         return Backend.softmax_cross_entropy_backward(self, probs, target, scale)
 
     # "cupy": cuBLAS + one CuPy kernel
@@ -257,6 +269,11 @@ class CupyBackend(Backend):
 
             stream = self._numba_streams[ptr] = cuda.external_stream(ptr)
         return stream
+
+
+def _valid_targets(target, n_classes: int):
+    """Where the class indices lie in [0, C), on the device (no host read)."""
+    return (target >= 0) & (target < n_classes)
 
 
 def _contiguous(xp, a):

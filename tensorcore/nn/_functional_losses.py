@@ -66,7 +66,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     x, t = input._data, target._data
     if (weight is None and label_smoothing == 0.0 and x.ndim == 2 and t.ndim == 1
             and t.dtype == np.int64 and x.dtype.kind == "f" and 0 < t.shape[0] == x.shape[0]
-            and targets_in_range(t, x.shape[1])
+            and (input._backend.capturing() or targets_in_range(t, x.shape[1]))
             and not (0 <= ignore_index < x.shape[1] and bool((t == ignore_index).any()))):
         return CrossEntropy.apply(input, target, reduction)  # the fused fast path
     check_same_device("cross_entropy", input, target=target, weight=weight)

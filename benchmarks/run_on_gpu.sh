@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One session on a lent GPU machine, in one command: the environment, the GPU report
+# (benchmarks/gpu_report.py: path agreement and timings) and the GPU test suite, each capped
+# in time so that one hang cannot eat the session; everything is written under $OUT.
+#
+#   OUT=gpu-out bash benchmarks/run_on_gpu.sh      # REPORT_S, TESTS_S, WORKERS adjust it
+#
+# It installs nothing: the machine's Python must already have CuPy, numba-cuda, pytest and
+# pytest-xdist; tensorcore runs from this checkout (kernels/ is linked in as tensorcore.kernels,
+# as pyproject's package-dir installs it).
+set -u
+OUT=${OUT:-gpu-out}
+PY=${PYTHON:-python3}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 NUMBA_CUDA_ARRAY_INTERFACE_SYNC=0 PYTHONPATH=$PWD
+[ -e tensorcore/kernels ] || ln -s ../kernels tensorcore/kernels
+{ date -u; nvidia-smi; $PY -m pip list 2>/dev/null \
+    | grep -iE "^(cupy|numba|numpy|torch|pytest|scipy|scikit-learn) "; } > "$OUT/env.txt" 2>&1
+$PY -c "import tensorcore as tc, tensorcore.kernels; print('cuda usable:', tc.cuda.is_available(),
+    tc.backends.cuda_unavailable_reason())" 2>&1 | tee -a "$OUT/env.txt"
+
+timeout "${REPORT_S:-270}" $PY benchmarks/gpu_report.py --tests none \
+    > "$OUT/gpu.md" 2> "$OUT/report-stderr.txt"
+echo "gpu_report exit status: $?" | tee -a "$OUT/gpu.md"
+
+timeout "${TESTS_S:-180}" $PY -m pytest -q -p no:cacheprovider -n "${WORKERS:-12}" \
+    -k "cuda or gpu" tests > "$OUT/tests.txt" 2>&1
+echo "pytest exit status: $?" | tee -a "$OUT/tests.txt"
+
+cat "$OUT/gpu.md"
+grep -E "^(FAILED|ERROR)" "$OUT/tests.txt" | head -40
+tail -3 "$OUT/tests.txt"
