@@ -15,7 +15,7 @@ mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 NUMBA_CUDA_ARRAY_INTERFACE_SYNC=0 PYTHONPATH=$PWD
 [ -e tensorcore/kernels ] || ln -s ../kernels tensorcore/kernels
 { date -u; nvidia-smi; $PY -m pip list 2>/dev/null \
-    | grep -iE "^(cupy|numba|numpy|torch|pytest|scipy|scikit-learn) "; } > "$OUT/env.txt" 2>&1
+    | grep -iE "^(cupy-cuda1[23]x|numba|numba-cuda|numpy|torch|pytest|pytest-xdist|scipy|scikit-learn) "; } > "$OUT/env.txt" 2>&1
 $PY -c "import tensorcore as tc, tensorcore.kernels; print('cuda usable:', tc.cuda.is_available(),
     tc.backends.cuda_unavailable_reason())" 2>&1 | tee -a "$OUT/env.txt"
 

@@ -28,7 +28,18 @@ from collections.abc import Callable, Iterator
 
 import numba
 import numpy as np
-from numba import cuda
+
+if not hasattr(np, "row_stack"):
+    # numba-cuda 0.30 registers an overload of np.row_stack when its CUDA target loads, and
+    # NumPy 2.5 removed that alias of np.vstack ("module 'numpy' has no attribute
+    # 'row_stack'", seen on the first GPU run): give it back as a function of its own, so
+    # that np.vstack's overload stays unambiguous.
+    def _row_stack(tup, *, dtype=None, casting="same_kind"):
+        return np.vstack(tup, dtype=dtype, casting=casting)
+
+    np.row_stack = _row_stack
+
+from numba import cuda  # noqa: E402
 
 __all__ = [
     "ACTIVATIONS", "DTYPES", "activation_code", "activation_variants", "bwd_chunks",

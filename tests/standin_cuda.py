@@ -37,8 +37,10 @@ class NumpyRuntime:
     def stream_ptr(self):
         return 0
 
+    graph_mode = False
+
     def capturing(self):
-        return False
+        return self.graph_mode
 
     def on_device(self, a):
         return True

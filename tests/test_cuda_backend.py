@@ -77,6 +77,21 @@ def test_import_and_cpu_work_never_import_cupy():
 
 
 @pytest.mark.skipif(ON_GPU, reason="a usable GPU is present")
+def test_numba_cuda_loads_under_a_numpy_without_row_stack():
+    """numba-cuda 0.30 overloads np.row_stack, which NumPy 2.5 removed: the kernels module
+    gives the alias back before Numba's CUDA target loads (here NumPy loses it first)."""
+    code = """
+        import numpy as np
+        import tensorcore
+        del np.row_stack
+        import tensorcore.kernels.cuda_common
+        print(np.row_stack(([1], [2])).tolist(), np.row_stack is not np.vstack)
+    """
+    r = _run_python(code)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["[[1],", "[2]]", "True"]
+
+
 def test_cuda_unusable_here_names_cupy(real_cuda_backend):
     reason = backends.cuda_unavailable_reason()
     assert tc.cuda.is_available() is False and tc.cuda.device_count() == 0
@@ -146,14 +161,27 @@ for _entry in ("linear_act", "act_backward", "softmax_ce", "softmax_ce_backward"
         setattr(RecordingCupy, f"_{_entry}_{_path}", _recorded(_entry, _path))
 
 
+def _recorded_matmul(self, a, b):
+    self.ran.append(("matmul", "numba"))
+    return a @ b
+
+
+RecordingCupy._matmul_numba = _recorded_matmul
+
+
+def _forget_cuda_backends():
+    for key in [k for k in backends._instances if k[0].type == "cuda"]:
+        del backends._instances[key]
+
+
 @pytest.fixture(params=[StandInCupy, RecordingCupy], ids=["unfused", "recording"])
 def stand_in(request, monkeypatch):
     monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": request.param})
     monkeypatch.setitem(backends._chosen, "cuda", "cupy")
     monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
+    _forget_cuda_backends()  # a real GPU's backend may be cached already
     yield request.param
-    for key in [k for k in backends._instances if k[0].type == "cuda"]:
-        del backends._instances[key]
+    _forget_cuda_backends()
 
 
 def test_stand_in_ops_and_transfers(stand_in):
@@ -266,6 +294,33 @@ def test_use_kernels_forces_each_path_and_restores():
     assert tc.backends.get_kernels() == "auto"
     with pytest.raises(ValueError, match="unknown kernel path 'fast'"):
         tc.backends.set_kernels("fast")
+
+
+def test_graph_mode_keeps_matrix_products_off_cublas(monkeypatch):
+    """CuPy refuses to record cuBLAS calls in a CUDA graph: in graph mode every 2-D product
+    of a layer step (forward and both backward GEMMs) and of ``@`` takes the Numba GEMM,
+    whatever path is forced; outside it, none does."""
+    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": RecordingCupy})
+    monkeypatch.setitem(backends._chosen, "cuda", "cupy")
+    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
+    _forget_cuda_backends()
+    try:
+        be = backends.get_backend("cuda")
+        with tc.backends.use_kernels("cupy"):
+            _layer_step(8, 4, 3)
+            assert ("linear_act", "cupy") in be.ran and ("matmul", "numba") not in be.ran
+            be.ran.clear()
+            be.runtime.graph_mode = True
+            _layer_step(8, 4, 3)
+            a, b = tc.randn(5, 3, device="cuda"), tc.randn(3, 2, device="cuda")
+            got = a @ b
+        assert be.ran.count(("matmul", "numba")) == 3  # dX, dW, then a @ b
+        assert ("linear_act", "numba") in be.ran and ("linear_act", "cupy") not in be.ran
+        assert ("act_backward", "cupy") in be.ran  # elementwise kernels: CuPy, capturable
+        np.testing.assert_allclose(got.cpu().numpy(), a.cpu().numpy() @ b.cpu().numpy(),
+                                   rtol=1e-6)
+    finally:
+        _forget_cuda_backends()
 
 
 def test_environment_forces_a_path_and_rejects_unknown_ones():

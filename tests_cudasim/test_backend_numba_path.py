@@ -79,3 +79,24 @@ def test_auto_runs_its_probe_then_takes_the_numba_path(monkeypatch):
     finally:
         for key in [k for k in backends._instances if k[0].type == "cuda"]:
             del backends._instances[key]
+
+
+@pytest.mark.parametrize("shape", [(13, 17, 20), (1, 5, 1), (33, 2, 70)])
+def test_graph_mode_matmul_runs_the_numba_gemm(numba_cuda, shape):
+    """In graph mode (``tc.cuda.graphs.capture``) 2-D products avoid cuBLAS: ``a @ b`` and a
+    layer's backward run on the Numba GEMM (transposed operands made contiguous) and still
+    give the CPU's values and gradients."""
+    m, k, n = shape
+    rng = np.random.default_rng(m)
+    a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    backend = backends.get_backend("cuda")
+    backend.runtime.graph_mode = True
+    got = tc.tensor(a, device="cuda") @ tc.tensor(b, device="cuda")
+    np.testing.assert_allclose(got.cpu().numpy(), a @ b, rtol=1e-12, atol=1e-12)
+    x, w1, b1 = rng.standard_normal((m, k)), rng.standard_normal((n, k)), rng.standard_normal(n)
+    w2, b2, labels = rng.standard_normal((3, n)), rng.standard_normal(3), rng.integers(0, 3, m)
+    on_gpu = _step("cuda", x, w1, b1, w2, b2, labels, "tanh")
+    on_cpu = _step("cpu", x, w1, b1, w2, b2, labels, "tanh")
+    for g, r in zip(on_gpu, on_cpu):
+        np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-12)
+    assert backend.kernel_calls["matmul", "numba"] == 4  # a @ b; dW, dX, dW of the step

@@ -68,9 +68,13 @@ class Backend:
         """Wait for all queued work on the device."""
 
     def capturing(self) -> bool:
-        """Whether the current stream is recording a CUDA graph (then nothing may read
-        device values on the host: checks that would are left to the kernels)."""
+        """Whether a CUDA graph is being recorded (or warmed up for): then nothing may read
+        device values on the host (checks that would are left to the kernels)."""
         return False
+
+    def matmul(self, a, b):
+        """``a @ b`` with NumPy's semantics (a backend may route it to its own GEMM)."""
+        return a @ b
 
     # -- random numbers --------------------------------------------------------------------
     def seed(self, seed: int) -> None:

@@ -65,6 +65,7 @@ class CupyRuntime:
         self.device = cupy.cuda.Device(index)  # a reusable context manager
         self.to_host = cupy.asnumpy
         self._add_at = getattr(cupy.add, "at", None)
+        self.graph_mode = False  # set by tensorcore.cuda.graphs.capture, warm-up included
 
     def scatter_add(self, target, index, values) -> None:
         if self._add_at is not None:
@@ -81,7 +82,7 @@ class CupyRuntime:
         return self.xp.cuda.get_current_stream().ptr
 
     def capturing(self) -> bool:
-        return self.xp.cuda.get_current_stream().is_capturing()
+        return self.graph_mode or self.xp.cuda.get_current_stream().is_capturing()
 
     def on_device(self, a) -> bool:
         return isinstance(a, self.array_type) and a.device.id == self.device.id
@@ -124,6 +125,24 @@ class CupyBackend(Backend):
     def capturing(self) -> bool:
         return self.runtime.capturing()
 
+    def matmul(self, a, b):
+        """``a @ b``; for a CUDA graph, 2-D products take the Numba GEMM, since CuPy refuses
+        to record cuBLAS calls ("calling cuBLAS API during stream capture is currently
+        unsupported")."""
+        if (a.ndim == b.ndim == 2 and a.dtype == b.dtype and a.dtype in _FUSED_DTYPES
+                and "numba" in self.fused_paths and self.capturing()):
+            self.kernel_calls["matmul", "numba"] += 1
+            with self.runtime.device:
+                return self._matmul_numba(a, b)
+        return a @ b
+
+    def _matmul_numba(self, a, b):
+        xp = self.xp
+        out = xp.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
+        _numba_kernels().linear_act_forward(xp.ascontiguousarray(a), xp.ascontiguousarray(b.T),
+                                            None, None, out, stream=self._numba_stream())
+        return out
+
     # -- scatter and the SGD update ------------------------------------------------------------
     def index_add(self, target, index, values) -> None:
         self.runtime.scatter_add(target, index, values)
@@ -143,6 +162,8 @@ class CupyBackend(Backend):
         path = kernel_paths.resolve(op, work)
         if path == "unfused" or np.dtype(dtype) not in _FUSED_DTYPES:
             return "unfused"
+        if path == "cupy" and op == "linear_act" and self.capturing():
+            path = "numba"  # its GEMM is cuBLAS, which CuPy does not record in a CUDA graph
         if path not in self.fused_paths:
             return "unfused"
         if path == "numba" and kernel_paths.get_kernels() == "auto" and not _numba_ready(self):
@@ -185,7 +206,7 @@ class CupyBackend(Backend):
 
     # "unfused": the contract's reference code
     def _linear_act_unfused(self, x, w, b, activation):
-        return Backend.bias_act(self, x @ w.T, b, activation)
+        return Backend.bias_act(self, self.matmul(x, w.T), b, activation)
 
     def _act_backward_unfused(self, grad_out, out, pre, activation, need_bias_grad):
         return Backend.act_backward(self, grad_out, out, pre, activation, need_bias_grad)

@@ -17,9 +17,12 @@ Rules (as for ``torch.cuda.CUDAGraph``):
   keep);
 * **no host synchronization inside the step**: no ``.item()``, ``.tolist()``, printing,
   ``.cpu()`` or checks that read device values on the host; CUDA refuses them while
-  capturing. ``F.cross_entropy`` with class targets reads their range on the host on every
-  call, so a step that calls it cannot be captured yet: capture up to the logits, or use a
-  loss made of other ops;
+  capturing. tensorcore's own checks know: in graph mode (the warm-up and the capture)
+  ``F.cross_entropy`` skips its host check of the class targets' range, and a target
+  outside [0, C) gives a NaN loss instead of an IndexError;
+* **graph mode runs 2-D matrix products on the Numba GEMM**: CuPy refuses to record cuBLAS
+  calls in a graph, so ``@``, ``linear`` and the layers' backward take the ``numba`` kernel
+  path while capturing (and in the warm-up runs, so that they compile first);
 * **warm-up runs for real**: ``capture`` runs the step ``warmup`` times before recording
   (compiling kernels, creating cuBLAS workspaces) and once while recording; parameters
   updated by the step are updated those times too;
@@ -32,8 +35,6 @@ Rules (as for ``torch.cuda.CUDAGraph``):
 
 Capture runs on a side stream ordered after the current one; each replay waits for the
 current stream and makes it wait for the replay, so results are used as ordinary tensors.
-Whether the ``numba`` kernel path can be captured is to be checked on the first GPU run;
-``tc.backends.use_kernels("cupy")`` around ``capture`` avoids it.
 
 >>> import tensorcore as tc
 >>> callable(tc.cuda.graphs.capture)
@@ -44,7 +45,7 @@ from __future__ import annotations
 
 import contextlib
 
-from ..backends import cuda_unavailable_reason
+from ..backends import cuda_unavailable_reason, get_backend
 from ..tensor import Tensor
 
 
@@ -106,22 +107,32 @@ def capture(step, *example_inputs: Tensor, warmup: int = 2) -> CUDAGraph:
             raise TypeError(f"capture(): input {i} must be a CUDA Tensor, got "
                             f"{t.device if isinstance(t, Tensor) else type(t).__name__}")
     static = [t.detach().clone().requires_grad_(t.requires_grad) for t in example_inputs]
+    runtime = get_backend(example_inputs[0].device if example_inputs else "cuda").runtime
     pool = cupy.cuda.MemoryPool()
     stream = cupy.cuda.Stream(non_blocking=True)
     stream.wait_event(cupy.cuda.get_current_stream().record())
-    with cupy.cuda.using_allocator(pool.malloc), stream:
-        for _ in range(warmup):
-            step(*static)
-        stream.synchronize()
-        stream.begin_capture()
-        try:
-            outputs = step(*static)
-        except BaseException:
-            # leave capture mode; the step's error is the one to see, not CUDA's complaint
-            # that it invalidated the capture (e.g. by a host synchronization)
-            with contextlib.suppress(Exception):
-                stream.end_capture()
-            raise
-        graph = stream.end_capture()
+    runtime.graph_mode = True  # warm-up takes the paths the capture will (graph_mode above)
+    try:
+        with cupy.cuda.using_allocator(pool.malloc), stream:
+            for _ in range(warmup):
+                step(*static)
+            stream.synchronize()
+            graph, outputs = _record(stream, step, static)
+    finally:
+        runtime.graph_mode = False
     cupy.cuda.get_current_stream().wait_event(stream.record())
     return CUDAGraph(graph, stream, pool, static, outputs)
+
+
+def _record(stream, step, static):
+    """``(graph, outputs)`` of one call of ``step`` recorded on ``stream``."""
+    stream.begin_capture()
+    try:
+        outputs = step(*static)
+    except BaseException:
+        # leave capture mode; the step's error is the one to see, not CUDA's complaint
+        # that it invalidated the capture (e.g. by a host synchronization)
+        with contextlib.suppress(Exception):
+            stream.end_capture()
+        raise
+    return stream.end_capture(), outputs

@@ -42,7 +42,7 @@ class MatMul(Function):
             raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                                f"{a.dtype} != {b.dtype}")
         ctx.save_for_backward(a, b)
-        return x @ y
+        return a._backend.matmul(x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -101,9 +101,10 @@ class LinearAct(Function):
             g, out, x2 = (a.reshape(-1, a.shape[-1]) for a in (g, out, x))
         else:
             x2 = x
-        gz, gb = ctx._out_backend.act_backward(g, out, ctx.pre, ctx.activation, nb)
-        gx = gz @ w if nx else None
-        gw = gz.T @ x2 if nw else None
+        backend = ctx._out_backend
+        gz, gb = backend.act_backward(g, out, ctx.pre, ctx.activation, nb)
+        gx = backend.matmul(gz, w) if nx else None
+        gw = backend.matmul(gz.T, x2) if nw else None
         if gx is not None and x.ndim != 2:
             gx = gx.reshape(x.shape)
         return gx, gw, (gb if nb else None), None
