@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# One session on a lent GPU machine, in one command: the environment, the GPU report
-# (benchmarks/gpu_report.py: path agreement and timings) and the GPU test suite, each capped
-# in time so that one hang cannot eat the session; everything is written under $OUT.
+# One session on a lent GPU machine, in one command: the environment, the GPU test suite and
+# the GPU report (benchmarks/gpu_report.py: path agreement and timings), each capped in time
+# so that one hang cannot eat the session; everything is written under $OUT. About 8 minutes
+# on an H100 with 16 host cores.
 #
 #   OUT=gpu-out bash benchmarks/run_on_gpu.sh      # REPORT_S, TESTS_S, WORKERS adjust it
 #
@@ -19,14 +20,15 @@ export PYTHONUNBUFFERED=1 NUMBA_CUDA_ARRAY_INTERFACE_SYNC=0 PYTHONPATH=$PWD
 $PY -c "import tensorcore as tc, tensorcore.kernels; print('cuda usable:', tc.cuda.is_available(),
     tc.backends.cuda_unavailable_reason())" 2>&1 | tee -a "$OUT/env.txt"
 
-timeout "${REPORT_S:-270}" $PY benchmarks/gpu_report.py --tests none \
+# the tests first; SIGINT at the cap, so that pytest still prints the names of its failures
+timeout -s INT -k 30 "${TESTS_S:-240}" $PY -m pytest -q -rfE -p no:cacheprovider \
+    -n "${WORKERS:-16}" -k "cuda or gpu" tests > "$OUT/tests.txt" 2>&1
+echo "pytest exit status: $?" | tee -a "$OUT/tests.txt"
+
+timeout "${REPORT_S:-240}" $PY benchmarks/gpu_report.py --tests none \
     > "$OUT/gpu.md" 2> "$OUT/report-stderr.txt"
 echo "gpu_report exit status: $?" | tee -a "$OUT/gpu.md"
 
-timeout "${TESTS_S:-180}" $PY -m pytest -q -p no:cacheprovider -n "${WORKERS:-12}" \
-    -k "cuda or gpu" tests > "$OUT/tests.txt" 2>&1
-echo "pytest exit status: $?" | tee -a "$OUT/tests.txt"
-
-cat "$OUT/gpu.md"
 grep -E "^(FAILED|ERROR)" "$OUT/tests.txt" | head -40
 tail -3 "$OUT/tests.txt"
+cat "$OUT/gpu.md"

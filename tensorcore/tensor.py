@@ -522,7 +522,7 @@ class _RemovableHandle:
 
 def _array_from_python(data, backend):
     if isinstance(data, np.ndarray) or hasattr(data, "__array_interface__"):
-        return backend.asarray(np.array(data, copy=True))
+        return backend.asarray(_numeric(np.array(data, copy=True)))
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         data = _nested_to_numpy(data)
     arr = np.asarray(data)
@@ -533,7 +533,15 @@ def _array_from_python(data, backend):
     elif arr.dtype.kind == "O":
         raise TypeError(f"could not build a tensor from {type(data).__name__}: nested sequences "
                         f"must be rectangular and hold numbers")
-    return backend.asarray(arr)
+    return backend.asarray(_numeric(arr))
+
+
+def _numeric(arr: np.ndarray) -> np.ndarray:
+    """``arr``, or TypeError when its dtype is not a number or bool (strings, complex, dates):
+    checked on the host, before a GPU library sees it (CuPy raises ValueError for strings)."""
+    if arr.dtype.kind not in "biuf":
+        _dtype.from_numpy_dtype(arr.dtype)  # raises the TypeError naming the dtype
+    return arr
 
 
 def _flat(seq):

@@ -48,4 +48,10 @@ class NumpyRuntime:
 
 class StandInCupy(CupyBackend):
     runtime_class = NumpyRuntime
+
+    def asarray(self, data, dtype=None):
+        arr = super().asarray(data, dtype)
+        if arr.dtype.kind not in "biufc":  # as CuPy, which holds numbers only
+            raise ValueError(f"Unsupported dtype {arr.dtype}")
+        return arr
     fused_paths = ()  # "unfused" only: the numba and cupy kernels need a GPU

@@ -203,6 +203,58 @@ def test_stand_in_ops_and_transfers(stand_in):
         tc.ones(2, device="cuda", requires_grad=True).__cuda_array_interface__  # noqa: B018
 
 
+@pytest.mark.parametrize("index", [
+    (np.array([0, 2]),), (np.array([3]),), (np.array([-4]),), (np.array([-3]),),
+    (slice(None), np.array([4])), (Ellipsis, np.array([5])), (Ellipsis, np.array([4])),
+    (None, 1, np.array([[3, 0]])), (np.ones((3, 4), bool), np.array([5])),
+    (np.ones((3, 4), bool), np.array([4])), (np.array([1]), Ellipsis, np.array([0, -6])),
+    (np.int64(2), None, slice(1), np.array([], dtype=np.int64))])
+def test_index_bounds_check_agrees_with_numpy(index):
+    """CuPy wraps out-of-range integer-array indices; tensorcore checks them itself there,
+    and must reject exactly what NumPy rejects."""
+    from tensorcore.ops.index import _check_array_bounds
+
+    a = np.zeros((3, 4, 5))
+    try:
+        a[index]
+    except IndexError as e:
+        with pytest.raises(IndexError, match=str(e).split(" with size")[0]):
+            _check_array_bounds(index, a.shape)
+    else:
+        _check_array_bounds(index, a.shape)
+
+
+class _DeviceLikeArray:
+    """Not a NumPy array, and its reshape copies when it must, as CuPy's does."""
+
+    def __init__(self, a):
+        self.a, self.shape, self.strides, self.dtype = a, a.shape, a.strides, a.dtype
+
+    def reshape(self, shape):
+        return self.a.reshape(shape)
+
+
+def test_view_of_a_device_array_refuses_to_copy():
+    from tensorcore.ops.shape import view_array
+
+    a = np.arange(6.0).reshape(2, 3)
+    got = view_array(_DeviceLikeArray(a[:, ::1]), (3, 2))
+    assert np.shares_memory(got, a) and got.tolist() == [[0, 1], [2, 3], [4, 5]]
+    assert np.shares_memory(view_array(_DeviceLikeArray(a.T), (3, 2, 1)), a)
+    for bad, shape in ((a.T, (6,)), (a[:, 1:], (4,)), (a[:, ::2], (4,))):
+        with pytest.raises(RuntimeError, match="view size is not compatible"):
+            view_array(_DeviceLikeArray(bad), shape)
+
+
+def test_stand_in_rejects_what_cupy_cannot_hold(stand_in):
+    """The stand-in refuses strings as CuPy does (ValueError); tensorcore says TypeError first."""
+    with pytest.raises(ValueError, match="Unsupported dtype"):
+        backends.get_backend("cuda").asarray(np.array(["a"]))
+    for bad in (np.array(["a", "b"]), ["a", "b"], "abc"):
+        with pytest.raises(TypeError, match="unsupported dtype"):
+            tc.tensor(bad, device="cuda")
+
+
 def test_stand_in_gather_backward_uses_scatter_add(stand_in):
     x = tc.zeros(4, device="cuda", requires_grad=True)
     x[tc.tensor([0, 2, 0, 0], device="cuda")].sum().backward()
@@ -339,7 +391,15 @@ def _layer_step(m, n, k, dtype=np.float64):
     loss.backward()
 
 
-def test_dispatch_follows_the_switch(monkeypatch):
+@pytest.fixture
+def small_work_to_numba(monkeypatch):
+    """An ``auto`` table that sends small work to numba (the measured one sends none)."""
+    for op, limit in {"linear_act": 256 ** 3, "act_backward": 256 ** 2,
+                      "softmax_ce": 256 ** 2}.items():
+        monkeypatch.setitem(kernel_paths.AUTO_THRESHOLDS, op, limit)
+
+
+def test_dispatch_follows_the_switch(monkeypatch, small_work_to_numba):
     monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": RecordingCupy})
     monkeypatch.setitem(backends._chosen, "cuda", "cupy")
     monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
@@ -400,7 +460,8 @@ class _ProbeKernels:
     (_ProbeKernels(fill=0.0), False),                                  # a wrong result
     (_ProbeKernels(error=RuntimeError("libNVVM cannot be found")), False),  # compile/load
 ])
-def test_auto_probes_the_numba_path_once_and_falls_back(monkeypatch, probe, ready):
+def test_auto_probes_the_numba_path_once_and_falls_back(monkeypatch, small_work_to_numba, probe,
+                                                         ready):
     monkeypatch.setattr(cupy_backend, "_numba_state", {"module": probe})
     be = RecordingCupy(tc.device("cuda"))
     if ready:

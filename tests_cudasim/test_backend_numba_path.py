@@ -64,9 +64,11 @@ def test_numba_path_matches_the_cpu(numba_cuda, activation):
 
 def test_auto_runs_its_probe_then_takes_the_numba_path(monkeypatch):
     """``auto`` launches its one-off probe kernel (here under the simulator), finds the path
-    working and sends a small layer to it."""
-    from tensorcore.backends import cupy_backend
+    working and sends a small layer to it (with a table that sends small layers to numba;
+    the measured one sends none)."""
+    from tensorcore.backends import cupy_backend, kernel_paths
 
+    monkeypatch.setitem(kernel_paths.AUTO_THRESHOLDS, "linear_act", 256 ** 3)
     monkeypatch.setattr(cupy_backend, "_numba_state", {})
     monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": NumbaStandIn})
     monkeypatch.setitem(backends._chosen, "cuda", "cupy")

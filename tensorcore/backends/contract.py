@@ -43,6 +43,9 @@ class Backend:
     device_type = "cpu"
     xp = np
     array_type: type = np.ndarray
+    # whether ``xp`` raises IndexError for an out-of-range integer-array index (NumPy does;
+    # CuPy wraps it silently, so tensorcore checks the bounds itself there)
+    checks_index_bounds = True
 
     def __init__(self, device) -> None:
         self.device = device

@@ -43,6 +43,8 @@ from .numba_backend import _FUSED_DTYPES, _kernels  # the same float32/float64 p
 # 0; the environment variable works when Numba is imported after this line, and
 # ``_numba_launch_setup`` also sets the configuration at run time in case it was not.
 os.environ.setdefault("NUMBA_CUDA_ARRAY_INTERFACE_SYNC", "0")
+# Small layers launch few blocks on purpose: no NumbaPerformanceWarning per launch for that
+os.environ.setdefault("NUMBA_CUDA_LOW_OCCUPANCY_WARNINGS", "0")
 
 
 class CupyRuntime:
@@ -95,6 +97,7 @@ class CupyBackend(Backend):
     device_type = "cuda"
     runtime_class = CupyRuntime
     fused_paths: tuple[str, ...] = ("numba", "cupy")  # paths besides "unfused" it can run
+    checks_index_bounds = False  # CuPy wraps out-of-range integer-array indices
 
     def __init__(self, device) -> None:
         super().__init__(device)
@@ -305,8 +308,9 @@ _numba_state: dict[str, object] = {}
 
 
 def _numba_launch_setup() -> None:
-    """Launch without Numba's per-argument stream synchronization: set its configuration
-    at run time (built-in ``numba.cuda`` and the ``numba-cuda`` package keep it apart)."""
+    """Launch without Numba's per-argument stream synchronization (nor its low-occupancy
+    warnings): set its configuration at run time (built-in ``numba.cuda`` and the
+    ``numba-cuda`` package keep it apart)."""
     import importlib
 
     for name in ("numba.core.config", "numba.cuda.core.config"):
@@ -316,6 +320,8 @@ def _numba_launch_setup() -> None:
             continue
         if hasattr(config, "CUDA_ARRAY_INTERFACE_SYNC"):
             config.CUDA_ARRAY_INTERFACE_SYNC = False
+        if hasattr(config, "CUDA_LOW_OCCUPANCY_WARNINGS"):
+            config.CUDA_LOW_OCCUPANCY_WARNINGS = 0
 
 
 def _numba_kernels():

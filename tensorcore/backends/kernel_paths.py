@@ -3,22 +3,24 @@
 Three paths serve ``linear_act``, its backward and the softmax cross-entropy on the GPU:
 
 * ``"numba"``: single-launch Numba-CUDA kernels (``tensorcore.kernels.cuda_fused``), the
-  whole layer (GEMM + bias + activation) in one launch: wins where launches dominate;
+  whole layer (GEMM + bias + activation) in one launch, and the GEMM that CUDA graphs use
+  (CuPy records no cuBLAS call);
 * ``"cupy"``: cuBLAS for the GEMM (``@``) plus ONE fused CuPy epilogue kernel
-  (``tensorcore.kernels.cuda_cupy``): wins where the GEMM dominates;
+  (``tensorcore.kernels.cuda_cupy``);
 * ``"unfused"``: the contract's reference ``xp`` code (several CuPy launches).
 
 ``"auto"`` (the default) picks ``numba`` or ``cupy`` by the size of the work, from the one
-table ``AUTO_THRESHOLDS``. ``TENSORCORE_KERNELS=auto|numba|cupy|unfused`` sets the path when
-tensorcore is imported; ``set_kernels`` and the context manager ``use_kernels`` set it from
-Python. Dtypes other than float32/float64 always take the unfused path.
+table ``AUTO_THRESHOLDS``; as measured on an H100 it picks ``cupy`` at every size.
+``TENSORCORE_KERNELS=auto|numba|cupy|unfused`` sets the path when tensorcore is imported;
+``set_kernels`` and the context manager ``use_kernels`` set it from Python. Dtypes other
+than float32/float64 always take the unfused path.
 
 >>> from tensorcore.backends import kernel_paths
 >>> with kernel_paths.use_kernels("cupy"):
 ...     kernel_paths.resolve("linear_act", 64 * 64 * 64)
 'cupy'
->>> kernel_paths.resolve("linear_act", 64 * 64 * 64), kernel_paths.resolve("linear_act", 1024 ** 3)
-('numba', 'cupy')
+>>> kernel_paths.resolve("linear_act", 64 * 64 * 64), kernel_paths.resolve("linear_act", 0)
+('cupy', 'numba')
 """
 
 from __future__ import annotations
@@ -28,14 +30,16 @@ import os
 
 KERNEL_PATHS = ("auto", "numba", "cupy", "unfused")
 
-# "auto": the largest work (see WORK) that still goes to the single-launch Numba kernel;
-# anything larger takes cuBLAS + the CuPy epilogue. TO BE MEASURED on the first GPU run
-# (benchmarks/gpu_report.py prints the crossover); the start values assume the crossover of
-# a layer lies near 256 x 256 x 256 and put the elementwise kernels at the same M x N.
+# "auto": the largest work (see WORK) that still goes to the single-launch Numba kernels;
+# anything larger takes cuBLAS + the CuPy kernels. Measured with benchmarks/gpu_report.py on
+# an H100 (docs/benchmarks.md, 2026-11-27): a Numba launch costs 100-200 us of host time
+# against 15-20 us for CuPy's, so the cupy path won every measured side from 64 to 8192,
+# for all three entry points (linear + ReLU fwd+bwd at 64^3: 0.164 ms against 0.312 ms).
+# 0 leaves numba to CUDA graphs (no host cost per launch) and to users who force it.
 AUTO_THRESHOLDS: dict[str, int] = {
-    "linear_act": 256 ** 3,    # work = M * N * K of x (M, K) @ w.T (K, N)
-    "act_backward": 256 ** 2,  # work = M * N of the gradient
-    "softmax_ce": 256 ** 2,    # work = N * C of the logits
+    "linear_act": 0,    # work = M * N * K of x (M, K) @ w.T (K, N)
+    "act_backward": 0,  # work = M * N of the gradient
+    "softmax_ce": 0,    # work = N * C of the logits
 }
 WORK = {"linear_act": "M*N*K", "act_backward": "M*N", "softmax_ce": "N*C"}
 

@@ -49,7 +49,36 @@ def _raw_index(index, a: Tensor):
             raise IndexError("only integers, slices, ellipsis, None and integer or boolean "
                              "tensors are valid indices (got float)")
         out.append(i)
+    if not a._backend.checks_index_bounds and not a._backend.capturing():
+        _check_array_bounds(out, a.shape)
     return tuple(out)
+
+
+def _check_array_bounds(index: tuple, shape) -> None:
+    """IndexError, in NumPy's words, for an integer-array index outside its dimension (for
+    array libraries that wrap such indices silently; reads the index's range on the host)."""
+    dim = 0
+    for i in index:
+        if i is Ellipsis:
+            dim += len(shape) - sum(map(_dims_taken, index))
+            continue
+        if getattr(i, "dtype", None) is not None and i.dtype.kind in "iu" and i.size \
+                and dim < len(shape):
+            lo, hi, n = int(i.min()), int(i.max()), shape[dim]
+            if lo < -n or hi >= n:
+                raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for axis "
+                                 f"{dim} with size {n} (indexing a tensor of shape "
+                                 f"{list(shape)})")
+        dim += _dims_taken(i)
+
+
+def _dims_taken(i) -> int:
+    """How many dimensions of the indexed tensor one entry of an index consumes."""
+    if i is None or i is Ellipsis:
+        return 0
+    if getattr(i, "dtype", None) is not None and i.dtype.kind == "b":
+        return i.ndim
+    return 1
 
 
 def _is_basic(index) -> bool:

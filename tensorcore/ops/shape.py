@@ -48,18 +48,28 @@ class Reshape(Function):
         ctx.shape = a._data.shape
         if copy_ok:
             return a._data.reshape(shape)
-        try:
-            return np.reshape(a._data, shape, copy=False) if isinstance(a._data, np.ndarray) \
-                else a._data.view().reshape(shape)
-        except ValueError:
-            raise RuntimeError(f"view size is not compatible with input tensor's size and stride "
-                               f"(shape {list(a._data.shape)} to {list(shape)}): at least one "
-                               f"dimension spans across two contiguous subspaces. Use "
-                               f".reshape(...) instead.") from None
+        return view_array(a._data, shape)
 
     @staticmethod
     def backward(ctx, g):
         return g.reshape(ctx.shape), None, None
+
+
+def view_array(x, shape):
+    """``x`` reshaped without a copy, or RuntimeError as PyTorch's ``view`` says it. NumPy
+    judges whether it can be done, for device arrays on a probe of their layout (CuPy's
+    ``reshape`` would copy silently)."""
+    try:
+        if isinstance(x, np.ndarray):
+            return np.reshape(x, shape, copy=False)
+        probe = np.lib.stride_tricks.as_strided(np.empty(1, x.dtype), x.shape, x.strides)
+        np.reshape(probe, shape, copy=False)  # never reads the probe's (absent) memory
+        return x.reshape(shape)  # possible without a copy: the same rule gives a view
+    except ValueError:
+        raise RuntimeError(f"view size is not compatible with input tensor's size and stride "
+                           f"(shape {list(x.shape)} to {list(shape)}): at least one dimension "
+                           f"spans across two contiguous subspaces. Use .reshape(...) "
+                           f"instead.") from None
 
 
 class Permute(Function):
