@@ -51,6 +51,7 @@ LAYER_SIDES = (64, 128, 256, 512, 1024, 2048, 4096, 8192)  # powers of 2: the cr
 GPU_MLP_IMPLS = (tuple(f"tc-{p}" for p in ("auto", *PATHS))
                  + tuple(f"tc-{p}+graph" for p in ("auto", "numba", "cupy")) + ("torch-cuda",))
 LAYER_PASSES = 2
+GRAPH_LAYER_MAX = 1024  # captured layers are timed up to this side (launch-bound sizes)
 ELEMENTWISE_OPS = ("act_backward", "softmax_ce")  # the other rows of AUTO_THRESHOLDS
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -83,8 +84,11 @@ def _torch_cuda_step(x, labels, params):
 
 def make_layer(impl: str, n: int):
     """Forward + backward of ``relu(x @ w.T + b)`` at M = N = K = n in float32 (6 n^3 FLOP
-    in the three GEMMs): ``impl`` a kernel path, ``cublas`` (one GEMM only: 2 n^3 FLOP) or
-    ``torch-cuda``."""
+    in the three GEMMs): ``impl`` a kernel path, ``<path>+graph`` that path captured as a
+    CUDA graph (its GEMMs then run on the Numba kernel), ``cublas`` (one GEMM only: 2 n^3
+    FLOP) or ``torch-cuda``."""
+    if impl.endswith("+graph"):
+        return tc.cuda.graphs.capture(make_layer(impl.removesuffix("+graph"), n)).replay
     rng = np.random.default_rng(n)
     x, w = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
     b, g = rng.standard_normal(n, dtype=np.float32), np.ones((n, n), np.float32)
@@ -385,21 +389,26 @@ def main(argv=None) -> int:
             "captured step (+graph) skips that read and gives a NaN loss for a bad target"]
     print("\n".join(out), flush=True)
 
-    impls = list(PATHS) + ["cublas"] + (["torch-cuda"] if torch_cuda() else [])
+    impls = (list(PATHS) + ["cupy+graph", "unfused+graph", "cublas"]
+             + (["torch-cuda"] if torch_cuda() else []))
     sides = [n for n in LAYER_SIDES if not (args.quick and n > 4096)]
     out = ["", "### Fused linear + ReLU, forward + backward, float32 "
            f"(ms, and TFLOP/s; FP32 peak {FP32_PEAK_TFLOPS:.0f})", "",
            "| M = N = K | " + " | ".join(impls) + " |", "|---|" + "---|" * len(impls)]
     times = {}
     for n in sides:  # LAYER_PASSES interleaved passes over the paths: the best of each is kept,
+        timed = [i for i in impls if not (i.endswith("+graph") and n > GRAPH_LAYER_MAX)]
         for _ in range(LAYER_PASSES - 1):  # so that the order and clock changes cancel out
-            for impl in impls:
+            for impl in timed:
                 cell(str, time_layer, impl, n, min_time, times)
-        row = [cell(_layer_cell, time_layer, impl, n, min_time, times) for impl in impls]
+        row = [cell(_layer_cell, time_layer, impl, n, min_time, times) if impl in timed
+               else "-" for impl in impls]
         out.append(f"| {n} | " + " | ".join(row) + " |")
     out += ["", f"- {crossover(times)}", "- cublas is ONE GEMM (2n^3); the others run three "
             "(6n^3): a fused layer at cuBLAS speed takes 3x the cublas column.",
-            f"- each cell: the best of {LAYER_PASSES} interleaved passes over the columns"]
+            f"- each cell: the best of {LAYER_PASSES} interleaved passes over the columns",
+            f"- +graph: the layer captured once and replayed (GEMMs on the Numba kernel, no "
+            f"host cost per launch), timed up to {GRAPH_LAYER_MAX}^3"]
     print("\n".join(out), flush=True)
     print("\n".join(elementwise_table(sides, min_time)), flush=True)
 
