@@ -30,8 +30,8 @@ Rules (as for ``torch.cuda.CUDAGraph``):
   control flow is frozen at capture: the branch taken then is the one replayed;
 * Python scalars in arithmetic (``0.01 * w.grad``) reach CuPy's kernels as arguments, with
   no copy; ``maximum``/``minimum`` with a Python number make it a 0-d device array by a small
-  host-to-device copy, which CuPy may refuse to capture (to be checked on the first GPU
-  run; ``tests/test_cuda_gpu.py::test_gpu_graph_capture_and_replay`` captures a step).
+  host-to-device copy, which CuPy may refuse to capture (not yet checked on a GPU: the
+  fused paths apply activations inside their kernels, so the steps measured so far had none).
 
 Capture runs on a side stream ordered after the current one; each replay waits for the
 current stream and makes it wait for the replay, so results are used as ordinary tensors.
