@@ -84,7 +84,10 @@ class CupyRuntime:
         return self.xp.cuda.get_current_stream().ptr
 
     def capturing(self) -> bool:
-        return self.graph_mode or self.xp.cuda.get_current_stream().is_capturing()
+        if self.graph_mode:
+            return True
+        stream = self.xp.cuda.get_current_stream()  # the default stream (0) never captures,
+        return stream.ptr != 0 and stream.is_capturing()  # so eager code asks no driver
 
     def on_device(self, a) -> bool:
         return isinstance(a, self.array_type) and a.device.id == self.device.id
