@@ -21,7 +21,7 @@ $PY -c "import tensorcore as tc, tensorcore.kernels; print('cuda usable:', tc.cu
     tc.backends.cuda_unavailable_reason())" 2>&1 | tee -a "$OUT/env.txt"
 
 # the tests first; SIGINT at the cap, so that pytest still prints the names of its failures
-timeout -s INT -k 30 "${TESTS_S:-240}" $PY -m pytest -q -rfE -p no:cacheprovider \
+timeout -s INT -k 30 "${TESTS_S:-240}" $PY -m pytest -q -rfE --durations=15 -p no:cacheprovider \
     -n "${WORKERS:-16}" -k "cuda or gpu" tests > "$OUT/tests.txt" 2>&1
 echo "pytest exit status: $?" | tee -a "$OUT/tests.txt"
 
