@@ -24,3 +24,12 @@ def to_numpy(x) -> np.ndarray:
     if isinstance(x, tc.Tensor):
         return x.detach().cpu().numpy().copy()
     return np.asarray(x)
+
+
+def forget_cuda_backends() -> None:
+    """Drop the cached ``cuda`` backend instances, so that the next use builds the backend a
+    test registered (a stand-in, a fake) instead of one cached earlier (a real GPU's)."""
+    from tensorcore import backends
+
+    for key in [k for k in backends._instances if k[0].type == "cuda"]:
+        del backends._instances[key]

@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import forget_cuda_backends
 from standin_cuda import StandInCupy  # noqa: E402  (tests/ is on sys.path)
 
 import tensorcore as tc
@@ -169,19 +170,14 @@ def _recorded_matmul(self, a, b):
 RecordingCupy._matmul_numba = _recorded_matmul
 
 
-def _forget_cuda_backends():
-    for key in [k for k in backends._instances if k[0].type == "cuda"]:
-        del backends._instances[key]
-
-
 @pytest.fixture(params=[StandInCupy, RecordingCupy], ids=["unfused", "recording"])
 def stand_in(request, monkeypatch):
     monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": request.param})
     monkeypatch.setitem(backends._chosen, "cuda", "cupy")
     monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
-    _forget_cuda_backends()  # a real GPU's backend may be cached already
+    forget_cuda_backends()  # a real GPU's backend may be cached already
     yield request.param
-    _forget_cuda_backends()
+    forget_cuda_backends()
 
 
 def test_stand_in_ops_and_transfers(stand_in):
@@ -355,7 +351,7 @@ def test_graph_mode_keeps_matrix_products_off_cublas(monkeypatch):
     monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": RecordingCupy})
     monkeypatch.setitem(backends._chosen, "cuda", "cupy")
     monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
-    _forget_cuda_backends()
+    forget_cuda_backends()
     try:
         be = backends.get_backend("cuda")
         with tc.backends.use_kernels("cupy"):
@@ -372,7 +368,7 @@ def test_graph_mode_keeps_matrix_products_off_cublas(monkeypatch):
         np.testing.assert_allclose(got.cpu().numpy(), a.cpu().numpy() @ b.cpu().numpy(),
                                    rtol=1e-6)
     finally:
-        _forget_cuda_backends()
+        forget_cuda_backends()
 
 
 def test_environment_forces_a_path_and_rejects_unknown_ones():
@@ -426,8 +422,7 @@ def test_dispatch_follows_the_switch(monkeypatch, small_work_to_numba):
         monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: False)
         assert be.kernel_path("linear_act", 1, np.float32) == "cupy"  # auto falls back
     finally:
-        for key in [k for k in backends._instances if k[0].type == "cuda"]:
-            del backends._instances[key]
+        forget_cuda_backends()
 
 
 def test_forced_numba_path_says_why_it_is_unusable(monkeypatch):

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn.metrics as skm
-from helpers import to_numpy
+from helpers import forget_cuda_backends, to_numpy
 
 import tensorcore as tc
 from tensorcore import metrics
@@ -216,8 +216,7 @@ def counting_gpu(monkeypatch):
     monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"countinggpu": CountingGpu})
     monkeypatch.setitem(backends._chosen, "cuda", "countinggpu")
     yield CountingGpu
-    for key in [k for k in backends._instances if k[0].type == "cuda"]:
-        del backends._instances[key]
+    forget_cuda_backends()
 
 
 def test_metrics_stay_on_the_device(counting_gpu):

@@ -11,7 +11,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from helpers import to_numpy
+from helpers import forget_cuda_backends, to_numpy
 
 import tensorcore as tc
 
@@ -457,8 +457,7 @@ def fake_cuda(monkeypatch):
     monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"fakecuda": FakeCuda})
     monkeypatch.setitem(backends._chosen, "cuda", "fakecuda")
     yield
-    for key in [k for k in backends._instances if k[0].type == "cuda"]:
-        del backends._instances[key]
+    forget_cuda_backends()
 
 
 def test_mixing_devices_raises_with_a_stand_in_gpu(fake_cuda):

@@ -19,6 +19,7 @@ import tensorcore.nn.functional as F
 from tensorcore import backends
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from helpers import forget_cuda_backends  # noqa: E402
 from standin_cuda import StandInCupy  # noqa: E402
 
 
@@ -32,8 +33,7 @@ def numba_cuda(monkeypatch):
     monkeypatch.setitem(backends._chosen, "cuda", "cupy")
     with backends.use_kernels("numba"):
         yield
-    for key in [k for k in backends._instances if k[0].type == "cuda"]:
-        del backends._instances[key]
+    forget_cuda_backends()
 
 
 def _step(device, x, w1, b1, w2, b2, labels, activation):
@@ -79,8 +79,7 @@ def test_auto_runs_its_probe_then_takes_the_numba_path(monkeypatch):
         assert cupy_backend._numba_state["ready"] is True
         assert dict(backends.get_backend("cuda").kernel_calls) == {("linear_act", "numba"): 1}
     finally:
-        for key in [k for k in backends._instances if k[0].type == "cuda"]:
-            del backends._instances[key]
+        forget_cuda_backends()
 
 
 @pytest.mark.parametrize("shape", [(13, 17, 20), (1, 5, 1), (33, 2, 70)])
