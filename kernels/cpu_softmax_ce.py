@@ -2,9 +2,11 @@
 nine array passes, which dominate at the small batch sizes of a training step.
 
 ``softmax_ce_forward(z, target)`` returns ``(losses, probs)`` for (N, C) float32/float64
-logits and int class indices; ``softmax_ce_backward(probs, target, scale)`` returns
-``(probs - onehot(target)) * scale`` as a new array, ``scale`` a scalar or an (N,) array.
-Callers check shapes and index ranges first (tensorcore's ``cross_entropy`` does).
+logits and int class indices (IndexError for one outside [0, C));
+``softmax_ce_backward(probs, target, scale)`` returns ``(probs - onehot(target)) * scale``
+as a new array, ``scale`` a scalar or an (N,) array.
+Callers check shapes first (tensorcore's ``cross_entropy`` does); the backward trusts the
+targets the forward checked.
 
 >>> import numpy as np
 >>> losses, probs = softmax_ce_forward(np.array([[0.0, 0.0]]), np.array([1]))
@@ -22,8 +24,11 @@ from numba import njit
 
 @njit(cache=True, nogil=True)
 def _forward_rows(z, target, losses, probs):  # pragma: no cover - compiled
+    """Fills losses and probs; returns the first row whose target is outside [0, n), or -1."""
     m, n = z.shape
     for i in range(m):
+        if target[i] < 0 or target[i] >= n:
+            return i
         top = z[i, 0]
         for j in range(1, n):
             if z[i, j] > top:
@@ -37,6 +42,7 @@ def _forward_rows(z, target, losses, probs):  # pragma: no cover - compiled
         for j in range(n):
             probs[i, j] *= inv
         losses[i] = math.log(total) + top - z[i, target[i]]
+    return -1
 
 
 @njit(cache=True, nogil=True)
@@ -54,7 +60,9 @@ def softmax_ce_forward(z: np.ndarray, target: np.ndarray):
     z = np.ascontiguousarray(z)
     losses = np.empty(z.shape[0], z.dtype)
     probs = np.empty_like(z)
-    _forward_rows(z, target, losses, probs)
+    bad = _forward_rows(z, target, losses, probs)
+    if bad >= 0:
+        raise IndexError(f"Target {target[bad]} is out of bounds for {z.shape[1]} classes.")
     return losses, probs
 
 

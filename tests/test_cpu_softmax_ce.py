@@ -41,3 +41,9 @@ def test_extreme_logits_stay_finite():
     losses, probs = softmax_ce_forward(z, np.array([1]))
     assert np.isfinite(losses).all() and np.isfinite(probs).all()
     np.testing.assert_allclose(losses, [2000.0])
+
+
+@pytest.mark.parametrize("bad", [3, -1])
+def test_forward_names_a_target_outside_the_classes(bad):
+    with pytest.raises(IndexError, match=f"Target {bad} is out of bounds for 3 classes"):
+        softmax_ce_forward(np.zeros((2, 3)), np.array([0, bad]))

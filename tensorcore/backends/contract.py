@@ -36,6 +36,31 @@ _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _CHUNK = 1 << 15  # elements per chunk of a streamed in-place update (fits in L2)
 
 
+class ClassTargetError(IndexError):
+    """A class index outside [0, C) reached a fused cross-entropy (``nn.functional.
+    cross_entropy`` then takes its general path, which ignores ``ignore_index`` or names the
+    bad target)."""
+
+
+def targets_in_range(t, n_classes: int) -> bool:
+    """Whether all class indices lie in [0, C) (NumPy would wrap negative ones silently).
+    Seen as unsigned, a negative index is huge, so one max() checks both ends."""
+    return not t.size or int(t.view(_UNSIGNED[t.dtype.itemsize]).max()) < n_classes
+
+
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def softmax_ce_reference(xp, z, target):
+    """``Backend.softmax_cross_entropy`` without the range check: targets in [0, C)."""
+    shifted = z - z.max(axis=1, keepdims=True)
+    probs = xp.exp(shifted)
+    total = probs.sum(axis=1, keepdims=True)
+    losses = xp.log(total[:, 0]) - shifted[xp.arange(z.shape[0]), target]
+    probs /= total
+    return losses, probs
+
+
 class Backend:
     """Base class and reference implementation of the contract (see module docstring)."""
 
@@ -165,14 +190,12 @@ class Backend:
 
     def softmax_cross_entropy(self, z, target):
         """Per-row losses ``logsumexp(z) - z[target]`` and the softmax ``probs`` of (N, C)
-        logits; ``probs`` is the backward's only need."""
-        xp = self.xp
-        shifted = z - z.max(axis=1, keepdims=True)
-        probs = xp.exp(shifted)
-        total = probs.sum(axis=1, keepdims=True)
-        losses = xp.log(total[:, 0]) - shifted[xp.arange(z.shape[0]), target]
-        probs /= total
-        return losses, probs
+        logits; ``probs`` is the backward's only need. Raises ``ClassTargetError`` when a
+        target is outside [0, C) (unchecked while ``capturing()``: such rows' values are
+        then undefined)."""
+        if not self.capturing() and not targets_in_range(target, z.shape[1]):
+            raise ClassTargetError("a class target is outside [0, C)")
+        return softmax_ce_reference(self.xp, z, target)
 
     def softmax_cross_entropy_backward(self, probs, target, scale):
         """``(probs - onehot(target)) * scale`` as a new array (``probs`` may be needed again

@@ -36,7 +36,7 @@ import warnings
 import numpy as np
 
 from . import kernel_paths
-from .contract import Backend
+from .contract import Backend, ClassTargetError, softmax_ce_reference, targets_in_range
 from .numba_backend import _FUSED_DTYPES, _kernels  # the same float32/float64 pair
 
 # Numba synchronizes the stream a CuPy array exports on every kernel launch unless this is
@@ -203,6 +203,8 @@ class CupyBackend(Backend):
 
     def softmax_cross_entropy(self, z, target):
         n, c = z.shape
+        if not self.capturing() and not targets_in_range(target, c):  # a host read
+            raise ClassTargetError("a class target is outside [0, C)")
         return self._dispatch("softmax_ce", "softmax_ce", n * c, z.dtype, z, target)
 
     def softmax_cross_entropy_backward(self, probs, target, scale):
@@ -218,10 +220,10 @@ class CupyBackend(Backend):
         return Backend.act_backward(self, grad_out, out, pre, activation, need_bias_grad)
 
     def _softmax_ce_unfused(self, z, target):
-        if not self.capturing():  # F.cross_entropy checked the targets' range on the host
-            return Backend.softmax_cross_entropy(self, z, target)
+        if not self.capturing():  # softmax_cross_entropy checked the targets' range
+            return softmax_ce_reference(self.xp, z, target)
         valid = _valid_targets(target, z.shape[1])  # unchecked while capturing a graph
-        losses, probs = Backend.softmax_cross_entropy(self, z, target * valid)
+        losses, probs = softmax_ce_reference(self.xp, z, target * valid)
         return self.xp.where(valid, losses, z.dtype.type(np.nan)), probs  # as the fused kernels
 
     def _softmax_ce_backward_unfused(self, probs, target, scale):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .contract import ClassTargetError
 from .numpy_backend import NumpyBackend
 
 _FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -54,8 +55,11 @@ class NumbaBackend(NumpyBackend):
         return super().act_backward(grad_out, out, pre, activation, need_bias_grad)
 
     def softmax_cross_entropy(self, z, target):
-        if z.dtype in _FUSED_DTYPES and z.ndim == 2:
-            return _kernels("cpu_softmax_ce").softmax_ce_forward(z, target)
+        if z.dtype in _FUSED_DTYPES and z.ndim == 2:  # the kernel checks the targets' range
+            try:
+                return _kernels("cpu_softmax_ce").softmax_ce_forward(z, target)
+            except IndexError as e:
+                raise ClassTargetError(str(e)) from None
         return super().softmax_cross_entropy(z, target)
 
     def softmax_cross_entropy_backward(self, probs, target, scale):

@@ -23,9 +23,10 @@ import math
 
 import numpy as np
 
+from ..backends.contract import ClassTargetError
 from ..ops._util import const
 from ..ops.arith import where
-from ..ops.linalg import CrossEntropy, check_class_targets, targets_in_range
+from ..ops.linalg import CrossEntropy, check_class_targets
 from ..tensor import Tensor
 from ._reduction import (
     REDUCTIONS,
@@ -66,9 +67,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     x, t = input._data, target._data
     if (weight is None and label_smoothing == 0.0 and x.ndim == 2 and t.ndim == 1
             and t.dtype == np.int64 and x.dtype.kind == "f" and 0 < t.shape[0] == x.shape[0]
-            and (input._backend.capturing() or targets_in_range(t, x.shape[1]))
             and not (0 <= ignore_index < x.shape[1] and bool((t == ignore_index).any()))):
-        return CrossEntropy.apply(input, target, reduction)  # the fused fast path
+        try:
+            return CrossEntropy.apply(input, target, reduction)  # the fused fast path
+        except ClassTargetError:
+            pass  # an ignored target (-100) or a bad one: the general path handles or names it
     check_same_device("cross_entropy", input, target=target, weight=weight)
     check_floating("cross_entropy", input=input)
     class_dim, n_classes = _class_dim(input)

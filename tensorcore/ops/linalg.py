@@ -18,6 +18,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import _State, enable_grad
+from ..backends.contract import targets_in_range
 from ..tensor import Tensor
 
 TENSOR_METHODS = ["matmul"]
@@ -172,15 +173,16 @@ def _check_linear(x, w, b) -> None:
 
 
 class CrossEntropy(Function):
-    """Mean (or sum / none) softmax cross-entropy of (N, C) logits and int64 class targets,
-    all in [0, C): the fused fast path of ``nn.functional.cross_entropy``, which checks the
-    arguments (``targets_in_range``) before it calls ``CrossEntropy.apply``."""
+    """Mean (or sum / none) softmax cross-entropy of (N, C) logits and int64 class targets:
+    the fused fast path of ``nn.functional.cross_entropy``, which checks the shapes before
+    it calls ``CrossEntropy.apply``. The backend raises ``ClassTargetError`` for a target
+    outside [0, C), and ``cross_entropy`` then takes its general path."""
 
     array_backward = True
 
     @staticmethod
     def forward(ctx, logits, target, reduction):
-        z, y = logits._data, target._data  # the caller checked y (targets_in_range)
+        z, y = logits._data, target._data  # the backend checks y's range
         backend = logits._backend
         losses, probs = backend.softmax_cross_entropy(z, y)
         ctx.reduction, ctx.target, ctx.probs = reduction, y, probs
@@ -214,15 +216,6 @@ def _unfused_cross_entropy(logits, target, reduction):
     picked = -logp[Tensor._make(logits._backend.xp.arange(logits.shape[0]), logits._backend),
                    Tensor._make(target, logits._backend)]
     return {"mean": picked.mean, "sum": picked.sum}.get(reduction, lambda: picked)()
-
-
-def targets_in_range(t, n_classes: int) -> bool:
-    """Whether all class indices lie in [0, C) (NumPy would wrap negative ones silently).
-    Seen as unsigned, a negative index is huge, so one max() checks both ends."""
-    return not t.size or int(t.view(_UNSIGNED[t.dtype.itemsize]).max()) < n_classes
-
-
-_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def check_class_targets(t, n_classes: int) -> None:
