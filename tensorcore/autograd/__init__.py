@@ -46,16 +46,7 @@ def _root_grads(outputs, grad_outputs):
         if not isinstance(out, Tensor):
             raise TypeError(f"expected a Tensor output, got {type(out).__name__}")
         if g is None:
-            if out._data.size != 1:
-                raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
-                                   f"(got an output of shape {list(out.shape)}); pass "
-                                   f"`gradient=` with that shape")
-            xp, data = out._backend.xp, out._data
-            # a 0-d NumPy seed is fastest made from a scalar; on a GPU a fill kernel, never
-            # a host-to-device copy (which a CUDA-graph capture would record by address)
-            ones = np.array(1, dtype=data.dtype) if xp is np and not data.ndim \
-                else xp.ones(data.shape, data.dtype)
-            g = Tensor._make(ones, out._backend)
+            g = _seed(out)
         elif not isinstance(g, Tensor):
             g = Tensor(g, dtype=out.dtype, device=out.device)
         if g._data.shape != out._data.shape:
@@ -68,9 +59,29 @@ def _root_grads(outputs, grad_outputs):
     return result
 
 
+def _seed(out):
+    """The implicit root gradient of a scalar output: ones of its shape and dtype."""
+    data = out._data
+    if data.size != 1:
+        raise RuntimeError(f"grad can be implicitly created only for scalar outputs (got an "
+                           f"output of shape {list(out.shape)}); pass `gradient=` with that "
+                           f"shape")
+    xp = out._backend.xp
+    # a 0-d NumPy seed is fastest made from a scalar; on a GPU a fill kernel, never a
+    # host-to-device copy (which a CUDA-graph capture would record by address)
+    ones = np.array(1, dtype=data.dtype) if xp is np and not data.ndim \
+        else xp.ones(data.shape, data.dtype)
+    return engine.Tensor._make(ones, out._backend)
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False,
              inputs=None) -> None:
     """Accumulate the gradients of ``tensors`` into the leaves' ``.grad``."""
+    if (grad_tensors is None and inputs is None and not create_graph
+            and type(tensors) is engine.Tensor and tensors.grad_fn is not None):
+        # the training loop's loss.backward(): one output, no options to normalize
+        engine.run_backward((tensors,), (_seed(tensors),), bool(retain_graph), False)
+        return
     tensors = _as_list(tensors)
     grads = _root_grads(tensors, grad_tensors)
     retain = create_graph if retain_graph is None else retain_graph

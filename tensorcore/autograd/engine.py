@@ -31,33 +31,39 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
     """
     buffers: dict[Function, list] = {}
     # arrays given to a .grad (or owned by the caller, as the root gradients are): copied
-    handed_out: set[int] = {_id_of_memory(g._data) for g in root_grads}
+    handed_out: set[int] = set()
     leaf_grads: dict[int, Tensor] = {}
     leaf_pending: dict[int, tuple] = {}  # id(leaf) -> (leaf, summed gradient)
     # Without create_graph, gradients flow as bare arrays; nodes whose backward is not
     # array-level get them wrapped in Tensors (see _call_backward).
     bare = not create_graph
+    # Creation order is a topological order (a node is made after its inputs' nodes), so
+    # taking the newest pending node first (a heap on -seq) runs each node after all its
+    # consumers.
+    heap = []
     for root, g in zip(roots, root_grads):
-        if root.grad_fn is None:
+        handed_out.add(_id_of_memory(g._data))
+        node = root.grad_fn
+        if node is None:
             if not root._requires_grad:
                 raise RuntimeError("element 0 of tensors does not require grad and does not "
                                    "have a grad_fn")
             _to_leaf(root, g, create_graph, handed_out, leaf_grads, inputs, accumulate)
             continue
-        buf = buffers.setdefault(root.grad_fn, [None] * len(root.grad_fn._out_meta))
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * len(node._out_meta)
+            heap.append((-node._seq, node))
         i = root._output_nr
         if bare:
             g = g._data
         buf[i] = g if buf[i] is None else buf[i] + g
+    if len(heap) > 1:
+        heapq.heapify(heap)
     captures = {} if inputs is None else _capture_targets(inputs)
     # a plain first-order backward(): leaves without hooks take their gradients as they come
     direct_leaves = bare and inputs is None
     needed = None if inputs is None or accumulate else _needed_nodes(list(buffers), inputs)
-    # Creation order is a topological order (a node is made after its inputs' nodes), so
-    # taking the newest pending node first runs each node after all its consumers.
-    heap = [(-node._seq, node) for node in buffers]
-    if len(heap) > 1:
-        heapq.heapify(heap)
     prev_mode, prev_raw = _State.enabled, _State.raw
     _State.enabled = create_graph
     _State.raw = bare  # array-level backwards get saved values as arrays
@@ -88,7 +94,8 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                     continue
                 target, nr, shape, dtype = edge
                 if bare:
-                    if g.shape != shape or g.dtype != dtype or not g.ndim:
+                    if (g.shape != shape or not g.ndim
+                            or (g.dtype is not dtype and g.dtype != dtype)):
                         g = _match_array(g, shape, dtype, node)
                 elif type(g) is not Tensor or g._data.shape != shape or g._data.dtype != dtype:
                     g = _match_input(g, shape, dtype, node)
@@ -325,7 +332,8 @@ def _id_of_memory(a) -> int:
 def _owned(data, handed_out: set):
     """``data``, or a copy of it when it is already handed out (shared with another .grad or
     the caller) or read-only (a broadcast view): an array a ``.grad`` may own."""
-    key = _id_of_memory(data)
+    base = data.base
+    key = id(data if base is None else base)  # _id_of_memory, inlined: the hot path
     if key in handed_out or not getattr(data.flags, "writeable", True):
         return data.copy()
     handed_out.add(key)
