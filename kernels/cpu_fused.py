@@ -526,7 +526,7 @@ def act_backward_checked(grad_out, saved, act: int, need_bias_grad: bool):
     if act == _NONE:  # only the column sum runs; (M, 0) stands in for gz and s
         gz = s = np.empty((m, 0), dtype)
     else:
-        gz, s = np.empty_like(grad_out), saved
+        gz, s = np.empty(grad_out.shape, dtype), saved
     if grad_out.size:
         if parallel:
             _bwd_par(grad_out, s, gz, acc, act, bool(need_bias_grad))

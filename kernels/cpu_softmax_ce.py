@@ -59,7 +59,7 @@ def softmax_ce_forward(z: np.ndarray, target: np.ndarray):
     """Per-row ``logsumexp(z) - z[target]`` and the row softmax of (N, C) logits."""
     z = np.ascontiguousarray(z)
     losses = np.empty(z.shape[0], z.dtype)
-    probs = np.empty_like(z)
+    probs = np.empty(z.shape, z.dtype)
     bad = _forward_rows(z, target, losses, probs)
     if bad >= 0:
         raise IndexError(f"Target {target[bad]} is out of bounds for {z.shape[1]} classes.")
@@ -69,6 +69,6 @@ def softmax_ce_forward(z: np.ndarray, target: np.ndarray):
 def softmax_ce_backward(probs: np.ndarray, target: np.ndarray, scale) -> np.ndarray:
     """``(probs - onehot(target)) * scale`` as a new array (``probs`` is left alone)."""
     s = np.asarray(scale, dtype=probs.dtype).reshape(-1)
-    grad = np.empty_like(probs)
+    grad = np.empty(probs.shape, probs.dtype)
     _backward_rows(probs, target, s, grad)
     return grad

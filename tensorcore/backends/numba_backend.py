@@ -34,6 +34,13 @@ def _kernels(name: str):
 class NumbaBackend(NumpyBackend):
     name = "numba"
 
+    def axpy_(self, x, alpha, y) -> None:
+        update = _kernels("cpu_update")
+        if isinstance(alpha, (int, float)) and update.fits(x, y):
+            update.axpy(x, alpha, y)  # one pass, no temporary
+        else:
+            super().axpy_(x, alpha, y)
+
     def bias_act(self, z, b, activation):
         if z.dtype in _FUSED_DTYPES and z.ndim == 2 and z.flags.c_contiguous:
             fused = _kernels("cpu_fused")

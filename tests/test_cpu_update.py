@@ -1,0 +1,60 @@
+"""tensorcore.kernels.cpu_update (the fused ``x += alpha * y``) against NumPy, bit for bit,
+and the numba backend's ``axpy_`` that routes to it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorcore as tc
+from tensorcore.backends.numba_backend import NumbaBackend
+from tensorcore.kernels import cpu_update
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(0,), (1,), (7, 13), (2, 3, 5), (70001,)])
+def test_axpy_equals_numpy_bit_for_bit(dtype, shape):
+    rng = np.random.default_rng(0)
+    x, y = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    expected = x + y * -0.0123  # NumPy rounds the Python float to x's dtype first
+    assert cpu_update.fits(x, y)
+    cpu_update.axpy(x, -0.0123, y)
+    np.testing.assert_array_equal(x, expected)
+
+
+@pytest.mark.parametrize("make_y", [
+    lambda x: x.astype(np.float64),            # another dtype
+    lambda x: np.ones((3, 4), np.float32).T,   # another layout
+    lambda x: np.ones(12, np.float32),         # another shape
+])
+def test_fits_refuses_what_the_loop_cannot_take(make_y):
+    x = np.ones((4, 3), np.float32)
+    assert not cpu_update.fits(x, make_y(x))
+
+
+def test_fits_refuses_read_only_and_integer_targets():
+    x = np.ones(3, np.float32)
+    x.flags.writeable = False
+    assert not cpu_update.fits(x, np.ones(3, np.float32))
+    assert not cpu_update.fits(np.ones(3, np.int64), np.ones(3, np.int64))
+
+
+@pytest.mark.parametrize("y", [
+    np.arange(12, dtype=np.float32).reshape(3, 4),           # the kernel
+    np.arange(12, dtype=np.float32).reshape(4, 3).T,         # strided: NumPy's way
+    np.arange(4, dtype=np.float32),                          # broadcast: NumPy's way
+])
+def test_backend_axpy_matches_numpy_on_every_route(y):
+    x = np.ones((3, 4), np.float32)
+    expected = x + y * np.float32(0.5)
+    NumbaBackend("cpu").axpy_(x, 0.5, y)
+    np.testing.assert_array_equal(x, expected)
+
+
+def test_sgd_update_through_sub_():
+    with tc.backends.use_backend("numba"):
+        p = tc.ones(2, 3, requires_grad=True)
+        g = tc.full((2, 3), 4.0)
+        with tc.no_grad():
+            p.sub_(g, alpha=0.25)
+    assert p.tolist() == [[0.0] * 3] * 2 and p._version_box[0] == 1
