@@ -7,7 +7,7 @@ the add round separately, so results equal NumPy's bit for bit.
 
 >>> import numpy as np
 >>> x = np.ones((2, 3), np.float32)
->>> axpy(x, 0.5, np.full((2, 3), 4.0, np.float32))
+>>> axpy(x, np.float32(0.5), np.full((2, 3), 4.0, np.float32))
 >>> x.tolist()
 [[3.0, 3.0, 3.0], [3.0, 3.0, 3.0]]
 """
@@ -23,7 +23,10 @@ _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 @njit(cache=True, nogil=True)
-def _axpy(x, alpha, y):  # pragma: no cover - compiled
+def axpy(x, alpha, y):  # pragma: no cover - compiled
+    """``x += alpha * y`` in place. The caller has checked :func:`fits` and passes ``alpha``
+    as a scalar of x's dtype (``x.dtype.type(alpha)``: NumPy rounds a Python float next to a
+    float32 array to float32 first)."""
     xf, yf = x.ravel(), y.ravel()  # views: both are C-contiguous
     for i in range(xf.size):
         xf[i] += alpha * yf[i]
@@ -35,9 +38,3 @@ def fits(x: np.ndarray, y: np.ndarray) -> bool:
     return (x.dtype is y.dtype or x.dtype == y.dtype) and x.dtype in _DTYPES \
         and x.shape == y.shape and x.flags.c_contiguous and y.flags.c_contiguous \
         and x.flags.writeable
-
-
-def axpy(x: np.ndarray, alpha: float, y: np.ndarray) -> None:
-    """``x += alpha * y`` in place; the caller has checked :func:`fits`. ``alpha`` is rounded
-    to x's dtype first, as NumPy treats a Python float next to a float32 array."""
-    _axpy(x, x.dtype.type(alpha), y)

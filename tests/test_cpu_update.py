@@ -18,7 +18,7 @@ def test_axpy_equals_numpy_bit_for_bit(dtype, shape):
     x, y = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
     expected = x + y * -0.0123  # NumPy rounds the Python float to x's dtype first
     assert cpu_update.fits(x, y)
-    cpu_update.axpy(x, -0.0123, y)
+    cpu_update.axpy(x, x.dtype.type(-0.0123), y)
     np.testing.assert_array_equal(x, expected)
 
 

@@ -113,8 +113,10 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                     buf = buffers[target] = [None] * len(target._out_meta)
                     heappush(heap, (-target._seq, target))
                 buf[nr] = g if buf[nr] is None else buf[nr] + g
-            if not retain_graph:
-                node._release()
+            if not retain_graph and (node._saved is not None or node.__dict__):
+                node._saved = None  # free what the backward needed (saved values, ctx fields)
+                node.__dict__.clear()
+                node._freed = True
         _State.raw = False
         for target, g in leaf_pending.values():
             if bare:
@@ -297,21 +299,16 @@ def _to_leaf(leaf, g, create_graph, handed_out, leaf_grads, inputs, accumulate):
         if not accumulate or not any(t is leaf for t in inputs):
             return  # backward(inputs=...) accumulates into those tensors only
     if not create_graph:
-        data = g._data if g.grad_fn is None else g._data.copy()
-        g = Tensor._make(_owned(data, handed_out), g._backend)
+        _accumulate_array(leaf, g._data if g.grad_fn is None else g._data.copy(), handed_out)
+        return
     current = leaf.grad
-    if current is None:
-        leaf.grad = g
-    elif create_graph or current._requires_grad:
-        leaf.grad = current + g
-    else:
-        current._data += g._data
-        current._version_box[0] += 1
+    leaf.grad = g if current is None else current + g
 
 
 def _accumulate_array(leaf, data, handed_out) -> None:
-    """``_to_leaf`` for the common case, called during the walk: a bare array gradient, no
-    hooks, no ``inputs=``. Arrays handed out are never written in place in that walk."""
+    """Add the bare array gradient ``data`` to ``leaf.grad`` (first order). An array that is
+    handed out already (to another .grad, or the caller's) or read-only (a broadcast view) is
+    copied first; a ``.grad`` handed out during this walk is never written in place."""
     current = leaf.grad
     if current is not None and not current._requires_grad:
         held = current._data
@@ -321,23 +318,18 @@ def _accumulate_array(leaf, data, handed_out) -> None:
             held += data
             current._version_box[0] += 1
         return
-    g = Tensor._make(_owned(data, handed_out), leaf._backend)
+    base = data.base
+    key = id(data if base is None else base)
+    if key in handed_out or not getattr(data.flags, "writeable", True):
+        data = data.copy()
+    else:
+        handed_out.add(key)
+    g = Tensor._make(data, leaf._backend)
     leaf.grad = g if current is None else current + g
 
 
 def _id_of_memory(a) -> int:
     return id(a if a.base is None else a.base)
-
-
-def _owned(data, handed_out: set):
-    """``data``, or a copy of it when it is already handed out (shared with another .grad or
-    the caller) or read-only (a broadcast view): an array a ``.grad`` may own."""
-    base = data.base
-    key = id(data if base is None else base)  # _id_of_memory, inlined: the hot path
-    if key in handed_out or not getattr(data.flags, "writeable", True):
-        return data.copy()
-    handed_out.add(key)
-    return data
 
 
 def _collect(inputs, captures, leaf_grads, allow_unused):

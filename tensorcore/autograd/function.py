@@ -166,13 +166,6 @@ class Function:
             self._pre_hooks = {}
         self._pre_hooks.setdefault(output_nr, []).append(hook)
 
-    def _release(self) -> None:
-        """Free what the backward needed (called after it ran unless retain_graph)."""
-        if self._saved is not None or self.__dict__:
-            self._saved = None
-            self.__dict__.clear()
-            self._freed = True
-
     # -- apply -------------------------------------------------------------------------------
     @classmethod
     def apply(cls, *args):

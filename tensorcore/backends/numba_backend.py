@@ -36,8 +36,8 @@ class NumbaBackend(NumpyBackend):
 
     def axpy_(self, x, alpha, y) -> None:
         update = _kernels("cpu_update")
-        if isinstance(alpha, (int, float)) and update.fits(x, y):
-            update.axpy(x, alpha, y)  # one pass, no temporary
+        if isinstance(alpha, float) and update.fits(x, y):
+            update.axpy(x, x.dtype.type(alpha), y)  # one pass, no temporary
         else:
             super().axpy_(x, alpha, y)
 
