@@ -426,10 +426,11 @@ def test_dispatch_follows_the_switch(monkeypatch, small_work_to_numba):
 
 
 def test_forced_numba_path_says_why_it_is_unusable(monkeypatch):
-    def broken(name):
-        raise ImportError(f"no module {name}")
+    class Broken:
+        def __getattr__(self, name):
+            raise ImportError(f"no module {name}")
 
-    monkeypatch.setattr(cupy_backend, "_kernels", broken)
+    monkeypatch.setattr(cupy_backend, "kernels", Broken())
     monkeypatch.setattr(cupy_backend, "_numba_state", {})
     with pytest.raises(RuntimeError, match="'numba' GPU kernel path is unusable.*cuda_fused"):
         cupy_backend._numba_kernels()

@@ -37,7 +37,7 @@ import numpy as np
 
 from . import kernel_paths
 from .contract import Backend, ClassTargetError, softmax_ce_reference, targets_in_range
-from .numba_backend import _FUSED_DTYPES, _kernels  # the same float32/float64 pair
+from .numba_backend import _FUSED_DTYPES, kernels  # the same float32/float64 pair
 
 # Numba synchronizes the stream a CuPy array exports on every kernel launch unless this is
 # 0; the environment variable works when Numba is imported after this line, and
@@ -157,7 +157,7 @@ class CupyBackend(Backend):
         if ("cupy" in self.fused_paths and x.dtype in _FUSED_DTYPES and x.shape == y.shape
                 and x.dtype == y.dtype and x.flags.c_contiguous and y.flags.c_contiguous):
             with self.runtime.device:
-                _kernels("cuda_cupy").axpy_(x, alpha, y)
+                kernels.cuda_cupy.axpy_(x, alpha, y)
             return
         super().axpy_(x, alpha, y)
 
@@ -194,7 +194,7 @@ class CupyBackend(Backend):
         if path == "unfused":
             return super().bias_act(z, b, activation)
         with self.runtime.device:
-            return _kernels("cuda_cupy").bias_act_forward(z, b, activation)
+            return kernels.cuda_cupy.bias_act_forward(z, b, activation)
 
     def act_backward(self, grad_out, out, pre, activation, need_bias_grad):
         m, n = grad_out.shape
@@ -233,20 +233,20 @@ class CupyBackend(Backend):
 
     # "cupy": cuBLAS + one CuPy kernel
     def _linear_act_cupy(self, x, w, b, activation):
-        return _kernels("cuda_cupy").bias_act_forward(x @ w.T, _contiguous(self.xp, b),
+        return kernels.cuda_cupy.bias_act_forward(x @ w.T, _contiguous(self.xp, b),
                                                       activation)
 
     def _act_backward_cupy(self, grad_out, out, pre, activation, need_bias_grad):
         xp = self.xp
-        return _kernels("cuda_cupy").act_backward(
+        return kernels.cuda_cupy.act_backward(
             xp.ascontiguousarray(grad_out), xp.ascontiguousarray(out),
             _contiguous(xp, pre), activation, need_bias_grad)
 
     def _softmax_ce_cupy(self, z, target):
-        return _kernels("cuda_cupy").softmax_ce_forward(self.xp.ascontiguousarray(z), target)
+        return kernels.cuda_cupy.softmax_ce_forward(self.xp.ascontiguousarray(z), target)
 
     def _softmax_ce_backward_cupy(self, probs, target, scale):
-        return _kernels("cuda_cupy").softmax_ce_backward(
+        return kernels.cuda_cupy.softmax_ce_backward(
             self.xp.ascontiguousarray(probs), target, scale)
 
     # "numba": the single-launch Numba-CUDA kernels, on CuPy's current stream
@@ -333,7 +333,7 @@ def _numba_kernels():
     """``tensorcore.kernels.cuda_fused`` ready to launch; RuntimeError naming why not."""
     if "module" not in _numba_state:
         try:
-            module = _kernels("cuda_fused")
+            module = kernels.cuda_fused
             _numba_launch_setup()
         except Exception as e:  # ImportError, or Numba's CUDA target failing to load
             _numba_state["error"] = f"{type(e).__name__}: {e}"

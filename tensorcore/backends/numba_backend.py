@@ -18,24 +18,30 @@ from .contract import ClassTargetError
 from .numpy_backend import NumpyBackend
 
 _FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-_modules: dict = {}
 
 
-def _kernels(name: str):
-    """A module of ``tensorcore.kernels``, imported (with numba) on first use only."""
-    module = _modules.get(name)
-    if module is None:
+class _LazyKernels:
+    """``kernels.cpu_fused`` etc.: the modules of ``tensorcore.kernels``, each imported (with
+    numba) on first use only, then a plain attribute (no call on the hot path)."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):  # dunder probes (copy, inspect...) are not kernel modules
+            raise AttributeError(name)
         import importlib
 
-        module = _modules[name] = importlib.import_module(f"tensorcore.kernels.{name}")
-    return module
+        module = importlib.import_module(f"tensorcore.kernels.{name}")
+        setattr(self, name, module)
+        return module
+
+
+kernels = _LazyKernels()
 
 
 class NumbaBackend(NumpyBackend):
     name = "numba"
 
     def axpy_(self, x, alpha, y) -> None:
-        update = _kernels("cpu_update")
+        update = kernels.cpu_update
         if isinstance(alpha, float) and update.fits(x, y):
             update.axpy(x, x.dtype.type(alpha), y)  # one pass, no temporary
         else:
@@ -43,7 +49,7 @@ class NumbaBackend(NumpyBackend):
 
     def bias_act(self, z, b, activation):
         if z.dtype in _FUSED_DTYPES and z.ndim == 2 and z.flags.c_contiguous:
-            fused = _kernels("cpu_fused")
+            fused = kernels.cpu_fused
             if b is None or (b.dtype == z.dtype and b.flags.c_contiguous):
                 return fused.bias_act_checked(z, b, fused.CODES[activation])
             return fused.bias_act_forward(z, b, activation)
@@ -56,7 +62,7 @@ class NumbaBackend(NumpyBackend):
         if (grad_out.dtype in _FUSED_DTYPES and grad_out.ndim == 2 and saved is not None
                 and saved.dtype == grad_out.dtype and saved.shape == grad_out.shape
                 and grad_out.flags.c_contiguous and saved.flags.c_contiguous):
-            fused = _kernels("cpu_fused")
+            fused = kernels.cpu_fused
             return fused.act_backward_checked(grad_out, saved, fused.CODES[activation],
                                               need_bias_grad)
         return super().act_backward(grad_out, out, pre, activation, need_bias_grad)
@@ -64,12 +70,12 @@ class NumbaBackend(NumpyBackend):
     def softmax_cross_entropy(self, z, target):
         if z.dtype in _FUSED_DTYPES and z.ndim == 2:  # the kernel checks the targets' range
             try:
-                return _kernels("cpu_softmax_ce").softmax_ce_forward(z, target)
+                return kernels.cpu_softmax_ce.softmax_ce_forward(z, target)
             except IndexError as e:
                 raise ClassTargetError(str(e)) from None
         return super().softmax_cross_entropy(z, target)
 
     def softmax_cross_entropy_backward(self, probs, target, scale):
         if probs.dtype in _FUSED_DTYPES:
-            return _kernels("cpu_softmax_ce").softmax_ce_backward(probs, target, scale)
+            return kernels.cpu_softmax_ce.softmax_ce_backward(probs, target, scale)
         return super().softmax_cross_entropy_backward(probs, target, scale)
