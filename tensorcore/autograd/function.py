@@ -88,24 +88,9 @@ class Function:
             if self._freed:
                 raise RuntimeError(_FREED_MESSAGE)
             return ()
-        if _State.raw:
-            return self._saved_arrays(saved)
-        out = []
-        for entry in saved:
-            if entry is None:
-                out.append(None)
-            elif type(entry) is _SavedOutput:
-                out.append(self._unpack_output(entry))
-            else:
-                tensor, version = entry
-                if version is not None and tensor._version_box[0] != version:
-                    raise _version_error(self, tensor, version)
-                out.append(tensor)
-        return tuple(out)
-
-    def _saved_arrays(self, saved) -> tuple:
-        """The saved values as bare arrays (and constants), for an array-level backward."""
-        out = []
+        if not _State.raw:
+            return self._saved_as_tensors(saved)
+        out = []  # an array-level backward: the saved values as bare arrays (and constants)
         for entry in saved:
             if entry is None:
                 out.append(None)
@@ -121,6 +106,21 @@ class Function:
                     raise _version_error(self, value, version)
                 else:
                     out.append(value._data)
+        return tuple(out)
+
+    def _saved_as_tensors(self, saved) -> tuple:
+        """The saved values as Tensors (outputs rebuilt), for a backward on Tensors."""
+        out = []
+        for entry in saved:
+            if entry is None:
+                out.append(None)
+            elif type(entry) is _SavedOutput:
+                out.append(self._unpack_output(entry))
+            else:
+                tensor, version = entry
+                if version is not None and tensor._version_box[0] != version:
+                    raise _version_error(self, tensor, version)
+                out.append(tensor)
         return tuple(out)
 
     def _unpack_output(self, entry: _SavedOutput):
@@ -280,27 +280,16 @@ def apply_plain(cls, a, b=_ONE_ARG):
 def _record_one(ctx, edges: tuple, out, raw):
     """Make ``ctx`` the node of its one output ``out`` (``raw``: what forward returned):
     its edges, its place in creation order, a weak reference to the output, and the saved
-    values packed against versions. Returns ``out``."""
+    values packed against versions (as ``_pack_saved``, without its general loop).
+    Returns ``out``."""
     ctx._edges = edges
     ctx._seq = _next_seq()
     ctx._outputs = (weakref.ref(out),)
     data = out._data
     ctx._out_meta = ((data.shape, data.dtype, out._backend),)
-    pending = ctx._saved
-    if pending is not None:
-        ctx._saved = _pack_saved_one(pending, out, raw)
-    return out
-
-
-def _refresh_view(a):
-    from ..ops.index import refresh_view
-
-    refresh_view(a)
-
-
-def _pack_saved_one(items, out, raw):
-    """``_pack_saved`` for the common single-output op, without the general loop."""
-    data = out._data
+    items = ctx._saved
+    if items is None:
+        return out
     packed = []
     for item in items:
         if isinstance(item, Tensor):
@@ -312,9 +301,17 @@ def _pack_saved_one(items, out, raw):
             packed.append(_SavedOutput(0, data, out._version_box))
         elif item is None or type(item) in (int, float, bool):
             packed.append(None if item is None else (item, None))
-        else:
-            return _pack_saved(items, (out,), (raw,))  # NumPy scalars, errors: the long way
-    return tuple(packed)
+        else:  # NumPy scalars, errors: the long way
+            ctx._saved = _pack_saved(items, (out,), (raw,))
+            return out
+    ctx._saved = tuple(packed)
+    return out
+
+
+def _refresh_view(a):
+    from ..ops.index import refresh_view
+
+    refresh_view(a)
 
 
 def _pack_saved(items, outs, raws):
