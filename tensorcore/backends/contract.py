@@ -145,7 +145,7 @@ class Backend:
     def linear_act(self, x, w, b, activation: str | None):
         """``act(x @ w.T + b)`` for x (M, K), w (N, K), b (N,) or None: ``(out, pre)`` as
         ``bias_act`` returns them. A GPU backend may do it in one fused launch."""
-        return self.bias_act(self.matmul(x, w.T), b, activation)
+        return self.bias_act(x @ w.T, b, activation)
 
     def bias_act(self, z, b, activation: str | None):
         """``act(z + b)`` for the (M, N) GEMM result ``z`` (owned: may be reused).
