@@ -15,4 +15,3 @@ class NumpyBackend(Backend):
 
     name = "numpy"
     device_type = "cpu"
-
