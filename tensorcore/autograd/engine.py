@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 from heapq import heappop, heappush
 
-from .function import _FREED_MESSAGE, Function
+from .function import _FREED_MESSAGE, FREED, Function
 from .grad_mode import _State
 
 Tensor = None  # set by tensorcore.tensor
@@ -71,7 +71,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
         while heap:
             node = heappop(heap)[1]
             grads = buffers.pop(node)
-            if (node._freed or node._pre_hooks or captures
+            if (node._saved is FREED or node._pre_hooks or captures
                     or (grads[0] is None if len(grads) == 1 else _has_none(grads))):
                 _State.raw = False
                 grads = _prepare_grads(node, grads, captures, bare)
@@ -114,9 +114,8 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                     heappush(heap, (-target._seq, target))
                 buf[nr] = g if buf[nr] is None else buf[nr] + g
             if not retain_graph and (node._saved is not None or node.__dict__):
-                node._saved = None  # free what the backward needed (saved values, ctx fields)
+                node._saved = FREED  # free what the backward needed (saved values, ctx fields)
                 node.__dict__.clear()
-                node._freed = True
         _State.raw = False
         for target, g in leaf_pending.values():
             if bare:

@@ -39,6 +39,9 @@ _FREED_MESSAGE = (
     "calling backward.")
 
 
+FREED = type("Freed", (), {"__repr__": lambda self: "<freed>"})()  # a released node's _saved
+
+
 class _SavedOutput:
     """A saved output of the node itself: kept as its array, rebuilt on unpacking (no cycle)."""
 
@@ -61,7 +64,6 @@ class Function:
                  "__dict__", "__weakref__")
     # rarely set, so class defaults (an instance sets them in its __dict__)
     _pre_hooks = None  # output_nr -> hooks on that output's gradient
-    _freed = False  # released after a backward without retain_graph
 
     # True when ``backward`` is written with operators only (``g * out``, ``-g``...), so that
     # it also runs on bare arrays: for a first-order backward the engine then passes arrays
@@ -85,9 +87,9 @@ class Function:
     def saved_tensors(self) -> tuple:
         saved = self._saved
         if saved is None:
-            if self._freed:
-                raise RuntimeError(_FREED_MESSAGE)
             return ()
+        if saved is FREED:
+            raise RuntimeError(_FREED_MESSAGE)
         if not _State.raw:
             return self._saved_as_tensors(saved)
         out = []  # an array-level backward: the saved values as bare arrays (and constants)
@@ -144,6 +146,11 @@ class Function:
         """Accepted for PyTorch parity: missing output gradients are always zeros here."""
 
     # -- node API ----------------------------------------------------------------------------
+    @property
+    def _freed(self) -> bool:
+        """Released by a backward without retain_graph (its saved values and fields gone)."""
+        return self._saved is FREED
+
     @property
     def _out_backend(self):
         """The backend of the node's outputs (known once ``apply`` recorded the node), for
@@ -254,7 +261,11 @@ def apply_plain(cls, a, b=_ONE_ARG):
     Python float, neither a view. The hot lane of elementwise code: the same forward and the
     same node as ``apply``, without its general argument handling."""
     ctx = object.__new__(cls)
-    ea = _edge(a)
+    if a._requires_grad:  # _edge(a), inlined: the hot lane
+        fn, data = a.grad_fn, a._data
+        ea = (a if fn is None else fn, a._output_nr, data.shape, data.dtype)
+    else:
+        ea = None
     if b is _ONE_ARG:
         args, edges = (a,), (ea,)
         ctx.needs_input_grad = (True,)
