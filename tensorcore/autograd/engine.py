@@ -65,6 +65,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
     direct_leaves = bare and inputs is None
     needed = None if inputs is None or accumulate else _needed_nodes(list(buffers), inputs)
     prev_mode, prev_raw = _State.enabled, _State.raw
+    anomaly = _State.anomaly  # read once: a thread-local attribute costs ~45 ns a read
     _State.enabled = create_graph
     _State.raw = bare  # array-level backwards get saved values as arrays
     try:
@@ -87,7 +88,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             edges = node._edges
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
-            if len(in_grads) != len(edges) or _State.anomaly:
+            if len(in_grads) != len(edges) or anomaly:
                 in_grads = _check_backward_output(node, in_grads, bare)
             for edge, g in zip(edges, in_grads):
                 if edge is None or g is None:

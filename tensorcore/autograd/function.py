@@ -259,7 +259,8 @@ def apply_plain(cls, a, b=_ONE_ARG):
     """``cls.apply(a)`` / ``cls.apply(a, b)`` for plain arguments while grad mode is on and one
     of them requires grad: ``a`` a Tensor, ``b`` a Tensor of the same backend and dtype or a
     Python float, neither a view. The hot lane of elementwise code: the same forward and the
-    same node as ``apply``, without its general argument handling."""
+    same node as ``apply``, without its general argument handling. Only for the built-in ops
+    whose forward computes on the arrays alone (it runs without switching grad mode off)."""
     ctx = object.__new__(cls)
     if a._requires_grad:  # _edge(a), inlined: the hot lane
         fn, data = a.grad_fn, a._data
@@ -274,14 +275,10 @@ def apply_plain(cls, a, b=_ONE_ARG):
         args, edges = (a, b), (ea, eb)
         ctx.needs_input_grad = (ea is not None, eb is not None)
     ctx._saved = None
-    _State.enabled = False
     try:
         raw = cls.forward(ctx, *args)
     except ValueError:  # a broadcasting error: apply words it with both shapes
-        _State.enabled = True
         return cls.apply(*args)
-    finally:
-        _State.enabled = True
     backend = a._backend
     if type(raw) is not backend.array_type:  # e.g. a NumPy scalar from 0-d math: rare
         return cls.apply(*args)
