@@ -69,6 +69,9 @@ class Function:
     # it also runs on bare arrays: for a first-order backward the engine then passes arrays
     # (and ``saved_tensors`` gives arrays), skipping a Tensor wrapper per intermediate.
     array_backward = False
+    # True when ``forward`` computes on its inputs' arrays alone and calls no Tensor op: then
+    # ``apply`` needs not switch grad mode off around it (two thread-local writes a call).
+    array_forward = False
 
     @staticmethod
     def forward(ctx, *args):
@@ -199,7 +202,9 @@ class Function:
         record = prev and True in needs
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(args)
         ctx._saved = None  # save_for_backward puts the items here; packed below
-        _State.enabled = False
+        switch = prev and not cls.array_forward
+        if switch:
+            _State.enabled = False
         try:
             raw = cls.forward(ctx, *args)
         except ValueError as e:
@@ -209,7 +214,8 @@ class Function:
             raise RuntimeError(f"{cls.__name__}: the shapes {shapes} cannot be broadcast "
                                f"together ({e})") from None
         finally:
-            _State.enabled = prev
+            if switch:
+                _State.enabled = prev
         node = ctx if record else None
         if type(raw) is tuple:
             outputs = tuple(_wrap(r, backend, node, i) for i, r in enumerate(raw))
@@ -259,8 +265,8 @@ def apply_plain(cls, a, b=_ONE_ARG):
     """``cls.apply(a)`` / ``cls.apply(a, b)`` for plain arguments while grad mode is on and one
     of them requires grad: ``a`` a Tensor, ``b`` a Tensor of the same backend and dtype or a
     Python float, neither a view. The hot lane of elementwise code: the same forward and the
-    same node as ``apply``, without its general argument handling. Only for the built-in ops
-    whose forward computes on the arrays alone (it runs without switching grad mode off)."""
+    same node as ``apply``, without its general argument handling. Only for classes with
+    ``array_forward`` (their forward runs without switching grad mode off)."""
     ctx = object.__new__(cls)
     if a._requires_grad:  # _edge(a), inlined: the hot lane
         fn, data = a.grad_fn, a._data

@@ -28,6 +28,7 @@ __all__ = sorted(set(TENSOR_METHODS) | {
 
 
 class Add(Function):
+    array_forward = True
     array_backward = True
 
     @staticmethod
@@ -41,6 +42,7 @@ class Add(Function):
 
 
 class Sub(Function):
+    array_forward = True
     array_backward = True
 
     @staticmethod
@@ -54,6 +56,7 @@ class Sub(Function):
 
 
 class RSub(Function):
+    array_forward = True
     array_backward = True
 
     @staticmethod
@@ -67,6 +70,7 @@ class RSub(Function):
 
 
 class Mul(Function):
+    array_forward = True
     array_backward = True
 
     @staticmethod
@@ -83,6 +87,7 @@ class Mul(Function):
 
 
 class Div(Function):
+    array_forward = True
     array_backward = True
 
     @staticmethod

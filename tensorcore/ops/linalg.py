@@ -28,6 +28,8 @@ ACTIVATIONS = ("relu", "gelu", "sigmoid", "tanh", None)
 
 
 class MatMul(Function):
+    array_forward = True
+
     @staticmethod
     def forward(ctx, a, b):
         x, y = a._data, b._data
@@ -78,6 +80,7 @@ def matmul(a, b):
 class LinearAct(Function):
     """act(x @ w.T + b) for x of shape (..., in), w (out, in), b (out,) or None."""
 
+    array_forward = True
     array_backward = True
 
     @staticmethod
@@ -178,6 +181,7 @@ class CrossEntropy(Function):
     it calls ``CrossEntropy.apply``. The backend raises ``ClassTargetError`` for a target
     outside [0, C), and ``cross_entropy`` then takes its general path."""
 
+    array_forward = True
     array_backward = True
 
     @staticmethod

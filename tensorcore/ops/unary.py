@@ -27,6 +27,8 @@ __all__ = list(TENSOR_METHODS)
 
 
 class Abs(Function):
+    array_forward = True
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -39,6 +41,7 @@ class Abs(Function):
 
 
 class Exp(Function):
+    array_forward = True
     array_backward = True
 
     @staticmethod
@@ -54,6 +57,7 @@ class Exp(Function):
 
 
 class Log(Function):
+    array_forward = True
     array_backward = True
 
     @staticmethod
@@ -82,6 +86,7 @@ class Log1p(Function):
 
 
 class Sqrt(Function):
+    array_forward = True
     array_backward = True
 
     @staticmethod
@@ -97,6 +102,7 @@ class Sqrt(Function):
 
 
 class Rsqrt(Function):
+    array_forward = True
     array_backward = True
 
     @staticmethod
@@ -112,6 +118,8 @@ class Rsqrt(Function):
 
 
 class Sin(Function):
+    array_forward = True
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -124,6 +132,8 @@ class Sin(Function):
 
 
 class Cos(Function):
+    array_forward = True
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -136,6 +146,7 @@ class Cos(Function):
 
 
 class Tanh(Function):
+    array_forward = True
     array_backward = True
 
     @staticmethod
@@ -151,6 +162,7 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    array_forward = True
     array_backward = True
 
     @staticmethod
@@ -166,6 +178,8 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
+    array_forward = True
+
     @staticmethod
     def forward(ctx, a):
         x = a._data
@@ -178,6 +192,8 @@ class Relu(Function):
 
 
 class Erf(Function):
+    array_forward = True
+
     @staticmethod
     def forward(ctx, a):
         from ..backends.contract import _erf
