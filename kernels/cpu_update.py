@@ -34,7 +34,9 @@ def axpy(x, alpha, y):  # pragma: no cover - compiled
 
 def fits(x: np.ndarray, y: np.ndarray) -> bool:
     """Whether :func:`axpy` takes these arrays: one float32/float64 dtype, one shape, both
-    C-contiguous, ``x`` writeable."""
+    C-contiguous, ``x`` writeable, and ``y`` either ``x`` itself or apart from it (the loop
+    would read elements of an overlapping ``y`` it had already updated)."""
     return (x.dtype is y.dtype or x.dtype == y.dtype) and x.dtype in _DTYPES \
         and x.shape == y.shape and x.flags.c_contiguous and y.flags.c_contiguous \
-        and x.flags.writeable
+        and x.flags.writeable and (x is y or x.base is None and y.base is None
+                                   or not np.may_share_memory(x, y))

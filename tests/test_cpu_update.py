@@ -32,6 +32,28 @@ def test_fits_refuses_what_the_loop_cannot_take(make_y):
     assert not cpu_update.fits(x, make_y(x))
 
 
+def test_overlapping_views_take_numpys_way():
+    buf = np.arange(10, dtype=np.float32)
+    expected = buf.copy()
+    expected[1:] += 2.0 * expected[:-1].copy()
+    assert not cpu_update.fits(buf[1:], buf[:-1])
+    NumbaBackend("cpu").axpy_(buf[1:], 2.0, buf[:-1])
+    np.testing.assert_array_equal(buf, expected)
+    x = np.ones(4, np.float32)  # the array itself is fine: each element reads itself first
+    assert cpu_update.fits(x, x)
+    cpu_update.axpy(x, x.dtype.type(2.0), x)
+    assert x.tolist() == [3.0] * 4
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_large_overlapping_update_equals_numpy(backend):
+    buf = np.arange(70001, dtype=np.float64)  # above the contract's chunk size
+    expected = buf.copy()
+    expected[1:] += 2.0 * expected[:-1].copy()
+    tc.backends.get_backend("cpu", name=backend).axpy_(buf[1:], 2.0, buf[:-1])
+    np.testing.assert_array_equal(buf, expected)
+
+
 def test_fits_refuses_read_only_and_integer_targets():
     x = np.ones(3, np.float32)
     x.flags.writeable = False

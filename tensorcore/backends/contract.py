@@ -131,7 +131,8 @@ class Backend:
         """``x += alpha * y`` in place, without a temporary the size of ``x`` (the SGD update;
         a fresh large temporary costs page faults on every step)."""
         if x.shape != y.shape or x.size <= _CHUNK or not (
-                x.flags.c_contiguous and y.flags.c_contiguous):
+                x.flags.c_contiguous and y.flags.c_contiguous) or (
+                x is not y and self.xp.may_share_memory(x, y)):  # chunks would reread
             x += alpha * y
             return
         xf, yf = x.reshape(-1), y.reshape(-1)

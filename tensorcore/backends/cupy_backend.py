@@ -155,7 +155,9 @@ class CupyBackend(Backend):
 
     def axpy_(self, x, alpha, y) -> None:
         if ("cupy" in self.fused_paths and x.dtype in _FUSED_DTYPES and x.shape == y.shape
-                and x.dtype == y.dtype and x.flags.c_contiguous and y.flags.c_contiguous):
+                and x.dtype == y.dtype and x.flags.c_contiguous and y.flags.c_contiguous
+                and (x is y or x.base is None and y.base is None
+                     or not self.xp.may_share_memory(x, y))):  # one pass races on overlap
             with self.runtime.device:
                 kernels.cuda_cupy.axpy_(x, alpha, y)
             return
