@@ -249,6 +249,27 @@ def test_custom_function_values_and_needs_input_grad(device):
     assert y.grad is None
 
 
+def test_custom_function_forward_runs_with_grad_mode_off(device):
+    seen = []
+
+    class Twice(Function):  # not array_forward: its forward may call Tensor ops
+        @staticmethod
+        def forward(ctx, x):
+            seen.append(tc.is_grad_enabled())
+            return x * 2.0  # recorded nowhere: the node is Twice's alone
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2.0
+
+    x = tc.ones(3, device=device, requires_grad=True)
+    y = Twice.apply(x)
+    assert seen == [False] and tc.is_grad_enabled()
+    assert y.grad_fn.name() == "TwiceBackward0" and y.grad_fn.next_functions == ((x, 0),)
+    y.sum().backward()
+    np.testing.assert_allclose(to_numpy(x.grad), [2.0, 2.0, 2.0])
+
+
 def test_custom_function_gradcheck_and_gradgradcheck(device):
     tc.manual_seed(3)
     x = tc.randn(3, dtype=tc.float64, device=device, requires_grad=True)
