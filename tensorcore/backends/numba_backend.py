@@ -3,7 +3,8 @@
 Arrays are NumPy arrays, so tensors of this backend and of ``numpy`` mix freely; only the
 kernel entry points differ: the bias + activation epilogue and its backward (activation
 gradient fused with the bias-gradient column sum) run as single Numba passes (parallel
-above sizes measured in ``tensorcore.kernels.cpu_fused``).
+above sizes measured in ``tensorcore.kernels.cpu_fused``), as do softmax cross-entropy
+(``cpu_softmax_ce``) and the parameter update ``axpy_`` (``cpu_update``).
 
 >>> from tensorcore.backends.numba_backend import NumbaBackend
 >>> NumbaBackend("cpu").name
