@@ -318,8 +318,7 @@ def _accumulate_array(leaf, data, handed_out) -> None:
             held += data
             current._version_box[0] += 1
         return
-    base = data.base
-    key = id(data if base is None else base)
+    key = _id_of_memory(data)
     if key in handed_out or not getattr(data.flags, "writeable", True):
         data = data.copy()
     else:

@@ -191,11 +191,10 @@ class Function:
                     raise _device_error(cls, backend, a._backend)
                 if a._base is not None and a._view_version != a._version_box[0]:
                     _refresh_view(a)  # its base was changed in place since: new history
-                if a._requires_grad:  # _edge(a), inlined: this loop runs for every op
-                    fn, data = a.grad_fn, a._data
-                    edges.append((a if fn is None else fn, a._output_nr, data.shape, data.dtype))
-                    needs.append(True)
-                    continue
+                edge = _edge(a)
+                needs.append(edge is not None)
+                edges.append(edge)
+                continue
             needs.append(False)
             edges.append(None)
         prev = _State.enabled

@@ -51,6 +51,13 @@ def targets_in_range(t, n_classes: int) -> bool:
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
+def overlaps(xp, x, y) -> bool:
+    """Whether ``y`` may share memory with ``x`` without being ``x`` itself: an in-place
+    update of ``x`` that reads ``y`` as it goes would then reread updated elements."""
+    return x is not y and (x.base is not None or y.base is not None) \
+        and bool(xp.may_share_memory(x, y))
+
+
 def softmax_ce_reference(xp, z, target):
     """``Backend.softmax_cross_entropy`` without the range check: targets in [0, C)."""
     shifted = z - z.max(axis=1, keepdims=True)
@@ -131,9 +138,8 @@ class Backend:
         """``x += alpha * y`` in place, without a temporary the size of ``x`` (the SGD update;
         a fresh large temporary costs page faults on every step)."""
         if x.shape != y.shape or x.size <= _CHUNK or not (
-                x.flags.c_contiguous and y.flags.c_contiguous) or (
-                x is not y and self.xp.may_share_memory(x, y)):  # chunks would reread
-            x += alpha * y
+                x.flags.c_contiguous and y.flags.c_contiguous) or overlaps(self.xp, x, y):
+            x += alpha * y  # (a chunked or one-pass update would reread updated elements)
             return
         xf, yf = x.reshape(-1), y.reshape(-1)
         buf = self.xp.empty(_CHUNK, dtype=x.dtype)
@@ -194,9 +200,14 @@ class Backend:
         logits; ``probs`` is the backward's only need. Raises ``ClassTargetError`` when a
         target is outside [0, C) (unchecked while ``capturing()``: such rows' values are
         then undefined)."""
-        if not self.capturing() and not targets_in_range(target, z.shape[1]):
-            raise ClassTargetError("a class target is outside [0, C)")
+        self.check_class_targets(target, z.shape[1])
         return softmax_ce_reference(self.xp, z, target)
+
+    def check_class_targets(self, target, n_classes: int) -> None:
+        """``ClassTargetError`` when a class index is outside [0, n_classes) (a host read of
+        the targets; skipped while ``capturing()``)."""
+        if not self.capturing() and not targets_in_range(target, n_classes):
+            raise ClassTargetError("a class target is outside [0, C)")
 
     def softmax_cross_entropy_backward(self, probs, target, scale):
         """``(probs - onehot(target)) * scale`` as a new array (``probs`` may be needed again

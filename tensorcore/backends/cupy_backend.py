@@ -36,7 +36,7 @@ import warnings
 import numpy as np
 
 from . import kernel_paths
-from .contract import Backend, ClassTargetError, softmax_ce_reference, targets_in_range
+from .contract import Backend, overlaps, softmax_ce_reference
 from .numba_backend import _FUSED_DTYPES, kernels  # the same float32/float64 pair
 
 # Numba synchronizes the stream a CuPy array exports on every kernel launch unless this is
@@ -156,8 +156,7 @@ class CupyBackend(Backend):
     def axpy_(self, x, alpha, y) -> None:
         if ("cupy" in self.fused_paths and x.dtype in _FUSED_DTYPES and x.shape == y.shape
                 and x.dtype == y.dtype and x.flags.c_contiguous and y.flags.c_contiguous
-                and (x is y or x.base is None and y.base is None
-                     or not self.xp.may_share_memory(x, y))):  # one pass races on overlap
+                and not overlaps(self.xp, x, y)):  # one pass would race on overlap
             with self.runtime.device:
                 kernels.cuda_cupy.axpy_(x, alpha, y)
             return
@@ -205,8 +204,7 @@ class CupyBackend(Backend):
 
     def softmax_cross_entropy(self, z, target):
         n, c = z.shape
-        if not self.capturing() and not targets_in_range(target, c):  # a host read
-            raise ClassTargetError("a class target is outside [0, C)")
+        self.check_class_targets(target, c)
         return self._dispatch("softmax_ce", "softmax_ce", n * c, z.dtype, z, target)
 
     def softmax_cross_entropy_backward(self, probs, target, scale):
