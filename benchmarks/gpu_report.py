@@ -27,6 +27,7 @@ runs in CI.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import subprocess
@@ -47,9 +48,11 @@ PATHS = ("numba", "cupy", "unfused")
 FP32_PEAK_TFLOPS = 67.0  # H100 SXM, dense FP32 on CUDA cores
 LAYER_SIDES = (64, 128, 256, 512, 1024, 2048, 4096, 8192)  # powers of 2: the crossover
 # tc-<path>: eager steps (auto is the default); tc-<path>+graph: the step captured once as a
-# CUDA graph (tensorcore.cuda.graphs) and replayed; torch-cuda: PyTorch CUDA eager
+# CUDA graph (tensorcore.cuda.graphs) and replayed, its GEMMs on the graph GEMM that
+# capture() picks (cuBLAS through tensorcore's handle where its probe passes);
+# +graph:numba forces the Numba GEMM (TENSORCORE_GRAPH_GEMM=numba); torch-cuda: PyTorch eager
 GPU_MLP_IMPLS = (tuple(f"tc-{p}" for p in ("auto", *PATHS))
-                 + tuple(f"tc-{p}+graph" for p in ("auto", "numba", "cupy")) + ("torch-cuda",))
+                 + ("tc-cupy+graph", "tc-cupy+graph:numba", "tc-numba+graph", "torch-cuda"))
 LAYER_PASSES = 2
 GRAPH_LAYER_MAX = 1024  # captured layers are timed up to this side (launch-bound sizes)
 ELEMENTWISE_OPS = ("act_backward", "softmax_ce")  # the other rows of AUTO_THRESHOLDS
@@ -68,9 +71,11 @@ def make_gpu_mlp_step(impl: str, size: str, steps_before: int = 2):
     GPU: ``tc-<path>`` runs tensorcore with that kernel path, ``tc-<path>+graph`` replays it
     as a CUDA graph (captured after ``steps_before`` real steps, which update the weights),
     ``torch-cuda`` PyTorch eager."""
-    if impl.endswith("+graph"):
-        step, get_params = make_gpu_mlp_step(impl.removesuffix("+graph"), size)
-        return tc.cuda.graphs.capture(step, warmup=steps_before).replay, get_params
+    if "+graph" in impl:
+        base, _, gemm = impl.partition("+graph")
+        step, get_params = make_gpu_mlp_step(base, size)
+        with graph_gemm(gemm.removeprefix(":") or "auto"):
+            return tc.cuda.graphs.capture(step, warmup=steps_before).replay, get_params
     x, labels, params = W.mlp_init(size)
     if impl == "torch-cuda":
         return _torch_cuda_step(x, labels, params)
@@ -85,10 +90,12 @@ def _torch_cuda_step(x, labels, params):
 def make_layer(impl: str, n: int):
     """Forward + backward of ``relu(x @ w.T + b)`` at M = N = K = n in float32 (6 n^3 FLOP
     in the three GEMMs): ``impl`` a kernel path, ``<path>+graph`` that path captured as a
-    CUDA graph (its GEMMs then run on the Numba kernel), ``cublas`` (one GEMM only: 2 n^3
-    FLOP) or ``torch-cuda``."""
-    if impl.endswith("+graph"):
-        return tc.cuda.graphs.capture(make_layer(impl.removesuffix("+graph"), n)).replay
+    CUDA graph (``+graph:numba``: its GEMMs on the Numba kernel), ``cublas`` (one GEMM only:
+    2 n^3 FLOP) or ``torch-cuda``."""
+    if "+graph" in impl:
+        base, _, gemm = impl.partition("+graph")
+        with graph_gemm(gemm.removeprefix(":") or "auto"):
+            return tc.cuda.graphs.capture(make_layer(base, n)).replay
     rng = np.random.default_rng(n)
     x, w = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
     b, g = rng.standard_normal(n, dtype=np.float32), np.ones((n, n), np.float32)
@@ -115,6 +122,20 @@ def make_layer(impl: str, n: int):
     return run
 
 
+@contextlib.contextmanager
+def graph_gemm(choice: str):
+    """``TENSORCORE_GRAPH_GEMM=choice`` for the captures inside."""
+    before = os.environ.get("TENSORCORE_GRAPH_GEMM")
+    os.environ["TENSORCORE_GRAPH_GEMM"] = choice
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TENSORCORE_GRAPH_GEMM"]
+        else:
+            os.environ["TENSORCORE_GRAPH_GEMM"] = before
+
+
 def make_elementwise(op: str, impl: str, n: int):
     """One call of a fused elementwise entry point on an n x n float32 array, on kernel path
     ``impl``: ``act_backward`` (ReLU's gradient and the bias gradient) or ``softmax_ce``
@@ -134,6 +155,11 @@ def make_elementwise(op: str, impl: str, n: int):
             _, probs = backend.softmax_cross_entropy(a, target)
             return backend.softmax_cross_entropy_backward(probs, target, scale)
     return run
+
+
+def graph_gemm_name() -> str:
+    """The GEMM that captures with ``TENSORCORE_GRAPH_GEMM=auto`` record on this GPU."""
+    return str(tc.backends.get_backend("cuda").graph_gemm())
 
 
 def layer_flops(impl: str, n: int) -> float:
@@ -202,7 +228,11 @@ def launch_probes() -> dict:
     z = cupy.empty((64, 64), np.float32)
     probes["cuda_cupy.bias_act_forward alone"] = \
         lambda: cuda_cupy.bias_act_forward(z, b._data, "relu")
-    for impl in ("tc-auto", "tc-auto+graph", "torch-cuda"):
+    backend = tc.backends.get_backend("cuda")
+    probes["64^3 GEMM x @ w.T: CuPy's matmul"] = lambda: x._data @ w._data.T
+    probes["64^3 GEMM x @ w.T: tensorcore's cuBLAS handle (kernels.cuda_cublas)"] = \
+        lambda: backend._matmul_cublas(x._data, w._data.T)
+    for impl in ("tc-auto", "tc-cupy+graph", "torch-cuda"):
         if impl in available_gpu_mlp_impls():
             try:
                 step = make_gpu_mlp_step(impl, "small")[0]
@@ -252,7 +282,7 @@ def check_gpu_agreement(size: str, steps: int = 2, rtol: float = 2e-3, atol: flo
     ref, out = ref_params(), {}
     for impl in available_gpu_mlp_impls() if impls is None else impls:
         step, get_params = make_gpu_mlp_step(impl, size, steps_before=steps - 1)
-        for _ in range(1 if impl.endswith("+graph") else steps):
+        for _ in range(1 if "+graph" in impl else steps):
             step()
         got = get_params()
         for r, p in zip(ref, got):
@@ -384,12 +414,14 @@ def main(argv=None) -> int:
         for impl in available_gpu_mlp_impls():
             row.append(cell("{:.3f}".format, time_mlp_step_ms, impl, size, min_time))
         out.append(f"| {size} | " + " | ".join(row) + " |")
-    out += ["", "- each eager tc step waits for the GPU once: `F.cross_entropy` reads the "
+    out += ["", f"- +graph columns: the GEMMs ran on the {graph_gemm_name()} graph GEMM "
+            "(+graph:numba: the Numba GEMM)",
+            "- each eager tc step waits for the GPU once: `F.cross_entropy` reads the "
             "targets' range on the host (PyTorch checks on the device, without waiting); a "
             "captured step (+graph) skips that read and gives a NaN loss for a bad target"]
     print("\n".join(out), flush=True)
 
-    impls = (list(PATHS) + ["cupy+graph", "unfused+graph", "cublas"]
+    impls = (list(PATHS) + ["cupy+graph", "unfused+graph", "cupy+graph:numba", "cublas"]
              + (["torch-cuda"] if torch_cuda() else []))
     sides = [n for n in LAYER_SIDES if not (args.quick and n > 4096)]
     out = ["", "### Fused linear + ReLU, forward + backward, float32 "
@@ -407,8 +439,9 @@ def main(argv=None) -> int:
     out += ["", f"- {crossover(times)}", "- cublas is ONE GEMM (2n^3); the others run three "
             "(6n^3): a fused layer at cuBLAS speed takes 3x the cublas column.",
             f"- each cell: the best of {LAYER_PASSES} interleaved passes over the columns",
-            f"- +graph: the layer captured once and replayed (GEMMs on the Numba kernel, no "
-            f"host cost per launch), timed up to {GRAPH_LAYER_MAX}^3"]
+            f"- +graph: the layer captured once and replayed (no host cost per launch; GEMMs "
+            f"on the {graph_gemm_name()} graph GEMM, :numba on the Numba GEMM), timed up to "
+            f"{GRAPH_LAYER_MAX}^3"]
     print("\n".join(out), flush=True)
     print("\n".join(elementwise_table(sides, min_time)), flush=True)
 

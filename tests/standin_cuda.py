@@ -45,6 +45,29 @@ class NumpyRuntime:
     def on_device(self, a):
         return True
 
+    @staticmethod
+    def pointer(a):
+        return a.ctypes.data
+
+    def cublas(self):
+        """A real ``kernels.cuda_cublas.Cublas`` on the NumPy stand-in of libcublas."""
+        if getattr(self, "_cublas", None) is None:
+            from fake_cublas import FakeCublas
+
+            from tensorcore.kernels.cuda_cublas import Cublas
+
+            self._cublas = Cublas.open(9, self._allocate, lib=FakeCublas())
+        return self._cublas
+
+    @staticmethod
+    def _allocate(nbytes):
+        buffer = np.empty(nbytes, dtype=np.uint8)
+        return buffer.ctypes.data, buffer
+
+    def replay_captured(self, fn):
+        fn()
+        return fn().copy()
+
 
 class StandInCupy(CupyBackend):
     runtime_class = NumpyRuntime

@@ -343,10 +343,11 @@ def test_use_kernels_forces_each_path_and_restores():
         tc.backends.set_kernels("fast")
 
 
-def test_graph_mode_keeps_matrix_products_off_cublas(monkeypatch):
-    """CuPy refuses to record cuBLAS calls in a CUDA graph: in graph mode every 2-D product
-    of a layer step (forward and both backward GEMMs) and of ``@`` takes the Numba GEMM,
-    whatever path is forced; outside it, none does."""
+def test_graph_mode_keeps_matrix_products_off_cupys_cublas(monkeypatch):
+    """CuPy refuses to record cuBLAS calls in a CUDA graph: until ``prepare_capture`` has
+    seen tensorcore's own cuBLAS handle work (``test_cuda_cublas``), every 2-D product of a
+    layer step in graph mode (forward and both backward GEMMs) and of ``@`` takes the Numba
+    GEMM, whatever path is forced; outside graph mode, none does."""
     monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": RecordingCupy})
     monkeypatch.setitem(backends._chosen, "cuda", "cupy")
     monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)

@@ -92,8 +92,35 @@ def test_gpu_interop_and_memory():
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gpu_own_cublas_handle_matches_cupy_matmul(dtype):
+    """``kernels.cuda_cublas`` on the real libcublas: transposed, padded and column-major
+    operands, on the default stream and on a side stream (its own workspace)."""
+    import cupy
+
+    be = backends.get_backend("cuda")
+    rng = np.random.default_rng(1)
+    x = cupy.asarray(rng.standard_normal((70, 40)).astype(dtype))
+    w = cupy.asarray(rng.standard_normal((33, 45)).astype(dtype))
+    cases = [(x, w[:, :40].T), (x[5:, :33], w[:, 2:9]),  # transposed; padded rows
+             (cupy.asfortranarray(x), w[:, :40].T[:, ::2]),  # column-major; strided columns
+             (x[::2, ::2], w[:20, :5])]  # unreadable: copied first
+    for stream in (cupy.cuda.Stream.null, cupy.cuda.Stream(non_blocking=True)):
+        with stream:
+            for a, b in cases:
+                got = be._matmul_cublas(a, b)
+                np.testing.assert_allclose(cupy.asnumpy(got), cupy.asnumpy(a @ b), rtol=1e-5,
+                                           atol=1e-5)
+        stream.synchronize()
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("gemm", ["cublas", "numba"])  # the GEMM the graph records
 @pytest.mark.parametrize("path", ["cupy", "numba"])  # can Numba launches be captured?
-def test_gpu_graph_capture_and_replay(path):
+def test_gpu_graph_capture_and_replay(path, gemm, monkeypatch):
+    monkeypatch.setenv("TENSORCORE_GRAPH_GEMM", gemm)
+    be = backends.get_backend("cuda")
+    be.kernel_calls.clear()
     w = tc.randn(8, 4, device="cuda", requires_grad=True)
 
     def step(x):
@@ -112,6 +139,7 @@ def test_gpu_graph_capture_and_replay(path):
         want = F.linear_act(x, ref, None, "tanh").square().sum()  # eager, same path
         want.backward()
     tc.cuda.synchronize()
+    assert be.graph_gemm() == gemm and be.kernel_calls["matmul", gemm] > 0
     assert abs(loss.item() - want.item()) < 1e-4 * abs(want.item())
     np.testing.assert_allclose(w.detach().cpu().numpy(),  # the replay updated w in place
                                (ref - 0.01 * ref.grad).detach().cpu().numpy(), rtol=1e-5,

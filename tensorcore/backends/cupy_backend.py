@@ -68,6 +68,7 @@ class CupyRuntime:
         self.to_host = cupy.asnumpy
         self._add_at = getattr(cupy.add, "at", None)
         self.graph_mode = False  # set by tensorcore.cuda.graphs.capture, warm-up included
+        self._cublas = None
 
     def scatter_add(self, target, index, values) -> None:
         if self._add_at is not None:
@@ -92,6 +93,48 @@ class CupyRuntime:
     def on_device(self, a) -> bool:
         return isinstance(a, self.array_type) and a.device.id == self.device.id
 
+    @staticmethod
+    def pointer(a) -> int:
+        return a.data.ptr
+
+    def cublas(self):
+        """This GPU's cuBLAS handle for GEMMs a graph can record (``kernels.cuda_cublas``),
+        opened on first use from the libcublas CuPy loads."""
+        if self._cublas is None:
+            with self.device:
+                self.xp.cuda.device.get_cublas_handle()  # CuPy loads libcublas
+                major = int(self.device.compute_capability[:-1])
+                self._cublas = kernels.cuda_cublas.Cublas.open(major, self._allocate)
+        return self._cublas
+
+    def _allocate(self, nbytes: int) -> tuple[int, object]:
+        buffer = self.xp.empty(nbytes, dtype=np.uint8)
+        return buffer.data.ptr, buffer
+
+    def replay_captured(self, fn):
+        """``fn()`` run once, then recorded in a CUDA graph on a side stream and replayed;
+        the replay's result (a probe of whether ``fn`` works inside a graph)."""
+        import contextlib
+
+        cupy = self.xp
+        pool = cupy.cuda.MemoryPool()  # alive until the replay is done
+        stream = cupy.cuda.Stream(non_blocking=True)
+        with self.device, stream:
+            fn()
+            with cupy.cuda.using_allocator(pool.malloc):
+                stream.begin_capture()
+                try:
+                    out = fn()
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        stream.end_capture()
+                    raise
+                graph = stream.end_capture()
+            graph.launch(stream)
+            result = out.copy()  # outside the graph's pool
+            stream.synchronize()
+        return result
+
 
 class CupyBackend(Backend):
     """CuPy arrays on one GPU; the kernel entry points dispatch between three paths."""
@@ -109,6 +152,8 @@ class CupyBackend(Backend):
         self.array_type = self.runtime.array_type
         self.kernel_calls: collections.Counter = collections.Counter()
         self._numba_streams: dict[int, object] = {}
+        self._graph_cublas: bool | None = None  # None until prepare_capture has probed
+        self._graph_numba_forced = False
 
     # -- conversion ----------------------------------------------------------------------------
     def asarray(self, data, dtype=None):
@@ -132,15 +177,51 @@ class CupyBackend(Backend):
         return self.runtime.capturing()
 
     def matmul(self, a, b):
-        """``a @ b``; for a CUDA graph, 2-D products take the Numba GEMM, since CuPy refuses
-        to record cuBLAS calls ("calling cuBLAS API during stream capture is currently
-        unsupported")."""
+        """``a @ b``. CuPy refuses to record cuBLAS calls in a CUDA graph ("calling cuBLAS API
+        during stream capture is currently unsupported"), so in graph mode 2-D float products
+        take ``graph_gemm()``: cuBLAS through a handle of our own, or the Numba GEMM."""
         if (a.ndim == b.ndim == 2 and a.dtype == b.dtype and a.dtype in _FUSED_DTYPES
-                and "numba" in self.fused_paths and self.capturing()):
-            self.kernel_calls["matmul", "numba"] += 1
-            with self.runtime.device:
-                return self._matmul_numba(a, b)
+                and self.capturing()):
+            gemm = self.graph_gemm()
+            if gemm is not None:
+                self.kernel_calls["matmul", gemm] += 1
+                with self.runtime.device:
+                    return getattr(self, f"_matmul_{gemm}")(a, b)
         return a @ b
+
+    def graph_gemm(self) -> str | None:
+        """The GEMM a CUDA graph records: ``"cublas"`` once ``prepare_capture`` has seen it
+        work here, else ``"numba"`` where that path runs, else ``None`` (CuPy's ``@``)."""
+        if self._graph_cublas and not self._graph_numba_forced:
+            return "cublas"
+        return "numba" if "numba" in self.fused_paths else None
+
+    def prepare_capture(self) -> None:
+        """Before a graph records (``tc.cuda.graphs.capture`` calls this): find out once
+        whether a cuBLAS GEMM of our own handle records and replays correctly here, by
+        capturing a small one; where not, warn once and keep the Numba GEMM.
+        ``TENSORCORE_GRAPH_GEMM`` = ``auto`` (that), ``cublas`` (raise where it fails) or
+        ``numba`` (no probe, the Numba GEMM)."""
+        choice = os.environ.get("TENSORCORE_GRAPH_GEMM", "auto")
+        if choice not in ("auto", "cublas", "numba"):
+            raise ValueError(f"TENSORCORE_GRAPH_GEMM={choice!r}: expected auto, cublas or numba")
+        self._graph_numba_forced = choice == "numba"
+        if choice != "numba" and self._graph_cublas is None:
+            self._graph_cublas = _graph_cublas_works(self)
+        if choice == "cublas" and not self._graph_cublas:
+            raise RuntimeError("TENSORCORE_GRAPH_GEMM=cublas, but cuBLAS GEMMs cannot be "
+                               "recorded in a CUDA graph here (see the warning above)")
+
+    def _matmul_cublas(self, a, b):
+        xp, cuda_cublas = self.xp, kernels.cuda_cublas
+        (m, k), n = a.shape, b.shape[1]
+        if 0 in (m, n, k):
+            return xp.zeros((m, n), dtype=a.dtype)
+        a = a if cuda_cublas.readable(a) else xp.ascontiguousarray(a)
+        b = b if cuda_cublas.readable(b) else xp.ascontiguousarray(b)
+        out = xp.empty((m, n), dtype=a.dtype)
+        self.runtime.cublas().matmul(a, b, out, self.runtime.pointer, self.runtime.stream_ptr())
+        return out
 
     def _matmul_numba(self, a, b):
         xp = self.xp
@@ -169,8 +250,9 @@ class CupyBackend(Backend):
         path = kernel_paths.resolve(op, work)
         if path == "unfused" or np.dtype(dtype) not in _FUSED_DTYPES:
             return "unfused"
-        if path == "cupy" and op == "linear_act" and self.capturing():
-            path = "numba"  # its GEMM is cuBLAS, which CuPy does not record in a CUDA graph
+        if (path == "cupy" and op == "linear_act" and self.capturing()
+                and self.graph_gemm() != "cublas"):
+            path = "numba"  # the one-launch layer, rather than cupy's epilogue after our GEMM
         if path not in self.fused_paths:
             return "unfused"
         if path == "numba" and kernel_paths.get_kernels() == "auto" and not _numba_ready(self):
@@ -233,8 +315,8 @@ class CupyBackend(Backend):
 
     # "cupy": cuBLAS + one CuPy kernel
     def _linear_act_cupy(self, x, w, b, activation):
-        return kernels.cuda_cupy.bias_act_forward(x @ w.T, _contiguous(self.xp, b),
-                                                      activation)
+        return kernels.cuda_cupy.bias_act_forward(self.matmul(x, w.T), _contiguous(self.xp, b),
+                                                  activation)
 
     def _act_backward_cupy(self, grad_out, out, pre, activation, need_bias_grad):
         xp = self.xp
@@ -298,6 +380,26 @@ class CupyBackend(Backend):
 
             stream = self._numba_streams[ptr] = cuda.external_stream(ptr)
         return stream
+
+
+def _graph_cublas_works(backend: CupyBackend) -> bool:
+    """Whether ``backend``'s own cuBLAS handle records a GEMM in a CUDA graph and the replay
+    computes it (a transposed weight, as the layers pass it); warns once where not."""
+    try:
+        a = np.arange(15, dtype=np.float32).reshape(3, 5) / 7
+        w = np.arange(20, dtype=np.float32).reshape(4, 5) / 3 - 2
+        a_dev, w_dev = backend.asarray(a), backend.asarray(w)
+        got = backend.to_numpy(backend.runtime.replay_captured(
+            lambda: backend._matmul_cublas(a_dev, w_dev.T)))
+        if not np.allclose(got, a @ w.T, rtol=1e-5, atol=1e-5):
+            raise RuntimeError(f"the replayed GEMM computed {got.tolist()}, not "
+                               f"{(a @ w.T).tolist()}")
+    except Exception as e:  # no libcublas, a refused capture, a wrong replay
+        warnings.warn(f"cuBLAS GEMMs cannot be recorded in a CUDA graph here ({type(e).__name__}"
+                      f": {e}); graphs run their matrix products on the Numba GEMM",
+                      RuntimeWarning, stacklevel=3)
+        return False
+    return True
 
 
 def _valid_targets(target, n_classes: int):

@@ -20,9 +20,13 @@ Rules (as for ``torch.cuda.CUDAGraph``):
   capturing. tensorcore's own checks know: in graph mode (the warm-up and the capture)
   ``F.cross_entropy`` skips its host check of the class targets' range, and a target
   outside [0, C) gives a NaN loss instead of an IndexError;
-* **graph mode runs 2-D matrix products on the Numba GEMM**: CuPy refuses to record cuBLAS
-  calls in a graph, so ``@``, ``linear`` and the layers' backward take the ``numba`` kernel
-  path while capturing (and in the warm-up runs, so that they compile first);
+* **graph mode runs 2-D matrix products on a GEMM a graph can record**: CuPy refuses to
+  record its cuBLAS calls, so ``@``, ``linear`` and the layers' backward call cuBLAS through
+  a handle of tensorcore's own, with a workspace per stream. ``capture`` first checks once
+  per GPU that such a GEMM records and replays correctly; where it does not (or with
+  ``TENSORCORE_GRAPH_GEMM=numba``) they take the Numba GEMM instead (the ``numba`` kernel
+  path). The warm-up runs take the same paths, so kernels compile and workspaces exist
+  before recording;
 * **warm-up runs for real**: ``capture`` runs the step ``warmup`` times before recording
   (compiling kernels, creating cuBLAS workspaces) and once while recording; parameters
   updated by the step are updated those times too;
@@ -107,7 +111,9 @@ def capture(step, *example_inputs: Tensor, warmup: int = 2) -> CUDAGraph:
             raise TypeError(f"capture(): input {i} must be a CUDA Tensor, got "
                             f"{t.device if isinstance(t, Tensor) else type(t).__name__}")
     static = [t.detach().clone().requires_grad_(t.requires_grad) for t in example_inputs]
-    runtime = get_backend(example_inputs[0].device if example_inputs else "cuda").runtime
+    backend = get_backend(example_inputs[0].device if example_inputs else "cuda")
+    backend.prepare_capture()  # which GEMM the graph records (a probe, once per GPU)
+    runtime = backend.runtime
     pool = cupy.cuda.MemoryPool()
     stream = cupy.cuda.Stream(non_blocking=True)
     stream.wait_event(cupy.cuda.get_current_stream().record())

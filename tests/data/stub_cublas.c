@@ -1,0 +1,37 @@
+/* A host-memory stand-in of the libcublas entry points kernels/cuda_cublas.py calls, with
+ * their C signatures (cublas_api.h), so that tests pass real ctypes arguments through a real
+ * C ABI: a column-major reference GEMM with cuBLAS's argument checks. Built by
+ * tests/test_cuda_cublas.py where a C compiler is present. */
+#include <stddef.h>
+
+typedef struct { void *stream; void *workspace; size_t workspace_size; int gemms; } handle_t;
+static handle_t the_handle;
+
+int cublasCreate_v2(handle_t **handle) { *handle = &the_handle; return 0; }
+int cublasSetStream_v2(handle_t *h, void *stream) { h->stream = stream; h->workspace = 0; return 0; }
+int cublasSetWorkspace_v2(handle_t *h, void *ws, size_t size) {
+    h->workspace = ws; h->workspace_size = size; return 0;
+}
+/* what the last calls left in the handle, for the test to read back */
+void *stub_stream(void) { return the_handle.stream; }
+void *stub_workspace(void) { return the_handle.workspace; }
+int stub_gemms(void) { return the_handle.gemms; }
+
+#define GEMM(NAME, T)                                                                         \
+int NAME(handle_t *h, int ta, int tb, int m, int n, int k, const T *alpha, const T *a,        \
+         int lda, const T *b, int ldb, const T *beta, T *c, int ldc) {                        \
+    if (m < 0 || n < 0 || k < 0 || lda < (ta ? k : m) || lda < 1 || ldb < (tb ? n : k)       \
+        || ldb < 1 || ldc < m || ldc < 1) return 7;                                          \
+    for (int i = 0; i < m; i++)                                                               \
+        for (int j = 0; j < n; j++) {                                                         \
+            T sum = 0;                                                                        \
+            for (int l = 0; l < k; l++)                                                       \
+                sum += (ta ? a[l + (size_t)i * lda] : a[i + (size_t)l * lda])                 \
+                     * (tb ? b[j + (size_t)l * ldb] : b[l + (size_t)j * ldb]);                \
+            c[i + (size_t)j * ldc] = *alpha * sum + (*beta != 0 ? *beta * c[i + (size_t)j * ldc] : 0); \
+        }                                                                                     \
+    h->gemms++;                                                                               \
+    return 0;                                                                                 \
+}
+GEMM(cublasSgemm_v2, float)
+GEMM(cublasDgemm_v2, double)

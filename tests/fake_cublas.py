@@ -1,0 +1,61 @@
+"""A stand-in libcublas for tests without a GPU: the ``ctypes`` calls ``kernels.cuda_cublas``
+makes, served on host memory by a column-major reference GEMM that reads its operands through
+the raw pointers and leading dimensions it is given, as cuBLAS does (BLAS semantics, with
+cuBLAS's argument checks)."""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+
+def column_major(pointer: int, rows: int, cols: int, ld: int, dtype) -> np.ndarray:
+    """The column-major ``rows x cols`` matrix with leading dimension ``ld`` at ``pointer``."""
+    dtype = np.dtype(dtype)
+    if rows == 0 or cols == 0:
+        return np.zeros((rows, cols), dtype)
+    nbytes = ((cols - 1) * ld + rows) * dtype.itemsize
+    flat = np.frombuffer((ctypes.c_char * nbytes).from_address(pointer), dtype)
+    return np.lib.stride_tricks.as_strided(flat, (rows, cols),
+                                           (dtype.itemsize, ld * dtype.itemsize))
+
+
+class FakeCublas:
+    """``cublasCreate_v2``, ``cublasSetStream_v2``, ``cublasSetWorkspace_v2`` and the S/D GEMMs;
+    ``calls`` lists what was called, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def cublasCreate_v2(self, handle_ref) -> int:
+        handle_ref._obj.value = 0x1000
+        self.calls.append(("create",))
+        return 0
+
+    def cublasSetStream_v2(self, handle, stream) -> int:
+        self.calls.append(("stream", stream.value or 0))
+        return 0
+
+    def cublasSetWorkspace_v2(self, handle, pointer, size) -> int:
+        self.calls.append(("workspace", pointer.value, size))
+        return 0
+
+    def _gemm(self, dtype, handle, op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+        a_rows, b_rows = (m if op_a == 0 else k), (k if op_b == 0 else n)
+        if min(m, n, k) < 0 or lda < max(1, a_rows) or ldb < max(1, b_rows) or ldc < max(1, m):
+            return 7  # CUBLAS_STATUS_INVALID_VALUE, as cuBLAS checks
+        self.calls.append(("gemm", np.dtype(dtype).name, op_a, op_b, m, n, k))
+        a_mat = column_major(a.value, a_rows, k if op_a == 0 else m, lda, dtype)
+        b_mat = column_major(b.value, b_rows, n if op_b == 0 else k, ldb, dtype)
+        c_mat = column_major(c.value, m, n, ldc, dtype)
+        product = (a_mat if op_a == 0 else a_mat.T) @ (b_mat if op_b == 0 else b_mat.T)
+        beta_value = beta._obj.value
+        c_mat[...] = alpha._obj.value * product + (beta_value * c_mat if beta_value else 0)
+        return 0
+
+    def cublasSgemm_v2(self, *args) -> int:
+        return self._gemm(np.float32, *args)
+
+    def cublasDgemm_v2(self, *args) -> int:
+        return self._gemm(np.float64, *args)
