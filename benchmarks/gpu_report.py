@@ -50,8 +50,10 @@ LAYER_SIDES = (64, 128, 256, 512, 1024, 2048, 4096, 8192)  # powers of 2: the cr
 # tc-<path>: eager steps (auto is the default); tc-<path>+graph: the step captured once as a
 # CUDA graph (tensorcore.cuda.graphs) and replayed, its GEMMs on the graph GEMM that
 # capture() picks (cuBLAS through tensorcore's handle where its probe passes);
-# +graph:numba forces the Numba GEMM (TENSORCORE_GRAPH_GEMM=numba); torch-cuda: PyTorch eager
-GPU_MLP_IMPLS = (tuple(f"tc-{p}" for p in ("auto", *PATHS))
+# +graph:numba forces the Numba GEMM (TENSORCORE_GRAPH_GEMM=numba); tc-cupy+cublas: eager,
+# its GEMMs through that handle instead of CuPy's @ (TENSORCORE_EAGER_GEMM=cublas);
+# torch-cuda: PyTorch eager
+GPU_MLP_IMPLS = (tuple(f"tc-{p}" for p in ("auto", *PATHS)) + ("tc-cupy+cublas",)
                  + ("tc-cupy+graph", "tc-cupy+graph:numba", "tc-numba+graph", "torch-cuda"))
 LAYER_PASSES = 2
 GRAPH_LAYER_MAX = 1024  # captured layers are timed up to this side (launch-bound sizes)
@@ -76,11 +78,23 @@ def make_gpu_mlp_step(impl: str, size: str, steps_before: int = 2):
         step, get_params = make_gpu_mlp_step(base, size)
         with graph_gemm(gemm.removeprefix(":") or "auto"):
             return tc.cuda.graphs.capture(step, warmup=steps_before).replay, get_params
+    if impl.endswith("+cublas"):
+        step, get_params = make_gpu_mlp_step(impl.removesuffix("+cublas"), size)
+        return functools.partial(_with_own_gemm, step), get_params
     x, labels, params = W.mlp_init(size)
     if impl == "torch-cuda":
         return _torch_cuda_step(x, labels, params)
     return W._tc_step("cupy", x, labels, params, device="cuda",
                       kernels=impl.removeprefix("tc-"))
+
+
+def _with_own_gemm(step):
+    backend = tc.backends.get_backend("cuda")
+    backend.eager_gemm = "cublas"
+    try:
+        return step()
+    finally:
+        backend.eager_gemm = "cupy"
 
 
 def _torch_cuda_step(x, labels, params):
@@ -232,7 +246,7 @@ def launch_probes() -> dict:
     probes["64^3 GEMM x @ w.T: CuPy's matmul"] = lambda: x._data @ w._data.T
     probes["64^3 GEMM x @ w.T: tensorcore's cuBLAS handle (kernels.cuda_cublas)"] = \
         lambda: backend._matmul_cublas(x._data, w._data.T)
-    for impl in ("tc-auto", "tc-cupy+graph", "torch-cuda"):
+    for impl in ("tc-auto", "tc-cupy+cublas", "tc-cupy+graph", "torch-cuda"):
         if impl in available_gpu_mlp_impls():
             try:
                 step = make_gpu_mlp_step(impl, "small")[0]

@@ -277,3 +277,18 @@ def test_a_forced_cublas_gemm_that_fails_its_probe_raises(graph_backend, monkeyp
     monkeypatch.setenv("TENSORCORE_GRAPH_GEMM", "cublas")
     with pytest.warns(RuntimeWarning), pytest.raises(RuntimeError, match="cannot be recorded"):
         graph_backend.prepare_capture()
+
+
+def test_eager_products_take_the_own_handle_when_asked(graph_backend, monkeypatch):
+    default = _layer_step(graph_backend, graph_mode=False)
+    assert graph_backend.kernel_calls["matmul", "cublas"] == 0  # CuPy's @ by default
+    graph_backend.eager_gemm = "cublas"
+    own = _layer_step(graph_backend, graph_mode=False)
+    assert graph_backend.kernel_calls["matmul", "cublas"] == 3
+    for got, want in zip(own, default):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    monkeypatch.setenv("TENSORCORE_EAGER_GEMM", "numba")
+    forget_cuda_backends()
+    with pytest.raises(ValueError, match="TENSORCORE_EAGER_GEMM='numba': expected cupy or "
+                                         "cublas"):
+        backends.get_backend("cuda")

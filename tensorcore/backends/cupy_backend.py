@@ -153,6 +153,10 @@ class CupyBackend(Backend):
         self.kernel_calls: collections.Counter = collections.Counter()
         self._numba_streams: dict[int, object] = {}
         self._graph_cublas: bool | None = None  # None until prepare_capture has probed
+        self.eager_gemm = os.environ.get("TENSORCORE_EAGER_GEMM", "cupy")
+        if self.eager_gemm not in ("cupy", "cublas"):
+            raise ValueError(f"TENSORCORE_EAGER_GEMM={self.eager_gemm!r}: expected cupy or "
+                             f"cublas")
         self._graph_numba_forced = False
 
     # -- conversion ----------------------------------------------------------------------------
@@ -179,11 +183,12 @@ class CupyBackend(Backend):
     def matmul(self, a, b):
         """``a @ b``. CuPy refuses to record cuBLAS calls in a CUDA graph ("calling cuBLAS API
         during stream capture is currently unsupported"), so in graph mode 2-D float products
-        take ``graph_gemm()``: cuBLAS through a handle of our own, or the Numba GEMM."""
-        if (a.ndim == b.ndim == 2 and a.dtype == b.dtype and a.dtype in _FUSED_DTYPES
-                and self.capturing()):
-            gemm = self.graph_gemm()
-            if gemm is not None:
+        take ``graph_gemm()``: cuBLAS through a handle of our own, or the Numba GEMM.
+        Eagerly they take CuPy's ``@``, or that handle where ``eager_gemm`` is ``"cublas"``
+        (``TENSORCORE_EAGER_GEMM``: fewer layers of Python per call; for measurement)."""
+        if a.ndim == b.ndim == 2 and a.dtype == b.dtype and a.dtype in _FUSED_DTYPES:
+            gemm = self.graph_gemm() if self.capturing() else self.eager_gemm
+            if gemm != "cupy" and gemm is not None:
                 self.kernel_calls["matmul", gemm] += 1
                 with self.runtime.device:
                     return getattr(self, f"_matmul_{gemm}")(a, b)
