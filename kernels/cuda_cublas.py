@@ -7,8 +7,10 @@ values, which the graph keeps as they were at capture, and the handle has a work
 its own, so that it allocates nothing while capturing. ``Cublas`` calls the library CuPy
 has loaded that way:
 
-* ``Cublas.open(device_id, allocate)``: a handle on the current device, and a workspace per
-  stream from ``allocate(nbytes) -> (pointer, owner)``;
+* ``Cublas.open(compute_major, allocate)``: a handle on the current device, and a workspace
+  per stream from ``allocate(nbytes) -> (pointer, owner)``, kept as long as the handle (a
+  graph recorded on a stream goes on using that stream's workspace), as PyTorch keeps its
+  cuBLAS workspaces;
 * ``Cublas.matmul(a, b, out, pointers, stream)``: ``out = a @ b`` for 2-D float32/float64
   arrays of any strides that BLAS can read (row- or column-major, padded rows, transposed
   views), into a C-contiguous ``out``;

@@ -102,14 +102,17 @@ class CupyRuntime:
         opened on first use from the libcublas CuPy loads."""
         if self._cublas is None:
             with self.device:
-                self.xp.cuda.device.get_cublas_handle()  # CuPy loads libcublas
+                one = self.xp.ones((1, 1), dtype=np.float32)
+                one @ one  # CuPy loads libcublas, which Cublas then finds by path
                 major = int(self.device.compute_capability[:-1])
                 self._cublas = kernels.cuda_cublas.Cublas.open(major, self._allocate)
         return self._cublas
 
     def _allocate(self, nbytes: int) -> tuple[int, object]:
-        buffer = self.xp.empty(nbytes, dtype=np.uint8)
-        return buffer.data.ptr, buffer
+        """A workspace: its own cudaMalloc, outside every memory pool (a graph's private pool
+        frees its memory with the graph, and graphs recorded later may still use this)."""
+        memory = self.xp.cuda.memory.Memory(nbytes)
+        return memory.ptr, memory
 
     def replay_captured(self, fn):
         """``fn()`` run once, then recorded in a CUDA graph on a side stream and replayed;
