@@ -80,14 +80,15 @@ def transposed_operand(shape: tuple[int, int], strides: tuple[int, int],
     (1, 2)
     """
     rows, cols = shape
-    row_strides = (strides[0], itemsize, cols * itemsize) if rows == 1 else (strides[0],)
-    col_strides = (strides[1], itemsize, rows * itemsize) if cols == 1 else (strides[1],)
-    for s0 in row_strides:  # a size-1 dimension may take any stride: try the useful ones
-        for s1 in col_strides:
-            if s1 == itemsize and s0 > 0 and s0 % itemsize == 0 and s0 // itemsize >= max(1, cols):
-                return OP_N, s0 // itemsize  # row i of a is column i of M (cols x rows)
-            if s0 == itemsize and s1 > 0 and s1 % itemsize == 0 and s1 // itemsize >= max(1, rows):
-                return OP_T, s1 // itemsize  # M is a itself (rows x cols)
+    s0, s1 = strides
+    if s1 == itemsize and s0 >= max(1, cols) * itemsize and s0 % itemsize == 0:
+        return OP_N, s0 // itemsize  # row i of a is column i of M (cols x rows)
+    if s0 == itemsize and s1 >= max(1, rows) * itemsize and s1 % itemsize == 0:
+        return OP_T, s1 // itemsize  # M is a itself (rows x cols)
+    if rows == 1 and s0 != cols * itemsize:  # a size-1 dimension may take any stride
+        return transposed_operand(shape, (max(1, cols) * itemsize, s1), itemsize)
+    if cols == 1 and s1 != rows * itemsize:
+        return transposed_operand(shape, (s0, max(1, rows) * itemsize), itemsize)
     return None
 
 
@@ -175,6 +176,11 @@ class Cublas:
         self._workspaces: dict[int, tuple[int, object]] = {}  # stream -> (pointer, owner)
         self._stream: int | None = None
         self._lock = threading.Lock()  # a handle serves one call at a time
+        self._gemms = {}  # dtype -> (function, name, alpha, beta): host scalars, made once
+        for dtype, (name, scalar) in _GEMM.items():
+            alpha, beta = scalar(1.0), scalar(0.0)
+            self._gemms[dtype] = (getattr(lib, name), name, ctypes.byref(alpha),
+                                  ctypes.byref(beta))
 
     @classmethod
     def open(cls, compute_major: int, allocate, lib=None) -> Cublas:
@@ -200,8 +206,8 @@ class Cublas:
     def matmul(self, a, b, out, pointer: Callable[[object], int], stream: int) -> None:
         """``out[...] = a @ b`` on ``stream``; ``out`` is C-contiguous (m, n) of a's dtype.
         ValueError where the layout needs a copy first (see ``gemm_call``)."""
-        dtype = np.dtype(a.dtype)
-        if dtype not in _GEMM or b.dtype != dtype or out.dtype != dtype:
+        dtype = a.dtype
+        if dtype not in self._gemms or b.dtype != dtype or out.dtype != dtype:
             raise TypeError(f"cuBLAS GEMM takes float32 or float64 operands of one dtype, got "
                             f"{a.dtype}, {b.dtype} -> {out.dtype}")
         if a.shape[1] != b.shape[0] or out.shape != (a.shape[0], b.shape[1]):
@@ -213,12 +219,9 @@ class Cublas:
                              f"copy the operands to contiguous memory first")
         if max(call.m, call.n, call.k, call.ld_first, call.ld_second) > _INT_MAX:
             raise ValueError(f"cuBLAS GEMM dimensions exceed 32-bit ints: {a.shape} @ {b.shape}")
-        name, scalar = _GEMM[dtype]
-        alpha, beta = scalar(1.0), scalar(0.0)
+        gemm, name, alpha, beta = self._gemms[dtype]
         with self._lock:
             self._bind(stream)
-            _check(getattr(self._lib, name)(
-                self._handle, call.op_first, call.op_second, call.m, call.n, call.k,
-                ctypes.byref(alpha), ctypes.c_void_p(pointer(b)), call.ld_first,
-                ctypes.c_void_p(pointer(a)), call.ld_second, ctypes.byref(beta),
-                ctypes.c_void_p(pointer(out)), call.ldc), name)
+            _check(gemm(self._handle, call.op_first, call.op_second, call.m, call.n, call.k,
+                        alpha, pointer(b), call.ld_first, pointer(a), call.ld_second, beta,
+                        pointer(out), call.ldc), name)

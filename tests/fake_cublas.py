@@ -21,6 +21,11 @@ def column_major(pointer: int, rows: int, cols: int, ld: int, dtype) -> np.ndarr
                                            (dtype.itemsize, ld * dtype.itemsize))
 
 
+def _address(pointer) -> int:
+    """A pointer argument as ctypes would pass it: an int, or a ``c_void_p``."""
+    return pointer if isinstance(pointer, int) else (pointer.value or 0)
+
+
 class FakeCublas:
     """``cublasCreate_v2``, ``cublasSetStream_v2``, ``cublasSetWorkspace_v2`` and the S/D GEMMs;
     ``calls`` lists what was called, in order."""
@@ -34,11 +39,11 @@ class FakeCublas:
         return 0
 
     def cublasSetStream_v2(self, handle, stream) -> int:
-        self.calls.append(("stream", stream.value or 0))
+        self.calls.append(("stream", _address(stream)))
         return 0
 
     def cublasSetWorkspace_v2(self, handle, pointer, size) -> int:
-        self.calls.append(("workspace", pointer.value, size))
+        self.calls.append(("workspace", _address(pointer), size))
         return 0
 
     def _gemm(self, dtype, handle, op_a, op_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
@@ -46,9 +51,9 @@ class FakeCublas:
         if min(m, n, k) < 0 or lda < max(1, a_rows) or ldb < max(1, b_rows) or ldc < max(1, m):
             return 7  # CUBLAS_STATUS_INVALID_VALUE, as cuBLAS checks
         self.calls.append(("gemm", np.dtype(dtype).name, op_a, op_b, m, n, k))
-        a_mat = column_major(a.value, a_rows, k if op_a == 0 else m, lda, dtype)
-        b_mat = column_major(b.value, b_rows, n if op_b == 0 else k, ldb, dtype)
-        c_mat = column_major(c.value, m, n, ldc, dtype)
+        a_mat = column_major(_address(a), a_rows, k if op_a == 0 else m, lda, dtype)
+        b_mat = column_major(_address(b), b_rows, n if op_b == 0 else k, ldb, dtype)
+        c_mat = column_major(_address(c), m, n, ldc, dtype)
         product = (a_mat if op_a == 0 else a_mat.T) @ (b_mat if op_b == 0 else b_mat.T)
         beta_value = beta._obj.value
         c_mat[...] = alpha._obj.value * product + (beta_value * c_mat if beta_value else 0)
