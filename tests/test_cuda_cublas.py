@@ -257,6 +257,19 @@ def test_a_failing_probe_warns_and_keeps_the_numba_gemm(graph_backend, monkeypat
     assert graph_backend.kernel_calls["linear_act", "numba"] == 1
 
 
+def test_the_probe_fails_a_graph_that_does_not_recompute_from_its_inputs(graph_backend,
+                                                                         monkeypatch):
+    def stale_replay(fn, change_inputs):  # the result as recorded, before the inputs change
+        out = fn().copy()
+        change_inputs()
+        return out
+
+    monkeypatch.setattr(graph_backend.runtime, "replay_captured", stale_replay)
+    with pytest.warns(RuntimeWarning, match="the replayed GEMM computed"):
+        graph_backend.prepare_capture()
+    assert graph_backend.graph_gemm() == "numba"
+
+
 def test_the_graph_gemm_can_be_forced_either_way(graph_backend, monkeypatch):
     monkeypatch.setenv("TENSORCORE_GRAPH_GEMM", "numba")
     graph_backend.prepare_capture()

@@ -114,9 +114,10 @@ class CupyRuntime:
         memory = self.xp.cuda.memory.Memory(nbytes)
         return memory.ptr, memory
 
-    def replay_captured(self, fn):
-        """``fn()`` run once, then recorded in a CUDA graph on a side stream and replayed;
-        the replay's result (a probe of whether ``fn`` works inside a graph)."""
+    def replay_captured(self, fn, change_inputs):
+        """``fn()`` run once, then recorded in a CUDA graph on a side stream; then
+        ``change_inputs()`` and one replay: the replay's result (a probe of whether ``fn``
+        records in a graph and the graph recomputes it from its inputs)."""
         import contextlib
 
         cupy = self.xp
@@ -133,6 +134,7 @@ class CupyRuntime:
                         stream.end_capture()
                     raise
                 graph = stream.end_capture()
+            change_inputs()
             graph.launch(stream)
             result = out.copy()  # outside the graph's pool
             stream.synchronize()
@@ -391,17 +393,24 @@ class CupyBackend(Backend):
 
 
 def _graph_cublas_works(backend: CupyBackend) -> bool:
-    """Whether ``backend``'s own cuBLAS handle records a GEMM in a CUDA graph and the replay
-    computes it (a transposed weight, as the layers pass it); warns once where not."""
+    """Whether ``backend``'s own cuBLAS handle records a GEMM in a CUDA graph, and a replay
+    computes it from the inputs as they are then (a transposed weight, as the layers pass
+    it); warns where not."""
     try:
         a = np.arange(15, dtype=np.float32).reshape(3, 5) / 7
         w = np.arange(20, dtype=np.float32).reshape(4, 5) / 3 - 2
-        a_dev, w_dev = backend.asarray(a), backend.asarray(w)
+        want = (1 - a) @ w.T
+        a_dev, w_dev = backend.asarray(a.copy()), backend.asarray(w)
+        a_later = backend.asarray(1 - a)
+
+        def change_inputs():
+            a_dev[...] = a_later
+
         got = backend.to_numpy(backend.runtime.replay_captured(
-            lambda: backend._matmul_cublas(a_dev, w_dev.T)))
-        if not np.allclose(got, a @ w.T, rtol=1e-5, atol=1e-5):
+            lambda: backend._matmul_cublas(a_dev, w_dev.T), change_inputs))
+        if not np.allclose(got, want, rtol=1e-5, atol=1e-5):
             raise RuntimeError(f"the replayed GEMM computed {got.tolist()}, not "
-                               f"{(a @ w.T).tolist()}")
+                               f"{want.tolist()}")
     except Exception as e:  # no libcublas, a refused capture, a wrong replay
         warnings.warn(f"cuBLAS GEMMs cannot be recorded in a CUDA graph here ({type(e).__name__}"
                       f": {e}); graphs run their matrix products on the Numba GEMM",
