@@ -237,7 +237,15 @@ def launch_probes() -> dict:
             with kernel_paths.use_kernels(path), tc.no_grad():
                 F.linear_act(x, w, b, "relu")
         probes[f"F.linear_act forward, path {path}"] = fwd
-    from tensorcore.kernels import cuda_cupy
+    from tensorcore.kernels import cuda_common, cuda_cupy
+
+    def numba_dispatcher_fwd():  # the launch before kernels.cuda_launch: an A/B of launches
+        fast, cuda_common.FAST_LAUNCH = cuda_common.FAST_LAUNCH, False
+        try:
+            probes["F.linear_act forward, path numba"]()
+        finally:
+            cuda_common.FAST_LAUNCH = fast
+    probes["F.linear_act forward, path numba, through Numba's dispatcher"] = numba_dispatcher_fwd
 
     z = cupy.empty((64, 64), np.float32)
     probes["cuda_cupy.bias_act_forward alone"] = \
@@ -478,6 +486,11 @@ def main(argv=None) -> int:
            "| call | us |", "|---|---|"]
     for label, fn in launch_probes().items():
         out.append(f"| {label} | {cell(lambda s: f'{s * 1e6:.1f}', host_cost_per_call, fn)} |")
+    from tensorcore.kernels import cuda_common
+
+    out += ["", "- Numba kernels were launched through " + (
+        "kernels.cuda_launch (fast launches)" if cuda_common.FAST_LAUNCH else
+        "Numba's dispatcher (the fast-launch probe failed: see stderr)")]
     print("\n".join(out), flush=True)
     return 0
 

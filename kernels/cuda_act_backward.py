@@ -139,10 +139,12 @@ def act_backward(grad_out, out, pre, activation: str | None, grad_z, grad_b=None
     else:
         partial = _scratch_like(grad_b, (chunks, n))
     kernel = cc.get_kernel("act_backward", grad_out.dtype, code)
-    kernel[grid, block, stream](grad_out, saved, grad_z, partial, rows_per_chunk, want_bias)
+    cc.launch(kernel, grid, block, stream, grad_out, saved, grad_z, partial, rows_per_chunk,
+              want_bias)
     if want_bias and chunks > 1:
         grid, block = cc.launch_config("column_sum", chunks, n)
-        cc.get_kernel("column_sum", grad_out.dtype)[grid, block, stream](partial, grad_b)
+        cc.launch(cc.get_kernel("column_sum", grad_out.dtype), grid, block, stream, partial,
+                  grad_b)
 
 
 def _scratch_like(a, shape: tuple[int, int]):

@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import numba
@@ -41,8 +42,10 @@ if not hasattr(np, "row_stack"):
 
 from numba import cuda  # noqa: E402
 
+from . import cuda_launch  # noqa: E402
+
 __all__ = [
-    "ACTIVATIONS", "DTYPES", "activation_code", "activation_variants", "bwd_chunks",
+    "ACTIVATIONS", "launch", "DTYPES", "activation_code", "activation_variants", "bwd_chunks",
     "check_matrix", "check_same_dtype", "dtype_variants", "get_kernel", "kernel_specs",
     "launch_config", "nb_type", "register",
 ]
@@ -158,6 +161,28 @@ def get_kernel(name: str, *key):
     return kernel
 
 
+# Launch through cuda_launch.FastKernel (the parameters packed by hand, no Numba dispatcher)
+# where the arguments are CuPy arrays. Mutable: the CuPy backend turns it off when its probe
+# of a fast launch fails; TENSORCORE_NUMBA_LAUNCH=numba turns it off from the start.
+FAST_LAUNCH = os.environ.get("TENSORCORE_NUMBA_LAUNCH", "fast") != "numba"
+_FAST: dict[tuple[int, int], cuda_launch.FastKernel] = {}
+
+
+def launch(kernel, grid, block, stream, *args) -> None:
+    """``kernel[grid, block, stream](*args)``: through a ``FastKernel`` when ``FAST_LAUNCH``
+    is on and the first argument is a CuPy array, else through Numba's dispatcher (NumPy
+    arrays under the simulator, Numba device arrays)."""
+    data = getattr(args[0], "data", None)
+    if FAST_LAUNCH and hasattr(data, "ptr"):
+        key = (id(kernel), args[0].device.id)
+        fast = _FAST.get(key)
+        if fast is None:
+            fast = _FAST[key] = cuda_launch.FastKernel.from_dispatcher(kernel)
+        fast(grid, block, cuda_launch.handle_address(getattr(stream, "handle", stream)), *args)
+    else:
+        kernel[grid, block, stream](*args)
+
+
 def kernel_specs() -> Iterator[tuple[str, tuple, Callable, object]]:
     """Every kernel variant as ``(name, key, python_kernel, signature)``."""
     for name, (builder, variants) in _BUILDERS.items():
@@ -186,7 +211,7 @@ def activation_code(activation: str | None) -> int:
 def check_matrix(name: str, a, shape: tuple[int, ...] | None = None, ndim: int = 2) -> None:
     """Raise unless ``a`` is a C-contiguous float32/float64 array of ``ndim`` dimensions
     (and ``shape``, when given)."""
-    if not hasattr(a, "__cuda_array_interface__") and not isinstance(a, np.ndarray):
+    if not isinstance(a, np.ndarray) and not hasattr(type(a), "__cuda_array_interface__"):
         raise TypeError(f"{name} must be a device array (CuPy, Numba) or, under the "
                         f"simulator, a NumPy array; got {type(a).__name__}")
     if len(a.shape) != ndim:

@@ -156,5 +156,5 @@ def linear_act_forward(x, w, b, activation: str | None, out, pre=None, stream=0)
     # Unused arguments get stand-ins of the right type, never touched: inputs, never outputs
     # (with host arrays, Numba and its simulator copy every array argument back after the
     # launch; a copy of an output would overwrite what the kernel wrote).
-    kernel[grid, block, stream](x, w, w[0] if b is None else b, out,
-                                x if pre is None else pre, b is not None, pre is not None)
+    cc.launch(kernel, grid, block, stream, x, w, w[0] if b is None else b, out,
+              x if pre is None else pre, b is not None, pre is not None)

@@ -138,7 +138,8 @@ def softmax_ce_forward(z, target, losses, probs, stream=0) -> None:
     if m == 0:
         return
     grid, block = cc.launch_config("softmax_ce", m, n)
-    cc.get_kernel("softmax_ce_forward", z.dtype)[grid, block, stream](z, target, losses, probs)
+    cc.launch(cc.get_kernel("softmax_ce_forward", z.dtype), grid, block, stream, z, target,
+              losses, probs)
 
 
 def softmax_ce_backward(probs, target, scale, grad, stream=0) -> None:
@@ -171,4 +172,4 @@ def softmax_ce_backward(probs, target, scale, grad, stream=0) -> None:
         scales = probs[0]  # a stand-in of the right type, unread
     grid, block = cc.launch_config("strip", m, n)
     kernel = cc.get_kernel("softmax_ce_backward", probs.dtype)
-    kernel[grid, block, stream](probs, target, scales, number, step, grad)
+    cc.launch(kernel, grid, block, stream, probs, target, scales, number, step, grad)

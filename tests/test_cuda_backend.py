@@ -439,16 +439,24 @@ def test_forced_numba_path_says_why_it_is_unusable(monkeypatch):
 
 
 class _ProbeKernels:
-    """A stand-in of ``tensorcore.kernels.cuda_fused`` for the readiness probe."""
+    """A stand-in of ``tensorcore.kernels.cuda_fused`` for the readiness probe: the ReLU
+    backward it asks for, or a wrong value, or an error (``fast_only``: only while fast
+    launches are on, as a wrong parameter layout would)."""
 
-    def __init__(self, fill=None, error=None) -> None:
-        self.fill, self.error, self.calls = fill, error, 0
+    def __init__(self, fill=None, error=None, fast_only=False) -> None:
+        self.fill, self.error, self.fast_only, self.calls = fill, error, fast_only, 0
 
     def act_backward(self, grad_out, out, pre, activation, grad_z, grad_b=None, stream=0):
+        from tensorcore.kernels import cuda_common
+
         self.calls += 1
-        if self.error is not None:
+        broken = not self.fast_only or cuda_common.FAST_LAUNCH
+        if self.error is not None and broken:
             raise self.error
-        grad_z[...] = grad_out if self.fill is None else self.fill
+        assert activation == "relu"
+        grad_z[...] = grad_out * (out > 0) if self.fill is None or not broken else self.fill
+        if grad_b is not None:
+            grad_b[...] = grad_z.sum(0)
 
 
 @pytest.mark.parametrize("probe,ready", [
@@ -458,6 +466,9 @@ class _ProbeKernels:
 ])
 def test_auto_probes_the_numba_path_once_and_falls_back(monkeypatch, small_work_to_numba, probe,
                                                          ready):
+    from tensorcore.kernels import cuda_common
+
+    monkeypatch.setattr(cuda_common, "FAST_LAUNCH", True)
     monkeypatch.setattr(cupy_backend, "_numba_state", {"module": probe})
     be = RecordingCupy(tc.device("cuda"))
     if ready:
@@ -468,10 +479,24 @@ def test_auto_probes_the_numba_path_once_and_falls_back(monkeypatch, small_work_
         with pytest.warns(RuntimeWarning, match="'numba' GPU kernel path is unusable") as rec:
             paths = {be.kernel_path("linear_act", 1, np.float32) for _ in range(3)}
         assert len(rec) == 1  # said once
-    assert paths == {"numba" if ready else "cupy"} and probe.calls == 1
+    assert paths == {"numba" if ready else "cupy"} and probe.calls == (1 if ready else 2)
+    assert cuda_common.FAST_LAUNCH is ready  # the second try went through Numba's dispatcher
     if not ready:
         with tc.backends.use_kernels("numba"):  # a forced path is never second-guessed
             assert be.kernel_path("linear_act", 1, np.float32) == "numba"
+
+
+@pytest.mark.parametrize("probe", [_ProbeKernels(fill=0.0, fast_only=True),
+                                   _ProbeKernels(error=RuntimeError("CUresult 1"),
+                                                 fast_only=True)])
+def test_a_failing_fast_launch_falls_back_to_numbas_dispatcher(monkeypatch, probe):
+    from tensorcore.kernels import cuda_common
+
+    monkeypatch.setattr(cuda_common, "FAST_LAUNCH", True)
+    monkeypatch.setattr(cupy_backend, "_numba_state", {"module": probe})
+    with pytest.warns(RuntimeWarning, match="fast launches of the Numba kernels failed here"):
+        assert cupy_backend._numba_ready(RecordingCupy(tc.device("cuda"))) is True
+    assert cuda_common.FAST_LAUNCH is False and probe.calls == 2
 
 
 def test_cuda_functions_read_their_device_argument_as_torch_cuda_does():

@@ -305,3 +305,10 @@ def test_eager_products_take_the_own_handle_when_asked(graph_backend, monkeypatc
     with pytest.raises(ValueError, match="TENSORCORE_EAGER_GEMM='numba': expected cupy or "
                                          "cublas"):
         backends.get_backend("cuda")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(cuda_cublas, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

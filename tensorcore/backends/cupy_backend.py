@@ -468,20 +468,28 @@ def _numba_kernels():
 
 def _numba_ready(backend: CupyBackend) -> bool:
     """Whether the ``numba`` path works here, found out once per process: the kernels import,
-    and one small kernel compiles, loads and runs on ``backend``'s GPU (a missing NVVM or
-    PTX newer than the driver accepts shows here, not in the middle of a step; the check
-    synchronizes the GPU once, so make the first fused call outside a CUDA-graph capture).
-    When it does not, ``auto`` takes the ``cupy`` path and says so once in a warning."""
+    and a small ReLU backward with its bias gradient compiles, loads and runs on
+    ``backend``'s GPU and computes the right values (a missing NVVM or PTX newer than the
+    driver accepts shows here, not in the middle of a step; the check synchronizes the GPU,
+    so make the first fused call outside a CUDA-graph capture). It runs through the fast
+    launch (``kernels.cuda_launch``) first; if that fails, fast launches are turned off with a
+    warning and the probe runs again through Numba's dispatcher. When the path does not work,
+    ``auto`` takes the ``cupy`` path and says so once in a warning."""
     if "ready" not in _numba_state:
         try:
-            with backend.runtime.device:
-                g = backend.xp.ones((1, 1), dtype=np.float32)
-                grad_z = backend.xp.zeros_like(g)
-                _numba_kernels().act_backward(g, None, None, None, grad_z,
-                                              stream=backend._numba_stream())
-            backend.synchronize()
-            if backend.to_numpy(grad_z).tolist() != [[1.0]]:
-                raise RuntimeError(f"a probe kernel computed {grad_z} instead of [[1.0]]")
+            _numba_kernels()
+            from tensorcore.kernels import cuda_common
+
+            try:
+                _probe_numba_kernel(backend)
+            except Exception as e:  # a wrong value, or a launch error
+                if not cuda_common.FAST_LAUNCH:
+                    raise
+                cuda_common.FAST_LAUNCH = False
+                _probe_numba_kernel(backend)  # through Numba's dispatcher; raises if broken too
+                warnings.warn(f"fast launches of the Numba kernels failed here "
+                              f"({type(e).__name__}: {e}); they go through Numba's dispatcher "
+                              f"(100-200 us of host time each)", RuntimeWarning, stacklevel=2)
         except Exception as e:  # import, NVVM, driver or launch failure
             _numba_state["ready"] = False
             warnings.warn(f"the 'numba' GPU kernel path is unusable here ({type(e).__name__}: "
@@ -490,3 +498,21 @@ def _numba_ready(backend: CupyBackend) -> bool:
         else:
             _numba_state["ready"] = True
     return bool(_numba_state["ready"])
+
+
+def _probe_numba_kernel(backend: CupyBackend) -> None:
+    """A ReLU backward with its bias gradient on a 3 x 4 gradient; RuntimeError naming the
+    values when they are wrong."""
+    g = np.arange(12, dtype=np.float32).reshape(3, 4) - 5
+    out = np.maximum(g[::-1] * 0.5, 0)
+    with backend.runtime.device:
+        grad_z = backend.xp.zeros(g.shape, dtype=np.float32)
+        grad_b = backend.xp.zeros(4, dtype=np.float32)
+        _numba_kernels().act_backward(backend.asarray(g), backend.asarray(out), None, "relu",
+                                      grad_z, grad_b, stream=backend._numba_stream())
+    backend.synchronize()
+    want = g * (out > 0)
+    got_z, got_b = backend.to_numpy(grad_z), backend.to_numpy(grad_b)
+    if not (np.array_equal(got_z, want) and np.allclose(got_b, want.sum(0))):
+        raise RuntimeError(f"a probe kernel computed {got_z.tolist()} / {got_b.tolist()} "
+                           f"instead of {want.tolist()} / {want.sum(0).tolist()}")
