@@ -104,12 +104,15 @@ def _torch_cuda_step(x, labels, params):
 def make_layer(impl: str, n: int):
     """Forward + backward of ``relu(x @ w.T + b)`` at M = N = K = n in float32 (6 n^3 FLOP
     in the three GEMMs): ``impl`` a kernel path, ``<path>+graph`` that path captured as a
-    CUDA graph (``+graph:numba``: its GEMMs on the Numba kernel), ``cublas`` (one GEMM only:
-    2 n^3 FLOP) or ``torch-cuda``."""
+    CUDA graph (``+graph:numba``: its GEMMs on the Numba kernel), ``<path>+cublas`` eager
+    with its GEMMs on tensorcore's cuBLAS handle, ``cublas`` (one GEMM only: 2 n^3 FLOP) or
+    ``torch-cuda``."""
     if "+graph" in impl:
         base, _, gemm = impl.partition("+graph")
         with graph_gemm(gemm.removeprefix(":") or "auto"):
             return tc.cuda.graphs.capture(make_layer(base, n)).replay
+    if impl.endswith("+cublas"):
+        return functools.partial(_with_own_gemm, make_layer(impl.removesuffix("+cublas"), n))
     rng = np.random.default_rng(n)
     x, w = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
     b, g = rng.standard_normal(n, dtype=np.float32), np.ones((n, n), np.float32)
@@ -359,17 +362,16 @@ def crossover(times: dict, op: str = "linear_act", power: int = 3) -> str:
     return f"{op}: numba wins (or is missing) at every measured side"
 
 
-def graph_winners(times: dict) -> str:
-    """Per side, the fastest captured layer and its lead over unfused+graph (the fused
-    layer's target is 1.5x the unfused path at small shapes)."""
-    graph = ("numba+graph", "cupy+graph", "cupy+graph:numba")
+def fastest_against(times: dict, candidates: tuple[str, ...], baseline: str) -> str:
+    """Per side, the fastest of ``candidates`` and its lead over ``baseline`` (the fused
+    layer's target: 1.5x the unfused path at small shapes)."""
     found = []
-    for n in sorted({n for impl, n in times if impl == "unfused+graph"}):
-        timed = [(times[i, n], i) for i in graph if (i, n) in times]
+    for n in sorted({n for impl, n in times if impl == baseline}):
+        timed = [(times[i, n], i) for i in candidates if (i, n) in times]
         if timed:
             best, impl = min(timed)
-            found.append(f"{n}: {impl} {times['unfused+graph', n] / best:.2f}x unfused")
-    return "; ".join(found) or "no captured layer was timed"
+            found.append(f"{n}: {impl} {times[baseline, n] / best:.2f}x")
+    return "; ".join(found) or f"{baseline} was not timed"
 
 
 def elementwise_table(sides, min_time: float) -> list[str]:
@@ -456,8 +458,8 @@ def main(argv=None) -> int:
             "captured step (+graph) skips that read and gives a NaN loss for a bad target"]
     print("\n".join(out), flush=True)
 
-    impls = (list(PATHS) + ["numba+graph", "cupy+graph", "unfused+graph", "cupy+graph:numba",
-                            "cublas"]
+    impls = (list(PATHS) + ["numba+cublas", "cupy+cublas", "unfused+cublas", "numba+graph",
+                            "cupy+graph", "unfused+graph", "cupy+graph:numba", "cublas"]
              + (["torch-cuda"] if torch_cuda() else []))
     sides = [n for n in LAYER_SIDES if not (args.quick and n > 4096)]
     out = ["", "### Fused linear + ReLU, forward + backward, float32 "
@@ -465,17 +467,25 @@ def main(argv=None) -> int:
            "| M = N = K | " + " | ".join(impls) + " |", "|---|" + "---|" * len(impls)]
     times = {}
     for n in sides:  # LAYER_PASSES interleaved passes over the paths: the best of each is kept,
-        timed = [i for i in impls if not (i.endswith("+graph") and n > GRAPH_LAYER_MAX)]
+        timed = [i for i in impls if not ("+" in i and n > GRAPH_LAYER_MAX)]
         for _ in range(LAYER_PASSES - 1):  # so that the order and clock changes cancel out
             for impl in timed:
                 cell(str, time_layer, impl, n, min_time, times)
         row = [cell(_layer_cell, time_layer, impl, n, min_time, times) if impl in timed
                else "-" for impl in impls]
         out.append(f"| {n} | " + " | ".join(row) + " |")
-    out += ["", f"- {crossover(times)}", f"- in a graph: {graph_winners(times)}",
+    out += ["", f"- {crossover(times)}",
+            "- eager, fastest fused layer against unfused: " + fastest_against(
+                times, ("numba", "cupy", "numba+cublas", "cupy+cublas"), "unfused"),
+            "- eager, fastest fused layer against unfused+cublas: " + fastest_against(
+                times, ("numba+cublas", "cupy+cublas"), "unfused+cublas"),
+            "- in a graph, fastest fused layer against unfused+graph: " + fastest_against(
+                times, ("numba+graph", "cupy+graph", "cupy+graph:numba"), "unfused+graph"),
             "- cublas is ONE GEMM (2n^3); the others run three "
             "(6n^3): a fused layer at cuBLAS speed takes 3x the cublas column.",
             f"- each cell: the best of {LAYER_PASSES} interleaved passes over the columns",
+            f"- +cublas: eager, the GEMMs on tensorcore's cuBLAS handle instead of CuPy's @, "
+            f"timed up to {GRAPH_LAYER_MAX}^3",
             f"- +graph: the layer captured once and replayed (no host cost per launch; GEMMs "
             f"on the {graph_gemm_name()} graph GEMM, :numba on the Numba GEMM), timed up to "
             f"{GRAPH_LAYER_MAX}^3"]
