@@ -505,3 +505,41 @@ def test_cuda_functions_read_their_device_argument_as_torch_cuda_does():
         [2, 0, 1, 2, 3, 1]
     with pytest.raises(ValueError, match="Expected a cuda device, but got: cpu"):
         index("cpu", 0)
+
+
+class _NumbaModule(_ProbeKernels):
+    """The probe's kernel and a forward that records its calls (the layer's values are not
+    this test's subject)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forwards = 0
+
+    def linear_act_forward(self, x, w, b, activation, out, pre=None, stream=0):
+        self.forwards += 1
+        out[...] = x @ w.T
+
+
+class _NumbaPathStandIn(StandInCupy):
+    fused_paths = ("numba",)
+
+
+@pytest.mark.parametrize("graph_mode", [False, True])
+def test_a_forced_numba_path_is_probed_before_its_first_launch(monkeypatch, graph_mode):
+    """Forced paths skip ``auto``'s choice, but not the probe that checks fast launches: it
+    runs once, before the first Numba launch, and never while a graph records (its host
+    synchronization would break the capture; ``prepare_capture`` probes before that)."""
+    from tensorcore.kernels import cuda_common
+
+    module = _NumbaModule()
+    monkeypatch.setattr(cuda_common, "FAST_LAUNCH", True)
+    monkeypatch.setattr(cupy_backend, "_numba_state", {"module": module})
+    be = _NumbaPathStandIn(tc.device("cuda"))
+    be.runtime.graph_mode = graph_mode
+    x, w = np.ones((3, 2), np.float32), np.ones((4, 2), np.float32)
+    with tc.backends.use_kernels("numba"):
+        for _ in range(2):
+            be.linear_act(x, w, None, None)
+    assert module.forwards == 2
+    assert module.calls == (0 if graph_mode else 1)
+    assert ("ready" in cupy_backend._numba_state) is not graph_mode

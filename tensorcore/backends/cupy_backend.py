@@ -218,6 +218,9 @@ class CupyBackend(Backend):
         self._graph_numba_forced = choice == "numba"
         if choice != "numba" and self._graph_cublas is None:
             self._graph_cublas = _graph_cublas_works(self)
+        if "numba" in self.fused_paths and (self.graph_gemm() == "numba"
+                                            or kernel_paths.get_kernels() == "numba"):
+            _numba_ready(self)  # the probe synchronizes: never inside the recording
         if choice == "cublas" and not self._graph_cublas:
             raise RuntimeError("TENSORCORE_GRAPH_GEMM=cublas, but cuBLAS GEMMs cannot be "
                                "recorded in a CUDA graph here (see the warning above)")
@@ -236,7 +239,7 @@ class CupyBackend(Backend):
     def _matmul_numba(self, a, b):
         xp = self.xp
         out = xp.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
-        _numba_kernels().linear_act_forward(xp.ascontiguousarray(a), xp.ascontiguousarray(b.T),
+        self._numba().linear_act_forward(xp.ascontiguousarray(a), xp.ascontiguousarray(b.T),
                                             None, None, out, stream=self._numba_stream())
         return out
 
@@ -347,7 +350,7 @@ class CupyBackend(Backend):
         x, w, b = xp.ascontiguousarray(x), xp.ascontiguousarray(w), _contiguous(xp, b)
         out = xp.empty((x.shape[0], w.shape[0]), dtype=x.dtype)
         pre = xp.empty_like(out) if activation == "gelu" else None
-        _numba_kernels().linear_act_forward(x, w, b, activation, out, pre=pre,
+        self._numba().linear_act_forward(x, w, b, activation, out, pre=pre,
                                             stream=self._numba_stream())
         return out, pre
 
@@ -356,7 +359,7 @@ class CupyBackend(Backend):
         grad_out, out = xp.ascontiguousarray(grad_out), xp.ascontiguousarray(out)
         grad_z = xp.empty_like(grad_out)
         grad_b = xp.empty(grad_out.shape[1], dtype=grad_out.dtype) if need_bias_grad else None
-        _numba_kernels().act_backward(grad_out, out, _contiguous(xp, pre), activation, grad_z,
+        self._numba().act_backward(grad_out, out, _contiguous(xp, pre), activation, grad_z,
                                       grad_b, stream=self._numba_stream())
         return grad_z, grad_b
 
@@ -365,7 +368,7 @@ class CupyBackend(Backend):
         z = xp.ascontiguousarray(z)
         losses = xp.empty(z.shape[0], dtype=z.dtype)
         probs = xp.empty_like(z)
-        _numba_kernels().softmax_ce_forward(z, xp.ascontiguousarray(target), losses, probs,
+        self._numba().softmax_ce_forward(z, xp.ascontiguousarray(target), losses, probs,
                                             stream=self._numba_stream())
         return losses, probs
 
@@ -374,9 +377,17 @@ class CupyBackend(Backend):
         probs = xp.ascontiguousarray(probs)
         s = xp.asarray(scale, dtype=probs.dtype).reshape(-1)  # 1 or N values, on the device
         grad = xp.empty_like(probs)
-        _numba_kernels().softmax_ce_backward(probs, xp.ascontiguousarray(target), s, grad,
+        self._numba().softmax_ce_backward(probs, xp.ascontiguousarray(target), s, grad,
                                              stream=self._numba_stream())
         return grad
+
+    def _numba(self):
+        """``tensorcore.kernels.cuda_fused``, after the once-per-process probe of
+        ``_numba_ready`` (which turns fast launches off where they fail); not probed while
+        a graph is recorded or warmed up for (``prepare_capture`` probes before that)."""
+        if "ready" not in _numba_state and not self.capturing():
+            _numba_ready(self)
+        return _numba_kernels()
 
     def _numba_stream(self):
         """CuPy's current stream as a Numba stream (cached per stream pointer); 0 for the
