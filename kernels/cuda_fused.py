@@ -50,10 +50,12 @@ What the caller (the CuPy backend) must do about launch overhead: set
 synchronises the stream a CuPy array exports on every launch, blocking the host), launch on
 CuPy's current stream through a cached ``numba.cuda.external_stream(ptr)`` (ordering with the
 CuPy kernels then comes from the stream itself), and call :func:`warmup` once (about 0.3-0.5 s
-of NVVM time per variant, or compile lazily). Numba launches cost tens of microseconds of host
-time each (100-200 us measured on an H100 machine, against 15-20 us for a CuPy launch), so
+of NVVM time per variant, or compile lazily). Launches through Numba's dispatcher cost
+100-200 us of host time each on an H100 machine (against 15-20 us for a CuPy launch), so
 ``auto`` takes the CuPy kernels eagerly and these run where launches cost no host time:
-inside CUDA graphs (``tensorcore.cuda.graphs``).
+inside CUDA graphs (``tensorcore.cuda.graphs``). With CuPy arrays, every launch here goes
+through :func:`tensorcore.kernels.cuda_common.launch`, which packs the parameters itself
+and calls the driver (:mod:`~tensorcore.kernels.cuda_launch`; not yet measured on a GPU).
 
 Checked under Numba's simulator (``tests_cudasim/``), by compiling every variant to sm_90 PTX
 without a GPU (``tests/test_cuda_ptx.py``), and on an H100 (numba-cuda 0.30.4): the MLP steps
