@@ -114,15 +114,14 @@ def handle_address(handle) -> int:
 _driver: dict[str, object] = {}
 
 
-def cu_launch_kernel():
-    """``cuLaunchKernel`` of libcuda, with its argument types."""
-    if "launch" not in _driver:
-        lib = ctypes.CDLL("libcuda.so.1")
-        launch = lib.cuLaunchKernel
+def cu_launch_kernel(library: str = "libcuda.so.1"):
+    """``cuLaunchKernel`` of the driver library, with its argument types."""
+    if library not in _driver:
+        launch = ctypes.CDLL(library).cuLaunchKernel
         launch.argtypes = [ctypes.c_void_p] + [ctypes.c_uint] * 7 + [ctypes.c_void_p] * 3
         launch.restype = ctypes.c_int
-        _driver["launch"] = launch
-    return _driver["launch"]
+        _driver[library] = launch
+    return _driver[library]
 
 
 class FastKernel:

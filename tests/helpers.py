@@ -33,3 +33,21 @@ def forget_cuda_backends() -> None:
 
     for key in [k for k in backends._instances if k[0].type == "cuda"]:
         del backends._instances[key]
+
+
+def build_stub_library(directory, source: str, name: str) -> str:
+    """``tests/data/<source>`` built as the shared library ``directory/<name>``; skips the
+    test where no C compiler is."""
+    import os
+    import shutil
+    import subprocess
+
+    import pytest
+
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.skip(f"no C compiler to build {source}")
+    path = os.path.join(str(directory), name)
+    subprocess.run([compiler, "-shared", "-fPIC", "-O1", "-o", path,
+                    os.path.join(os.path.dirname(__file__), "data", source)], check=True)
+    return path

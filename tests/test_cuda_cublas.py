@@ -7,14 +7,11 @@ and workspace binding, its errors, and the backend's graph mode on it."""
 from __future__ import annotations
 
 import ctypes
-import os
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 from fake_cublas import FakeCublas
-from helpers import forget_cuda_backends
+from helpers import build_stub_library, forget_cuda_backends
 from standin_cuda import StandInCupy
 
 import tensorcore as tc
@@ -130,13 +127,8 @@ def test_each_stream_gets_its_own_workspace_bound_once():
 @pytest.fixture(scope="module")
 def stub_library(tmp_path_factory):
     """``data/stub_cublas.c`` built as a shared library; skips where no C compiler is."""
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler to build the libcublas stand-in")
-    path = str(tmp_path_factory.mktemp("stub") / "libcublas.so.13")
-    source = os.path.join(os.path.dirname(__file__), "data", "stub_cublas.c")
-    subprocess.run([compiler, "-shared", "-fPIC", "-O1", "-o", path, source], check=True)
-    return path
+    return build_stub_library(tmp_path_factory.mktemp("stub"), "stub_cublas.c",
+                              "libcublas.so.13")
 
 
 def test_the_ctypes_calls_reach_a_c_library_intact(stub_library):

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from helpers import build_stub_library
 from numba import types
 
 from tensorcore.kernels import cuda_common as cc
@@ -133,6 +134,30 @@ def test_each_value_is_packed_where_its_parameter_pointer_points():
     kernel((1,), (64,), 0, x, t, 0.25, 9, False, y)  # the buffer is rewritten, not appended
     assert driver.launches[1][0][1:7] == (1, 1, 1, 64, 1, 1)
     assert driver.launches[1][1][16:19] == [0.25, 9, 0]
+
+
+def test_the_ctypes_launch_reaches_a_c_driver_intact(tmp_path):
+    """``cuLaunchKernel``'s 11 arguments, through the argument types ``cu_launch_kernel``
+    declares, into a C function of the driver's signature (``data/stub_cuda.c``); the
+    parameter pointers it receives point at the packed values."""
+    library = build_stub_library(tmp_path, "stub_cuda.c", "libcuda_stub.so")
+    launch = cuda_launch.cu_launch_kernel(library)
+    stub = ctypes.CDLL(library)
+    for name in ("stub_function", "stub_stream", "stub_params", "stub_extra"):
+        getattr(stub, name).restype = ctypes.c_void_p
+    kernel = FastKernel(0xF00D, ARGS, launch=launch)
+    x, t, scale, step, flag, y = _example()
+    kernel((3, 2), (32, 8, 2), 0x5A, x, t, scale, step, flag, y)
+    assert stub.stub_launches() == 1 and stub.stub_function() == 0xF00D
+    assert [stub.stub_dim(i) for i in range(6)] == [3, 2, 1, 32, 8, 2]
+    assert stub.stub_stream() == 0x5A and stub.stub_extra() is None
+    params = ctypes.cast(stub.stub_params(), ctypes.POINTER(ctypes.c_void_p))
+    codes = kernel.format[1:]
+    got = [struct.unpack("@" + c, ctypes.string_at(params[i], struct.calcsize("@" + c)))[0]
+           for i, c in enumerate(codes)]
+    assert got == cuda_launch.flatten(ARGS, [x, t, scale, step, True, y])
+    with pytest.raises(LaunchError, match="CUresult 400"):
+        FastKernel(0, ARGS, launch=launch)((1,), (1,), 0, x, t, scale, step, flag, y)
 
 
 def test_a_failed_launch_raises_naming_the_driver_status():
