@@ -14,10 +14,13 @@ Numba's kernel ABI (``numba.cuda.dispatcher._Kernel._prepare_args``): an array i
 a float as float/double, a boolean as one byte. ``tests/test_cuda_launch.py`` checks this
 layout against the ``.param`` list of every kernel's PTX.
 
+>>> from types import SimpleNamespace
 >>> from numba import types
 >>> parameter_format([types.float32[:, ::1], types.int64, types.boolean])
 '@QQqqQqqqqqB'
->>> flatten([types.float32[:, ::1], types.boolean], [_Array(7, (2, 3), 4), True])
+>>> x = SimpleNamespace(data=SimpleNamespace(ptr=7), size=6, itemsize=4, shape=(2, 3),
+...                     strides=(12, 4))   # what is read of a CuPy array
+>>> flatten([types.float32[:, ::1], types.boolean], [x, True])
 [0, 0, 6, 4, 7, 2, 3, 12, 4, True]
 """
 
@@ -69,34 +72,12 @@ def parameter_offsets(fmt: str) -> list[int]:
     return offsets
 
 
-class _Array:
-    """What ``flatten`` reads from an array (a doctest stand-in)."""
-
-    def __init__(self, pointer, shape, itemsize):
-        self.pointer, self.shape, self.itemsize = pointer, shape, itemsize
-        self.size = 1
-        for n in shape:
-            self.size *= n
-        self.strides = tuple(itemsize * _prod(shape[i + 1:]) for i in range(len(shape)))
-
-
-def _prod(shape) -> int:
-    out = 1
-    for n in shape:
-        out *= n
-    return out
-
-
-def _pointer(a) -> int:
-    return a.pointer if isinstance(a, _Array) else a.data.ptr  # CuPy's MemoryPointer
-
-
 def flatten(argument_types: Sequence, values: Sequence) -> list:
     """The values of the kernel's parameters, in order (see the module docstring)."""
     out = []
     for t, v in zip(argument_types, values):
         if isinstance(t, types.Array):
-            out += [0, 0, v.size, v.itemsize, _pointer(v), *v.shape, *v.strides]
+            out += [0, 0, v.size, v.itemsize, v.data.ptr, *v.shape, *v.strides]
         else:
             out.append(v)
     return out

@@ -1,0 +1,56 @@
+"""Python's share of the host cost of the two ctypes paths to the GPU, on any machine: a fast
+launch of the Numba ReLU backward (``kernels.cuda_launch.FastKernel``, 38 parameters) and a
+GEMM through tensorcore's cuBLAS handle (``kernels.cuda_cublas.Cublas``), each with a driver
+or library function that returns at once, so no GPU is needed. On a GPU,
+``benchmarks/gpu_report.py`` measures the whole calls.
+
+    python benchmarks/ctypes_host_cost.py
+"""
+
+from __future__ import annotations
+
+import timeit
+from types import SimpleNamespace
+
+import numpy as np
+
+from tensorcore.kernels import cuda_cublas, cuda_launch
+from tensorcore.kernels.cuda_act_backward import _build_act_backward
+
+
+def device_array(shape, dtype=np.float32):
+    """What the two paths read of a CuPy array, over NumPy memory."""
+    a = np.zeros(shape, dtype)
+    return SimpleNamespace(data=SimpleNamespace(ptr=a.ctypes.data), size=a.size, shape=a.shape,
+                           strides=a.strides, itemsize=a.itemsize, dtype=a.dtype, owner=a)
+
+
+class NoCublas:
+    """libcublas's entry points as ``Cublas`` calls them, returning success at once."""
+
+    def cublasCreate_v2(self, handle):
+        return 0
+
+    def __getattr__(self, name):
+        return lambda *args: 0
+
+
+def per_call_us(fn, number: int = 20000) -> float:
+    return min(timeit.repeat(fn, number=number, repeat=5)) / number * 1e6
+
+
+def main() -> None:
+    _, signature = _build_act_backward(np.dtype(np.float32), 1)
+    kernel = cuda_launch.FastKernel(1, signature.args, launch=lambda *args: 0)
+    g, y, gz, gb = (device_array((64, 64)) for _ in range(4))
+    launch = per_call_us(lambda: kernel((2, 1), (32, 8), 0, g, y, gz, gb, 64, True))
+    cublas = cuda_cublas.Cublas.open(9, lambda n: (0, None), lib=NoCublas())
+    x, w, out = device_array((64, 64)), device_array((64, 64)), device_array((64, 64))
+    w.strides = w.strides[::-1]  # w.T, as the layers pass it
+    gemm = per_call_us(lambda: cublas.matmul(x, w, out, lambda a: a.data.ptr, 0))
+    print(f"FastKernel launch, ReLU backward (38 parameters): {launch:.2f} us")
+    print(f"Cublas.matmul, x @ w.T (64 x 64): {gemm:.2f} us")
+
+
+if __name__ == "__main__":
+    main()
