@@ -92,6 +92,34 @@ def test_gpu_interop_and_memory():
 
 
 @pytest.mark.gpu
+def test_gpu_fast_launches_pass_their_probe():
+    """The Numba kernels' fast launches (``kernels.cuda_launch``) compute what Numba's
+    dispatcher does: the probe keeps them on (a failure would fall back silently, with only
+    a warning, so this test makes it visible)."""
+    from tensorcore.backends import cupy_backend
+    from tensorcore.kernels import cuda_common
+
+    assert cupy_backend._numba_ready(backends.get_backend("cuda"))
+    assert cuda_common.FAST_LAUNCH
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-launch", "numba-dispatcher"])
+def test_gpu_numba_layer_matches_numpy_either_launch(fast, monkeypatch):
+    from tensorcore.kernels import cuda_common
+
+    monkeypatch.setattr(cuda_common, "FAST_LAUNCH", fast)
+    rng = np.random.default_rng(7)
+    x, w, b, g = (rng.standard_normal(s) for s in ((37, 29), (53, 29), (53,), (37, 53)))
+    ts = [tc.tensor(a.astype(np.float32), device="cuda", requires_grad=True) for a in (x, w, b)]
+    with tc.backends.use_kernels("numba"):
+        y = F.linear_act(*ts, "gelu")
+        y.backward(tc.tensor(g.astype(np.float32), device="cuda"))
+    for a, want in zip([y.detach()] + [t.grad for t in ts], _numpy_layer(x, w, b, "gelu", g)):
+        np.testing.assert_allclose(a.cpu().numpy(), want, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.gpu
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gpu_own_cublas_handle_matches_cupy_matmul(dtype):
     """``kernels.cuda_cublas`` on the real libcublas: transposed, padded and column-major
