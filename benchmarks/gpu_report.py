@@ -174,6 +174,43 @@ def make_elementwise(op: str, impl: str, n: int):
     return run
 
 
+def _kept(store: dict, key, fn, *args):
+    """``fn(*args)``, also kept in ``store[key]``."""
+    store[key] = fn(*args)
+    return store[key]
+
+
+def make_step_gemms(size: str):
+    """The GEMMs of one MLP training step alone, through CuPy's cuBLAS, with the step's
+    shapes and transposes: each layer's forward and dW, and dX of every layer but the first
+    (its input needs no gradient)."""
+    import cupy
+
+    batch, widths = W.MLP_SIZES[size]
+    rng = np.random.default_rng(0)
+    acts = [cupy.asarray(rng.standard_normal((batch, k), dtype=np.float32)) for k in widths]
+    weights = [cupy.asarray(rng.standard_normal((n, k), dtype=np.float32))
+               for k, n in zip(widths[:-1], widths[1:])]
+
+    def run():
+        for i, w in enumerate(weights):
+            acts[i] @ w.T  # forward
+            g = acts[i + 1]  # the gradient has the output's shape
+            g.T @ acts[i]  # dW
+            if i:
+                g @ w  # dX
+    return run
+
+
+def step_gemm_share(step_ms: dict, size: str, gemm_ms: float) -> str:
+    """Each implementation's step time against the time of its GEMMs alone on cuBLAS (the
+    issue's target: GEMM-bound large steps at >= 90 % of cuBLAS throughput)."""
+    cells = [f"{impl} {100 * gemm_ms / ms:.0f} %" for (impl, s), ms in sorted(step_ms.items())
+             if s == size]
+    return (f"- the {size} step's GEMMs alone (cuBLAS via CuPy, same shapes) take "
+            f"{gemm_ms:.3f} ms: that over each step's time: " + ", ".join(cells))
+
+
 def graph_gemm_name() -> str:
     """The GEMM that captures with ``TENSORCORE_GRAPH_GEMM=auto`` record on this GPU."""
     return str(tc.backends.get_backend("cuda").graph_gemm())
@@ -446,12 +483,18 @@ def main(argv=None) -> int:
     out = ["", "### MLP training step on cuda (ms per step)", "",
            "| size | " + " | ".join(available_gpu_mlp_impls()) + " |",
            "|---|" + "---|" * len(available_gpu_mlp_impls())]
+    step_ms = {}  # (impl, size) -> ms, for the GEMM throughput of the large step below
     for size in sizes:
         row = []
         for impl in available_gpu_mlp_impls():
-            row.append(cell("{:.3f}".format, time_mlp_step_ms, impl, size, min_time))
+            row.append(cell("{:.3f}".format, _kept, step_ms, (impl, size), time_mlp_step_ms,
+                            impl, size, min_time))
         out.append(f"| {size} | " + " | ".join(row) + " |")
-    out += ["", f"- +graph columns: the GEMMs ran on the {graph_gemm_name()} graph GEMM "
+    out.append("")
+    if "large" in sizes:
+        out.append(cell(functools.partial(step_gemm_share, step_ms, "large"),
+                        lambda: time_gpu(make_step_gemms("large"), min_time) * 1e3))
+    out += [f"- +graph columns: the GEMMs ran on the {graph_gemm_name()} graph GEMM "
             "(+graph:numba: the Numba GEMM)",
             "- each eager tc step waits for the GPU once: `F.cross_entropy` reads the "
             "targets' range on the host (PyTorch checks on the device, without waiting); a "
