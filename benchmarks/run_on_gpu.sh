@@ -20,6 +20,22 @@ export PYTHONUNBUFFERED=1 NUMBA_CUDA_ARRAY_INTERFACE_SYNC=0 PYTHONPATH=$PWD
 $PY -c "import tensorcore as tc, tensorcore.kernels; print('cuda usable:', tc.cuda.is_available(),
     tc.backends.cuda_unavailable_reason())" 2>&1 | tee -a "$OUT/env.txt"
 
+# the probes of the paths not yet seen on a GPU: fast Numba launches, cuBLAS in a graph
+timeout 120 $PY - <<'PROBES' 2>&1 | tee -a "$OUT/env.txt"
+import warnings
+from tensorcore.backends import cupy_backend, get_backend
+from tensorcore.kernels import cuda_common
+be = get_backend("cuda")
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    print("numba path ready:", cupy_backend._numba_ready(be), "| fast launches:",
+          cuda_common.FAST_LAUNCH)
+    be.prepare_capture()
+    print("graph GEMM:", be.graph_gemm())
+for w in caught:
+    print("warning:", w.message)
+PROBES
+
 # the tests first; SIGINT at the cap, so that pytest still prints the names of its failures
 timeout -s INT -k 20 "${TESTS_S:-230}" $PY -m pytest -q -rfE --durations=15 -p no:cacheprovider \
     -n "${WORKERS:-16}" -k "cuda or gpu" tests > "$OUT/tests.txt" 2>&1
