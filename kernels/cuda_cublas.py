@@ -11,7 +11,7 @@ has loaded that way:
   per stream from ``allocate(nbytes) -> (pointer, owner)``, kept as long as the handle (a
   graph recorded on a stream goes on using that stream's workspace), as PyTorch keeps its
   cuBLAS workspaces;
-* ``Cublas.matmul(a, b, out, pointers, stream)``: ``out = a @ b`` for 2-D float32/float64
+* ``Cublas.matmul(a, b, out, pointer, stream)``: ``out = a @ b`` for 2-D float32/float64
   arrays of any strides that BLAS can read (row- or column-major, padded rows, transposed
   views), into a C-contiguous ``out``;
 * ``gemm_call(a.shape, a.strides, b.shape, b.strides, itemsize)``: the column-major cuBLAS
@@ -44,6 +44,7 @@ def workspace_bytes(compute_major: int) -> int:
     """The workspace cuBLAS recommends per handle and stream: 32 MiB from Hopper (sm_90) on,
     4 MiB before."""
     return (32 if compute_major >= 9 else 4) << 20
+
 
 STATUS = {1: "CUBLAS_STATUS_NOT_INITIALIZED", 3: "CUBLAS_STATUS_ALLOC_FAILED",
           7: "CUBLAS_STATUS_INVALID_VALUE", 8: "CUBLAS_STATUS_ARCH_MISMATCH",
@@ -85,9 +86,9 @@ def transposed_operand(shape: tuple[int, int], strides: tuple[int, int],
         return OP_N, s0 // itemsize  # row i of a is column i of M (cols x rows)
     if s0 == itemsize and s1 >= max(1, rows) * itemsize and s1 % itemsize == 0:
         return OP_T, s1 // itemsize  # M is a itself (rows x cols)
-    if rows == 1 and s0 != cols * itemsize:  # a size-1 dimension may take any stride
+    if rows == 1 and s0 != max(1, cols) * itemsize:  # a size-1 dimension takes any stride
         return transposed_operand(shape, (max(1, cols) * itemsize, s1), itemsize)
-    if cols == 1 and s1 != rows * itemsize:
+    if cols == 1 and s1 != max(1, rows) * itemsize:
         return transposed_operand(shape, (s0, max(1, rows) * itemsize), itemsize)
     return None
 
@@ -213,6 +214,9 @@ class Cublas:
         if a.shape[1] != b.shape[0] or out.shape != (a.shape[0], b.shape[1]):
             raise ValueError(f"cuBLAS GEMM shapes do not chain: {a.shape} @ {b.shape} -> "
                              f"{out.shape}")
+        if 0 in a.shape or 0 in b.shape:
+            raise ValueError(f"cuBLAS GEMM of an empty product {a.shape} @ {b.shape}: the "
+                             f"caller makes the (zero) result itself")
         call = gemm_call(a.shape, a.strides, b.shape, b.strides, dtype.itemsize)
         if call is None:
             raise ValueError(f"cuBLAS GEMM cannot read strides {a.strides} / {b.strides}: "

@@ -96,6 +96,8 @@ def test_gemm_checks_dtypes_and_shapes_before_calling_cublas():
         _matmul(handle, a32.astype(np.int64), b32.astype(np.int64))
     with pytest.raises(ValueError, match=r"do not chain: \(2, 3\) @ \(4, 3\)"):
         _matmul(handle, a32, b32.T)
+    with pytest.raises(ValueError, match=r"empty product \(2, 0\) @ \(0, 4\)"):
+        _matmul(handle, a32[:, :0], b32[:0])
     assert not [c for c in lib.calls if c[0] == "gemm"]
 
 
@@ -232,6 +234,13 @@ def test_graph_mode_records_cublas_gemms_once_the_probe_passes(graph_backend):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(captured[0], np.tanh(X @ W.T + B), rtol=1e-12)
     np.testing.assert_allclose(captured[3], X @ W.T, rtol=1e-12)
+    graph_backend.runtime.graph_mode = True
+    try:  # empty products never reach cuBLAS; a strided operand is copied first
+        assert graph_backend.matmul(np.ones((2, 0)), np.ones((0, 3))).tolist() == [[0.0] * 3] * 2
+        strided = np.arange(24.0).reshape(4, 6)[::2, ::2]
+        np.testing.assert_allclose(graph_backend.matmul(strided, W[:, :3].T), strided @ W[:, :3].T)
+    finally:
+        graph_backend.runtime.graph_mode = False
 
 
 def test_a_failing_probe_warns_and_keeps_the_numba_gemm(graph_backend, monkeypatch):
