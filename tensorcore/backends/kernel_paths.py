@@ -3,8 +3,9 @@
 Three paths serve ``linear_act``, its backward and the softmax cross-entropy on the GPU:
 
 * ``"numba"``: single-launch Numba-CUDA kernels (``tensorcore.kernels.cuda_fused``), the
-  whole layer (GEMM + bias + activation) in one launch, and the GEMM that CUDA graphs use
-  (CuPy records no cuBLAS call);
+  whole layer (GEMM + bias + activation) in one launch, and the GEMM that CUDA graphs fall
+  back on where tensorcore's own cuBLAS handle cannot be recorded (CuPy's cuBLAS calls
+  never can);
 * ``"cupy"``: cuBLAS for the GEMM (``@``) plus ONE fused CuPy epilogue kernel
   (``tensorcore.kernels.cuda_cupy``);
 * ``"unfused"``: the contract's reference ``xp`` code (several CuPy launches).
