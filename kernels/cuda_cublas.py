@@ -197,12 +197,17 @@ class Cublas:
         _check(self._lib.cublasSetStream_v2(self._handle, ctypes.c_void_p(stream)),
                "cublasSetStream")
         if hasattr(self._lib, "cublasSetWorkspace_v2"):
-            if stream not in self._workspaces:
-                self._workspaces[stream] = self._allocate(self._workspace_size)
-            pointer = self._workspaces[stream][0]
+            pointer, size = self.workspace(stream)
             _check(self._lib.cublasSetWorkspace_v2(self._handle, ctypes.c_void_p(pointer),
-                                                   self._workspace_size), "cublasSetWorkspace")
+                                                   size), "cublasSetWorkspace")
         self._stream = stream
+
+    def workspace(self, stream: int) -> tuple[int, int]:
+        """``(pointer, bytes)`` of ``stream``'s workspace (cuBLASLt calls on the stream share
+        it: work on one stream runs in order)."""
+        if stream not in self._workspaces:
+            self._workspaces[stream] = self._allocate(self._workspace_size)
+        return self._workspaces[stream][0], self._workspace_size
 
     def matmul(self, a, b, out, pointer: Callable[[object], int], stream: int) -> None:
         """``out[...] = a @ b`` on ``stream``; ``out`` is C-contiguous (m, n) of a's dtype.

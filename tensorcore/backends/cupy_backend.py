@@ -68,7 +68,7 @@ class CupyRuntime:
         self.to_host = cupy.asnumpy
         self._add_at = getattr(cupy.add, "at", None)
         self.graph_mode = False  # set by tensorcore.cuda.graphs.capture, warm-up included
-        self._cublas = None
+        self._cublas = self._cublaslt = None
 
     def scatter_add(self, target, index, values) -> None:
         if self._add_at is not None:
@@ -107,6 +107,14 @@ class CupyRuntime:
                 major = int(self.device.compute_capability[:-1])
                 self._cublas = kernels.cuda_cublas.Cublas.open(major, self._allocate)
         return self._cublas
+
+    def cublaslt(self):
+        """This GPU's cuBLASLt handle (``kernels.cuda_cublaslt``), opened on first use."""
+        if self._cublaslt is None:
+            self.cublas()  # CuPy's libcublas loaded: libcublasLt is found next to it
+            with self.device:
+                self._cublaslt = kernels.cuda_cublaslt.CublasLt()
+        return self._cublaslt
 
     def _allocate(self, nbytes: int) -> tuple[int, object]:
         """A workspace: its own cudaMalloc, outside every memory pool (a graph's private pool
@@ -162,6 +170,10 @@ class CupyBackend(Backend):
         if self.eager_gemm not in ("cupy", "cublas"):
             raise ValueError(f"TENSORCORE_EAGER_GEMM={self.eager_gemm!r}: expected cupy or "
                              f"cublas")
+        # the cupy path's forward of a float32 ReLU / no-activation layer in ONE cuBLASLt call
+        # (kernels.cuda_cublaslt); off until measured on a GPU: TENSORCORE_CUBLASLT=1
+        self.cublaslt = os.environ.get("TENSORCORE_CUBLASLT", "0") == "1"
+        self._cublaslt_checked = False
         self._graph_numba_forced = False
 
     # -- conversion ----------------------------------------------------------------------------
@@ -326,10 +338,44 @@ class CupyBackend(Backend):
             target = target * _valid_targets(target, probs.shape[1])
         return Backend.softmax_cross_entropy_backward(self, probs, target, scale)
 
-    # "cupy": cuBLAS + one CuPy kernel
+    # "cupy": cuBLAS + one CuPy kernel (or one cuBLASLt call, where switched on and it fits)
     def _linear_act_cupy(self, x, w, b, activation):
+        if (self.cublaslt and activation in (None, "relu") and x.dtype == np.float32
+                and w.dtype == np.float32 and not self.capturing() and self._cublaslt_works()):
+            return self._linear_cublaslt(x, w, b, activation == "relu"), None
         return kernels.cuda_cupy.bias_act_forward(self.matmul(x, w.T), _contiguous(self.xp, b),
                                                   activation)
+
+    def _linear_cublaslt(self, x, w, b, relu: bool):
+        xp = self.xp
+        x = x if kernels.cuda_cublas.readable(x) else xp.ascontiguousarray(x)
+        w, b = xp.ascontiguousarray(w), _contiguous(xp, b)
+        out = xp.empty((x.shape[0], w.shape[0]), dtype=x.dtype)
+        stream = self.runtime.stream_ptr()
+        self.runtime.cublaslt().linear(x, w, b, relu, out, self.runtime.pointer, stream,
+                                       self.runtime.cublas().workspace(stream))
+        self.kernel_calls["linear_act", "cublaslt"] += 1
+        return out
+
+    def _cublaslt_works(self) -> bool:
+        """Whether one cuBLASLt call computes a small ReLU layer right here (checked once;
+        where not, a warning, and the CuPy epilogue kernel from then on)."""
+        if not self._cublaslt_checked:
+            self._cublaslt_checked = True
+            try:
+                x = np.arange(12, dtype=np.float32).reshape(3, 4) / 5 - 1
+                w = np.arange(20, dtype=np.float32).reshape(5, 4) / 7 - 1
+                b = np.linspace(-1, 1, 5, dtype=np.float32)
+                got = self.to_numpy(self._linear_cublaslt(*map(self.asarray, (x, w, b)), True))
+                want = np.maximum(x @ w.T + b, 0)
+                if not np.allclose(got, want, rtol=1e-5, atol=1e-5):
+                    raise RuntimeError(f"it computed {got.tolist()}, not {want.tolist()}")
+            except Exception as e:  # no libcublasLt, an error status, a wrong value
+                self.cublaslt = False
+                warnings.warn(f"the cuBLASLt layer forward does not work here "
+                              f"({type(e).__name__}: {e}); the cupy path keeps its epilogue "
+                              f"kernel", RuntimeWarning, stacklevel=3)
+        return self.cublaslt
 
     def _act_backward_cupy(self, grad_out, out, pre, activation, need_bias_grad):
         xp = self.xp

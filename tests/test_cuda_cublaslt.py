@@ -1,0 +1,163 @@
+"""The one-call layer forward through cuBLASLt (``tensorcore.kernels.cuda_cublaslt``) without a
+GPU: every call, with its C signature, into a stand-in library (``data/stub_cublaslt.c``) whose
+matmul is a column-major reference applying the epilogues as cuBLASLt defines them; the
+results against NumPy, the plan cache and the errors. Skips where no C compiler is."""
+
+from __future__ import annotations
+
+import doctest
+
+import numpy as np
+import pytest
+from helpers import build_stub_library
+
+from tensorcore.kernels import cuda_cublaslt
+from tensorcore.kernels.cuda_cublas import CublasError
+from tensorcore.kernels.cuda_cublaslt import CublasLt
+
+
+@pytest.fixture(scope="module")
+def stub(tmp_path_factory):
+    import ctypes
+
+    path = build_stub_library(tmp_path_factory.mktemp("lt"), "stub_cublaslt.c",
+                              "libcublasLt.so.13")
+    return ctypes.CDLL(path), cuda_cublaslt.load_library(path)
+
+
+def _pointer(a) -> int:
+    return a.ctypes.data
+
+
+WORKSPACE = np.empty(1 << 10, np.uint8)
+
+
+def _linear(lt, x, w, b, relu):
+    out = np.full((x.shape[0], w.shape[0]), np.nan, np.float32)
+    lt.linear(x, w, b, relu, out, _pointer, 0, (WORKSPACE.ctypes.data, WORKSPACE.nbytes))
+    return out
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("with_bias", [False, True])
+@pytest.mark.parametrize("m,k,n", [(5, 3, 4), (1, 7, 1), (33, 17, 9)])
+def test_one_call_computes_the_layer(stub, m, k, n, with_bias, relu):
+    rng = np.random.default_rng(m + k + n)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    w = rng.standard_normal((n, k)).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32) if with_bias else None
+    lt = CublasLt(stub[1])
+    want = x @ w.T + (b if with_bias else 0)
+    want = np.maximum(want, 0) if relu else want
+    np.testing.assert_allclose(_linear(lt, x, w, b, relu), want, rtol=1e-5, atol=1e-5)
+    wide = np.zeros((m, k + 3), np.float32)
+    wide[:, 1:k + 1] = x  # rows padded in memory: read in place
+    np.testing.assert_allclose(_linear(lt, wide[:, 1:k + 1], w, b, relu), want, rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_a_plan_is_made_once_per_shape_and_epilogue(stub):
+    lib, wrapped = stub
+    lt = CublasLt(wrapped)
+    x, w = np.ones((4, 3), np.float32), np.ones((2, 3), np.float32)
+    before = lib.stub_heuristics()
+    for bias in (np.zeros(2, np.float32), np.ones(2, np.float32)):  # a new bias pointer
+        np.testing.assert_allclose(_linear(lt, x, w, bias, True), np.broadcast_to(3 + bias, (4, 2)))
+    assert lib.stub_heuristics() - before == 1
+    _linear(lt, x, w, None, True)  # another epilogue: another plan
+    _linear(lt, x[:2], w, None, True)  # another shape
+    assert lib.stub_heuristics() - before == 3
+
+
+def test_what_does_not_fit_is_refused_by_name(stub):
+    lt = CublasLt(stub[1])
+    x, w = np.ones((4, 3), np.float32), np.ones((2, 3), np.float32)
+    with pytest.raises(TypeError, match="float32, got x float64"):
+        _linear(lt, x.astype(np.float64), w, None, False)
+    with pytest.raises(ValueError, match=r"shapes x \(4, 3\), w \(2, 4\)"):
+        _linear(lt, x, np.ones((2, 4), np.float32), None, False)
+    with pytest.raises(ValueError, match=r"b \(3,\)"):
+        _linear(lt, x, w, np.ones(3, np.float32), False)
+    with pytest.raises(ValueError, match="empty product"):
+        _linear(lt, x[:, :0], w[:, :0], None, False)
+    with pytest.raises(ValueError, match="cannot read strides"):
+        _linear(lt, np.ones((4, 6), np.float32)[:, ::2], w, None, False)
+
+
+def test_an_error_status_names_the_call(stub):
+    class Failing:
+        def __getattr__(self, name):
+            return getattr(stub[1], name)
+
+        @staticmethod
+        def cublasLtMatmul(*args):
+            return 13
+
+    lt = CublasLt(Failing())
+    with pytest.raises(CublasError, match="cublasLtMatmul failed: status 13"):
+        _linear(lt, np.ones((2, 2), np.float32), np.ones((2, 2), np.float32), None, False)
+
+
+def test_the_library_is_found_next_to_libcublas_or_named(tmp_path):
+    with pytest.raises(OSError, match="cannot load libcublasLt.*/nowhere/libcublasLt.so"):
+        cuda_cublaslt.load_library("/nowhere/libcublasLt.so")
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(cuda_cublaslt, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+
+
+# -- the cupy path's forward on the stand-in GPU ------------------------------------------------
+@pytest.fixture
+def lt_backend(stub, monkeypatch):
+    """The stand-in GPU with the cupy path claimed, cuBLASLt on, served by the C stand-in."""
+    from helpers import forget_cuda_backends
+    from standin_cuda import StandInCupy
+
+    import tensorcore as tc
+    from tensorcore import backends
+
+    class LtCupy(StandInCupy):
+        fused_paths = ("cupy",)
+        _act_backward_cupy = StandInCupy._act_backward_unfused
+
+    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": LtCupy})
+    monkeypatch.setitem(backends._chosen, "cuda", "cupy")
+    forget_cuda_backends()
+    be = backends.get_backend("cuda")
+    lt = CublasLt(stub[1])
+    monkeypatch.setattr(be.runtime, "cublaslt", lambda: lt, raising=False)
+    be.cublaslt = True
+    with tc.backends.use_kernels("cupy"):
+        yield be
+    forget_cuda_backends()
+
+
+@pytest.mark.parametrize("activation", [None, "relu"])
+def test_the_cupy_path_runs_a_float32_layer_forward_in_one_call(lt_backend, activation):
+    import tensorcore as tc
+    import tensorcore.nn.functional as F
+
+    rng = np.random.default_rng(3)
+    x, w, b, g = (rng.standard_normal(s).astype(np.float32) for s in ((6, 5), (4, 5), (4,),
+                                                                     (6, 4)))
+    ts = [tc.tensor(a, device="cuda", requires_grad=True) for a in (x, w, b)]
+    y = F.linear_act(*ts, activation)
+    y.backward(tc.tensor(g, device="cuda"))
+    z = x @ w.T + b
+    want = np.maximum(z, 0) if activation == "relu" else z
+    gz = g * (z > 0) if activation == "relu" else g
+    np.testing.assert_allclose(y.detach().cpu().numpy(), want, rtol=1e-5, atol=1e-5)
+    for t, expect in zip(ts, (gz @ w, gz.T @ x, gz.sum(0))):
+        np.testing.assert_allclose(t.grad.cpu().numpy(), expect, rtol=1e-4, atol=1e-4)
+    assert lt_backend.kernel_calls["linear_act", "cublaslt"] == 2  # the probe, then the layer
+
+
+def test_a_cublaslt_forward_that_computes_wrong_values_is_switched_off(lt_backend,
+                                                                       monkeypatch):
+    monkeypatch.setattr(CublasLt, "linear", lambda self, x, w, b, relu, out, *rest: out.fill(0))
+    with pytest.warns(RuntimeWarning, match="cuBLASLt layer forward does not work here"):
+        assert lt_backend._cublaslt_works() is False
+    assert lt_backend.cublaslt is False
+    assert lt_backend._cublaslt_works() is False  # checked once
