@@ -52,8 +52,9 @@ LAYER_SIDES = (64, 128, 256, 512, 1024, 2048, 4096, 8192)  # powers of 2: the cr
 # capture() picks (cuBLAS through tensorcore's handle where its probe passes);
 # +graph:numba forces the Numba GEMM (TENSORCORE_GRAPH_GEMM=numba); tc-cupy+cublas: eager,
 # its GEMMs through that handle instead of CuPy's @ (TENSORCORE_EAGER_GEMM=cublas);
+# tc-cupy+lt: eager, float32 ReLU layers' forward in one cuBLASLt call (TENSORCORE_CUBLASLT=1);
 # torch-cuda: PyTorch eager
-GPU_MLP_IMPLS = (tuple(f"tc-{p}" for p in ("auto", *PATHS)) + ("tc-cupy+cublas",)
+GPU_MLP_IMPLS = (tuple(f"tc-{p}" for p in ("auto", *PATHS)) + ("tc-cupy+cublas", "tc-cupy+lt")
                  + ("tc-cupy+graph", "tc-cupy+graph:numba", "tc-numba+graph", "torch-cuda"))
 LAYER_PASSES = 2
 GRAPH_LAYER_MAX = 1024  # captured layers are timed up to this side (launch-bound sizes)
@@ -78,9 +79,10 @@ def make_gpu_mlp_step(impl: str, size: str, steps_before: int = 2):
         step, get_params = make_gpu_mlp_step(base, size)
         with graph_gemm(gemm.removeprefix(":") or "auto"):
             return tc.cuda.graphs.capture(step, warmup=steps_before).replay, get_params
-    if impl.endswith("+cublas"):
-        step, get_params = make_gpu_mlp_step(impl.removesuffix("+cublas"), size)
-        return functools.partial(_with_own_gemm, step), get_params
+    if impl.endswith(("+cublas", "+lt")):
+        base, _, switch = impl.rpartition("+")
+        step, get_params = make_gpu_mlp_step(base, size)
+        return functools.partial(_switched_on, switch, step), get_params
     x, labels, params = W.mlp_init(size)
     if impl == "torch-cuda":
         return _torch_cuda_step(x, labels, params)
@@ -88,13 +90,17 @@ def make_gpu_mlp_step(impl: str, size: str, steps_before: int = 2):
                       kernels=impl.removeprefix("tc-"))
 
 
-def _with_own_gemm(step):
+def _switched_on(switch: str, step):
+    """``step()`` with the backend's ``+cublas`` (GEMMs on the own cuBLAS handle) or ``+lt``
+    (the cuBLASLt layer forward) switch on."""
     backend = tc.backends.get_backend("cuda")
-    backend.eager_gemm = "cublas"
+    name, on, off = (("eager_gemm", "cublas", "cupy") if switch == "cublas"
+                     else ("cublaslt", True, False))
+    setattr(backend, name, on)
     try:
         return step()
     finally:
-        backend.eager_gemm = "cupy"
+        setattr(backend, name, off)
 
 
 def _torch_cuda_step(x, labels, params):
@@ -111,8 +117,9 @@ def make_layer(impl: str, n: int):
         base, _, gemm = impl.partition("+graph")
         with graph_gemm(gemm.removeprefix(":") or "auto"):
             return tc.cuda.graphs.capture(make_layer(base, n)).replay
-    if impl.endswith("+cublas"):
-        return functools.partial(_with_own_gemm, make_layer(impl.removesuffix("+cublas"), n))
+    if impl.endswith(("+cublas", "+lt")):
+        base, _, switch = impl.rpartition("+")
+        return functools.partial(_switched_on, switch, make_layer(base, n))
     rng = np.random.default_rng(n)
     x, w = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
     b, g = rng.standard_normal(n, dtype=np.float32), np.ones((n, n), np.float32)
@@ -294,7 +301,15 @@ def launch_probes() -> dict:
     probes["64^3 GEMM x @ w.T: CuPy's matmul"] = lambda: x._data @ w._data.T
     probes["64^3 GEMM x @ w.T: tensorcore's cuBLAS handle (kernels.cuda_cublas)"] = \
         lambda: backend._matmul_cublas(x._data, w._data.T)
-    for impl in ("tc-auto", "tc-cupy+cublas", "tc-cupy+graph", "torch-cuda"):
+
+    def lt_fwd():
+        backend.cublaslt = True
+        try:
+            probes["F.linear_act forward, path cupy"]()
+        finally:
+            backend.cublaslt = False
+    probes["F.linear_act forward, path cupy, one cuBLASLt call"] = lt_fwd
+    for impl in ("tc-auto", "tc-cupy+cublas", "tc-cupy+lt", "tc-cupy+graph", "torch-cuda"):
         if impl in available_gpu_mlp_impls():
             try:
                 step = make_gpu_mlp_step(impl, "small")[0]
@@ -501,7 +516,8 @@ def main(argv=None) -> int:
             "captured step (+graph) skips that read and gives a NaN loss for a bad target"]
     print("\n".join(out), flush=True)
 
-    impls = (list(PATHS) + ["numba+cublas", "cupy+cublas", "unfused+cublas", "numba+graph",
+    impls = (list(PATHS) + ["numba+cublas", "cupy+cublas", "unfused+cublas", "cupy+lt",
+                            "numba+graph",
                             "cupy+graph", "unfused+graph", "cupy+graph:numba", "cublas"]
              + (["torch-cuda"] if torch_cuda() else []))
     sides = [n for n in LAYER_SIDES if not (args.quick and n > 4096)]
@@ -519,7 +535,8 @@ def main(argv=None) -> int:
         out.append(f"| {n} | " + " | ".join(row) + " |")
     out += ["", f"- {crossover(times)}",
             "- eager, fastest fused layer against unfused: " + fastest_against(
-                times, ("numba", "cupy", "numba+cublas", "cupy+cublas"), "unfused"),
+                times, ("numba", "cupy", "numba+cublas", "cupy+cublas", "cupy+lt"),
+                "unfused"),
             "- eager, fastest fused layer against unfused+cublas: " + fastest_against(
                 times, ("numba+cublas", "cupy+cublas"), "unfused+cublas"),
             "- in a graph, fastest fused layer against unfused+graph: " + fastest_against(
@@ -527,8 +544,9 @@ def main(argv=None) -> int:
             "- cublas is ONE GEMM (2n^3); the others run three "
             "(6n^3): a fused layer at cuBLAS speed takes 3x the cublas column.",
             f"- each cell: the best of {LAYER_PASSES} interleaved passes over the columns",
-            f"- +cublas: eager, the GEMMs on tensorcore's cuBLAS handle instead of CuPy's @, "
-            f"timed up to {GRAPH_LAYER_MAX}^3",
+            f"- +cublas: eager, the GEMMs on tensorcore's cuBLAS handle instead of CuPy's @; "
+            f"+lt: eager, the forward in one cuBLASLt call (bias + ReLU epilogue); both timed "
+            f"up to {GRAPH_LAYER_MAX}^3",
             f"- +graph: the layer captured once and replayed (no host cost per launch; GEMMs "
             f"on the {graph_gemm_name()} graph GEMM, :numba on the Numba GEMM), timed up to "
             f"{GRAPH_LAYER_MAX}^3"]

@@ -120,6 +120,30 @@ def test_gpu_numba_layer_matches_numpy_either_launch(fast, monkeypatch):
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("activation", [None, "relu"])
+def test_gpu_cublaslt_forward_matches_numpy(shape, activation, monkeypatch):
+    """The cupy path's one-call cuBLASLt forward (``TENSORCORE_CUBLASLT=1``): its check
+    passes, and the layer and its gradients match NumPy."""
+    be = backends.get_backend("cuda")
+    monkeypatch.setattr(be, "cublaslt", True)
+    assert be._cublaslt_works()
+    m, n, k = shape
+    rng = np.random.default_rng(m + n + k)
+    x, w, b, g = (rng.standard_normal(s) for s in ((m, k), (n, k), (n,), (m, n)))
+    ts = [tc.tensor(a.astype(np.float32), device="cuda", requires_grad=True) for a in (x, w, b)]
+    be.kernel_calls.clear()
+    with tc.backends.use_kernels("cupy"):
+        y = F.linear_act(*ts, activation)
+        y.backward(tc.tensor(g.astype(np.float32), device="cuda"))
+    assert be.kernel_calls["linear_act", "cublaslt"] == 1
+    scale = 1e-4 * math.sqrt(k)
+    for a, want in zip([y.detach()] + [t.grad for t in ts],
+                       _numpy_layer(x, w, b, activation, g)):
+        np.testing.assert_allclose(a.cpu().numpy(), want, rtol=scale, atol=scale)
+
+
+@pytest.mark.gpu
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gpu_own_cublas_handle_matches_cupy_matmul(dtype):
     """``kernels.cuda_cublas`` on the real libcublas: transposed, padded and column-major

@@ -173,7 +173,7 @@ class CupyBackend(Backend):
         # the cupy path's forward of a float32 ReLU / no-activation layer in ONE cuBLASLt call
         # (kernels.cuda_cublaslt); off until measured on a GPU: TENSORCORE_CUBLASLT=1
         self.cublaslt = os.environ.get("TENSORCORE_CUBLASLT", "0") == "1"
-        self._cublaslt_checked = False
+        self._cublaslt_ok: bool | None = None  # None until checked
         self._graph_numba_forced = False
 
     # -- conversion ----------------------------------------------------------------------------
@@ -360,8 +360,8 @@ class CupyBackend(Backend):
     def _cublaslt_works(self) -> bool:
         """Whether one cuBLASLt call computes a small ReLU layer right here (checked once;
         where not, a warning, and the CuPy epilogue kernel from then on)."""
-        if not self._cublaslt_checked:
-            self._cublaslt_checked = True
+        if self._cublaslt_ok is None:
+            self._cublaslt_ok = False  # while checking, and if the check fails
             try:
                 x = np.arange(12, dtype=np.float32).reshape(3, 4) / 5 - 1
                 w = np.arange(20, dtype=np.float32).reshape(5, 4) / 7 - 1
@@ -371,11 +371,12 @@ class CupyBackend(Backend):
                 if not np.allclose(got, want, rtol=1e-5, atol=1e-5):
                     raise RuntimeError(f"it computed {got.tolist()}, not {want.tolist()}")
             except Exception as e:  # no libcublasLt, an error status, a wrong value
-                self.cublaslt = False
                 warnings.warn(f"the cuBLASLt layer forward does not work here "
                               f"({type(e).__name__}: {e}); the cupy path keeps its epilogue "
                               f"kernel", RuntimeWarning, stacklevel=3)
-        return self.cublaslt
+            else:
+                self._cublaslt_ok = True
+        return self._cublaslt_ok
 
     def _act_backward_cupy(self, grad_out, out, pre, activation, need_bias_grad):
         xp = self.xp
