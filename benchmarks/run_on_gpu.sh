@@ -20,7 +20,8 @@ export PYTHONUNBUFFERED=1 NUMBA_CUDA_ARRAY_INTERFACE_SYNC=0 PYTHONPATH=$PWD
 $PY -c "import tensorcore as tc, tensorcore.kernels; print('cuda usable:', tc.cuda.is_available(),
     tc.backends.cuda_unavailable_reason())" 2>&1 | tee -a "$OUT/env.txt"
 
-# the probes of the paths not yet seen on a GPU: fast Numba launches, cuBLAS in a graph
+# the probes of the paths not yet seen on a GPU: fast Numba launches, cuBLAS in a graph,
+# the cuBLASLt layer forward
 timeout 120 $PY - <<'PROBES' 2>&1 | tee -a "$OUT/env.txt"
 import warnings
 from tensorcore.backends import cupy_backend, get_backend
@@ -32,6 +33,8 @@ with warnings.catch_warnings(record=True) as caught:
           cuda_common.FAST_LAUNCH)
     be.prepare_capture()
     print("graph GEMM:", be.graph_gemm())
+    with be.runtime.device:
+        print("cuBLASLt layer forward works:", be._cublaslt_works())
 for w in caught:
     print("warning:", w.message)
 PROBES
