@@ -132,19 +132,25 @@ def loaded_cublas_path(maps: str | None = None) -> str | None:
     return None
 
 
+def open_first(names: list[str], what: str) -> ctypes.CDLL:
+    """The first of ``names`` that loads; OSError naming them all when none does."""
+    for name in names:
+        try:
+            return ctypes.CDLL(name)
+        except OSError:
+            continue
+    raise OSError(f"cannot load {what} (tried {', '.join(names)})")
+
+
 def load_library(path: str | None = None) -> ctypes.CDLL:
     """libcublas with the argument types of the calls made here; the one CuPy loaded unless
     ``path`` names another. OSError naming what was tried when there is none."""
-    tried = [path] if path else [p for p in (loaded_cublas_path(),) if p]
-    tried += ["libcublas.so.13", "libcublas.so.12", "libcublas.so"] if not path else []
-    for name in tried:
-        try:
-            lib = ctypes.CDLL(name)
-            break
-        except OSError:
-            continue
+    if path:
+        lib = open_first([path], "libcublas")
     else:
-        raise OSError(f"cannot load libcublas (tried {', '.join(tried)})")
+        loaded = [p for p in (loaded_cublas_path(),) if p]
+        lib = open_first(loaded + ["libcublas.so.13", "libcublas.so.12", "libcublas.so"],
+                         "libcublas")
     p, i, sz = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
     lib.cublasCreate_v2.argtypes = [ctypes.POINTER(p)]
     lib.cublasSetStream_v2.argtypes = [p, p]

@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from .cuda_cublas import CublasError, gemm_call, loaded_cublas_path
+from .cuda_cublas import CublasError, gemm_call, loaded_cublas_path, open_first
 
 COMPUTE_32F, R_32F = 68, 0  # cublasComputeType_t, cudaDataType_t
 DESC_TRANSA, DESC_TRANSB, DESC_EPILOGUE, DESC_BIAS_POINTER = 3, 4, 7, 8
@@ -48,20 +48,13 @@ class HeuristicResult(ctypes.Structure):
 def load_library(path: str | None = None) -> ctypes.CDLL:
     """libcublasLt (next to the libcublas CuPy loaded, unless ``path`` names one) with the
     argument types of the calls made here."""
-    tried = [path] if path else []
-    if not path:
-        loaded = loaded_cublas_path()
-        if loaded:
-            tried.append(loaded.replace("libcublas.so", "libcublasLt.so"))
-        tried += ["libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"]
-    for name in tried:
-        try:
-            lib = ctypes.CDLL(name)
-            break
-        except OSError:
-            continue
+    if path:
+        lib = open_first([path], "libcublasLt")
     else:
-        raise OSError(f"cannot load libcublasLt (tried {', '.join(tried)})")
+        loaded = loaded_cublas_path()
+        beside = [loaded.replace("libcublas.so", "libcublasLt.so")] if loaded else []
+        lib = open_first(beside + ["libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"],
+                         "libcublasLt")
     p, i, sz = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
     out = ctypes.POINTER(p)
     lib.cublasLtCreate.argtypes = [out]
