@@ -1,7 +1,8 @@
 """Python's share of the host cost of the two ctypes paths to the GPU, on any machine: a fast
-launch of the Numba ReLU backward (``kernels.cuda_launch.FastKernel``, 38 parameters) and a
-GEMM through tensorcore's cuBLAS handle (``kernels.cuda_cublas.Cublas``), each with a driver
-or library function that returns at once, so no GPU is needed. On a GPU,
+launch of the Numba ReLU backward (``kernels.cuda_launch.FastKernel``, 38 parameters), a
+GEMM through tensorcore's cuBLAS handle (``kernels.cuda_cublas.Cublas``) and a layer forward
+in one cuBLASLt call (``kernels.cuda_cublaslt.CublasLt``), each with driver or library
+functions that return at once, so no GPU is needed. On a GPU,
 ``benchmarks/gpu_report.py`` measures the whole calls.
 
     python benchmarks/ctypes_host_cost.py
@@ -14,7 +15,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tensorcore.kernels import cuda_cublas, cuda_launch
+from tensorcore.kernels import cuda_cublas, cuda_cublaslt, cuda_launch
 from tensorcore.kernels.cuda_act_backward import _build_act_backward
 
 
@@ -35,6 +36,17 @@ class NoCublas:
         return lambda *args: 0
 
 
+class NoCublasLt(NoCublas):
+    """libcublasLt's entry points as ``CublasLt`` calls them: success, one algorithm found."""
+
+    def cublasLtCreate(self, handle):
+        return 0
+
+    def cublasLtMatmulAlgoGetHeuristic(self, *args):
+        args[-1]._obj.value = 1  # returnAlgoCount
+        return 0
+
+
 def per_call_us(fn, number: int = 20000) -> float:
     return min(timeit.repeat(fn, number=number, repeat=5)) / number * 1e6
 
@@ -48,8 +60,13 @@ def main() -> None:
     x, w, out = device_array((64, 64)), device_array((64, 64)), device_array((64, 64))
     w.strides = w.strides[::-1]  # w.T, as the layers pass it
     gemm = per_call_us(lambda: cublas.matmul(x, w, out, lambda a: a.data.ptr, 0))
+    lt = cuda_cublaslt.CublasLt(NoCublasLt())
+    b = device_array((64,))
+    w.strides = w.strides[::-1]  # w itself again, as the layer passes it
+    layer = per_call_us(lambda: lt.linear(x, w, b, True, out, lambda a: a.data.ptr, 0, (0, 0)))
     print(f"FastKernel launch, ReLU backward (38 parameters): {launch:.2f} us")
     print(f"Cublas.matmul, x @ w.T (64 x 64): {gemm:.2f} us")
+    print(f"CublasLt.linear, relu(x @ w.T + b) (64 x 64, plan cached): {layer:.2f} us")
 
 
 if __name__ == "__main__":
