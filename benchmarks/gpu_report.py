@@ -301,14 +301,8 @@ def launch_probes() -> dict:
     probes["64^3 GEMM x @ w.T: CuPy's matmul"] = lambda: x._data @ w._data.T
     probes["64^3 GEMM x @ w.T: tensorcore's cuBLAS handle (kernels.cuda_cublas)"] = \
         lambda: backend._matmul_cublas(x._data, w._data.T)
-
-    def lt_fwd():
-        backend.cublaslt = True
-        try:
-            probes["F.linear_act forward, path cupy"]()
-        finally:
-            backend.cublaslt = False
-    probes["F.linear_act forward, path cupy, one cuBLASLt call"] = lt_fwd
+    probes["F.linear_act forward, path cupy, one cuBLASLt call"] = functools.partial(
+        _switched_on, "lt", probes["F.linear_act forward, path cupy"])
     for impl in ("tc-auto", "tc-cupy+cublas", "tc-cupy+lt", "tc-cupy+graph", "torch-cuda"):
         if impl in available_gpu_mlp_impls():
             try:

@@ -162,7 +162,8 @@ def load_library(path: str | None = None) -> ctypes.CDLL:
     return lib
 
 
-def _check(status: int, call: str) -> None:
+def check_status(status: int, call: str) -> None:
+    """CublasError naming ``call`` and its ``cublasStatus_t`` (cuBLAS and cuBLASLt alike)."""
     if status != 0:
         raise CublasError(f"{call} failed: {STATUS.get(status, f'status {status}')}")
 
@@ -177,7 +178,7 @@ class Cublas:
     def __init__(self, lib, workspace_size: int,
                  allocate: Callable[[int], tuple[int, object]]) -> None:
         handle = ctypes.c_void_p()
-        _check(lib.cublasCreate_v2(ctypes.byref(handle)), "cublasCreate")
+        check_status(lib.cublasCreate_v2(ctypes.byref(handle)), "cublasCreate")
         self._lib, self._handle = lib, handle
         self._workspace_size, self._allocate = workspace_size, allocate
         self._workspaces: dict[int, tuple[int, object]] = {}  # stream -> (pointer, owner)
@@ -200,11 +201,11 @@ class Cublas:
         workspace to cuBLAS's pool, which would allocate while capturing)."""
         if stream == self._stream:
             return
-        _check(self._lib.cublasSetStream_v2(self._handle, ctypes.c_void_p(stream)),
+        check_status(self._lib.cublasSetStream_v2(self._handle, ctypes.c_void_p(stream)),
                "cublasSetStream")
         if hasattr(self._lib, "cublasSetWorkspace_v2"):
             pointer, size = self.workspace(stream)
-            _check(self._lib.cublasSetWorkspace_v2(self._handle, ctypes.c_void_p(pointer),
+            check_status(self._lib.cublasSetWorkspace_v2(self._handle, ctypes.c_void_p(pointer),
                                                    size), "cublasSetWorkspace")
         self._stream = stream
 
@@ -237,6 +238,6 @@ class Cublas:
         gemm, name, alpha, beta = self._gemms[dtype]
         with self._lock:
             self._bind(stream)
-            _check(gemm(self._handle, call.op_first, call.op_second, call.m, call.n, call.k,
+            check_status(gemm(self._handle, call.op_first, call.op_second, call.m, call.n, call.k,
                         alpha, pointer(b), call.ld_first, pointer(a), call.ld_second, beta,
                         pointer(out), call.ldc), name)

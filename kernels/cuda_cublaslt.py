@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from .cuda_cublas import CublasError, gemm_call, loaded_cublas_path, open_first
+from .cuda_cublas import CublasError, check_status, gemm_call, loaded_cublas_path, open_first
 
 COMPUTE_32F, R_32F = 68, 0  # cublasComputeType_t, cudaDataType_t
 DESC_TRANSA, DESC_TRANSB, DESC_EPILOGUE, DESC_BIAS_POINTER = 3, 4, 7, 8
@@ -71,13 +71,8 @@ def load_library(path: str | None = None) -> ctypes.CDLL:
     return lib
 
 
-def _check(status: int, call: str) -> None:
-    if status != 0:
-        raise CublasError(f"{call} failed: status {status}")
-
-
 def _set(setter, obj, attribute: int, value) -> None:
-    _check(setter(obj, attribute, ctypes.byref(value), ctypes.sizeof(value)), "SetAttribute")
+    check_status(setter(obj, attribute, ctypes.byref(value), ctypes.sizeof(value)), "SetAttribute")
 
 
 class _Plan:
@@ -86,7 +81,7 @@ class _Plan:
     def __init__(self, lib, handle, call, code: int, workspace_size: int) -> None:
         def new(create, *args):
             obj = ctypes.c_void_p()
-            _check(create(ctypes.byref(obj), *args), create.__name__)
+            check_status(create(ctypes.byref(obj), *args), create.__name__)
             return obj
 
         self.desc = new(lib.cublasLtMatmulDescCreate, COMPUTE_32F, R_32F)
@@ -104,7 +99,7 @@ class _Plan:
         _set(lib.cublasLtMatmulPreferenceSetAttribute, preference, PREF_MAX_WORKSPACE_BYTES,
              ctypes.c_uint64(workspace_size))
         self.result, found = HeuristicResult(), ctypes.c_int(0)
-        _check(lib.cublasLtMatmulAlgoGetHeuristic(
+        check_status(lib.cublasLtMatmulAlgoGetHeuristic(
             handle, self.desc, self.a, self.b, self.d, self.d, preference, 1,
             ctypes.byref(self.result), ctypes.byref(found)), "cublasLtMatmulAlgoGetHeuristic")
         if found.value < 1 or self.result.state != 0:
@@ -117,7 +112,7 @@ class CublasLt:
     def __init__(self, lib=None) -> None:
         self._lib = lib if lib is not None else load_library()
         self._handle = ctypes.c_void_p()
-        _check(self._lib.cublasLtCreate(ctypes.byref(self._handle)), "cublasLtCreate")
+        check_status(self._lib.cublasLtCreate(ctypes.byref(self._handle)), "cublasLtCreate")
         self._plans: dict[tuple, _Plan] = {}
         self._alpha, self._beta = ctypes.c_float(1.0), ctypes.c_float(0.0)
         self._bias = ctypes.c_void_p(0)
@@ -151,7 +146,7 @@ class CublasLt:
                 _set(self._lib.cublasLtMatmulDescSetAttribute, plan.desc, DESC_BIAS_POINTER,
                      self._bias)
             d = pointer(out)
-            _check(self._lib.cublasLtMatmul(
+            check_status(self._lib.cublasLtMatmul(
                 self._handle, plan.desc, ctypes.byref(self._alpha), pointer(w), plan.a,
                 pointer(x), plan.b, ctypes.byref(self._beta), d, plan.d, d, plan.d,
                 ctypes.byref(plan.result.algo), workspace[0], workspace[1], stream),

@@ -158,7 +158,7 @@ def _check_status_from(lib):
     lib.cublasCreate_v2(ctypes.byref(handle))
     status = lib.cublasSgemm_v2(handle, 0, 0, 2, 2, 2, ctypes.byref(alpha), x.ctypes.data, 2,
                                 x.ctypes.data, 2, ctypes.byref(alpha), x.ctypes.data, 1)
-    cuda_cublas._check(status, "cublasSgemm_v2")
+    cuda_cublas.check_status(status, "cublasSgemm_v2")
 
 
 def test_the_loaded_library_is_found_by_path():

@@ -11,8 +11,8 @@ one of three kernel paths chosen by ``tensorcore.backends.kernel_paths`` (``auto
 on CuPy's current stream, ``cupy`` runs cuBLAS plus one CuPy epilogue kernel
 (``tensorcore.kernels.cuda_cupy``), ``unfused`` the contract's reference ``xp`` code.
 ``kernel_calls`` counts ``(op, path)`` pairs, so tests and benchmarks see which path ran.
-Before ``auto`` first picks ``numba``, one tiny probe kernel is compiled and run; if Numba's
-CUDA toolchain does not work here, ``auto`` warns once and takes ``cupy`` instead.
+Before the first Numba launch, a small ReLU backward is compiled, run and compared; if
+Numba's CUDA toolchain does not work here, ``auto`` warns once and takes ``cupy`` instead.
 
 Random numbers come from the host NumPy generator and are copied to the device, so a seed
 gives the same values on the CPU and on the GPU (a copy per draw: draw big batches, not
@@ -203,12 +203,12 @@ class CupyBackend(Backend):
         take ``graph_gemm()``: cuBLAS through a handle of our own, or the Numba GEMM.
         Eagerly they take CuPy's ``@``, or that handle where ``eager_gemm`` is ``"cublas"``
         (``TENSORCORE_EAGER_GEMM``: fewer layers of Python per call; for measurement)."""
-        if a.ndim == b.ndim == 2 and a.dtype == b.dtype and a.dtype in _FUSED_DTYPES:
-            gemm = self.graph_gemm() if self.capturing() else self.eager_gemm
-            if gemm != "cupy" and gemm is not None:
-                self.kernel_calls["matmul", gemm] += 1
-                with self.runtime.device:
-                    return getattr(self, f"_matmul_{gemm}")(a, b)
+        gemm = self.graph_gemm() if self.capturing() else self.eager_gemm
+        if (gemm not in ("cupy", None) and a.ndim == b.ndim == 2 and a.dtype == b.dtype
+                and a.dtype in _FUSED_DTYPES):  # eagerly by default: straight to CuPy's @
+            self.kernel_calls["matmul", gemm] += 1
+            with self.runtime.device:
+                return getattr(self, f"_matmul_{gemm}")(a, b)
         return a @ b
 
     def graph_gemm(self) -> str | None:
@@ -252,7 +252,7 @@ class CupyBackend(Backend):
         xp = self.xp
         out = xp.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
         self._numba().linear_act_forward(xp.ascontiguousarray(a), xp.ascontiguousarray(b.T),
-                                            None, None, out, stream=self._numba_stream())
+                                         None, None, out, stream=self._numba_stream())
         return out
 
     # -- scatter and the SGD update ------------------------------------------------------------
@@ -361,21 +361,16 @@ class CupyBackend(Backend):
         """Whether one cuBLASLt call computes a small ReLU layer right here (checked once;
         where not, a warning, and the CuPy epilogue kernel from then on)."""
         if self._cublaslt_ok is None:
-            self._cublaslt_ok = False  # while checking, and if the check fails
-            try:
-                x = np.arange(12, dtype=np.float32).reshape(3, 4) / 5 - 1
-                w = np.arange(20, dtype=np.float32).reshape(5, 4) / 7 - 1
-                b = np.linspace(-1, 1, 5, dtype=np.float32)
-                got = self.to_numpy(self._linear_cublaslt(*map(self.asarray, (x, w, b)), True))
-                want = np.maximum(x @ w.T + b, 0)
-                if not np.allclose(got, want, rtol=1e-5, atol=1e-5):
-                    raise RuntimeError(f"it computed {got.tolist()}, not {want.tolist()}")
-            except Exception as e:  # no libcublasLt, an error status, a wrong value
-                warnings.warn(f"the cuBLASLt layer forward does not work here "
-                              f"({type(e).__name__}: {e}); the cupy path keeps its epilogue "
-                              f"kernel", RuntimeWarning, stacklevel=3)
-            else:
-                self._cublaslt_ok = True
+            self._cublaslt_ok = False  # while checking
+            x = np.arange(12, dtype=np.float32).reshape(3, 4) / 5 - 1
+            w = np.arange(20, dtype=np.float32).reshape(5, 4) / 7 - 1
+            b = np.linspace(-1, 1, 5, dtype=np.float32)
+            self._cublaslt_ok = _computes(
+                lambda: self.to_numpy(self._linear_cublaslt(*map(self.asarray, (x, w, b)),
+                                                            True)),
+                np.maximum(x @ w.T + b, 0), "the cuBLASLt call",
+                "the cuBLASLt layer forward does not work here", "the cupy path keeps its "
+                "epilogue kernel")
         return self._cublaslt_ok
 
     def _act_backward_cupy(self, grad_out, out, pre, activation, need_bias_grad):
@@ -398,7 +393,7 @@ class CupyBackend(Backend):
         out = xp.empty((x.shape[0], w.shape[0]), dtype=x.dtype)
         pre = xp.empty_like(out) if activation == "gelu" else None
         self._numba().linear_act_forward(x, w, b, activation, out, pre=pre,
-                                            stream=self._numba_stream())
+                                         stream=self._numba_stream())
         return out, pre
 
     def _act_backward_numba(self, grad_out, out, pre, activation, need_bias_grad):
@@ -407,7 +402,7 @@ class CupyBackend(Backend):
         grad_z = xp.empty_like(grad_out)
         grad_b = xp.empty(grad_out.shape[1], dtype=grad_out.dtype) if need_bias_grad else None
         self._numba().act_backward(grad_out, out, _contiguous(xp, pre), activation, grad_z,
-                                      grad_b, stream=self._numba_stream())
+                                   grad_b, stream=self._numba_stream())
         return grad_z, grad_b
 
     def _softmax_ce_numba(self, z, target):
@@ -416,7 +411,7 @@ class CupyBackend(Backend):
         losses = xp.empty(z.shape[0], dtype=z.dtype)
         probs = xp.empty_like(z)
         self._numba().softmax_ce_forward(z, xp.ascontiguousarray(target), losses, probs,
-                                            stream=self._numba_stream())
+                                         stream=self._numba_stream())
         return losses, probs
 
     def _softmax_ce_backward_numba(self, probs, target, scale):
@@ -425,7 +420,7 @@ class CupyBackend(Backend):
         s = xp.asarray(scale, dtype=probs.dtype).reshape(-1)  # 1 or N values, on the device
         grad = xp.empty_like(probs)
         self._numba().softmax_ce_backward(probs, xp.ascontiguousarray(target), s, grad,
-                                             stream=self._numba_stream())
+                                          stream=self._numba_stream())
         return grad
 
     def _numba(self):
@@ -454,25 +449,38 @@ def _graph_cublas_works(backend: CupyBackend) -> bool:
     """Whether ``backend``'s own cuBLAS handle records a GEMM in a CUDA graph, and a replay
     computes it from the inputs as they are then (a transposed weight, as the layers pass
     it); warns where not."""
-    try:
-        a = np.arange(15, dtype=np.float32).reshape(3, 5) / 7
-        w = np.arange(20, dtype=np.float32).reshape(4, 5) / 3 - 2
-        want = (1 - a) @ w.T
-        a_dev, w_dev = backend.asarray(a.copy()), backend.asarray(w)
-        a_later = backend.asarray(1 - a)
+    a = np.arange(15, dtype=np.float32).reshape(3, 5) / 7
+    w = np.arange(20, dtype=np.float32).reshape(4, 5) / 3 - 2
+
+    def replay():
+        a_dev, w_dev, a_later = backend.asarray(a.copy()), backend.asarray(w), \
+            backend.asarray(1 - a)
 
         def change_inputs():
             a_dev[...] = a_later
 
-        got = backend.to_numpy(backend.runtime.replay_captured(
+        return backend.to_numpy(backend.runtime.replay_captured(
             lambda: backend._matmul_cublas(a_dev, w_dev.T), change_inputs))
-        if not np.allclose(got, want, rtol=1e-5, atol=1e-5):
-            raise RuntimeError(f"the replayed GEMM computed {got.tolist()}, not "
-                               f"{want.tolist()}")
-    except Exception as e:  # no libcublas, a refused capture, a wrong replay
-        warnings.warn(f"cuBLAS GEMMs cannot be recorded in a CUDA graph here ({type(e).__name__}"
-                      f": {e}); graphs run their matrix products on the Numba GEMM",
-                      RuntimeWarning, stacklevel=3)
+
+    return _computes(replay, (1 - a) @ w.T, "the replayed GEMM",
+                     "cuBLAS GEMMs cannot be recorded in a CUDA graph here",
+                     "graphs run their matrix products on the Numba GEMM")
+
+
+def _expect(got: np.ndarray, want: np.ndarray, what: str) -> None:
+    """RuntimeError naming both when a check's values differ."""
+    if got.shape != want.shape or not np.allclose(got, want, rtol=1e-5, atol=1e-5):
+        raise RuntimeError(f"{what} computed {got.tolist()}, not {want.tolist()}")
+
+
+def _computes(run, want: np.ndarray, what: str, failure: str, fallback: str) -> bool:
+    """Whether ``run()`` (host values) gives ``want``: a one-off check of a GPU path. Where
+    it raises or differs, a warning says ``failure`` (why) and ``fallback``."""
+    try:
+        _expect(run(), want, what)
+    except Exception as e:  # a missing library, an error status, a refused capture, a value
+        warnings.warn(f"{failure} ({type(e).__name__}: {e}); {fallback}", RuntimeWarning,
+                      stacklevel=4)
         return False
     return True
 
@@ -570,7 +578,5 @@ def _probe_numba_kernel(backend: CupyBackend) -> None:
                                       grad_z, grad_b, stream=backend._numba_stream())
     backend.synchronize()
     want = g * (out > 0)
-    got_z, got_b = backend.to_numpy(grad_z), backend.to_numpy(grad_b)
-    if not (np.array_equal(got_z, want) and np.allclose(got_b, want.sum(0))):
-        raise RuntimeError(f"a probe kernel computed {got_z.tolist()} / {got_b.tolist()} "
-                           f"instead of {want.tolist()} / {want.sum(0).tolist()}")
+    _expect(backend.to_numpy(grad_z), want, "a probe kernel (the ReLU gradient)")
+    _expect(backend.to_numpy(grad_b), want.sum(0), "a probe kernel (the bias gradient)")
