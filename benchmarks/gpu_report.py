@@ -467,6 +467,20 @@ def _torch_cuda_status() -> str:
     return f"torch {torch.__version__}, CUDA {torch.version.cuda}"
 
 
+def host_cost_table() -> list[str]:
+    """Host time per call of each launch path (quick: printed before the long tables, as it
+    decides the eager defaults)."""
+    from tensorcore.kernels import cuda_common
+
+    out = ["", "### Host cost per launch (us of Python per call, GPU not awaited)", "",
+           "| call | us |", "|---|---|"]
+    for label, fn in launch_probes().items():
+        out.append(f"| {label} | {cell(lambda s: f'{s * 1e6:.1f}', host_cost_per_call, fn)} |")
+    return out + ["", "- Numba kernels were launched through " + (
+        "kernels.cuda_launch (fast launches)" if cuda_common.FAST_LAUNCH else
+        "Numba's dispatcher (the fast-launch probe failed: see stderr)")]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tests", choices=("gpu", "all", "none"), default="gpu")
@@ -488,6 +502,7 @@ def main(argv=None) -> int:
         out.append(f"- max relative difference from the NumPy floor after 2 steps, {size}: "
                    + ", ".join(worst))
     print("\n".join(out), flush=True)
+    print("\n".join(host_cost_table()), flush=True)
 
     out = ["", "### MLP training step on cuda (ms per step)", "",
            "| size | " + " | ".join(available_gpu_mlp_impls()) + " |",
@@ -547,16 +562,6 @@ def main(argv=None) -> int:
     print("\n".join(out), flush=True)
     print("\n".join(elementwise_table(sides, min_time)), flush=True)
 
-    out = ["", "### Host cost per launch (us of Python per call, GPU not awaited)", "",
-           "| call | us |", "|---|---|"]
-    for label, fn in launch_probes().items():
-        out.append(f"| {label} | {cell(lambda s: f'{s * 1e6:.1f}', host_cost_per_call, fn)} |")
-    from tensorcore.kernels import cuda_common
-
-    out += ["", "- Numba kernels were launched through " + (
-        "kernels.cuda_launch (fast launches)" if cuda_common.FAST_LAUNCH else
-        "Numba's dispatcher (the fast-launch probe failed: see stderr)")]
-    print("\n".join(out), flush=True)
     return 0
 
 
