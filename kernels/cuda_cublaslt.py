@@ -8,12 +8,16 @@ along the rows of cuBLASLt's D, as its epilogues define it. Epilogues (cublasLt.
 ``DEFAULT`` (1), ``RELU`` (2), ``BIAS`` (4), ``RELU_BIAS`` (6). GELU's epilogue is the tanh
 approximation, not tensorcore's exact GELU, so gelu, sigmoid and tanh stay on the CuPy
 epilogue kernel. The descriptors, layouts and the algorithm chosen by cuBLASLt's heuristic
-are made once per shape and kept; a call sets the bias pointer and runs.
+are made once per shape and pointer alignment and kept (the heuristic picks an algorithm for
+the alignments it is told, 256 bytes unless told less, and reads the bias pointer's), then a
+call sets the bias pointer and runs.
 
 >>> epilogue(relu=True, bias=True), epilogue(relu=False, bias=False)
 (6, 1)
 >>> ctypes.sizeof(HeuristicResult)   # cublasLtMatmulHeuristicResult_t
 96
+>>> alignment(0x7f0000000100), alignment(0x7f0000000104), alignment(0)
+(256, 4, 256)
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from .cuda_cublas import CublasError, check_status, gemm_call, loaded_cublas_pat
 COMPUTE_32F, R_32F = 68, 0  # cublasComputeType_t, cudaDataType_t
 DESC_TRANSA, DESC_TRANSB, DESC_EPILOGUE, DESC_BIAS_POINTER = 3, 4, 7, 8
 PREF_MAX_WORKSPACE_BYTES = 1
+PREF_MIN_ALIGNMENT = {"a": 5, "b": 6, "c": 7, "d": 8}  # ..._MIN_ALIGNMENT_{A,B,C,D}_BYTES
 EPILOGUE_DEFAULT, EPILOGUE_RELU, EPILOGUE_BIAS = 1, 2, 4
 
 
@@ -35,6 +40,11 @@ def epilogue(relu: bool, bias: bool) -> int:
     """The ``cublasLtEpilogue_t`` for a ReLU and/or a bias (``DEFAULT`` for neither)."""
     code = (EPILOGUE_RELU if relu else 0) | (EPILOGUE_BIAS if bias else 0)
     return code or EPILOGUE_DEFAULT
+
+
+def alignment(address: int) -> int:
+    """The largest power of two up to 256 that divides ``address`` (bytes; 256 for NULL)."""
+    return min(256, address & -address) if address else 256
 
 
 class HeuristicResult(ctypes.Structure):
@@ -76,9 +86,12 @@ def _set(setter, obj, attribute: int, value) -> None:
 
 
 class _Plan:
-    """Descriptors, layouts and algorithm of one (shape, layout, epilogue)."""
+    """Descriptors, layouts and algorithm of one (shape, layout, epilogue, alignments):
+    ``aligned`` holds the byte alignments of A, B and D (C is D) and ``bias`` a bias pointer
+    of the alignment later calls pass (cuBLASLt reads its value to pick the algorithm)."""
 
-    def __init__(self, lib, handle, call, code: int, workspace_size: int) -> None:
+    def __init__(self, lib, handle, call, code: int, workspace_size: int,
+                 aligned: dict[str, int], bias: ctypes.c_void_p) -> None:
         def new(create, *args):
             obj = ctypes.c_void_p()
             check_status(create(ctypes.byref(obj), *args), create.__name__)
@@ -89,6 +102,8 @@ class _Plan:
         _set(setter, self.desc, DESC_TRANSA, ctypes.c_int32(call.op_first))
         _set(setter, self.desc, DESC_TRANSB, ctypes.c_int32(call.op_second))
         _set(setter, self.desc, DESC_EPILOGUE, ctypes.c_uint32(code))
+        if bias.value:
+            _set(setter, self.desc, DESC_BIAS_POINTER, bias)
         first = (call.m, call.k) if call.op_first == 0 else (call.k, call.m)
         second = (call.k, call.n) if call.op_second == 0 else (call.n, call.k)
         layout = lib.cublasLtMatrixLayoutCreate
@@ -96,8 +111,11 @@ class _Plan:
         self.b = new(layout, R_32F, *second, call.ld_second)
         self.d = new(layout, R_32F, call.m, call.n, call.ldc)
         preference = new(lib.cublasLtMatmulPreferenceCreate)
-        _set(lib.cublasLtMatmulPreferenceSetAttribute, preference, PREF_MAX_WORKSPACE_BYTES,
-             ctypes.c_uint64(workspace_size))
+        prefer = lib.cublasLtMatmulPreferenceSetAttribute
+        _set(prefer, preference, PREF_MAX_WORKSPACE_BYTES, ctypes.c_uint64(workspace_size))
+        for operand, attribute in PREF_MIN_ALIGNMENT.items():
+            _set(prefer, preference, attribute, ctypes.c_uint32(aligned["d" if operand == "c"
+                                                                        else operand]))
         self.result, found = HeuristicResult(), ctypes.c_int(0)
         check_status(lib.cublasLtMatmulAlgoGetHeuristic(
             handle, self.desc, self.a, self.b, self.d, self.d, preference, 1,
@@ -135,19 +153,21 @@ class CublasLt:
         if call is None:
             raise ValueError(f"cuBLASLt linear cannot read strides {x.strides} / {w.strides}")
         code = epilogue(relu, b is not None)
-        key = (call, code, workspace[1])
+        first, second, d = pointer(w), pointer(x), pointer(out)  # column-major A, B, D
+        bias = pointer(b) if b is not None else 0
+        aligned = {"a": alignment(first), "b": alignment(second), "d": alignment(d)}
+        key = (call, code, workspace[1], *aligned.values(), alignment(bias))
         with self._lock:
+            self._bias.value = bias
             plan = self._plans.get(key)
             if plan is None:
                 plan = self._plans[key] = _Plan(self._lib, self._handle, call, code,
-                                                workspace[1])
-            if b is not None:
-                self._bias.value = pointer(b)
+                                                workspace[1], aligned, self._bias)
+            elif bias:
                 _set(self._lib.cublasLtMatmulDescSetAttribute, plan.desc, DESC_BIAS_POINTER,
                      self._bias)
-            d = pointer(out)
             check_status(self._lib.cublasLtMatmul(
-                self._handle, plan.desc, ctypes.byref(self._alpha), pointer(w), plan.a,
-                pointer(x), plan.b, ctypes.byref(self._beta), d, plan.d, d, plan.d,
+                self._handle, plan.desc, ctypes.byref(self._alpha), first, plan.a,
+                second, plan.b, ctypes.byref(self._beta), d, plan.d, d, plan.d,
                 ctypes.byref(plan.result.algo), workspace[0], workspace[1], stream),
                 "cublasLtMatmul")

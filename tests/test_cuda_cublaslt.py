@@ -32,8 +32,18 @@ def _pointer(a) -> int:
 WORKSPACE = np.empty(1 << 10, np.uint8)
 
 
-def _linear(lt, x, w, b, relu):
-    out = np.full((x.shape[0], w.shape[0]), np.nan, np.float32)
+def _aligned(shape, fill, offset: int = 0) -> np.ndarray:
+    """float32 values at an address that is ``offset`` bytes past a multiple of 256."""
+    size = int(np.prod(shape))
+    raw = np.empty(size * 4 + 512, np.uint8)
+    start = (-raw.ctypes.data) % 256 + offset
+    out = raw[start:start + size * 4].view(np.float32).reshape(shape)
+    out[...] = fill
+    return out
+
+
+def _linear(lt, x, w, b, relu, out_offset: int = 0):
+    out = _aligned((x.shape[0], w.shape[0]), np.nan, out_offset)
     lt.linear(x, w, b, relu, out, _pointer, 0, (WORKSPACE.ctypes.data, WORKSPACE.nbytes))
     return out
 
@@ -59,14 +69,34 @@ def test_one_call_computes_the_layer(stub, m, k, n, with_bias, relu):
 def test_a_plan_is_made_once_per_shape_and_epilogue(stub):
     lib, wrapped = stub
     lt = CublasLt(wrapped)
-    x, w = np.ones((4, 3), np.float32), np.ones((2, 3), np.float32)
+    x, w = _aligned((4, 3), 1), _aligned((2, 3), 1)
     before = lib.stub_heuristics()
-    for bias in (np.zeros(2, np.float32), np.ones(2, np.float32)):  # a new bias pointer
+    for bias in (_aligned(2, 0), _aligned(2, 1)):  # a new bias pointer, as aligned
         np.testing.assert_allclose(_linear(lt, x, w, bias, True), np.broadcast_to(3 + bias, (4, 2)))
     assert lib.stub_heuristics() - before == 1
     _linear(lt, x, w, None, True)  # another epilogue: another plan
     _linear(lt, x[:2], w, None, True)  # another shape
     assert lib.stub_heuristics() - before == 3
+
+
+@pytest.mark.parametrize("operand", ["x", "w", "b", "out"])
+def test_less_aligned_pointers_get_a_plan_of_their_own(stub, operand):
+    """cuBLASLt picks its algorithm for the alignments it is told (256 bytes by default) and
+    the bias pointer it sees: a pointer 4 bytes off must not reuse a 256-aligned plan."""
+    lib, wrapped = stub
+    lt = CublasLt(wrapped)
+    shapes = {"x": (5, 3), "w": (4, 3), "b": (4,)}
+    values = {name: np.arange(np.prod(s), dtype=np.float32).reshape(s) / 7 - 1
+              for name, s in shapes.items()}
+    want = np.maximum(values["x"] @ values["w"].T + values["b"], 0)
+    before = lib.stub_heuristics()
+    for offset in (0, 4, 0):
+        args = {name: _aligned(v.shape, v, offset if name == operand else 0)
+                for name, v in values.items()}
+        got = _linear(lt, args["x"], args["w"], args["b"], True,
+                      out_offset=offset if operand == "out" else 0)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert lib.stub_heuristics() - before == 2  # the 256-byte plan is kept for the third call
 
 
 def test_what_does_not_fit_is_refused_by_name(stub):

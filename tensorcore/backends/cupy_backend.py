@@ -129,8 +129,9 @@ class CupyRuntime:
         import contextlib
 
         cupy = self.xp
-        pool = cupy.cuda.MemoryPool()  # alive until the replay is done
-        stream = cupy.cuda.Stream(non_blocking=True)
+        with self.device:  # the stream and the pool on this GPU
+            pool = cupy.cuda.MemoryPool()  # alive until the replay is done
+            stream = cupy.cuda.Stream(non_blocking=True)
         with self.device, stream:
             fn()
             with cupy.cuda.using_allocator(pool.malloc):

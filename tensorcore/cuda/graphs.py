@@ -71,9 +71,11 @@ def check_static_inputs(static: list[Tensor], inputs: tuple) -> None:
 class CUDAGraph:
     """A captured step; ``replay(*inputs)`` runs it again and returns its outputs."""
 
-    def __init__(self, graph, stream, pool, static_inputs: list[Tensor], outputs) -> None:
+    def __init__(self, graph, stream, pool, static_inputs: list[Tensor], outputs,
+                 device) -> None:
         self._graph = graph
         self._stream = stream
+        self._device = device  # the GPU it was recorded on, entered around each replay
         self._pool = pool  # the memory the recorded kernels read and write: keep it alive
         self.static_inputs = static_inputs
         self.outputs = outputs
@@ -85,13 +87,14 @@ class CUDAGraph:
 
         if inputs:
             check_static_inputs(self.static_inputs, inputs)
-        current = cupy.cuda.get_current_stream()
-        self._stream.wait_event(current.record())
-        with self._stream:
-            for s, t in zip(self.static_inputs, inputs):
-                s._data[...] = t._data
-            self._graph.launch(self._stream)
-        current.wait_event(self._stream.record())
+        with self._device:
+            current = cupy.cuda.get_current_stream()
+            self._stream.wait_event(current.record())
+            with self._stream:
+                for s, t in zip(self.static_inputs, inputs):
+                    s._data[...] = t._data
+                self._graph.launch(self._stream)
+            current.wait_event(self._stream.record())
         return self.outputs
 
 
@@ -114,20 +117,21 @@ def capture(step, *example_inputs: Tensor, warmup: int = 2) -> CUDAGraph:
     backend = get_backend(example_inputs[0].device if example_inputs else "cuda")
     backend.prepare_capture()  # which GEMM the graph records (a probe, once per GPU)
     runtime = backend.runtime
-    pool = cupy.cuda.MemoryPool()
-    stream = cupy.cuda.Stream(non_blocking=True)
-    stream.wait_event(cupy.cuda.get_current_stream().record())
-    runtime.graph_mode = True  # warm-up takes the paths the capture will (graph_mode above)
-    try:
-        with cupy.cuda.using_allocator(pool.malloc), stream:
-            for _ in range(warmup):
-                step(*static)
-            stream.synchronize()
-            graph, outputs = _record(stream, step, static)
-    finally:
-        runtime.graph_mode = False
-    cupy.cuda.get_current_stream().wait_event(stream.record())
-    return CUDAGraph(graph, stream, pool, static, outputs)
+    with runtime.device:  # the stream, the pool and the recording on the inputs' GPU
+        pool = cupy.cuda.MemoryPool()
+        stream = cupy.cuda.Stream(non_blocking=True)
+        stream.wait_event(cupy.cuda.get_current_stream().record())
+        runtime.graph_mode = True  # warm-up takes the paths the capture will (see above)
+        try:
+            with cupy.cuda.using_allocator(pool.malloc), stream:
+                for _ in range(warmup):
+                    step(*static)
+                stream.synchronize()
+                graph, outputs = _record(stream, step, static)
+        finally:
+            runtime.graph_mode = False
+        cupy.cuda.get_current_stream().wait_event(stream.record())
+    return CUDAGraph(graph, stream, pool, static, outputs, runtime.device)
 
 
 def _record(stream, step, static):

@@ -2,6 +2,9 @@
  * their C signatures (cublasLt.h): descriptors that keep their attributes, a heuristic that
  * returns one marked algorithm, and a column-major reference matmul applying the DEFAULT,
  * RELU, BIAS and RELU_BIAS epilogues as cuBLASLt defines them (the bias runs along D's rows).
+ * As cuBLASLt, the heuristic picks an algorithm for the pointer alignments the preference
+ * states (256 bytes where it states none) and for the bias pointer's alignment at that time;
+ * the matmul refuses pointers less aligned than its algorithm was picked for.
  * Built by tests/test_cuda_cublaslt.py where a C compiler is present. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,7 +12,7 @@
 
 typedef struct { int transa, transb; unsigned epilogue; const float *bias; } desc_t;
 typedef struct { int type; uint64_t rows, cols; int64_t ld; } layout_t;
-typedef struct { uint64_t workspace; } pref_t;
+typedef struct { uint64_t workspace; uint32_t align[4]; } pref_t;
 typedef struct { uint64_t algo[8]; size_t workspace_size; int state; float waves; int r[4]; } heur_t;
 static int heuristics, handle_storage;
 
@@ -31,16 +34,28 @@ int cublasLtMatrixLayoutCreate(layout_t **l, int type, uint64_t rows, uint64_t c
     *l = malloc(sizeof(layout_t)); (*l)->type = type; (*l)->rows = rows; (*l)->cols = cols;
     (*l)->ld = ld; return 0;
 }
-int cublasLtMatmulPreferenceCreate(pref_t **p) { *p = calloc(1, sizeof(pref_t)); return 0; }
+static uint64_t alignment(const void *ptr) {  /* the largest power of two up to 256 */
+    uint64_t a = (uint64_t)(uintptr_t)ptr;
+    return a == 0 || (a & -a) > 256 ? 256 : (a & -a);
+}
+int cublasLtMatmulPreferenceCreate(pref_t **p) {
+    *p = calloc(1, sizeof(pref_t));
+    for (int i = 0; i < 4; i++) (*p)->align[i] = 256;  /* cuBLASLt's default */
+    return 0;
+}
 int cublasLtMatmulPreferenceSetAttribute(pref_t *p, int attr, const void *buf, size_t size) {
-    if (attr != 1 || size != 8) return 7;
-    memcpy(&p->workspace, buf, 8); return 0;
+    if (attr == 1 && size == 8) memcpy(&p->workspace, buf, 8);
+    else if (attr >= 5 && attr <= 8 && size == 4) memcpy(&p->align[attr - 5], buf, 4);
+    else return 7;
+    return 0;
 }
 int cublasLtMatmulAlgoGetHeuristic(void *h, desc_t *d, layout_t *a, layout_t *b, layout_t *c,
                                    layout_t *dd, pref_t *p, int requested, heur_t *out,
                                    int *found) {
     if (requested < 1) return 7;
     memset(out, 0, sizeof(heur_t)); out->algo[0] = 42; out->algo[7] = 7; *found = 1;
+    for (int i = 0; i < 4; i++) out->algo[1 + i] = p->align[i];
+    out->algo[5] = alignment(d->bias);
     heuristics++; return 0;
 }
 int stub_heuristics(void) { return heuristics; }
@@ -54,6 +69,9 @@ int cublasLtMatmul(void *h, desc_t *d, const float *alpha, const float *A, layou
     if ((d->transa ? la->cols : la->rows) != m || (d->transb ? lb->rows : lb->cols) != n
         || (d->transb ? lb->cols : lb->rows) != k) return 7;
     if ((d->epilogue & 4) && d->bias == 0) return 7;
+    if (alignment(A) < algo[1] || alignment(B) < algo[2] || alignment(C) < algo[3]
+        || alignment(D) < algo[4] || ((d->epilogue & 4) && alignment(d->bias) < algo[5]))
+        return 7;  /* a pointer less aligned than the algorithm needs */
     for (uint64_t i = 0; i < m; i++)
         for (uint64_t j = 0; j < n; j++) {
             float sum = 0;
