@@ -1,0 +1,132 @@
+"""``benchmarks/gpu_report.py`` end to end without a GPU, so that a lent GPU's few minutes are
+never lost to a broken report: its every table and summary line built on the NumPy stand-in
+GPU, with a fake ``cupy`` module for the timers and a capture that runs the step in graph mode
+instead of recording it. Timings are stubbed (one call each): this checks the flow and the
+layout, not speed."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import sys
+import types
+
+import numpy as np
+import pytest
+from helpers import forget_cuda_backends
+
+import tensorcore as tc
+from tensorcore import backends
+
+BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "benchmarks")
+# the one cell that needs CuPy's own kernels (the stand-in has none)
+NEEDS_REAL_CUPY = ("cuda_cupy.bias_act_forward alone",)
+
+
+def _fake_cupy() -> types.ModuleType:
+    """What the report uses of CuPy: arrays, events, device synchronization, properties."""
+    cupy = types.ModuleType("cupy")
+    cupy.__version__ = "fake"
+    cupy.is_available = lambda: True
+    cupy.asarray, cupy.empty = np.asarray, np.empty
+
+    class Event:
+        def record(self):
+            pass
+
+        def synchronize(self):
+            pass
+
+    properties = {"name": b"Stand-in", "multiProcessorCount": 1, "totalGlobalMem": 2 ** 30}
+    cupy.cuda = types.SimpleNamespace(
+        Event=Event, Device=lambda *a: types.SimpleNamespace(synchronize=lambda: None),
+        get_elapsed_time=lambda start, end: 0.1,
+        runtime=types.SimpleNamespace(getDeviceProperties=lambda i: properties,
+                                      runtimeGetVersion=lambda: 0,
+                                      driverGetVersion=lambda: 0))
+    return cupy
+
+
+def _capture_in_graph_mode(step, *inputs, warmup=2):
+    """``tc.cuda.graphs.capture`` as far as a stand-in goes: the probe and the paths of graph
+    mode, with the step run instead of replayed."""
+    backend = backends.get_backend("cuda")
+    backend.prepare_capture()
+
+    def in_graph_mode():
+        backend.runtime.graph_mode = True
+        try:
+            return step(*inputs)
+        finally:
+            backend.runtime.graph_mode = False
+
+    for _ in range(warmup):
+        in_graph_mode()
+    return types.SimpleNamespace(replay=lambda *new: in_graph_mode())
+
+
+def _one_call(fn, *args, seconds: float, **kwargs) -> float:
+    """A timer stub: ``fn`` runs once (so its errors show), ``seconds`` is its time."""
+    fn()
+    return seconds
+
+
+@pytest.fixture
+def report(monkeypatch):
+    from standin_cuda import StandInCupy
+
+    monkeypatch.syspath_prepend(BENCHMARKS)
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
+    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": StandInCupy})
+    monkeypatch.setitem(backends._chosen, "cuda", "cupy")
+    forget_cuda_backends()
+    import gpu_report
+
+    monkeypatch.setattr(gpu_report, "LAYER_SIDES", (64,))
+    monkeypatch.setattr(gpu_report, "time_gpu", functools.partial(_one_call, seconds=1e-4))
+    monkeypatch.setattr(gpu_report, "host_cost_per_call",
+                        functools.partial(_one_call, seconds=1e-5))
+    monkeypatch.setattr(tc.cuda.graphs, "capture", _capture_in_graph_mode)
+    monkeypatch.setattr(gpu_report, "torch_cuda", lambda: None)
+    yield gpu_report
+    forget_cuda_backends()
+
+
+def _table_rows(text: str, header: str) -> list[list[str]]:
+    """The body rows of the markdown table under ``header``, as lists of cells."""
+    block = text.split(header, 1)[1].split("\n\n", 2)[1]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in block.splitlines()]
+    return rows[2:]  # after the column names and the |---| line
+
+
+def test_every_table_and_summary_line_is_built(report, capsys):
+    assert report.main(["--tests", "none", "--sizes", "tiny", "--quick"]) == 0
+    text = capsys.readouterr().out
+    for header in ("## GPU benchmarks", "### Host cost per launch", "### MLP training step",
+                   "### Fused linear + ReLU", "### Fused elementwise entry points"):
+        assert header in text
+    errors = [line for line in text.splitlines() if re.search(r"\*\*\w+(Error|Exception)\*\*",
+                                                              line)
+              and not line.startswith(tuple(f"| {label}" for label in NEEDS_REAL_CUPY))]
+    assert not errors, "\n".join(errors)
+
+    impls = report.available_gpu_mlp_impls()
+    (tiny,) = _table_rows(text, "### MLP training step")
+    assert tiny[0] == "tiny" and len(tiny) == 1 + len(impls)
+    assert all(re.fullmatch(r"\d+\.\d{3}", c) for c in tiny[1:]), tiny
+    assert f"max relative difference from the NumPy floor after 2 steps, tiny: {impls[0]} " \
+        in text
+
+    (layer,) = _table_rows(text, "### Fused linear + ReLU")
+    assert layer[0] == "64" and all(re.match(r"\d+\.\d{3}( \(|$)", c) for c in layer[1:])
+    for line in ("- eager, fastest fused layer against unfused: 64: ",
+                 "- in a graph, fastest fused layer against unfused+graph: 64: ",
+                 "- linear_act: "):
+        assert line in text
+
+    probes = {row[0]: row[1] for row in _table_rows(text, "### Host cost per launch")}
+    assert set(probes) == set(report.launch_probes())
+    assert probes["64^3 GEMM x @ w.T: tensorcore's cuBLAS handle (kernels.cuda_cublas)"] \
+        == "10.0"
