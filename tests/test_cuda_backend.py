@@ -92,6 +92,7 @@ def test_numba_cuda_loads_under_a_numpy_without_row_stack():
     assert r.stdout.split() == ["[[1],", "[2]]", "True"]
 
 
+@pytest.mark.skipif(ON_GPU, reason="a usable GPU is present")
 def test_cuda_unusable_here_names_cupy(real_cuda_backend):
     reason = backends.cuda_unavailable_reason()
     assert tc.cuda.is_available() is False and tc.cuda.device_count() == 0
@@ -399,6 +400,7 @@ def test_dispatch_follows_the_switch(monkeypatch, small_work_to_numba):
     monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": RecordingCupy})
     monkeypatch.setitem(backends._chosen, "cuda", "cupy")
     monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
+    forget_cuda_backends()  # not a backend an earlier test made (a real GPU's)
     try:
         be = backends.get_backend("cuda")
         _layer_step(8, 4, 3)                     # small: the single-launch Numba kernels

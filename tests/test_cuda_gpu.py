@@ -92,13 +92,15 @@ def test_gpu_interop_and_memory():
 
 
 @pytest.mark.gpu
-def test_gpu_fast_launches_pass_their_probe():
+def test_gpu_fast_launches_pass_their_probe(monkeypatch):
     """The Numba kernels' fast launches (``kernels.cuda_launch``) compute what Numba's
     dispatcher does: the probe keeps them on (a failure would fall back silently, with only
     a warning, so this test makes it visible)."""
     from tensorcore.backends import cupy_backend
     from tensorcore.kernels import cuda_common
 
+    monkeypatch.setattr(cupy_backend, "_numba_state", {})  # probed here, whatever ran before
+    monkeypatch.setattr(cuda_common, "FAST_LAUNCH", True)
     assert cupy_backend._numba_ready(backends.get_backend("cuda"))
     assert cuda_common.FAST_LAUNCH
 

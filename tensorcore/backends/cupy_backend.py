@@ -129,9 +129,10 @@ class CupyRuntime:
         import contextlib
 
         cupy = self.xp
-        with self.device:  # the stream and the pool on this GPU
-            pool = cupy.cuda.MemoryPool()  # alive until the replay is done
-            stream = cupy.cuda.Stream(non_blocking=True)
+        with self.device:  # the stream and the pool on this GPU, the stream after the
+            pool = cupy.cuda.MemoryPool()  # current one's copies; the pool alive until the
+            stream = cupy.cuda.Stream(non_blocking=True)  # replay is done
+            stream.wait_event(cupy.cuda.get_current_stream().record())
         with self.device, stream:
             fn()
             with cupy.cuda.using_allocator(pool.malloc):
