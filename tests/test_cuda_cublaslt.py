@@ -6,6 +6,7 @@ results against NumPy, the plan cache and the errors. Skips where no C compiler 
 from __future__ import annotations
 
 import doctest
+import functools
 
 import numpy as np
 import pytest
@@ -182,6 +183,27 @@ def test_the_cupy_path_runs_a_float32_layer_forward_in_one_call(lt_backend, acti
     for t, expect in zip(ts, (gz @ w, gz.T @ x, gz.sum(0))):
         np.testing.assert_allclose(t.grad.cpu().numpy(), expect, rtol=1e-4, atol=1e-4)
     assert lt_backend.kernel_calls["linear_act", "cublaslt"] == 2  # the probe, then the layer
+
+
+@pytest.mark.parametrize("shape", [(1, 5, 4), (6, 1, 4), (6, 5, 1)], ids=["m1", "k1", "n1"])
+def test_products_with_a_dimension_of_1_keep_the_epilogue_kernel(lt_backend, shape,
+                                                                   monkeypatch):
+    """cuBLASLt's heuristic refuses them (as PyTorch found): the layer goes the other way."""
+    import tensorcore as tc
+    import tensorcore.nn.functional as F
+    from tensorcore.backends.contract import Backend
+    from tensorcore.kernels import cuda_cupy
+
+    monkeypatch.setattr(cuda_cupy, "bias_act_forward",  # the epilogue kernel, on NumPy
+                        functools.partial(Backend.bias_act, lt_backend))
+    lt_backend._cublaslt_works()  # the check's own call, counted before
+    m, k, n = shape
+    x, w, b = (np.ones(s, np.float32) for s in ((m, k), (n, k), (n,)))
+    lt_backend.kernel_calls.clear()
+    y = F.linear_act(*(tc.tensor(a, device="cuda") for a in (x, w, b)), "relu")
+    np.testing.assert_allclose(y.cpu().numpy(), np.full((m, n), k + 1.0))
+    assert lt_backend.kernel_calls["linear_act", "cublaslt"] == 0
+    assert lt_backend.kernel_calls["linear_act", "cupy"] == 1
 
 
 def test_a_cublaslt_forward_that_computes_wrong_values_is_switched_off(lt_backend,

@@ -138,7 +138,7 @@ def test_gpu_cublaslt_forward_matches_numpy(shape, activation, monkeypatch):
     with tc.backends.use_kernels("cupy"):
         y = F.linear_act(*ts, activation)
         y.backward(tc.tensor(g.astype(np.float32), device="cuda"))
-    assert be.kernel_calls["linear_act", "cublaslt"] == 1
+    assert be.kernel_calls["linear_act", "cublaslt"] == (min(shape) > 1)  # none with a 1
     scale = 1e-4 * math.sqrt(k)
     for a, want in zip([y.detach()] + [t.grad for t in ts],
                        _numpy_layer(x, w, b, activation, g)):

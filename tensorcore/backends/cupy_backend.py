@@ -342,8 +342,11 @@ class CupyBackend(Backend):
 
     # "cupy": cuBLAS + one CuPy kernel (or one cuBLASLt call, where switched on and it fits)
     def _linear_act_cupy(self, x, w, b, activation):
+        # cuBLASLt's heuristic refuses products with a dimension of 1 (PyTorch keeps those
+        # off cuBLASLt too): they keep the epilogue kernel
         if (self.cublaslt and activation in (None, "relu") and x.dtype == np.float32
-                and w.dtype == np.float32 and not self.capturing() and self._cublaslt_works()):
+                and w.dtype == np.float32 and min(*x.shape, w.shape[0]) > 1
+                and not self.capturing() and self._cublaslt_works()):
             return self._linear_cublaslt(x, w, b, activation == "relu"), None
         return kernels.cuda_cupy.bias_act_forward(self.matmul(x, w.T), _contiguous(self.xp, b),
                                                   activation)
