@@ -482,6 +482,70 @@ def host_cost_table() -> list[str]:
         "Numba's dispatcher (the fast-launch probe failed: see stderr)")]
 
 
+def emit(*lines: str) -> None:
+    """Print report lines at once (a run stopped at its time cap keeps what was printed)."""
+    print("\n".join(lines), flush=True)
+
+
+def mlp_section(sizes: list[str], min_time: float) -> None:
+    """The MLP steps per implementation (a row per size, printed as it is timed) and the
+    large step's GEMM share."""
+    impls = available_gpu_mlp_impls()
+    emit("", "### MLP training step on cuda (ms per step)", "",
+         "| size | " + " | ".join(impls) + " |", "|---|" + "---|" * len(impls))
+    step_ms = {}  # (impl, size) -> ms, for the GEMM throughput of the large step below
+    for size in sizes:
+        row = [cell("{:.3f}".format, _kept, step_ms, (impl, size), time_mlp_step_ms, impl,
+                    size, min_time) for impl in impls]
+        emit(f"| {size} | " + " | ".join(row) + " |")
+    emit("")
+    if "large" in sizes:
+        emit(cell(functools.partial(step_gemm_share, step_ms, "large"),
+                  lambda: time_gpu(make_step_gemms("large"), min_time) * 1e3))
+    emit(f"- +graph columns: the GEMMs ran on the {graph_gemm_name()} graph GEMM "
+         "(+graph:numba: the Numba GEMM)",
+         "- each eager tc step waits for the GPU once: `F.cross_entropy` reads the "
+         "targets' range on the host (PyTorch checks on the device, without waiting); a "
+         "captured step (+graph) skips that read and gives a NaN loss for a bad target")
+
+
+def layer_section(sides: list[int], min_time: float) -> None:
+    """The fused layer per implementation and side (a row per side, printed as it is timed),
+    then the crossover and the fused-against-unfused summary lines."""
+    impls = (list(PATHS) + ["numba+cublas", "cupy+cublas", "unfused+cublas", "cupy+lt",
+                            "numba+graph", "cupy+graph", "unfused+graph", "cupy+graph:numba",
+                            "cublas"]
+             + (["torch-cuda"] if torch_cuda() else []))
+    emit("", "### Fused linear + ReLU, forward + backward, float32 "
+         f"(ms, and TFLOP/s; FP32 peak {FP32_PEAK_TFLOPS:.0f})", "",
+         "| M = N = K | " + " | ".join(impls) + " |", "|---|" + "---|" * len(impls))
+    times = {}
+    for n in sides:  # LAYER_PASSES interleaved passes over the paths: the best of each is kept,
+        timed = [i for i in impls if not ("+" in i and n > GRAPH_LAYER_MAX)]
+        for _ in range(LAYER_PASSES - 1):  # so that the order and clock changes cancel out
+            for impl in timed:
+                cell(str, time_layer, impl, n, min_time, times)
+        row = [cell(_layer_cell, time_layer, impl, n, min_time, times) if impl in timed
+               else "-" for impl in impls]
+        emit(f"| {n} | " + " | ".join(row) + " |")
+    emit("", f"- {crossover(times)}",
+         "- eager, fastest fused layer against unfused: " + fastest_against(
+             times, ("numba", "cupy", "numba+cublas", "cupy+cublas", "cupy+lt"), "unfused"),
+         "- eager, fastest fused layer against unfused+cublas: " + fastest_against(
+             times, ("numba+cublas", "cupy+cublas"), "unfused+cublas"),
+         "- in a graph, fastest fused layer against unfused+graph: " + fastest_against(
+             times, ("numba+graph", "cupy+graph", "cupy+graph:numba"), "unfused+graph"),
+         "- cublas is ONE GEMM (2n^3); the others run three "
+         "(6n^3): a fused layer at cuBLAS speed takes 3x the cublas column.",
+         f"- each cell: the best of {LAYER_PASSES} interleaved passes over the columns",
+         f"- +cublas: eager, the GEMMs on tensorcore's cuBLAS handle instead of CuPy's @; "
+         f"+lt: eager, the forward in one cuBLASLt call (bias + ReLU epilogue); both timed "
+         f"up to {GRAPH_LAYER_MAX}^3",
+         f"- +graph: the layer captured once and replayed (no host cost per launch; GEMMs "
+         f"on the {graph_gemm_name()} graph GEMM, :numba on the Numba GEMM), timed up to "
+         f"{GRAPH_LAYER_MAX}^3")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tests", choices=("gpu", "all", "none"), default="gpu")
@@ -492,79 +556,21 @@ def main(argv=None) -> int:
         print(f"no GPU: {tc.backends.cuda_unavailable_reason()}", file=sys.stderr)
         return 2
     min_time = 0.02 if args.quick else 0.05
-    out = ["## GPU benchmarks", "", *_environment(), ""]
-    print("\n".join(out), flush=True)
-    out = ["### Tests", "", "```", run_tests(args.tests), "```", ""]
+    emit("## GPU benchmarks", "", *_environment(), "")
+    emit("### Tests", "", "```", run_tests(args.tests), "```", "")
     sizes = args.sizes.split(",")
     for size in sizes:  # an AssertionError names the disagreeing implementation
         worst = [f"{impl} " + cell(lambda d: f"{max(d.values()):.1e}", check_gpu_agreement,
                                    size, 2, 2e-3, 1e-5, [impl])
                  for impl in available_gpu_mlp_impls()]
-        out.append(f"- max relative difference from the NumPy floor after 2 steps, {size}: "
-                   + ", ".join(worst))
-    print("\n".join(out), flush=True)
-    print("\n".join(host_cost_table()), flush=True)
-
-    out = ["", "### MLP training step on cuda (ms per step)", "",
-           "| size | " + " | ".join(available_gpu_mlp_impls()) + " |",
-           "|---|" + "---|" * len(available_gpu_mlp_impls())]
-    step_ms = {}  # (impl, size) -> ms, for the GEMM throughput of the large step below
-    for size in sizes:
-        row = []
-        for impl in available_gpu_mlp_impls():
-            row.append(cell("{:.3f}".format, _kept, step_ms, (impl, size), time_mlp_step_ms,
-                            impl, size, min_time))
-        out.append(f"| {size} | " + " | ".join(row) + " |")
-    out.append("")
-    if "large" in sizes:
-        out.append(cell(functools.partial(step_gemm_share, step_ms, "large"),
-                        lambda: time_gpu(make_step_gemms("large"), min_time) * 1e3))
-    out += [f"- +graph columns: the GEMMs ran on the {graph_gemm_name()} graph GEMM "
-            "(+graph:numba: the Numba GEMM)",
-            "- each eager tc step waits for the GPU once: `F.cross_entropy` reads the "
-            "targets' range on the host (PyTorch checks on the device, without waiting); a "
-            "captured step (+graph) skips that read and gives a NaN loss for a bad target"]
-    print("\n".join(out), flush=True)
-
-    impls = (list(PATHS) + ["numba+cublas", "cupy+cublas", "unfused+cublas", "cupy+lt",
-                            "numba+graph",
-                            "cupy+graph", "unfused+graph", "cupy+graph:numba", "cublas"]
-             + (["torch-cuda"] if torch_cuda() else []))
+        emit(f"- max relative difference from the NumPy floor after 2 steps, {size}: "
+             + ", ".join(worst))
+    emit(*host_cost_table())  # quick, and it decides the eager defaults: before the long ones
+    mlp_section(sizes, min_time)
     sides = [n for n in LAYER_SIDES if not (args.quick and n > 4096)]
-    out = ["", "### Fused linear + ReLU, forward + backward, float32 "
-           f"(ms, and TFLOP/s; FP32 peak {FP32_PEAK_TFLOPS:.0f})", "",
-           "| M = N = K | " + " | ".join(impls) + " |", "|---|" + "---|" * len(impls)]
-    times = {}
-    for n in sides:  # LAYER_PASSES interleaved passes over the paths: the best of each is kept,
-        timed = [i for i in impls if not ("+" in i and n > GRAPH_LAYER_MAX)]
-        for _ in range(LAYER_PASSES - 1):  # so that the order and clock changes cancel out
-            for impl in timed:
-                cell(str, time_layer, impl, n, min_time, times)
-        row = [cell(_layer_cell, time_layer, impl, n, min_time, times) if impl in timed
-               else "-" for impl in impls]
-        out.append(f"| {n} | " + " | ".join(row) + " |")
-    out += ["", f"- {crossover(times)}",
-            "- eager, fastest fused layer against unfused: " + fastest_against(
-                times, ("numba", "cupy", "numba+cublas", "cupy+cublas", "cupy+lt"),
-                "unfused"),
-            "- eager, fastest fused layer against unfused+cublas: " + fastest_against(
-                times, ("numba+cublas", "cupy+cublas"), "unfused+cublas"),
-            "- in a graph, fastest fused layer against unfused+graph: " + fastest_against(
-                times, ("numba+graph", "cupy+graph", "cupy+graph:numba"), "unfused+graph"),
-            "- cublas is ONE GEMM (2n^3); the others run three "
-            "(6n^3): a fused layer at cuBLAS speed takes 3x the cublas column.",
-            f"- each cell: the best of {LAYER_PASSES} interleaved passes over the columns",
-            f"- +cublas: eager, the GEMMs on tensorcore's cuBLAS handle instead of CuPy's @; "
-            f"+lt: eager, the forward in one cuBLASLt call (bias + ReLU epilogue); both timed "
-            f"up to {GRAPH_LAYER_MAX}^3",
-            f"- +graph: the layer captured once and replayed (no host cost per launch; GEMMs "
-            f"on the {graph_gemm_name()} graph GEMM, :numba on the Numba GEMM), timed up to "
-            f"{GRAPH_LAYER_MAX}^3"]
-    print("\n".join(out), flush=True)
-    print("\n".join(elementwise_table(sides, min_time)), flush=True)
-
+    layer_section(sides, min_time)
+    emit(*elementwise_table(sides, min_time))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
