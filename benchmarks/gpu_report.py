@@ -1,7 +1,7 @@
 """The GPU report: test-suite summary, path agreement and timings as one markdown page.
 
     pip install -e ".[cuda,bench]"            # CUDA 13 (".[cuda12,bench]" for CUDA 12)
-    python benchmarks/gpu_report.py > gpu.md  # about 5 minutes on an H100
+    python benchmarks/gpu_report.py > gpu.md  # 2.5 minutes on an H100, with fewer columns
     python benchmarks/gpu_report.py --tests all --quick   # the whole suite, fewer timings
 
 It prints, for ``docs/benchmarks.md``:
