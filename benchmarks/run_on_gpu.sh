@@ -41,9 +41,11 @@ PROBES
 
 # the tests first; SIGINT at the cap, so that pytest still prints the names of its failures.
 # Not the CUDA simulator's suite: it runs the kernels on the CPU (CI's job), single-threaded
-# for about 80 s, which would hold one worker past the others.
+# for about 80 s, which would hold one worker past the others. Work stealing: an idle worker
+# takes tests queued on a busy one (NVVM compiles and graph captures are slow ones).
 timeout -s INT -k 20 "${TESTS_S:-230}" $PY -m pytest -q -rfE --durations=15 -p no:cacheprovider \
-    -n "${WORKERS:-16}" -k "(cuda or gpu) and not simulator" tests > "$OUT/tests.txt" 2>&1
+    -n "${WORKERS:-16}" --dist worksteal -k "(cuda or gpu) and not simulator" tests \
+    > "$OUT/tests.txt" 2>&1
 echo "pytest exit status: $?" | tee -a "$OUT/tests.txt"
 
 timeout "${REPORT_S:-300}" $PY benchmarks/gpu_report.py --tests none \
