@@ -1,6 +1,7 @@
 """``kernels/cuda_cupy.py`` without CUDA: every activation has both snippets, the Python-side
 checks name what is wrong, the snippets' math (compiled as C++) matches closed forms, and,
-where CuPy and NVRTC are installed (no GPU needed), every kernel source compiles for sm_90.
+where CuPy and NVRTC are installed (no GPU needed; CI installs both), every kernel source
+compiles for sm_90 and every kernel object builds in CuPy.
 """
 
 from __future__ import annotations
@@ -135,3 +136,21 @@ def test_kernel_sources_compile_for_sm90(dtype):
     assert "undefined" in _compiles(nvrtc, "__device__ void f(float& y) { y = nope(y); }")
     for src in sources:
         assert _compiles(nvrtc, src) == "", src
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernel_objects_build_in_cupy(dtype):
+    """Where CuPy imports (no GPU needed): CuPy's parser accepts every ElementwiseKernel's
+    parameters, and each RawKernel's name is a kernel its source defines (a wrong one would
+    only fail at the first launch on a GPU, as "named symbol not found")."""
+    pytest.importorskip("cupy")
+    for act in ACTS:
+        forward = cuda_cupy._forward_kernel(act)
+        assert (forward.nin, forward.nout) == (1, 2 if act in cuda_cupy.NEEDS_PRE else 1)
+        backward = cuda_cupy._backward_kernel(act, dtype)
+        assert f'extern "C" __global__ void {backward.name}(' in backward.code
+    softmax = cuda_cupy._softmax_kernel(dtype)
+    assert f'extern "C" __global__ void {softmax.name}(' in softmax.code
+    assert (cuda_cupy._softmax_backward_kernel().nin, cuda_cupy._softmax_backward_kernel().nout) \
+        == (5, 1)
+    assert (cuda_cupy._axpy_kernel().nin, cuda_cupy._axpy_kernel().nout) == (2, 1)
