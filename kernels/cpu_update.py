@@ -14,29 +14,18 @@ the add round separately, so results equal NumPy's bit for bit.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
-__all__ = ["axpy", "fits"]
-
-_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+__all__ = ["axpy"]
 
 
 @njit(cache=True, nogil=True)
 def axpy(x, alpha, y):  # pragma: no cover - compiled
-    """``x += alpha * y`` in place. The caller has checked :func:`fits` and passes ``alpha``
-    as a scalar of x's dtype (``x.dtype.type(alpha)``: NumPy rounds a Python float next to a
-    float32 array to float32 first)."""
+    """``x += alpha * y`` in place. The caller has checked the arrays (one float dtype and
+    shape, C-contiguous, not overlapping: ``backends.contract.one_pass_update_fits``) and
+    passes ``alpha`` as a scalar of x's dtype (``x.dtype.type(alpha)``: NumPy rounds a
+    Python float next to a float32 array to float32 first)."""
     xf, yf = x.ravel(), y.ravel()  # views: both are C-contiguous
     for i in range(xf.size):
         xf[i] += alpha * yf[i]
 
-
-def fits(x: np.ndarray, y: np.ndarray) -> bool:
-    """Whether :func:`axpy` takes these arrays: one float32/float64 dtype, one shape, both
-    C-contiguous, ``x`` writeable, and ``y`` either ``x`` itself or apart from it (the loop
-    would read elements of an overlapping ``y`` it had already updated)."""
-    return (x.dtype is y.dtype or x.dtype == y.dtype) and x.dtype in _DTYPES \
-        and x.shape == y.shape and x.flags.c_contiguous and y.flags.c_contiguous \
-        and x.flags.writeable and (x is y or x.base is None and y.base is None
-                                   or not np.may_share_memory(x, y))

@@ -202,11 +202,11 @@ class Cublas:
         if stream == self._stream:
             return
         check_status(self._lib.cublasSetStream_v2(self._handle, ctypes.c_void_p(stream)),
-               "cublasSetStream")
+                     "cublasSetStream")
         if hasattr(self._lib, "cublasSetWorkspace_v2"):
             pointer, size = self.workspace(stream)
-            check_status(self._lib.cublasSetWorkspace_v2(self._handle, ctypes.c_void_p(pointer),
-                                                   size), "cublasSetWorkspace")
+            check_status(self._lib.cublasSetWorkspace_v2(
+                self._handle, ctypes.c_void_p(pointer), size), "cublasSetWorkspace")
         self._stream = stream
 
     def workspace(self, stream: int) -> tuple[int, int]:
@@ -238,6 +238,6 @@ class Cublas:
         gemm, name, alpha, beta = self._gemms[dtype]
         with self._lock:
             self._bind(stream)
-            check_status(gemm(self._handle, call.op_first, call.op_second, call.m, call.n, call.k,
-                        alpha, pointer(b), call.ld_first, pointer(a), call.ld_second, beta,
-                        pointer(out), call.ldc), name)
+            check_status(gemm(self._handle, call.op_first, call.op_second, call.m, call.n,
+                              call.k, alpha, pointer(b), call.ld_first, pointer(a),
+                              call.ld_second, beta, pointer(out), call.ldc), name)

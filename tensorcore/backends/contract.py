@@ -33,6 +33,7 @@ take_along_axis logical_and logical_or logical_not asarray
 # Python floats, not NumPy scalars: they keep float32 arrays float32 (NEP 50)
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # what the fused kernels take
 _CHUNK = 1 << 15  # elements per chunk of a streamed in-place update (fits in L2)
 
 
@@ -56,6 +57,15 @@ def overlaps(xp, x, y) -> bool:
     update of ``x`` that reads ``y`` as it goes would then reread updated elements."""
     return x is not y and (x.base is not None or y.base is not None) \
         and bool(xp.may_share_memory(x, y))
+
+
+def one_pass_update_fits(xp, x, y) -> bool:
+    """Whether a one-pass in-place ``x += alpha * y`` kernel takes these arrays: one
+    float32/float64 dtype, one shape, both C-contiguous, ``x`` writeable, and ``y`` either
+    ``x`` itself or apart from it (the pass would reread elements it had already updated)."""
+    return (x.dtype is y.dtype or x.dtype == y.dtype) and x.dtype in FLOAT_DTYPES \
+        and x.shape == y.shape and x.flags.c_contiguous and y.flags.c_contiguous \
+        and getattr(x.flags, "writeable", True) and not overlaps(xp, x, y)
 
 
 def softmax_ce_reference(xp, z, target):

@@ -36,7 +36,7 @@ import warnings
 import numpy as np
 
 from . import kernel_paths
-from .contract import Backend, overlaps, softmax_ce_reference
+from .contract import Backend, one_pass_update_fits, softmax_ce_reference
 from .numba_backend import _FUSED_DTYPES, kernels  # the same float32/float64 pair
 
 # Numba synchronizes the stream a CuPy array exports on every kernel launch unless this is
@@ -262,9 +262,7 @@ class CupyBackend(Backend):
         self.runtime.scatter_add(target, index, values)
 
     def axpy_(self, x, alpha, y) -> None:
-        if ("cupy" in self.fused_paths and x.dtype in _FUSED_DTYPES and x.shape == y.shape
-                and x.dtype == y.dtype and x.flags.c_contiguous and y.flags.c_contiguous
-                and not overlaps(self.xp, x, y)):  # one pass would race on overlap
+        if "cupy" in self.fused_paths and one_pass_update_fits(self.xp, x, y):
             with self.runtime.device:
                 kernels.cuda_cupy.axpy_(x, alpha, y)
             return

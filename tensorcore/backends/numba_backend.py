@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .contract import ClassTargetError
+from .contract import FLOAT_DTYPES as _FUSED_DTYPES
+from .contract import ClassTargetError, one_pass_update_fits
 from .numpy_backend import NumpyBackend
-
-_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class _LazyKernels:
@@ -42,9 +41,8 @@ class NumbaBackend(NumpyBackend):
     name = "numba"
 
     def axpy_(self, x, alpha, y) -> None:
-        update = kernels.cpu_update
-        if isinstance(alpha, float) and update.fits(x, y):
-            update.axpy(x, x.dtype.type(alpha), y)  # one pass, no temporary
+        if isinstance(alpha, float) and one_pass_update_fits(np, x, y):
+            kernels.cpu_update.axpy(x, x.dtype.type(alpha), y)  # one pass, no temporary
         else:
             super().axpy_(x, alpha, y)
 
