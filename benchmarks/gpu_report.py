@@ -75,20 +75,33 @@ def make_gpu_mlp_step(impl: str, size: str, steps_before: int = 2):
     GPU: ``tc-<path>`` runs tensorcore with that kernel path, ``tc-<path>+graph`` replays it
     as a CUDA graph (captured after ``steps_before`` real steps, which update the weights),
     ``torch-cuda`` PyTorch eager."""
-    if "+graph" in impl:
-        base, _, gemm = impl.partition("+graph")
+    base, variant = split_variant(impl)
+    if variant is not None:
         step, get_params = make_gpu_mlp_step(base, size)
-        with graph_gemm(gemm.removeprefix(":") or "auto"):
-            return tc.cuda.graphs.capture(step, warmup=steps_before).replay, get_params
-    if impl.endswith(("+cublas", "+lt")):
-        base, _, switch = impl.rpartition("+")
-        step, get_params = make_gpu_mlp_step(base, size)
-        return functools.partial(_switched_on, switch, step), get_params
+        return variant(step, steps_before), get_params
     x, labels, params = W.mlp_init(size)
     if impl == "torch-cuda":
         return _torch_cuda_step(x, labels, params)
     return W._tc_step("cupy", x, labels, params, device="cuda",
                       kernels=impl.removeprefix("tc-"))
+
+
+def split_variant(impl: str):
+    """``(base, variant)``: the implementation a column name builds on and how its step is
+    then run, ``variant(step, warmup=2) -> step``: ``<base>+graph`` captured as a CUDA graph
+    (``+graph:numba``: on the Numba GEMM) after ``warmup`` real steps, ``<base>+cublas`` /
+    ``<base>+lt`` eager with that switch on; ``(impl, None)`` for a plain one."""
+    if "+graph" in impl:
+        base, _, gemm = impl.partition("+graph")
+
+        def captured(step, warmup: int = 2):
+            with graph_gemm(gemm.removeprefix(":") or "auto"):
+                return tc.cuda.graphs.capture(step, warmup=warmup).replay
+        return base, captured
+    if impl.endswith(("+cublas", "+lt")):
+        base, _, switch = impl.rpartition("+")
+        return base, lambda step, warmup=2: functools.partial(_switched_on, switch, step)
+    return impl, None
 
 
 def _switched_on(switch: str, step):
@@ -114,13 +127,9 @@ def make_layer(impl: str, n: int):
     CUDA graph (``+graph:numba``: its GEMMs on the Numba kernel), ``<path>+cublas`` eager
     with its GEMMs on tensorcore's cuBLAS handle, ``cublas`` (one GEMM only: 2 n^3 FLOP) or
     ``torch-cuda``."""
-    if "+graph" in impl:
-        base, _, gemm = impl.partition("+graph")
-        with graph_gemm(gemm.removeprefix(":") or "auto"):
-            return tc.cuda.graphs.capture(make_layer(base, n)).replay
-    if impl.endswith(("+cublas", "+lt")):
-        base, _, switch = impl.rpartition("+")
-        return functools.partial(_switched_on, switch, make_layer(base, n))
+    base, variant = split_variant(impl)
+    if variant is not None:
+        return variant(make_layer(base, n))
     rng = np.random.default_rng(n)
     x, w = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
     b, g = rng.standard_normal(n, dtype=np.float32), np.ones((n, n), np.float32)
