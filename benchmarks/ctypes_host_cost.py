@@ -1,4 +1,4 @@
-"""Python's share of the host cost of the two ctypes paths to the GPU, on any machine: a fast
+"""Python's share of the host cost of the three ctypes paths to the GPU, on any machine: a fast
 launch of the Numba ReLU backward (``kernels.cuda_launch.FastKernel``, 38 parameters), a
 GEMM through tensorcore's cuBLAS handle (``kernels.cuda_cublas.Cublas``) and a layer forward
 in one cuBLASLt call (``kernels.cuda_cublaslt.CublasLt``), each with driver or library
