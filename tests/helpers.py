@@ -35,6 +35,16 @@ def forget_cuda_backends() -> None:
         del backends._instances[key]
 
 
+def serve_cuda_with(monkeypatch, backend_class, name: str = "cupy") -> None:
+    """Make ``backend_class`` the ``cuda`` backend for one test (undone by ``monkeypatch``);
+    backends cached before (a real GPU's) are forgotten, so the next use builds this one."""
+    from tensorcore import backends
+
+    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {name: backend_class})
+    monkeypatch.setitem(backends._chosen, "cuda", name)
+    forget_cuda_backends()
+
+
 def build_stub_library(directory, source: str, name: str) -> str:
     """``tests/data/<source>`` built as the shared library ``directory/<name>``; skips the
     test where no C compiler is."""

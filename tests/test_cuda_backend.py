@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import forget_cuda_backends
+from helpers import forget_cuda_backends, serve_cuda_with
 from standin_cuda import StandInCupy  # noqa: E402  (tests/ is on sys.path)
 
 import tensorcore as tc
@@ -172,10 +172,8 @@ RecordingCupy._matmul_numba = _recorded_matmul
 
 @pytest.fixture(params=[StandInCupy, RecordingCupy], ids=["unfused", "recording"])
 def stand_in(request, monkeypatch):
-    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": request.param})
-    monkeypatch.setitem(backends._chosen, "cuda", "cupy")
+    serve_cuda_with(monkeypatch, request.param)
     monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
-    forget_cuda_backends()  # a real GPU's backend may be cached already
     yield request.param
     forget_cuda_backends()
 
@@ -349,10 +347,8 @@ def test_graph_mode_keeps_matrix_products_off_cupys_cublas(monkeypatch):
     seen tensorcore's own cuBLAS handle work (``test_cuda_cublas``), every 2-D product of a
     layer step in graph mode (forward and both backward GEMMs) and of ``@`` takes the Numba
     GEMM, whatever path is forced; outside graph mode, none does."""
-    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": RecordingCupy})
-    monkeypatch.setitem(backends._chosen, "cuda", "cupy")
+    serve_cuda_with(monkeypatch, RecordingCupy)
     monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
-    forget_cuda_backends()
     try:
         be = backends.get_backend("cuda")
         with tc.backends.use_kernels("cupy"):
@@ -397,10 +393,8 @@ def small_work_to_numba(monkeypatch):
 
 
 def test_dispatch_follows_the_switch(monkeypatch, small_work_to_numba):
-    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": RecordingCupy})
-    monkeypatch.setitem(backends._chosen, "cuda", "cupy")
+    serve_cuda_with(monkeypatch, RecordingCupy)
     monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
-    forget_cuda_backends()  # not a backend an earlier test made (a real GPU's)
     try:
         be = backends.get_backend("cuda")
         _layer_step(8, 4, 3)                     # small: the single-launch Numba kernels

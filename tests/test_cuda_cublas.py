@@ -11,7 +11,7 @@ import ctypes
 import numpy as np
 import pytest
 from fake_cublas import FakeCublas
-from helpers import build_stub_library, forget_cuda_backends
+from helpers import build_stub_library, forget_cuda_backends, serve_cuda_with
 from standin_cuda import StandInCupy
 
 import tensorcore as tc
@@ -190,11 +190,9 @@ for _entry in ("linear_act", "act_backward", "softmax_ce", "softmax_ce_backward"
 
 @pytest.fixture
 def graph_backend(monkeypatch):
-    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": GraphCupy})
-    monkeypatch.setitem(backends._chosen, "cuda", "cupy")
+    serve_cuda_with(monkeypatch, GraphCupy)
     monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
     monkeypatch.delenv("TENSORCORE_GRAPH_GEMM", raising=False)
-    forget_cuda_backends()
     yield backends.get_backend("cuda")
     forget_cuda_backends()
 

@@ -10,7 +10,7 @@ import functools
 
 import numpy as np
 import pytest
-from helpers import build_stub_library
+from helpers import build_stub_library, serve_cuda_with
 
 from tensorcore.kernels import cuda_cublaslt
 from tensorcore.kernels.cuda_cublas import CublasError
@@ -153,9 +153,7 @@ def lt_backend(stub, monkeypatch):
         fused_paths = ("cupy",)
         _act_backward_cupy = StandInCupy._act_backward_unfused
 
-    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": LtCupy})
-    monkeypatch.setitem(backends._chosen, "cuda", "cupy")
-    forget_cuda_backends()
+    serve_cuda_with(monkeypatch, LtCupy)
     be = backends.get_backend("cuda")
     lt = CublasLt(stub[1])
     monkeypatch.setattr(be.runtime, "cublaslt", lambda: lt, raising=False)

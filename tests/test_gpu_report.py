@@ -14,7 +14,7 @@ import types
 
 import numpy as np
 import pytest
-from helpers import forget_cuda_backends
+from helpers import forget_cuda_backends, serve_cuda_with
 
 import tensorcore as tc
 from tensorcore import backends
@@ -81,9 +81,7 @@ def report(monkeypatch):
 
     monkeypatch.syspath_prepend(BENCHMARKS)
     monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
-    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": StandInCupy})
-    monkeypatch.setitem(backends._chosen, "cuda", "cupy")
-    forget_cuda_backends()
+    serve_cuda_with(monkeypatch, StandInCupy)
     import gpu_report
 
     monkeypatch.setattr(gpu_report, "LAYER_SIDES", (64,))

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn.metrics as skm
-from helpers import forget_cuda_backends, to_numpy
+from helpers import forget_cuda_backends, serve_cuda_with, to_numpy
 
 import tensorcore as tc
 from tensorcore import metrics
@@ -203,7 +203,6 @@ def test_errors(device):
 def counting_gpu(monkeypatch):
     """A stand-in GPU (a NumPy backend registered for ``cuda``) that counts copies to NumPy,
     to check that metrics work on the tensors' device (the real GPU runs the suite too)."""
-    from tensorcore import backends
     from tensorcore.backends.numpy_backend import NumpyBackend
 
     class CountingGpu(NumpyBackend):
@@ -213,8 +212,7 @@ def counting_gpu(monkeypatch):
             type(self).copies_to_host += 1
             return super().to_numpy(a)
 
-    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"countinggpu": CountingGpu})
-    monkeypatch.setitem(backends._chosen, "cuda", "countinggpu")
+    serve_cuda_with(monkeypatch, CountingGpu, "countinggpu")
     yield CountingGpu
     forget_cuda_backends()
 

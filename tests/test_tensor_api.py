@@ -11,7 +11,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from helpers import forget_cuda_backends, to_numpy
+from helpers import forget_cuda_backends, serve_cuda_with, to_numpy
 
 import tensorcore as tc
 
@@ -448,14 +448,12 @@ def test_cuda_request_without_gpu_raises(real_cuda_backend):
 def fake_cuda(monkeypatch):
     """A stand-in GPU: a NumPy backend registered for the ``cuda`` device type, so device
     checks and transfers run on any machine (the real GPU runs them in the test below)."""
-    from tensorcore import backends
     from tensorcore.backends.numpy_backend import NumpyBackend
 
     class FakeCuda(NumpyBackend):
         name, device_type = "fakecuda", "cuda"
 
-    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"fakecuda": FakeCuda})
-    monkeypatch.setitem(backends._chosen, "cuda", "fakecuda")
+    serve_cuda_with(monkeypatch, FakeCuda, "fakecuda")
     yield
     forget_cuda_backends()
 

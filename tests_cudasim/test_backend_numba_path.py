@@ -19,7 +19,7 @@ import tensorcore.nn.functional as F
 from tensorcore import backends
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from helpers import forget_cuda_backends  # noqa: E402
+from helpers import forget_cuda_backends, serve_cuda_with  # noqa: E402
 from standin_cuda import StandInCupy  # noqa: E402
 
 
@@ -29,8 +29,7 @@ class NumbaStandIn(StandInCupy):
 
 @pytest.fixture
 def numba_cuda(monkeypatch):
-    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": NumbaStandIn})
-    monkeypatch.setitem(backends._chosen, "cuda", "cupy")
+    serve_cuda_with(monkeypatch, NumbaStandIn)
     with backends.use_kernels("numba"):
         yield
     forget_cuda_backends()
@@ -70,8 +69,7 @@ def test_auto_runs_its_probe_then_takes_the_numba_path(monkeypatch):
 
     monkeypatch.setitem(kernel_paths.AUTO_THRESHOLDS, "linear_act", 256 ** 3)
     monkeypatch.setattr(cupy_backend, "_numba_state", {})
-    monkeypatch.setitem(backends._IMPLEMENTATIONS, "cuda", {"cupy": NumbaStandIn})
-    monkeypatch.setitem(backends._chosen, "cuda", "cupy")
+    serve_cuda_with(monkeypatch, NumbaStandIn)
     try:
         assert backends.get_kernels() == "auto"
         x, w = (tc.tensor(np.ones(s), device="cuda") for s in ((3, 2), (4, 2)))
