@@ -279,6 +279,8 @@ def test_the_graph_gemm_can_be_forced_either_way(graph_backend, monkeypatch):
     monkeypatch.setenv("TENSORCORE_GRAPH_GEMM", "numba")
     graph_backend.prepare_capture()
     assert graph_backend.graph_gemm() == "numba"
+    monkeypatch.delenv("TENSORCORE_GRAPH_GEMM")  # a forced choice ends with its setting
+    assert graph_backend.graph_gemm() == "cublas"
     monkeypatch.setenv("TENSORCORE_GRAPH_GEMM", "fast")
     with pytest.raises(ValueError, match="TENSORCORE_GRAPH_GEMM='fast': expected auto, cublas"):
         graph_backend.prepare_capture()

@@ -176,7 +176,6 @@ class CupyBackend(Backend):
         # (kernels.cuda_cublaslt); off until measured on a GPU: TENSORCORE_CUBLASLT=1
         self.cublaslt = os.environ.get("TENSORCORE_CUBLASLT", "0") == "1"
         self._cublaslt_ok: bool | None = None  # None until checked
-        self._graph_numba_forced = False
 
     # -- conversion ----------------------------------------------------------------------------
     def asarray(self, data, dtype=None):
@@ -215,8 +214,9 @@ class CupyBackend(Backend):
 
     def graph_gemm(self) -> str | None:
         """The GEMM a CUDA graph records: ``"cublas"`` once ``prepare_capture`` has seen it
-        work here, else ``"numba"`` where that path runs, else ``None`` (CuPy's ``@``)."""
-        if self._graph_cublas and not self._graph_numba_forced:
+        work here (unless ``TENSORCORE_GRAPH_GEMM=numba``), else ``"numba"`` where that path
+        runs, else ``None`` (CuPy's ``@``)."""
+        if self._graph_cublas and os.environ.get("TENSORCORE_GRAPH_GEMM") != "numba":
             return "cublas"
         return "numba" if "numba" in self.fused_paths else None
 
@@ -229,7 +229,6 @@ class CupyBackend(Backend):
         choice = os.environ.get("TENSORCORE_GRAPH_GEMM", "auto")
         if choice not in ("auto", "cublas", "numba"):
             raise ValueError(f"TENSORCORE_GRAPH_GEMM={choice!r}: expected auto, cublas or numba")
-        self._graph_numba_forced = choice == "numba"
         if choice != "numba" and self._graph_cublas is None:
             self._graph_cublas = _graph_cublas_works(self)
         if "numba" in self.fused_paths and (self.graph_gemm() == "numba"
