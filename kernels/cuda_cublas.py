@@ -11,9 +11,10 @@ has loaded that way:
   per stream from ``allocate(nbytes) -> (pointer, owner)``, kept as long as the handle (a
   graph recorded on a stream goes on using that stream's workspace), as PyTorch keeps its
   cuBLAS workspaces;
-* ``Cublas.matmul(a, b, out, pointer, stream)``: ``out = a @ b`` for 2-D float32/float64
-  arrays of any strides that BLAS can read (row- or column-major, padded rows, transposed
-  views), into a C-contiguous ``out``;
+* ``Cublas.matmul(a, b, out, pointer, stream, tf32=False)``: ``out = a @ b`` for 2-D
+  float32/float64 arrays of any strides that BLAS can read (row- or column-major, padded
+  rows, transposed views), into a C-contiguous ``out``; ``tf32`` lets a float32 GEMM round
+  its inputs to TensorFloat-32 on the tensor cores (the handle's math mode);
 * ``gemm_call(a.shape, a.strides, b.shape, b.strides, itemsize)``: the column-major cuBLAS
   arguments for a row-major product, or ``None`` where an operand needs a copy first (pure
   arithmetic: tested without a GPU against a column-major reference GEMM).
@@ -37,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 
 OP_N, OP_T = 0, 1  # cublasOperation_t
+DEFAULT_MATH, TF32_TENSOR_OP_MATH = 0, 3  # cublasMath_t
 _INT_MAX = 2**31 - 1
 
 
@@ -154,6 +156,7 @@ def load_library(path: str | None = None) -> ctypes.CDLL:
     p, i, sz = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
     lib.cublasCreate_v2.argtypes = [ctypes.POINTER(p)]
     lib.cublasSetStream_v2.argtypes = [p, p]
+    lib.cublasSetMathMode.argtypes = [p, i]
     if hasattr(lib, "cublasSetWorkspace_v2"):  # cuBLAS 11.2+
         lib.cublasSetWorkspace_v2.argtypes = [p, p, sz]
     for name, scalar in (("cublasSgemm_v2", ctypes.c_float), ("cublasDgemm_v2", ctypes.c_double)):
@@ -183,6 +186,7 @@ class Cublas:
         self._workspace_size, self._allocate = workspace_size, allocate
         self._workspaces: dict[int, tuple[int, object]] = {}  # stream -> (pointer, owner)
         self._stream: int | None = None
+        self._math_mode = DEFAULT_MATH  # cuBLAS's default for a new handle
         self._lock = threading.Lock()  # a handle serves one call at a time
         self._gemms = {}  # dtype -> (function, name, alpha, beta): host scalars, made once
         for dtype, (name, scalar) in _GEMM.items():
@@ -216,8 +220,15 @@ class Cublas:
             self._workspaces[stream] = self._allocate(self._workspace_size)
         return self._workspaces[stream][0], self._workspace_size
 
-    def matmul(self, a, b, out, pointer: Callable[[object], int], stream: int) -> None:
-        """``out[...] = a @ b`` on ``stream``; ``out`` is C-contiguous (m, n) of a's dtype.
+    def _set_math_mode(self, mode: int) -> None:
+        if mode != self._math_mode:
+            check_status(self._lib.cublasSetMathMode(self._handle, mode), "cublasSetMathMode")
+            self._math_mode = mode
+
+    def matmul(self, a, b, out, pointer: Callable[[object], int], stream: int,
+               tf32: bool = False) -> None:
+        """``out[...] = a @ b`` on ``stream``; ``out`` is C-contiguous (m, n) of a's dtype;
+        ``tf32``: a float32 product may round its inputs to TF32 (no effect on float64).
         ValueError where the layout needs a copy first (see ``gemm_call``)."""
         dtype = a.dtype
         if dtype not in self._gemms or b.dtype != dtype or out.dtype != dtype:
@@ -238,6 +249,8 @@ class Cublas:
         gemm, name, alpha, beta = self._gemms[dtype]
         with self._lock:
             self._bind(stream)
+            if dtype == np.float32:
+                self._set_math_mode(TF32_TENSOR_OP_MATH if tf32 else DEFAULT_MATH)
             check_status(gemm(self._handle, call.op_first, call.op_second, call.m, call.n,
                               call.k, alpha, pointer(b), call.ld_first, pointer(a),
                               call.ld_second, beta, pointer(out), call.ldc), name)

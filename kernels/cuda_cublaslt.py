@@ -29,7 +29,7 @@ import numpy as np
 
 from .cuda_cublas import CublasError, check_status, gemm_call, loaded_cublas_path, open_first
 
-COMPUTE_32F, R_32F = 68, 0  # cublasComputeType_t, cudaDataType_t
+COMPUTE_32F, COMPUTE_32F_FAST_TF32, R_32F = 68, 77, 0  # cublasComputeType_t, cudaDataType_t
 DESC_TRANSA, DESC_TRANSB, DESC_EPILOGUE, DESC_BIAS_POINTER = 3, 4, 7, 8
 PREF_MAX_WORKSPACE_BYTES = 1
 PREF_MIN_ALIGNMENT = {"a": 5, "b": 6, "c": 7, "d": 8}  # ..._MIN_ALIGNMENT_{A,B,C,D}_BYTES
@@ -86,18 +86,20 @@ def _set(setter, obj, attribute: int, value) -> None:
 
 
 class _Plan:
-    """Descriptors, layouts and algorithm of one (shape, layout, epilogue, alignments):
-    ``aligned`` holds the byte alignments of A, B and D (C is D) and ``bias`` a bias pointer
-    of the alignment later calls pass (cuBLASLt reads its value to pick the algorithm)."""
+    """Descriptors, layouts and algorithm of one (shape, layout, epilogue, alignments,
+    compute type): ``aligned`` holds the byte alignments of A, B and D (C is D) and ``bias``
+    a bias pointer of the alignment later calls pass (cuBLASLt reads its value to pick the
+    algorithm); ``tf32`` lets the inputs be rounded to TF32."""
 
     def __init__(self, lib, handle, call, code: int, workspace_size: int,
-                 aligned: dict[str, int], bias: ctypes.c_void_p) -> None:
+                 aligned: dict[str, int], bias: ctypes.c_void_p, tf32: bool = False) -> None:
         def new(create, *args):
             obj = ctypes.c_void_p()
             check_status(create(ctypes.byref(obj), *args), create.__name__)
             return obj
 
-        self.desc = new(lib.cublasLtMatmulDescCreate, COMPUTE_32F, R_32F)
+        self.desc = new(lib.cublasLtMatmulDescCreate,
+                        COMPUTE_32F_FAST_TF32 if tf32 else COMPUTE_32F, R_32F)
         setter = lib.cublasLtMatmulDescSetAttribute
         _set(setter, self.desc, DESC_TRANSA, ctypes.c_int32(call.op_first))
         _set(setter, self.desc, DESC_TRANSB, ctypes.c_int32(call.op_second))
@@ -137,9 +139,10 @@ class CublasLt:
         self._lock = threading.Lock()  # the plans' descriptors take the bias per call
 
     def linear(self, x, w, b, relu: bool, out, pointer, stream: int,
-               workspace: tuple[int, int]) -> None:
+               workspace: tuple[int, int], tf32: bool = False) -> None:
         """``out[...] = relu?(x @ w.T + b)`` in one call on ``stream``; ``workspace`` is a
-        ``(pointer, bytes)`` device buffer. ValueError / TypeError name what does not fit."""
+        ``(pointer, bytes)`` device buffer; ``tf32``: the GEMM may round its inputs to TF32.
+        ValueError / TypeError name what does not fit."""
         for name, a in (("x", x), ("w", w), ("out", out)) + ((("b", b),) if b is not None else ()):
             if a.dtype != np.float32:
                 raise TypeError(f"cuBLASLt linear takes float32, got {name} {a.dtype}")
@@ -156,13 +159,13 @@ class CublasLt:
         first, second, d = pointer(w), pointer(x), pointer(out)  # column-major A, B, D
         bias = pointer(b) if b is not None else 0
         aligned = {"a": alignment(first), "b": alignment(second), "d": alignment(d)}
-        key = (call, code, workspace[1], *aligned.values(), alignment(bias))
+        key = (call, code, workspace[1], *aligned.values(), alignment(bias), tf32)
         with self._lock:
             self._bias.value = bias
             plan = self._plans.get(key)
             if plan is None:
                 plan = self._plans[key] = _Plan(self._lib, self._handle, call, code,
-                                                workspace[1], aligned, self._bias)
+                                                workspace[1], aligned, self._bias, tf32)
             elif bias:
                 _set(self._lib.cublasLtMatmulDescSetAttribute, plan.desc, DESC_BIAS_POINTER,
                      self._bias)

@@ -30,6 +30,10 @@ from ._dtype import float_ as float  # noqa: F401
 from ._dtype import int_ as int  # noqa: F401
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .backends import get_default_device, manual_seed, set_default_device  # noqa: E402
+from .backends.matmul_precision import (  # noqa: E402
+    get_float32_matmul_precision,
+    set_float32_matmul_precision,
+)
 from .creation import (
     Generator,
                      arange,

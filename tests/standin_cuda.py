@@ -34,6 +34,15 @@ class NumpyRuntime:
     def synchronize(self):
         pass
 
+    has_tf32 = True  # as an Ampere or later GPU
+
+    @staticmethod
+    def tf32_matmul(a, b):
+        """``a @ b`` on TF32-rounded inputs, as cuBLAS's float32 GEMM with TF32 allowed."""
+        from fake_cublas import tf32
+
+        return tf32(a) @ tf32(b)
+
     def stream_ptr(self):
         return 0
 

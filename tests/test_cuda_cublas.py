@@ -146,8 +146,30 @@ def test_the_ctypes_calls_reach_a_c_library_intact(stub_library):
             np.testing.assert_allclose(_matmul(handle, a, b, stream=0xBEEF), a @ b, rtol=1e-5)
     assert lib.stub_gemms() == 10
     assert lib.stub_stream() == 0xBEEF and lib.stub_workspace() == workspaces[0].ctypes.data
+    near_one = np.full((2, 1024), 1.0001, np.float32)  # TF32 math mode, through the C side
+    out = np.empty((2, 2), np.float32)
+    handle.matmul(near_one, near_one.T, out, lambda x: x.ctypes.data, 0xBEEF, tf32=True)
+    assert lib.stub_math_mode() == 3 and (out == 1024.0).all()
     with pytest.raises(CublasError, match="CUBLAS_STATUS_INVALID_VALUE"):  # the C side checks
         _check_status_from(lib)
+
+
+def test_tf32_sets_the_math_mode_of_float32_gemms_only_when_it_changes():
+    handle, _ = _handle()
+    lib = handle._lib
+    a, b = np.full((2, 1024), 1.0001, np.float32), np.ones((1024, 3), np.float32)
+
+    def gemm(x, y, tf32):
+        out = np.empty((x.shape[0], y.shape[1]), x.dtype)
+        handle.matmul(x, y, out, lambda arr: arr.ctypes.data, 0, tf32=tf32)
+        return out
+
+    np.testing.assert_array_equal(gemm(a, b, True), 1024.0)  # 1.0001 is 1.0 in TF32
+    np.testing.assert_array_equal(gemm(a, b, True), 1024.0)
+    np.testing.assert_allclose(gemm(np.full((2, 1024), 1.0001), b.astype(np.float64), True),
+                               1024 * 1.0001, rtol=1e-12)  # float64 never rounds
+    np.testing.assert_allclose(gemm(a, b, False), 1024 * np.float32(1.0001), rtol=1e-5)
+    assert [c for c in lib.calls if c[0] == "math mode"] == [("math mode", 3), ("math mode", 0)]
 
 
 def _check_status_from(lib):
@@ -239,6 +261,20 @@ def test_graph_mode_records_cublas_gemms_once_the_probe_passes(graph_backend):
         np.testing.assert_allclose(graph_backend.matmul(strided, W[:, :3].T), strided @ W[:, :3].T)
     finally:
         graph_backend.runtime.graph_mode = False
+
+
+def test_the_probe_checks_at_full_precision_whatever_the_setting(graph_backend):
+    import warnings
+
+    tc.set_float32_matmul_precision("high")  # TF32 GEMMs would miss the probe's tolerance
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            graph_backend.prepare_capture()
+        assert tc.get_float32_matmul_precision() == "high"
+    finally:
+        tc.set_float32_matmul_precision("highest")
+    assert graph_backend.graph_gemm() == "cublas"
 
 
 def test_a_failing_probe_warns_and_keeps_the_numba_gemm(graph_backend, monkeypatch):

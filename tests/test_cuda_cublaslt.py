@@ -100,6 +100,24 @@ def test_less_aligned_pointers_get_a_plan_of_their_own(stub, operand):
     assert lib.stub_heuristics() - before == 2  # the 256-byte plan is kept for the third call
 
 
+def test_tf32_gets_a_plan_of_its_own_that_rounds_the_inputs(stub):
+    lib, wrapped = stub
+    lt = CublasLt(wrapped)
+    x, w = _aligned((3, 1024), 1.0001), _aligned((2, 1024), 1.0)
+    before = lib.stub_heuristics()
+
+    def forward(tf32):
+        out = _aligned((3, 2), np.nan)
+        lt.linear(x, w, None, True, out, _pointer, 0, (WORKSPACE.ctypes.data, WORKSPACE.nbytes),
+                  tf32=tf32)
+        return out
+
+    np.testing.assert_allclose(forward(False), 1024 * np.float32(1.0001), rtol=1e-5)
+    np.testing.assert_array_equal(forward(True), 1024.0)  # 1.0001 is 1.0 in TF32
+    np.testing.assert_allclose(forward(False), 1024 * np.float32(1.0001), rtol=1e-5)
+    assert lib.stub_heuristics() - before == 2
+
+
 def test_what_does_not_fit_is_refused_by_name(stub):
     lt = CublasLt(stub[1])
     x, w = np.ones((4, 3), np.float32), np.ones((2, 3), np.float32)
@@ -202,6 +220,23 @@ def test_products_with_a_dimension_of_1_keep_the_epilogue_kernel(lt_backend, sha
     np.testing.assert_allclose(y.cpu().numpy(), np.full((m, n), k + 1.0))
     assert lt_backend.kernel_calls["linear_act", "cublaslt"] == 0
     assert lt_backend.kernel_calls["linear_act", "cupy"] == 1
+
+
+def test_the_cupy_path_forward_rounds_to_tf32_below_highest(lt_backend):
+    import tensorcore as tc
+    import tensorcore.nn.functional as F
+
+    x = tc.tensor(np.full((3, 1024), 1.0001, np.float32), device="cuda")
+    w, b = tc.ones(2, 1024, device="cuda"), tc.zeros(2, device="cuda")
+    tc.set_float32_matmul_precision("high")
+    try:
+        y = F.linear_act(x, w, b, "relu")
+    finally:
+        tc.set_float32_matmul_precision("highest")
+    np.testing.assert_array_equal(y.cpu().numpy(), 1024.0)
+    assert lt_backend.kernel_calls["linear_act", "cublaslt"] == 2  # the probe, then the layer
+    np.testing.assert_allclose(F.linear_act(x, w, b, "relu").cpu().numpy(),
+                               1024 * np.float32(1.0001), rtol=1e-5)
 
 
 def test_a_cublaslt_forward_that_computes_wrong_values_is_switched_off(lt_backend,

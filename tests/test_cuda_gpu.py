@@ -146,6 +146,35 @@ def test_gpu_cublaslt_forward_matches_numpy(shape, activation, monkeypatch):
 
 
 @pytest.mark.gpu
+def test_gpu_tf32_reaches_cublaslt_and_leaves_cupys_setting(monkeypatch):
+    """Below "highest", the cuBLASLt forward rounds to TF32 too (1.0001 is 1.0 there), and
+    CuPy's own float32 compute type is as it was (tests/test_matmul_precision.py has the
+    other GEMM routes on every device)."""
+    import cupy
+
+    be = backends.get_backend("cuda")
+    if not be.runtime.has_tf32:
+        pytest.skip("this GPU has no TF32 (compute capability below 8.0)")
+    monkeypatch.setattr(be, "cublaslt", True)
+    assert be._cublaslt_works()  # its one-off check (at full precision) before the count
+    x = tc.tensor(np.full((256, 1024), 1.0001, np.float32), device="cuda")
+    w, b = tc.ones(128, 1024, device="cuda"), tc.zeros(128, device="cuda")
+    cupy_setting = cupy._core.get_compute_type(np.float32)
+    tc.set_float32_matmul_precision("high")
+    try:
+        be.kernel_calls.clear()
+        with tc.backends.use_kernels("cupy"):
+            y = F.linear_act(x, w, b, "relu")
+        product = x @ w.T
+    finally:
+        tc.set_float32_matmul_precision("highest")
+    assert be.kernel_calls["linear_act", "cublaslt"] == 1
+    np.testing.assert_array_equal(y.cpu().numpy(), 1024.0)
+    np.testing.assert_array_equal(product.cpu().numpy(), 1024.0)
+    assert cupy._core.get_compute_type(np.float32) == cupy_setting
+
+
+@pytest.mark.gpu
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gpu_own_cublas_handle_matches_cupy_matmul(dtype):
     """``kernels.cuda_cublas`` on the real libcublas: transposed, padded and column-major

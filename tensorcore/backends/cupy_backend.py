@@ -35,7 +35,7 @@ import warnings
 
 import numpy as np
 
-from . import kernel_paths
+from . import kernel_paths, matmul_precision
 from .contract import Backend, one_pass_update_fits, softmax_ce_reference
 from .numba_backend import _FUSED_DTYPES, kernels  # the same float32/float64 pair
 
@@ -69,6 +69,8 @@ class CupyRuntime:
         self._add_at = getattr(cupy.add, "at", None)
         self.graph_mode = False  # set by tensorcore.cuda.graphs.capture, warm-up included
         self._cublas = self._cublaslt = None
+        # TF32 tensor cores from Ampere (8.0) on; before, "high" computes in float32
+        self.has_tf32 = int(self.device.compute_capability) >= 80
 
     def scatter_add(self, target, index, values) -> None:
         if self._add_at is not None:
@@ -80,6 +82,17 @@ class CupyRuntime:
 
     def synchronize(self) -> None:
         self.device.synchronize()
+
+    def tf32_matmul(self, a, b):
+        """``a @ b`` of 2-D float32 arrays with TF32 allowed: CuPy's float32 compute type
+        for this call only (other CuPy code keeps its own)."""
+        core = self.xp._core
+        before = core.get_compute_type(np.float32)
+        core.set_compute_type(np.float32, core._routines_linalg.COMPUTE_TYPE_TF32)
+        try:
+            return a @ b
+        finally:
+            core.set_compute_type(np.float32, before)
 
     def stream_ptr(self) -> int:
         return self.xp.cuda.get_current_stream().ptr
@@ -203,14 +216,24 @@ class CupyBackend(Backend):
         during stream capture is currently unsupported"), so in graph mode 2-D float products
         take ``graph_gemm()``: cuBLAS through a handle of our own, or the Numba GEMM.
         Eagerly they take CuPy's ``@``, or that handle where ``eager_gemm`` is ``"cublas"``
-        (``TENSORCORE_EAGER_GEMM``: fewer layers of Python per call; for measurement)."""
+        (``TENSORCORE_EAGER_GEMM``: fewer layers of Python per call; for measurement).
+        2-D float32 products round their inputs to TF32 where ``tf32()`` says so (not on
+        the Numba GEMM)."""
         gemm = self.graph_gemm() if self.capturing() else self.eager_gemm
         if (gemm not in ("cupy", None) and a.ndim == b.ndim == 2 and a.dtype == b.dtype
                 and a.dtype in _FUSED_DTYPES):  # eagerly by default: straight to CuPy's @
             self.kernel_calls["matmul", gemm] += 1
             with self.runtime.device:
                 return getattr(self, f"_matmul_{gemm}")(a, b)
+        if a.dtype == b.dtype == np.float32 and a.ndim == b.ndim == 2 and self.tf32():
+            with self.runtime.device:
+                return self.runtime.tf32_matmul(a, b)
         return a @ b
+
+    def tf32(self) -> bool:
+        """Whether float32 GEMMs may use TF32 now: ``tc.set_float32_matmul_precision`` below
+        ``"highest"`` and a GPU that has it."""
+        return matmul_precision.tf32_allowed() and self.runtime.has_tf32
 
     def graph_gemm(self) -> str | None:
         """The GEMM a CUDA graph records: ``"cublas"`` once ``prepare_capture`` has seen it
@@ -246,7 +269,8 @@ class CupyBackend(Backend):
         a = a if cuda_cublas.readable(a) else xp.ascontiguousarray(a)
         b = b if cuda_cublas.readable(b) else xp.ascontiguousarray(b)
         out = xp.empty((m, n), dtype=a.dtype)
-        self.runtime.cublas().matmul(a, b, out, self.runtime.pointer, self.runtime.stream_ptr())
+        self.runtime.cublas().matmul(a, b, out, self.runtime.pointer, self.runtime.stream_ptr(),
+                                     tf32=a.dtype == np.float32 and self.tf32())
         return out
 
     def _matmul_numba(self, a, b):
@@ -355,7 +379,7 @@ class CupyBackend(Backend):
         out = xp.empty((x.shape[0], w.shape[0]), dtype=x.dtype)
         stream = self.runtime.stream_ptr()
         self.runtime.cublaslt().linear(x, w, b, relu, out, self.runtime.pointer, stream,
-                                       self.runtime.cublas().workspace(stream))
+                                       self.runtime.cublas().workspace(stream), self.tf32())
         self.kernel_calls["linear_act", "cublaslt"] += 1
         return out
 
@@ -476,10 +500,13 @@ def _expect(got: np.ndarray, want: np.ndarray, what: str) -> None:
 
 
 def _computes(run, want: np.ndarray, what: str, failure: str, fallback: str) -> bool:
-    """Whether ``run()`` (host values) gives ``want``: a one-off check of a GPU path. Where
-    it raises or differs, a warning says ``failure`` (why) and ``fallback``."""
+    """Whether ``run()`` (host values, float32 GEMMs at full precision) gives ``want``: a
+    one-off check of a GPU path. Where it raises or differs, a warning says ``failure`` (why)
+    and ``fallback``."""
     try:
-        _expect(run(), want, what)
+        with matmul_precision.using("highest"):
+            got = run()
+        _expect(got, want, what)
     except Exception as e:  # a missing library, an error status, a refused capture, a value
         warnings.warn(f"{failure} ({type(e).__name__}: {e}); {fallback}", RuntimeWarning,
                       stacklevel=4)

@@ -1,7 +1,7 @@
 /* A host-memory stand-in of the libcublasLt entry points kernels/cuda_cublaslt.py calls, with
  * their C signatures (cublasLt.h): descriptors that keep their attributes, a heuristic that
- * returns one marked algorithm, and a column-major reference matmul applying the DEFAULT,
- * RELU, BIAS and RELU_BIAS epilogues as cuBLASLt defines them (the bias runs along D's rows).
+ * returns one marked algorithm, and a column-major reference matmul (on TF32-rounded inputs
+ * under CUBLAS_COMPUTE_32F_FAST_TF32) applying the DEFAULT, RELU, BIAS and RELU_BIAS epilogues as cuBLASLt defines them (the bias runs along D's rows).
  * As cuBLASLt, the heuristic picks an algorithm for the pointer alignments the preference
  * states (256 bytes where it states none) and for the bias pointer's alignment at that time;
  * the matmul refuses pointers less aligned than its algorithm was picked for.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct { int transa, transb; unsigned epilogue; const float *bias; } desc_t;
+typedef struct { int transa, transb; unsigned epilogue; const float *bias; int tf32; } desc_t;
 typedef struct { int type; uint64_t rows, cols; int64_t ld; } layout_t;
 typedef struct { uint64_t workspace; uint32_t align[4]; } pref_t;
 typedef struct { uint64_t algo[8]; size_t workspace_size; int state; float waves; int r[4]; } heur_t;
@@ -18,8 +18,14 @@ static int heuristics, handle_storage;
 
 int cublasLtCreate(void **h) { *h = &handle_storage; return 0; }
 int cublasLtMatmulDescCreate(desc_t **d, int compute, int scale) {
-    if (compute != 68 || scale != 0) return 7;
-    *d = calloc(1, sizeof(desc_t)); return 0;
+    if ((compute != 68 && compute != 77) || scale != 0) return 7;  /* 32F, 32F_FAST_TF32 */
+    *d = calloc(1, sizeof(desc_t)); (*d)->tf32 = compute == 77; return 0;
+}
+/* float32 rounded to TF32's 10-bit mantissa (to nearest, ties away) under 32F_FAST_TF32 */
+static float input(const desc_t *d, float x) {
+    if (!d->tf32) return x;
+    uint32_t u; memcpy(&u, &x, 4); u = (u + 0x1000u) & 0xFFFFE000u; memcpy(&x, &u, 4);
+    return x;
 }
 int cublasLtMatmulDescSetAttribute(desc_t *d, int attr, const void *buf, size_t size) {
     if (attr == 3 && size == 4) memcpy(&d->transa, buf, 4);
@@ -76,8 +82,8 @@ int cublasLtMatmul(void *h, desc_t *d, const float *alpha, const float *A, layou
         for (uint64_t j = 0; j < n; j++) {
             float sum = 0;
             for (uint64_t l = 0; l < k; l++)
-                sum += (d->transa ? A[l + i * la->ld] : A[i + l * la->ld])
-                     * (d->transb ? B[j + l * lb->ld] : B[l + j * lb->ld]);
+                sum += input(d, d->transa ? A[l + i * la->ld] : A[i + l * la->ld])
+                     * input(d, d->transb ? B[j + l * lb->ld] : B[l + j * lb->ld]);
             float v = *alpha * sum + (*beta != 0 ? *beta * C[i + j * lc->ld] : 0);
             if (d->epilogue & 4) v += d->bias[i];
             if ((d->epilogue & 2) && v < 0) v = 0;
