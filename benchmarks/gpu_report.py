@@ -18,7 +18,9 @@ It prints, for ``docs/benchmarks.md``:
    GEMM, with achieved TFLOP/s against the H100's FP32 peak (67 TFLOP/s, CUDA cores; CuPy
    and PyTorch leave TF32 off by default) and the crossover that ``kernel_paths.
    AUTO_THRESHOLDS`` should use;
-6. the host cost per launch of each path (Python time per call, GPU queue not drained).
+6. the host cost per launch of each path (Python time per call, GPU queue not drained);
+7. the layer and one GEMM from 1024^3 up with TF32 allowed (``tc.set_float32_matmul_precision
+   ("high")``, and PyTorch's) against float32, with TFLOP/s against the TF32 peak (495).
 
 Times come from CUDA events around a calibrated loop of calls (the minimum over repeats of
 the per-call time); a cell that fails shows its error and the report goes on. Nothing here
@@ -47,6 +49,8 @@ from tensorcore.backends import kernel_paths  # noqa: E402
 
 PATHS = ("numba", "cupy", "unfused")
 FP32_PEAK_TFLOPS = 67.0  # H100 SXM, dense FP32 on CUDA cores
+TF32_PEAK_TFLOPS = 495.0  # H100 SXM, dense TF32 on tensor cores
+TF32_SIDES = (1024, 2048, 4096, 8192)  # GEMM-bound sizes, where TF32 can show
 LAYER_SIDES = (64, 128, 256, 512, 1024, 2048, 4096, 8192)  # powers of 2: the crossover
 # tc-<path>: eager steps (auto is the default); tc-<path>+graph: the step captured once as a
 # CUDA graph (tensorcore.cuda.graphs) and replayed, its GEMMs on the graph GEMM that
@@ -90,7 +94,8 @@ def split_variant(impl: str):
     """``(base, variant)``: the implementation a column name builds on and how its step is
     then run, ``variant(step, warmup=2) -> step``: ``<base>+graph`` captured as a CUDA graph
     (``+graph:numba``: on the Numba GEMM) after ``warmup`` real steps, ``<base>+cublas`` /
-    ``<base>+lt`` eager with that switch on; ``(impl, None)`` for a plain one."""
+    ``<base>+lt`` eager with that switch on, ``<base>+tf32`` with float32 GEMMs in TF32;
+    ``(impl, None)`` for a plain one."""
     if "+graph" in impl:
         base, _, gemm = impl.partition("+graph")
 
@@ -98,6 +103,9 @@ def split_variant(impl: str):
             with graph_gemm(gemm.removeprefix(":") or "auto"):
                 return tc.cuda.graphs.capture(step, warmup=warmup).replay
         return base, captured
+    if impl.endswith("+tf32"):
+        return impl.removesuffix("+tf32"), lambda step, warmup=2: functools.partial(_in_tf32,
+                                                                                 step)
     if impl.endswith(("+cublas", "+lt")):
         base, _, switch = impl.rpartition("+")
         return base, lambda step, warmup=2: functools.partial(_switched_on, switch, step)
@@ -115,6 +123,23 @@ def _switched_on(switch: str, step):
         return step()
     finally:
         setattr(backend, name, off)
+
+
+def _in_tf32(step):
+    """``step()`` with float32 GEMMs allowed to round to TF32: tensorcore's setting, and
+    PyTorch's where it is imported."""
+    torch = W.get_torch()
+    settings = [(tc.get_float32_matmul_precision, tc.set_float32_matmul_precision)]
+    settings += [(torch.get_float32_matmul_precision, torch.set_float32_matmul_precision)
+                 ] if torch is not None else []
+    before = [get() for get, _ in settings]
+    for _, put in settings:
+        put("high")
+    try:
+        return step()
+    finally:
+        for (_, put), value in zip(settings, before):
+            put(value)
 
 
 def _torch_cuda_step(x, labels, params):
@@ -145,9 +170,9 @@ def make_layer(impl: str, n: int):
     gt = tc.tensor(g, device="cuda")
     # x needs its gradient too (as a hidden layer's input does): dX is the third GEMM
     xt, wt, bt = (tc.tensor(a, device="cuda", requires_grad=True) for a in (x, w, b))
-    if impl == "cublas":
-        xd, wd = xt._data, wt._data
-        return lambda: xd @ wd.T
+    if impl == "cublas":  # through the backend, which applies the TF32 setting
+        xd, wd, gemm = xt._data, wt._data, xt._backend.matmul
+        return lambda: gemm(xd, wd.T)
 
     def run():
         with kernel_paths.use_kernels(impl):
@@ -346,9 +371,9 @@ def time_elementwise(op: str, impl: str, n: int, min_time: float, times: dict) -
     return times[impl, n]
 
 
-def _layer_cell(result: tuple[float, float]) -> str:
+def _layer_cell(result: tuple[float, float], peak: float = FP32_PEAK_TFLOPS) -> str:
     sec, tflops = result
-    return f"{sec * 1e3:.3f} ({tflops:.3g}, {100 * tflops / FP32_PEAK_TFLOPS:.2g}%)"
+    return f"{sec * 1e3:.3f} ({tflops:.3g}, {100 * tflops / peak:.2g}%)"
 
 
 # -- checks ---------------------------------------------------------------------------------------
@@ -555,6 +580,27 @@ def layer_section(sides: list[int], min_time: float) -> None:
          f"{GRAPH_LAYER_MAX}^3")
 
 
+def tf32_section(sides: list[int], min_time: float) -> None:
+    """The layer and one GEMM in float32 and with TF32 allowed, in one pass (a row per side,
+    printed as it is timed), against the TF32 peak."""
+    impls = ["cupy", "cupy+tf32", "cublas", "cublas+tf32"]
+    impls += ["torch-cuda", "torch-cuda+tf32"] if torch_cuda() else []
+    emit("", "### TF32: `tc.set_float32_matmul_precision(\"high\")`, linear + ReLU forward + "
+         f"backward (ms, and TFLOP/s; % of the TF32 peak, {TF32_PEAK_TFLOPS:.0f})", "",
+         "| M = N = K | " + " | ".join(impls) + " |", "|---|" + "---|" * len(impls))
+    times = {}
+    for n in sides:
+        row = [cell(functools.partial(_layer_cell, peak=TF32_PEAK_TFLOPS), time_layer, impl,
+                    n, min_time, times) for impl in impls]
+        emit(f"| {n} | " + " | ".join(row) + " |")
+    emit("", "- with TF32 against float32: " + "; ".join(
+        f"{n}: cupy {times['cupy', n] / times['cupy+tf32', n]:.2f}x, one GEMM "
+        f"{times['cublas', n] / times['cublas+tf32', n]:.2f}x" for n in sides
+        if all((i, n) in times for i in impls[:4])) or "not timed",
+         "- +tf32 lets cuBLAS round float32 inputs to TF32 (10-bit mantissa) on the tensor "
+         "cores; accumulation stays float32. cublas: ONE GEMM (2n^3), through the backend")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tests", choices=("gpu", "all", "none"), default="gpu")
@@ -579,6 +625,7 @@ def main(argv=None) -> int:
     sides = [n for n in LAYER_SIDES if not (args.quick and n > 4096)]
     layer_section(sides, min_time)
     emit(*elementwise_table(sides, min_time))
+    tf32_section([n for n in TF32_SIDES if n in sides], min_time)
     return 0
 
 if __name__ == "__main__":

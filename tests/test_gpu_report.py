@@ -85,6 +85,7 @@ def report(monkeypatch):
     import gpu_report
 
     monkeypatch.setattr(gpu_report, "LAYER_SIDES", (64,))
+    monkeypatch.setattr(gpu_report, "TF32_SIDES", (64,))
     monkeypatch.setattr(gpu_report, "time_gpu", functools.partial(_one_call, seconds=1e-4))
     monkeypatch.setattr(gpu_report, "host_cost_per_call",
                         functools.partial(_one_call, seconds=1e-5))
@@ -105,7 +106,8 @@ def test_every_table_and_summary_line_is_built(report, capsys):
     assert report.main(["--tests", "none", "--sizes", "tiny", "--quick"]) == 0
     text = capsys.readouterr().out
     for header in ("## GPU benchmarks", "### Host cost per launch", "### MLP training step",
-                   "### Fused linear + ReLU", "### Fused elementwise entry points"):
+                   "### Fused linear + ReLU", "### Fused elementwise entry points",
+                   "### TF32"):
         assert header in text
     errors = [line for line in text.splitlines() if re.search(r"\*\*\w+(Error|Exception)\*\*",
                                                               line)
@@ -125,6 +127,12 @@ def test_every_table_and_summary_line_is_built(report, capsys):
                  "- in a graph, fastest fused layer against unfused+graph: 64: ",
                  "- linear_act: "):
         assert line in text
+
+    (tf32,) = _table_rows(text, "### TF32")
+    assert tf32[0] == "64" and len(tf32) == 5 and all(re.match(r"\d+\.\d{3} \(", c)
+                                                      for c in tf32[1:]), tf32
+    assert "- with TF32 against float32: 64: cupy 1.00x, one GEMM 1.00x" in text
+    assert tc.get_float32_matmul_precision() == "highest"  # as it was before the report
 
     probes = {row[0]: row[1] for row in _table_rows(text, "### Host cost per launch")}
     assert set(probes) == set(report.launch_probes())
