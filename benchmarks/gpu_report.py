@@ -57,9 +57,11 @@ LAYER_SIDES = (64, 128, 256, 512, 1024, 2048, 4096, 8192)  # powers of 2: the cr
 # capture() picks (cuBLAS through tensorcore's handle where its probe passes);
 # +graph:numba forces the Numba GEMM (TENSORCORE_GRAPH_GEMM=numba); tc-cupy+cublas: eager,
 # its GEMMs through that handle instead of CuPy's @ (TENSORCORE_EAGER_GEMM=cublas);
-# tc-cupy+lt: eager, float32 ReLU layers' forward in one cuBLASLt call (TENSORCORE_CUBLASLT=1);
-# torch-cuda: PyTorch eager
-GPU_MLP_IMPLS = (tuple(f"tc-{p}" for p in ("auto", *PATHS)) + ("tc-cupy+cublas", "tc-cupy+lt")
+# tc-numba+cublas: every layer launch through ctypes (Numba kernels by cuda_launch, GEMMs on
+# that handle); tc-cupy+lt: eager, float32 ReLU layers' forward in one cuBLASLt call
+# (TENSORCORE_CUBLASLT=1); torch-cuda: PyTorch eager
+GPU_MLP_IMPLS = (tuple(f"tc-{p}" for p in ("auto", *PATHS))
+                 + ("tc-cupy+cublas", "tc-numba+cublas", "tc-cupy+lt")
                  + ("tc-cupy+graph", "tc-cupy+graph:numba", "tc-numba+graph", "torch-cuda"))
 LAYER_PASSES = 2
 GRAPH_LAYER_MAX = 1024  # captured layers are timed up to this side (launch-bound sizes)
@@ -444,8 +446,9 @@ def crossover(times: dict, op: str = "linear_act", power: int = 3) -> str:
 
 
 def fastest_against(times: dict, candidates: tuple[str, ...], baseline: str) -> str:
-    """Per side, the fastest of ``candidates`` and its lead over ``baseline`` (the fused
-    layer's target: 1.5x the unfused path at small shapes)."""
+    """Per side (or MLP size), the fastest of ``candidates`` and its lead over ``baseline``
+    (the issue's targets: a fused layer 1.5x the unfused path at small shapes, the small
+    MLP step 2x PyTorch CUDA eager); ``times`` maps ``(impl, side)`` to a time."""
     found = []
     for n in sorted({n for impl, n in times if impl == baseline}):
         timed = [(times[i, n], i) for i in candidates if (i, n) in times]
@@ -536,6 +539,11 @@ def mlp_section(sizes: list[str], min_time: float) -> None:
     if "large" in sizes:
         emit(cell(functools.partial(step_gemm_share, step_ms, "large"),
                   lambda: time_gpu(make_step_gemms("large"), min_time) * 1e3))
+    eager = tuple(i for i in impls if i.startswith("tc-") and "+graph" not in i)
+    emit("- eager, fastest tc step against torch-cuda (the target: 2x at small): "
+         + fastest_against(step_ms, eager, "torch-cuda"),
+         "- captured, fastest tc step against torch-cuda: " + fastest_against(
+             step_ms, tuple(i for i in impls if "+graph" in i), "torch-cuda"))
     emit(f"- +graph columns: the GEMMs ran on the {graph_gemm_name()} graph GEMM "
          "(+graph:numba: the Numba GEMM)",
          "- each eager tc step waits for the GPU once: `F.cross_entropy` reads the "

@@ -120,6 +120,8 @@ def test_every_table_and_summary_line_is_built(report, capsys):
     assert all(re.fullmatch(r"\d+\.\d{3}", c) for c in tiny[1:]), tiny
     assert f"max relative difference from the NumPy floor after 2 steps, tiny: {impls[0]} " \
         in text
+    assert "- eager, fastest tc step against torch-cuda (the target: 2x at small): " \
+        "torch-cuda was not timed" in text  # no PyTorch here
 
     (layer,) = _table_rows(text, "### Fused linear + ReLU")
     assert layer[0] == "64" and all(re.match(r"\d+\.\d{3}( \(|$)", c) for c in layer[1:])
