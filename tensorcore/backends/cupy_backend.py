@@ -217,7 +217,7 @@ class CupyBackend(Backend):
         take ``graph_gemm()``: cuBLAS through a handle of our own, or the Numba GEMM.
         Eagerly they take CuPy's ``@``, or that handle where ``eager_gemm`` is ``"cublas"``
         (``TENSORCORE_EAGER_GEMM``: fewer layers of Python per call; for measurement).
-        2-D float32 products round their inputs to TF32 where ``tf32()`` says so (not on
+        2-D float32 products round their inputs to TF32 where ``allows_tf32()`` (not on
         the Numba GEMM)."""
         gemm = self.graph_gemm() if self.capturing() else self.eager_gemm
         if (gemm not in ("cupy", None) and a.ndim == b.ndim == 2 and a.dtype == b.dtype
@@ -225,12 +225,12 @@ class CupyBackend(Backend):
             self.kernel_calls["matmul", gemm] += 1
             with self.runtime.device:
                 return getattr(self, f"_matmul_{gemm}")(a, b)
-        if a.dtype == b.dtype == np.float32 and a.ndim == b.ndim == 2 and self.tf32():
+        if a.dtype == b.dtype == np.float32 and a.ndim == b.ndim == 2 and self.allows_tf32():
             with self.runtime.device:
                 return self.runtime.tf32_matmul(a, b)
         return a @ b
 
-    def tf32(self) -> bool:
+    def allows_tf32(self) -> bool:
         """Whether float32 GEMMs may use TF32 now: ``tc.set_float32_matmul_precision`` below
         ``"highest"`` and a GPU that has it."""
         return matmul_precision.tf32_allowed() and self.runtime.has_tf32
@@ -270,7 +270,7 @@ class CupyBackend(Backend):
         b = b if cuda_cublas.readable(b) else xp.ascontiguousarray(b)
         out = xp.empty((m, n), dtype=a.dtype)
         self.runtime.cublas().matmul(a, b, out, self.runtime.pointer, self.runtime.stream_ptr(),
-                                     tf32=a.dtype == np.float32 and self.tf32())
+                                     tf32=a.dtype == np.float32 and self.allows_tf32())
         return out
 
     def _matmul_numba(self, a, b):
@@ -379,7 +379,8 @@ class CupyBackend(Backend):
         out = xp.empty((x.shape[0], w.shape[0]), dtype=x.dtype)
         stream = self.runtime.stream_ptr()
         self.runtime.cublaslt().linear(x, w, b, relu, out, self.runtime.pointer, stream,
-                                       self.runtime.cublas().workspace(stream), self.tf32())
+                                       self.runtime.cublas().workspace(stream),
+                                       self.allows_tf32())
         self.kernel_calls["linear_act", "cublaslt"] += 1
         return out
 
