@@ -59,9 +59,12 @@ LAYER_SIDES = (64, 128, 256, 512, 1024, 2048, 4096, 8192)  # powers of 2: the cr
 # its GEMMs through that handle instead of CuPy's @ (TENSORCORE_EAGER_GEMM=cublas);
 # tc-numba+cublas: every layer launch through ctypes (Numba kernels by cuda_launch, GEMMs on
 # that handle); tc-cupy+lt: eager, float32 ReLU layers' forward in one cuBLASLt call
-# (TENSORCORE_CUBLASLT=1); torch-cuda: PyTorch eager
+# (TENSORCORE_CUBLASLT=1); +nocheck (measurement only): the step without the host read of
+# the targets' range in F.cross_entropy, the one wait for the GPU in an eager step, to see
+# what removing it would give; torch-cuda: PyTorch eager
 GPU_MLP_IMPLS = (tuple(f"tc-{p}" for p in ("auto", *PATHS))
                  + ("tc-cupy+cublas", "tc-numba+cublas", "tc-cupy+lt")
+                 + ("tc-cupy+nocheck", "tc-numba+cublas+nocheck")
                  + ("tc-cupy+graph", "tc-cupy+graph:numba", "tc-numba+graph", "torch-cuda"))
 LAYER_PASSES = 2
 GRAPH_LAYER_MAX = 1024  # captured layers are timed up to this side (launch-bound sizes)
@@ -96,8 +99,12 @@ def split_variant(impl: str):
     """``(base, variant)``: the implementation a column name builds on and how its step is
     then run, ``variant(step, warmup=2) -> step``: ``<base>+graph`` captured as a CUDA graph
     (``+graph:numba``: on the Numba GEMM) after ``warmup`` real steps, ``<base>+cublas`` /
-    ``<base>+lt`` eager with that switch on, ``<base>+tf32`` with float32 GEMMs in TF32;
-    ``(impl, None)`` for a plain one."""
+    ``<base>+lt`` eager with that switch on, ``<base>+tf32`` with float32 GEMMs in TF32,
+    ``<base>+nocheck`` without the host read of the class targets' range (the base may
+    have a variant of its own); ``(impl, None)`` for a plain one."""
+    if impl.endswith("+nocheck"):
+        return impl.removesuffix("+nocheck"), lambda step, warmup=2: functools.partial(
+            _unchecked_targets, step)
     if "+graph" in impl:
         base, _, gemm = impl.partition("+graph")
 
@@ -125,6 +132,17 @@ def _switched_on(switch: str, step):
         return step()
     finally:
         setattr(backend, name, off)
+
+
+def _unchecked_targets(step):
+    """``step()`` with the backend's check of the class targets' range (a host read, so a
+    wait for the GPU) skipped: for measurement only, the benchmark's targets are valid."""
+    backend = tc.backends.get_backend("cuda")
+    backend.check_class_targets = lambda target, n_classes: None
+    try:
+        return step()
+    finally:
+        del backend.check_class_targets  # the class's method again
 
 
 def _in_tf32(step):

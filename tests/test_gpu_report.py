@@ -140,3 +140,23 @@ def test_every_table_and_summary_line_is_built(report, capsys):
     assert set(probes) == set(report.launch_probes())
     assert probes["64^3 GEMM x @ w.T: tensorcore's cuBLAS handle (kernels.cuda_cublas)"] \
         == "10.0"
+
+
+def test_variants_switch_what_they_name_for_the_step_only(report, monkeypatch):
+    """``+nocheck`` skips the targets' range check, ``+cublas`` takes the own cuBLAS handle,
+    chained; both are back as they were after the step."""
+    from standin_cuda import StandInCupy
+
+    checks = []
+    monkeypatch.setattr(StandInCupy, "check_class_targets",
+                        lambda self, target, n: checks.append(n))
+    backend = backends.get_backend("cuda")
+    for impl, want_checks, want_own_gemms in (("tc-cupy", 1, 0), ("tc-cupy+nocheck", 0, 0),
+                                              ("tc-cupy+cublas+nocheck", 0, 5)):
+        step = report.make_gpu_mlp_step(impl, "tiny")[0]
+        checks.clear()
+        backend.kernel_calls.clear()
+        step()
+        assert (len(checks), backend.kernel_calls["matmul", "cublas"]) == \
+            (want_checks, want_own_gemms), impl
+        assert "check_class_targets" not in vars(backend) and backend.eager_gemm == "cupy"
