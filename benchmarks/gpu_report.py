@@ -279,7 +279,8 @@ def graph_gemm_name() -> str:
 
 
 def layer_flops(impl: str, n: int) -> float:
-    return (2.0 if impl == "cublas" else 6.0) * n ** 3
+    """FLOP of one call of ``make_layer(impl, n)``: ``cublas`` (any variant) is one GEMM."""
+    return (2.0 if impl.partition("+")[0] == "cublas" else 6.0) * n ** 3
 
 
 # -- timing -------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@
   (``numba``, ``cupy``, ``unfused``) and PyTorch CUDA eager where importable;
 * fused linear + ReLU forward + backward alone at 64^3 ... 8192^3 per path, plus one
   cuBLAS GEMM; ``extra_info["tflops"]`` is the achieved rate and ``pct_fp32_peak`` its share
-  of the H100's 67 TFLOP/s.
+  of the H100's 67 TFLOP/s; from 1024^3 up also with TF32 allowed (``pct_tf32_peak``: of
+  495 TFLOP/s).
 
 Each timed call ends with a device synchronize, so the time is the GPU's, not the launch's.
 ``benchmarks/gpu_report.py`` prints the same numbers as one markdown table, timed with CUDA
@@ -51,7 +52,18 @@ def test_gpu_mlp_step(benchmark, impl, size):
 @pytest.mark.parametrize("n", G.LAYER_SIDES)
 @pytest.mark.parametrize("impl", [*G.PATHS, "cublas", "torch-cuda"])
 def test_gpu_fused_layer(benchmark, impl, n):
-    if impl == "torch-cuda" and G.torch_cuda() is None:
+    _bench_layer(benchmark, impl, n, G.FP32_PEAK_TFLOPS, "pct_fp32_peak")
+
+
+@pytest.mark.parametrize("n", G.TF32_SIDES)
+@pytest.mark.parametrize("impl", ["cupy+tf32", "cublas+tf32", "torch-cuda+tf32"])
+def test_gpu_fused_layer_tf32(benchmark, impl, n):
+    """The layer with ``tc.set_float32_matmul_precision("high")`` (PyTorch's too)."""
+    _bench_layer(benchmark, impl, n, G.TF32_PEAK_TFLOPS, "pct_tf32_peak")
+
+
+def _bench_layer(benchmark, impl: str, n: int, peak: float, peak_name: str) -> None:
+    if impl.startswith("torch-cuda") and G.torch_cuda() is None:
         pytest.skip("PyTorch with CUDA is not importable here")
     run = G.make_layer(impl, n)
     for _ in range(2):
@@ -63,7 +75,7 @@ def test_gpu_fused_layer(benchmark, impl, n):
     if stats is not None:
         tflops = G.layer_flops(impl, n) / stats.stats.min / 1e12
         benchmark.extra_info.update(tflops=round(tflops, 2),
-                                    pct_fp32_peak=round(100 * tflops / G.FP32_PEAK_TFLOPS, 1))
+                                    **{peak_name: round(100 * tflops / peak, 1)})
 
 
 def test_gpu_paths_agree_with_the_numpy_floor():
