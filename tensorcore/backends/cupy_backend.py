@@ -225,7 +225,7 @@ class CupyBackend(Backend):
             self.kernel_calls["matmul", gemm] += 1
             with self.runtime.device:
                 return getattr(self, f"_matmul_{gemm}")(a, b)
-        if a.dtype == b.dtype == np.float32 and a.ndim == b.ndim == 2 and self.allows_tf32():
+        if self.allows_tf32() and a.ndim == b.ndim == 2 and a.dtype == b.dtype == np.float32:
             with self.runtime.device:
                 return self.runtime.tf32_matmul(a, b)
         return a @ b
@@ -270,7 +270,7 @@ class CupyBackend(Backend):
         b = b if cuda_cublas.readable(b) else xp.ascontiguousarray(b)
         out = xp.empty((m, n), dtype=a.dtype)
         self.runtime.cublas().matmul(a, b, out, self.runtime.pointer, self.runtime.stream_ptr(),
-                                     tf32=a.dtype == np.float32 and self.allows_tf32())
+                                     tf32=self.allows_tf32())  # float32 only, by Cublas
         return out
 
     def _matmul_numba(self, a, b):
