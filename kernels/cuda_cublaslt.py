@@ -118,12 +118,14 @@ class _Plan:
         for operand, attribute in PREF_MIN_ALIGNMENT.items():
             _set(prefer, preference, attribute, ctypes.c_uint32(aligned["d" if operand == "c"
                                                                         else operand]))
+        self.bias = bias.value  # the bias pointer the descriptor holds now
         self.result, found = HeuristicResult(), ctypes.c_int(0)
         check_status(lib.cublasLtMatmulAlgoGetHeuristic(
             handle, self.desc, self.a, self.b, self.d, self.d, preference, 1,
             ctypes.byref(self.result), ctypes.byref(found)), "cublasLtMatmulAlgoGetHeuristic")
         if found.value < 1 or self.result.state != 0:
             raise CublasError(f"cuBLASLt has no algorithm for {call} with epilogue {code}")
+        self.algo = ctypes.byref(self.result.algo)
 
 
 class CublasLt:
@@ -134,7 +136,8 @@ class CublasLt:
         self._handle = ctypes.c_void_p()
         check_status(self._lib.cublasLtCreate(ctypes.byref(self._handle)), "cublasLtCreate")
         self._plans: dict[tuple, _Plan] = {}
-        self._alpha, self._beta = ctypes.c_float(1.0), ctypes.c_float(0.0)
+        self._scalars = ctypes.c_float(1.0), ctypes.c_float(0.0)  # alpha, beta: kept alive
+        self._alpha, self._beta = (ctypes.byref(v) for v in self._scalars)  # made once
         self._bias = ctypes.c_void_p(0)
         self._lock = threading.Lock()  # the plans' descriptors take the bias per call
 
@@ -166,11 +169,11 @@ class CublasLt:
             if plan is None:
                 plan = self._plans[key] = _Plan(self._lib, self._handle, call, code,
                                                 workspace[1], aligned, self._bias, tf32)
-            elif bias:
+            elif bias and bias != plan.bias:  # the descriptor keeps the last one set
                 _set(self._lib.cublasLtMatmulDescSetAttribute, plan.desc, DESC_BIAS_POINTER,
                      self._bias)
+                plan.bias = bias
             check_status(self._lib.cublasLtMatmul(
-                self._handle, plan.desc, ctypes.byref(self._alpha), first, plan.a,
-                second, plan.b, ctypes.byref(self._beta), d, plan.d, d, plan.d,
-                ctypes.byref(plan.result.algo), workspace[0], workspace[1], stream),
-                "cublasLtMatmul")
+                self._handle, plan.desc, self._alpha, first, plan.a, second, plan.b,
+                self._beta, d, plan.d, d, plan.d, plan.algo, workspace[0], workspace[1],
+                stream), "cublasLtMatmul")

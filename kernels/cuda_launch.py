@@ -74,9 +74,18 @@ def parameter_offsets(fmt: str) -> list[int]:
 
 def flatten(argument_types: Sequence, values: Sequence) -> list:
     """The values of the kernel's parameters, in order (see the module docstring)."""
+    return _flatten(array_flags(argument_types), values)
+
+
+def array_flags(argument_types: Sequence) -> tuple[bool, ...]:
+    """Which parameters are arrays (worked out once per kernel, not per launch)."""
+    return tuple(isinstance(t, types.Array) for t in argument_types)
+
+
+def _flatten(is_array: tuple[bool, ...], values: Sequence) -> list:
     out = []
-    for t, v in zip(argument_types, values):
-        if isinstance(t, types.Array):
+    for array, v in zip(is_array, values):
+        if array:
             out += [0, 0, v.size, v.itemsize, v.data.ptr, *v.shape, *v.strides]
         else:
             out.append(v)
@@ -112,8 +121,9 @@ class FastKernel:
         self.function = function
         self.argument_types = tuple(argument_types)
         self.format = parameter_format(self.argument_types)
+        self._struct, self._is_array = struct.Struct(self.format), array_flags(argument_types)
         offsets = parameter_offsets(self.format)
-        self._buffer = ctypes.create_string_buffer(max(1, struct.calcsize(self.format)))
+        self._buffer = ctypes.create_string_buffer(max(1, self._struct.size))
         base = ctypes.addressof(self._buffer)
         self._parameters = (ctypes.c_void_p * len(offsets))(*(base + o for o in offsets))
         self._launch = launch if launch is not None else cu_launch_kernel()
@@ -131,9 +141,9 @@ class FastKernel:
         """Launch on ``grid`` x ``block`` (tuples of 1-3 ints) on the CUstream ``stream``."""
         gx, gy, gz = (*grid, 1, 1)[:3]
         bx, by, bz = (*block, 1, 1)[:3]
-        values = flatten(self.argument_types, args)
+        values = _flatten(self._is_array, args)
         with self._lock:
-            struct.pack_into(self.format, self._buffer, 0, *values)
+            self._struct.pack_into(self._buffer, 0, *values)
             status = self._launch(self.function, gx, gy, gz, bx, by, bz, 0, stream,
                                   self._parameters, None)
         if status != 0:
