@@ -69,8 +69,7 @@ class CupyRuntime:
         self._add_at = getattr(cupy.add, "at", None)
         self.graph_mode = False  # set by tensorcore.cuda.graphs.capture, warm-up included
         self._cublas = self._cublaslt = None
-        # TF32 tensor cores from Ampere (8.0) on; before, "high" computes in float32
-        self.has_tf32 = int(self.device.compute_capability) >= 80
+        self.compute_major = int(self.device.compute_capability[:-1])  # "90" -> 9
 
     def scatter_add(self, target, index, values) -> None:
         if self._add_at is not None:
@@ -82,6 +81,11 @@ class CupyRuntime:
 
     def synchronize(self) -> None:
         self.device.synchronize()
+
+    @property
+    def has_tf32(self) -> bool:
+        """TF32 tensor cores, from Ampere (8.0) on; before, "high" computes in float32."""
+        return self.compute_major >= 8
 
     def tf32_matmul(self, a, b):
         """``a @ b`` of 2-D float32 arrays with TF32 allowed: CuPy's float32 compute type
@@ -117,8 +121,8 @@ class CupyRuntime:
             with self.device:
                 one = self.xp.ones((1, 1), dtype=np.float32)
                 one @ one  # CuPy loads libcublas, which Cublas then finds by path
-                major = int(self.device.compute_capability[:-1])
-                self._cublas = kernels.cuda_cublas.Cublas.open(major, self._allocate)
+                self._cublas = kernels.cuda_cublas.Cublas.open(self.compute_major,
+                                                               self._allocate)
         return self._cublas
 
     def cublaslt(self):
