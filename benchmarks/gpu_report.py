@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 import traceback
+from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -45,7 +46,7 @@ import workloads as W  # noqa: E402
 
 import tensorcore as tc  # noqa: E402
 import tensorcore.nn.functional as F  # noqa: E402
-from tensorcore.backends import kernel_paths  # noqa: E402
+from tensorcore.backends import kernel_paths, matmul_precision  # noqa: E402
 
 PATHS = ("numba", "cupy", "unfused")
 FP32_PEAK_TFLOPS = 67.0  # H100 SXM, dense FP32 on CUDA cores
@@ -102,9 +103,9 @@ def split_variant(impl: str):
     ``<base>+lt`` eager with that switch on, ``<base>+tf32`` with float32 GEMMs in TF32,
     ``<base>+nocheck`` without the host read of the class targets' range (the base may
     have a variant of its own); ``(impl, None)`` for a plain one."""
-    if impl.endswith("+nocheck"):
-        return impl.removesuffix("+nocheck"), lambda step, warmup=2: functools.partial(
-            _unchecked_targets, step)
+    base, plus, last = impl.rpartition("+")
+    if plus and last in SWITCHES:
+        return base, lambda step, warmup=2: functools.partial(_switched_on, last, step)
     if "+graph" in impl:
         base, _, gemm = impl.partition("+graph")
 
@@ -112,54 +113,36 @@ def split_variant(impl: str):
             with graph_gemm(gemm.removeprefix(":") or "auto"):
                 return tc.cuda.graphs.capture(step, warmup=warmup).replay
         return base, captured
-    if impl.endswith("+tf32"):
-        return impl.removesuffix("+tf32"), lambda step, warmup=2: functools.partial(_in_tf32,
-                                                                                 step)
-    if impl.endswith(("+cublas", "+lt")):
-        base, _, switch = impl.rpartition("+")
-        return base, lambda step, warmup=2: functools.partial(_switched_on, switch, step)
+    if plus and last == "tf32":
+        return base, lambda step, warmup=2: functools.partial(_in_tf32, step)
     return impl, None
 
 
+# a column's +<switch>: the cuda backend's attribute set to a value for the step: GEMMs on the
+# own cuBLAS handle, the cuBLASLt layer forward, and (for measurement only: the benchmark's
+# targets are valid) no host read of the class targets' range, the eager step's one wait
+SWITCHES = {"cublas": ("eager_gemm", "cublas"), "lt": ("cublaslt", True),
+            "nocheck": ("check_class_targets", lambda target, n_classes: None)}
+
+
 def _switched_on(switch: str, step):
-    """``step()`` with the backend's ``+cublas`` (GEMMs on the own cuBLAS handle) or ``+lt``
-    (the cuBLASLt layer forward) switch on."""
-    backend = tc.backends.get_backend("cuda")
-    name, on, off = (("eager_gemm", "cublas", "cupy") if switch == "cublas"
-                     else ("cublaslt", True, False))
-    setattr(backend, name, on)
-    try:
+    """``step()`` with the backend's ``SWITCHES[switch]`` on, and as it was again after."""
+    name, value = SWITCHES[switch]
+    with mock.patch.object(tc.backends.get_backend("cuda"), name, value):
         return step()
-    finally:
-        setattr(backend, name, off)
-
-
-def _unchecked_targets(step):
-    """``step()`` with the backend's check of the class targets' range (a host read, so a
-    wait for the GPU) skipped: for measurement only, the benchmark's targets are valid."""
-    backend = tc.backends.get_backend("cuda")
-    backend.check_class_targets = lambda target, n_classes: None
-    try:
-        return step()
-    finally:
-        del backend.check_class_targets  # the class's method again
 
 
 def _in_tf32(step):
     """``step()`` with float32 GEMMs allowed to round to TF32: tensorcore's setting, and
     PyTorch's where it is imported."""
     torch = W.get_torch()
-    settings = [(tc.get_float32_matmul_precision, tc.set_float32_matmul_precision)]
-    settings += [(torch.get_float32_matmul_precision, torch.set_float32_matmul_precision)
-                 ] if torch is not None else []
-    before = [get() for get, _ in settings]
-    for _, put in settings:
-        put("high")
-    try:
+    with contextlib.ExitStack() as settings:
+        settings.enter_context(matmul_precision.using("high"))
+        if torch is not None:
+            settings.callback(torch.set_float32_matmul_precision,
+                              torch.get_float32_matmul_precision())
+            torch.set_float32_matmul_precision("high")
         return step()
-    finally:
-        for (_, put), value in zip(settings, before):
-            put(value)
 
 
 def _torch_cuda_step(x, labels, params):
@@ -175,9 +158,7 @@ def make_layer(impl: str, n: int):
     base, variant = split_variant(impl)
     if variant is not None:
         return variant(make_layer(base, n))
-    rng = np.random.default_rng(n)
-    x, w = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
-    b, g = rng.standard_normal(n, dtype=np.float32), np.ones((n, n), np.float32)
+    x, w, b, g = _layer_inputs(n)
     if impl == "torch-cuda":
         torch = torch_cuda()
         gt = torch.from_numpy(g).cuda()
@@ -201,18 +182,18 @@ def make_layer(impl: str, n: int):
     return run
 
 
-@contextlib.contextmanager
+@functools.lru_cache(maxsize=2)
+def _layer_inputs(n: int) -> tuple[np.ndarray, ...]:
+    """Host ``x, w, b, g`` of the layer at ``n``, drawn once per side (seconds at 8192);
+    every column copies them to the GPU."""
+    rng = np.random.default_rng(n)
+    x, w = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+    return x, w, rng.standard_normal(n, dtype=np.float32), np.ones((n, n), np.float32)
+
+
 def graph_gemm(choice: str):
-    """``TENSORCORE_GRAPH_GEMM=choice`` for the captures inside."""
-    before = os.environ.get("TENSORCORE_GRAPH_GEMM")
-    os.environ["TENSORCORE_GRAPH_GEMM"] = choice
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["TENSORCORE_GRAPH_GEMM"]
-        else:
-            os.environ["TENSORCORE_GRAPH_GEMM"] = before
+    """``TENSORCORE_GRAPH_GEMM=choice`` for the captures inside (a context manager)."""
+    return mock.patch.dict(os.environ, {"TENSORCORE_GRAPH_GEMM": choice})
 
 
 def make_elementwise(op: str, impl: str, n: int):

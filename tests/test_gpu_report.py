@@ -162,3 +162,6 @@ def test_variants_switch_what_they_name_for_the_step_only(report, monkeypatch):
         assert (len(checks), backend.kernel_calls["matmul", "cublas"]) == \
             (want_checks, want_own_gemms), impl
         assert "check_class_targets" not in vars(backend) and backend.eager_gemm == "cupy"
+    monkeypatch.setattr(backend, "eager_gemm", "cublas")  # as TENSORCORE_EAGER_GEMM=cublas
+    report.make_gpu_mlp_step("tc-cupy+cublas", "tiny")[0]()
+    assert backend.eager_gemm == "cublas"  # put back as it was, not to a default
