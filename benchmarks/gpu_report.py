@@ -367,6 +367,13 @@ def time_layer(impl: str, n: int, min_time: float, times: dict) -> tuple[float, 
     return sec, layer_flops(impl, n) / sec / 1e12
 
 
+def _layer_timing(impl: str, n: int, min_time: float, times: dict) -> tuple[float, float]:
+    """``time_layer``'s result, from ``times`` where the cell was timed already."""
+    if (impl, n) not in times:
+        return time_layer(impl, n, min_time, times)
+    return times[impl, n], layer_flops(impl, n) / times[impl, n] / 1e12
+
+
 def time_elementwise(op: str, impl: str, n: int, min_time: float, times: dict) -> float:
     """Seconds per call of ``make_elementwise(op, impl, n)``; also stored in ``times``."""
     times[impl, n] = time_gpu(make_elementwise(op, impl, n), min_time)
@@ -551,9 +558,10 @@ def mlp_section(sizes: list[str], min_time: float) -> None:
          "captured step (+graph) skips that read and gives a NaN loss for a bad target")
 
 
-def layer_section(sides: list[int], min_time: float) -> None:
+def layer_section(sides: list[int], min_time: float) -> dict:
     """The fused layer per implementation and side (a row per side, printed as it is timed),
-    then the crossover and the fused-against-unfused summary lines."""
+    then the crossover and the fused-against-unfused summary lines; returns the times
+    (``(impl, n)`` -> seconds)."""
     impls = (list(PATHS) + ["numba+cublas", "cupy+cublas", "unfused+cublas", "cupy+lt",
                             "numba+graph", "cupy+graph", "unfused+graph", "cupy+graph:numba",
                             "cublas"]
@@ -586,27 +594,29 @@ def layer_section(sides: list[int], min_time: float) -> None:
          f"- +graph: the layer captured once and replayed (no host cost per launch; GEMMs "
          f"on the {graph_gemm_name()} graph GEMM, :numba on the Numba GEMM), timed up to "
          f"{GRAPH_LAYER_MAX}^3")
+    return times
 
 
-def tf32_section(sides: list[int], min_time: float) -> None:
-    """The layer and one GEMM in float32 and with TF32 allowed, in one pass (a row per side,
-    printed as it is timed), against the TF32 peak."""
-    impls = ["cupy", "cupy+tf32", "cublas", "cublas+tf32"]
-    impls += ["torch-cuda", "torch-cuda+tf32"] if torch_cuda() else []
+def tf32_section(sides: list[int], min_time: float, times: dict) -> None:
+    """The layer and one GEMM with TF32 allowed beside their float32 times (those of the
+    layer table, in ``times``; timed here where missing), a row per side, against the TF32
+    peak."""
+    bases = ["cupy", "cublas"] + (["torch-cuda"] if torch_cuda() else [])
+    impls = [i for base in bases for i in (base, f"{base}+tf32")]
     emit("", "### TF32: `tc.set_float32_matmul_precision(\"high\")`, linear + ReLU forward + "
          f"backward (ms, and TFLOP/s; % of the TF32 peak, {TF32_PEAK_TFLOPS:.0f})", "",
          "| M = N = K | " + " | ".join(impls) + " |", "|---|" + "---|" * len(impls))
-    times = {}
     for n in sides:
-        row = [cell(functools.partial(_layer_cell, peak=TF32_PEAK_TFLOPS), time_layer, impl,
-                    n, min_time, times) for impl in impls]
+        row = [cell(functools.partial(_layer_cell, peak=TF32_PEAK_TFLOPS), _layer_timing,
+                    impl, n, min_time, times) for impl in impls]
         emit(f"| {n} | " + " | ".join(row) + " |")
     emit("", "- with TF32 against float32: " + "; ".join(
-        f"{n}: cupy {times['cupy', n] / times['cupy+tf32', n]:.2f}x, one GEMM "
-        f"{times['cublas', n] / times['cublas+tf32', n]:.2f}x" for n in sides
-        if all((i, n) in times for i in impls[:4])) or "not timed",
+        f"{n}: " + ", ".join(f"{base} {times[base, n] / times[f'{base}+tf32', n]:.2f}x"
+                             for base in bases if {(base, n), (f"{base}+tf32", n)} <= set(times))
+        for n in sides) or "not timed",
          "- +tf32 lets cuBLAS round float32 inputs to TF32 (10-bit mantissa) on the tensor "
-         "cores; accumulation stays float32. cublas: ONE GEMM (2n^3), through the backend")
+         "cores; accumulation stays float32. cublas: ONE GEMM (2n^3), through the backend. "
+         "The float32 columns are the layer table's cells")
 
 
 def main(argv=None) -> int:
@@ -631,9 +641,9 @@ def main(argv=None) -> int:
     emit(*host_cost_table())  # quick, and it decides the eager defaults: before the long ones
     mlp_section(sizes, min_time)
     sides = [n for n in LAYER_SIDES if not (args.quick and n > 4096)]
-    layer_section(sides, min_time)
+    layer_times = layer_section(sides, min_time)
     emit(*elementwise_table(sides, min_time))
-    tf32_section([n for n in TF32_SIDES if n in sides], min_time)
+    tf32_section([n for n in TF32_SIDES if n in sides], min_time, layer_times)
     return 0
 
 if __name__ == "__main__":

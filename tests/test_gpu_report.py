@@ -133,7 +133,7 @@ def test_every_table_and_summary_line_is_built(report, capsys):
     (tf32,) = _table_rows(text, "### TF32")
     assert tf32[0] == "64" and len(tf32) == 5 and all(re.match(r"\d+\.\d{3} \(", c)
                                                       for c in tf32[1:]), tf32
-    assert "- with TF32 against float32: 64: cupy 1.00x, one GEMM 1.00x" in text
+    assert "- with TF32 against float32: 64: cupy 1.00x, cublas 1.00x" in text
     # 0.1 ms per call: the layer's 6n^3 FLOP, and ONE GEMM's 2n^3 (cublas+tf32 as cublas)
     assert tf32[2] == "0.100 (0.0157, 0.0032%)" and tf32[4] == "0.100 (0.00524, 0.0011%)"
     assert tc.get_float32_matmul_precision() == "highest"  # as it was before the report
