@@ -266,14 +266,12 @@ def test_graph_mode_records_cublas_gemms_once_the_probe_passes(graph_backend):
 def test_the_probe_checks_at_full_precision_whatever_the_setting(graph_backend):
     import warnings
 
-    tc.set_float32_matmul_precision("high")  # TF32 GEMMs would miss the probe's tolerance
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            graph_backend.prepare_capture()
+    from tensorcore.backends.matmul_precision import using
+
+    with using("high"), warnings.catch_warnings():  # TF32 would miss the probe's tolerance
+        warnings.simplefilter("error")
+        graph_backend.prepare_capture()
         assert tc.get_float32_matmul_precision() == "high"
-    finally:
-        tc.set_float32_matmul_precision("highest")
     assert graph_backend.graph_gemm() == "cublas"
 
 

@@ -225,14 +225,12 @@ def test_products_with_a_dimension_of_1_keep_the_epilogue_kernel(lt_backend, sha
 def test_the_cupy_path_forward_rounds_to_tf32_below_highest(lt_backend):
     import tensorcore as tc
     import tensorcore.nn.functional as F
+    from tensorcore.backends.matmul_precision import using
 
     x = tc.tensor(np.full((3, 1024), 1.0001, np.float32), device="cuda")
     w, b = tc.ones(2, 1024, device="cuda"), tc.zeros(2, device="cuda")
-    tc.set_float32_matmul_precision("high")
-    try:
+    with using("high"):
         y = F.linear_act(x, w, b, "relu")
-    finally:
-        tc.set_float32_matmul_precision("highest")
     np.testing.assert_array_equal(y.cpu().numpy(), 1024.0)
     assert lt_backend.kernel_calls["linear_act", "cublaslt"] == 2  # the probe, then the layer
     np.testing.assert_allclose(F.linear_act(x, w, b, "relu").cpu().numpy(),

@@ -16,6 +16,7 @@ import tensorcore as tc
 import tensorcore.nn.functional as F
 from tensorcore import backends
 from tensorcore.autograd import gradgradcheck
+from tensorcore.backends import matmul_precision
 
 PATHS = ["numba", "cupy", "unfused"]
 SHAPES = [(1, 1, 1), (37, 53, 29), (130, 96, 70), (513, 33, 257)]
@@ -160,14 +161,10 @@ def test_gpu_tf32_reaches_cublaslt_and_leaves_cupys_setting(monkeypatch):
     x = tc.tensor(np.full((256, 1024), 1.0001, np.float32), device="cuda")
     w, b = tc.ones(128, 1024, device="cuda"), tc.zeros(128, device="cuda")
     cupy_setting = cupy._core.get_compute_type(np.float32)
-    tc.set_float32_matmul_precision("high")
-    try:
-        be.kernel_calls.clear()
-        with tc.backends.use_kernels("cupy"):
-            y = F.linear_act(x, w, b, "relu")
+    be.kernel_calls.clear()
+    with matmul_precision.using("high"), tc.backends.use_kernels("cupy"):
+        y = F.linear_act(x, w, b, "relu")
         product = x @ w.T
-    finally:
-        tc.set_float32_matmul_precision("highest")
     assert be.kernel_calls["linear_act", "cublaslt"] == 1
     np.testing.assert_array_equal(y.cpu().numpy(), 1024.0)
     np.testing.assert_array_equal(product.cpu().numpy(), 1024.0)
