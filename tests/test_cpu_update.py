@@ -66,16 +66,26 @@ def test_fits_refuses_read_only_and_integer_targets():
     assert not fits(np.ones(3, np.int64), np.ones(3, np.int64))
 
 
-@pytest.mark.parametrize("y", [
-    np.arange(12, dtype=np.float32).reshape(3, 4),           # the kernel
-    np.arange(12, dtype=np.float32).reshape(4, 3).T,         # strided: NumPy's way
-    np.arange(4, dtype=np.float32),                          # broadcast: NumPy's way
-])
-def test_backend_axpy_matches_numpy_on_every_route(y):
-    x = np.ones((3, 4), np.float32)
+ROWS, COLS = 30, 40  # 1,200 elements: above the size where the kernel takes over
+
+
+@pytest.mark.parametrize("y,kernel", [
+    (np.arange(ROWS * COLS, dtype=np.float32).reshape(ROWS, COLS), True),   # the kernel
+    (np.arange(ROWS * COLS, dtype=np.float32).reshape(COLS, ROWS).T, False),  # strided
+    (np.arange(COLS, dtype=np.float32), False),                              # broadcast
+    (np.arange(12, dtype=np.float32).reshape(3, 4), False),                  # small
+], ids=["kernel", "strided", "broadcast", "small"])
+def test_backend_axpy_matches_numpy_on_every_route(y, kernel, monkeypatch):
+    calls = []
+    monkeypatch.setattr(cpu_update, "axpy", lambda *a: (calls.append(1), _axpy(*a)))
+    x = np.ones(y.shape if y.ndim == 2 else (ROWS, COLS), np.float32)
     expected = x + y * np.float32(0.5)
     NumbaBackend("cpu").axpy_(x, 0.5, y)
     np.testing.assert_array_equal(x, expected)
+    assert bool(calls) is kernel
+
+
+_axpy = cpu_update.axpy
 
 
 def test_sgd_update_through_sub_():

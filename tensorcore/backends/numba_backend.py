@@ -37,11 +37,16 @@ class _LazyKernels:
 kernels = _LazyKernels()
 
 
+_ONE_PASS_MIN = 1024  # elements: smaller updates take NumPy's x += alpha * y
+
+
 class NumbaBackend(NumpyBackend):
     name = "numba"
 
     def axpy_(self, x, alpha, y) -> None:
-        if isinstance(alpha, float) and one_pass_update_fits(np, x, y):
+        if x.size <= _ONE_PASS_MIN:  # NumPy's two passes beat the kernel's call overhead
+            x += alpha * y
+        elif isinstance(alpha, float) and one_pass_update_fits(np, x, y):
             kernels.cpu_update.axpy(x, x.dtype.type(alpha), y)  # one pass, no temporary
         else:
             super().axpy_(x, alpha, y)
