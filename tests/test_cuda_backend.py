@@ -539,3 +539,57 @@ def test_a_forced_numba_path_is_probed_before_its_first_launch(monkeypatch, grap
     assert module.forwards == 2
     assert module.calls == (0 if graph_mode else 1)
     assert ("ready" in cupy_backend._numba_state) is not graph_mode
+
+
+def test_runtime_records_on_a_side_stream_and_leaves_capture_on_error():
+    """``CupyRuntime.replay_captured`` and ``record`` (which ``tc.cuda.graphs.capture`` uses)
+    in order on a fake CuPy: the side stream waits for the current one, the call runs once,
+    is recorded, the inputs change, the graph replays; a failing call ends the capture and
+    its own error propagates."""
+    import contextlib
+    import types
+
+    from tensorcore.backends.cupy_backend import CupyRuntime
+
+    log = []
+
+    class Stream:
+        def __init__(self, non_blocking=False):
+            log.append("stream")
+
+        def wait_event(self, event):
+            log.append("wait")
+
+        def record(self):
+            return "event"
+
+        def begin_capture(self):
+            log.append("begin")
+
+        def end_capture(self):
+            log.append("end")
+            return types.SimpleNamespace(launch=lambda stream: log.append("launch"))
+
+        def synchronize(self):
+            log.append("sync")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+    cuda = types.SimpleNamespace(
+        MemoryPool=lambda: types.SimpleNamespace(malloc=None), Stream=Stream,
+        get_current_stream=Stream, using_allocator=lambda malloc: contextlib.nullcontext())
+    runtime = object.__new__(CupyRuntime)  # no GPU needed past __init__
+    runtime.xp, runtime.device = types.SimpleNamespace(cuda=cuda), contextlib.nullcontext()
+    calls = []
+    out = runtime.replay_captured(lambda: calls.append(1) or np.ones(2),
+                                  lambda: log.append("change"))
+    assert out.tolist() == [1.0, 1.0] and len(calls) == 2
+    assert log == ["stream", "stream", "wait", "begin", "end", "change", "launch", "sync"]
+    log.clear()
+    with pytest.raises(ZeroDivisionError):
+        runtime.record(Stream(), lambda: 1 / 0)
+    assert log == ["stream", "begin", "end"]

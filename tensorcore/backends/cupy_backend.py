@@ -30,6 +30,7 @@ tensor's device, so with several GPUs select one with ``tc.cuda.set_device(i)`` 
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import warnings
 
@@ -139,28 +140,40 @@ class CupyRuntime:
         memory = self.xp.cuda.memory.Memory(nbytes)
         return memory.ptr, memory
 
+    def side_stream(self):
+        """``(pool, stream)`` on this GPU for recording a graph: a memory pool of its own
+        (keep it alive as long as the graph) and a non-blocking stream that starts after the
+        work queued so far on the current stream (the inputs' copies)."""
+        cupy = self.xp
+        with self.device:
+            pool = cupy.cuda.MemoryPool()
+            stream = cupy.cuda.Stream(non_blocking=True)
+            stream.wait_event(cupy.cuda.get_current_stream().record())
+        return pool, stream
+
+    @staticmethod
+    def record(stream, fn):
+        """``(graph, fn())``: one call of ``fn`` recorded on the current ``stream``."""
+        stream.begin_capture()
+        try:
+            out = fn()
+        except BaseException:
+            # leave capture mode; fn's error is the one to see, not CUDA's complaint that it
+            # invalidated the capture (e.g. by a host synchronization)
+            with contextlib.suppress(Exception):
+                stream.end_capture()
+            raise
+        return stream.end_capture(), out
+
     def replay_captured(self, fn, change_inputs):
         """``fn()`` run once, then recorded in a CUDA graph on a side stream; then
         ``change_inputs()`` and one replay: the replay's result (a probe of whether ``fn``
         records in a graph and the graph recomputes it from its inputs)."""
-        import contextlib
-
-        cupy = self.xp
-        with self.device:  # the stream and the pool on this GPU, the stream after the
-            pool = cupy.cuda.MemoryPool()  # current one's copies; the pool alive until the
-            stream = cupy.cuda.Stream(non_blocking=True)  # replay is done
-            stream.wait_event(cupy.cuda.get_current_stream().record())
+        pool, stream = self.side_stream()
         with self.device, stream:
             fn()
-            with cupy.cuda.using_allocator(pool.malloc):
-                stream.begin_capture()
-                try:
-                    out = fn()
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        stream.end_capture()
-                    raise
-                graph = stream.end_capture()
+            with self.xp.cuda.using_allocator(pool.malloc):
+                graph, out = self.record(stream, fn)
             change_inputs()
             graph.launch(stream)
             result = out.copy()  # outside the graph's pool

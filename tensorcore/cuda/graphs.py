@@ -47,8 +47,6 @@ True
 
 from __future__ import annotations
 
-import contextlib
-
 from ..backends import cuda_unavailable_reason, get_backend
 from ..tensor import Tensor
 
@@ -117,32 +115,16 @@ def capture(step, *example_inputs: Tensor, warmup: int = 2) -> CUDAGraph:
     backend = get_backend(example_inputs[0].device if example_inputs else "cuda")
     backend.prepare_capture()  # which GEMM the graph records (a probe, once per GPU)
     runtime = backend.runtime
-    with runtime.device:  # the stream, the pool and the recording on the inputs' GPU
-        pool = cupy.cuda.MemoryPool()
-        stream = cupy.cuda.Stream(non_blocking=True)
-        stream.wait_event(cupy.cuda.get_current_stream().record())
+    pool, stream = runtime.side_stream()  # on the inputs' GPU, after their copies
+    with runtime.device:
         runtime.graph_mode = True  # warm-up takes the paths the capture will (see above)
         try:
             with cupy.cuda.using_allocator(pool.malloc), stream:
                 for _ in range(warmup):
                     step(*static)
                 stream.synchronize()
-                graph, outputs = _record(stream, step, static)
+                graph, outputs = runtime.record(stream, lambda: step(*static))
         finally:
             runtime.graph_mode = False
         cupy.cuda.get_current_stream().wait_event(stream.record())
     return CUDAGraph(graph, stream, pool, static, outputs, runtime.device)
-
-
-def _record(stream, step, static):
-    """``(graph, outputs)`` of one call of ``step`` recorded on ``stream``."""
-    stream.begin_capture()
-    try:
-        outputs = step(*static)
-    except BaseException:
-        # leave capture mode; the step's error is the one to see, not CUDA's complaint
-        # that it invalidated the capture (e.g. by a host synchronization)
-        with contextlib.suppress(Exception):
-            stream.end_capture()
-        raise
-    return stream.end_capture(), outputs
