@@ -72,6 +72,7 @@ class Log(Function):
 
 
 class Log1p(Function):
+    array_forward = True  # apply_plain's rule: its forward works on arrays alone
     array_backward = True
 
     @staticmethod
