@@ -113,13 +113,15 @@ def gemm_call(a_shape, a_strides, b_shape, b_strides, itemsize: int) -> GemmCall
 
 
 # -- the library ---------------------------------------------------------------------------------
-def loaded_cublas_path(maps: str | None = None) -> str | None:
-    """The path of the libcublas this process has loaded (CuPy's), from ``/proc/self/maps``
-    (or the text ``maps``); ``None`` where none is loaded.
+def loaded_library_path(stem: str, maps: str | None = None) -> str | None:
+    """The path of the library ``stem`` (``"libcublas"``, ``"libcublasLt"``) this process has
+    loaded (CuPy's, and libcublas's own dependency), from ``/proc/self/maps`` (or the text
+    ``maps``); ``None`` where none is loaded.
 
-    >>> loaded_cublas_path("7f0-7f1 r-xp 0 fd:01 9 /opt/cuda/lib64/libcublasLt.so.13\\n"
-    ...                    "7f2-7f3 r-xp 0 fd:01 8 /opt/cuda/lib64/libcublas.so.13.0.2\\n")
-    '/opt/cuda/lib64/libcublas.so.13.0.2'
+    >>> maps = ("7f0-7f1 r-xp 0 fd:01 9 /opt/cuda/lib64/libcublasLt.so.13\\n"
+    ...         "7f2-7f3 r-xp 0 fd:01 8 /opt/cuda/lib64/libcublas.so.13.0.2\\n")
+    >>> loaded_library_path("libcublas", maps), loaded_library_path("libcublasLt", maps)
+    ('/opt/cuda/lib64/libcublas.so.13.0.2', '/opt/cuda/lib64/libcublasLt.so.13')
     """
     if maps is None:
         try:
@@ -129,30 +131,31 @@ def loaded_cublas_path(maps: str | None = None) -> str | None:
             return None
     for line in maps.splitlines():
         fields = line.split(maxsplit=5)  # address, perms, offset, dev, inode[, path]
-        if len(fields) == 6 and fields[5].rsplit("/", 1)[-1].startswith("libcublas.so"):
+        if len(fields) == 6 and fields[5].rsplit("/", 1)[-1].startswith(stem + ".so"):
             return fields[5].strip()
     return None
 
 
-def open_first(names: list[str], what: str) -> ctypes.CDLL:
-    """The first of ``names`` that loads; OSError naming them all when none does."""
+def open_library(stem: str, path: str | None = None) -> ctypes.CDLL:
+    """The library ``stem`` at ``path``, else the one this process loaded, else the first of
+    CUDA 13's, 12's or the unversioned name that loads; OSError naming what was tried."""
+    if path:
+        names = [path]
+    else:
+        loaded = loaded_library_path(stem)
+        names = ([loaded] if loaded else []) + [f"{stem}.so.13", f"{stem}.so.12", f"{stem}.so"]
     for name in names:
         try:
             return ctypes.CDLL(name)
         except OSError:
             continue
-    raise OSError(f"cannot load {what} (tried {', '.join(names)})")
+    raise OSError(f"cannot load {stem} (tried {', '.join(names)})")
 
 
 def load_library(path: str | None = None) -> ctypes.CDLL:
     """libcublas with the argument types of the calls made here; the one CuPy loaded unless
     ``path`` names another. OSError naming what was tried when there is none."""
-    if path:
-        lib = open_first([path], "libcublas")
-    else:
-        loaded = [p for p in (loaded_cublas_path(),) if p]
-        lib = open_first(loaded + ["libcublas.so.13", "libcublas.so.12", "libcublas.so"],
-                         "libcublas")
+    lib = open_library("libcublas", path)
     p, i, sz = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
     lib.cublasCreate_v2.argtypes = [ctypes.POINTER(p)]
     lib.cublasSetStream_v2.argtypes = [p, p]

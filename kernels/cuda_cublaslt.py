@@ -27,7 +27,7 @@ import threading
 
 import numpy as np
 
-from .cuda_cublas import CublasError, check_status, gemm_call, loaded_cublas_path, open_first
+from .cuda_cublas import CublasError, check_status, gemm_call, open_library
 
 COMPUTE_32F, COMPUTE_32F_FAST_TF32, R_32F = 68, 77, 0  # cublasComputeType_t, cudaDataType_t
 DESC_TRANSA, DESC_TRANSB, DESC_EPILOGUE, DESC_BIAS_POINTER = 3, 4, 7, 8
@@ -56,15 +56,9 @@ class HeuristicResult(ctypes.Structure):
 
 
 def load_library(path: str | None = None) -> ctypes.CDLL:
-    """libcublasLt (next to the libcublas CuPy loaded, unless ``path`` names one) with the
-    argument types of the calls made here."""
-    if path:
-        lib = open_first([path], "libcublasLt")
-    else:
-        loaded = loaded_cublas_path()
-        beside = [loaded.replace("libcublas.so", "libcublasLt.so")] if loaded else []
-        lib = open_first(beside + ["libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"],
-                         "libcublasLt")
+    """libcublasLt (the one loaded with CuPy's libcublas, unless ``path`` names one) with
+    the argument types of the calls made here."""
+    lib = open_library("libcublasLt", path)
     p, i, sz = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
     out = ctypes.POINTER(p)
     lib.cublasLtCreate.argtypes = [out]

@@ -188,8 +188,11 @@ def test_the_loaded_library_is_found_by_path():
             "7f10-7f20 rw-p 00000000 00:00 0\n"
             "7f30-7f40 r-xp 00000000 08:02 99 /x/nvidia/cu13/lib/libcublasLt.so.13\n"
             "7f50-7f60 r-xp 00000000 08:02 98 /x/nvidia/cu13/lib/libcublas.so.13\n")
-    assert cuda_cublas.loaded_cublas_path(maps) == "/x/nvidia/cu13/lib/libcublas.so.13"
-    assert cuda_cublas.loaded_cublas_path(maps.split("7f50")[0]) is None
+    assert cuda_cublas.loaded_library_path("libcublas", maps) == \
+        "/x/nvidia/cu13/lib/libcublas.so.13"
+    assert cuda_cublas.loaded_library_path("libcublas", maps.split("7f50")[0]) is None
+    assert cuda_cublas.loaded_library_path("libcublasLt", maps) == \
+        "/x/nvidia/cu13/lib/libcublasLt.so.13"
     with pytest.raises(OSError, match="cannot load libcublas.*/nowhere/libcublas.so.13"):
         cuda_cublas.load_library("/nowhere/libcublas.so.13")
 

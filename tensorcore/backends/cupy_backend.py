@@ -129,7 +129,7 @@ class CupyRuntime:
     def cublaslt(self):
         """This GPU's cuBLASLt handle (``kernels.cuda_cublaslt``), opened on first use."""
         if self._cublaslt is None:
-            self.cublas()  # CuPy's libcublas loaded: libcublasLt is found next to it
+            self.cublas()  # CuPy loads libcublas, and with it the libcublasLt found here
             with self.device:
                 self._cublaslt = kernels.cuda_cublaslt.CublasLt()
         return self._cublaslt
