@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "tf32.h"
+
 typedef struct { void *stream; void *workspace; size_t workspace_size; int gemms; int math_mode; }
     handle_t;
 static handle_t the_handle;
@@ -18,13 +20,8 @@ int cublasSetMathMode(handle_t *h, int mode) {  /* DEFAULT 0, PEDANTIC 2, TF32_T
     if (mode != 0 && mode != 2 && mode != 3) return 7;
     h->math_mode = mode; return 0;
 }
-/* float32 rounded to TF32's 10-bit mantissa (to nearest, ties away), as the tensor cores read
- * it under CUBLAS_TF32_TENSOR_OP_MATH; float64 GEMMs keep their inputs */
-static float tf32f(const handle_t *h, float x) {
-    if (h->math_mode != 3) return x;
-    unsigned int u; memcpy(&u, &x, 4); u = (u + 0x1000u) & 0xFFFFE000u; memcpy(&x, &u, 4);
-    return x;
-}
+/* float32 inputs rounded to TF32 under CUBLAS_TF32_TENSOR_OP_MATH; float64 GEMMs keep theirs */
+static float tf32f(const handle_t *h, float x) { return h->math_mode == 3 ? tf32_round(x) : x; }
 static double tf32d(const handle_t *h, double x) { (void)h; return x; }
 /* what the last calls left in the handle, for the test to read back */
 void *stub_stream(void) { return the_handle.stream; }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tf32.h"
+
 typedef struct { int transa, transb; unsigned epilogue; const float *bias; int tf32; } desc_t;
 typedef struct { int type; uint64_t rows, cols; int64_t ld; } layout_t;
 typedef struct { uint64_t workspace; uint32_t align[4]; } pref_t;
@@ -21,12 +23,8 @@ int cublasLtMatmulDescCreate(desc_t **d, int compute, int scale) {
     if ((compute != 68 && compute != 77) || scale != 0) return 7;  /* 32F, 32F_FAST_TF32 */
     *d = calloc(1, sizeof(desc_t)); (*d)->tf32 = compute == 77; return 0;
 }
-/* float32 rounded to TF32's 10-bit mantissa (to nearest, ties away) under 32F_FAST_TF32 */
-static float input(const desc_t *d, float x) {
-    if (!d->tf32) return x;
-    uint32_t u; memcpy(&u, &x, 4); u = (u + 0x1000u) & 0xFFFFE000u; memcpy(&x, &u, 4);
-    return x;
-}
+/* the inputs rounded to TF32 under CUBLAS_COMPUTE_32F_FAST_TF32 */
+static float input(const desc_t *d, float x) { return d->tf32 ? tf32_round(x) : x; }
 int cublasLtMatmulDescSetAttribute(desc_t *d, int attr, const void *buf, size_t size) {
     if (attr == 3 && size == 4) memcpy(&d->transa, buf, 4);
     else if (attr == 4 && size == 4) memcpy(&d->transb, buf, 4);
