@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pytest
 from helpers import forget_cuda_backends, serve_cuda_with
-from standin_cuda import StandInCupy  # noqa: E402  (tests/ is on sys.path)
+from standin_cuda import FUSED_ENTRIES, ClaimingCupy, StandInCupy  # noqa: E402  (tests/ is on sys.path)
 
 import tensorcore as tc
 import tensorcore.nn.functional as F
@@ -140,10 +140,8 @@ def test_cuda_array_interface_absent_on_cpu():
 
 
 # -- the stand-in: CupyBackend's logic with NumPy as its array module --------------------------
-class RecordingCupy(StandInCupy):
+class RecordingCupy(ClaimingCupy):
     """Claims the fused paths, runs the unfused code for each, and records which was asked."""
-
-    fused_paths = ("numba", "cupy")
 
     def __init__(self, device) -> None:
         super().__init__(device)
@@ -157,7 +155,7 @@ def _recorded(entry: str, path: str):
     return run
 
 
-for _entry in ("linear_act", "act_backward", "softmax_ce", "softmax_ce_backward"):
+for _entry in FUSED_ENTRIES:
     for _path in ("numba", "cupy"):
         setattr(RecordingCupy, f"_{_entry}_{_path}", _recorded(_entry, _path))
 
