@@ -15,10 +15,15 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
+import sys
 import time
 import weakref
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import workloads as W  # noqa: E402  (the chain: its length, cycle and inputs)
 
 _next_seq = itertools.count().__next__
 
@@ -149,28 +154,33 @@ def backward(root: Var) -> None:
 
 
 def _chain(x: Var, y: Var) -> Var:
+    """``workloads.make_chain``'s chain: its cycle ``CHAIN_OPS / 5`` times."""
     h = x
-    for _ in range(40):
+    for _ in range(W.CHAIN_OPS // len(W.CHAIN_CYCLE)):
         h = (h * 0.9 + 0.1).tanh()
         h = (h * y).sigmoid()
     return h
 
 
 def _us_per_op(fn, n: int = 30, repeats: int = 15) -> float:
+    """Microseconds per chain op: the best of ``repeats`` loops of ``n`` calls (wall clock,
+    as ``report.py`` times the chain)."""
     fn()
     times = []
     for _ in range(repeats):
-        start = time.process_time()
+        start = time.perf_counter()
         for _ in range(n):
             fn()
-        times.append((time.process_time() - start) / n)
-    return min(times) / 200 * 1e6
+        times.append((time.perf_counter() - start) / n)
+    return min(times) / W.CHAIN_OPS * 1e6
 
 
 def main() -> None:
-    rng = np.random.default_rng(0)
-    x = Var(rng.standard_normal(16).astype(np.float32), requires_grad=True)
-    y = Var(rng.standard_normal(16).astype(np.float32))
+    xn, yn = W._chain_inputs()
+    x, y = Var(xn, requires_grad=True), Var(yn)
+    backward(_chain(x, y).sum())  # the gradient first: the same as the float64 reference
+    np.testing.assert_allclose(x.grad, W.chain_reference_grad(), rtol=1e-4, atol=1e-6)
+    x.grad = None
 
     def forward_backward():
         backward(_chain(x, y).sum())
