@@ -120,6 +120,7 @@ def test_gpu_numba_layer_matches_numpy_either_launch(fast, monkeypatch):
         y.backward(tc.tensor(g.astype(np.float32), device="cuda"))
     for a, want in zip([y.detach()] + [t.grad for t in ts], _numpy_layer(x, w, b, "gelu", g)):
         np.testing.assert_allclose(a.cpu().numpy(), want, rtol=1e-3, atol=1e-3)
+    assert cuda_common.FAST_LAUNCH is fast  # no probe fell back to the other launch
 
 
 @pytest.mark.gpu
