@@ -2,7 +2,7 @@
 # One session on a lent GPU machine, in one command: the environment, the GPU test suite and
 # the GPU report (benchmarks/gpu_report.py: path agreement and timings), each capped in time
 # so that one hang cannot eat the session; everything is written under $OUT. At most 580 s
-# (probes 60 s, tests 230 s + 10 s to stop, report 280 s): give the device call a timeout of
+# (probes 40 s, tests 240 s + 10 s to stop, report 270 s): give the device call a timeout of
 # about 590 s.
 #
 #   OUT=gpu-out bash benchmarks/run_on_gpu.sh      # REPORT_S, TESTS_S, WORKERS adjust it
@@ -23,7 +23,7 @@ $PY -c "import tensorcore as tc, tensorcore.kernels; print('cuda usable:', tc.cu
 
 # the probes of the paths not yet seen on a GPU: fast Numba launches, cuBLAS in a graph,
 # the cuBLASLt layer forward
-timeout 60 $PY - <<'PROBES' 2>&1 | tee -a "$OUT/env.txt"
+timeout 40 $PY - <<'PROBES' 2>&1 | tee -a "$OUT/env.txt"
 import warnings
 from tensorcore.backends import cupy_backend, get_backend
 from tensorcore.kernels import cuda_common
@@ -44,15 +44,18 @@ PROBES
 # Not the CUDA simulator's suite: it runs the kernels on the CPU (CI's job), single-threaded
 # for about 80 s, which would hold one worker past the others. Work stealing: an idle worker
 # takes tests queued on a busy one (NVVM compiles and graph captures are slow ones).
-timeout -s INT -k 10 "${TESTS_S:-230}" $PY -m pytest -q -rfE --durations=15 -p no:cacheprovider \
-    -n "${WORKERS:-16}" --dist worksteal -k "(cuda or gpu) and not simulator" tests \
+# -v names each result as it comes, so a cut run still says what failed; a test stuck past
+# 90 s fails on its own (pytest-timeout, where installed) instead of holding its worker.
+$PY -c "import pytest_timeout" 2>/dev/null && PER_TEST="--timeout=90" || PER_TEST=""
+timeout -s INT -k 10 "${TESTS_S:-240}" $PY -m pytest -v -rfE --durations=15 -p no:cacheprovider \
+    $PER_TEST -n "${WORKERS:-16}" --dist worksteal -k "(cuda or gpu) and not simulator" tests \
     > "$OUT/tests.txt" 2>&1
 echo "pytest exit status: $?" | tee -a "$OUT/tests.txt"
 
-timeout "${REPORT_S:-280}" $PY benchmarks/gpu_report.py --tests none \
+timeout "${REPORT_S:-270}" $PY benchmarks/gpu_report.py --tests none \
     > "$OUT/gpu.md" 2> "$OUT/report-stderr.txt"
 echo "gpu_report exit status: $?" | tee -a "$OUT/gpu.md"
 
-grep -E "^(FAILED|ERROR)" "$OUT/tests.txt" | head -40
+grep -E "(^(FAILED|ERROR)| (FAILED|ERROR) tests/)" "$OUT/tests.txt" | head -40
 tail -3 "$OUT/tests.txt"
 cat "$OUT/gpu.md"
