@@ -60,12 +60,12 @@ LAYER_SIDES = (64, 128, 256, 512, 1024, 2048, 4096, 8192)  # powers of 2: the cr
 # its GEMMs through that handle instead of CuPy's @ (TENSORCORE_EAGER_GEMM=cublas);
 # tc-numba+cublas: every layer launch through ctypes (Numba kernels by cuda_launch, GEMMs on
 # that handle); tc-cupy+lt: eager, float32 ReLU layers' forward in one cuBLASLt call
-# (TENSORCORE_CUBLASLT=1); +nocheck (measurement only): the step without the host read of
-# the targets' range in F.cross_entropy, the one wait for the GPU in an eager step, to see
-# what removing it would give; torch-cuda: PyTorch eager
+# (TENSORCORE_CUBLASLT=1); +read (the before of a change, for comparison only): the step
+# with F.cross_entropy reading its targets' range back from the GPU, which waits for it,
+# instead of taking it from the host copy (Tensor.class_index_max); torch-cuda: PyTorch eager
 GPU_MLP_IMPLS = (tuple(f"tc-{p}" for p in ("auto", *PATHS))
                  + ("tc-cupy+cublas", "tc-numba+cublas", "tc-cupy+lt")
-                 + ("tc-cupy+nocheck", "tc-numba+cublas+nocheck")
+                 + ("tc-cupy+read",)
                  + ("tc-cupy+graph", "tc-cupy+graph:numba", "tc-numba+graph", "torch-cuda"))
 LAYER_PASSES = 2
 GRAPH_LAYER_MAX = 1024  # captured layers are timed up to this side (launch-bound sizes)
@@ -101,7 +101,7 @@ def split_variant(impl: str):
     then run, ``variant(step, warmup=2) -> step``: ``<base>+graph`` captured as a CUDA graph
     (``+graph:numba``: on the Numba GEMM) after ``warmup`` real steps, ``<base>+cublas`` /
     ``<base>+lt`` eager with that switch on, ``<base>+tf32`` with float32 GEMMs in TF32,
-    ``<base>+nocheck`` without the host read of the class targets' range (the base may
+    ``<base>+read`` with the class targets' range read back from the GPU (the base may
     have a variant of its own); ``(impl, None)`` for a plain one."""
     base, plus, last = impl.rpartition("+")
     if plus and last in SWITCHES:
@@ -118,17 +118,18 @@ def split_variant(impl: str):
     return impl, None
 
 
-# a column's +<switch>: the cuda backend's attribute set to a value for the step: GEMMs on the
-# own cuBLAS handle, the cuBLASLt layer forward, and (for measurement only: the benchmark's
-# targets are valid) no host read of the class targets' range, the eager step's one wait
-SWITCHES = {"cublas": ("eager_gemm", "cublas"), "lt": ("cublaslt", True),
-            "nocheck": ("check_class_targets", lambda target, n_classes: None)}
+# a column's +<switch>: (owner, attribute, value) set for the step: the cuda backend's GEMMs on
+# the own cuBLAS handle, its cuBLASLt layer forward, and (the before, for comparison) no
+# targets' range known on the host, so that F.cross_entropy reads it back and waits
+SWITCHES = {"cublas": (lambda: tc.backends.get_backend("cuda"), "eager_gemm", "cublas"),
+            "lt": (lambda: tc.backends.get_backend("cuda"), "cublaslt", True),
+            "read": (lambda: tc.Tensor, "class_index_max", lambda self: None)}
 
 
 def _switched_on(switch: str, step):
-    """``step()`` with the backend's ``SWITCHES[switch]`` on, and as it was again after."""
-    name, value = SWITCHES[switch]
-    with mock.patch.object(tc.backends.get_backend("cuda"), name, value):
+    """``step()`` with ``SWITCHES[switch]`` on, and as it was again after."""
+    owner, name, value = SWITCHES[switch]
+    with mock.patch.object(owner(), name, value):
         return step()
 
 
@@ -546,16 +547,22 @@ def mlp_section(sizes: list[str], min_time: float) -> None:
     if "large" in sizes:
         emit(cell(functools.partial(step_gemm_share, step_ms, "large"),
                   lambda: time_gpu(make_step_gemms("large"), min_time) * 1e3))
-    eager = tuple(i for i in impls if i.startswith("tc-") and "+graph" not in i)
+    eager = tuple(i for i in impls if i.startswith("tc-") and "+graph" not in i
+                  and not i.endswith("+read"))
     emit("- eager, fastest tc step against torch-cuda (the target: 2x at small): "
          + fastest_against(step_ms, eager, "torch-cuda"),
          "- captured, fastest tc step against torch-cuda: " + fastest_against(
              step_ms, tuple(i for i in impls if "+graph" in i), "torch-cuda"))
     emit(f"- +graph columns: the GEMMs ran on the {graph_gemm_name()} graph GEMM "
          "(+graph:numba: the Numba GEMM)",
-         "- each eager tc step waits for the GPU once: `F.cross_entropy` reads the "
-         "targets' range on the host (PyTorch checks on the device, without waiting); a "
-         "captured step (+graph) skips that read and gives a NaN loss for a bad target")
+         "- `F.cross_entropy` checks its targets' range with the max known from their host "
+         "copy (`Tensor.class_index_max`), without waiting for the GPU; +read: the step "
+         "reading it back from the GPU instead (before that change: one wait per step). A "
+         "captured step (+graph) checks nothing and gives a NaN loss for a bad target")
+    if {"tc-cupy", "tc-cupy+read"} <= set(impls):
+        emit("- the wait removed, tc-cupy+read over tc-cupy: " + ", ".join(
+            f"{size} {step_ms['tc-cupy+read', size] / step_ms['tc-cupy', size]:.2f}x"
+            for size in sizes if {("tc-cupy", size), ("tc-cupy+read", size)} <= set(step_ms)))
 
 
 def layer_section(sides: list[int], min_time: float) -> dict:
@@ -619,12 +626,20 @@ def tf32_section(sides: list[int], min_time: float, times: dict) -> None:
          "The float32 columns are the layer table's cells")
 
 
+SECTIONS = ("agreement", "host", "mlp", "layer", "tf32", "elementwise")  # in report order
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tests", choices=("gpu", "all", "none"), default="gpu")
     ap.add_argument("--quick", action="store_true", help="skip 8192^3 and shorten timing")
     ap.add_argument("--sizes", default="tiny,small,large")
+    ap.add_argument("--sections", default=",".join(SECTIONS),
+                    help=f"which of {','.join(SECTIONS)} to run (default: all)")
     args = ap.parse_args(argv)
+    run = set(args.sections.split(","))
+    if run - set(SECTIONS):
+        ap.error(f"unknown sections {sorted(run - set(SECTIONS))}; choose from {SECTIONS}")
     if not tc.cuda.is_available():
         print(f"no GPU: {tc.backends.cuda_unavailable_reason()}", file=sys.stderr)
         return 2
@@ -632,18 +647,22 @@ def main(argv=None) -> int:
     emit("## GPU benchmarks", "", *_environment(), "")
     emit("### Tests", "", "```", run_tests(args.tests), "```", "")
     sizes = args.sizes.split(",")
-    for size in sizes:  # an AssertionError names the disagreeing implementation
+    for size in sizes if "agreement" in run else ():  # an AssertionError names the culprit
         worst = [f"{impl} " + cell(lambda d: f"{max(d.values()):.1e}", check_gpu_agreement,
                                    size, 2, 2e-3, 1e-5, [impl])
                  for impl in available_gpu_mlp_impls()]
         emit(f"- max relative difference from the NumPy floor after 2 steps, {size}: "
              + ", ".join(worst))
-    emit(*host_cost_table())  # quick, and it decides the eager defaults: before the long ones
-    mlp_section(sizes, min_time)
+    if "host" in run:  # quick, and it decides the eager defaults: before the long ones
+        emit(*host_cost_table())
+    if "mlp" in run:
+        mlp_section(sizes, min_time)
     sides = [n for n in LAYER_SIDES if not (args.quick and n > 4096)]
-    layer_times = layer_section(sides, min_time)
-    tf32_section([n for n in TF32_SIDES if n in sides], min_time, layer_times)
-    emit(*elementwise_table(sides, min_time))  # last: the one a cut run can best do without
+    layer_times = layer_section(sides, min_time) if "layer" in run else {}
+    if "tf32" in run:
+        tf32_section([n for n in TF32_SIDES if n in sides], min_time, layer_times)
+    if "elementwise" in run:  # last: the one a cut run can best do without
+        emit(*elementwise_table(sides, min_time))
     return 0
 
 if __name__ == "__main__":

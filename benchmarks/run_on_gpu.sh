@@ -6,6 +6,7 @@
 # about 590 s.
 #
 #   OUT=gpu-out bash benchmarks/run_on_gpu.sh      # REPORT_S, TESTS_S, WORKERS adjust it
+#   REPORT_ARGS="--sections mlp" OUT=gpu-out bash benchmarks/run_on_gpu.sh   # part of the report
 #
 # It installs nothing: the machine's Python must already have CuPy, numba-cuda, pytest and
 # pytest-xdist; tensorcore runs from this checkout (kernels/ is linked in as tensorcore.kernels,
@@ -52,7 +53,7 @@ timeout -s INT -k 10 "${TESTS_S:-240}" $PY -m pytest -v -rfE --durations=15 -p n
     > "$OUT/tests.txt" 2>&1
 echo "pytest exit status: $?" | tee -a "$OUT/tests.txt"
 
-timeout "${REPORT_S:-270}" $PY benchmarks/gpu_report.py --tests none \
+timeout "${REPORT_S:-270}" $PY benchmarks/gpu_report.py --tests none ${REPORT_ARGS:-} \
     > "$OUT/gpu.md" 2> "$OUT/report-stderr.txt"
 echo "gpu_report exit status: $?" | tee -a "$OUT/gpu.md"
 

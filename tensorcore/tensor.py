@@ -29,20 +29,22 @@ class Tensor:
     """A multi-dimensional array on a device, recorded in the graph when it needs a gradient."""
 
     # _view_fn / _view_version are set only on views (when _base is not None): how to
-    # recompute the view from its base, and the version its grad_fn was last derived at
+    # recompute the view from its base, and the version its grad_fn was last derived at;
+    # _host_max only on int64 vectors copied onto a GPU (see class_index_max)
     __slots__ = ("_data", "_backend", "_requires_grad", "grad", "grad_fn", "_output_nr",
                  "_version_box", "_base", "_hooks", "_retains_grad", "_view_fn",
-                 "_view_version", "__weakref__")
+                 "_view_version", "_host_max", "__weakref__")
     __array_priority__ = 1000  # NumPy defers to our reflected operators
 
     def __init__(self, data, dtype=None, device=None, requires_grad: bool = False) -> None:
         if isinstance(data, Tensor):
             backend = data._backend if device is None else get_backend(device)
-            arr = backend.asarray(data._backend.to_numpy(data._data)
-                                  if backend is not data._backend else data._data.copy())
+            host = data._backend.to_numpy(data._data) if backend is not data._backend else None
+            arr = backend.asarray(host) if host is not None else data._data.copy()
         else:
             backend = get_backend(device)
-            arr = _array_from_python(data, backend)
+            host = _host_array(data)
+            arr = backend.asarray(host)
         if dtype is not None:
             arr = arr.astype(_dtype.as_dtype(dtype).np, copy=False)
         else:  # TypeError for unsupported dtypes; other integer widths become int32/int64
@@ -59,6 +61,8 @@ class Tensor:
         self._base = None
         self._hooks = None
         self._retains_grad = False
+        if host is not None:
+            _remember_host_max(self, host)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -158,6 +162,23 @@ class Tensor:
     @property
     def _version(self) -> int:
         return self._version_box[0]
+
+    def class_index_max(self) -> int | None:
+        """For an int64 vector copied onto a GPU from the host and not changed in place since:
+        the largest of its values seen as unsigned (a negative one is huge), read from the
+        host copy. ``None`` otherwise. ``cross_entropy`` checks its class targets' range with
+        it instead of reading them back, which would wait for the GPU. (Writes through
+        ``.data`` are outside version tracking, as in PyTorch: after one, a bad target gives
+        a NaN loss instead of an IndexError.)
+
+        >>> import tensorcore as tc
+        >>> tc.tensor([2, 0, 1]).class_index_max() is None   # on the CPU a read costs nothing
+        True
+        """
+        known = getattr(self, "_host_max", None)
+        if known is None or known[0] is not self._data or known[1] != self._version_box[0]:
+            return None
+        return known[2]
 
     @property
     def T(self) -> Tensor:
@@ -520,9 +541,10 @@ class _RemovableHandle:
             self._hooks.remove(self._hook)
 
 
-def _array_from_python(data, backend):
+def _host_array(data) -> np.ndarray:
+    """The NumPy array a new tensor copies from ``data`` (arrays, scalars, nested lists)."""
     if isinstance(data, np.ndarray) or hasattr(data, "__array_interface__"):
-        return backend.asarray(_numeric(np.array(data, copy=True)))
+        return _numeric(np.array(data, copy=True))
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         data = _nested_to_numpy(data)
     arr = np.asarray(data)
@@ -533,7 +555,17 @@ def _array_from_python(data, backend):
     elif arr.dtype.kind == "O":
         raise TypeError(f"could not build a tensor from {type(data).__name__}: nested sequences "
                         f"must be rectangular and hold numbers")
-    return backend.asarray(_numeric(arr))
+    return _numeric(arr)
+
+
+def _remember_host_max(t: Tensor, host: np.ndarray) -> Tensor:
+    """``t``, which was copied from ``host``; an int64 vector on a GPU also keeps its values'
+    unsigned max, for ``class_index_max``."""
+    if (host.dtype == np.int64 and host.ndim == 1 and t._data.dtype == np.int64
+            and t._backend.device.type == "cuda"):
+        t._host_max = (t._data, t._version_box[0],
+                       int(host.view(np.uint64).max()) if host.size else 0)
+    return t
 
 
 def _numeric(arr: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import contextlib
 
 import numpy as np
 
-from tensorcore.backends.cupy_backend import CupyBackend
+from tensorcore.backends.cupy_backend import CupyBackend, softmax_ce_unchecked
 
 
 class NumpyRuntime:
@@ -99,8 +99,12 @@ class ClaimingCupy(StandInCupy):
     def _matmul_numba(self, a, b):
         return a @ b
 
+    def _softmax_ce_fused(self, z, target):  # as the kernels: NaN for a target outside [0, C)
+        return softmax_ce_unchecked(self.xp, z, target)
+
 
 FUSED_ENTRIES = ("linear_act", "act_backward", "softmax_ce", "softmax_ce_backward")
 for _entry in FUSED_ENTRIES:
     for _path in ("numba", "cupy"):  # linear_act's unfused code calls matmul, as cupy's does
-        setattr(ClaimingCupy, f"_{_entry}_{_path}", getattr(StandInCupy, f"_{_entry}_unfused"))
+        setattr(ClaimingCupy, f"_{_entry}_{_path}", ClaimingCupy._softmax_ce_fused
+                if _entry == "softmax_ce" else getattr(StandInCupy, f"_{_entry}_unfused"))

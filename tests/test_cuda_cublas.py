@@ -130,7 +130,7 @@ def test_each_stream_gets_its_own_workspace_bound_once():
 def stub_library(tmp_path_factory):
     """``data/stub_cublas.c`` built as a shared library; skips where no C compiler is."""
     return build_stub_library(tmp_path_factory.mktemp("stub"), "stub_cublas.c",
-                              "libcublas.so.13")
+                              "stub_libcublas.so.13")  # never taken for the real one
 
 
 def test_the_ctypes_calls_reach_a_c_library_intact(stub_library):
@@ -181,6 +181,12 @@ def _check_status_from(lib):
     status = lib.cublasSgemm_v2(handle, 0, 0, 2, 2, 2, ctypes.byref(alpha), x.ctypes.data, 2,
                                 x.ctypes.data, 2, ctypes.byref(alpha), x.ctypes.data, 1)
     cuda_cublas.check_status(status, "cublasSgemm_v2")
+
+
+def test_the_stub_is_never_taken_for_the_loaded_libcublas(stub_library):
+    """Loaded, the C stand-in stays in this process: a real GPU's handle must not find it."""
+    cuda_cublas.load_library(stub_library)
+    assert cuda_cublas.loaded_library_path("libcublas") != stub_library
 
 
 def test_the_loaded_library_is_found_by_path():

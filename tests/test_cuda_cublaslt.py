@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from helpers import build_stub_library, serve_cuda_with
 
-from tensorcore.kernels import cuda_cublaslt
+from tensorcore.kernels import cuda_cublas, cuda_cublaslt
 from tensorcore.kernels.cuda_cublas import CublasError
 from tensorcore.kernels.cuda_cublaslt import CublasLt
 
@@ -22,7 +22,7 @@ def stub(tmp_path_factory):
     import ctypes
 
     path = build_stub_library(tmp_path_factory.mktemp("lt"), "stub_cublaslt.c",
-                              "libcublasLt.so.13")
+                              "stub_libcublasLt.so.13")  # never taken for the real one
     return ctypes.CDLL(path), cuda_cublaslt.load_library(path)
 
 
@@ -145,6 +145,13 @@ def test_an_error_status_names_the_call(stub):
     lt = CublasLt(Failing())
     with pytest.raises(CublasError, match="cublasLtMatmul failed: CUBLAS_STATUS_EXECUTION_FAILED"):
         _linear(lt, np.ones((2, 2), np.float32), np.ones((2, 2), np.float32), None, False)
+
+
+def test_the_stub_is_never_taken_for_the_loaded_libcublaslt(stub):
+    """The C stand-in stays loaded in this process, under a name of its own: a real GPU's
+    ``CublasLt`` (found through ``/proc/self/maps``) must not load it and hand it device
+    pointers (a segfault on the H200, 2026-11-27)."""
+    assert cuda_cublas.loaded_library_path("libcublasLt") != stub[0]._name
 
 
 def test_the_library_is_found_next_to_libcublas_or_named(tmp_path):

@@ -145,23 +145,41 @@ def test_every_table_and_summary_line_is_built(report, capsys):
 
 
 def test_variants_switch_what_they_name_for_the_step_only(report, monkeypatch):
-    """``+nocheck`` skips the targets' range check, ``+cublas`` takes the own cuBLAS handle,
-    chained; both are back as they were after the step."""
-    from standin_cuda import StandInCupy
+    """``+read`` reads the targets' range back from the GPU (the plain step knows it from
+    the host), ``+cublas`` takes the own cuBLAS handle, chained; both are back as they were
+    after the step."""
+    from standin_cuda import ClaimingCupy, StandInCupy
 
+    # the softmax cross-entropy on a fused path (the unfused one always reads the range)
+    path = StandInCupy.kernel_path
+    monkeypatch.setattr(StandInCupy, "kernel_path", lambda self, op, work, dtype: "cupy"
+                        if op == "softmax_ce" else path(self, op, work, dtype))
+    monkeypatch.setattr(StandInCupy, "_softmax_ce_cupy", ClaimingCupy._softmax_ce_cupy)
+    monkeypatch.setattr(StandInCupy, "_softmax_ce_backward_cupy",
+                        StandInCupy._softmax_ce_backward_unfused)
     checks = []
     monkeypatch.setattr(StandInCupy, "check_class_targets",
                         lambda self, target, n: checks.append(n))
-    backend = backends.get_backend("cuda")
-    for impl, want_checks, want_own_gemms in (("tc-cupy", 1, 0), ("tc-cupy+nocheck", 0, 0),
-                                              ("tc-cupy+cublas+nocheck", 0, 5)):
+    backend, original = backends.get_backend("cuda"), tc.Tensor.class_index_max
+    for impl, want_checks, want_own_gemms in (("tc-cupy", 0, 0), ("tc-cupy+read", 1, 0),
+                                              ("tc-cupy+cublas+read", 1, 5)):
         step = report.make_gpu_mlp_step(impl, "tiny")[0]
         checks.clear()
         backend.kernel_calls.clear()
         step()
         assert (len(checks), backend.kernel_calls["matmul", "cublas"]) == \
             (want_checks, want_own_gemms), impl
-        assert "check_class_targets" not in vars(backend) and backend.eager_gemm == "cupy"
+        assert tc.Tensor.class_index_max is original and backend.eager_gemm == "cupy"
     monkeypatch.setattr(backend, "eager_gemm", "cublas")  # as TENSORCORE_EAGER_GEMM=cublas
     report.make_gpu_mlp_step("tc-cupy+cublas", "tiny")[0]()
     assert backend.eager_gemm == "cublas"  # put back as it was, not to a default
+
+
+def test_sections_run_only_what_they_name(report, capsys):
+    assert report.main(["--tests", "none", "--sizes", "tiny", "--sections", "mlp,tf32"]) == 0
+    headings = [line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("### ")]
+    assert [h.split()[1] for h in headings] == ["Tests", "MLP", "TF32:"]
+    with pytest.raises(SystemExit):
+        report.main(["--sections", "mlp,speed"])
+    assert "unknown sections ['speed']" in capsys.readouterr().err

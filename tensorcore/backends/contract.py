@@ -205,11 +205,13 @@ class Backend:
         return gz, (gz.sum(axis=0) if need_bias_grad else None)
 
 
-    def softmax_cross_entropy(self, z, target):
+    def softmax_cross_entropy(self, z, target, known_max: int | None = None):
         """Per-row losses ``logsumexp(z) - z[target]`` and the softmax ``probs`` of (N, C)
         logits; ``probs`` is the backward's only need. Raises ``ClassTargetError`` when a
         target is outside [0, C) (unchecked while ``capturing()``: such rows' values are
-        then undefined)."""
+        then undefined). ``known_max``: the targets' unsigned max where the host knows it
+        (``Tensor.class_index_max``); a GPU backend checks with it instead of a read that
+        waits, here the read costs nothing."""
         self.check_class_targets(target, z.shape[1])
         return softmax_ce_reference(self.xp, z, target)
 

@@ -37,7 +37,7 @@ import warnings
 import numpy as np
 
 from . import kernel_paths, matmul_precision
-from .contract import Backend, one_pass_update_fits, softmax_ce_reference
+from .contract import Backend, ClassTargetError, one_pass_update_fits, softmax_ce_reference
 from .numba_backend import _FUSED_DTYPES, kernels  # the same float32/float64 pair
 
 # Numba synchronizes the stream a CuPy array exports on every kernel launch unless this is
@@ -326,7 +326,9 @@ class CupyBackend(Backend):
 
     def _dispatch(self, entry: str, op: str, work: int, dtype, *args):
         """Run ``self._{entry}_{path}(*args)`` on this GPU for the path ``op`` takes."""
-        path = self.kernel_path(op, work, dtype)
+        return self._run(entry, self.kernel_path(op, work, dtype), *args)
+
+    def _run(self, entry: str, path: str, *args):
         self.kernel_calls[entry, path] += 1
         with self.runtime.device:
             return getattr(self, f"_{entry}_{path}")(*args)
@@ -349,10 +351,16 @@ class CupyBackend(Backend):
         return self._dispatch("act_backward", "act_backward", m * n, grad_out.dtype, grad_out,
                               out, pre, activation, need_bias_grad)
 
-    def softmax_cross_entropy(self, z, target):
+    def softmax_cross_entropy(self, z, target, known_max: int | None = None):
         n, c = z.shape
-        self.check_class_targets(target, c)
-        return self._dispatch("softmax_ce", "softmax_ce", n * c, z.dtype, z, target)
+        path = self.kernel_path("softmax_ce", n * c, z.dtype)
+        # the range known on the host spares a read that waits for the GPU; the fused kernels
+        # give a NaN loss, never a stray read, should a write through .data have changed it
+        if known_max is None or path == "unfused":
+            self.check_class_targets(target, c)
+        elif known_max >= c:
+            raise ClassTargetError("a class target is outside [0, C)")
+        return self._run("softmax_ce", path, z, target)
 
     def softmax_cross_entropy_backward(self, probs, target, scale):
         n, c = probs.shape
@@ -369,9 +377,7 @@ class CupyBackend(Backend):
     def _softmax_ce_unfused(self, z, target):
         if not self.capturing():  # softmax_cross_entropy checked the targets' range
             return softmax_ce_reference(self.xp, z, target)
-        valid = _valid_targets(target, z.shape[1])  # unchecked while capturing a graph
-        losses, probs = softmax_ce_reference(self.xp, z, target * valid)
-        return self.xp.where(valid, losses, z.dtype.type(np.nan)), probs  # as the fused kernels
+        return softmax_ce_unchecked(self.xp, z, target)  # unchecked while capturing a graph
 
     def _softmax_ce_backward_unfused(self, probs, target, scale):
         if self.capturing():  # never index outside the row (the loss is NaN already)
@@ -535,6 +541,14 @@ def _computes(run, want: np.ndarray, what: str, failure: str, fallback: str) -> 
 def _valid_targets(target, n_classes: int):
     """Where the class indices lie in [0, C), on the device (no host read)."""
     return (target >= 0) & (target < n_classes)
+
+
+def softmax_ce_unchecked(xp, z, target):
+    """``softmax_ce_reference`` for targets whose range nobody checked, as the fused kernels
+    compute it: a target outside [0, C) reads nothing and gives a NaN loss."""
+    valid = _valid_targets(target, z.shape[1])
+    losses, probs = softmax_ce_reference(xp, z, target * valid)
+    return xp.where(valid, losses, z.dtype.type(np.nan)), probs
 
 
 def _contiguous(xp, a):

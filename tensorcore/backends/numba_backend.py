@@ -71,7 +71,7 @@ class NumbaBackend(NumpyBackend):
                                               need_bias_grad)
         return super().act_backward(grad_out, out, pre, activation, need_bias_grad)
 
-    def softmax_cross_entropy(self, z, target):
+    def softmax_cross_entropy(self, z, target, known_max=None):
         if z.dtype in _FUSED_DTYPES and z.ndim == 2:  # the kernel checks the targets' range
             try:
                 return kernels.cpu_softmax_ce.softmax_ce_forward(z, target)

@@ -188,7 +188,7 @@ class CrossEntropy(Function):
     def forward(ctx, logits, target, reduction):
         z, y = logits._data, target._data  # the backend checks y's range
         backend = logits._backend
-        losses, probs = backend.softmax_cross_entropy(z, y)
+        losses, probs = backend.softmax_cross_entropy(z, y, target.class_index_max())
         ctx.reduction, ctx.target, ctx.probs = reduction, y, probs
         ctx.save_for_backward(logits)
         if reduction == "none":

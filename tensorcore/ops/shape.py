@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, _remember_host_max
 from ._util import normalize_dims
 
 TENSOR_METHODS = ["reshape", "view", "flatten", "squeeze", "unsqueeze", "transpose",
@@ -378,4 +378,7 @@ def to_dtype(a, dtype):
 
 
 def to_device(a, device):
-    return ToDevice.apply(a, device)
+    out = ToDevice.apply(a, device)
+    if a._backend.device.type == "cpu":  # a's array is the host copy
+        _remember_host_max(out, a._data)
+    return out
