@@ -9,6 +9,9 @@ simulator; ``stream`` is a Numba stream or 0):
 * :func:`act_backward` ``(grad_out, out, pre, activation, grad_z, grad_b=None, stream=0)``:
   ``grad_z = grad_out * act'`` and the bias gradient ``grad_b = grad_z.sum(0)``
   (:mod:`~tensorcore.kernels.cuda_act_backward`);
+* :func:`linear_backward` ``(grad_out, out, pre, x, w, activation, grad_x, grad_w, grad_b,
+  stream=0)``: the layer's whole backward in ONE launch, ``gz = grad_out * act'`` recomputed
+  as the GEMM tiles are staged (:mod:`~tensorcore.kernels.cuda_linear_backward`);
 * :func:`softmax_ce_forward` ``(z, target, losses, probs, stream=0)`` and
   :func:`softmax_ce_backward` ``(probs, target, scale, grad, stream=0)``
   (:mod:`~tensorcore.kernels.cuda_softmax_ce`).
@@ -81,11 +84,12 @@ from __future__ import annotations
 from .cuda_act_backward import act_backward
 from .cuda_common import ACTIVATIONS, get_kernel, kernel_specs
 from .cuda_linear_act import linear_act_forward
+from .cuda_linear_backward import linear_backward
 from .cuda_softmax_ce import softmax_ce_backward, softmax_ce_forward
 
 __all__ = [
-    "ACTIVATIONS", "act_backward", "kernel_specs", "linear_act_forward", "softmax_ce_backward",
-    "softmax_ce_forward", "warmup",
+    "ACTIVATIONS", "act_backward", "kernel_specs", "linear_act_forward", "linear_backward",
+    "softmax_ce_backward", "softmax_ce_forward", "warmup",
 ]
 
 

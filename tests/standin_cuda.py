@@ -12,6 +12,7 @@ import contextlib
 
 import numpy as np
 
+from tensorcore.backends.contract import Backend
 from tensorcore.backends.cupy_backend import CupyBackend, softmax_ce_unchecked
 
 
@@ -101,6 +102,12 @@ class ClaimingCupy(StandInCupy):
 
     def _softmax_ce_fused(self, z, target):  # as the kernels: NaN for a target outside [0, C)
         return softmax_ce_unchecked(self.xp, z, target)
+
+    def _linear_backward_numba(self, grad_out, out, pre, x, w, activation, needs):
+        """The one-launch backward's results, from the contract's NumPy math."""
+        gz, gb = Backend.act_backward(self, grad_out, out, pre, activation, needs[2])
+        return (gz @ w if needs[0] else None, gz.T @ x if needs[1] else None,
+                gb if needs[2] else None)
 
 
 FUSED_ENTRIES = ("linear_act", "act_backward", "softmax_ce", "softmax_ce_backward")

@@ -165,7 +165,13 @@ def _recorded_matmul(self, a, b):
     return a @ b
 
 
+def _recorded_linear_backward(self, *args):
+    self.ran.append(("linear_backward", "numba"))
+    return ClaimingCupy._linear_backward_numba(self, *args)
+
+
 RecordingCupy._matmul_numba = _recorded_matmul
+RecordingCupy._linear_backward_numba = _recorded_linear_backward
 
 
 @pytest.fixture(params=[StandInCupy, RecordingCupy], ids=["unfused", "recording"])
@@ -342,9 +348,9 @@ def test_use_kernels_forces_each_path_and_restores():
 
 def test_graph_mode_keeps_matrix_products_off_cupys_cublas(monkeypatch):
     """CuPy refuses to record cuBLAS calls in a CUDA graph: until ``prepare_capture`` has
-    seen tensorcore's own cuBLAS handle work (``test_cuda_cublas``), every 2-D product of a
-    layer step in graph mode (forward and both backward GEMMs) and of ``@`` takes the Numba
-    GEMM, whatever path is forced; outside graph mode, none does."""
+    seen tensorcore's own cuBLAS handle work (``test_cuda_cublas``), every 2-D product in
+    graph mode takes a Numba kernel, whatever path is forced: a layer's forward and its
+    one-launch backward, and ``@`` the Numba GEMM; outside graph mode, none does."""
     serve_cuda_with(monkeypatch, RecordingCupy)
     monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
     try:
@@ -357,9 +363,10 @@ def test_graph_mode_keeps_matrix_products_off_cupys_cublas(monkeypatch):
             _layer_step(8, 4, 3)
             a, b = tc.randn(5, 3, device="cuda"), tc.randn(3, 2, device="cuda")
             got = a @ b
-        assert be.ran.count(("matmul", "numba")) == 3  # dX, dW, then a @ b
+        # the stand-in's forward (its numba entry runs the unfused code), then a @ b
+        assert be.ran.count(("matmul", "numba")) == 2
         assert ("linear_act", "numba") in be.ran and ("linear_act", "cupy") not in be.ran
-        assert ("act_backward", "cupy") in be.ran  # elementwise kernels: CuPy, capturable
+        assert ("linear_backward", "numba") in be.ran and ("act_backward", "cupy") not in be.ran
         np.testing.assert_allclose(got.cpu().numpy(), a.cpu().numpy() @ b.cpu().numpy(),
                                    rtol=1e-6)
     finally:
@@ -390,13 +397,30 @@ def small_work_to_numba(monkeypatch):
         monkeypatch.setitem(kernel_paths.AUTO_THRESHOLDS, op, limit)
 
 
+def test_the_one_launch_backward_stops_at_its_work_limit(monkeypatch, small_work_to_numba):
+    """Above ``one_launch_backward_max`` (M * N * K), the numba path's layer backward is the
+    act backward kernel and two GEMMs; at it, one launch."""
+    serve_cuda_with(monkeypatch, RecordingCupy)
+    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
+    try:
+        be = backends.get_backend("cuda")
+        for limit, want in ((8 * 4 * 3, "linear_backward"), (8 * 4 * 3 - 1, "act_backward")):
+            be.one_launch_backward_max = limit
+            be.ran.clear()
+            _layer_step(8, 4, 3)
+            backward = {e for e, path in be.ran if e in ("linear_backward", "act_backward")}
+            assert backward == {want}, limit
+    finally:
+        forget_cuda_backends()
+
+
 def test_dispatch_follows_the_switch(monkeypatch, small_work_to_numba):
     serve_cuda_with(monkeypatch, RecordingCupy)
     monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
     try:
         be = backends.get_backend("cuda")
         _layer_step(8, 4, 3)                     # small: the single-launch Numba kernels
-        assert set(be.ran) == {(e, "numba") for e in ("linear_act", "act_backward",
+        assert set(be.ran) == {(e, "numba") for e in ("linear_act", "linear_backward",
                                                       "softmax_ce", "softmax_ce_backward")}
         be.ran.clear()
         _layer_step(300, 300, 300)               # M*N*K and M*N above the table's limits

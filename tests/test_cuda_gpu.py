@@ -43,7 +43,8 @@ def test_gpu_paths_match_numpy(path, shape, activation, dtype, tol):
     with tc.backends.use_kernels(path):
         y = F.linear_act(*ts, activation)
         y.backward(tc.tensor(g.astype(dtype), device="cuda"))
-    assert set(be.kernel_calls) == {("linear_act", path), ("act_backward", path)}
+    backward = "linear_backward" if path == "numba" else "act_backward"  # numba: one launch
+    assert set(be.kernel_calls) == {("linear_act", path), (backward, path)}
     got = [y.detach()] + [t.grad for t in ts]
     scale = math.sqrt(k)
     for a, want in zip(got, _numpy_layer(x, w, b, activation, g)):

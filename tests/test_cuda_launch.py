@@ -78,8 +78,8 @@ def test_the_packed_layout_is_every_kernels_parameter_list():
         pointers = _global_pointer_parameters(ptx)
         assert pointers and pointers <= data_positions, (name, key, pointers, data_positions)
         seen.add(name)
-    assert seen == {"gemm_act", "act_backward", "column_sum", "softmax_ce_forward",
-                    "softmax_ce_backward"}
+    assert seen == {"gemm_act", "linear_backward", "act_backward", "column_sum",
+                    "softmax_ce_forward", "softmax_ce_backward"}
 
 
 class RecordingDriver:

@@ -7,8 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["cuda_common", "cuda_linear_act", "cuda_act_backward", "cuda_softmax_ce",
-           "cuda_fused"]
+MODULES = ["cuda_common", "cuda_linear_act", "cuda_linear_backward", "cuda_act_backward",
+           "cuda_softmax_ce", "cuda_fused"]
 
 
 @pytest.mark.parametrize("name", MODULES)

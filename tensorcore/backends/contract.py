@@ -204,6 +204,16 @@ class Backend:
             raise ValueError(f"unknown activation {activation!r}")
         return gz, (gz.sum(axis=0) if need_bias_grad else None)
 
+    def linear_backward(self, grad_out, out, pre, x, w, activation: str | None,
+                        needs: tuple[bool, bool, bool]):
+        """``(grad_x, grad_w, grad_b)`` of ``out = act(x @ w.T + b)`` for 2-D ``grad_out``,
+        each None where ``needs`` (x, w, b) says so: the activation's backward, then two
+        GEMMs (a GPU backend may do it all in one launch)."""
+        need_x, need_w, need_b = needs
+        gz, gb = self.act_backward(grad_out, out, pre, activation, need_b)
+        return (self.matmul(gz, w) if need_x else None,
+                self.matmul(gz.T, x) if need_w else None, gb if need_b else None)
+
 
     def softmax_cross_entropy(self, z, target, known_max: int | None = None):
         """Per-row losses ``logsumexp(z) - z[target]`` and the softmax ``probs`` of (N, C)

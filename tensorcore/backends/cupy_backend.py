@@ -46,6 +46,9 @@ from .numba_backend import _FUSED_DTYPES, kernels  # the same float32/float64 pa
 os.environ.setdefault("NUMBA_CUDA_ARRAY_INTERFACE_SYNC", "0")
 # Small layers launch few blocks on purpose: no NumbaPerformanceWarning per launch for that
 os.environ.setdefault("NUMBA_CUDA_LOW_OCCUPANCY_WARNINGS", "0")
+# The numba path runs a layer's whole backward in one launch up to this work (M * N * K),
+# where launches cost more than its GEMM tiles lose to cuBLAS; see docs/benchmarks.md
+ONE_LAUNCH_BACKWARD_MAX = 512 ** 3
 
 
 class CupyRuntime:
@@ -206,6 +209,9 @@ class CupyBackend(Backend):
         # (kernels.cuda_cublaslt); off until measured on a GPU: TENSORCORE_CUBLASLT=1
         self.cublaslt = os.environ.get("TENSORCORE_CUBLASLT", "0") == "1"
         self._cublaslt_ok: bool | None = None  # None until checked
+        # the numba path's layer backward in ONE launch up to this much work (M * N * K);
+        # above it, the act backward kernel and two cuBLAS GEMMs
+        self.one_launch_backward_max = ONE_LAUNCH_BACKWARD_MAX
 
     # -- conversion ----------------------------------------------------------------------------
     def asarray(self, data, dtype=None):
@@ -346,6 +352,14 @@ class CupyBackend(Backend):
         with self.runtime.device:
             return kernels.cuda_cupy.bias_act_forward(z, b, activation)
 
+    def linear_backward(self, grad_out, out, pre, x, w, activation, needs):
+        (m, n), k = grad_out.shape, x.shape[1]
+        if (m * n * k <= self.one_launch_backward_max and grad_out.dtype in _FUSED_DTYPES
+                and self.kernel_path("linear_act", m * n * k, grad_out.dtype) == "numba"):
+            return self._run("linear_backward", "numba", grad_out, out, pre, x, w, activation,
+                             needs)
+        return super().linear_backward(grad_out, out, pre, x, w, activation, needs)
+
     def act_backward(self, grad_out, out, pre, activation, need_bias_grad):
         m, n = grad_out.shape
         return self._dispatch("act_backward", "act_backward", m * n, grad_out.dtype, grad_out,
@@ -454,6 +468,16 @@ class CupyBackend(Backend):
         self._numba().act_backward(grad_out, out, _contiguous(xp, pre), activation, grad_z,
                                    grad_b, stream=self._numba_stream())
         return grad_z, grad_b
+
+    def _linear_backward_numba(self, grad_out, out, pre, x, w, activation, needs):
+        xp = self.xp
+        grad_out, x, w = (xp.ascontiguousarray(a) for a in (grad_out, x, w))
+        (m, n), k = grad_out.shape, x.shape[1]
+        grads = [xp.empty(shape, dtype=grad_out.dtype) if need else None
+                 for need, shape in zip(needs, ((m, k), (n, k), (n,)))]
+        self._numba().linear_backward(grad_out, _contiguous(xp, out), _contiguous(xp, pre), x,
+                                      w, activation, *grads, stream=self._numba_stream())
+        return tuple(grads)
 
     def _softmax_ce_numba(self, z, target):
         xp = self.xp

@@ -105,13 +105,11 @@ class LinearAct(Function):
             g, out, x2 = (a.reshape(-1, a.shape[-1]) for a in (g, out, x))
         else:
             x2 = x
-        backend = ctx._out_backend
-        gz, gb = backend.act_backward(g, out, ctx.pre, ctx.activation, nb)
-        gx = backend.matmul(gz, w) if nx else None
-        gw = backend.matmul(gz.T, x2) if nw else None
+        gx, gw, gb = ctx._out_backend.linear_backward(g, out, ctx.pre, x2, w, ctx.activation,
+                                                      (nx, nw, nb))
         if gx is not None and x.ndim != 2:
             gx = gx.reshape(x.shape)
-        return gx, gw, (gb if nb else None), None
+        return gx, gw, gb, None
 
 
 def _unfused_backward(ctx, g, x, w, b):
