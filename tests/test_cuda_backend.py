@@ -391,7 +391,7 @@ def _layer_step(m, n, k, dtype=np.float64):
 
 @pytest.fixture
 def small_work_to_numba(monkeypatch):
-    """An ``auto`` table that sends small work to numba (the measured one sends none)."""
+    """An ``auto`` table that sends small work to numba for every entry point."""
     for op, limit in {"linear_act": 256 ** 3, "act_backward": 256 ** 2,
                       "softmax_ce": 256 ** 2}.items():
         monkeypatch.setitem(kernel_paths.AUTO_THRESHOLDS, op, limit)

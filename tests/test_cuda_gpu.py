@@ -221,7 +221,9 @@ def test_gpu_graph_capture_and_replay(path, gemm, monkeypatch):
         want = F.linear_act(x, ref, None, "tanh").square().sum()  # eager, same path
         want.backward()
     tc.cuda.synchronize()
-    assert be.graph_gemm() == gemm and be.kernel_calls["matmul", gemm] > 0
+    # the graph records the GEMMs of the split backward, or the numba path's one launch
+    one_launch = be.kernel_calls["linear_backward", "numba"] > 0
+    assert be.graph_gemm() == gemm and (be.kernel_calls["matmul", gemm] > 0) != one_launch
     assert abs(loss.item() - want.item()) < 1e-4 * abs(want.item())
     np.testing.assert_allclose(w.detach().cpu().numpy(),  # the replay updated w in place
                                (ref - 0.01 * ref.grad).detach().cpu().numpy(), rtol=1e-5,

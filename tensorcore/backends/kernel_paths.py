@@ -11,7 +11,9 @@ Three paths serve ``linear_act``, its backward and the softmax cross-entropy on 
 * ``"unfused"``: the contract's reference ``xp`` code (several CuPy launches).
 
 ``"auto"`` (the default) picks ``numba`` or ``cupy`` by the size of the work, from the one
-table ``AUTO_THRESHOLDS``; as measured on an H100 it picks ``cupy`` at every size.
+table ``AUTO_THRESHOLDS``; as measured on an H200 it picks ``numba`` for layers up to
+512^3 (forward and backward one launch each) and ``cupy`` above, and for the elementwise
+entry points.
 ``TENSORCORE_KERNELS=auto|numba|cupy|unfused`` sets the path when tensorcore is imported;
 ``set_kernels`` and the context manager ``use_kernels`` set it from Python. Dtypes other
 than float32/float64 always take the unfused path.
@@ -20,8 +22,8 @@ than float32/float64 always take the unfused path.
 >>> with kernel_paths.use_kernels("cupy"):
 ...     kernel_paths.resolve("linear_act", 64 * 64 * 64)
 'cupy'
->>> kernel_paths.resolve("linear_act", 64 * 64 * 64), kernel_paths.resolve("linear_act", 0)
-('cupy', 'numba')
+>>> kernel_paths.resolve("linear_act", 64 * 64 * 64), kernel_paths.resolve("linear_act", 1024 ** 3)
+('numba', 'cupy')
 """
 
 from __future__ import annotations
@@ -33,12 +35,12 @@ KERNEL_PATHS = ("auto", "numba", "cupy", "unfused")
 
 # "auto": the largest work (see WORK) that still goes to the single-launch Numba kernels;
 # anything larger takes cuBLAS + the CuPy kernels. Measured with benchmarks/gpu_report.py on
-# an H100 (docs/benchmarks.md, 2026-11-27): a Numba launch costs 100-200 us of host time
-# against 15-20 us for CuPy's, so the cupy path won every measured side from 64 to 8192,
-# for all three entry points (linear + ReLU fwd+bwd at 64^3: 0.164 ms against 0.312 ms).
-# 0 leaves numba to CUDA graphs (no host cost per launch) and to users who force it.
+# an H200 (docs/benchmarks.md, 2026-11-27), Numba kernels launched through
+# kernels.cuda_launch: linear + ReLU fwd+bwd, numba (one launch each way) against cupy,
+# 0.118 / 0.183 ms at 64^3, 0.139 / 0.236 at 512^3, 0.285 / 0.191 at 1024^3. The
+# elementwise entry points alone: cupy won from 64 x 64 up (0 sends none to numba).
 AUTO_THRESHOLDS: dict[str, int] = {
-    "linear_act": 0,    # work = M * N * K of x (M, K) @ w.T (K, N)
+    "linear_act": 512 ** 3,  # work = M * N * K of x (M, K) @ w.T (K, N)
     "act_backward": 0,  # work = M * N of the gradient
     "softmax_ce": 0,    # work = N * C of the logits
 }
