@@ -64,8 +64,9 @@ def test_float32_products_round_to_tf32_on_cuda_below_highest(device, precision,
                   requires_grad=True)
     w = tc.tensor(np.ones((COLS, DEPTH), np.float32), device=device, requires_grad=True)
     tc.set_float32_matmul_precision(precision)
-    product, layer = x @ w.T, F.linear(x, w)
-    layer.sum().backward()  # w.grad = ones.T @ x: columns of ROWS x 1.0001
+    with tc.backends.use_kernels("cupy"):  # the layer's GEMMs on cuBLAS (auto: numba, small)
+        product, layer = x @ w.T, F.linear(x, w)
+        layer.sum().backward()  # w.grad = ones.T @ x: columns of ROWS x 1.0001
     got = [to_numpy(t) for t in (product, layer, w.grad)]
     if _rounds_to_tf32(device, precision):
         for values, length in zip(got, (DEPTH, DEPTH, ROWS)):
@@ -73,6 +74,20 @@ def test_float32_products_round_to_tf32_on_cuda_below_highest(device, precision,
     else:
         for values, length in zip(got, (DEPTH, DEPTH, ROWS)):
             np.testing.assert_allclose(values, length * np.float32(NEAR_ONE), rtol=1e-5)
+
+
+@pytest.mark.gpu
+def test_the_numba_path_keeps_full_precision_below_highest():
+    """The Numba kernels have no tensor cores: a layer on the numba path (which auto takes
+    for small layers) computes in float32 whatever the setting, as the setting allows."""
+    x = tc.tensor(np.full((ROWS, DEPTH), NEAR_ONE, np.float32), device="cuda")
+    w = tc.ones(COLS, DEPTH, device="cuda", requires_grad=True)
+    tc.set_float32_matmul_precision("high")
+    with tc.backends.use_kernels("numba"):
+        layer = F.linear(x, w)
+        layer.sum().backward()
+    for values, length in ((layer, DEPTH), (w.grad, ROWS)):
+        np.testing.assert_allclose(to_numpy(values), length * np.float32(NEAR_ONE), rtol=1e-5)
 
 
 @pytest.mark.parametrize("route", ["default", "own-cublas"])
