@@ -70,6 +70,13 @@ GEMM_TX = GEMM_TY = 16
 GEMM_RM = GEMM_RN = 4
 GEMM_BM, GEMM_BN = GEMM_TY * GEMM_RM, GEMM_TX * GEMM_RN  # 64 x 64 outputs per block
 GEMM_BK = 16
+GEMM_THREADS = GEMM_TX * GEMM_TY
+GEMM_LOADS = GEMM_BM * GEMM_BK // GEMM_THREADS  # elements of each operand tile a thread stages
+# shared-memory tiles are stored [k][row], one column of padding spreading their stores;
+# shapes must be constant tuples for Numba
+GEMM_TILE = (GEMM_BK, GEMM_BM + 1)
+GEMM_ACC = (GEMM_RM, GEMM_RN)
+assert GEMM_BM == GEMM_BN and GEMM_LOADS * GEMM_THREADS == GEMM_BM * GEMM_BK
 # Column-strip kernels (act backward, softmax-CE backward): a warp spans 32 columns of a row.
 STRIP_TX, STRIP_TY = 32, 8
 # Rows per block of the act backward: with more rows than this, the bias gradient is summed

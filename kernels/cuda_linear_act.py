@@ -23,23 +23,20 @@ from numba import boolean, cuda, void
 
 from . import cuda_common as cc
 from .cuda_common import (
+    GEMM_ACC,
     GEMM_BK,
     GEMM_BM,
     GEMM_BN,
+    GEMM_LOADS,
     GEMM_RM,
     GEMM_RN,
+    GEMM_THREADS,
+    GEMM_TILE,
     GEMM_TX,
     GEMM_TY,
 )
 
 __all__ = ["linear_act_forward"]
-
-_THREADS = GEMM_TX * GEMM_TY
-_LOADS = GEMM_BM * GEMM_BK // _THREADS  # elements of each operand tile a thread loads
-_PAD = 1  # tiles are stored k-major ([k][m]); one column of padding spreads their stores
-_TILE = (GEMM_BK, GEMM_BM + _PAD)  # shapes must be constant tuples for Numba
-_ACC = (GEMM_RM, GEMM_RN)
-assert GEMM_BM == GEMM_BN and _LOADS * _THREADS == GEMM_BM * GEMM_BK
 
 
 @cc.register("gemm_act", cc.activation_variants)
@@ -51,10 +48,10 @@ def _build(dtype, code):
     relu, gelu, sigmoid, tanh = (c == code for c in (cc.RELU, cc.GELU, cc.SIGMOID, cc.TANH))
 
     def gemm_act(x, w, b, out, pre, use_bias, write_pre):
-        xs = cuda.shared.array(_TILE, t)  # xs[k, m] = x[m0 + m, k0 + k]
-        ws = cuda.shared.array(_TILE, t)  # ws[k, n] = w[n0 + n, k0 + k]
-        acc = cuda.local.array(_ACC, t)
-        res = cuda.local.array(_ACC, t)
+        xs = cuda.shared.array(GEMM_TILE, t)  # xs[k, m] = x[m0 + m, k0 + k]
+        ws = cuda.shared.array(GEMM_TILE, t)  # ws[k, n] = w[n0 + n, k0 + k]
+        acc = cuda.local.array(GEMM_ACC, t)
+        res = cuda.local.array(GEMM_ACC, t)
         xr = cuda.local.array(GEMM_RM, t)
         wr = cuda.local.array(GEMM_RN, t)
         tx = cuda.threadIdx.x
@@ -70,8 +67,8 @@ def _build(dtype, code):
         for k0 in range(0, k, GEMM_BK):
             # Stage the tiles: consecutive threads read consecutive k of a row (coalesced);
             # outside the matrices the tiles hold zeros, so edge tiles need no other care.
-            for load in range(_LOADS):
-                e = tid + load * _THREADS
+            for load in range(GEMM_LOADS):
+                e = tid + load * GEMM_THREADS
                 r = e // GEMM_BK
                 c = e % GEMM_BK
                 kk = k0 + c

@@ -29,16 +29,21 @@ import math
 from numba import boolean, cuda, int64, void
 
 from . import cuda_common as cc
-from .cuda_common import GEMM_BK, GEMM_BM, GEMM_BN, GEMM_RM, GEMM_RN, GEMM_TX, GEMM_TY
+from .cuda_common import (
+    GEMM_ACC,
+    GEMM_BK,
+    GEMM_BM,
+    GEMM_BN,
+    GEMM_LOADS,
+    GEMM_RM,
+    GEMM_RN,
+    GEMM_THREADS,
+    GEMM_TILE,
+    GEMM_TX,
+    GEMM_TY,
+)
 
 __all__ = ["linear_backward"]
-
-_THREADS = GEMM_TX * GEMM_TY
-_LOADS = GEMM_BM * GEMM_BK // _THREADS  # elements of each operand tile a thread stages
-_PAD = 1
-_TILE = (GEMM_BK, GEMM_BM + _PAD)  # [reduction index][output row or column]
-_ACC = (GEMM_RM, GEMM_RN)
-assert GEMM_BM == GEMM_BN and _LOADS * _THREADS == GEMM_BM * GEMM_BK
 
 
 @cc.register("linear_backward", cc.activation_variants)
@@ -52,9 +57,9 @@ def _build(dtype, code):
 
     def linear_backward_kernel(g, saved, x, w, gx, gw, gb, x_blocks, x_k_tiles, w_k_tiles,
                                want_w, want_b):
-        gs = cuda.shared.array(_TILE, t)  # gz, staged: gs[r, i] (r along the reduction)
-        os_ = cuda.shared.array(_TILE, t)  # the other operand: os_[r, j] = w or x
-        acc = cuda.local.array(_ACC, t)
+        gs = cuda.shared.array(GEMM_TILE, t)  # gz, staged: gs[r, i] (r along the reduction)
+        os_ = cuda.shared.array(GEMM_TILE, t)  # the other operand: os_[r, j] = w or x
+        acc = cuda.local.array(GEMM_ACC, t)
         gr = cuda.local.array(GEMM_RM, t)
         orr = cuda.local.array(GEMM_RN, t)
         tx = cuda.threadIdx.x
@@ -75,8 +80,8 @@ def _build(dtype, code):
             for j in range(GEMM_RN):
                 acc[i, j] = zero
         for r0 in range(0, reduce_len, GEMM_BK):
-            for load in range(_LOADS):
-                e = tid + load * _THREADS
+            for load in range(GEMM_LOADS):
+                e = tid + load * GEMM_THREADS
                 if for_x:  # gs[r, i] = gz[row0 + i, r0 + r]: a warp reads along N
                     i = e // GEMM_BK
                     r = e % GEMM_BK
