@@ -181,7 +181,7 @@ def launch(kernel, grid, block, stream, *args) -> None:
     arrays under the simulator, Numba device arrays)."""
     data = getattr(args[0], "data", None)
     if FAST_LAUNCH and hasattr(data, "ptr"):
-        key = (id(kernel), args[0].device.id)
+        key = (id(kernel), data.device_id)  # (not .device: a Device object per launch)
         fast = _FAST.get(key)
         if fast is None:
             fast = _FAST[key] = cuda_launch.FastKernel.from_dispatcher(kernel)

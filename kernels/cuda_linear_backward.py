@@ -176,17 +176,20 @@ def linear_backward(grad_out, out, pre, x, w, activation: str | None, grad_x=Non
     cc.check_same_dtype("grad_out", grad_out, **{saved_name: saved}, x=x, w=w, grad_x=grad_x,
                         grad_w=grad_w, grad_b=grad_b)
     _zero_empty_products(grad_x, grad_w, grad_b, m, n)
-    k_tiles = -(-k // GEMM_BN)
-    x_blocks = -(-m // GEMM_BM) * k_tiles if grad_x is not None and n else 0
-    w_k_tiles = k_tiles if grad_w is not None and k else 1 if grad_b is not None else 0
-    w_blocks = -(-n // GEMM_BM) * w_k_tiles if m else 0
+    # the GEMM's 64 x 64 output tiles of grad_x (M, K) and grad_w (N, K), one block each;
+    # grad_b alone takes one tile per 64 rows of grad_w (a K of 1)
+    (x_rows, k_tiles), block = cc.launch_config("gemm", m, max(k, 1))
+    w_rows = cc.launch_config("gemm", n, 1)[0][0]
+    x_blocks = x_rows * k_tiles if grad_x is not None and n and k else 0
+    w_k_tiles = k_tiles if grad_w is not None and k else 1
+    w_blocks = w_rows * w_k_tiles if m and (grad_w is not None and k or grad_b is not None) else 0
     if x_blocks + w_blocks == 0:
         return
     kernel = cc.get_kernel("linear_backward", grad_out.dtype, code)
     # outputs not wanted get stand-ins that are never written: inputs (see cuda_linear_act)
-    cc.launch(kernel, (x_blocks + w_blocks,), (GEMM_TX, GEMM_TY), stream, grad_out, saved, x,
-              w, x if grad_x is None else grad_x, x if grad_w is None else grad_w,
-              w[0] if grad_b is None else grad_b, x_blocks, max(k_tiles, 1), max(w_k_tiles, 1),
+    cc.launch(kernel, (x_blocks + w_blocks,), block, stream, grad_out, saved, x, w,
+              x if grad_x is None else grad_x, x if grad_w is None else grad_w,
+              w[0] if grad_b is None else grad_b, x_blocks, k_tiles, w_k_tiles,
               grad_w is not None, grad_b is not None)
 
 

@@ -23,6 +23,7 @@ from ._device import device as Device
 from .autograd import engine, function
 from .autograd.grad_mode import _State
 from .backends import get_backend
+from .backends.contract import unsigned_max
 
 
 class Tensor:
@@ -561,10 +562,9 @@ def _host_array(data) -> np.ndarray:
 def _remember_host_max(t: Tensor, host: np.ndarray) -> Tensor:
     """``t``, which was copied from ``host``; an int64 vector on a GPU also keeps its values'
     unsigned max, for ``class_index_max``."""
-    if (host.dtype == np.int64 and host.ndim == 1 and t._data.dtype == np.int64
-            and t._backend.device.type == "cuda"):
-        t._host_max = (t._data, t._version_box[0],
-                       int(host.view(np.uint64).max()) if host.size else 0)
+    if (t._backend.device.type == "cuda" and host.ndim == 1 and host.dtype == np.int64
+            and t._data.dtype == np.int64):
+        t._host_max = (t._data, t._version_box[0], unsigned_max(host) if host.size else 0)
     return t
 
 

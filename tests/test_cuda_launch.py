@@ -98,11 +98,12 @@ class RecordingDriver:
 
 
 class DeviceArray:
-    """A CuPy-like array over NumPy memory: ``data.ptr``, ``device.id``, shape and strides."""
+    """A CuPy-like array over NumPy memory: ``data.ptr`` and ``data.device_id`` (CuPy's
+    MemoryPointer), ``device.id``, shape and strides."""
 
     def __init__(self, a: np.ndarray, device: int = 0) -> None:
         self.a = a
-        self.data = SimpleNamespace(ptr=a.ctypes.data)
+        self.data = SimpleNamespace(ptr=a.ctypes.data, device_id=device)
         self.device = SimpleNamespace(id=device)
         self.shape, self.strides, self.size, self.itemsize = a.shape, a.strides, a.size, \
             a.itemsize

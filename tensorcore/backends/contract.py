@@ -44,9 +44,14 @@ class ClassTargetError(IndexError):
 
 
 def targets_in_range(t, n_classes: int) -> bool:
-    """Whether all class indices lie in [0, C) (NumPy would wrap negative ones silently).
-    Seen as unsigned, a negative index is huge, so one max() checks both ends."""
-    return not t.size or int(t.view(_UNSIGNED[t.dtype.itemsize]).max()) < n_classes
+    """Whether all class indices lie in [0, C) (NumPy would wrap negative ones silently)."""
+    return not t.size or unsigned_max(t) < n_classes
+
+
+def unsigned_max(t) -> int:
+    """The largest integer of non-empty ``t`` seen as unsigned: a negative index is huge, so
+    ``unsigned_max(t) < C`` checks both ends of [0, C) at once."""
+    return int(t.view(_UNSIGNED[t.dtype.itemsize]).max())
 
 
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
@@ -214,21 +219,24 @@ class Backend:
         return (self.matmul(gz, w) if need_x else None,
                 self.matmul(gz.T, x) if need_w else None, gb if need_b else None)
 
-
     def softmax_cross_entropy(self, z, target, known_max: int | None = None):
         """Per-row losses ``logsumexp(z) - z[target]`` and the softmax ``probs`` of (N, C)
         logits; ``probs`` is the backward's only need. Raises ``ClassTargetError`` when a
         target is outside [0, C) (unchecked while ``capturing()``: such rows' values are
         then undefined). ``known_max``: the targets' unsigned max where the host knows it
-        (``Tensor.class_index_max``); a GPU backend checks with it instead of a read that
-        waits, here the read costs nothing."""
-        self.check_class_targets(target, z.shape[1])
+        (``Tensor.class_index_max``), checked instead of the targets."""
+        self.check_class_targets(target, z.shape[1], known_max)
         return softmax_ce_reference(self.xp, z, target)
 
-    def check_class_targets(self, target, n_classes: int) -> None:
-        """``ClassTargetError`` when a class index is outside [0, n_classes) (a host read of
-        the targets; skipped while ``capturing()``)."""
-        if not self.capturing() and not targets_in_range(target, n_classes):
+    def check_class_targets(self, target, n_classes: int, known_max: int | None = None) -> None:
+        """``ClassTargetError`` when a class index is outside [0, n_classes): from
+        ``known_max`` (``unsigned_max`` of the targets, known on the host) where given, else
+        by a host read of the targets, which on a GPU waits for it; skipped while
+        ``capturing()``."""
+        if self.capturing():
+            return
+        if not (known_max < n_classes if known_max is not None
+                else targets_in_range(target, n_classes)):
             raise ClassTargetError("a class target is outside [0, C)")
 
     def softmax_cross_entropy_backward(self, probs, target, scale):

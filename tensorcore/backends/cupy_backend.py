@@ -37,7 +37,7 @@ import warnings
 import numpy as np
 
 from . import kernel_paths, matmul_precision
-from .contract import Backend, ClassTargetError, one_pass_update_fits, softmax_ce_reference
+from .contract import Backend, one_pass_update_fits, softmax_ce_reference
 from .numba_backend import _FUSED_DTYPES, kernels  # the same float32/float64 pair
 
 # Numba synchronizes the stream a CuPy array exports on every kernel launch unless this is
@@ -47,7 +47,9 @@ os.environ.setdefault("NUMBA_CUDA_ARRAY_INTERFACE_SYNC", "0")
 # Small layers launch few blocks on purpose: no NumbaPerformanceWarning per launch for that
 os.environ.setdefault("NUMBA_CUDA_LOW_OCCUPANCY_WARNINGS", "0")
 # The numba path runs a layer's whole backward in one launch up to this work (M * N * K),
-# where launches cost more than its GEMM tiles lose to cuBLAS; see docs/benchmarks.md
+# where launches cost more than its GEMM tiles lose to cuBLAS (docs/benchmarks.md). The same
+# H200 run put auto's linear_act threshold at 512^3 too, but this cap also serves a forced
+# numba path, where the one launch lost at 1024^3 (0.742 against 0.335 ms)
 ONE_LAUNCH_BACKWARD_MAX = 512 ** 3
 
 
@@ -354,7 +356,7 @@ class CupyBackend(Backend):
 
     def linear_backward(self, grad_out, out, pre, x, w, activation, needs):
         (m, n), k = grad_out.shape, x.shape[1]
-        if (m * n * k <= self.one_launch_backward_max and grad_out.dtype in _FUSED_DTYPES
+        if (m * n * k <= self.one_launch_backward_max
                 and self.kernel_path("linear_act", m * n * k, grad_out.dtype) == "numba"):
             return self._run("linear_backward", "numba", grad_out, out, pre, x, w, activation,
                              needs)
@@ -370,10 +372,8 @@ class CupyBackend(Backend):
         path = self.kernel_path("softmax_ce", n * c, z.dtype)
         # the range known on the host spares a read that waits for the GPU; the fused kernels
         # give a NaN loss, never a stray read, should a write through .data have changed it
-        if known_max is None or path == "unfused":
-            self.check_class_targets(target, c)
-        elif known_max >= c:
-            raise ClassTargetError("a class target is outside [0, C)")
+        # (the unfused reference indexes with the targets: it reads them)
+        self.check_class_targets(target, c, None if path == "unfused" else known_max)
         return self._run("softmax_ce", path, z, target)
 
     def softmax_cross_entropy_backward(self, probs, target, scale):
