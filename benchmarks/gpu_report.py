@@ -63,11 +63,14 @@ LAYER_SIDES = (64, 128, 256, 512, 1024, 2048, 4096, 8192)  # powers of 2: the cr
 # (TENSORCORE_CUBLASLT=1); tc-numba+split (a before): the numba path with its layer backward
 # as three launches instead of one; +read (a before, for comparison only): the step
 # with F.cross_entropy reading its targets' range back from the GPU, which waits for it,
-# instead of taking it from the host copy (Tensor.class_index_max); torch-cuda: PyTorch eager
+# instead of taking it from the host copy (Tensor.class_index_max); tc-auto+graph: what a
+# capture gets by default; tc-cupy+lt+graph: the cuBLASLt forward recorded in the graph;
+# torch-cuda: PyTorch eager
 GPU_MLP_IMPLS = (tuple(f"tc-{p}" for p in ("auto", *PATHS))
                  + ("tc-cupy+cublas", "tc-numba+cublas", "tc-cupy+lt")
                  + ("tc-numba+split", "tc-cupy+read")
-                 + ("tc-cupy+graph", "tc-cupy+graph:numba", "tc-numba+graph", "torch-cuda"))
+                 + ("tc-auto+graph", "tc-cupy+graph", "tc-cupy+lt+graph", "tc-cupy+graph:numba",
+                    "tc-numba+graph", "torch-cuda"))
 LAYER_PASSES = 2
 GRAPH_LAYER_MAX = 1024  # captured layers are timed up to this side (launch-bound sizes)
 ELEMENTWISE_OPS = ("act_backward", "softmax_ce")  # the other rows of AUTO_THRESHOLDS
@@ -111,8 +114,13 @@ def split_variant(impl: str):
         base, _, gemm = impl.partition("+graph")
 
         def captured(step, warmup: int = 2):
+            # the base's switches (+lt) are on for capture()'s own checks too
+            switches = [p for p in base.split("+")[1:] if p in SWITCHES]
+            capture = functools.partial(tc.cuda.graphs.capture, step, warmup=warmup)
+            for switch in switches:
+                capture = functools.partial(_switched_on, switch, capture)
             with graph_gemm(gemm.removeprefix(":") or "auto"):
-                return tc.cuda.graphs.capture(step, warmup=warmup).replay
+                return capture().replay
         return base, captured
     if plus and last == "tf32":
         return base, lambda step, warmup=2: functools.partial(_in_tf32, step)
@@ -263,6 +271,10 @@ def step_gemm_share(step_ms: dict, size: str, gemm_ms: float) -> str:
              if s == size]
     return (f"- the {size} step's GEMMs alone (cuBLAS via CuPy, same shapes) take "
             f"{gemm_ms:.3f} ms: that over each step's time: " + ", ".join(cells))
+
+
+def _sm_count() -> int:
+    return tc.backends.get_backend("cuda").runtime.sm_count
 
 
 def graph_gemm_name() -> str:
@@ -454,8 +466,14 @@ def run_tests(mode: str) -> str:
 
 def crossover(times: dict, op: str = "linear_act", power: int = 3) -> str:
     """Where the ``cupy`` path first beats ``numba`` for ``op`` (a row of the auto table,
-    whose work is side ** ``power``), bracketed by the last side where ``numba`` still won;
-    ``times`` maps ``(path, side)`` to seconds."""
+    whose work is side ** ``power``, or ``layer_steps`` of a square layer for linear_act),
+    bracketed by the last side where ``numba`` still won; ``times`` maps ``(path, side)`` to
+    seconds."""
+    def work(side: int) -> int:
+        if op == "linear_act":
+            return kernel_paths.layer_steps(side, side, side, _sm_count())
+        return side ** power
+
     last_numba = None
     for n in sorted({n for _, n in times}):
         if ("numba", n) not in times or ("cupy", n) not in times:
@@ -463,7 +481,7 @@ def crossover(times: dict, op: str = "linear_act", power: int = 3) -> str:
         if times["cupy", n] < times["numba", n]:
             below = "" if last_numba is None else f" (numba still won at {last_numba})"
             return (f"{op}: cupy first wins at side {n}{below}: set AUTO_THRESHOLDS['{op}'] "
-                    f"between {(last_numba or 0) ** power} and {n ** power - 1} (now "
+                    f"between {work(last_numba or 0)} and {work(n) - 1} (now "
                     f"{kernel_paths.AUTO_THRESHOLDS[op]})")
         last_numba = n
     return f"{op}: numba wins (or is missing) at every measured side"

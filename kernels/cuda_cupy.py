@@ -1,14 +1,21 @@
 """CuPy fused epilogue kernels for the GPU backend's ``"cupy"`` path (cuBLAS does the GEMMs).
 
-* ``bias_act_forward(z, b, activation)``: ``act(z + b)`` in ONE ``cupy.ElementwiseKernel``
-  (in place on the GEMM result ``z``); returns ``(out, pre)`` as the backend contract does;
+* ``bias_act_forward(z, b, activation)``: ``act(z + b)`` in ONE ``cupy.RawKernel`` (in place
+  on the GEMM result ``z``; a thread per 4 floats or 2 doubles of a row where the row length
+  and the pointers allow, a block per row strip); returns ``(out, pre)`` as the backend
+  contract does;
 * ``act_backward(grad_out, out, pre, activation, need_bias_grad)``: the activation gradient
   fused with the bias-gradient column sum in ONE ``cupy.RawKernel`` (32 columns per block,
   rows split over ``gridDim.y`` with ``atomicAdd`` when one block column is not enough
   parallelism, so the float sum order of ``grad_b`` may vary between runs);
 * ``softmax_ce_forward(z, target)``: per-row losses and probabilities, one block per row;
 * ``softmax_ce_backward(probs, target, scale)``: ``(probs - onehot(target)) * scale``;
-* ``axpy_(x, alpha, y)``: ``x += alpha * y`` in one pass, without a temporary.
+* ``axpy_(x, alpha, y)``: ``x += alpha * y`` in one pass, without a temporary (vector loads
+  as in the forward).
+
+The two elementwise kernels read and write whole vectors (``float4`` / ``double2``): on an
+H200 CuPy's ``ElementwiseKernel`` versions moved 1.5-2 TB/s at the large MLP step's shapes
+(``benchmarks/profile_step.py``; docs/benchmarks.md).
 
 Kernel sources are plain strings built from one table of activation snippets
 (``ACTIVATIONS``); CuPy is imported, and a kernel compiled, on first use only. The Python
@@ -20,6 +27,8 @@ wrong before anything reaches the GPU.
 ['gelu', 'none', 'relu', 'sigmoid', 'tanh']
 >>> "atomicAdd" in backward_source("relu", np.float32)
 True
+>>> vector_width(np.float32, 2048, 0x7f0000000100), vector_width(np.float32, 10, 0x7f0000000100)
+(4, 1)
 """
 
 from __future__ import annotations
@@ -48,6 +57,8 @@ NEEDS_PRE = frozenset({"gelu"})  # activations whose backward reads the pre-acti
 _BLOCK_COLS, _BLOCK_ROWS = 32, 8  # act_backward: a warp across 32 columns, 8 row lanes
 _MIN_ROWS_PER_BLOCK = 64
 _SOFTMAX_THREADS = 128
+_ELEMENTWISE_THREADS = 256  # bias_act forward and axpy: threads per block
+_MAX_GRID_Y = 65535
 
 
 # -- sources (plain strings, testable without CUDA) ---------------------------------------------
@@ -58,14 +69,81 @@ def _act_name(activation: str | None) -> str:
     return activation or "identity"
 
 
-def forward_operation(activation: str | None) -> str:
-    """The ``ElementwiseKernel`` body of ``act(z + b)``: ``z`` is an output parameter read and
-    written in place; gelu keeps ``z + b`` there (its backward's pre-activation) and writes
-    its output to ``y``, the others write their output over ``z``."""
-    _act_name(activation)
-    target = "y" if activation in NEEDS_PRE else "z"
-    snippet = ACTIVATIONS[activation][0].replace("y = ", f"{target} = ", 1)
-    return "T v = z + b; " + ("z = v; " if activation in NEEDS_PRE else "") + snippet
+def vector_width(dtype, row: int, *pointers: int) -> int:
+    """Elements per vector load of the elementwise kernels: 16 bytes (4 floats, 2 doubles)
+    where ``row`` (the elements a vector must not cross) is a multiple of it and every
+    pointer is 16-byte aligned, else 1."""
+    width = 16 // np.dtype(dtype).itemsize
+    if row % width or any(p % 16 for p in pointers):
+        return 1
+    return width
+
+
+def _vector_types(dtype, width: int) -> str:
+    """``T`` (the scalar), ``V`` (the vector of ``width``) and ``U`` (V as an array of T)."""
+    ctype = _ctype(dtype)
+    vtype = ctype if width == 1 else f"{ctype}{width}"  # float4 / double2: CUDA's own
+    return (f"typedef {ctype} T;\ntypedef {vtype} V;\n"
+            f"union U {{ V v; T s[{width}]; }};\n")
+
+
+def forward_source(activation: str | None, dtype, width: int) -> str:
+    """CUDA C of ``act(z + b)`` in place on C-contiguous (M, N) ``Z``, ``width`` elements per
+    thread (N a multiple of it): thread x a vector of the row, threads y and blocks y rows.
+    gelu keeps ``z + b`` in ``Z`` (its backward's pre-activation) and writes its output to
+    ``Y``; the others write their output over ``Z``."""
+    name = _act_name(activation)
+    keep_pre = activation in NEEDS_PRE
+    store = "z.s[k] = v; y_out.s[k] = y;" if keep_pre else "z.s[k] = y;"
+    return _vector_types(dtype, width) + f"""
+extern "C" __global__ void bias_act_{name}_{_ctype(dtype)}_{width}(
+        T* __restrict__ Z, const T* __restrict__ B, T* __restrict__ Y, const long long m,
+        const int n_vec, const int has_bias) {{
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= n_vec) return;
+    U bias;
+    if (has_bias) bias.v = ((const V*)B)[c];
+    else for (int k = 0; k < {width}; ++k) bias.s[k] = (T)0;
+    for (long long r = (long long)blockIdx.y * blockDim.y + threadIdx.y; r < m;
+         r += (long long)gridDim.y * blockDim.y) {{
+        const long long i = r * n_vec + c;
+        U z, y_out;
+        z.v = ((const V*)Z)[i];
+#pragma unroll
+        for (int k = 0; k < {width}; ++k) {{
+            const T v = z.s[k] + bias.s[k];
+            T y;
+            {ACTIVATIONS[activation][0]}
+            {store}
+        }}
+        ((V*)Z)[i] = z.v;
+        {"((V*)Y)[i] = y_out.v;" if keep_pre else "(void)Y; (void)y_out;"}
+    }}
+}}
+"""
+
+
+def axpy_source(dtype, width: int) -> str:
+    """CUDA C of ``x += alpha * y`` over ``n`` elements, ``width`` per thread (a grid-stride
+    loop over whole vectors, then the fewer than ``width`` elements left, one per thread)."""
+    return _vector_types(dtype, width) + f"""
+extern "C" __global__ void axpy_{_ctype(dtype)}_{width}(
+        T* __restrict__ X, const T* __restrict__ Yv, const T alpha, const long long n_vec,
+        const long long n) {{
+    const long long start = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long i = start; i < n_vec; i += stride) {{
+        U x, y;
+        x.v = ((const V*)X)[i];
+        y.v = ((const V*)Yv)[i];
+#pragma unroll
+        for (int k = 0; k < {width}; ++k) x.s[k] += alpha * y.s[k];
+        ((V*)X)[i] = x.v;
+    }}
+    const long long t = n_vec * {width} + start;
+    if (t < n) X[t] += alpha * Yv[t];
+}}
+"""
 
 
 def backward_source(activation: str | None, dtype) -> str:
@@ -166,14 +244,28 @@ def _ctype(dtype) -> str:
     return _CTYPE[dt]
 
 
+def forward_launch(m: int, n_vec: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """``(grid, block)`` of the forward over (m, n_vec) vectors: up to 256 threads across a
+    row (a warp at least), the rest of the block and the grid's y down the rows."""
+    cols = min(_ELEMENTWISE_THREADS, max(32, 1 << max(n_vec - 1, 0).bit_length()))
+    rows = _ELEMENTWISE_THREADS // cols
+    return (-(-n_vec // cols), max(1, min(-(-m // rows), _MAX_GRID_Y))), (cols, rows)
+
+
+def axpy_launch(n_vec: int, sm_count: int) -> tuple[tuple[int], tuple[int]]:
+    """``(grid, block)`` of axpy over ``n_vec`` vectors: a thread each, at most 32 blocks per
+    SM (a grid-stride loop past that), one block at least (for the tail)."""
+    blocks = max(1, min(-(-n_vec // _ELEMENTWISE_THREADS), 32 * sm_count))
+    return (blocks,), (_ELEMENTWISE_THREADS,)
+
+
 # -- compiled kernels (CuPy imported here, on first use) --------------------------------------
 @functools.cache
-def _forward_kernel(activation: str | None):
+def _forward_kernel(activation: str | None, dtype, width: int):
     import cupy
 
-    outputs = "T z, T y" if activation in NEEDS_PRE else "T z"
-    return cupy.ElementwiseKernel("T b", outputs, forward_operation(activation),
-                                  f"bias_act_{_act_name(activation)}")
+    name = f"bias_act_{_act_name(activation)}_{_ctype(dtype)}_{width}"
+    return cupy.RawKernel(forward_source(activation, dtype, width), name)
 
 
 @functools.cache
@@ -201,10 +293,10 @@ def _softmax_backward_kernel():
 
 
 @functools.cache
-def _axpy_kernel():
+def _axpy_kernel(dtype, width: int):
     import cupy
 
-    return cupy.ElementwiseKernel("T y, T alpha", "T x", "x += alpha * y", "axpy_inplace")
+    return cupy.RawKernel(axpy_source(dtype, width), f"axpy_{_ctype(dtype)}_{width}")
 
 
 @functools.cache
@@ -270,17 +362,19 @@ def check_scale(scale, rows: int) -> None:
 def bias_act_forward(z, b, activation):
     """``act(z + b)`` in one launch, in place on ``z``; ``(out, pre)`` (pre only for gelu)."""
     check_bias_act(z, b, activation)
-    if b is None:
-        if activation is None:
-            return z, None
-        b = z.dtype.type(0)  # a scalar: broadcast, never read from memory
-    kernel = _forward_kernel(activation)
-    if activation in NEEDS_PRE:
-        out = _empty_like(z)
-        kernel(b, z, out)  # z becomes z + b (the pre-activation), out act(z + b)
-        return out, z
-    kernel(b, z)
-    return z, None
+    if b is None and activation is None:
+        return z, None
+    out = _empty_like(z) if activation in NEEDS_PRE else z
+    m, n = z.shape
+    if z.size:
+        width = vector_width(z.dtype, n, z.data.ptr, out.data.ptr,
+                             *(() if b is None else (b.data.ptr,)))
+        n_vec = n // width
+        _forward_kernel(activation, z.dtype, width)(
+            *forward_launch(m, n_vec),
+            (z, z if b is None else b, out, np.int64(m), np.int32(n_vec),
+             np.int32(b is not None)))
+    return (out, z) if activation in NEEDS_PRE else (z, None)
 
 
 def act_backward(grad_out, out, pre, activation, need_bias_grad: bool):
@@ -342,7 +436,14 @@ def axpy_(x, alpha, y) -> None:
     if x.shape != y.shape or x.dtype != y.dtype:
         raise ValueError(f"axpy_: x {tuple(x.shape)} {x.dtype} and y {tuple(y.shape)} "
                          f"{y.dtype} differ")
-    _axpy_kernel()(y, x.dtype.type(alpha), x)
+    if not (x.flags.c_contiguous and y.flags.c_contiguous):
+        raise ValueError("axpy_: expected C-contiguous arrays")
+    if not x.size:
+        return
+    width = vector_width(x.dtype, 0, x.data.ptr, y.data.ptr)  # 0: the kernel does the tail
+    n_vec = x.size // width
+    _axpy_kernel(x.dtype, width)(*axpy_launch(n_vec, _sm_count(x.device.id)),
+                                 (x, y, x.dtype.type(alpha), np.int64(n_vec), np.int64(x.size)))
 
 
 def _empty_like(a):

@@ -36,6 +36,7 @@ class NumpyRuntime:
         pass
 
     has_tf32 = True  # as an Ampere or later GPU
+    sm_count = 132   # as an H100
 
     @staticmethod
     def tf32_matmul(a, b):

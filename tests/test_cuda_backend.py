@@ -373,6 +373,49 @@ def test_graph_mode_keeps_matrix_products_off_cupys_cublas(monkeypatch):
         forget_cuda_backends()
 
 
+def test_auto_sends_captured_layers_to_cublas(monkeypatch, small_work_to_numba):
+    """With tensorcore's cuBLAS handle recordable (the probe passed), ``auto`` sends a
+    captured layer to the cupy path, which won at every size in a graph; a forced numba
+    path stays numba."""
+    serve_cuda_with(monkeypatch, RecordingCupy)
+    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
+    try:
+        be = backends.get_backend("cuda")
+        be._graph_cublas = True  # as after a passing probe
+        be.runtime.graph_mode = True
+        _layer_step(8, 4, 3)
+        assert ("linear_act", "cupy") in be.ran and ("linear_act", "numba") not in be.ran
+        assert ("linear_backward", "numba") not in be.ran
+        be.ran.clear()
+        with tc.backends.use_kernels("numba"):
+            _layer_step(8, 4, 3)
+        assert ("linear_act", "numba") in be.ran and ("linear_backward", "numba") in be.ran
+        be.runtime.graph_mode = False
+        be.ran.clear()
+        _layer_step(8, 4, 3)  # eager: the table's numba
+        assert ("linear_act", "numba") in be.ran
+    finally:
+        forget_cuda_backends()
+
+
+def test_auto_weighs_a_layer_by_its_longest_reduction():
+    """A layer's work for ``auto`` is ``layer_steps``: a skinny layer with a long reduction
+    (the large MLP's 1024 x 10 x 2048 output layer, 16 forward tiles of 2048 steps) goes to
+    cuBLAS though its M*N*K is below 512^3; the tile is the Numba GEMM's."""
+    from tensorcore.kernels import cuda_common
+
+    steps = kernel_paths.layer_steps
+    assert kernel_paths.LAYER_TILE == cuda_common.GEMM_BM == cuda_common.GEMM_BN
+    assert steps(512, 512, 512) == 1024 and steps(1024, 10, 2048) == 3072
+    assert steps(1024, 10, 2048, sm_count=1) > steps(1024, 10, 2048)  # fewer SMs: longer
+    assert kernel_paths.resolve("linear_act", steps(512, 512, 512)) == "numba"
+    assert kernel_paths.resolve("linear_act", steps(128, 512, 784)) == "numba"  # small MLP
+    assert kernel_paths.resolve("linear_act", steps(1024, 10, 2048)) == "cupy"
+    assert kernel_paths.resolve("linear_act", steps(1024, 1024, 1024)) == "cupy"
+    be = StandInCupy(tc.device("cuda"))
+    assert be._layer_steps(1024, 10, 2048) == steps(1024, 10, 2048, be.runtime.sm_count)
+
+
 def test_environment_forces_a_path_and_rejects_unknown_ones():
     code = "import tensorcore as tc; print(tc.backends.get_kernels())"
     assert _run_python(code, TENSORCORE_KERNELS="unfused").stdout.strip() == "unfused"
@@ -392,7 +435,7 @@ def _layer_step(m, n, k, dtype=np.float64):
 @pytest.fixture
 def small_work_to_numba(monkeypatch):
     """An ``auto`` table that sends small work to numba for every entry point."""
-    for op, limit in {"linear_act": 256 ** 3, "act_backward": 256 ** 2,
+    for op, limit in {"linear_act": 256, "act_backward": 256 ** 2,
                       "softmax_ce": 256 ** 2}.items():
         monkeypatch.setitem(kernel_paths.AUTO_THRESHOLDS, op, limit)
 
@@ -423,7 +466,7 @@ def test_dispatch_follows_the_switch(monkeypatch, small_work_to_numba):
         assert set(be.ran) == {(e, "numba") for e in ("linear_act", "linear_backward",
                                                       "softmax_ce", "softmax_ce_backward")}
         be.ran.clear()
-        _layer_step(300, 300, 300)               # M*N*K and M*N above the table's limits
+        _layer_step(300, 300, 300)               # 600 layer steps, M*N above the limits
         assert set(be.ran) == {(e, "cupy") for e in ("linear_act", "act_backward",
                                                      "softmax_ce", "softmax_ce_backward")}
         for path in ("numba", "cupy", "unfused"):

@@ -251,3 +251,33 @@ def test_a_cublaslt_forward_that_computes_wrong_values_is_switched_off(lt_backen
         assert lt_backend._cublaslt_works() is False
     assert lt_backend._cublaslt_works() is False  # checked once: switching it on again
     assert lt_backend.cublaslt is True            # does not bring it back
+
+
+def test_a_graph_records_the_cublaslt_forward_once_checked_before(lt_backend, monkeypatch):
+    """The check reads its result back, which a recording refuses: ``prepare_capture`` runs
+    it, and graph mode then takes the one-call forward; unchecked, graph mode keeps the
+    epilogue kernel and checks nothing."""
+    import tensorcore as tc
+    import tensorcore.nn.functional as F
+    from tensorcore.backends.contract import Backend
+    from tensorcore.kernels import cuda_cupy
+
+    monkeypatch.setattr(cuda_cupy, "bias_act_forward",  # the epilogue kernel, on NumPy
+                        functools.partial(Backend.bias_act, lt_backend))
+
+    x, w, b = (tc.tensor(np.ones(s, np.float32), device="cuda") for s in ((3, 4), (2, 4), (2,)))
+    lt_backend._graph_cublas = True  # as after a passing probe of the graph GEMM
+    lt_backend.runtime.graph_mode = True
+    try:
+        np.testing.assert_array_equal(F.linear_act(x, w, b, "relu").cpu().numpy(), 5.0)
+        assert lt_backend._cublaslt_ok is None  # not checked while recording
+        assert lt_backend.kernel_calls["linear_act", "cublaslt"] == 0
+        lt_backend.runtime.graph_mode = False
+        lt_backend.prepare_capture()
+        assert lt_backend._cublaslt_ok is True
+        lt_backend.runtime.graph_mode = True
+        lt_backend.kernel_calls.clear()
+        np.testing.assert_array_equal(F.linear_act(x, w, b, "relu").cpu().numpy(), 5.0)
+        assert lt_backend.kernel_calls["linear_act", "cublaslt"] == 1
+    finally:
+        lt_backend.runtime.graph_mode = False

@@ -21,9 +21,10 @@ def test_every_activation_has_forward_and_backward_kernels():
     assert set(cuda_cupy.ACTIVATIONS) == set(ACTS)
     for act, (fwd, bwd) in cuda_cupy.ACTIVATIONS.items():
         assert fwd.startswith("y = ") and bwd.startswith("gz = ")
-        op = cuda_cupy.forward_operation(act)
-        assert op.startswith("T v = z + b;") and ("y = " in op) == (act == "gelu")
         for dtype, ctype in ((np.float32, "float"), (np.float64, "double")):
+            src = cuda_cupy.forward_source(act, dtype, 1)
+            assert f"bias_act_{act or 'identity'}_{ctype}_1(" in src and fwd in src
+            assert ("((V*)Y)[i] = y_out.v;" in src) == (act in cuda_cupy.NEEDS_PRE)
             src = cuda_cupy.backward_source(act, dtype)
             assert f"act_backward_{act or 'identity'}_{ctype}(" in src and bwd in src
             assert ("P[i]" in src) == (act in cuda_cupy.NEEDS_PRE)
@@ -126,10 +127,9 @@ def test_kernel_sources_compile_for_sm90(dtype):
     ctype = {np.float32: "float", np.float64: "double"}[dtype]
     sources = [cuda_cupy.softmax_ce_source(dtype)]
     sources += [cuda_cupy.backward_source(act, dtype) for act in ACTS]
-    for act in ACTS:  # the ElementwiseKernel bodies, in a function shaped like CuPy's
-        outs = "T& z, T& y" if act in cuda_cupy.NEEDS_PRE else "T& z"
-        sources.append(f"typedef {ctype} T;\n__device__ void f(const T b, {outs}) "
-                       f"{{ {cuda_cupy.forward_operation(act)} }}")
+    for width in (1, 16 // np.dtype(dtype).itemsize):
+        sources += [cuda_cupy.forward_source(act, dtype, width) for act in ACTS]
+        sources.append(cuda_cupy.axpy_source(dtype, width))
     sources.append(f"typedef {ctype} T;\n__device__ void f(const T* probs, const long long* "
                    f"target, const T* scale, long long c, long long per_row, T& grad, "
                    f"long long i) {{ {cuda_cupy.SOFTMAX_CE_BACKWARD_OPERATION} }}")
@@ -145,12 +145,15 @@ def test_kernel_objects_build_in_cupy(dtype):
     only fail at the first launch on a GPU, as "named symbol not found")."""
     pytest.importorskip("cupy")
     for act in ACTS:
-        forward = cuda_cupy._forward_kernel(act)
-        assert (forward.nin, forward.nout) == (1, 2 if act in cuda_cupy.NEEDS_PRE else 1)
+        for width in (1, 16 // np.dtype(dtype).itemsize):
+            forward = cuda_cupy._forward_kernel(act, dtype, width)
+            assert f'extern "C" __global__ void {forward.name}(' in forward.code
         backward = cuda_cupy._backward_kernel(act, dtype)
         assert f'extern "C" __global__ void {backward.name}(' in backward.code
+    for width in (1, 16 // np.dtype(dtype).itemsize):
+        axpy = cuda_cupy._axpy_kernel(dtype, width)
+        assert f'extern "C" __global__ void {axpy.name}(' in axpy.code
     softmax = cuda_cupy._softmax_kernel(dtype)
     assert f'extern "C" __global__ void {softmax.name}(' in softmax.code
     assert (cuda_cupy._softmax_backward_kernel().nin, cuda_cupy._softmax_backward_kernel().nout) \
         == (5, 1)
-    assert (cuda_cupy._axpy_kernel().nin, cuda_cupy._axpy_kernel().nout) == (2, 1)

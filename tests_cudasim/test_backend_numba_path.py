@@ -67,7 +67,7 @@ def test_auto_runs_its_probe_then_takes_the_numba_path(monkeypatch):
     the measured one sends none)."""
     from tensorcore.backends import cupy_backend, kernel_paths
 
-    monkeypatch.setitem(kernel_paths.AUTO_THRESHOLDS, "linear_act", 256 ** 3)
+    monkeypatch.setitem(kernel_paths.AUTO_THRESHOLDS, "linear_act", 256)
     monkeypatch.setattr(cupy_backend, "_numba_state", {})
     serve_cuda_with(monkeypatch, NumbaStandIn)
     try:

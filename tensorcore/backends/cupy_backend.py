@@ -76,6 +76,7 @@ class CupyRuntime:
         self.graph_mode = False  # set by tensorcore.cuda.graphs.capture, warm-up included
         self._cublas = self._cublaslt = None
         self.compute_major = int(self.device.compute_capability[:-1])  # "90" -> 9
+        self.sm_count = int(self.device.attributes["MultiProcessorCount"])
 
     def scatter_add(self, target, index, values) -> None:
         if self._add_at is not None:
@@ -279,6 +280,10 @@ class CupyBackend(Backend):
             raise ValueError(f"TENSORCORE_GRAPH_GEMM={choice!r}: expected auto, cublas or numba")
         if choice != "numba" and self._graph_cublas is None:
             self._graph_cublas = _graph_cublas_works(self)
+        if self.cublaslt and self._graph_cublas and "cupy" in self.fused_paths:
+            # the cupy path's cuBLASLt forward: its check reads back, never while recording
+            with self.runtime.device:
+                self._cublaslt_works()
         if "numba" in self.fused_paths and (self.graph_gemm() == "numba"
                                             or kernel_paths.get_kernels() == "numba"):
             _numba_ready(self)  # the probe synchronizes: never inside the recording
@@ -323,9 +328,12 @@ class CupyBackend(Backend):
         path = kernel_paths.resolve(op, work)
         if path == "unfused" or np.dtype(dtype) not in _FUSED_DTYPES:
             return "unfused"
-        if (path == "cupy" and op == "linear_act" and self.capturing()
-                and self.graph_gemm() != "cublas"):
-            path = "numba"  # the one-launch layer, rather than cupy's epilogue after our GEMM
+        if op == "linear_act" and self.capturing():
+            if self.graph_gemm() != "cublas":
+                path = "numba" if path == "cupy" else path  # the one-launch layer, rather
+                # than cupy's epilogue after our Numba GEMM
+            elif path == "numba" and kernel_paths.get_kernels() == "auto":
+                path = "cupy"  # no launch costs in a graph: cuBLAS won at every size
         if path not in self.fused_paths:
             return "unfused"
         if path == "numba" and kernel_paths.get_kernels() == "auto" and not _numba_ready(self):
@@ -343,7 +351,11 @@ class CupyBackend(Backend):
 
     def linear_act(self, x, w, b, activation):
         (m, k), n = x.shape, w.shape[0]
-        return self._dispatch("linear_act", "linear_act", m * n * k, x.dtype, x, w, b, activation)
+        return self._dispatch("linear_act", "linear_act", self._layer_steps(m, n, k), x.dtype,
+                              x, w, b, activation)
+
+    def _layer_steps(self, m: int, n: int, k: int) -> int:
+        return kernel_paths.layer_steps(m, n, k, self.runtime.sm_count)
 
     def bias_act(self, z, b, activation):
         # only the epilogue: the Numba path fuses it with the GEMM in linear_act instead
@@ -356,8 +368,8 @@ class CupyBackend(Backend):
 
     def linear_backward(self, grad_out, out, pre, x, w, activation, needs):
         (m, n), k = grad_out.shape, x.shape[1]
-        if (m * n * k <= self.one_launch_backward_max
-                and self.kernel_path("linear_act", m * n * k, grad_out.dtype) == "numba"):
+        if (m * n * k <= self.one_launch_backward_max and self.kernel_path(
+                "linear_act", self._layer_steps(m, n, k), grad_out.dtype) == "numba"):
             return self._run("linear_backward", "numba", grad_out, out, pre, x, w, activation,
                              needs)
         return super().linear_backward(grad_out, out, pre, x, w, activation, needs)
@@ -404,7 +416,7 @@ class CupyBackend(Backend):
         # off cuBLASLt too): they keep the epilogue kernel
         if (self.cublaslt and activation in (None, "relu") and x.dtype == np.float32
                 and w.dtype == np.float32 and min(*x.shape, w.shape[0]) > 1
-                and not self.capturing() and self._cublaslt_works()):
+                and (self._cublaslt_ok if self.capturing() else self._cublaslt_works())):
             return self._linear_cublaslt(x, w, b, activation == "relu"), None
         return kernels.cuda_cupy.bias_act_forward(self.matmul(x, w.T), _contiguous(self.xp, b),
                                                   activation)

@@ -11,9 +11,13 @@ Three paths serve ``linear_act``, its backward and the softmax cross-entropy on 
 * ``"unfused"``: the contract's reference ``xp`` code (several CuPy launches).
 
 ``"auto"`` (the default) picks ``numba`` or ``cupy`` by the size of the work, from the one
-table ``AUTO_THRESHOLDS``; as measured on an H200 it picks ``numba`` for layers up to
-512^3 (forward and backward one launch each) and ``cupy`` above, and for the elementwise
-entry points.
+table ``AUTO_THRESHOLDS``. A layer's work is ``layer_steps``: how long the Numba kernels'
+busiest SM reduces, which grows with a skinny layer's long reduction as much as with
+M * N * K. As measured on an H200, eager layers up to 2048 steps (512^3 is 1024, the small
+MLP's widest layer 1296) take ``numba`` (forward and backward one launch each), longer ones
+(1024^3: 5958; 1024 x 10 x 2048: 3072) and the elementwise entry points ``cupy``. A CUDA
+graph records no launch costs, and there the ``cupy`` path (its GEMMs on tensorcore's cuBLAS
+handle) won at every size: the backend sends captured layers to it.
 ``TENSORCORE_KERNELS=auto|numba|cupy|unfused`` sets the path when tensorcore is imported;
 ``set_kernels`` and the context manager ``use_kernels`` set it from Python. Dtypes other
 than float32/float64 always take the unfused path.
@@ -22,7 +26,9 @@ than float32/float64 always take the unfused path.
 >>> with kernel_paths.use_kernels("cupy"):
 ...     kernel_paths.resolve("linear_act", 64 * 64 * 64)
 'cupy'
->>> kernel_paths.resolve("linear_act", 64 * 64 * 64), kernel_paths.resolve("linear_act", 1024 ** 3)
+>>> [kernel_paths.layer_steps(n, n, n) for n in (64, 512, 1024)]
+[128, 1024, 5958]
+>>> kernel_paths.resolve("linear_act", 1024), kernel_paths.resolve("linear_act", 5958)
 ('numba', 'cupy')
 """
 
@@ -34,17 +40,37 @@ import os
 KERNEL_PATHS = ("auto", "numba", "cupy", "unfused")
 
 # "auto": the largest work (see WORK) that still goes to the single-launch Numba kernels;
-# anything larger takes cuBLAS + the CuPy kernels. Measured with benchmarks/gpu_report.py on
-# an H200 (docs/benchmarks.md, 2026-11-27), Numba kernels launched through
-# kernels.cuda_launch: linear + ReLU fwd+bwd, numba (one launch each way) against cupy,
-# 0.118 / 0.183 ms at 64^3, 0.139 / 0.236 at 512^3, 0.285 / 0.191 at 1024^3. The
-# elementwise entry points alone: cupy won from 64 x 64 up (0 sends none to numba).
+# anything larger takes cuBLAS + the CuPy kernels. Measured with benchmarks/gpu_report.py and
+# benchmarks/profile_step.py on an H200 (docs/benchmarks.md, 2026-11-27), Numba kernels
+# launched through kernels.cuda_launch. linear_act, eager, fwd+bwd, numba against cupy:
+# 0.118 / 0.183 ms at 64^3 (128 steps), 0.139 / 0.236 at 512^3 (1024), 0.285 / 0.191 at
+# 1024^3 (5958); the small MLP step (widest layer 1296 steps) 0.641 ms on numba, 0.894 on
+# cupy; the large step's 1024 x 10 x 2048 output layer (3072 steps) 0.31 ms of Numba kernels,
+# about 0.1 us per step, where the cupy path's layer costs 0.18-0.24 ms of host time.
+# The elementwise entry points alone: cupy won from 64 x 64 up (0 sends none to numba).
 AUTO_THRESHOLDS: dict[str, int] = {
-    "linear_act": 512 ** 3,  # work = M * N * K of x (M, K) @ w.T (K, N)
+    "linear_act": 2048,  # work = layer_steps(M, N, K, SMs) of x (M, K) @ w.T (K, N)
     "act_backward": 0,  # work = M * N of the gradient
     "softmax_ce": 0,    # work = N * C of the logits
 }
-WORK = {"linear_act": "M*N*K", "act_backward": "M*N", "softmax_ce": "N*C"}
+WORK = {"linear_act": "layer_steps(M, N, K, SMs)", "act_backward": "M*N", "softmax_ce": "N*C"}
+LAYER_TILE = 64  # the Numba GEMM kernels' output tile side (kernels.cuda_common.GEMM_BM, _BN)
+
+
+def layer_steps(m: int, n: int, k: int, sm_count: int = 132) -> int:
+    """The Numba path's layer, x (m, k) @ w.T (k, n), as the reduction steps its busiest SM
+    runs in the forward and the one-launch backward: each 64 x 64 output tile reduces over
+    one dimension (the forward's over K; the backward's grad_x tiles over N, grad_w tiles
+    over M), no tile takes less than its own reduction, and the tiles share ``sm_count``
+    SMs. A skinny layer is long: 1024 x 10 x 2048 has 16 forward tiles of 2048 steps."""
+    def tiles(rows: int, cols: int) -> int:
+        return -(-rows // LAYER_TILE) * -(-cols // LAYER_TILE)
+
+    sms = max(sm_count, 1)
+    forward = max(-(-tiles(m, n) * k // sms), k)
+    backward = max(-(-(tiles(m, k) * n + tiles(n, k) * m) // sms), n, m)
+    return forward + backward
+
 
 _current = "auto"
 
