@@ -27,7 +27,8 @@ wrong before anything reaches the GPU.
 ['gelu', 'none', 'relu', 'sigmoid', 'tanh']
 >>> "atomicAdd" in backward_source("relu", np.float32)
 True
->>> vector_width(np.float32, 2048, 0x7f0000000100), vector_width(np.float32, 10, 0x7f0000000100)
+>>> f32 = np.dtype(np.float32)
+>>> vector_width(f32, 2048, 0x7f0000000100), vector_width(f32, 10, 0x7f0000000100)
 (4, 1)
 """
 
@@ -69,13 +70,16 @@ def _act_name(activation: str | None) -> str:
     return activation or "identity"
 
 
-def vector_width(dtype, row: int, *pointers: int) -> int:
+def vector_width(dtype: np.dtype, row: int, *pointers: int) -> int:
     """Elements per vector load of the elementwise kernels: 16 bytes (4 floats, 2 doubles)
     where ``row`` (the elements a vector must not cross) is a multiple of it and every
     pointer is 16-byte aligned, else 1."""
-    width = 16 // np.dtype(dtype).itemsize
-    if row % width or any(p % 16 for p in pointers):
+    width = 16 // dtype.itemsize
+    if row % width:
         return 1
+    for p in pointers:
+        if p % 16:
+            return 1
     return width
 
 
@@ -252,10 +256,11 @@ def forward_launch(m: int, n_vec: int) -> tuple[tuple[int, int], tuple[int, int]
     return (-(-n_vec // cols), max(1, min(-(-m // rows), _MAX_GRID_Y))), (cols, rows)
 
 
-def axpy_launch(n_vec: int, sm_count: int) -> tuple[tuple[int], tuple[int]]:
-    """``(grid, block)`` of axpy over ``n_vec`` vectors: a thread each, at most 32 blocks per
-    SM (a grid-stride loop past that), one block at least (for the tail)."""
-    blocks = max(1, min(-(-n_vec // _ELEMENTWISE_THREADS), 32 * sm_count))
+def axpy_launch(n_vec: int, max_blocks: int = 4096) -> tuple[tuple[int], tuple[int]]:
+    """``(grid, block)`` of axpy over ``n_vec`` vectors: a thread each, up to ``max_blocks``
+    (about 32 per SM of an H100; a grid-stride loop past that), one block at least (for the
+    tail)."""
+    blocks = max(1, min(-(-n_vec // _ELEMENTWISE_THREADS), max_blocks))
     return (blocks,), (_ELEMENTWISE_THREADS,)
 
 
@@ -438,12 +443,13 @@ def axpy_(x, alpha, y) -> None:
                          f"{y.dtype} differ")
     if not (x.flags.c_contiguous and y.flags.c_contiguous):
         raise ValueError("axpy_: expected C-contiguous arrays")
-    if not x.size:
+    n = x.size
+    if not n:
         return
     width = vector_width(x.dtype, 0, x.data.ptr, y.data.ptr)  # 0: the kernel does the tail
-    n_vec = x.size // width
-    _axpy_kernel(x.dtype, width)(*axpy_launch(n_vec, _sm_count(x.device.id)),
-                                 (x, y, x.dtype.type(alpha), np.int64(n_vec), np.int64(x.size)))
+    n_vec = n // width
+    _axpy_kernel(x.dtype, width)(*axpy_launch(n_vec),
+                                 (x, y, x.dtype.type(alpha), np.int64(n_vec), np.int64(n)))
 
 
 def _empty_like(a):

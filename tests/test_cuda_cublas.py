@@ -214,6 +214,7 @@ def graph_backend(monkeypatch):
     serve_cuda_with(monkeypatch, GraphCupy)
     monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
     monkeypatch.delenv("TENSORCORE_GRAPH_GEMM", raising=False)
+    monkeypatch.setenv("TENSORCORE_CUBLASLT", "0")  # the graph GEMM alone (no cuBLASLt here)
     yield backends.get_backend("cuda")
     forget_cuda_backends()
 

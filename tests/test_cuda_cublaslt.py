@@ -281,3 +281,22 @@ def test_a_graph_records_the_cublaslt_forward_once_checked_before(lt_backend, mo
         assert lt_backend.kernel_calls["linear_act", "cublaslt"] == 1
     finally:
         lt_backend.runtime.graph_mode = False
+
+
+@pytest.mark.parametrize("value,eager,in_graphs", [(None, False, True), ("graph", False, True),
+                                                   ("1", True, True), ("0", False, False)])
+def test_the_environment_sets_where_the_cublaslt_forward_runs(monkeypatch, value, eager,
+                                                              in_graphs):
+    from standin_cuda import StandInCupy
+
+    import tensorcore as tc
+
+    if value is None:
+        monkeypatch.delenv("TENSORCORE_CUBLASLT", raising=False)
+    else:
+        monkeypatch.setenv("TENSORCORE_CUBLASLT", value)
+    be = StandInCupy(tc.device("cuda"))
+    assert (be.cublaslt, be._graph_cublaslt()) == (eager, in_graphs)
+    monkeypatch.setenv("TENSORCORE_CUBLASLT", "yes")
+    with pytest.raises(ValueError, match="TENSORCORE_CUBLASLT='yes': expected 0, 1 or graph"):
+        StandInCupy(tc.device("cuda"))

@@ -197,6 +197,38 @@ def test_gpu_own_cublas_handle_matches_cupy_matmul(dtype):
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("activation", [None, "relu"])
+def test_gpu_graph_records_the_cublaslt_forward(activation):
+    """By default (``TENSORCORE_CUBLASLT=graph``) a captured cupy-path float32 layer runs
+    its forward in one cuBLASLt call; replayed on new inputs, the layer and its gradients
+    match NumPy's."""
+    be = backends.get_backend("cuda")
+    rng = np.random.default_rng(7)
+    x0, x1, w, b, g = (rng.standard_normal(s) for s in ((40, 24), (40, 24), (36, 24), (36,),
+                                                        (40, 36)))
+    wt, bt = (tc.tensor(a.astype(np.float32), device="cuda", requires_grad=True)
+              for a in (w, b))
+    gt = tc.tensor(g.astype(np.float32), device="cuda")
+
+    def step(x):
+        wt.grad = bt.grad = None
+        x.grad = None
+        y = F.linear_act(x, wt, bt, activation)
+        y.backward(gt)
+        return y, x.grad, wt.grad, bt.grad
+
+    be.kernel_calls.clear()
+    with tc.backends.use_kernels("cupy"):
+        graph = tc.cuda.graphs.capture(
+            step, tc.tensor(x0.astype(np.float32), device="cuda", requires_grad=True),
+            warmup=1)
+        got = graph.replay(tc.tensor(x1.astype(np.float32), device="cuda"))
+    assert be.graph_gemm() == "cublas" and be.kernel_calls["linear_act", "cublaslt"] >= 2
+    for a, want in zip(got, _numpy_layer(x1, w, b, activation, g)):
+        np.testing.assert_allclose(a.detach().cpu().numpy(), want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.gpu
 @pytest.mark.parametrize("gemm", ["cublas", "numba"])  # the GEMM the graph records
 @pytest.mark.parametrize("path", ["cupy", "numba"])  # can Numba launches be captured?
 def test_gpu_graph_capture_and_replay(path, gemm, monkeypatch):
