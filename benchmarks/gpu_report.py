@@ -575,8 +575,8 @@ def mlp_section(sizes: list[str], min_time: float) -> None:
     step_ms = {}  # (impl, size) -> ms, for the GEMM throughput of the large step below
     steps = {}  # each step built once, timed in every pass
     for size in sizes:  # interleaved passes, the best of each kept: order and clocks cancel
-        for _ in range(LAYER_PASSES - 1):
-            for impl in impls:
+        for _ in range(LAYER_PASSES - 1):  # backwards: no column is always timed first
+            for impl in reversed(impls):
                 cell(str, time_mlp_best, impl, size, min_time, step_ms, steps)
         row = [cell("{:.3f}".format, time_mlp_best, impl, size, min_time, step_ms, steps)
                for impl in impls]
@@ -591,7 +591,8 @@ def mlp_section(sizes: list[str], min_time: float) -> None:
          + fastest_against(step_ms, eager, "torch-cuda"),
          "- captured, fastest tc step against torch-cuda: " + fastest_against(
              step_ms, tuple(i for i in impls if "+graph" in i), "torch-cuda"))
-    emit(f"- each cell: the best of {LAYER_PASSES} interleaved passes over the columns",
+    emit(f"- each cell: the best of {LAYER_PASSES} interleaved passes over the columns (the "
+         "first right to left)",
          f"- +graph columns: the GEMMs ran on the {graph_gemm_name()} graph GEMM "
          "(+graph:numba: the Numba GEMM)",
          "- `F.cross_entropy` checks its targets' range with the max known from their host "
@@ -619,7 +620,7 @@ def layer_section(sides: list[int], min_time: float) -> dict:
     for n in sides:  # LAYER_PASSES interleaved passes over the paths: the best of each is kept,
         timed = [i for i in impls if not ("+" in i and n > GRAPH_LAYER_MAX)]
         for _ in range(LAYER_PASSES - 1):  # so that the order and clock changes cancel out
-            for impl in timed:
+            for impl in reversed(timed):
                 cell(str, time_layer, impl, n, min_time, times)
         row = [cell(_layer_cell, time_layer, impl, n, min_time, times) if impl in timed
                else "-" for impl in impls]
@@ -636,7 +637,8 @@ def layer_section(sides: list[int], min_time: float) -> dict:
              times, ("numba+graph", "cupy+graph", "cupy+graph:numba"), "unfused+graph"),
          "- cublas is ONE GEMM (2n^3); the others run three "
          "(6n^3): a fused layer at cuBLAS speed takes 3x the cublas column.",
-         f"- each cell: the best of {LAYER_PASSES} interleaved passes over the columns",
+         f"- each cell: the best of {LAYER_PASSES} interleaved passes over the columns (the "
+         "first right to left)",
          "- numba: the layer's forward in one launch, its backward in one up to "
          f"{cupy_backend.ONE_LAUNCH_BACKWARD_MAX:.3g} of M*N*K; numba+one: always one; "
          "numba+split: never (the act backward kernel and two cuBLAS GEMMs, the before)",
