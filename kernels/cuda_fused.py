@@ -63,7 +63,8 @@ CuPy arrays, every launch here goes through :func:`tensorcore.kernels.cuda_commo
 which packs the parameters itself and calls the driver (:mod:`~tensorcore.kernels.cuda_launch`):
 on an H200, a layer's forward through ``F.linear_act`` then cost 41-67 us of host time, less
 than the cuBLAS + CuPy epilogue path, and with the one-launch backward the layer ran
-1.5-2x faster than that path from 64^3 to 512^3, so ``auto`` takes these up to 512^3.
+1.5-2x faster than that path from 64^3 to 512^3, so ``auto`` takes small eager layers here
+(``tensorcore.backends.kernel_paths.layer_steps``: not skinny ones with a long reduction).
 
 Checked under Numba's simulator (``tests_cudasim/``), by compiling every variant to sm_90 PTX
 without a GPU (``tests/test_cuda_ptx.py``), and on an H100 and an H200 (numba-cuda 0.30.4):

@@ -47,9 +47,9 @@ os.environ.setdefault("NUMBA_CUDA_ARRAY_INTERFACE_SYNC", "0")
 # Small layers launch few blocks on purpose: no NumbaPerformanceWarning per launch for that
 os.environ.setdefault("NUMBA_CUDA_LOW_OCCUPANCY_WARNINGS", "0")
 # The numba path runs a layer's whole backward in one launch up to this work (M * N * K),
-# where launches cost more than its GEMM tiles lose to cuBLAS (docs/benchmarks.md). The same
-# H200 run put auto's linear_act threshold at 512^3 too, but this cap also serves a forced
-# numba path, where the one launch lost at 1024^3 (0.742 against 0.335 ms)
+# where launches cost more than its GEMM tiles lose to cuBLAS (docs/benchmarks.md). auto
+# weighs a layer by kernel_paths.layer_steps instead, but this cap also serves a forced numba
+# path, where the one launch lost at 1024^3 (0.742 against 0.335 ms)
 ONE_LAUNCH_BACKWARD_MAX = 512 ** 3
 
 
