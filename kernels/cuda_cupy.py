@@ -336,6 +336,8 @@ def check_bias_act(z, b, activation) -> None:
     _check_matrix("z", z)
     if b is not None and (b.ndim != 1 or b.shape[0] != z.shape[1]):
         raise ValueError(f"bias: expected shape ({z.shape[1]},), got {tuple(b.shape)}")
+    if b is not None and not b.flags.c_contiguous:  # the kernel reads B[c] (or a vector)
+        raise ValueError("bias: expected a contiguous array")
     _check_same_dtype(z=z, b=b)
 
 

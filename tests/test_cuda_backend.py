@@ -416,6 +416,42 @@ def test_auto_weighs_a_layer_by_its_longest_reduction():
     assert be._layer_steps(1024, 10, 2048) == steps(1024, 10, 2048, be.runtime.sm_count)
 
 
+def test_the_epilogue_kernel_gets_a_contiguous_bias(monkeypatch):
+    """The cupy path's epilogue kernel reads the bias as a contiguous vector: a strided one
+    (a slice of a bigger tensor) reaches it as a contiguous copy, through ``bias_act`` and
+    through ``linear_act``, and the layer still gives NumPy's values."""
+    from tensorcore.backends.contract import Backend
+    from tensorcore.kernels import cuda_cupy
+
+    class EpilogueCupy(StandInCupy):  # the cupy path's own forward, its kernel below
+        fused_paths = ("cupy",)
+
+    serve_cuda_with(monkeypatch, EpilogueCupy)
+    be = backends.get_backend("cuda")
+    seen = []
+
+    def epilogue(z, b, activation):
+        cuda_cupy.check_bias_act(z, b, activation)  # raises for a strided bias
+        seen.append(b.flags.c_contiguous)
+        return Backend.bias_act(be, z, b, activation)
+
+    monkeypatch.setattr(cuda_cupy, "bias_act_forward", epilogue)
+    try:
+        rng = np.random.default_rng(5)
+        z, wide = rng.standard_normal((4, 3)), rng.standard_normal(6)
+        out, _ = be.bias_act(z.copy(), wide[::2], "relu")
+        np.testing.assert_allclose(out, np.maximum(z + wide[::2], 0))
+        x, w = tc.tensor(rng.standard_normal((4, 5)), device="cuda"), tc.randn(3, 5, device="cuda",
+                                                                                dtype=tc.float64)
+        with tc.backends.use_kernels("cupy"):
+            y = F.linear_act(x, w, tc.tensor(wide, device="cuda")[::2], "relu")
+        want = np.maximum(x.cpu().numpy() @ w.cpu().numpy().T + wide[::2], 0)
+        np.testing.assert_allclose(y.cpu().numpy(), want, rtol=1e-12)
+        assert seen == [True, True]
+    finally:
+        forget_cuda_backends()
+
+
 def test_environment_forces_a_path_and_rejects_unknown_ones():
     code = "import tensorcore as tc; print(tc.backends.get_kernels())"
     assert _run_python(code, TENSORCORE_KERNELS="unfused").stdout.strip() == "unfused"

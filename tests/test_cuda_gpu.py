@@ -197,6 +197,25 @@ def test_gpu_own_cublas_handle_matches_cupy_matmul(dtype):
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("cols", [8, 10])  # vector loads, and rows of 10 floats: none
+def test_gpu_layer_with_a_strided_bias_and_odd_offsets(path, cols):
+    """The vector-load epilogue takes whole 16-byte vectors only where the row and every
+    pointer allow: a bias sliced from a bigger tensor and an input starting 4 bytes into its
+    buffer still give NumPy's values."""
+    rng = np.random.default_rng(cols)
+    x, w, wide = (rng.standard_normal(s).astype(np.float32) for s in ((9, 7), (cols, 7),
+                                                                      (2 * cols,)))
+    buffer = tc.tensor(np.concatenate([[0.0], x.ravel()]).astype(np.float32), device="cuda")
+    xt = buffer[1:].reshape(9, 7)  # 4 bytes past an aligned allocation
+    bt = tc.tensor(wide, device="cuda")[::2]
+    with tc.backends.use_kernels(path):
+        y = F.linear_act(xt, tc.tensor(w, device="cuda"), bt, "relu")
+    np.testing.assert_allclose(y.cpu().numpy(), np.maximum(x @ w.T + wide[::2], 0),
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.gpu
 @pytest.mark.parametrize("activation", [None, "relu"])
 def test_gpu_graph_records_the_cublaslt_forward(activation):
     """By default (``TENSORCORE_CUBLASLT=graph``) a captured cupy-path float32 layer runs

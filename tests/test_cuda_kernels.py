@@ -41,6 +41,8 @@ def test_kernel_checks_name_what_is_wrong():
         cuda_cupy.check_bias_act(np.zeros((2, 2), np.int64), None, None)
     with pytest.raises(ValueError, match=r"bias: expected shape \(3,\), got \(4,\)"):
         cuda_cupy.check_bias_act(z, np.zeros(4, np.float32), "relu")
+    with pytest.raises(ValueError, match="bias: expected a contiguous array"):
+        cuda_cupy.check_bias_act(z, np.zeros(6, np.float32)[::2], "relu")
     with pytest.raises(TypeError, match="z=float32, b=float64"):
         cuda_cupy.check_bias_act(z, np.zeros(3), "relu")
     with pytest.raises(ValueError, match=r"out: expected shape \(4, 3\), got \(3, 4\)"):

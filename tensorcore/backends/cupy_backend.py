@@ -370,7 +370,7 @@ class CupyBackend(Backend):
         if path == "unfused":
             return super().bias_act(z, b, activation)
         with self.runtime.device:
-            return kernels.cuda_cupy.bias_act_forward(z, b, activation)
+            return kernels.cuda_cupy.bias_act_forward(z, _contiguous(self.xp, b), activation)
 
     def linear_backward(self, grad_out, out, pre, x, w, activation, needs):
         (m, n), k = grad_out.shape, x.shape[1]
