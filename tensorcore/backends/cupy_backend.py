@@ -418,16 +418,23 @@ class CupyBackend(Backend):
 
     # "cupy": cuBLAS + one CuPy kernel (or one cuBLASLt call, where switched on and it fits)
     def _linear_act_cupy(self, x, w, b, activation):
-        # cuBLASLt's heuristic refuses products with a dimension of 1 (PyTorch keeps those
-        # off cuBLASLt too): they keep the epilogue kernel
-        capturing = self.capturing()
-        if ((self._graph_cublaslt() if capturing else self.cublaslt)
-                and activation in (None, "relu") and x.dtype == np.float32
-                and w.dtype == np.float32 and min(*x.shape, w.shape[0]) > 1
-                and (self._cublaslt_ok if capturing else self._cublaslt_works())):
+        if self._cublaslt_takes(x, w, activation):
             return self._linear_cublaslt(x, w, b, activation == "relu"), None
         return kernels.cuda_cupy.bias_act_forward(self.matmul(x, w.T), _contiguous(self.xp, b),
                                                   activation)
+
+    def _cublaslt_takes(self, x, w, activation) -> bool:
+        """Whether one cuBLASLt call runs this layer's forward: float32, ReLU or none, no
+        dimension of 1 (cuBLASLt's heuristic refuses those; PyTorch keeps them off it too),
+        and switched on where it runs now: eagerly (checked on first use) or in a graph
+        (checked by prepare_capture, never while recording). Cheap tests first."""
+        if not ((self.cublaslt or self.cublaslt_in_graphs) and activation in (None, "relu")
+                and x.dtype == np.float32 and w.dtype == np.float32
+                and min(*x.shape, w.shape[0]) > 1):
+            return False
+        if self.capturing():
+            return bool(self._cublaslt_ok)
+        return self.cublaslt and self._cublaslt_works()
 
     def _graph_cublaslt(self) -> bool:
         """Whether a CUDA graph records the cuBLASLt forward (checked in prepare_capture)."""
