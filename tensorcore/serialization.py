@@ -260,8 +260,9 @@ class _Archive:
             nbytes = _nbytes(shape, dtype.itemsize)
             data_size = info.file_size - len(magic) - len(length_field) - length
             if nbytes != data_size:
+                declared = "more than NumPy can hold" if nbytes is None else nbytes
                 raise _Bad(f"{what} holds {data_size} bytes of data but its header declares "
-                           f"{nbytes}")
+                           f"{declared}")
             buf = np.empty(nbytes, dtype=np.uint8)
             view = memoryview(buf)
             done = 0

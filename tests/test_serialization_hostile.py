@@ -367,6 +367,23 @@ def test_malformed_manifest_entries(tmp_path, edit, says):
     assert says in message, message
 
 
+def test_a_manifest_nested_too_deeply(tmp_path):
+    data = _checkpoint({"n": 918273645})
+    deep = '{"t": "list", "v": [' * 100_000 + "1" + "]}" * 100_000
+    message = _load_error(tmp_path, _manifest_text_with(data, 918273645, deep))
+    assert "nested too deeply" in message
+
+
+def test_a_huge_manifest_header(tmp_path):
+    members = _members(_checkpoint())
+    members["__manifest__.npy"] = _npy_header("|u1", f"({2 ** 63},)") + b"{}"
+    assert "holds 2 bytes of data but its header declares more than NumPy can hold" in (
+        _load_error(tmp_path, _zip(members)))
+    members["__manifest__.npy"] = _npy_header("<f4", "(2,)") + b"{}"
+    assert "__manifest__ must be a 1-D uint8 array, got '<f4'" in _load_error(
+        tmp_path, _zip(members))
+
+
 def test_a_bad_tree_is_refused_before_any_tensor_is_read(tmp_path):
     """The whole manifest is checked first: with the tree wrong, even a 1 MB tensor that
     would load fine is never read."""

@@ -21,6 +21,7 @@ cannot clean up: the target is still intact, and a hidden ``.NAME.*.tmp`` file m
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import secrets
@@ -74,15 +75,12 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, encoding: str | N
         raise ValueError(f"atomic_write: mode must be 'w' or 'wb', got {mode!r}")
     if mode == "wb" and (encoding is not None or newline is not None):
         raise ValueError("atomic_write: encoding and newline apply to text mode only")
+    if encoding is not None:
+        codecs.lookup(encoding)  # an unknown codec: LookupError before any file is made
     target = os.path.realpath(os.fspath(path))
     fd, tmp = _create_temp(target, binary=mode == "wb")
     try:
-        try:
-            fh = os.fdopen(fd, mode, encoding=encoding, newline=newline)
-        except BaseException:  # e.g. an unknown encoding: fdopen did not take the descriptor
-            os.close(fd)
-            raise
-        with fh:
+        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as fh:
             try:
                 os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
             except OSError:  # no previous file (the umask applies), or not ours to read
