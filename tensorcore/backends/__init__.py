@@ -190,9 +190,14 @@ def cuda_unavailable_reason() -> str | None:
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the random generators of every backend (now and created later)."""
+    """Seed the random generators of every backend (now and created later). As in PyTorch,
+    any integer from -2**63 to 2**64 - 1; a negative seed counts as ``seed + 2**64``."""
     global _seed
-    _seed = int(seed)
+    seed = int(seed)
+    if not -(2**63) <= seed < 2**64:
+        raise ValueError(f"manual_seed: seed must be an integer from -2**63 to 2**64 - 1, "
+                         f"got {seed}")
+    _seed = seed % 2**64
     for backend in _instances.values():
         backend.seed(_seed)
 
