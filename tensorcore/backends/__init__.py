@@ -59,6 +59,10 @@ class _ThreadChoice(threading.local):
 
 
 _thread = _ThreadChoice()
+# use_backend blocks open in any thread; while there are none, every thread's choice is
+# _chosen, which get_backend then reads without the (slower) thread-local lookup
+_open_blocks = 0
+_open_blocks_lock = threading.Lock()
 _instances: dict[tuple[device, str], Backend] = {}
 _seed: int | None = None
 
@@ -112,15 +116,20 @@ def get_backend_name(device_type: str = "cpu") -> str:
 def use_backend(name: str, device_type: str = "cpu"):
     """Context manager: tensors created inside, in this thread, use backend ``name`` for
     ``device_type``; other threads keep theirs (as ``no_grad`` is per thread)."""
+    global _open_blocks
     _check_choice(name, device_type)
     before = _thread.chosen
     inner = _Overrides(before) if isinstance(before, _Overrides) else _Overrides()
     inner[device_type] = name
+    with _open_blocks_lock:
+        _open_blocks += 1  # before this thread's choice changes: get_backend must look
     _thread.chosen = inner
     try:
         yield
     finally:
         _thread.chosen = before
+        with _open_blocks_lock:
+            _open_blocks -= 1
 
 
 _default_device = device("cpu")
@@ -141,7 +150,7 @@ def get_default_device() -> device:
 def get_backend(dev=None, name: str | None = None) -> Backend:
     """The backend object serving ``dev`` (default device if None)."""
     dev = _default_device if dev is None else device(dev)
-    name = name or _thread.chosen[dev.type]
+    name = name or (_thread.chosen if _open_blocks else _chosen)[dev.type]
     key = (dev, name)
     backend = _instances.get(key)
     if backend is None:
