@@ -170,7 +170,19 @@ def test_python_dash_m_bad_argument_is_one_line(extra, tmp_path):
     assert not (tmp_path / "tensorcore-run").exists()
 
 
-def test_outputs_that_cannot_be_written_keep_the_results(tmp_path, capsys, monkeypatch):
+@pytest.fixture
+def own_tempdir(tmp_path, monkeypatch):
+    """The temporary directory (where a report that --out refused is saved) in tmp_path."""
+    path = tmp_path / "tmp"
+    path.mkdir()
+    monkeypatch.setenv("TMPDIR", str(path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
+    yield path
+    tempfile.tempdir = None                          # forget the test's directory
+
+
+def test_outputs_that_cannot_be_written_keep_the_results(tmp_path, capsys, monkeypatch,
+                                                         own_tempdir):
     # the run computes its results, then --out becomes unwritable (here: replaced by a file)
     import tensorcore.cli.train as cli_train
 
@@ -184,20 +196,14 @@ def test_outputs_that_cannot_be_written_keep_the_results(tmp_path, capsys, monke
         return result
 
     monkeypatch.setattr(cli_train, "run_experiment", run_then_break_out)
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
-    tempfile.tempdir = None                        # gettempdir() reads TMPDIR again
-    try:
-        assert main([*TINY, "--out", str(out_dir), "--quiet"]) == 1
-    finally:
-        tempfile.tempdir = None
+    assert main([*TINY, "--out", str(out_dir), "--quiet"]) == 1
     out = capsys.readouterr()
     assert "test split:" in out.out                # the summary was printed
     assert out.err.count("\n") == 1
     assert out.err.startswith(f"tensorcore train: error: cannot write the outputs to "
                               f"'{out_dir}': Not a directory")
     saved = out.err.rstrip().rsplit("the report was saved to ", 1)[1].removesuffix(" instead")
-    assert Path(saved).parent == tmp_path / "tmp"
+    assert Path(saved).parent == own_tempdir
     report = json.loads(Path(saved).read_text(encoding="utf-8"))
     assert report["test_metrics"]["confusion_matrix"] and report["best_params"]
     assert out_dir.read_text() == "in the way"
@@ -221,9 +227,11 @@ def test_out_dir_removed_during_the_run_is_made_again(tmp_path, capsys, monkeypa
     check_report(read_report(out_dir), out_dir, n_configs=2)
 
 
-def test_a_failed_write_leaves_the_previous_report_whole(tmp_path, capsys, monkeypatch):
+def test_a_failed_write_leaves_the_previous_report_whole(tmp_path, capsys, monkeypatch,
+                                                        own_tempdir):
     # the report is written atomically: a write that fails half-way (a full disk) leaves the
-    # previous report.json as it was, and no temporary file behind
+    # previous report.json as it was, and no temporary file behind (nor a half-written copy
+    # in the temporary directory, on the same full disk)
     assert main([*TINY, "--out", str(tmp_path), "--quiet"]) == 0
     capsys.readouterr()
     before = (tmp_path / "report.json").read_bytes()
@@ -251,7 +259,9 @@ def test_a_failed_write_leaves_the_previous_report_whole(tmp_path, capsys, monke
     assert "No space left on device" in err and err.count("\n") == 1
     assert (tmp_path / "report.json").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["report.json", "learning_curves.png", "search.png"])
+        ["report.json", "learning_curves.png", "search.png", own_tempdir.name])
+    assert err.rstrip().endswith("; the summary above has the results")
+    assert list(own_tempdir.iterdir()) == []
 
 
 def test_train_on_each_backend(device, tmp_path, capsys):

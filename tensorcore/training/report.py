@@ -10,6 +10,7 @@ true \\ pred  0  1
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -127,8 +128,13 @@ def save_report_elsewhere(report: dict[str, Any]) -> str | None:
     directory cannot be written; its path, or None when that fails too."""
     try:
         fd, path = tempfile.mkstemp(prefix="tensorcore-report-", suffix=".json")
+    except OSError:
+        return None
+    try:
         with os.fdopen(fd, "wb") as f:
             f.write(_report_bytes(report))
     except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # no half-written report left behind
         return None
     return path
