@@ -14,8 +14,9 @@ With no subcommand, ``demo`` runs. Subcommands live in ``_build_parser``; each h
 
 from __future__ import annotations
 
-import argparse
 import contextlib
+import math
+import os
 import sys
 import time
 
@@ -23,7 +24,15 @@ import numpy as np
 
 import tensorcore as tc
 import tensorcore.nn.functional as F
-from tensorcore.cli.options import add_device_options, positive, select_device
+from tensorcore.cli.options import (
+    Parser,
+    add_device_options,
+    finite_positive_float,
+    int_range,
+    positive_int,
+    seed_int,
+    select_device,
+)
 from tensorcore.cli.train import add_train_parser
 
 
@@ -93,19 +102,30 @@ def run_demo(args) -> int:
                     p -= args.lr * p.grad
                     p.grad = None
             if epoch == 1 or epoch % every == 0 or epoch == args.epochs:
-                print(f"epoch {epoch:>{len(str(args.epochs))}}  loss {loss.item():.4f}")
+                value = loss.item()
+                print(f"epoch {epoch:>{len(str(args.epochs))}}  loss {value:.4f}")
+                if not math.isfinite(value):
+                    return _diverged(args, value, epoch)
         with tc.no_grad():
             logits = _forward(x, params)
             final_loss = F.cross_entropy(logits, y).item()
             acc = _accuracy(logits, y)
+        if not math.isfinite(final_loss):
+            return _diverged(args, final_loss, args.epochs)
         seconds = time.perf_counter() - start
         print(f"final loss {final_loss:.4f}  train accuracy {100 * acc:.1f}%  ({seconds:.2f} s)")
     return 0
 
 
+def _diverged(args, loss: float, epoch: int) -> int:
+    print(f"{args.parser.prog}: error: the loss is {loss} at epoch {epoch}: training "
+          f"diverged (try a smaller --lr than {args.lr:g})", file=sys.stderr)
+    return 1
+
+
 # -- command line -------------------------------------------------------------------------------
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _build_parser() -> Parser:
+    parser = Parser(
         prog="tensorcore",
         description="tensorcore: a multi-backend array and reverse-mode autodiff engine.",
         epilog="With no command, 'demo' runs.")
@@ -118,17 +138,18 @@ def _build_parser() -> argparse.ArgumentParser:
                     "spirals (generated from --seed, no downloads); print the loss and the "
                     "final training accuracy.")
     add_device_options(demo)
-    demo.add_argument("--epochs", type=positive(int), default=500,
+    demo.add_argument("--epochs", type=positive_int, default=500,
                       help="full-batch gradient steps (default: 500)")
-    demo.add_argument("--hidden", type=positive(int), default=64,
+    demo.add_argument("--hidden", type=positive_int, default=64,
                       help="hidden units (default: 64)")
-    demo.add_argument("--lr", type=positive(float), default=1.0,
+    demo.add_argument("--lr", type=finite_positive_float, default=1.0,
                       help="learning rate (default: 1.0)")
-    demo.add_argument("--seed", type=int, default=0,
-                      help="seed for the data and the initial weights (default: 0)")
-    demo.add_argument("--points", type=positive(int, 2), default=400,
+    demo.add_argument("--seed", type=seed_int, default=0,
+                      help="seed for the data and the initial weights, 0 to 2**32 - 1 "
+                           "(default: 0)")
+    demo.add_argument("--points", type=int_range(2), default=400,
                       help="number of training points (default: 400)")
-    demo.add_argument("--log-every", type=positive(int), default=None,
+    demo.add_argument("--log-every", type=positive_int, default=None,
                       help="print the loss every N epochs (default: epochs / 10)")
     demo.set_defaults(func=run_demo, parser=demo)
     add_train_parser(sub)
@@ -136,12 +157,32 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``tensorcore`` console script and ``python -m tensorcore``."""
+    """Entry point of the ``tensorcore`` console script and ``python -m tensorcore``.
+
+    Bad arguments exit with status 2 and one line on stderr (``Parser.error``); a failure of
+    the machine during the run (a file that cannot be written, a full disk, memory) exits
+    with status 1 and one line, Ctrl-C with status 130."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "demo")  # no subcommand: the demo, with any options given
     args = _build_parser().parse_args(argv)
-    return args.func(args)
+    prog = args.parser.prog
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader of stdout went away (``| head``): nothing more can be shown; stdout is
+        # pointed at devnull so that the flush at exit does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except MemoryError as e:
+        print(f"{prog}: error: out of memory{f' ({e})' if str(e) else ''}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

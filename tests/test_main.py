@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import tensorcore as tc
 from tensorcore.__main__ import main, make_spirals
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Measured with the defaults (hidden 64, lr 1.0, seed 0, 400 points): after 50 epochs the
 # training accuracy is 81.5% (numba and numpy alike; 78-90% over seeds 0-7); 500 epochs
@@ -77,16 +81,78 @@ def test_same_seed_same_run(capsys):
 @pytest.mark.parametrize("argv, message", [
     (["demo", "--backend", "nosuch"], "no backend 'nosuch'"),
     (["demo", "--device", "tpu"], "device type"),
-    (["demo", "--epochs", "0"], "must be positive"),
-    (["demo", "--lr", "-1"], "must be positive"),
-    (["demo", "--lr", "nan"], "must be positive, got nan"),
-    (["demo", "--points", "1"], "must be at least 2"),
+    (["demo", "--epochs", "0"], "argument --epochs: must be a positive integer, got 0"),
+    (["demo", "--epochs", "-3"], "argument --epochs: must be a positive integer, got -3"),
+    (["demo", "--epochs", "1.5"], "argument --epochs: must be a positive integer, got '1.5'"),
+    (["demo", "--hidden", "0"], "argument --hidden: must be a positive integer, got 0"),
+    (["demo", "--lr", "-1"], "argument --lr: must be a finite number > 0, got -1"),
+    (["demo", "--lr", "0"], "argument --lr: must be a finite number > 0, got 0"),
+    (["demo", "--lr", "nan"], "argument --lr: must be a finite number > 0, got nan"),
+    (["demo", "--lr", "inf"], "argument --lr: must be a finite number > 0, got inf"),
+    (["demo", "--lr", "1e400"], "argument --lr: must be a finite number > 0, got 1e400"),
+    (["demo", "--lr", "fast"], "argument --lr: must be a number, got 'fast'"),
+    (["demo", "--seed", "-5"], "argument --seed: must be an integer from 0 to 4294967295, got -5"),
+    (["demo", "--seed", "4294967296"], "from 0 to 4294967295, got 4294967296"),
+    (["demo", "--points", "1"], "argument --points: must be an integer >= 2, got 1"),
+    (["demo", "--log-every", "0"], "argument --log-every: must be a positive integer, got 0"),
+    (["demo", "--nosuch"], "unrecognized arguments: --nosuch"),
+    (["nosuch"], "invalid choice: 'nosuch'"),
 ])
-def test_bad_options_exit_with_a_message(argv, message, capsys):
+def test_bad_options_exit_with_one_line(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
-    assert message in capsys.readouterr().err
+    out = capsys.readouterr()
+    assert out.out == ""                                   # stopped before any work
+    assert message in out.err
+    assert out.err.count("\n") == 1 and out.err.startswith("tensorcore")
+
+
+def run_cli(*argv, cwd):
+    """``python -m tensorcore ARGV`` in a fresh interpreter importing this checkout."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-m", "tensorcore", *argv], capture_output=True,
+                          text=True, timeout=120, cwd=cwd, env=env)
+
+
+@pytest.mark.parametrize("argv", [
+    ["demo", "--seed", "-5"], ["demo", "--seed", "4294967296"], ["demo", "--lr", "inf"],
+    ["demo", "--lr", "nan"], ["demo", "--hidden", "0"], ["--epochs", "0"],
+])
+def test_python_dash_m_bad_argument_is_one_line(argv, tmp_path):
+    done = run_cli(*argv, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "error: argument --" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_demo_that_diverges_fails_with_one_line(capsys):
+    # a finite lr can still be too large: the loss turns nan, and the demo says so
+    assert main(["demo", "--epochs", "5", "--lr", "1e30", "--log-every", "1"]) == 1
+    out = capsys.readouterr()
+    assert out.err.count("\n") == 1
+    assert "training diverged (try a smaller --lr than 1e+30)" in out.err
+    assert "final loss" not in out.out
+
+
+def test_failure_of_the_machine_is_one_line(monkeypatch, capsys):
+    import tensorcore.__main__ as cli
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 7.28 TiB for an array")
+
+    monkeypatch.setattr(cli, "make_spirals", no_memory)
+    assert main(["demo", "--epochs", "1"]) == 1
+    assert capsys.readouterr().err == ("tensorcore demo: error: out of memory (Unable to "
+                                       "allocate 7.28 TiB for an array)\n")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "make_spirals", interrupted)
+    assert main(["demo", "--epochs", "1"]) == 130
+    assert capsys.readouterr().err == "tensorcore demo: interrupted\n"
 
 
 def test_cuda_without_gpu_says_why(capsys, real_cuda_backend):
@@ -106,10 +172,8 @@ def test_make_spirals_is_seeded_and_balanced():
 
 
 def test_python_dash_m(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "tensorcore", "demo", "--epochs", "3"],
-                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    out = run_cli("demo", "--epochs", "3", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "train accuracy" in out.stdout
-    help_text = subprocess.run([sys.executable, "-m", "tensorcore", "--help"],
-                               capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    help_text = run_cli("--help", cwd=tmp_path)
     assert help_text.returncode == 0 and "demo" in help_text.stdout

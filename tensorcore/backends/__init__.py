@@ -3,7 +3,8 @@
 A device type (``cpu``, ``cuda``) can be served by several implementations; the registry
 maps ``(device, implementation)`` to one backend object. ``TENSORCORE_DEVICE`` sets the
 default device and ``TENSORCORE_BACKEND`` the implementation (``numba``, ``numpy``, or
-``cpu=numpy,cuda=cupy``); Python has ``set_default_device`` and ``use_backend``. On ``cuda``,
+``cpu=numpy,cuda=cupy``); Python has ``set_default_device``, ``set_backend`` (both for the
+whole process) and ``use_backend`` (for the calling thread, inside its block). On ``cuda``,
 ``TENSORCORE_KERNELS`` / ``set_kernels`` / ``use_kernels`` choose the GPU kernel path (see
 ``tensorcore.backends.kernel_paths``). Registering the CuPy backend imports nothing: CuPy
 is imported when a ``cuda`` tensor is first made.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import threading
 
 from .._device import device
 from .contract import Backend
@@ -34,7 +36,33 @@ _IMPLEMENTATIONS: dict[str, dict[str, str]] = {
         "cupy": "tensorcore.backends.cupy_backend:CupyBackend",
     },
 }
+# the process-wide choice per device type (set_backend, TENSORCORE_BACKEND): what every
+# thread uses outside a use_backend block
 _chosen: dict[str, str] = {"cpu": "numba", "cuda": "cupy"}
+
+
+class _Overrides(dict):
+    """The choices of the use_backend blocks a thread is inside (innermost wins); a device
+    type no block names falls through to the process-wide ``_chosen``."""
+
+    def __missing__(self, device_type: str) -> str:
+        return _chosen[device_type]
+
+
+class _ThreadChoice(threading.local):
+    """Per thread, like grad mode: a ``use_backend`` block in one thread leaves the tensors
+    other threads create alone. ``chosen`` is the mapping ``get_backend`` reads: the
+    process-wide dict itself (the class attribute, each new thread's start) or, inside
+    use_backend blocks, an ``_Overrides`` of this thread."""
+
+    chosen: dict[str, str] = _chosen
+
+
+_thread = _ThreadChoice()
+# use_backend blocks open in any thread; while there are none, every thread's choice is
+# _chosen, which get_backend then reads without the (slower) thread-local lookup
+_open_blocks = 0
+_open_blocks_lock = threading.Lock()
 _instances: dict[tuple[device, str], Backend] = {}
 _seed: int | None = None
 
@@ -54,35 +82,54 @@ def _parse_choice(spec: str) -> None:
         kind, _, name = part.rpartition("=")
         kinds = [kind] if kind else [k for k, impls in _IMPLEMENTATIONS.items() if part in impls]
         if not kinds:
-            raise ValueError(f"TENSORCORE_BACKEND: no device type has a backend named {part!r}; "
-                             f"known: {_IMPLEMENTATIONS}")
+            known = "; ".join(f"{k}: {', '.join(impls)}" for k, impls in _IMPLEMENTATIONS.items())
+            raise ValueError(f"TENSORCORE_BACKEND: no device type has a backend named {part!r} "
+                             f"(known: {known})")
         for k in kinds:
             set_backend(name, k)
 
 
-def set_backend(name: str, device_type: str = "cpu") -> None:
-    """Choose which implementation serves ``device_type`` for tensors created from now on."""
+def _check_choice(name: str, device_type: str) -> None:
     impls = _IMPLEMENTATIONS.get(device_type)
     if impls is None:
         raise ValueError(f"unknown device type {device_type!r}")
     if impls and name not in impls:
         raise ValueError(f"no backend {name!r} for {device_type}; available: {sorted(impls)}")
+
+
+def set_backend(name: str, device_type: str = "cpu") -> None:
+    """Choose which implementation serves ``device_type`` for tensors created from now on,
+    in every thread (the process-wide default). Inside a ``use_backend`` block for the same
+    device type it also replaces that block's choice, until the block ends."""
+    _check_choice(name, device_type)
     _chosen[device_type] = name
+    if device_type in _thread.chosen:  # an _Overrides naming it (or _chosen itself)
+        _thread.chosen[device_type] = name
 
 
 def get_backend_name(device_type: str = "cpu") -> str:
-    return _chosen[device_type]
+    """The implementation serving ``device_type`` for tensors this thread creates now."""
+    return _thread.chosen[device_type]
 
 
 @contextlib.contextmanager
 def use_backend(name: str, device_type: str = "cpu"):
-    """Context manager: tensors created inside use backend ``name`` for ``device_type``."""
-    before = _chosen[device_type]
-    set_backend(name, device_type)
+    """Context manager: tensors created inside, in this thread, use backend ``name`` for
+    ``device_type``; other threads keep theirs (as ``no_grad`` is per thread)."""
+    global _open_blocks
+    _check_choice(name, device_type)
+    before = _thread.chosen
+    inner = _Overrides(before) if isinstance(before, _Overrides) else _Overrides()
+    inner[device_type] = name
+    with _open_blocks_lock:
+        _open_blocks += 1  # before this thread's choice changes: get_backend must look
+    _thread.chosen = inner
     try:
         yield
     finally:
-        _chosen[device_type] = before
+        _thread.chosen = before
+        with _open_blocks_lock:
+            _open_blocks -= 1
 
 
 _default_device = device("cpu")
@@ -103,7 +150,7 @@ def get_default_device() -> device:
 def get_backend(dev=None, name: str | None = None) -> Backend:
     """The backend object serving ``dev`` (default device if None)."""
     dev = _default_device if dev is None else device(dev)
-    name = name or _chosen[dev.type]
+    name = name or (_thread.chosen if _open_blocks else _chosen)[dev.type]
     key = (dev, name)
     backend = _instances.get(key)
     if backend is None:
@@ -152,9 +199,14 @@ def cuda_unavailable_reason() -> str | None:
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the random generators of every backend (now and created later)."""
+    """Seed the random generators of every backend (now and created later). As in PyTorch,
+    any integer from -2**63 to 2**64 - 1; a negative seed counts as ``seed + 2**64``."""
     global _seed
-    _seed = int(seed)
+    seed = int(seed)
+    if not -(2**63) <= seed < 2**64:
+        raise ValueError(f"manual_seed: seed must be an integer from -2**63 to 2**64 - 1, "
+                         f"got {seed}")
+    _seed = seed % 2**64
     for backend in _instances.values():
         backend.seed(_seed)
 

@@ -1,9 +1,11 @@
 """``tensorcore train``: tune, retrain and test an MLP on a bundled dataset, then report.
 
 The job itself is ``tensorcore.training.experiment.run_experiment``; this module parses the
-options, prints the summary (``tensorcore.training.report``) and writes ``report.json`` and
-the PNG plots into ``--out``. Bad settings (``--cv 1``, more folds than samples, an unknown
-dataset) exit with status 2 and a message naming the problem.
+options, checks that ``--out`` can be written (before any work), prints the summary
+(``tensorcore.training.report``) and writes ``report.json`` and the PNG plots into ``--out``.
+Bad settings (``--cv 1``, more folds than samples, an unknown dataset, an ``--out`` that
+cannot be written) exit with status 2 and one line naming the problem; outputs that cannot
+be written at the end (a full disk) exit with status 1, the report saved elsewhere.
 
 >>> import argparse
 >>> parser = argparse.ArgumentParser(prog="tensorcore")
@@ -17,11 +19,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 
 from ..datasets import LOADERS
 from ..training.experiment import ConfigError, ExperimentConfig, load_splits, run_experiment
-from ..training.report import format_summary, write_outputs
-from .options import add_device_options, positive, select_device
+from ..training.report import format_summary, save_report_elsewhere, write_outputs
+from .options import (
+    add_device_options,
+    int_range,
+    nonnegative_int,
+    positive_int,
+    prepare_out_dir,
+    remove_if_empty,
+    seed_int,
+    select_device,
+)
 
 __all__ = ["add_train_parser", "run_train"]
 
@@ -41,27 +53,27 @@ def add_train_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=DEFAULTS.dataset, choices=sorted(LOADERS),
                    help=f"bundled dataset (default: {DEFAULTS.dataset})")
     add_device_options(p)
-    p.add_argument("--epochs", type=positive(int), default=DEFAULTS.epochs,
+    p.add_argument("--epochs", type=positive_int, default=DEFAULTS.epochs,
                    help=f"most epochs per training run; early stopping on the validation loss "
                         f"usually ends runs sooner (default: {DEFAULTS.epochs})")
-    p.add_argument("--cv", type=positive(int, 2), default=None, metavar="K",
+    p.add_argument("--cv", type=int_range(2), default=None, metavar="K",
                    help="score each config by stratified K-fold cross-validation on train + "
                         "validation instead of the validation split")
     p.add_argument("--search", choices=("grid", "random"), default=DEFAULTS.search,
                    help="grid: hidden x lr x weight decay (12 configs); random: draws from "
                         "wider ranges (default: grid)")
-    p.add_argument("--trials", type=positive(int), default=None,
+    p.add_argument("--trials", type=positive_int, default=None,
                    help="configs to try: random draws N (default 12); grid tries N of its "
                         "points at random when N is smaller than the grid")
-    p.add_argument("--batch-size", type=positive(int), default=DEFAULTS.batch_size,
+    p.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size,
                    help=f"mini-batch size (default: {DEFAULTS.batch_size})")
-    p.add_argument("--patience", type=positive(int, 0), default=DEFAULTS.patience,
+    p.add_argument("--patience", type=nonnegative_int, default=DEFAULTS.patience,
                    help=f"early-stopping patience in epochs (default: {DEFAULTS.patience})")
     p.add_argument("--out", default=DEFAULTS.out,
                    help=f"directory for report.json and the plots (default: ./{DEFAULTS.out})")
-    p.add_argument("--seed", type=int, default=DEFAULTS.seed,
-                   help="seed of the split, the folds, the weights and the shuffling "
-                        f"(default: {DEFAULTS.seed})")
+    p.add_argument("--seed", type=seed_int, default=DEFAULTS.seed,
+                   help="seed of the split, the folds, the weights and the shuffling, 0 to "
+                        f"2**32 - 1 (default: {DEFAULTS.seed})")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bars or progress lines: only the final summary")
     p.set_defaults(func=run_train, parser=p)
@@ -72,6 +84,12 @@ def run_train(args) -> int:
     """Run the job for parsed ``args``; the exit status."""
     with contextlib.ExitStack() as stack:
         dev = select_device(args, stack)
+        try:  # before any work: the outputs must have somewhere to go
+            made = prepare_out_dir(args.out)
+        except OSError as e:
+            args.parser.error(f"argument --out: cannot write to {args.out!r}: "
+                              f"{_reason(e, args.out)}")
+        stack.callback(remove_if_empty, made)  # a run that stops early leaves no empty dirs
         config = ExperimentConfig(
             dataset=args.dataset, device=str(dev), epochs=args.epochs, cv=args.cv,
             search=args.search, trials=args.trials, out=args.out, seed=args.seed,
@@ -84,6 +102,23 @@ def run_train(args) -> int:
         except ConfigError as e:
             args.parser.error(str(e))
         print(format_summary(result.report))
-        files = write_outputs(result, config.out)
+        try:
+            files = write_outputs(result, config.out)
+        except OSError as e:
+            saved = save_report_elsewhere(result.report)
+            kept = (f"the report was saved to {saved} instead" if saved
+                    else "the summary above has the results")
+            print(f"{args.parser.prog}: error: cannot write the outputs to {config.out!r}: "
+                  f"{_reason(e, config.out)}; {kept}", file=sys.stderr)
+            return 1
         print(f"wrote {', '.join(files.values())}")
     return 0
+
+
+def _reason(e: OSError, path) -> str:
+    """An OSError in words: its strerror, with the file it concerns unless that is ``path``."""
+    if e.strerror is None:
+        return str(e)
+    if e.filename is None or str(e.filename) == str(path):
+        return e.strerror
+    return f"{e.strerror} ({e.filename})"

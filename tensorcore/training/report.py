@@ -10,15 +10,19 @@ true \\ pred  0  1
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from .plots import plot_cv_scores, plot_learning_curves, plot_search_results
+from .plots import _write_atomically, plot_cv_scores, plot_learning_curves, plot_search_results
 from .tables import format_cell, format_table
 
-__all__ = ["format_confusion_matrix", "format_summary", "json_safe", "write_outputs"]
+__all__ = ["format_confusion_matrix", "format_summary", "json_safe", "save_report_elsewhere",
+           "write_outputs"]
 
 
 def format_confusion_matrix(matrix: list[list[int]]) -> str:
@@ -90,23 +94,47 @@ def json_safe(value):
     return value
 
 
+def _report_bytes(report: dict[str, Any]) -> bytes:
+    return (json.dumps(json_safe(report), indent=2, allow_nan=False) + "\n").encode("utf-8")
+
+
 def write_outputs(result, out_dir) -> dict[str, str]:
-    """Write the plots and ``report.json`` (with the file list under ``"files"``) into
-    ``out_dir``, made if needed; the paths written, by kind."""
+    """Write ``report.json`` (with the file list under ``"files"``) and then the plots into
+    ``out_dir``, made if needed; the paths written, by kind. Each file is written atomically
+    (a failure leaves an older file of that name whole); the report comes first, so a plot
+    that cannot be written does not take the results with it."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {
-        "learning_curves": plot_learning_curves(result.final.history,
-                                                out / "learning_curves.png"),
-        "search": plot_search_results(result.search, out / "search.png", score_name=(
-            "mean cross-validation accuracy" if result.cv is not None
-            else "validation accuracy")),
+    score_name = ("mean cross-validation accuracy" if result.cv is not None
+                  else "validation accuracy")
+    plots = {
+        "learning_curves": lambda path: plot_learning_curves(result.final.history, path),
+        "search": lambda path: plot_search_results(result.search, path,
+                                                   score_name=score_name),
     }
     if result.cv is not None:
-        files["cv_scores"] = plot_cv_scores(result.cv, out / "cv_scores.png",
-                                            score_name="accuracy")
+        plots["cv_scores"] = lambda path: plot_cv_scores(result.cv, path, score_name="accuracy")
+    files = {kind: out / f"{kind}.png" for kind in plots}
     files["report"] = out / "report.json"
     result.report["files"] = {kind: path.name for kind, path in files.items()}
-    files["report"].write_text(json.dumps(json_safe(result.report), indent=2, allow_nan=False)
-                               + "\n", encoding="utf-8")
+    data = _report_bytes(result.report)
+    _write_atomically(files["report"], lambda f: f.write(data))
+    for kind, plot in plots.items():
+        plot(files[kind])
     return {kind: str(path) for kind, path in files.items()}
+
+
+def save_report_elsewhere(report: dict[str, Any]) -> str | None:
+    """Save ``report`` as a JSON file in the temporary directory, for when the output
+    directory cannot be written; its path, or None when that fails too."""
+    try:
+        fd, path = tempfile.mkstemp(prefix="tensorcore-report-", suffix=".json")
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(_report_bytes(report))
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # no half-written report left behind
+        return None
+    return path

@@ -1,0 +1,154 @@
+"""State that must not leak: the backend chosen by ``use_backend`` is per thread (as grad
+mode is), and NumPy's floating-point warnings from tensorcore's own computations never
+reach the user (PyTorch computes inf and nan silently), while the user's own NumPy calls
+still warn."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+import tensorcore as tc
+
+ROOT = Path(__file__).resolve().parents[1]
+CPU = tc.backends.available_backends("cpu")
+
+
+def run_in_threads(*targets):
+    """Run each target in its own thread; re-raise the first failure."""
+    errors = []
+
+    def guarded(fn):
+        def run():
+            try:
+                fn()
+            except BaseException as e:  # noqa: BLE001 - reported to the test below
+                errors.append(e)
+        return run
+
+    threads = [threading.Thread(target=guarded(fn)) for fn in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    if errors:
+        raise errors[0]
+
+
+@pytest.mark.skipif(len(CPU) < 2, reason="needs two cpu backends")
+def test_use_backend_is_per_thread():
+    first, second = CPU[0], CPU[1]
+    default = tc.backends.get_backend_name("cpu")
+    inside = threading.Barrier(3)   # all three threads at once: two inside blocks, one not
+    leaving = threading.Barrier(3)
+    seen = {}
+
+    def in_block(name):
+        def run():
+            with tc.backends.use_backend(name):
+                inside.wait(timeout=30)
+                seen[name] = (tc.zeros(2).backend_name, tc.tensor([1.0]).backend_name,
+                              tc.backends.get_backend_name("cpu"))
+                leaving.wait(timeout=30)
+            seen[name + " after"] = tc.zeros(1).backend_name
+        return run
+
+    def outside():
+        inside.wait(timeout=30)
+        seen["outside"] = tc.ones(1).backend_name
+        leaving.wait(timeout=30)
+
+    run_in_threads(in_block(first), in_block(second), outside)
+    assert seen[first] == (first, first, first)
+    assert seen[second] == (second, second, second)
+    assert seen["outside"] == default
+    assert seen[first + " after"] == seen[second + " after"] == default
+    assert tc.backends.get_backend_name("cpu") == default
+
+
+@pytest.mark.skipif(len(CPU) < 2, reason="needs two cpu backends")
+def test_set_backend_is_the_process_default_threads_inherit():
+    before = tc.backends.get_backend_name("cpu")
+    other = next(n for n in CPU if n != before)
+    seen = []
+    try:
+        tc.backends.set_backend(other)
+        run_in_threads(lambda: seen.append(tc.zeros(1).backend_name))
+        with tc.backends.use_backend(before):  # a block in this thread wins here only
+            run_in_threads(lambda: seen.append(tc.zeros(1).backend_name))
+            seen.append(tc.zeros(1).backend_name)
+            tc.backends.set_backend(other)     # inside a block: replaces the block's choice
+            seen.append(tc.zeros(1).backend_name)
+        seen.append(tc.zeros(1).backend_name)
+    finally:
+        tc.backends.set_backend(before)
+    assert seen == [other, other, before, other, other]
+    assert tc.backends.get_backend_name("cpu") == before
+
+
+def test_nested_use_backend_restores_each_level():
+    outer = tc.backends.get_backend_name("cpu")
+    with tc.backends.use_backend("numpy"):
+        with tc.backends.use_backend("numba"):
+            assert tc.zeros(1).backend_name == "numba"
+        assert tc.zeros(1).backend_name == "numpy"
+        with pytest.raises(ValueError, match="no backend 'nosuch'"):
+            with tc.backends.use_backend("nosuch"):
+                pass
+        assert tc.zeros(1).backend_name == "numpy"
+    assert tc.backends.get_backend_name("cpu") == outer
+
+
+WARNING_SCRIPT = textwrap.dedent("""
+    import numpy as np
+    import tensorcore as tc
+
+    def ops():
+        tc.tensor([0.]).log()
+        tc.tensor([1e308], dtype=tc.float64) * 10
+        tc.tensor([1e38]) * 10
+        tc.tensor([0.]) / 0
+        1 / tc.tensor([0.])
+        tc.tensor([-1.]).sqrt()
+        tc.tensor([1000.]).exp()
+        tc.tensor([0.]) ** -1
+        tc.tensor([float("inf")]) - float("inf")
+        tc.tensor([3e38, 3e38]).sum()          # NumPy's ndarray.sum: a frame inside NumPy
+        tc.tensor([]).mean()
+        tc.tensor([float("nan")]).long()
+        x = tc.tensor([0., 4.], requires_grad=True)
+        (x.log() + x.sqrt() + x ** 0.5 + tc.tensor([1.]) / x).sum().backward()
+        y = tc.tensor([[float("inf"), 1.]], requires_grad=True)
+        tc.nn.functional.cross_entropy(y, tc.tensor([0])).backward()
+
+    for name in tc.backends.available_backends("cpu"):
+        with tc.backends.use_backend(name):
+            ops()
+    print("tensorcore done", flush=True)
+    np.log(np.zeros(1))                          # the user's own: still warns
+    np.array([1e308, 1e308]).sum()               # also through NumPy's Python layer
+    np.seterr(all="raise")                       # and the user's np.seterr still rules
+    try:
+        np.log(np.zeros(1))
+    except FloatingPointError:
+        print("user's seterr honoured")
+""")
+
+
+def test_numpy_warnings_from_tensorcore_are_silent(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, "-W", "default", "-c", WARNING_SCRIPT],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "tensorcore done\nuser's seterr honoured\n"
+    warnings = [line for line in done.stderr.splitlines() if "Warning" in line]
+    assert len(warnings) == 2, done.stderr
+    assert "<string>" in warnings[0] and "divide by zero encountered in log" in warnings[0]
+    assert "overflow encountered in reduce" in warnings[1]
+    assert "tensorcore" not in done.stderr
