@@ -253,7 +253,8 @@ def test_a_failed_write_leaves_the_previous_report_whole(tmp_path, capsys, monke
             self.f.write(data[: len(data) // 2])
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(plots.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    monkeypatch.setattr(plots.os, "fdopen",
+                        lambda fd, mode, **kw: FullDisk(real_fdopen(fd, mode, **kw)))
     assert main([*TINY, "--out", str(tmp_path), "--quiet", "--seed", "3"]) == 1
     err = capsys.readouterr().err
     assert "No space left on device" in err and err.count("\n") == 1

@@ -23,13 +23,13 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import secrets
 from pathlib import Path
 
 import numpy as np
+
+from ..utils.atomic import atomic_write
 
 __all__ = ["plot_cv_scores", "plot_learning_curves", "plot_search_results"]
 
@@ -44,29 +44,16 @@ def _figure(ncols: int = 1, width: float = 6.0, height: float = 4.0):
 
 
 def _write_atomically(path: PathLike, write) -> Path:
-    """Write a file so that ``path`` holds either its old content or the whole new one,
-    never a part: ``write(f)`` fills a new file beside it (same directory, so the rename
-    stays on one filesystem), which is flushed to disk and then renamed over ``path``. On
-    any failure the new file is removed and ``path`` is left as it was."""
+    """Write ``path`` with ``write(f)`` through ``atomic_write`` (it holds either its old
+    content or the whole new one), making its directory first."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:  # a file stands where the directory should be
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR),
                                  str(path.parent)) from None
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    # os.open with 0o666 (less the umask): the file gets a plain file's permissions
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as f:
+        write(f)
     return path
 
 
