@@ -71,18 +71,27 @@ def tanh(input: Tensor) -> Tensor:
 
 
 class LeakyRelu(Function):
-    """``x`` where positive, else ``slope * x``; it saves only the sign mask, so the input
-    may be overwritten afterwards (``inplace=True``)."""
+    """``x`` where positive, else ``slope * x``. Saves its input, as PyTorch; the in-place
+    form (whose input is overwritten next) keeps the per-element factors instead."""
 
     @staticmethod
-    def forward(ctx, x, slope):
-        xd = x._data
-        ctx.factor = x._backend.xp.where(xd > 0, 1.0, slope).astype(xd.dtype)
-        return xd * ctx.factor
+    def forward(ctx, x, slope, inplace):
+        xp, xd = x._backend.xp, x._data
+        if inplace:
+            ctx.factor = xp.where(xd > 0, 1.0, slope).astype(xd.dtype)
+        else:
+            ctx.save_for_backward(x)
+        ctx.slope = slope
+        return xp.where(xd > 0, xd, xd * slope)
 
     @staticmethod
     def backward(ctx, g):
-        return g * const(g, ctx.factor), None
+        if ctx.saved_tensors:
+            xd = ctx.saved_tensors[0]._data
+            factor = g._backend.xp.where(xd > 0, 1.0, ctx.slope).astype(xd.dtype)
+        else:
+            factor = ctx.factor
+        return g * const(g, factor), None, None
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -93,7 +102,30 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     >>> leaky_relu(tc.tensor([-100.0, 1.0])).tolist()
     [-1.0, 1.0]
     """
-    return _result(input, LeakyRelu.apply(input, negative_slope), inplace)
+    return _result(input, LeakyRelu.apply(input, negative_slope, inplace), inplace)
+
+
+class Elu(Function):
+    """``x`` where positive, else ``alpha * (exp(x) - 1)``. Saves its input, as PyTorch (the
+    in-place form its output: the gradient there is ``out + alpha``). The backward is a
+    select, as PyTorch's ``elu_backward``: a NaN input passes the gradient through."""
+
+    @staticmethod
+    def forward(ctx, x, alpha, inplace):
+        xp, xd = x._backend.xp, x._data
+        out = xp.where(xd <= 0, xp.expm1(xp.minimum(xd, 0)) * alpha, xd)
+        ctx.alpha, ctx.from_output = alpha, inplace
+        ctx.save_for_backward(out if inplace else x)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (t,) = ctx.saved_tensors
+        if ctx.from_output:
+            slope = t + ctx.alpha
+        else:  # clamped: no overflow in the branch not taken
+            slope = t.clamp(max=0.0).exp() * ctx.alpha
+        return where(t <= 0, g * slope, g), None, None
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -103,8 +135,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     >>> [round(v, 4) for v in elu(tc.tensor([-1.0, 2.0])).tolist()]
     [-0.6321, 2.0]
     """
-    negative = (input.clamp(max=0.0).exp() - 1) * alpha  # clamped: no overflow where unused
-    return _result(input, where(input > 0, input, negative), inplace)
+    return _result(input, Elu.apply(input, alpha, inplace), inplace)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
