@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 
 from ..autograd.function import Function
+from ..ops._util import operands
 from ..ops.arith import where
 from ..tensor import Tensor
 from ._functional_activations import log1p_exp
@@ -56,6 +57,25 @@ def _weighted(errors: Tensor, weight: Tensor | None, reduction: str) -> Tensor:
     return reduce_loss(errors, reduction)
 
 
+class SquaredError(Function):
+    """``(x - y) ** 2`` elementwise. Saves both operands, as PyTorch's mse_loss: an
+    in-place change of either afterwards is refused at backward."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        a, b = operands(x, y)
+        diff = a - b
+        return diff * diff
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        twice = (x - y) * g * 2.0
+        return (twice if nx else None), (-twice if ny else None)
+
+
 def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
              reduce: bool | None = None, reduction: str = "mean",
              weight: Tensor | None = None) -> Tensor:
@@ -69,8 +89,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     _check_pair("mse_loss", input, target, weight)
-    diff = input - target
-    return _weighted(diff * diff, weight, reduction)
+    return _weighted(SquaredError.apply(input, target), weight, reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
