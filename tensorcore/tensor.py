@@ -179,7 +179,10 @@ class Tensor:
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
         """None, or a Tensor of this tensor's shape, dtype and device (PyTorch's checks)."""
-        if value is not None:
+        if value is not None and not (  # the engine's case, cheaply: same kind of tensor
+                type(value) is Tensor and value._backend is self._backend
+                and value._data.dtype is self._data.dtype
+                and value._data.shape == self._data.shape and value is not self):
             _check_grad(self, value)
         self._grad = value
 
