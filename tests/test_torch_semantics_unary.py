@@ -246,6 +246,28 @@ class TestDtypes:
         assert getattr(x, name)().dtype == tc.float16
 
 
+class TestFloatingPointOnly:
+    """PyTorch has these functions for floating point inputs only (NotImplementedError)."""
+
+    @pytest.mark.parametrize("call", [
+        F.leaky_relu, F.elu, F.gelu, lambda x: F.gelu(x, approximate="tanh"), F.silu,
+        F.softplus, lambda x: F.softmax(x, dim=0), lambda x: F.log_softmax(x, dim=0),
+        lambda x: F.mse_loss(x, x), lambda x: F.huber_loss(x, x),
+        lambda x: F.smooth_l1_loss(x, x), lambda x: F.layer_norm(x, (3,)),
+        lambda x: F.batch_norm(x.reshape(3, 1), None, None, training=True),
+    ])
+    @pytest.mark.parametrize("dtype", [tc.int64, tc.bool])
+    def test_integer_and_bool_inputs_refused(self, device, call, dtype):
+        with pytest.raises(NotImplementedError, match="not implemented for"):
+            call(tc.tensor([1, 0, 2], device=device).to(dtype))
+
+    def test_a_floating_operand_or_dtype_is_enough(self, device):
+        i = tc.tensor([1, 2], device=device)
+        assert F.mse_loss(tc.tensor([1.0, 4.0], device=device), i).item() == 2.0
+        out = F.softmax(i, dim=0, dtype=tc.float64)
+        np.testing.assert_allclose(to_numpy(out), np.exp([1, 2]) / np.exp([1, 2]).sum())
+
+
 class TestArguments:
     """PyTorch's argument names and checks."""
 

@@ -30,6 +30,14 @@ __all__ = ["relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "
 GELU_APPROXIMATIONS = ("none", "tanh")
 
 
+def _floating(fn: str, *tensors) -> None:
+    """PyTorch's kernels of these functions exist for floating point only: an integer or bool
+    input (when no operand is floating point) raises, as there."""
+    tensors = [t for t in tensors if isinstance(t, Tensor)]
+    if tensors and not any(t._data.dtype.kind == "f" for t in tensors):
+        raise NotImplementedError(f"\"{fn}\" not implemented for '{tensors[0].dtype.name}'")
+
+
 def _result(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
     """``out``, or for ``inplace=True`` ``input`` overwritten with it (as ``input.copy_``:
     an in-place change of a leaf that requires grad raises, as in PyTorch; so does a backward
@@ -102,6 +110,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     >>> leaky_relu(tc.tensor([-100.0, 1.0])).tolist()
     [-1.0, 1.0]
     """
+    _floating("leaky_relu", input)
     return _result(input, LeakyRelu.apply(input, negative_slope, inplace), inplace)
 
 
@@ -135,6 +144,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     >>> [round(v, 4) for v in elu(tc.tensor([-1.0, 2.0])).tolist()]
     [-0.6321, 2.0]
     """
+    _floating("elu", input)
     return _result(input, Elu.apply(input, alpha, inplace), inplace)
 
 
@@ -146,6 +156,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     >>> [round(v, 4) for v in gelu(tc.tensor([1.0]), approximate="tanh").tolist()]
     [0.8412]
     """
+    _floating("gelu", input)
     if approximate == "none":
         return 0.5 * input * (1 + (input * math.sqrt(0.5)).erf())
     if approximate == "tanh":
@@ -162,6 +173,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     >>> [round(v, 4) for v in silu(tc.tensor([1.0])).tolist()]
     [0.7311]
     """
+    _floating("silu", input)
     return _result(input, input * input.sigmoid(), inplace)
 
 
@@ -198,6 +210,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     >>> [round(v, 4) for v in softplus(tc.tensor([0.0, 30.0])).tolist()]
     [0.6931, 30.0]
     """
+    _floating("softplus", input)
     scaled = input * beta
     return where(scaled > threshold, input, log1p_exp(scaled) / beta)
 
@@ -219,6 +232,8 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     >>> softmax(tc.tensor([[0.0, 0.0]]), dim=1).tolist()
     [[0.5, 0.5]]
     """
+    if dtype is None:
+        _floating("softmax", input)
     return _reduce.softmax(input, _softmax_dim("softmax", input.ndim, dim, _stacklevel), dtype)
 
 
@@ -230,6 +245,8 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     >>> [round(v, 4) for v in log_softmax(tc.tensor([0.0, 0.0]), dim=0).tolist()]
     [-0.6931, -0.6931]
     """
+    if dtype is None:
+        _floating("log_softmax", input)
     return _reduce.log_softmax(input, _softmax_dim("log_softmax", input.ndim, dim,
                                                    _stacklevel), dtype)
 

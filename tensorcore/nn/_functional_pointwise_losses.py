@@ -23,7 +23,7 @@ from ..autograd.function import Function
 from ..ops._util import operands
 from ..ops.arith import where
 from ..tensor import Tensor
-from ._functional_activations import log1p_exp
+from ._functional_activations import _floating, log1p_exp
 from ._reduction import (
     check_broadcasts_to,
     check_floating,
@@ -89,6 +89,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     _check_pair("mse_loss", input, target, weight)
+    _floating("mse_loss", input, target)
     return _weighted(SquaredError.apply(input, target), weight, reduction)
 
 
@@ -125,6 +126,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     """
     reduction = resolve_reduction(None, None, reduction)
     _check_pair("huber_loss", input, target, weight)
+    _floating("huber_loss", input, target)
     if not delta > 0:
         raise RuntimeError(f"huber_loss does not support non-positive values for delta "
                            f"(got {delta}).")
@@ -144,6 +146,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     _check_pair("smooth_l1_loss", input, target)
+    _floating("smooth_l1_loss", input, target)
     if beta < 0:
         raise RuntimeError(f"smooth_l1_loss does not support negative values for beta "
                            f"(got {beta}).")
