@@ -15,6 +15,7 @@ tensor([[2., 4.],
 from __future__ import annotations
 
 import operator as _op
+import warnings
 
 import numpy as np
 
@@ -32,7 +33,7 @@ class Tensor:
     # _view_fn / _view_version are set only on views (when _base is not None): how to
     # recompute the view from its base, and the version its grad_fn was last derived at;
     # _host_max only on int64 vectors copied onto a GPU (see class_index_max)
-    __slots__ = ("_data", "_backend", "_requires_grad", "grad", "grad_fn", "_output_nr",
+    __slots__ = ("_data", "_backend", "_requires_grad", "_grad", "grad_fn", "_output_nr",
                  "_version_box", "_base", "_hooks", "_retains_grad", "_view_fn",
                  "_view_version", "_host_max", "__weakref__")
     __array_priority__ = 1000  # NumPy defers to our reflected operators
@@ -55,7 +56,7 @@ class Tensor:
         self._data = arr
         self._backend = backend
         self._requires_grad = False
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._output_nr = 0
         self._version_box = [0]
@@ -64,8 +65,8 @@ class Tensor:
         self._retains_grad = False
         if host is not None:
             _remember_host_max(self, host)
-        if requires_grad:
-            self.requires_grad_(True)
+        if requires_grad is not False:
+            self.requires_grad_(_check_bool(requires_grad, "tensor(): argument 'requires_grad'"))
 
     @staticmethod
     def _make(data, backend, node=None, index=0) -> Tensor:
@@ -74,7 +75,7 @@ class Tensor:
         t._data = data
         t._backend = backend
         t._requires_grad = node is not None
-        t.grad = None
+        t._grad = None
         t.grad_fn = node
         t._output_nr = index
         t._version_box = [0]
@@ -143,22 +144,51 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
-        if self.grad_fn is not None and not value:
+        if type(value) is not bool:
+            raise RuntimeError("requires_grad must be a bool")
+        if self.grad_fn is not None:  # PyTorch refuses True too on a non-leaf
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
                                "you want to use a computed variable in a subgraph that doesn't "
                                "require differentiation use var_no_grad = var.detach().")
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if type(requires_grad) is not bool:
+            _check_bool(requires_grad, "requires_grad_(): argument 'requires_grad'")
         if requires_grad and self._data.dtype.kind != "f":
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients, "
                                f"got {self.dtype}")
         if self.grad_fn is not None:
             if not requires_grad:
-                raise RuntimeError("you can only change requires_grad flags of leaf variables.")
+                raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
+                                   "you want to use a computed variable in a subgraph that "
+                                   "doesn't require differentiation use var_no_grad = "
+                                   "var.detach().")
             return self
-        self._requires_grad = bool(requires_grad)
+        self._requires_grad = requires_grad
         return self
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by ``backward`` (leaves, and non-leaves that
+        ``retain_grad()``); reading it on another non-leaf warns, as in PyTorch."""
+        if self.grad_fn is not None and not self._retains_grad and self._grad is None:
+            warnings.warn(_NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        """None, or a Tensor of this tensor's shape, dtype and device (PyTorch's checks)."""
+        if value is not None and not (  # the engine's case, cheaply: same kind of tensor
+                type(value) is Tensor and value._backend is self._backend
+                and value._data.dtype is self._data.dtype
+                and value._data.shape == self._data.shape and value is not self):
+            _check_grad(self, value)
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
 
     @property
     def _version(self) -> int:
@@ -522,6 +552,43 @@ class Tensor:
 
     def __itruediv__(self, other):
         return self.div_(other)
+
+
+_NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+    "instead.")
+
+
+def _check_grad(t: Tensor, g) -> None:
+    """PyTorch's checks of an assigned ``.grad``: a Tensor other than ``t`` itself, of its
+    dtype, device and shape (in that order)."""
+    if type(g) is not Tensor and not isinstance(g, Tensor):
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                        f"{type(g).__name__}")
+    if g is t:
+        raise RuntimeError("can't assign Variable as its own grad")
+    if g._data.dtype != t._data.dtype:
+        raise RuntimeError(f"attempting to assign a gradient with dtype '{g.dtype}' to a tensor "
+                           f"with dtype '{t.dtype}'. Please ensure that the gradient and the "
+                           f"tensor have the same dtype")
+    if g._backend.device != t._backend.device:
+        raise RuntimeError(f"attempting to assign a gradient located on device '{g.device}' to "
+                           f"a tensor located on device '{t.device}'. Please ensure that the "
+                           f"gradient and the tensor are on the same device")
+    if g._data.shape != t._data.shape:
+        raise RuntimeError(f"attempting to assign a gradient of size '{list(g.shape)}' to a "
+                           f"tensor of size '{list(t.shape)}'. Please ensure that the gradient "
+                           f"and the tensor are the same size")
+
+
+def _check_bool(value, what: str) -> bool:
+    """``value`` when it is a bool; TypeError otherwise (PyTorch takes no 1, None or 'yes')."""
+    if type(value) is not bool:
+        raise TypeError(f"{what} must be bool, not {type(value).__name__}")
+    return value
 
 
 def _rebuild(array, device, requires_grad) -> Tensor:

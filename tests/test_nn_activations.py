@@ -104,7 +104,9 @@ def test_inplace_inside_a_graph_gives_the_same_gradient(device, fn):
         y = fn(x * 3, inplace=inplace)
         (y * y).sum().backward()
         grads.append(to_numpy(x.grad))
-    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12)
+    # float32 rounding apart: the in-place elu's gradient is computed from its output
+    # (out + alpha, as PyTorch's elu_), the other's from its input (alpha * exp(x))
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-6)
 
 
 def test_inplace_silu_in_a_graph_raises_at_backward(device):

@@ -101,12 +101,22 @@ def test_linear_act_only_needed_grads(device):
     (lambda d: F.linear_act(tc.ones(2, 2, device=d), tc.ones(2, 2, device=d), None, "swish"),
      ValueError, "swish"),
     (lambda d: F.linear([[1.0]], tc.ones(1, 1, device=d)), TypeError, "input"),
-    (lambda d: F.linear(tc.ones(2, 2, dtype=tc.int64, device=d),
-                        tc.ones(2, 2, dtype=tc.int64, device=d)), TypeError, "floating"),
+    (lambda d: F.linear(tc.ones(2, 2, dtype=tc.bool, device=d),
+                        tc.ones(2, 2, dtype=tc.bool, device=d)), NotImplementedError, "Bool"),
+    (lambda d: F.linear(tc.ones(2, 2, device=d), tc.ones(2, 2, device=d), [1.0, 2.0]),
+     TypeError, "bias"),
 ])
 def test_linear_bad_input(device, bad, error, match):
     with pytest.raises(error, match=match):
         bad(device)
+
+
+def test_linear_on_integers_as_pytorch(device):
+    """PyTorch's linear takes integer tensors (an integer GEMM); bools it refuses."""
+    x = tc.tensor([[1, 2], [3, 4]], device=device)
+    out = F.linear(x, x, tc.tensor([10, 20], device=device))
+    assert out.dtype == tc.int64
+    assert out.tolist() == [[15, 31], [21, 45]]
 
 
 def _ce_reference(z, t, reduction):

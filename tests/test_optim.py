@@ -280,7 +280,9 @@ def test_bad_parameters(device):
 @pytest.mark.parametrize("cls,kwargs", FULL_OPTIONS, ids=OPT_IDS)
 def test_gradient_of_the_wrong_shape(device, cls, kwargs):
     w = tc.ones(2, 3, device=device, requires_grad=True)
-    w.grad = tc.ones(3, device=device)  # would broadcast
+    with pytest.raises(RuntimeError, match="assign a gradient of size"):
+        w.grad = tc.ones(3, device=device)  # refused as in PyTorch
+    w._grad = tc.ones(3, device=device)  # would broadcast: the optimizer checks it too
     with pytest.raises(RuntimeError, match=r"parameter of shape \[2, 3\] has shape \[3\]"):
         cls([w], **kwargs).step()
     assert to_numpy(w).tolist() == [[1.0] * 3] * 2

@@ -91,7 +91,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     for t, g in zip(inputs or (), result or ()):  # non-leaf inputs accumulate too
         if t.grad_fn is not None and g is not None:
             g = g if create_graph else g.detach().clone()  # owned, never aliased
-            t.grad = g if t.grad is None else t.grad + g
+            t.grad = g if t._grad is None else t._grad + g  # _grad: no non-leaf warning
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,

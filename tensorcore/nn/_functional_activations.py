@@ -30,6 +30,14 @@ __all__ = ["relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "
 GELU_APPROXIMATIONS = ("none", "tanh")
 
 
+def _floating(fn: str, *tensors) -> None:
+    """PyTorch's kernels of these functions exist for floating point only: an integer or bool
+    input (when no operand is floating point) raises, as there."""
+    tensors = [t for t in tensors if isinstance(t, Tensor)]
+    if tensors and not any(t._data.dtype.kind == "f" for t in tensors):
+        raise NotImplementedError(f"\"{fn}\" not implemented for '{tensors[0].dtype.name}'")
+
+
 def _result(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
     """``out``, or for ``inplace=True`` ``input`` overwritten with it (as ``input.copy_``:
     an in-place change of a leaf that requires grad raises, as in PyTorch; so does a backward
@@ -71,18 +79,27 @@ def tanh(input: Tensor) -> Tensor:
 
 
 class LeakyRelu(Function):
-    """``x`` where positive, else ``slope * x``; it saves only the sign mask, so the input
-    may be overwritten afterwards (``inplace=True``)."""
+    """``x`` where positive, else ``slope * x``. Saves its input, as PyTorch; the in-place
+    form (whose input is overwritten next) keeps the per-element factors instead."""
 
     @staticmethod
-    def forward(ctx, x, slope):
-        xd = x._data
-        ctx.factor = x._backend.xp.where(xd > 0, 1.0, slope).astype(xd.dtype)
-        return xd * ctx.factor
+    def forward(ctx, x, slope, inplace):
+        xp, xd = x._backend.xp, x._data
+        if inplace:
+            ctx.factor = xp.where(xd > 0, 1.0, slope).astype(xd.dtype)
+        else:
+            ctx.save_for_backward(x)
+        ctx.slope = slope
+        return xp.where(xd > 0, xd, xd * slope)
 
     @staticmethod
     def backward(ctx, g):
-        return g * const(g, ctx.factor), None
+        if ctx.saved_tensors:
+            xd = ctx.saved_tensors[0]._data
+            factor = g._backend.xp.where(xd > 0, 1.0, ctx.slope).astype(xd.dtype)
+        else:
+            factor = ctx.factor
+        return g * const(g, factor), None, None
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -93,7 +110,31 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     >>> leaky_relu(tc.tensor([-100.0, 1.0])).tolist()
     [-1.0, 1.0]
     """
-    return _result(input, LeakyRelu.apply(input, negative_slope), inplace)
+    _floating("leaky_relu", input)
+    return _result(input, LeakyRelu.apply(input, negative_slope, inplace), inplace)
+
+
+class Elu(Function):
+    """``x`` where positive, else ``alpha * (exp(x) - 1)``. Saves its input, as PyTorch (the
+    in-place form its output: the gradient there is ``out + alpha``). The backward is a
+    select, as PyTorch's ``elu_backward``: a NaN input passes the gradient through."""
+
+    @staticmethod
+    def forward(ctx, x, alpha, inplace):
+        xp, xd = x._backend.xp, x._data
+        out = xp.where(xd <= 0, xp.expm1(xp.minimum(xd, 0)) * alpha, xd)
+        ctx.alpha, ctx.from_output = alpha, inplace
+        ctx.save_for_backward(out if inplace else x)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (t,) = ctx.saved_tensors
+        if ctx.from_output:
+            slope = t + ctx.alpha
+        else:  # clamped: no overflow in the branch not taken
+            slope = t.clamp(max=0.0).exp() * ctx.alpha
+        return where(t <= 0, g * slope, g), None, None
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -103,8 +144,8 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     >>> [round(v, 4) for v in elu(tc.tensor([-1.0, 2.0])).tolist()]
     [-0.6321, 2.0]
     """
-    negative = (input.clamp(max=0.0).exp() - 1) * alpha  # clamped: no overflow where unused
-    return _result(input, where(input > 0, input, negative), inplace)
+    _floating("elu", input)
+    return _result(input, Elu.apply(input, alpha, inplace), inplace)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -115,6 +156,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     >>> [round(v, 4) for v in gelu(tc.tensor([1.0]), approximate="tanh").tolist()]
     [0.8412]
     """
+    _floating("gelu", input)
     if approximate == "none":
         return 0.5 * input * (1 + (input * math.sqrt(0.5)).erf())
     if approximate == "tanh":
@@ -131,6 +173,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     >>> [round(v, 4) for v in silu(tc.tensor([1.0])).tolist()]
     [0.7311]
     """
+    _floating("silu", input)
     return _result(input, input * input.sigmoid(), inplace)
 
 
@@ -167,6 +210,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     >>> [round(v, 4) for v in softplus(tc.tensor([0.0, 30.0])).tolist()]
     [0.6931, 30.0]
     """
+    _floating("softplus", input)
     scaled = input * beta
     return where(scaled > threshold, input, log1p_exp(scaled) / beta)
 
@@ -188,6 +232,8 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     >>> softmax(tc.tensor([[0.0, 0.0]]), dim=1).tolist()
     [[0.5, 0.5]]
     """
+    if dtype is None:
+        _floating("softmax", input)
     return _reduce.softmax(input, _softmax_dim("softmax", input.ndim, dim, _stacklevel), dtype)
 
 
@@ -199,6 +245,8 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     >>> [round(v, 4) for v in log_softmax(tc.tensor([0.0, 0.0]), dim=0).tolist()]
     [-0.6931, -0.6931]
     """
+    if dtype is None:
+        _floating("log_softmax", input)
     return _reduce.log_softmax(input, _softmax_dim("log_softmax", input.ndim, dim,
                                                    _stacklevel), dtype)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from .. import creation
 from ..autograd import no_grad
 from ..tensor import Tensor
+from ._functional_activations import _floating
 
 __all__ = ["dropout", "batch_norm", "layer_norm"]
 
@@ -55,6 +56,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input with at least 2 dims (N, C, ...), got "
                          f"shape {list(input.shape)}")
+    _floating("batch_norm", input)
     channels = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
@@ -107,6 +109,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
         if t is not None and tuple(t.shape) != normalized_shape:
             raise RuntimeError(f"layer_norm: {name} should have shape "
                                f"{list(normalized_shape)}, got {list(t.shape)}")
+    _floating("layer_norm", input)
     dims = tuple(range(input.ndim - k, input.ndim))
     centered = input - input.mean(dims, keepdim=True)
     var = (centered * centered).mean(dims, keepdim=True)

@@ -20,9 +20,10 @@ from __future__ import annotations
 import contextlib
 
 from ..autograd.function import Function
+from ..ops._util import operands
 from ..ops.arith import where
 from ..tensor import Tensor
-from ._functional_activations import log1p_exp
+from ._functional_activations import _floating, log1p_exp
 from ._reduction import (
     check_broadcasts_to,
     check_floating,
@@ -56,6 +57,25 @@ def _weighted(errors: Tensor, weight: Tensor | None, reduction: str) -> Tensor:
     return reduce_loss(errors, reduction)
 
 
+class SquaredError(Function):
+    """``(x - y) ** 2`` elementwise. Saves both operands, as PyTorch's mse_loss: an
+    in-place change of either afterwards is refused at backward."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        a, b = operands(x, y)
+        diff = a - b
+        return diff * diff
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        twice = (x - y) * g * 2.0
+        return (twice if nx else None), (-twice if ny else None)
+
+
 def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
              reduce: bool | None = None, reduction: str = "mean",
              weight: Tensor | None = None) -> Tensor:
@@ -69,8 +89,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     _check_pair("mse_loss", input, target, weight)
-    diff = input - target
-    return _weighted(diff * diff, weight, reduction)
+    _floating("mse_loss", input, target)
+    return _weighted(SquaredError.apply(input, target), weight, reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
@@ -106,6 +126,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     """
     reduction = resolve_reduction(None, None, reduction)
     _check_pair("huber_loss", input, target, weight)
+    _floating("huber_loss", input, target)
     if not delta > 0:
         raise RuntimeError(f"huber_loss does not support non-positive values for delta "
                            f"(got {delta}).")
@@ -125,6 +146,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     _check_pair("smooth_l1_loss", input, target)
+    _floating("smooth_l1_loss", input, target)
     if beta < 0:
         raise RuntimeError(f"smooth_l1_loss does not support negative values for beta "
                            f"(got {beta}).")

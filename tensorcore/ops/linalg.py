@@ -16,18 +16,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Function, _version_error
 from ..autograd.grad_mode import _State, enable_grad
 from ..backends.contract import targets_in_range
 from ..tensor import Tensor
 
-TENSOR_METHODS = ["matmul"]
+TENSOR_METHODS = ["matmul", "mm", "bmm", "dot", "mv"]
 __all__ = sorted(set(TENSOR_METHODS) | {"linear", "linear_act", "unfused_linear_act"})
 
 ACTIVATIONS = ("relu", "gelu", "sigmoid", "tanh", None)
 
 
 class MatMul(Function):
+    """``a @ b`` with NumPy's (and PyTorch's) matmul shapes. Saves only what its backward
+    reads, as PyTorch: ``a`` when ``b`` needs a gradient, ``b`` when ``a`` does, so an
+    in-place change of the other one afterwards is allowed."""
+
     array_forward = True
 
     @staticmethod
@@ -44,26 +48,30 @@ class MatMul(Function):
         if x.dtype != y.dtype:
             raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                                f"{a.dtype} != {b.dtype}")
-        ctx.save_for_backward(a, b)
+        if x.dtype.kind == "b" and ((x.ndim == 1 and y.ndim == 1) or (x.size and y.size)):
+            # PyTorch has no bool GEMM (an empty product, which computes nothing, passes)
+            raise NotImplementedError("\"matmul\" not implemented for 'Bool'")
+        na, nb = ctx.needs_input_grad
+        ctx.ndims = (x.ndim, y.ndim)
+        ctx.save_for_backward(a if nb else None, b if na else None)
         return a._backend.matmul(x, y)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        if a.ndim == 1 and b.ndim == 1:  # dot product: g is 0-d
+        da, db = ctx.ndims
+        if da == 1 and db == 1:  # dot product: g is 0-d
             return (g * b if na else None), (g * a if nb else None)
-        a2 = a.unsqueeze(0) if a.ndim == 1 else a
-        b2 = b.unsqueeze(-1) if b.ndim == 1 else b
-        g2 = g.unsqueeze(-2) if a.ndim == 1 else g
-        g2 = g2.unsqueeze(-1) if b.ndim == 1 else g2
+        g2 = g.unsqueeze(-2) if da == 1 else g
+        g2 = g2.unsqueeze(-1) if db == 1 else g2
         ga = gb = None
         if na:
-            ga = g2 @ b2.mT
-            ga = ga.squeeze(-2) if a.ndim == 1 else ga
+            ga = g2 @ (b.unsqueeze(-1) if db == 1 else b).mT
+            ga = ga.squeeze(-2) if da == 1 else ga
         if nb:
-            gb = a2.mT @ g2
-            gb = gb.squeeze(-1) if b.ndim == 1 else gb
+            gb = (a.unsqueeze(0) if da == 1 else a).mT @ g2
+            gb = gb.squeeze(-1) if db == 1 else gb
         return ga, gb
 
 
@@ -71,14 +79,75 @@ def _fmt(shape) -> str:
     return "x".join(str(n) for n in shape) if len(shape) != 1 else f"1x{shape[0]}"
 
 
-def matmul(a, b):
-    if not isinstance(b, Tensor):
-        raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(b).__name__}")
-    return MatMul.apply(a, b)
+def _check_tensors(fn: str, a, b, second: str = "other") -> None:
+    for pos, name, t in ((1, "input", a), (2, second, b)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not "
+                            f"{type(t).__name__}")
+
+
+def matmul(input, other):
+    """The matrix product with broadcasting of batch dims (1-D operands as vectors)."""
+    _check_tensors("matmul", input, other)
+    return MatMul.apply(input, other)
+
+
+def mm(input, mat2):
+    """The product of two matrices (no broadcasting)."""
+    _check_tensors("mm", input, mat2, "mat2")
+    for name, t in (("self", input), ("mat2", mat2)):
+        if t.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix")
+    return MatMul.apply(input, mat2)
+
+
+def bmm(input, mat2):
+    """Batched matrix product of (b, n, m) and (b, m, p) tensors (no broadcasting)."""
+    _check_tensors("bmm", input, mat2, "mat2")
+    for name, t in (("batch1", input), ("batch2", mat2)):
+        if t.ndim != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    expected = [input.shape[0], input.shape[2]]
+    if list(mat2.shape[:2]) != expected:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"{expected} but got: {list(mat2.shape[:2])}.")
+    return MatMul.apply(input, mat2)
+
+
+def dot(input, tensor):
+    """The inner product of two 1-D tensors of one length."""
+    _check_tensors("dot", input, tensor, "tensor")
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D "
+                           f"tensors")
+    if input.shape != tensor.shape:
+        n, m = input.shape[0], tensor.shape[0]
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{n}] and src [{m}] to "
+                           f"have the same number of elements, but got {n} and {m} elements "
+                           f"respectively")
+    return MatMul.apply(input, tensor)
+
+
+def mv(input, vec):
+    """The product of a matrix and a vector."""
+    _check_tensors("mv", input, vec, "vec")
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, "
+                           f"{vec.ndim}")
+    if input.shape[1] != vec.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({input.shape[0]}), mat "
+                           f"({_fmt(input.shape)}), vec ({vec.shape[0]})")
+    return MatMul.apply(input, vec)
 
 
 class LinearAct(Function):
-    """act(x @ w.T + b) for x of shape (..., in), w (out, in), b (out,) or None."""
+    """act(x @ w.T + b) for x of shape (..., in), w (out, in), b (out,) or None.
+
+    Saves (version-checked) what PyTorch's linear and activation save: ``x`` when ``w``
+    needs a gradient, ``w`` when ``x`` does, the output for relu, sigmoid and tanh (whose
+    gradients are functions of it), never the bias. The other arrays are kept unchecked
+    for their shapes only: the backend reads no value of them for a gradient not asked for.
+    """
 
     array_forward = True
     array_backward = True
@@ -88,19 +157,24 @@ class LinearAct(Function):
         xd, wd = x._data, w._data
         x2 = xd if xd.ndim == 2 else xd.reshape(-1, xd.shape[-1])
         out, pre = x._backend.linear_act(x2, wd, None if b is None else b._data, activation)
-        ctx.activation, ctx.pre = activation, pre
         if xd.ndim != 2:
             out = out.reshape(*xd.shape[:-1], wd.shape[0])
-        ctx.save_for_backward(x, w, b, out)
+        nx, nw = ctx.needs_input_grad[:2]
+        ctx.activation, ctx.pre, ctx.arrays = activation, pre, (xd, wd, out)
+        ctx.inputs = (x, w, b)  # for the create_graph fallback, which checks their versions
+        ctx.versions = tuple(None if t is None else t._version_box[0] for t in (x, w, b))
+        ctx.save_for_backward(x if nw else None, w if nx else None,
+                              out if activation in _READS_OUTPUT else None)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        x, w, b, out = ctx.saved_tensors
+        ctx.saved_tensors  # noqa: B018 - the version checks of what the gradients read
         if _State.enabled:  # create_graph: differentiate the unfused ops instead
-            return _unfused_backward(ctx, g, x, w, b)
+            return _unfused_backward(ctx, g)
         # first order: the engine passes bare arrays (array_backward)
         nx, nw, nb, _ = ctx.needs_input_grad
+        x, w, out = ctx.arrays
         if g.ndim != 2:  # (..., out): the GEMMs see (M, out)
             g, out, x2 = (a.reshape(-1, a.shape[-1]) for a in (g, out, x))
         else:
@@ -112,9 +186,18 @@ class LinearAct(Function):
         return gx, gw, gb, None
 
 
-def _unfused_backward(ctx, g, x, w, b):
+_READS_OUTPUT = ("relu", "sigmoid", "tanh")  # activations whose gradient reads the output
+
+
+def _unfused_backward(ctx, g):
+    """The create_graph backward: the unfused ops' gradients, recomputed from the inputs
+    (so every input must still hold the values the forward read)."""
     from ..autograd import grad
 
+    x, w, b = ctx.inputs
+    for t, version in zip(ctx.inputs, ctx.versions):
+        if t is not None and t._version_box[0] != version:
+            raise _version_error(ctx, t, version)
     with enable_grad():
         inputs = [t for t in (x, w, b) if t is not None and t.requires_grad]
         xs = [t.detach().requires_grad_() if not t.requires_grad else t for t in (x, w)]
@@ -142,17 +225,19 @@ def linear_act(x, w, b=None, activation: str | None = None):
         raise ValueError(f"linear_act: unknown activation {activation!r}; "
                          f"expected one of {ACTIVATIONS}")
     _check_linear(x, w, b)
+    if x._data.dtype.kind != "f":  # integers (bools: matmul raises): no fused kernel
+        return unfused_linear_act(x, w, b, activation)
     return LinearAct.apply(x, w, b, activation)
 
 
-def linear(x, w, b=None):
-    """``x @ w.T + b``, as ``torch.nn.functional.linear``."""
-    return linear_act(x, w, b, None)
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias``, as ``torch.nn.functional.linear``."""
+    return linear_act(input, weight, bias, None)
 
 
 def _check_linear(x, w, b) -> None:
-    for name, t in (("input", x), ("weight", w)):
-        if not isinstance(t, Tensor):
+    for name, t in (("input", x), ("weight", w), ("bias", b)):
+        if not isinstance(t, Tensor) and (t is not None or name != "bias"):
             raise TypeError(f"linear(): argument '{name}' must be Tensor, not "
                             f"{type(t).__name__}")
     xd, wd = x._data, w._data
@@ -169,15 +254,17 @@ def _check_linear(x, w, b) -> None:
     if xd.dtype != wd.dtype or (bd is not None and bd.dtype != wd.dtype):
         raise RuntimeError(f"linear(): expected input, weight and bias of one dtype, got "
                            f"{x.dtype}, {w.dtype}{'' if b is None else ', ' + str(b.dtype)}")
-    if xd.dtype.kind != "f":
-        raise TypeError(f"linear(): expected floating point tensors, got {x.dtype}")
 
 
 class CrossEntropy(Function):
     """Mean (or sum / none) softmax cross-entropy of (N, C) logits and int64 class targets:
     the fused fast path of ``nn.functional.cross_entropy``, which checks the shapes before
     it calls ``CrossEntropy.apply``. The backend raises ``ClassTargetError`` for a target
-    outside [0, C), and ``cross_entropy`` then takes its general path."""
+    outside [0, C), and ``cross_entropy`` then takes its general path.
+
+    As PyTorch's log_softmax + nll_loss, it saves the targets (version-checked) and the
+    softmax it computed, not the logits: they may be changed in place afterwards (except
+    for a create_graph backward, which recomputes from them and checks their version)."""
 
     array_forward = True
     array_backward = True
@@ -187,8 +274,9 @@ class CrossEntropy(Function):
         z, y = logits._data, target._data  # the backend checks y's range
         backend = logits._backend
         losses, probs = backend.softmax_cross_entropy(z, y, target.class_index_max())
-        ctx.reduction, ctx.target, ctx.probs = reduction, y, probs
-        ctx.save_for_backward(logits)
+        ctx.reduction, ctx.probs = reduction, probs
+        ctx.logits, ctx.logits_version = logits, logits._version_box[0]
+        ctx.save_for_backward(target)
         if reduction == "none":
             return losses
         total = losses.sum(dtype=np.float32 if z.dtype == np.float16 else None)
@@ -198,18 +286,20 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (logits,) = ctx.saved_tensors
+        (target,) = ctx.saved_tensors
         if _State.enabled:
             from ..autograd import grad
+            logits = ctx.logits
+            if logits._version_box[0] != ctx.logits_version:
+                raise _version_error(ctx, logits, ctx.logits_version)
             with enable_grad():
-                src = logits if logits.requires_grad else logits.detach().requires_grad_()
-                loss = _unfused_cross_entropy(src, ctx.target, ctx.reduction)
-                (gl,) = grad([loss], [src], [g], create_graph=True)
+                loss = _unfused_cross_entropy(logits, target._data, ctx.reduction)
+                (gl,) = grad([loss], [logits], [g], create_graph=True)
             return gl, None, None
         n = ctx.probs.shape[0]  # first order: g is a bare array (array_backward)
         scale = g / n if ctx.reduction == "mean" else g if ctx.reduction == "sum" \
             else g[:, None]
-        grad = ctx._out_backend.softmax_cross_entropy_backward(ctx.probs, ctx.target, scale)
+        grad = ctx._out_backend.softmax_cross_entropy_backward(ctx.probs, target, scale)
         return grad, None, None
 
 
