@@ -1,0 +1,99 @@
+"""Dim and size arguments, read as PyTorch reads them.
+
+One rule for every op that takes dims: NumPy's keyword names (``axis`` for ``dim``,
+``keepdims`` for ``keepdim``) are accepted wherever PyTorch accepts them; a dim is an int
+(a bool, float or string is a TypeError); a dim out of range is an IndexError; a repeated dim
+in a list is a RuntimeError; a 0-d tensor has the dims 0 and -1; in a reduction the empty
+list ``()`` / ``[]`` means every dim (``all`` / ``any``: none, as in PyTorch).
+
+>>> import tensorcore as tc
+>>> x = tc.ones(2, 3)
+>>> x.sum(axis=1, keepdims=True).shape, x.mean(dim=()).shape, x.argmax(axis=0).tolist()
+((2, 1), (), [0, 0, 0])
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import operator
+
+# NumPy's name -> PyTorch's name, accepted for any op with the PyTorch parameter
+_ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))
+
+
+def numpy_names(fn):
+    """``fn`` that also takes NumPy's ``axis`` / ``keepdims`` for its ``dim`` / ``keepdim``
+    parameters (only those it has); giving a name and its alias together is a TypeError."""
+    params = inspect.signature(fn).parameters
+    aliases = tuple((alias, name) for alias, name in _ALIASES if name in params)
+    names = frozenset(alias for alias, _ in aliases)
+    if not aliases:
+        raise TypeError(f"{fn.__name__} has no parameter with a NumPy alias")
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        if kwargs and not names.isdisjoint(kwargs):
+            for alias, name in aliases:
+                if alias in kwargs:
+                    if name in kwargs:
+                        raise TypeError(f"{fn.__name__}() got both '{name}' and its alias "
+                                        f"'{alias}'")
+                    kwargs[name] = kwargs.pop(alias)
+        return fn(*args, **kwargs)
+
+    return call
+
+
+def as_int(value, what: str, op: str) -> int:
+    """``value`` as a Python int (ints, NumPy ints, integer 0-d tensors); else TypeError."""
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"{op}(): argument '{what}' must be int, not {type(value).__name__}")
+    return operator.index(value)
+
+
+def wrap_dim(dim, ndim: int, op: str = "") -> int:
+    """One dim as an axis in ``[0, ndim)``; a 0-d tensor takes 0 and -1 (as in PyTorch)."""
+    d = as_int(dim, "dim", op)
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {d})")
+    return d % n
+
+
+def one_dim(dim, ndim: int, op: str) -> int:
+    """The ``dim`` of an op that takes exactly one (argmax, prod, softmax, cat, ...)."""
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
+    return wrap_dim(dim, ndim, op)
+
+
+def dim_list(dim, ndim: int, op: str, empty_is_all: bool = True):
+    """A reduction's ``dim`` (None, an int or a sequence of ints) as a tuple of distinct axes,
+    or None for every dim: None, a 0-d tensor's dims, and (when ``empty_is_all``) an empty
+    sequence, as PyTorch reads them. ``empty_is_all=False``: ``()`` is the empty tuple."""
+    if dim is None:
+        return None
+    if isinstance(dim, (tuple, list)):
+        dims = tuple(wrap_dim(d, ndim, op) for d in dim)
+        if len(set(dims)) != len(dims):
+            repeated = next(d for i, d in enumerate(dims) if d in dims[:i])
+            raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
+        if not dims:
+            return None if empty_is_all else ()
+    else:
+        dims = (wrap_dim(dim, ndim, op),)
+    return None if ndim == 0 else dims
+
+
+def size_arg(sizes: tuple, keyword, name: str, op: str) -> tuple:
+    """The sizes of ``op(*sizes)``, ``op(sizes)`` (a sequence) or ``op(name=sizes)``, as
+    ints; anything else is a TypeError."""
+    if keyword is not None:
+        if sizes:
+            raise TypeError(f"{op}() got multiple values for argument '{name}'")
+        sizes = (keyword,)
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    return tuple(as_int(s, name, op) for s in sizes)
