@@ -1,4 +1,4 @@
-"""Dim and size arguments, read as PyTorch reads them.
+"""Dim and size arguments, read as PyTorch reads them, and the shapes of reductions.
 
 One rule for every op that takes dims: NumPy's keyword names (``axis`` for ``dim``,
 ``keepdims`` for ``keepdim``) are accepted wherever PyTorch accepts them; a dim is an int
@@ -16,7 +16,12 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import operator
+
+import numpy as np
+
+from ..tensor import Tensor
 
 # NumPy's name -> PyTorch's name, accepted for any op with the PyTorch parameter
 _ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))
@@ -97,3 +102,40 @@ def size_arg(sizes: tuple, keyword, name: str, op: str) -> tuple:
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
     return tuple(as_int(s, name, op) for s in sizes)
+
+
+# -- the shapes of a reduction ----------------------------------------------------------------
+def accumulate_dtype(x):
+    """float16 sums accumulate in float32, as in PyTorch."""
+    return np.float32 if x.dtype == np.float16 else None
+
+
+def kept_shape(shape, dims):
+    """``shape`` with the reduced ``dims`` (None: all) set to 1."""
+    if dims is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in dims else n for i, n in enumerate(shape))
+
+
+def reduced_shape(shape, dims, keepdim):
+    """The output shape of a reduction over ``dims`` (None: all)."""
+    if keepdim:
+        return kept_shape(shape, dims)
+    return () if dims is None else tuple(n for i, n in enumerate(shape) if i not in dims)
+
+
+def expand_back(g, shape, dims, keepdim: bool, xp=None):
+    """A reduction's output gradient, broadcast back over the input's shape (a Tensor, or a
+    read-only array view for a first-order backward)."""
+    if not keepdim:
+        g = g.reshape(kept_shape(shape, dims))
+    if isinstance(g, Tensor):
+        return g.expand(shape)
+    if math.prod(shape) > VIEW_ABOVE:
+        return xp.broadcast_to(g, shape)
+    out = xp.empty(shape, g.dtype)  # small: a filled copy is cheaper than broadcast_to
+    out[...] = g
+    return out
+
+
+VIEW_ABOVE = 1 << 16  # elements: larger gradients stay read-only broadcast views

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections import namedtuple
 
 import numpy as np
 
@@ -23,63 +22,24 @@ from ..autograd.engine import sum_to_shape
 from ..autograd.function import Function
 from ..autograd.grad_mode import _State
 from ..tensor import Tensor
-from ._dims import dim_list, numpy_names, one_dim, size_arg
+from ._dims import (
+    accumulate_dtype,
+    dim_list,
+    expand_back,
+    kept_shape,
+    numpy_names,
+    one_dim,
+    reduced_shape,
+    size_arg,
+)
+from ._extremes import MaxMin, amax, amin, argmax, argmin, max, min  # noqa: F401
 from ._util import const
+from .arith import where
 
 TENSOR_METHODS = ["sum", "mean", "var", "std", "max", "min", "amax", "amin", "prod",
                   "logsumexp", "argmax", "argmin", "softmax", "log_softmax", "sum_to_size",
                   "all", "any"]
 __all__ = sorted(set(TENSOR_METHODS) | {'sum_to'})
-
-
-MaxMin = namedtuple("MaxMin", ["values", "indices"])
-
-
-def _accumulate_dtype(x):
-    return np.float32 if x.dtype == np.float16 else None
-
-
-def _kept_shape(shape, dims):
-    """``shape`` with the reduced ``dims`` (None: all) set to 1."""
-    if dims is None:
-        return (1,) * len(shape)
-    return tuple(1 if i in dims else n for i, n in enumerate(shape))
-
-
-def _reduced_shape(shape, dims, keepdim):
-    if keepdim:
-        return _kept_shape(shape, dims)
-    return () if dims is None else tuple(n for i, n in enumerate(shape) if i not in dims)
-
-
-def _expand_back(g, shape, dims, keepdim: bool, xp=None):
-    """A reduction's output gradient, broadcast back over the input's shape (a Tensor, or a
-    read-only array view for a first-order backward)."""
-    if not keepdim:
-        g = g.reshape(_kept_shape(shape, dims))
-    if isinstance(g, Tensor):
-        return g.expand(shape)
-    if math.prod(shape) > _VIEW_ABOVE:
-        return xp.broadcast_to(g, shape)
-    out = xp.empty(shape, g.dtype)  # small: a filled copy is cheaper than broadcast_to
-    out[...] = g
-    return out
-
-
-_VIEW_ABOVE = 1 << 16  # elements: larger gradients stay read-only broadcast views
-
-
-def _check_nonempty(x, dims, op):
-    """max/min/argmax over an empty slice: the error PyTorch raises."""
-    if x.size:
-        return
-    if dims is None:
-        raise (IndexError if op.startswith("arg") else RuntimeError)(
-            f"{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
-            f"the reduction dim with the 'dim' argument.")
-    for d in dims:
-        if x.shape[d] == 0:
-            raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
 
 
 class Sum(Function):
@@ -91,7 +51,7 @@ class Sum(Function):
         ctx.dims, ctx.keepdim = dims, keepdim
         x = a._data
         ctx.shape = x.shape
-        acc = _accumulate_dtype(x)
+        acc = accumulate_dtype(x)
         if x.dtype.kind in "biu":
             acc = x.dtype if same_dtype and x.dtype != np.bool_ else np.int64
         out = x.sum(axis=dims, keepdims=keepdim, dtype=acc)
@@ -99,7 +59,7 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx._out_backend.xp)
+        return expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx._out_backend.xp)
 
 
 class SumTo(Function):
@@ -126,27 +86,27 @@ class Mean(Function):
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
                                f"either a floating point or complex dtype. Got: {a.dtype}")
         ctx.shape = x.shape
-        out = x.mean(axis=dims, keepdims=keepdim, dtype=_accumulate_dtype(x))
+        out = x.mean(axis=dims, keepdims=keepdim, dtype=accumulate_dtype(x))
         ctx.count = x.size // builtins.max(out.size, 1) if x.size else 0
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         count = builtins.max(ctx.count, 1)
-        gx = _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx._out_backend.xp)
+        gx = expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx._out_backend.xp)
         return gx / count, None, None
 
 
 class Prod(Function):
-    """The gradient is ``g * out / x`` without zeros in the input; with any zero, the product
-    of the other elements of each slice (exclusive products from both sides), as PyTorch's
-    prod_backward: one zero in a slice gets the others' product, two zeros give zeros."""
+    """The gradient as PyTorch's prod_backward: ``g * out / x`` without zeros in the input;
+    with zeros, the product of the other elements of each slice (from exclusive products on
+    both sides), except that a full reduction over two or more zeros gives zeros."""
 
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         ctx.dims, ctx.keepdim = dims, keepdim
         x = a._data
-        out = x.prod(axis=dims, keepdims=keepdim, dtype=_accumulate_dtype(x))
+        out = x.prod(axis=dims, keepdims=keepdim, dtype=accumulate_dtype(x))
         if x.dtype.kind == "f":  # integer and bool products are int64, as in PyTorch
             out = out.astype(x.dtype, copy=False)
         ctx.save_for_backward(a, out)
@@ -155,9 +115,14 @@ class Prod(Function):
     @staticmethod
     def backward(ctx, g):
         a, out = ctx.saved_tensors
-        gx = _expand_back(g, a.shape, ctx.dims, ctx.keepdim)
-        if not bool((a._data == 0).any()):
-            return gx * (_expand_back(out, a.shape, ctx.dims, ctx.keepdim) / a), None, None
+        if a.ndim == 0:
+            return g, None, None
+        gx = expand_back(g, a.shape, ctx.dims, ctx.keepdim)
+        zeros = int((a._data == 0).sum())
+        if not zeros:
+            return gx * (expand_back(out, a.shape, ctx.dims, ctx.keepdim) / a), None, None
+        if ctx.dims is None and zeros > 1 and not _State.enabled:
+            return gx * 0.0, None, None
         if _State.enabled:  # the products of the others are computed as a constant
             raise RuntimeError("prod(): double backward through an input that holds zeros is "
                                "not supported")
@@ -176,61 +141,41 @@ def _others_product(x, dims, xp):
     return xp.moveaxis((before * after).reshape(moved.shape), front, axes)
 
 
-class MaxReduce(Function):
-    """amax/amin over ``dims``, or max()/min() over all: the gradient is split evenly among
-    the elements equal to the result. A NaN result: ``all_nans`` (max()/min(), PyTorch's
-    evenly_distribute_backward) splits it among the NaNs; amax/amin give the slice NaN
-    gradients (PyTorch's amax backward divides by a count of zero)."""
+class Var(Function):
+    """var (or std, ``sqrt``) over ``dims`` with ``correction``; float16 accumulates in
+    float32. The gradient is PyTorch's: ``2 (x - mean) / (n - correction)`` (a full reduction
+    with no degree of freedom left: inf, NaN where x equals the mean), through
+    ``1 / (2 std)`` for std (0 where std is 0)."""
 
     @staticmethod
-    def forward(ctx, a, dims, keepdim, largest, all_nans):
-        ctx.dims, ctx.keepdim = dims, keepdim
+    def forward(ctx, a, dims, correction, keepdim, sqrt):
+        ctx.dims, ctx.keepdim, ctx.sqrt = dims, keepdim, sqrt
         x = a._data
-        _check_nonempty(x, dims, ("max" if largest else "min") if all_nans else
-                        ("amax" if largest else "amin"))
-        out = x.max(axis=dims, keepdims=True) if largest else x.min(axis=dims, keepdims=True)
-        if ctx.needs_input_grad[0]:
+        acc = accumulate_dtype(x) or x.dtype
+        centered = x.astype(acc, copy=False) - x.mean(axis=dims, keepdims=True, dtype=acc)
+        n = x.size if dims is None else math.prod(x.shape[d] for d in dims)
+        ctx.dof = n - correction
+        out = (centered * centered).sum(axis=dims, keepdims=keepdim) / builtins.max(ctx.dof, 0)
+        if sqrt:
+            out = a._backend.xp.sqrt(out)
+        out = out.astype(x.dtype, copy=False)
+        ctx.save_for_backward(a, out if sqrt else None)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        dims, keepdim = ctx.dims, ctx.keepdim
+        if ctx.sqrt:
+            g = where(out == 0, 0.0, g / (out * 2))
+        gx = expand_back(g, a.shape, dims, keepdim)
+        mean = Mean.apply(a, dims, True)
+        if dims is None and ctx.dof <= 0:
             xp = a._backend.xp
-            mask = x == out
-            if all_nans and x.dtype.kind == "f":
-                mask = xp.where(xp.isnan(out), xp.isnan(x), mask)
-            count = mask.sum(axis=dims, keepdims=True)
-            ctx.share = xp.where(count > 0, mask / xp.maximum(count, 1), np.nan)
-            ctx.shape = x.shape
-        return out if keepdim else out.reshape(_reduced_shape(x.shape, dims, False))
-
-    @staticmethod
-    def backward(ctx, g):
-        gx = _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim)
-        return gx * const(g, ctx.share.astype(g._data.dtype)), None, None, None, None
-
-
-class MaxDim(Function):
-    """max/min along one dim: (values, indices); the gradient goes to the returned index (the
-    first extreme, or the first NaN), and only there, as PyTorch's scatter does."""
-
-    @staticmethod
-    def forward(ctx, a, dim, keepdim, largest):
-        x = a._data
-        _check_nonempty(x, (dim,), "max" if largest else "min")
-        xp = a._backend.xp
-        idx = (xp.argmax if largest else xp.argmin)(x, axis=dim, keepdims=True)
-        vals = xp.take_along_axis(x, idx, axis=dim)
-        if ctx.needs_input_grad[0]:
-            ctx.onehot = xp.arange(x.shape[dim]).reshape(
-                [-1 if i == dim else 1 for i in range(x.ndim)]) == idx
-            ctx.shape, ctx.dims, ctx.keepdim = x.shape, (dim,), keepdim
-        if not keepdim:
-            vals, idx = vals.squeeze(dim), idx.squeeze(dim)
-        ctx.indices = idx
-        return vals
-
-    @staticmethod
-    def backward(ctx, g):
-        from .arith import where
-
-        gx = _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim)
-        return where(const(g, ctx.onehot), gx, 0.0), None, None, None
+            edge = xp.where(a._data == mean._data, np.nan, np.inf).astype(a._data.dtype)
+            return gx * const(g, edge), None, None, None, None
+        factor = math.inf if ctx.dof == 0 else 2.0 / ctx.dof
+        return gx * (a - mean) * factor, None, None, None, None
 
 
 class LogSumExp(Function):
@@ -243,10 +188,10 @@ class LogSumExp(Function):
             m = x.max(axis=dims, keepdims=True)
             m = xp.where(xp.isfinite(m), m, 0)
         else:  # an empty slice sums to 0: -inf, as in PyTorch
-            m = xp.zeros(_kept_shape(x.shape, dims), x.dtype)
+            m = xp.zeros(kept_shape(x.shape, dims), x.dtype)
         out = xp.log(xp.exp(x - m).sum(axis=dims, keepdims=True)) + m
         if not keepdim:
-            out = out.reshape(_reduced_shape(x.shape, dims, False))
+            out = out.reshape(reduced_shape(x.shape, dims, False))
         ctx.save_for_backward(a, out)
         return out
 
@@ -254,8 +199,8 @@ class LogSumExp(Function):
     def backward(ctx, g):
         a, out = ctx.saved_tensors
         shape = a.shape
-        gx = _expand_back(g, shape, ctx.dims, ctx.keepdim)
-        outx = _expand_back(out, shape, ctx.dims, ctx.keepdim)
+        gx = expand_back(g, shape, ctx.dims, ctx.keepdim)
+        outx = expand_back(out, shape, ctx.dims, ctx.keepdim)
         return gx * (a - outx).exp(), None, None
 
 
@@ -328,16 +273,16 @@ def mean(a, dim=None, keepdim: bool = False, *, dtype=None):
 def var(a, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
     """Variance with Bessel's correction by default (``correction=1``), as in PyTorch; a bool
     first argument is ``unbiased`` (PyTorch's ``var(unbiased)`` form)."""
-    return _var(a, dim, unbiased, keepdim, correction, "var").to(a.dtype)
+    return Var.apply(a, *_var_args(a, dim, unbiased, correction, "var"), keepdim, False)
 
 
 @numpy_names
 def std(a, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-    return _var(a, dim, unbiased, keepdim, correction, "std").sqrt().to(a.dtype)
+    return Var.apply(a, *_var_args(a, dim, unbiased, correction, "std"), keepdim, True)
 
 
-def _var(a, dim, unbiased, keepdim, correction, op):
-    """The variance, in float32 for a float16 input (its caller casts back), as PyTorch."""
+def _var_args(a, dim, unbiased, correction, op):
+    """(dims, correction) of var/std, read as PyTorch reads them."""
     if isinstance(dim, bool):
         if unbiased is not None:
             raise TypeError(f"{op}(): got a bool dim and unbiased; pass dim as an int")
@@ -346,14 +291,9 @@ def _var(a, dim, unbiased, keepdim, correction, op):
         raise TypeError(f"{op}(): pass either unbiased or correction, not both")
     if not a.dtype.is_floating_point:
         raise RuntimeError("std and var only support floating point and complex dtypes")
-    dims = dim_list(dim, a.ndim, op)
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    if a.dtype == _dtype.float16:
-        a = a.float()
-    n = a.numel() if dims is None else math.prod(a.shape[d] for d in dims)
-    centered = a - Mean.apply(a, dims, True)
-    return Sum.apply(centered * centered, dims, keepdim) / builtins.max(n - correction, 0)
+    return dim_list(dim, a.ndim, op), correction
 
 
 @numpy_names
@@ -364,75 +304,6 @@ def prod(a, dim=None, keepdim: bool = False, *, dtype=None):
     if dtype is not None:
         a = a.to(dtype)
     return Prod.apply(a, dims, keepdim)
-
-
-@numpy_names
-def max(a, dim=None, keepdim: bool = False):
-    """``max(a)``: the largest value; ``max(a, dim)``: (values, indices); ``max(a, b)``:
-    elementwise maximum."""
-    return _extreme(a, dim, keepdim, True)
-
-
-@numpy_names
-def min(a, dim=None, keepdim: bool = False):
-    return _extreme(a, dim, keepdim, False)
-
-
-def _extreme(a, dim, keepdim, largest):
-    if isinstance(dim, Tensor):
-        from .arith import maximum, minimum
-        return (maximum if largest else minimum)(a, dim)
-    if dim is None:
-        return MaxReduce.apply(a, None, keepdim, largest, True)
-    d = one_dim(dim, a.ndim, "max" if largest else "min")
-    if a.ndim == 0:
-        return MaxMin(a.clone(), Tensor._make(a._backend.xp.zeros((), np.int64), a._backend))
-    values = MaxDim.apply(a, d, keepdim, largest)
-    node = values.grad_fn
-    indices = node.indices if node is not None else _arg_indices(a, d, keepdim, largest)
-    return MaxMin(values, Tensor._make(indices, a._backend))
-
-
-@numpy_names
-def amax(a, dim=(), keepdim: bool = False):
-    return MaxReduce.apply(a, dim_list(dim, a.ndim, "amax"), keepdim, True, False)
-
-
-@numpy_names
-def amin(a, dim=(), keepdim: bool = False):
-    return MaxReduce.apply(a, dim_list(dim, a.ndim, "amin"), keepdim, False, False)
-
-
-def _arg_indices(a, d, keepdim, largest):
-    """The int64 index array of the first extreme (or first NaN) along the axis ``d``."""
-    xp = a._backend.xp
-    fn = xp.argmax if largest else xp.argmin
-    x = a._data if a.ndim else a._data.reshape(1)
-    return xp.asarray(fn(x, axis=d, keepdims=keepdim and a.ndim > 0), dtype=np.int64)
-
-
-def _argextreme(a, dim, keepdim, largest):
-    op = "argmax" if largest else "argmin"
-    if a._data.dtype == np.bool_:
-        raise RuntimeError(f"{op}(): does not support bool input")
-    if dim is None:
-        _check_nonempty(a._data, None, op)
-        out = _arg_indices(a.reshape(-1), 0, False, largest)
-        return Tensor._make(out.reshape((1,) * a.ndim if keepdim else ()), a._backend)
-    d = one_dim(dim, a.ndim, op)
-    if a.ndim:
-        _check_nonempty(a._data, (d,), op)
-    return Tensor._make(_arg_indices(a, d, keepdim, largest), a._backend)
-
-
-@numpy_names
-def argmax(a, dim=None, keepdim: bool = False):
-    return _argextreme(a, dim, keepdim, True)
-
-
-@numpy_names
-def argmin(a, dim=None, keepdim: bool = False):
-    return _argextreme(a, dim, keepdim, False)
 
 
 @numpy_names
