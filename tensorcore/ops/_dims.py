@@ -52,6 +52,8 @@ def numpy_names(fn):
 
 def as_int(value, what: str, op: str) -> int:
     """``value`` as a Python int (ints, NumPy ints, integer 0-d tensors); else TypeError."""
+    if type(value) is int:
+        return value
     if isinstance(value, bool) or not hasattr(type(value), "__index__"):
         raise TypeError(f"{op}(): argument '{what}' must be int, not {type(value).__name__}")
     return operator.index(value)
@@ -59,8 +61,10 @@ def as_int(value, what: str, op: str) -> int:
 
 def wrap_dim(dim, ndim: int, op: str = "") -> int:
     """One dim as an axis in ``[0, ndim)``; a 0-d tensor takes 0 and -1 (as in PyTorch)."""
-    d = as_int(dim, "dim", op)
-    n = max(ndim, 1)
+    d = dim if type(dim) is int else as_int(dim, "dim", op)
+    if 0 <= d < ndim:
+        return d
+    n = ndim or 1
     if not -n <= d < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
                          f"but got {d})")
@@ -80,16 +84,19 @@ def dim_list(dim, ndim: int, op: str, empty_is_all: bool = True):
     sequence, as PyTorch reads them. ``empty_is_all=False``: ``()`` is the empty tuple."""
     if dim is None:
         return None
-    if isinstance(dim, (tuple, list)):
-        dims = tuple(wrap_dim(d, ndim, op) for d in dim)
-        if len(set(dims)) != len(dims):
-            repeated = next(d for i, d in enumerate(dims) if d in dims[:i])
-            raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
-        if not dims:
+    if type(dim) is tuple or isinstance(dim, (tuple, list)):
+        if not dim:
             return None if empty_is_all else ()
+        dims = []
+        for d in dim:
+            d = wrap_dim(d, ndim, op)
+            if d in dims:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+            dims.append(d)
+        dims = tuple(dims)
     else:
         dims = (wrap_dim(dim, ndim, op),)
-    return None if ndim == 0 else dims
+    return dims if ndim else None
 
 
 def size_arg(sizes: tuple, keyword, name: str, op: str) -> tuple:
@@ -101,7 +108,10 @@ def size_arg(sizes: tuple, keyword, name: str, op: str) -> tuple:
         sizes = (keyword,)
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
-    return tuple(as_int(s, name, op) for s in sizes)
+    for s in sizes:
+        if type(s) is not int:
+            return tuple(as_int(s, name, op) for s in sizes)
+    return sizes
 
 
 # -- the shapes of a reduction ----------------------------------------------------------------

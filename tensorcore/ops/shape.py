@@ -310,20 +310,22 @@ def expand_as(a, other):
 def _tensor_list(tensors, op):
     """The tensors of cat/stack: a sequence of Tensors (a Tensor itself is refused, as in
     PyTorch) and their promoted dtype (PyTorch's rule, as for ``+``)."""
-    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+    if not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{op}(): argument 'tensors' must be a sequence of Tensors, not "
                         f"{type(tensors).__name__}")
-    for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
-                            f"{type(t).__name__}")
     if not tensors:
         if op == "cat":
             raise ValueError("cat(): expected a non-empty list of Tensors")
         raise RuntimeError("stack expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
     dtype = tensors[0].dtype
-    for t in tensors[1:]:
-        dtype = _dtype.result_type(dtype, t.dtype)
+    first = tensors[0]._data.dtype
+    for t in tensors:
+        if t._data.dtype != first:
+            dtype = _dtype.result_type(dtype, t.dtype)
     return tuple(tensors), dtype
 
 
@@ -332,28 +334,29 @@ def cat(tensors, dim: int = 0):
     """Concatenate along ``dim`` in the promoted dtype. A legacy empty 1-D tensor (shape
     (0,)) is skipped whatever the others' rank, as PyTorch does; 0-d tensors are refused."""
     tensors, dtype = _tensor_list(tensors, "cat")
-    for i, t in enumerate(tensors):
-        if t.ndim == 0:
-            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
-                               f"concatenated")
-    skip = tuple(t.shape == (0,) for t in tensors)
-    if all(skip):  # only legacy empties: an empty result, whatever ``dim``
+    shapes = [t._data.shape for t in tensors]
+    if () in shapes:
+        raise RuntimeError(f"zero-dimensional tensor (at position {shapes.index(())}) cannot "
+                           f"be concatenated")
+    skip = tuple(s == (0,) for s in shapes)
+    kept = [s for s, k in zip(shapes, skip) if not k]
+    if not kept:  # only legacy empties: an empty result, whatever ``dim``
         return Cat.apply(0, dtype, (False,) * len(tensors), *tensors)
-    ref = next(t for t, s in zip(tensors, skip) if not s)
-    d = one_dim(dim, ref.ndim, "cat")
-    for i, (t, s) in enumerate(zip(tensors, skip)):
-        if s:
+    ref = kept[0]
+    d = one_dim(dim, len(ref), "cat")
+    for i, s in enumerate(shapes):
+        if s == ref or skip[i]:
             continue
-        if t.ndim != ref.ndim:
-            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} "
-                               f"and {t.ndim}")
-        for j, (m, n) in enumerate(zip(ref.shape, t.shape)):
+        if len(s) != len(ref):
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {len(ref)} "
+                               f"and {len(s)}")
+        for j, (m, n) in enumerate(zip(ref, s)):
             if j != d and m != n:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
                                    f"Expected size {m} but got size {n} for tensor number {i} "
-                                   f"in the list (shapes {list(ref.shape)} and "
-                                   f"{list(t.shape)})")
+                                   f"in the list (shapes {list(ref)} and {list(s)})")
     return Cat.apply(d, dtype, skip, *tensors)
+
 
 concatenate = concat = cat
 
