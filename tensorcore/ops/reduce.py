@@ -121,12 +121,13 @@ class Prod(Function):
         zeros = int((a._data == 0).sum())
         if not zeros:
             return gx * (expand_back(out, a.shape, ctx.dims, ctx.keepdim) / a), None, None
-        if ctx.dims is None and zeros > 1 and not _State.enabled:
-            return gx * 0.0, None, None
+        xp = a._backend.xp
+        if ctx.dims is None and zeros > 1 and not _State.enabled:  # zeros, whatever g holds
+            return const(g, xp.zeros(a.shape, g._data.dtype)), None, None
         if _State.enabled:  # the products of the others are computed as a constant
             raise RuntimeError("prod(): double backward through an input that holds zeros is "
                                "not supported")
-        return gx * const(g, _others_product(a._data, ctx.dims, a._backend.xp)), None, None
+        return gx * const(g, _others_product(a._data, ctx.dims, xp)), None, None
 
 
 def _others_product(x, dims, xp):

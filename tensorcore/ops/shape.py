@@ -15,6 +15,7 @@ from .. import _dtype
 from ..autograd.function import Function
 from ..tensor import Tensor, _remember_host_max
 from ._dims import as_int, dim_list, numpy_names, one_dim, size_arg, wrap_dim
+from .reduce import sum_to
 
 TENSOR_METHODS = ["reshape", "view", "flatten", "squeeze", "unsqueeze", "transpose",
                   "permute", "expand", "expand_as", "broadcast_to", "split", "chunk", "clone",
@@ -92,7 +93,7 @@ class Expand(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.sum_to_size(ctx.shape), None
+        return sum_to(g, ctx.shape), None
 
 
 class Cat(Function):
