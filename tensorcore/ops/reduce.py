@@ -1,26 +1,40 @@
 """Reductions (sum, mean, var, max, logsumexp, ...) and softmax, with ``dim`` and ``keepdim``.
 
-float16 inputs accumulate in float32, as PyTorch does.
+Dims are read by one rule (``_dims``): NumPy's ``axis`` / ``keepdims`` are accepted, ``()``
+means every dim, repeated dims and dims out of range raise as in PyTorch. float16 inputs
+accumulate in float32, as PyTorch does.
 
 >>> import tensorcore as tc
 >>> x = tc.tensor([[1.0, 2.0], [3.0, 4.0]])
->>> x.sum(dim=0).tolist(), x.mean().item()
-([4.0, 6.0], 2.5)
+>>> x.sum(dim=0).tolist(), x.mean().item(), x.sum(axis=1, keepdims=True).shape
+([4.0, 6.0], 2.5, (2, 1))
 """
 
 from __future__ import annotations
 
 import builtins
 import math
-from collections import namedtuple
 
 import numpy as np
 
+from .. import _dtype
 from ..autograd.engine import sum_to_shape
 from ..autograd.function import Function
 from ..autograd.grad_mode import _State
 from ..tensor import Tensor
-from ._util import const, normalize_dims
+from ._dims import (
+    accumulate_dtype,
+    dim_list,
+    expand_back,
+    kept_shape,
+    numpy_names,
+    one_dim,
+    reduced_shape,
+    size_arg,
+)
+from ._extremes import MaxMin, amax, amin, argmax, argmin, max, min  # noqa: F401
+from ._util import const
+from .arith import where
 
 TENSOR_METHODS = ["sum", "mean", "var", "std", "max", "min", "amax", "amin", "prod",
                   "logsumexp", "argmax", "argmin", "softmax", "log_softmax", "sum_to_size",
@@ -28,54 +42,24 @@ TENSOR_METHODS = ["sum", "mean", "var", "std", "max", "min", "amax", "amin", "pr
 __all__ = sorted(set(TENSOR_METHODS) | {'sum_to'})
 
 
-MaxMin = namedtuple("MaxMin", ["values", "indices"])
-
-
-def _accumulate_dtype(x):
-    return np.float32 if x.dtype == np.float16 else None
-
-
-def _kept_shape(shape, dims):
-    """``shape`` with the reduced ``dims`` (None: all) set to 1."""
-    if dims is None:
-        return (1,) * len(shape)
-    return tuple(1 if i in dims else n for i, n in enumerate(shape))
-
-
-def _expand_back(g, shape, dims, keepdim: bool, xp=None):
-    """A reduction's output gradient, broadcast back over the input's shape (a Tensor, or a
-    read-only array view for a first-order backward)."""
-    if not keepdim:
-        g = g.reshape(_kept_shape(shape, dims))
-    if isinstance(g, Tensor):
-        return g.expand(shape)
-    if math.prod(shape) > _VIEW_ABOVE:
-        return xp.broadcast_to(g, shape)
-    out = xp.empty(shape, g.dtype)  # small: a filled copy is cheaper than broadcast_to
-    out[...] = g
-    return out
-
-
-_VIEW_ABOVE = 1 << 16  # elements: larger gradients stay read-only broadcast views
-
-
 class Sum(Function):
     array_backward = True
 
     @staticmethod
-    def forward(ctx, a, dims, keepdim):
+    def forward(ctx, a, dims, keepdim, same_dtype=False):
+        """Integers and bools sum to int64 unless ``same_dtype`` (an explicit ``dtype=``)."""
         ctx.dims, ctx.keepdim = dims, keepdim
         x = a._data
         ctx.shape = x.shape
-        acc = _accumulate_dtype(x)
-        if x.dtype == np.bool_:
-            acc = np.int64
+        acc = accumulate_dtype(x)
+        if x.dtype.kind in "biu":
+            acc = x.dtype if same_dtype and x.dtype != np.bool_ else np.int64
         out = x.sum(axis=dims, keepdims=keepdim, dtype=acc)
         return out.astype(x.dtype, copy=False) if acc is np.float32 else out
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx._out_backend.xp), None, None
+        return expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx._out_backend.xp)
 
 
 class SumTo(Function):
@@ -102,23 +86,27 @@ class Mean(Function):
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
                                f"either a floating point or complex dtype. Got: {a.dtype}")
         ctx.shape = x.shape
-        out = x.mean(axis=dims, keepdims=keepdim, dtype=_accumulate_dtype(x))
+        out = x.mean(axis=dims, keepdims=keepdim, dtype=accumulate_dtype(x))
         ctx.count = x.size // builtins.max(out.size, 1) if x.size else 0
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         count = builtins.max(ctx.count, 1)
-        gx = _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx._out_backend.xp)
+        gx = expand_back(g, ctx.shape, ctx.dims, ctx.keepdim, ctx._out_backend.xp)
         return gx / count, None, None
 
 
 class Prod(Function):
+    """The gradient as PyTorch's prod_backward: ``g * out / x`` without zeros in the input;
+    with zeros, the product of the other elements of each slice (from exclusive products on
+    both sides), except that a full reduction over two or more zeros gives zeros."""
+
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         ctx.dims, ctx.keepdim = dims, keepdim
         x = a._data
-        out = x.prod(axis=dims, keepdims=keepdim, dtype=_accumulate_dtype(x))
+        out = x.prod(axis=dims, keepdims=keepdim, dtype=accumulate_dtype(x))
         if x.dtype.kind == "f":  # integer and bool products are int64, as in PyTorch
             out = out.astype(x.dtype, copy=False)
         ctx.save_for_backward(a, out)
@@ -127,76 +115,68 @@ class Prod(Function):
     @staticmethod
     def backward(ctx, g):
         a, out = ctx.saved_tensors
-        gx = _expand_back(g, a.shape, ctx.dims, ctx.keepdim)
-        outx = _expand_back(out, a.shape, ctx.dims, ctx.keepdim)
-        if not bool((a._data == 0).any()):
-            return gx * outx / a, None, None
-        # with zeros: the product of the others, computed directly (a constant)
-        if _State.enabled:
+        if a.ndim == 0:
+            return g, None, None
+        gx = expand_back(g, a.shape, ctx.dims, ctx.keepdim)
+        zeros = int((a._data == 0).sum())
+        if not zeros:
+            return gx * (expand_back(out, a.shape, ctx.dims, ctx.keepdim) / a), None, None
+        xp = a._backend.xp
+        if ctx.dims is None and zeros > 1 and not _State.enabled:  # zeros, whatever g holds
+            return const(g, xp.zeros(a.shape, g._data.dtype)), None, None
+        if _State.enabled:  # the products of the others are computed as a constant
             raise RuntimeError("prod(): double backward through an input that holds zeros is "
                                "not supported")
-        x = a._data
-        axes = tuple(range(x.ndim)) if ctx.dims is None else ctx.dims
-        others = np.ones_like(x)
-        flat = np.moveaxis(x, axes, tuple(range(len(axes)))).reshape(-1, *[
-            x.shape[i] for i in range(x.ndim) if i not in axes])
-        n = flat.shape[0]
-        res = np.empty_like(flat)
-        for i in range(n):
-            res[i] = np.prod(np.delete(flat, i, axis=0), axis=0)
-        others = np.moveaxis(res.reshape(*[x.shape[i] for i in axes], *[
-            x.shape[i] for i in range(x.ndim) if i not in axes]),
-            tuple(range(len(axes))), axes)
-        return gx * const(g, a._backend.asarray(others)), None, None
+        return gx * const(g, _others_product(a._data, ctx.dims, xp)), None, None
 
 
-class MaxReduce(Function):
-    """Max or min over all elements or ``dims``: the gradient goes to the extreme elements,
-    split evenly among ties."""
+def _others_product(x, dims, xp):
+    """For each element, the product of the other elements of its slice over ``dims``."""
+    axes = tuple(range(x.ndim)) if dims is None else tuple(sorted(dims))
+    front = tuple(range(len(axes)))
+    moved = xp.moveaxis(x, axes, front)
+    flat = moved.reshape((-1,) + moved.shape[len(axes):])
+    ones = xp.ones((1,) + flat.shape[1:], x.dtype)
+    before = xp.concatenate([ones, xp.cumprod(flat[:-1], axis=0)])
+    after = xp.concatenate([xp.cumprod(flat[:0:-1], axis=0)[::-1], ones])
+    return xp.moveaxis((before * after).reshape(moved.shape), front, axes)
+
+
+class Var(Function):
+    """var (or std, ``sqrt``) over ``dims`` with ``correction``; float16 accumulates in
+    float32. The gradient is PyTorch's: ``2 (x - mean) / (n - correction)`` (a full reduction
+    with no degree of freedom left: inf, NaN where x equals the mean), through
+    ``1 / (2 std)`` for std (0 where std is 0)."""
 
     @staticmethod
-    def forward(ctx, a, dims, keepdim, largest):
-        ctx.dims, ctx.keepdim = dims, keepdim
+    def forward(ctx, a, dims, correction, keepdim, sqrt):
+        ctx.dims, ctx.keepdim, ctx.sqrt = dims, keepdim, sqrt
         x = a._data
-        if x.size == 0:
-            raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() "
-                               "== 0. Specify the reduction dim with the 'dim' argument.")
-        out = x.max(axis=dims, keepdims=True) if largest else x.min(axis=dims, keepdims=True)
-        mask = x == out
-        ctx.share = mask / mask.sum(axis=dims, keepdims=True)
-        ctx.shape = x.shape
-        return out if keepdim else out.reshape(
-            tuple(n for i, n in enumerate(x.shape) if dims is not None and i not in dims))
+        acc = accumulate_dtype(x) or x.dtype
+        centered = x.astype(acc, copy=False) - x.mean(axis=dims, keepdims=True, dtype=acc)
+        n = x.size if dims is None else math.prod(x.shape[d] for d in dims)
+        ctx.dof = n - correction
+        out = (centered * centered).sum(axis=dims, keepdims=keepdim) / builtins.max(ctx.dof, 0)
+        if sqrt:
+            out = a._backend.xp.sqrt(out)
+        out = out.astype(x.dtype, copy=False)
+        ctx.save_for_backward(a, out if sqrt else None)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        gx = _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim)
-        return gx * const(g, ctx.share.astype(g._data.dtype)), None, None, None
-
-
-class MaxDim(Function):
-    """max/min along one dim: (values, indices); the gradient goes to the returned index."""
-
-    @staticmethod
-    def forward(ctx, a, dim, keepdim, largest):
-        ctx.keepdim = keepdim
-        x = a._data
-        xp = a._backend.xp
-        idx = (xp.argmax if largest else xp.argmin)(x, axis=dim, keepdims=True)
-        vals = xp.take_along_axis(x, idx, axis=dim)
-        ctx.onehot = xp.arange(x.shape[dim]).reshape(
-            [-1 if i == dim else 1 for i in range(x.ndim)]) == idx
-        ctx.shape = x.shape
-        ctx.dims = (dim,)
-        if not keepdim:
-            vals, idx = vals.squeeze(dim), idx.squeeze(dim)
-        ctx.indices = idx
-        return vals
-
-    @staticmethod
-    def backward(ctx, g):
-        gx = _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim)
-        return gx * const(g, ctx.onehot), None, None, None
+        a, out = ctx.saved_tensors
+        dims, keepdim = ctx.dims, ctx.keepdim
+        if ctx.sqrt:
+            g = where(out == 0, 0.0, g / (out * 2))
+        gx = expand_back(g, a.shape, dims, keepdim)
+        mean = Mean.apply(a, dims, True)
+        if dims is None and ctx.dof <= 0:
+            xp = a._backend.xp
+            edge = xp.where(a._data == mean._data, np.nan, np.inf).astype(a._data.dtype)
+            return gx * const(g, edge), None, None, None, None
+        factor = math.inf if ctx.dof == 0 else 2.0 / ctx.dof
+        return gx * (a - mean) * factor, None, None, None, None
 
 
 class LogSumExp(Function):
@@ -205,12 +185,14 @@ class LogSumExp(Function):
         ctx.dims, ctx.keepdim = dims, keepdim
         x = a._data
         xp = a._backend.xp
-        m = x.max(axis=dims, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)
+        if x.size:
+            m = x.max(axis=dims, keepdims=True)
+            m = xp.where(xp.isfinite(m), m, 0)
+        else:  # an empty slice sums to 0: -inf, as in PyTorch
+            m = xp.zeros(kept_shape(x.shape, dims), x.dtype)
         out = xp.log(xp.exp(x - m).sum(axis=dims, keepdims=True)) + m
         if not keepdim:
-            out = out.reshape(tuple(n for i, n in enumerate(x.shape)
-                                    if dims is not None and i not in dims))
+            out = out.reshape(reduced_shape(x.shape, dims, False))
         ctx.save_for_backward(a, out)
         return out
 
@@ -218,9 +200,13 @@ class LogSumExp(Function):
     def backward(ctx, g):
         a, out = ctx.saved_tensors
         shape = a.shape
-        gx = _expand_back(g, shape, ctx.dims, ctx.keepdim)
-        outx = _expand_back(out, shape, ctx.dims, ctx.keepdim)
+        gx = expand_back(g, shape, ctx.dims, ctx.keepdim)
+        outx = expand_back(out, shape, ctx.dims, ctx.keepdim)
         return gx * (a - outx).exp(), None, None
+
+
+def _softmax_axis(x, dim):
+    return dim if x.ndim else None
 
 
 class Softmax(Function):
@@ -228,9 +214,13 @@ class Softmax(Function):
     def forward(ctx, a, dim):
         ctx.dim = dim
         x = a._data
-        xp = a._backend.xp
-        e = xp.exp(x - x.max(axis=dim, keepdims=True))
-        out = e / e.sum(axis=dim, keepdims=True)
+        if x.size == 0:
+            out = x.copy()
+        else:
+            xp = a._backend.xp
+            axis = _softmax_axis(x, dim)
+            e = xp.exp(x - x.max(axis=axis, keepdims=True))
+            out = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(out)
         return out
 
@@ -245,9 +235,13 @@ class LogSoftmax(Function):
     def forward(ctx, a, dim):
         ctx.dim = dim
         x = a._data
-        xp = a._backend.xp
-        shifted = x - x.max(axis=dim, keepdims=True)
-        out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        if x.size == 0:
+            out = x.copy()
+        else:
+            xp = a._backend.xp
+            axis = _softmax_axis(x, dim)
+            shifted = x - x.max(axis=axis, keepdims=True)
+            out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         return out
 
@@ -258,114 +252,87 @@ class LogSoftmax(Function):
 
 
 # -- public functions -----------------------------------------------------------------------
-def _reduce(fn, a, dim, keepdim, *extra):
-    dims = normalize_dims(dim, a.ndim)
-    if dims is not None and a.ndim == 0:
-        dims = None
-    return fn.apply(a, dims, keepdim, *extra)
-
-
+# Each takes NumPy's names too (``numpy_names``); its dims are read by ``dim_list`` (any
+# number of dims) or ``one_dim`` (exactly one), as its PyTorch counterpart reads them.
+@numpy_names
 def sum(a, dim=None, keepdim: bool = False, *, dtype=None):
-    out = _reduce(Sum, a, dim, keepdim)
-    return out if dtype is None else out.to(dtype)
+    dims = dim_list(dim, a.ndim, "sum")
+    if dtype is None:
+        return Sum.apply(a, dims, keepdim)
+    return Sum.apply(a.to(dtype), dims, keepdim, True)  # cast first, as PyTorch does
 
 
+@numpy_names
 def mean(a, dim=None, keepdim: bool = False, *, dtype=None):
+    dims = dim_list(dim, a.ndim, "mean")
     if dtype is not None:
         a = a.to(dtype)
-    return _reduce(Mean, a, dim, keepdim)
+    return Mean.apply(a, dims, keepdim)
 
 
+@numpy_names
 def var(a, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-    """Variance with Bessel's correction by default (``correction=1``), as in PyTorch."""
+    """Variance with Bessel's correction by default (``correction=1``), as in PyTorch; a bool
+    first argument is ``unbiased`` (PyTorch's ``var(unbiased)`` form)."""
+    return Var.apply(a, *_var_args(a, dim, unbiased, correction, "var"), keepdim, False)
+
+
+@numpy_names
+def std(a, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    return Var.apply(a, *_var_args(a, dim, unbiased, correction, "std"), keepdim, True)
+
+
+def _var_args(a, dim, unbiased, correction, op):
+    """(dims, correction) of var/std, read as PyTorch reads them."""
+    if isinstance(dim, bool):
+        if unbiased is not None:
+            raise TypeError(f"{op}(): got a bool dim and unbiased; pass dim as an int")
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}(): pass either unbiased or correction, not both")
+    if not a.dtype.is_floating_point:
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    dims = normalize_dims(dim, a.ndim)
-    n = a.numel() if dims is None else int(np.prod([a.shape[d] for d in dims]))
-    centered = a - a.mean(dim, keepdim=True)
-    return (centered * centered).sum(dim, keepdim=keepdim) / builtins.max(n - correction, 0)
+    return dim_list(dim, a.ndim, op), correction
 
 
-def std(a, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-    return var(a, dim, unbiased, keepdim, correction=correction).sqrt()
-
-
-def prod(a, dim=None, keepdim: bool = False):
-    return _reduce(Prod, a, dim, keepdim)
-
-
-def max(a, dim=None, keepdim: bool = False):
-    """``max(a)``: the largest value; ``max(a, dim)``: (values, indices); ``max(a, b)``:
-    elementwise maximum."""
-    return _extreme(a, dim, keepdim, True)
-
-
-def min(a, dim=None, keepdim: bool = False):
-    return _extreme(a, dim, keepdim, False)
-
-
-def _extreme(a, dim, keepdim, largest):
-    if isinstance(dim, Tensor):
-        from .arith import maximum, minimum
-        return (maximum if largest else minimum)(a, dim)
-    if dim is None:
-        return _reduce(MaxReduce, a, None, False, largest)
-    (d,) = normalize_dims(dim, a.ndim)
+@numpy_names
+def prod(a, dim=None, keepdim: bool = False, *, dtype=None):
+    dims = None if dim is None else (one_dim(dim, a.ndim, "prod"),)
     if a.ndim == 0:
-        return MaxMin(a.clone(), Tensor._make(a._backend.xp.zeros((), np.int64), a._backend))
-    values = MaxDim.apply(a, d, keepdim, largest)
-    node = values.grad_fn
-    if node is not None:
-        indices = node.indices
-    else:
-        indices = _argextreme(a, d, keepdim, largest)._data
-    return MaxMin(values, Tensor._make(indices, a._backend))
+        dims = None
+    if dtype is not None:
+        a = a.to(dtype)
+    return Prod.apply(a, dims, keepdim)
 
 
-def amax(a, dim=None, keepdim: bool = False):
-    return _reduce(MaxReduce, a, dim, keepdim, True)
-
-
-def amin(a, dim=None, keepdim: bool = False):
-    return _reduce(MaxReduce, a, dim, keepdim, False)
-
-
-def _argextreme(a, dim, keepdim, largest):
-    xp = a._backend.xp
-    fn = xp.argmax if largest else xp.argmin
-    if dim is None:
-        out = fn(a._data.reshape(-1))
-        return Tensor._make(xp.asarray(out, dtype=np.int64).reshape((1,) * a.ndim if keepdim
-                                                                    else ()), a._backend)
-    (d,) = normalize_dims(dim, a.ndim)
-    return Tensor._make(xp.asarray(fn(a._data, axis=d, keepdims=keepdim), dtype=np.int64),
-                        a._backend)
-
-
-def argmax(a, dim=None, keepdim: bool = False):
-    return _argextreme(a, dim, keepdim, True)
-
-
-def argmin(a, dim=None, keepdim: bool = False):
-    return _argextreme(a, dim, keepdim, False)
-
-
+@numpy_names
 def logsumexp(a, dim, keepdim: bool = False):
-    return _reduce(LogSumExp, a, dim, keepdim)
+    dims = dim_list(dim, a.ndim, "logsumexp")
+    if not a.dtype.is_floating_point:  # integers and bools give the default float dtype
+        a = a.to(_dtype.get_default_dtype())
+    return LogSumExp.apply(a, dims, keepdim)
 
 
+def _softmax_input(a, dim, dtype, op):
+    d = one_dim(dim, a.ndim, op)
+    if dtype is not None:
+        a = a.to(dtype)
+    if not a.dtype.is_floating_point:
+        raise NotImplementedError(f'"{op}" not implemented for \'{a.dtype.name}\' (a floating '
+                                  f'point input, or dtype=, is needed)')
+    return a, d
+
+
+@numpy_names
 def softmax(a, dim: int, dtype=None):
-    if dtype is not None:
-        a = a.to(dtype)
-    (d,) = normalize_dims(dim, a.ndim)
-    return Softmax.apply(a, d)
+    return Softmax.apply(*_softmax_input(a, dim, dtype, "softmax"))
 
 
+@numpy_names
 def log_softmax(a, dim: int, dtype=None):
-    if dtype is not None:
-        a = a.to(dtype)
-    (d,) = normalize_dims(dim, a.ndim)
-    return LogSoftmax.apply(a, d)
+    return LogSoftmax.apply(*_softmax_input(a, dim, dtype, "log_softmax"))
 
 
 def sum_to(a, shape) -> Tensor:
@@ -373,14 +340,30 @@ def sum_to(a, shape) -> Tensor:
     return SumTo.apply(a, tuple(shape))
 
 
-sum_to_size = sum_to
+def sum_to_size(a, *sizes, size=None):
+    shape = size_arg(sizes, size, "size", "sum_to_size")
+    try:
+        ok = np.broadcast_shapes(shape, a.shape) == a.shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(f"size {list(shape)} is not expandable to size {list(a.shape)}")
+    return sum_to(a, shape) if shape != a.shape else a
 
 
+def _bool_reduce(a, dim, keepdim, op):
+    """all/any: a bool result; ``dim=()`` reduces nothing, as in PyTorch."""
+    dims = dim_list(dim, a.ndim, op, empty_is_all=False)
+    x = a._data.astype(bool)
+    out = (x.all if op == "all" else x.any)(axis=dims, keepdims=keepdim) if dims != () else x
+    return Tensor._make(a._backend.xp.asarray(out), a._backend)
+
+
+@numpy_names
 def all(a, dim=None, keepdim: bool = False):
-    return Tensor._make(a._backend.xp.asarray(a._data.astype(bool).all(
-        axis=normalize_dims(dim, a.ndim), keepdims=keepdim)), a._backend)
+    return _bool_reduce(a, dim, keepdim, "all")
 
 
+@numpy_names
 def any(a, dim=None, keepdim: bool = False):
-    return Tensor._make(a._backend.xp.asarray(a._data.astype(bool).any(
-        axis=normalize_dims(dim, a.ndim), keepdims=keepdim)), a._backend)
+    return _bool_reduce(a, dim, keepdim, "any")
