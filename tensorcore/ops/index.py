@@ -31,7 +31,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor, _nested_to_numpy
-from .inplace import inplace, scalar_as, torch_name
+from .inplace import cast, inplace, scalar_as, torch_name
 from .inplace import refresh_view as refresh_view  # autograd.function imports it from here
 from .shape import as_view
 
@@ -283,6 +283,8 @@ def _take(x, idx: Index):
 def _put(x, idx: Index, value, accumulate: bool = False, backend=None) -> None:
     """``x[idx] = value`` (or ``+=``, repeated indices accumulating) on arrays, in place."""
     target = idx.target(x)
+    if getattr(value, "dtype", x.dtype) != x.dtype:
+        value = cast(value, x.dtype)
     try:
         if accumulate:
             backend.index_add(target, idx.adv, value)

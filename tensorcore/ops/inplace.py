@@ -47,10 +47,8 @@ def scalar_as(value, dt: np.dtype):
     int64 raises ValueError; a value outside ``dt``'s range (NaN or inf into an integer
     type, a finite float beyond float32's) raises RuntimeError. float16 overflows to inf,
     as in PyTorch."""
-    if type(value) is float and dt.kind == "f":  # the common case first
-        if dt.itemsize == 4 and abs(value) > _FLOAT32_MAX and math.isfinite(value):
-            raise RuntimeError("value cannot be converted to type float without overflow")
-        return value
+    if type(value) is float and dt.kind == "f" and (dt.itemsize == 8 or abs(value) <= 65504.0):
+        return value  # the common case first: no check needed
     if isinstance(value, complex):
         if dt.kind == "b":
             return bool(value)
@@ -66,11 +64,22 @@ def scalar_as(value, dt: np.dtype):
         value = float(value)
         if dt == np.float32 and math.isfinite(value) and abs(value) > _FLOAT32_MAX:
             raise RuntimeError("value cannot be converted to type float without overflow")
+        if dt == np.float16 and abs(value) > 65504.0:
+            return float(cast(np.asarray(value), dt))  # inf past float16's rounding range
         return value
     lo, hi, c_name = _INT_LIMITS[dt]
     if not (math.isfinite(value) and lo <= value <= hi):
         raise RuntimeError(f"value cannot be converted to type {c_name} without overflow")
     return int(value)
+
+
+def cast(x, dt):
+    """The array ``x`` in dtype ``dt``, silent where a value overflows (to inf, as PyTorch's
+    casts are: NumPy would warn)."""
+    if x.dtype == dt:
+        return x
+    with np.errstate(over="ignore", invalid="ignore"):
+        return x.astype(dt)
 
 
 def _category(kind: str) -> int:
@@ -212,7 +221,7 @@ def inplace(a: Tensor, out_of_place, others, mutate):
     node = out.grad_fn
     if _saves(node, orig, first):
         orig._data = orig._data.copy()  # the saved value survives the write below
-    a._data[...] = out._data
+    a._data[...] = cast(out._data, a._data.dtype)
     a._version_box[0] += 1
     if a._base is not None:
         _rebase_view(a, out)
@@ -260,7 +269,7 @@ class MaskedFill(Function):
     @staticmethod
     def forward(ctx, a, mask, value):
         ctx.mask = mask
-        v = value._data.astype(a._data.dtype) if isinstance(value, Tensor) else value
+        v = cast(value._data, a._data.dtype) if isinstance(value, Tensor) else value
         return a._backend.xp.where(mask, v, a._data).astype(a._data.dtype, copy=False)
 
     @staticmethod
@@ -285,7 +294,7 @@ class Fill(Function):
 
     @staticmethod
     def forward(ctx, a, value):
-        v = value._data.astype(a._data.dtype) if isinstance(value, Tensor) else value
+        v = cast(value._data, a._data.dtype) if isinstance(value, Tensor) else value
         return a._backend.xp.full(a._data.shape, v, dtype=a._data.dtype)
 
     @staticmethod
@@ -301,7 +310,7 @@ class CopyFrom(Function):
     def forward(ctx, a, src):
         out = a._backend.xp.empty_like(a._data)
         check_broadcasts_to(src._data.shape, a._data.shape)
-        out[...] = src._data
+        out[...] = cast(src._data, a._data.dtype)
         return out
 
     @staticmethod
@@ -398,7 +407,7 @@ def fill_(a, value):
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
                                f"with {value._data.ndim} dimensions.")
         value = _operand(a, value)
-        v = value._data.astype(a._data.dtype)
+        v = cast(value._data, a._data.dtype)
     else:
         value = v = scalar_as(_operand(a, value), a._data.dtype)
 
@@ -414,7 +423,7 @@ def copy_(a, src, non_blocking: bool = False):
     if src._backend.device != a._backend.device:
         src = src.to(a.device)  # recorded: the gradient goes back to src's device
     check_broadcasts_to(src._data.shape, a._data.shape)
-    data = src._data
+    data = cast(src._data, a._data.dtype)
 
     def mutate(x):
         x[...] = data
@@ -453,7 +462,7 @@ def masked_fill_(a, mask, value):
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
                                f"got tensor with {value._data.ndim} dimension(s).")
         value = _operand(a, value)
-        v = value._data.astype(a._data.dtype)
+        v = cast(value._data, a._data.dtype)
     else:
         value = v = scalar_as(_operand(a, value), a._data.dtype)
 
