@@ -183,6 +183,14 @@ def test_zero_dim_and_empty(device):
     assert y[_t(device, [], tc.bool)].shape == (0, 3)
 
 
+def test_indices_that_broadcast_to_nothing_are_not_range_checked(device):
+    x = tc.zeros(2, 3, device=device)
+    assert x[[5], []].shape == (0,)  # as PyTorch and NumPy: nothing is read
+    assert x[_t(device, [[7]]), False].shape == (1, 0, 3)
+    with pytest.raises(IndexError):
+        x[[5], [0]]
+
+
 def test_negative_step_is_an_extension_with_gradients(device):
     """PyTorch refuses negative slice steps; tensorcore reverses, with correct gradients."""
     x = tc.tensor([1.0, 2.0, 3.0, 4.0], dtype=tc.float64, device=device, requires_grad=True)

@@ -24,6 +24,7 @@ Beyond PyTorch: negative slice steps (``x[::-1]``) are accepted, with correct gr
 
 from __future__ import annotations
 
+import math
 import operator
 import warnings
 
@@ -58,8 +59,9 @@ class Index:
 
     def take(self, x):
         """``x`` indexed: a view of ``x`` when there is no advanced part, else a copy."""
-        v = x[...] if self.basic is None else x[self.basic]
-        return v if self.adv is None else v[self.adv]
+        if self.adv is None:
+            return x[...] if self.basic is None else x[self.basic]
+        return self.target(x)[self.adv]
 
     def target(self, x):
         """The view of ``x`` that the advanced part (if any) applies to."""
@@ -105,6 +107,7 @@ def parse(index, a: Tensor) -> Index:
     dim = rdim = 0  # the next dimension of ``a`` to consume, and of the result
     past_end = 0  # dimensions a second '...' skipped beyond the last (PyTorch allows that)
     arrays = masks = 0
+    checks = []  # (integer index array, size of its dimension, result dimension)
     for entry in entries:
         if past_end and entry is not Ellipsis:
             raise IndexError(f"too many indices for tensor of dimension {ndim} (after '...')")
@@ -128,6 +131,7 @@ def parse(index, a: Tensor) -> Index:
         elif type(entry) is bool:  # a new dimension of size 1, indexed by [0] or []
             basic.append(None)
             adv.append(_bool_scalar_index(entry, a))
+            checks.append((adv[-1], None, rdim))  # in range; its size counts
             rdim += 1
             arrays += 1
         elif isinstance(entry, (int, np.integer)) and not isinstance(entry, np.bool_):
@@ -139,6 +143,7 @@ def parse(index, a: Tensor) -> Index:
                 if arr.dtype.kind == "b":
                     basic.append(None)
                     adv.append(_bool_scalar_index(bool(arr), a))
+                    checks.append((adv[-1], None, rdim))
                     rdim += 1
                     arrays += 1
                 else:
@@ -148,17 +153,18 @@ def parse(index, a: Tensor) -> Index:
             k = arr.ndim if arr.dtype.kind == "b" else 1
             if dim + k > ndim:
                 raise IndexError(f"too many indices for tensor of dimension {ndim}")
-            if k > 1 or arr.dtype.kind == "b":
+            if arr.dtype.kind == "b":
                 _check_mask(arr, shape, dim)
                 masks += 1
             else:
-                _check_bounds(arr, shape[dim], rdim, a._backend)
+                checks.append((arr, shape[dim], rdim))
             basic += [_ALL] * k
             adv.append(arr)
             dim, rdim = dim + k, rdim + k
             arrays += 1
     if not arrays:
         return Index(_basic(basic))
+    _check_bounds(checks, a._backend)
     while adv[-1] is _ALL:
         adv.pop()
     return Index(_basic(basic), tuple(adv), mask=masks == 1 and arrays == 1)
@@ -262,15 +268,26 @@ def _check_mask(mask, shape, dim: int) -> None:
                              f"{dim + j}")
 
 
-def _check_bounds(arr, n: int, rdim: int, backend) -> None:
-    """IndexError for an index outside ``[-n, n)``, for array libraries that wrap such
-    indices silently (this reads the index's range on the host; not while capturing)."""
-    if backend.checks_index_bounds or not arr.size or backend.capturing():
+def _check_bounds(checks, backend) -> None:
+    """IndexError for an integer index outside ``[-n, n)`` (``checks``: index array, ``n`` or
+    None for one in range, result dimension), for array libraries that wrap such indices
+    silently: this reads the index's range on the host, and not while capturing. As in
+    PyTorch, indices that broadcast to nothing index nothing and are not checked."""
+    if backend.checks_index_bounds or not checks or backend.capturing():
         return
-    lo, hi = int(arr.min()), int(arr.max())
-    if lo < -n or hi >= n:
-        raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for dimension "
-                         f"{rdim} with size {n}")
+    shapes = [arr.shape for arr, _, _ in checks]
+    try:
+        size = math.prod(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together "
+                         f"with shapes {', '.join(str(list(s)) for s in shapes)}") from None
+    for arr, n, rdim in checks if size else ():
+        if n is None:
+            continue
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < -n or hi >= n:
+            raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for dimension "
+                             f"{rdim} with size {n}")
 
 
 def _take(x, idx: Index):
@@ -399,18 +416,19 @@ def _put_index(a: Tensor, indices) -> Index:
     if sum(1 if i._data.dtype.kind != "b" else i.ndim for i in indices) > a.ndim:
         raise IndexError(f"too many indices for tensor of dimension {a.ndim} (got "
                          f"{len(indices)})")
-    adv, dim, masks = [], 0, 0
+    adv, dim, masks, checks = [], 0, 0, []
     for i in indices:
         arr = _index_array(i, a)
         if arr.dtype.kind == "b":
             _check_mask(arr, a.shape, dim)
             masks += 1
         else:
-            _check_bounds(arr, a.shape[dim], dim, a._backend)
+            checks.append((arr, a.shape[dim], dim))
         adv.append(arr)
         dim += arr.ndim if arr.dtype.kind == "b" else 1
     if not adv:
         return Index(None)
+    _check_bounds(checks, a._backend)
     return Index(None, tuple(adv), mask=masks == 1 and len(adv) == 1)
 
 

@@ -8,7 +8,9 @@ out-of-place op; an in-place op on a view gives its base a ``CopySlices`` histor
 
 >>> import tensorcore as tc
 >>> x = tc.tensor([1.0, 2.0, 3.0], requires_grad=True)
->>> z = x.clone(); z[1:].fill_(0.0); z.sum().backward(); x.grad.tolist()
+>>> z = x.clone()
+>>> z[1:] = 0.0
+>>> z.sum().backward(); x.grad.tolist()
 [1.0, 0.0, 0.0]
 """
 
