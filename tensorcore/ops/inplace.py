@@ -221,6 +221,10 @@ def inplace(a: Tensor, out_of_place, others, mutate):
                            f"shape {list(out.shape)}")
     check_result_type(a, out._data.dtype.kind)
     node = out.grad_fn
+    if node is None:  # nothing of the op needs a gradient after all
+        a._data[...] = cast(out._data, a._data.dtype)
+        a._version_box[0] += 1
+        return a
     if _saves(node, orig, first):
         orig._data = orig._data.copy()  # the saved value survives the write below
     a._data[...] = cast(out._data, a._data.dtype)
