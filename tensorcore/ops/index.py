@@ -1,397 +1,462 @@
-"""Indexing (``x[...]``), ``x[...] = v`` and the in-place ops, with PyTorch's rules.
+"""Indexing (``x[...]``), ``x[...] = v`` and ``index_put``, with PyTorch's rules.
 
-Basic indexing returns a view; integer-array and boolean-mask indexing return copies. The
-gradient of an index scatters into zeros and accumulates repeated indices. In-place ops
-bump the version counter (shared with views), so a tensor saved for backward that was
-changed later raises at backward; on a leaf that requires grad they raise at once.
+PyTorch reads an index left to right: an integer (or a 0-d integer tensor) selects and
+removes its dimension, a slice keeps it, ``None`` (and ``True``/``False``) adds one, and
+each ``...`` skips the dimensions no other entry names. That much is a view. Index tensors
+and lists (integer or bool) are then applied together to that view by NumPy's rule for
+advanced indices: adjacent ones put their result dimensions in their place, separated ones
+put them first. So the integers are applied before the advanced indices, unlike NumPy:
 
 >>> import tensorcore as tc
+>>> x = tc.arange(24.0).reshape(2, 3, 4)
+>>> x[0, :, [0, 1]].shape                  # NumPy's rule would give (2, 3)
+(3, 2)
+
+Basic indexing returns a view; advanced indexing returns a copy. The gradient of an index
+scatters into zeros and accumulates repeated indices:
+
 >>> x = tc.zeros(3, requires_grad=True)
 >>> x[tc.tensor([0, 0, 2])].sum().backward(); x.grad.tolist()
 [2.0, 0.0, 1.0]
+
+Beyond PyTorch: negative slice steps (``x[::-1]``) are accepted, with correct gradients.
 """
 
 from __future__ import annotations
 
-import weakref
+import math
+import operator
+import warnings
 
-from ..autograd.function import Function, _SavedOutput
-from ..autograd.grad_mode import _State
-from ..tensor import Tensor
-from ._util import const
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor, _nested_to_numpy
+from .inplace import _arith_inplace as _arith_inplace  # other op modules import it from here
+from .inplace import cast, inplace, scalar_as, torch_name
+from .inplace import refresh_view as refresh_view  # autograd.function imports it from here
 from .shape import as_view
 
-TENSOR_METHODS = ["add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_",
-                  "index_put", "masked_fill_"]
-__all__ = sorted(set(TENSOR_METHODS) | {'getitem', 'setitem'})
+TENSOR_METHODS = ["index_put", "index_put_"]
+__all__ = sorted(set(TENSOR_METHODS) | {"getitem", "setitem"})
+
+_ALL = slice(None)
+_INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
+_NOT_AN_INDEX = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                 "Variables are valid indices (got {})")
+_NOT_AN_INDEX_DTYPE = "tensors used as indices must be long, int, byte or bool tensors"
 
 
+class Index:
+    """A parsed index: ``basic`` (a NumPy basic index, or None for the whole array) gives a
+    view, then ``adv`` (None, or a tuple of ``slice(None)`` and index arrays) applies to that
+    view with NumPy's rule. ``mask`` is True when ``adv`` holds one bool mask and nothing
+    else: ``x[mask] = v`` then takes a one-element ``v`` of another dtype (as PyTorch)."""
 
-def _raw_index(index, a: Tensor):
-    """Turn tensors and lists inside an index into backend arrays; check bounds and types."""
-    if not isinstance(index, tuple):
-        index = (index,)
-    out = []
-    for i in index:
-        if isinstance(i, Tensor):
-            if i._backend.device != a._backend.device:
-                raise RuntimeError(f"indices should be on the same device as the indexed "
-                                   f"tensor ({a.device}), got {i.device}")
-            i = i._data
-            if i.dtype.kind not in "biu":
-                raise IndexError(f"tensors used as indices must be long, int or bool tensors, "
-                                 f"got {i.dtype}")
-        elif isinstance(i, list):
-            i = a._backend.asarray(i)
-            if i.dtype.kind == "f":
-                raise IndexError("tensors used as indices must be long, int or bool tensors")
-        elif isinstance(i, float):
-            raise IndexError("only integers, slices, ellipsis, None and integer or boolean "
-                             "tensors are valid indices (got float)")
-        out.append(i)
-    if not a._backend.checks_index_bounds and not a._backend.capturing():
-        _check_array_bounds(out, a.shape)
-    return tuple(out)
+    __slots__ = ("basic", "adv", "mask")
+
+    def __init__(self, basic, adv=None, mask=False) -> None:
+        self.basic, self.adv, self.mask = basic, adv, mask
+
+    def take(self, x):
+        """``x`` indexed: a view of ``x`` when there is no advanced part, else a copy."""
+        if self.adv is None:
+            return x[...] if self.basic is None else x[self.basic]
+        return self.target(x)[self.adv]
+
+    def target(self, x):
+        """The view of ``x`` that the advanced part (if any) applies to."""
+        return x if self.basic is None else x[self.basic]
 
 
-def _check_array_bounds(index: tuple, shape) -> None:
-    """IndexError, in NumPy's words, for an integer-array index outside its dimension (for
-    array libraries that wrap such indices silently; reads the index's range on the host)."""
-    dim = 0
-    for i in index:
-        if i is Ellipsis:
-            dim += len(shape) - sum(map(_dims_taken, index))
-            continue
-        if getattr(i, "dtype", None) is not None and i.dtype.kind in "iu" and i.size \
-                and dim < len(shape):
-            lo, hi, n = int(i.min()), int(i.max()), shape[dim]
-            if lo < -n or hi >= n:
-                raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for axis "
-                                 f"{dim} with size {n} (indexing a tensor of shape "
-                                 f"{list(shape)})")
-        dim += _dims_taken(i)
+_UNSQUEEZE = Index((None, Ellipsis))  # ``x[True] = v``: PyTorch writes into x.unsqueeze(0)
 
 
-def _dims_taken(i) -> int:
-    """How many dimensions of the indexed tensor one entry of an index consumes."""
-    if i is None or i is Ellipsis:
+def parse(index, a: Tensor) -> Index:
+    """``index`` (anything ``x[index]`` takes) read as PyTorch reads it, for tensor ``a``."""
+    shape = a._data.shape
+    if type(index) is int:  # the common case first
+        return Index((_checked_int(index, shape, 0, 0), Ellipsis))
+    if type(index) is slice and shape:
+        return Index((_checked_slice(index), Ellipsis))
+    if type(index) is tuple:
+        if len(index) <= len(shape):  # integers and slices only: the basic lane
+            basic, rdim = [], 0
+            for d, entry in enumerate(index):
+                if type(entry) is int:
+                    basic.append(_checked_int(entry, shape, d, rdim))
+                elif type(entry) is slice:
+                    basic.append(_checked_slice(entry))
+                    rdim += 1
+                else:
+                    break
+            else:
+                return Index((*basic, Ellipsis))
+        entries = index
+    elif isinstance(index, list) and _sequence_as_tuple(index):
+        warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated "
+                      "(as in PyTorch); use x[tuple(seq)] instead of x[seq]", UserWarning,
+                      stacklevel=3)
+        entries = tuple(index)
+    else:
+        entries = (index,)
+    ndim = len(shape)
+    specified = sum(map(_dims_named, entries))
+    if specified > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    basic, adv = [], []
+    dim = rdim = 0  # the next dimension of ``a`` to consume, and of the result
+    past_end = 0  # dimensions a second '...' skipped beyond the last (PyTorch allows that)
+    arrays = masks = 0
+    checks = []  # (integer index array, size of its dimension, result dimension)
+    for entry in entries:
+        if past_end and entry is not Ellipsis:
+            raise IndexError(f"too many indices for tensor of dimension {ndim} (after '...')")
+        if entry is None:
+            basic.append(None)
+            adv.append(_ALL)
+            rdim += 1
+        elif entry is Ellipsis:
+            skip = ndim - specified
+            take = min(skip, ndim - dim)
+            basic += [_ALL] * take
+            adv += [_ALL] * take
+            dim, rdim, past_end = dim + take, rdim + take, past_end + skip - take
+        elif type(entry) is slice:
+            if dim >= ndim:
+                raise IndexError("slice() cannot be applied to a 0-dim tensor." if not ndim
+                                 else f"too many indices for tensor of dimension {ndim}")
+            basic.append(_checked_slice(entry))
+            adv.append(_ALL)
+            dim, rdim = dim + 1, rdim + 1
+        elif type(entry) is bool:  # a new dimension of size 1, indexed by [0] or []
+            basic.append(None)
+            adv.append(_bool_scalar_index(entry, a))
+            checks.append((adv[-1], None, rdim))  # in range; its size counts
+            rdim += 1
+            arrays += 1
+        elif isinstance(entry, (int, np.integer)) and not isinstance(entry, np.bool_):
+            basic.append(_checked_int(int(entry), shape, dim, rdim))
+            dim += 1
+        else:
+            arr = _index_array(entry, a)
+            if arr.ndim == 0:  # a 0-d tensor: an integer selects, a bool adds a dimension
+                if arr.dtype.kind == "b":
+                    basic.append(None)
+                    adv.append(_bool_scalar_index(bool(arr), a))
+                    checks.append((adv[-1], None, rdim))
+                    rdim += 1
+                    arrays += 1
+                else:
+                    basic.append(_checked_int(int(arr), shape, dim, rdim))
+                    dim += 1
+                continue
+            k = arr.ndim if arr.dtype.kind == "b" else 1
+            if dim + k > ndim:
+                raise IndexError(f"too many indices for tensor of dimension {ndim}")
+            if arr.dtype.kind == "b":
+                _check_mask(arr, shape, dim)
+                masks += 1
+            else:
+                checks.append((arr, shape[dim], rdim))
+            basic += [_ALL] * k
+            adv.append(arr)
+            dim, rdim = dim + k, rdim + k
+            arrays += 1
+    if not arrays:
+        return Index(_basic(basic))
+    _check_bounds(checks, a._backend)
+    while adv[-1] is _ALL:
+        adv.pop()
+    return Index(_basic(basic), tuple(adv), mask=masks == 1 and arrays == 1)
+
+
+def _basic(entries: list):
+    """The basic part as a NumPy index (``...`` last, so that selecting every dimension still
+    gives a 0-d view, not a scalar), or None when it is the whole array."""
+    if all(e is _ALL for e in entries):
+        return None
+    return (*entries, Ellipsis)
+
+
+def _dims_named(entry) -> int:
+    """How many dimensions PyTorch counts ``entry`` as naming, to size each '...'."""
+    if entry is None or entry is Ellipsis or type(entry) is bool:
         return 0
-    if getattr(i, "dtype", None) is not None and i.dtype.kind == "b":
-        return i.ndim
+    if isinstance(entry, Tensor) and entry._data.dtype.kind == "b":
+        return entry._data.ndim
     return 1
 
 
-def _is_basic(index) -> bool:
-    return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in index)
+def _sequence_as_tuple(seq: list) -> bool:
+    """PyTorch's (and old NumPy's) rule: a short list holding a sequence, tensor, slice,
+    ``...`` or None is a tuple of indices, not one index."""
+    if len(seq) >= 32:
+        return False
+    return any(isinstance(e, (Tensor, list, tuple, np.ndarray, slice, str)) or e is None
+               or e is Ellipsis for e in seq)
 
 
-def _take(x, index):
+def _checked_int(i: int, shape, dim: int, rdim: int) -> int:
+    if dim >= len(shape):
+        if not shape:
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    n = shape[dim]
+    if not -n <= i < n:
+        raise IndexError(f"index {i} is out of bounds for dimension {rdim} with size {n}")
+    return i
+
+
+def _checked_slice(s: slice) -> slice:
+    """``s`` with plain int bounds (tensors and NumPy ints as their value); a zero step
+    raises ValueError as in PyTorch (a negative one is tensorcore's extension)."""
+    start, stop, step = s.start, s.stop, s.step
+    if not (type(start) in (int, type(None)) and type(stop) in (int, type(None))
+            and type(step) in (int, type(None))):
+        start, stop, step = (None if v is None else operator.index(v) for v in (start, stop, step))
+        s = slice(start, stop, step)
+    if step == 0:
+        raise ValueError("slice step cannot be zero")
+    return s
+
+
+def _bool_scalar_index(value: bool, a: Tensor):
+    """The index of a ``True``/``False`` entry on its new dimension of size 1."""
+    return a._backend.xp.zeros(1 if value else 0, dtype=np.int64)
+
+
+def _index_array(entry, a: Tensor):
+    """A tensor, array or list entry as an index array of ``a``'s backend (int or bool)."""
+    if isinstance(entry, Tensor):
+        arr = entry._data
+        if entry._backend.device != a._backend.device:
+            if entry._backend.device.type != "cpu":
+                raise RuntimeError(f"indices should be either on cpu or on the same device as "
+                                   f"the indexed tensor ({a.device}), got {entry.device}")
+            arr = a._backend.asarray(arr)  # PyTorch takes CPU indices for a GPU tensor
+    elif isinstance(entry, np.ndarray):
+        arr = entry
+        if arr.dtype == np.uint8:  # PyTorch's legacy byte mask; no such dtype here
+            raise IndexError(f"{_NOT_AN_INDEX_DTYPE} (got a uint8 array: use a bool mask)")
+        if arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64, copy=False)
+    elif isinstance(entry, (list, tuple)):
+        arr = np.asarray(_nested_to_numpy(list(entry)))
+        if arr.size == 0:
+            arr = arr.astype(np.int64)  # PyTorch: an empty list is an empty int64 index
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64, copy=False)
+        elif arr.dtype.kind not in "bf":
+            raise TypeError(f"an index list must hold integers or bools, got {arr.dtype}")
+    elif isinstance(entry, str):
+        raise TypeError("an index list must hold integers or bools, got str")
+    else:
+        raise IndexError(_NOT_AN_INDEX.format(type(entry).__name__))
+    if arr.dtype.kind != "b" and arr.dtype not in _INDEX_DTYPES:
+        raise IndexError(f"{_NOT_AN_INDEX_DTYPE} (got {arr.dtype})")
+    if type(arr) is not a._backend.array_type:
+        arr = a._backend.asarray(arr)
+    return arr
+
+
+def _check_mask(mask, shape, dim: int) -> None:
+    for j, n in enumerate(mask.shape):
+        if n != shape[dim + j]:
+            raise IndexError(f"The shape of the mask {list(mask.shape)} at index {j} does not "
+                             f"match the shape of the indexed tensor {list(shape)} at index "
+                             f"{dim + j}")
+
+
+def _check_bounds(checks, backend) -> None:
+    """IndexError for an integer index outside ``[-n, n)`` (``checks``: index array, ``n`` or
+    None for one in range, result dimension), for array libraries that wrap such indices
+    silently: this reads the index's range on the host, and not while capturing. As in
+    PyTorch, indices that broadcast to nothing index nothing and are not checked."""
+    if backend.checks_index_bounds or not checks or backend.capturing():
+        return
+    shapes = [arr.shape for arr, _, _ in checks]
     try:
-        return x[index]
-    except IndexError as e:
+        size = math.prod(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together "
+                         f"with shapes {', '.join(str(list(s)) for s in shapes)}") from None
+    for arr, n, rdim in checks if size else ():
+        if n is None:
+            continue
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < -n or hi >= n:
+            raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for dimension "
+                             f"{rdim} with size {n}")
+
+
+def _take(x, idx: Index):
+    try:
+        return idx.take(x)
+    except (IndexError, ValueError) as e:  # index arrays that do not broadcast together
         raise IndexError(f"{e} (indexing a tensor of shape {list(x.shape)})") from None
 
 
+def _put(x, idx: Index, value, accumulate: bool = False, backend=None) -> None:
+    """``x[idx] = value`` (or ``+=``, repeated indices accumulating) on arrays, in place."""
+    target = idx.target(x)
+    if getattr(value, "dtype", x.dtype) != x.dtype:
+        value = cast(value, x.dtype)
+    try:
+        if accumulate:
+            backend.index_add(target, idx.adv, value)
+        elif idx.adv is None:
+            target[...] = value
+        else:
+            target[idx.adv] = value
+    except ValueError as e:
+        shape = list(getattr(value, "shape", ()))
+        raise RuntimeError(f"shape mismatch: value tensor of shape {shape} cannot be "
+                           f"broadcast to the indexing result ({e})") from None
+
+
+# -- the ops ---------------------------------------------------------------------------------
 class GetItem(Function):
     @staticmethod
-    def forward(ctx, a, index):
-        ctx.index, ctx.shape = index, a._data.shape
-        out = _take(a._data, index)
-        if type(out) is not type(a._data):
-            out = a._backend.asarray(out)
-        return out
+    def forward(ctx, a, idx):
+        ctx.idx, ctx.shape = idx, a._data.shape
+        return _take(a._data, idx)
 
     @staticmethod
     def backward(ctx, g):
-        return IndexScatter.apply(g, ctx.index, ctx.shape), None
+        return IndexScatter.apply(g, ctx.idx, ctx.shape), None
 
 
 class IndexScatter(Function):
-    """zeros(shape) with ``g`` added at ``index`` (repeats accumulate): getitem's gradient."""
+    """zeros(shape) with ``g`` added at ``idx`` (repeats accumulate): getitem's gradient."""
 
     @staticmethod
-    def forward(ctx, g, index, shape):
-        ctx.index = index
-        xp = g._backend.xp
-        out = xp.zeros(shape, dtype=g._data.dtype)
-        if _is_basic(index):
-            out[index] = g._data
-        else:
-            g._backend.index_add(out, index, g._data)
+    def forward(ctx, g, idx, shape):
+        ctx.idx = idx
+        out = g._backend.xp.zeros(shape, dtype=g._data.dtype)
+        _put(out, idx, g._data, accumulate=idx.adv is not None, backend=g._backend)
         return out
 
     @staticmethod
     def backward(ctx, gg):
-        return gg[ctx.index], None, None
+        return GetItem.apply(gg, ctx.idx), None, None
 
 
 class IndexPut(Function):
-    """``a`` with ``a[index] = value`` applied, out of place."""
+    """``a`` with ``a[idx] = value`` (or ``+=`` when ``accumulate``) applied, out of place."""
 
     @staticmethod
-    def forward(ctx, a, index, value):
-        ctx.index = index
+    def forward(ctx, a, idx, value, accumulate):
+        ctx.idx, ctx.accumulate = idx, accumulate
         out = a._data.copy()
-        out[index] = value._data if isinstance(value, Tensor) else value
+        _put(out, idx, value._data if isinstance(value, Tensor) else value, accumulate,
+             a._backend)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        _, _, nv = ctx.needs_input_grad
-        return IndexPut.apply(g, ctx.index, 0.0), None, (g[ctx.index] if nv else None)
+        na, _, nv, _ = ctx.needs_input_grad
+        g_a = (g if ctx.accumulate else IndexPut.apply(g, ctx.idx, 0.0, False)) if na else None
+        return g_a, None, (GetItem.apply(g, ctx.idx) if nv else None), None
 
 
 def getitem(a: Tensor, index):
-    index = _raw_index(index, a)
-    out = GetItem.apply(a, index)
-    return as_view(out, a, lambda t: t[index]) if _is_basic(index) else out
-
-
-def index_put(a: Tensor, index, value):
-    return IndexPut.apply(a, _raw_index(index, a), value)
+    idx = parse(index, a)
+    out = GetItem.apply(a, idx)
+    if idx.adv is None:
+        return as_view(out, a, lambda t: GetItem.apply(t, idx))
+    return out
 
 
 def setitem(a: Tensor, index, value) -> None:
-    index = _raw_index(index, a)
-    if isinstance(value, Tensor) and value._backend.device != a._backend.device:
-        raise RuntimeError(f"setitem: value is on {value.device} but the tensor is on "
-                           f"{a.device}")
-    _inplace(a, lambda t: IndexPut.apply(t, index, value), [value],
-             lambda x: x.__setitem__(index, value._data if isinstance(value, Tensor) else value))
+    if index is False:  # PyTorch: a no-op, before any other check
+        return
+    idx = _UNSQUEEZE if index is True else parse(index, a)
+    value = _set_value(a, idx, value)
+    data = value._data if isinstance(value, Tensor) else value
+    inplace(a, lambda t: IndexPut.apply(t, idx, value, False), [value],
+            lambda x: _put(x, idx, data))
 
 
-# -- in-place ops ----------------------------------------------------------------------------
-def _check_inplace(a: Tensor, others) -> bool:
-    """Apply PyTorch's rules; True when the in-place op must be recorded in the graph."""
-    if not _State.enabled:
-        return False
-    record = a._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
-    if a._requires_grad and a.grad_fn is None:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                           "operation.")
-    base = a._base
-    if base is not None and base._requires_grad and base.grad_fn is None:
-        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
-                           "in-place operation.")
-    return record or (base is not None and base._requires_grad)
+def _set_value(a: Tensor, idx: Index, value):
+    """The value of ``a[idx] = value`` as PyTorch takes it: a number converted to ``a``'s
+    dtype, or a tensor (without leading dimensions of size 1) of ``a``'s dtype where an
+    advanced index needs that."""
+    if type(value) in (float, int, bool):
+        return scalar_as(value, a._data.dtype)
+    if isinstance(value, Tensor):
+        v = value._data
+        if value._backend.device != a._backend.device:
+            if idx.adv is not None and v.ndim:
+                raise RuntimeError(f"setitem: value is on {value.device} but the tensor is on "
+                                   f"{a.device}")
+            value = value.to(a.device)
+        if (idx.adv is not None and v.dtype != a._data.dtype
+                and not (idx.mask and v.size == 1)):
+            raise RuntimeError(f"Index put requires the source and destination dtypes match, "
+                               f"got {torch_name(a._data.dtype)} for the destination and "
+                               f"{torch_name(v.dtype)} for the source.")
+        lead = 0
+        while lead < v.ndim and v.shape[lead] == 1:
+            lead += 1
+        return value.reshape(v.shape[lead:]) if lead else value
+    if isinstance(value, (bool, int, float, complex, np.integer)) and not isinstance(
+            value, np.bool_):
+        return scalar_as(value, a._data.dtype)
+    kind = "cuda." if a.device.type == "cuda" else ""
+    raise TypeError(f"can't assign a {type(value).__name__} to a "
+                    f"tensorcore.{kind}{torch_name(a._data.dtype)}Tensor")
 
 
-class CopySlices(Function):
-    """The base's new history after an in-place op on one of its views: the view's region
-    comes from the op's result, the rest from the base's old value (as PyTorch's)."""
-
-    @staticmethod
-    def forward(ctx, base, new_view, view_fn, mask):
-        ctx.view_fn, ctx.mask = view_fn, mask
-        return base._data  # already holds the new values: the view wrote through
-
-    @staticmethod
-    def backward(ctx, g):
-        nb, nv, _, _ = ctx.needs_input_grad
-        g_base = g * const(g, ~ctx.mask) if nb else None
-        return g_base, (ctx.view_fn(g) if nv else None), None, None
-
-
-def refresh_view(v: Tensor) -> None:
-    """Re-derive a view's grad_fn from its base after the base's history was rewritten."""
-    base = v._base
-    v._view_version = v._version_box[0]
-    if base._requires_grad:
-        prev = _State.enabled
-        _State.enabled = True
-        try:
-            fresh = v._view_fn(base)
-        finally:
-            _State.enabled = prev
-        v.grad_fn, v._output_nr, v._requires_grad = fresh.grad_fn, fresh._output_nr, True
-
-
-def _region_mask(v: Tensor):
-    """A bool array of the base's shape, True where the view ``v`` looks."""
-    base = v._base
-    mask = base._backend.xp.zeros(base._data.shape, dtype=bool)
-    prev = _State.enabled
-    _State.enabled = False
-    try:
-        region = v._view_fn(Tensor._make(mask, base._backend))
-    finally:
-        _State.enabled = prev
-    region._data[...] = True
-    if int(mask.sum()) != region._data.size:
-        raise RuntimeError("in-place op on a view whose layout cannot be replayed on its base; "
-                           "clone() the base first")
-    return mask
-
-
-def _inplace(a: Tensor, out_of_place, others, mutate):
-    """Run an in-place op: mutate ``a``'s array, bump its version and, when a graph is being
-    recorded, give ``a`` the history of the equivalent out-of-place op."""
-    if a._base is not None and a._view_version != a._version_box[0]:
-        refresh_view(a)
-    if not _check_inplace(a, others):
-        try:
-            mutate(a._data)
-        except ValueError as e:
-            raise RuntimeError(f"in-place op failed on a tensor of shape {list(a.shape)}: {e}"
-                               ) from None
-        a._version_box[0] += 1
-        return a
-    # the op reads a's values before they are overwritten: it gets a copy with a's history,
-    # so what it saves for backward survives the write (PyTorch saves ``self.clone()``)
-    orig = Tensor._make(a._data.copy(), a._backend, a.grad_fn, a._output_nr)
-    orig._requires_grad = a._requires_grad
-    out = out_of_place(orig)
-    if out._data.shape != a._data.shape:
-        raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast "
-                           f"shape {list(out.shape)}")
-    if out._data.dtype != a._data.dtype and not _can_cast(out._data.dtype, a._data.dtype):
-        raise RuntimeError(f"result type {out.dtype} can't be cast to the desired output type "
-                           f"{a.dtype}")
-    a._data[...] = out._data
-    a._version_box[0] += 1
-    if a._base is not None:
-        _rebase_view(a, out)
-        return a
-    node = out.grad_fn
-    a.grad_fn, a._output_nr, a._requires_grad = node, out._output_nr, True
-    node._outputs = (weakref.ref(a),)
-    if node._saved:
-        node._saved = tuple(_SavedOutput(0, a._data, a._version_box)
-                            if type(e) is _SavedOutput else e for e in node._saved)
-    return a
-
-
-def _rebase_view(v: Tensor, new_value: Tensor) -> None:
-    """After an in-place op on view ``v``: the base gets a CopySlices history joining its old
-    history and ``new_value`` (the op's result); ``v`` becomes a view of that again."""
-    base = v._base
-    node = CopySlices.apply(base, new_value, v._view_fn, _region_mask(v)).grad_fn
-    base.grad_fn, base._output_nr, base._requires_grad = node, 0, True
-    node._outputs = (weakref.ref(base),)
-    refresh_view(v)
-
-
-def _can_cast(src, dst) -> bool:
-    return src.kind == dst.kind or (dst.kind == "f" and src.kind in "biu")
-
-
-def _operand(a, other):
-    if isinstance(other, Tensor):
-        if other._backend.device != a._backend.device:
-            raise RuntimeError(f"Expected all tensors to be on the same device, but found "
-                               f"{a.device} and {other.device}")
-        return other._data
-    return other
-
-
-def _arith_inplace(a, other, out_of_place, np_name):
-    o = _operand(a, other)
-
-    def mutate(x):
-        if isinstance(o, float) and x.dtype.kind != "f" or (
-                hasattr(o, "dtype") and o.dtype.kind == "f" and x.dtype.kind != "f"):
-            raise RuntimeError(f"result type Float can't be cast to the desired output type "
-                               f"{a.dtype}")
-        getattr(a._backend.xp, np_name)(x, o, out=x, casting="unsafe")
-
-    return _inplace(a, lambda t: out_of_place(t, other), [other], mutate)
-
-
-def _bare_inplace(a, other, np_name, alpha=1) -> bool:
-    """The parameter-update path: no graph, a float tensor and a same-device tensor or
-    number: one NumPy call on the arrays. False when the general path is needed."""
-    if _State.enabled or a._data.dtype.kind != "f":
-        return False
-    if isinstance(other, Tensor):
-        if other._backend is not a._backend:
-            return False
-        o = other._data
-    elif type(other) in (int, float):
-        o = other
-    else:
-        return False
-    x = a._data
-    try:
-        if alpha != 1 and np_name in ("add", "subtract") and x.dtype == getattr(o, "dtype", None):
-            a._backend.axpy_(x, alpha if np_name == "add" else -alpha, o)
+def _put_index(a: Tensor, indices) -> Index:
+    """``index_put``'s ``indices`` (a tuple of index tensors, one per dimension from the
+    first) as an Index; a 0-d index tensor is an advanced index here, as in PyTorch."""
+    if not isinstance(indices, (tuple, list)) or not all(isinstance(i, Tensor) for i in indices):
+        raise TypeError("index_put(): argument 'indices' must be tuple of Tensors")
+    if sum(1 if i._data.dtype.kind != "b" else i.ndim for i in indices) > a.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {a.ndim} (got "
+                         f"{len(indices)})")
+    adv, dim, masks, checks = [], 0, 0, []
+    for i in indices:
+        arr = _index_array(i, a)
+        if arr.dtype.kind == "b":
+            _check_mask(arr, a.shape, dim)
+            masks += 1
         else:
-            if alpha != 1:
-                o = o * alpha
-            getattr(a._backend.xp, np_name)(x, o, out=x, casting="same_kind")
-    except (ValueError, TypeError) as e:  # shapes or dtypes that do not fit
-        raise RuntimeError(f"in-place {np_name} failed on a tensor of shape {list(x.shape)} "
-                           f"and dtype {a.dtype}: {e}") from None
-    a._version_box[0] += 1
-    return True
+            checks.append((arr, a.shape[dim], dim))
+        adv.append(arr)
+        dim += arr.ndim if arr.dtype.kind == "b" else 1
+    if not adv:
+        return Index(None)
+    _check_bounds(checks, a._backend)
+    return Index(None, tuple(adv), mask=masks == 1 and len(adv) == 1)
 
 
-def add_(a, other, *, alpha=1):
-    if _bare_inplace(a, other, "add", alpha):
-        return a
-    other = other if alpha == 1 else other * alpha
-    return _arith_inplace(a, other, lambda t, o: t + o, "add")
+def _put_value(a: Tensor, idx: Index, values):
+    if not isinstance(values, Tensor):
+        raise TypeError(f"index_put(): argument 'values' must be Tensor, not "
+                        f"{type(values).__name__}")
+    if values._backend.device != a._backend.device and values._data.ndim:
+        raise RuntimeError(f"index_put: values are on {values.device} but the tensor is on "
+                           f"{a.device}")
+    if values._data.dtype != a._data.dtype and not (idx.mask and values._data.size == 1):
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{torch_name(a._data.dtype)} for the destination and "
+                           f"{torch_name(values._data.dtype)} for the source.")
+    return values.to(a.device)
 
 
-def sub_(a, other, *, alpha=1):
-    if _bare_inplace(a, other, "subtract", alpha):
-        return a
-    other = other if alpha == 1 else other * alpha
-    return _arith_inplace(a, other, lambda t, o: t - o, "subtract")
+def index_put(a: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+    """``a`` with ``a[indices] = values`` (``+=`` when ``accumulate``), out of place."""
+    idx = _put_index(a, indices)
+    values = _put_value(a, idx, values)
+    return IndexPut.apply(a, idx, values, bool(accumulate and idx.adv is not None))
 
 
-def mul_(a, other):
-    return _arith_inplace(a, other, lambda t, o: t * o, "multiply")
-
-
-def div_(a, other):
-    if a._data.dtype.kind != "f":
-        raise RuntimeError(f"result type Float can't be cast to the desired output type {a.dtype}")
-    return _arith_inplace(a, other, lambda t, o: t / o, "divide")
-
-
-def zero_(a):
-    return fill_(a, 0)
-
-
-def fill_(a, value):
-    v = value.item() if isinstance(value, Tensor) else value
-
-    def mutate(x):
-        x[...] = v
-
-    return _inplace(a, lambda t: t * 0 + v, [], mutate)
-
-
-def copy_(a, src):
-    if not isinstance(src, Tensor):
-        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
-    if src._backend.device != a._backend.device:
-        host = src._backend.to_numpy(src._data)
-        data = a._backend.asarray(host)
-    else:
-        data = src._data
-
-    def mutate(x):
-        x[...] = data
-
-    def out_of_place(t):
-        moved = src.to(a.device).to(a.dtype)
-        return t * 0 + moved.expand(t.shape)
-
-    return _inplace(a, out_of_place, [src], mutate)
-
-
-def clamp_(a, min=None, max=None):
-    def mutate(x):
-        a._backend.xp.clip(x, min, max, out=x)
-
-    return _inplace(a, lambda t: t.clamp(min, max), [min, max], mutate)
-
-
-def masked_fill_(a, mask, value):
-    m = mask._data if isinstance(mask, Tensor) else mask
-
-    def mutate(x):
-        x[m] = value
-
-    return _inplace(a, lambda t: t.masked_fill(mask, value), [], mutate)
+def index_put_(a: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+    idx = _put_index(a, indices)
+    values = _put_value(a, idx, values)
+    acc = bool(accumulate and idx.adv is not None)
+    return inplace(a, lambda t: IndexPut.apply(t, idx, values, acc), [values],
+                   lambda x: _put(x, idx, values._data, acc, a._backend))

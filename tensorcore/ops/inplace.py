@@ -1,0 +1,478 @@
+"""In-place ops (``add_``, ``mul_``, ``fill_``, ``copy_``, ``clamp_``, ``masked_fill_``...)
+and the machinery they share with ``x[...] = v``, with PyTorch's rules.
+
+An in-place op bumps the version counter (shared with views), so a tensor saved for
+backward that was changed later raises at backward; on a leaf that requires grad it raises
+at once. When a graph is recorded the tensor takes the history of the equivalent
+out-of-place op; an in-place op on a view gives its base a ``CopySlices`` history.
+
+>>> import tensorcore as tc
+>>> x = tc.tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> z = x.clone()
+>>> z[1:] = 0.0
+>>> z.sum().backward(); x.grad.tolist()
+[1.0, 0.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+
+import numpy as np
+
+from ..autograd.function import Function, _next_seq, _SavedOutput
+from ..autograd.grad_mode import _State
+from ..tensor import Tensor
+from ._util import const
+
+TENSOR_METHODS = ["add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_", "clip_",
+                  "masked_fill_"]
+__all__ = sorted(TENSOR_METHODS)
+
+# PyTorch's names of the dtypes, for messages that quote PyTorch's
+TORCH_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int32": "Int",
+               "int64": "Long", "bool": "Bool"}
+# per integer dtype: its range and the C type PyTorch's overflow message names
+_INT_LIMITS = {np.dtype(np.int32): (-2**31, 2**31 - 1, "int"),
+               np.dtype(np.int64): (-2**63, 2**63 - 1, "int64_t")}
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def torch_name(dt) -> str:
+    return TORCH_NAMES[np.dtype(dt).name if not isinstance(dt, str) else dt]
+
+
+def scalar_as(value, dt: np.dtype):
+    """The Python number ``value`` as PyTorch converts a scalar written into a tensor of
+    dtype ``dt``: a float truncates toward zero into an integer type; a Python int outside
+    int64 raises ValueError; a value outside ``dt``'s range (NaN or inf into an integer
+    type, a finite float beyond float32's) raises RuntimeError. float16 overflows to inf,
+    as in PyTorch."""
+    if type(value) is float and dt.kind == "f" and (dt.itemsize == 8 or abs(value) <= 65504.0):
+        return value  # the common case first: no check needed
+    if isinstance(value, complex):
+        if dt.kind == "b":
+            return bool(value)
+        raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
+    if isinstance(value, (int, np.integer)):
+        value = int(value)
+        if not -2**63 <= value < 2**63:
+            raise ValueError("Overflow when unpacking long long")
+    kind = dt.kind
+    if kind == "b":
+        return bool(value)
+    if kind == "f":
+        value = float(value)
+        if dt == np.float32 and math.isfinite(value) and abs(value) > _FLOAT32_MAX:
+            raise RuntimeError("value cannot be converted to type float without overflow")
+        if dt == np.float16 and abs(value) > 65504.0:
+            return float(cast(np.asarray(value), dt))  # inf past float16's rounding range
+        return value
+    lo, hi, c_name = _INT_LIMITS[dt]
+    if not (math.isfinite(value) and lo <= value <= hi):
+        raise RuntimeError(f"value cannot be converted to type {c_name} without overflow")
+    return int(value)
+
+
+def cast(x, dt):
+    """The array ``x`` in dtype ``dt``, silent where a value overflows (to inf, as PyTorch's
+    casts are: NumPy would warn)."""
+    if x.dtype == dt:
+        return x
+    with np.errstate(over="ignore", invalid="ignore"):
+        return x.astype(dt)
+
+
+def _category(kind: str) -> int:
+    """bool < integer < floating: PyTorch's promotion categories."""
+    return 2 if kind == "f" else 0 if kind == "b" else 1
+
+
+def _kind_of(v) -> str:
+    if isinstance(v, Tensor):
+        return v._data.dtype.kind
+    if isinstance(v, (bool, np.bool_)):
+        return "b"
+    if isinstance(v, (int, np.integer)):
+        return "i"
+    return "f"
+
+
+def _max_kind(kind: str, kinds) -> str:
+    """The kind of the highest category among ``kind`` and ``kinds``."""
+    for k in kinds:
+        if _category(k) > _category(kind):
+            kind = k
+    return kind
+
+
+def check_result_type(a: Tensor, result_kind: str) -> None:
+    """RuntimeError, as PyTorch's, when an in-place op's result type is of a higher category
+    than ``a``'s dtype (a float result into an integer tensor, an integer one into bool)."""
+    kind = a._data.dtype.kind
+    if _category(result_kind) > _category(kind):
+        result = {"f": "Float", "b": "Bool"}.get(result_kind, "Long")
+        raise RuntimeError(f"result type {result} can't be cast to the desired output type "
+                           f"{torch_name(a._data.dtype)}")
+
+
+def check_broadcasts_to(shape, target) -> None:
+    """RuntimeError, in PyTorch's words, unless ``shape`` broadcasts to ``target``."""
+    try:
+        full = np.broadcast_shapes(tuple(shape), tuple(target))
+    except ValueError:
+        raise RuntimeError(f"The size of tensor a {list(target)} must match the size of "
+                           f"tensor b {list(shape)} (they cannot be broadcast)") from None
+    if full != tuple(target):
+        raise RuntimeError(f"output with shape {list(target)} doesn't match the broadcast "
+                           f"shape {list(full)}")
+
+
+# -- the rules of in-place ops ---------------------------------------------------------------
+def _check_inplace(a: Tensor, others) -> bool:
+    """Apply PyTorch's rules; True when the in-place op must be recorded in the graph."""
+    if not _State.enabled:
+        return False
+    record = a._requires_grad
+    for o in others:
+        if isinstance(o, Tensor) and o._requires_grad:
+            record = True
+    if a._requires_grad and a.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    base = a._base
+    if base is not None and base._requires_grad and base.grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+    return record or (base is not None and base._requires_grad)
+
+
+class CopySlices(Function):
+    """The base's new history after an in-place op on one of its views: the view's region
+    comes from the op's result, the rest from the base's old value (as PyTorch's)."""
+
+    @staticmethod
+    def forward(ctx, base, new_view, view_fn, mask):
+        ctx.view_fn, ctx.mask = view_fn, mask
+        return base._data  # already holds the new values: the view wrote through
+
+    @staticmethod
+    def backward(ctx, g):
+        nb, nv, _, _ = ctx.needs_input_grad
+        g_base = masked(g, ctx.mask) if nb else None
+        return g_base, (ctx.view_fn(g) if nv else None), None, None
+
+
+def refresh_view(v: Tensor) -> None:
+    """Re-derive a view's grad_fn from its base after the base's history was rewritten."""
+    base = v._base
+    v._view_version = v._version_box[0]
+    if base._requires_grad:
+        prev = _State.enabled
+        _State.enabled = True
+        try:
+            fresh = v._view_fn(base)
+        finally:
+            _State.enabled = prev
+        v.grad_fn, v._output_nr, v._requires_grad = fresh.grad_fn, fresh._output_nr, True
+
+
+def _region_mask(v: Tensor):
+    """A bool array of the base's shape, True where the view ``v`` looks."""
+    base = v._base
+    mask = base._backend.xp.zeros(base._data.shape, dtype=bool)
+    prev = _State.enabled
+    _State.enabled = False
+    try:
+        region = v._view_fn(Tensor._make(mask, base._backend))
+    finally:
+        _State.enabled = prev
+    region._data[...] = True
+    if int(mask.sum()) != region._data.size:
+        raise RuntimeError("in-place op on a view whose layout cannot be replayed on its base; "
+                           "clone() the base first")
+    return mask
+
+
+def inplace(a: Tensor, out_of_place, others, mutate):
+    """Run an in-place op: mutate ``a``'s array, bump its version and, when a graph is being
+    recorded, give ``a`` the history of the equivalent out-of-place op.
+
+    ``out_of_place(t)`` computes the op's result as a new array from ``t``, a tensor holding
+    ``a``'s array and history. ``t`` is copied (before ``a`` is written) only when a node
+    that call recorded saved it for backward, as PyTorch saves ``self.clone()`` only then."""
+    if a._base is not None and a._view_version != a._version_box[0]:
+        refresh_view(a)
+    if not _check_inplace(a, others):
+        try:
+            mutate(a._data)
+        except ValueError as e:
+            raise RuntimeError(f"in-place op failed on a tensor of shape {list(a.shape)}: {e}"
+                               ) from None
+        a._version_box[0] += 1
+        return a
+    orig = Tensor._make(a._data, a._backend, a.grad_fn, a._output_nr)
+    orig._requires_grad = a._requires_grad
+    first = _next_seq()  # the nodes out_of_place records come after this number
+    out = out_of_place(orig)
+    if out._data.shape != a._data.shape:
+        raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast "
+                           f"shape {list(out.shape)}")
+    check_result_type(a, out._data.dtype.kind)
+    node = out.grad_fn
+    if node is None:  # nothing of the op needs a gradient after all
+        a._data[...] = cast(out._data, a._data.dtype)
+        a._version_box[0] += 1
+        return a
+    if _saves(node, orig, first):
+        orig._data = orig._data.copy()  # the saved value survives the write below
+    a._data[...] = cast(out._data, a._data.dtype)
+    a._version_box[0] += 1
+    if a._base is not None:
+        _rebase_view(a, out)
+        return a
+    a.grad_fn, a._output_nr, a._requires_grad = node, out._output_nr, True
+    node._outputs = (weakref.ref(a),)
+    if node._saved:
+        node._saved = tuple(_SavedOutput(0, a._data, a._version_box)
+                            if type(e) is _SavedOutput else e for e in node._saved)
+    return a
+
+
+def _saves(node, t: Tensor, first: int) -> bool:
+    """Whether ``node`` or a node recorded with it (numbered after ``first``) saved ``t``."""
+    stack, seen = [node], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        saved = n._saved
+        if type(saved) is tuple and any(type(e) is tuple and isinstance(e[0], Tensor)
+                                        and (e[0] is t or e[0]._data is t._data) for e in saved):
+            return True
+        stack.extend(e[0] for e in n._edges
+                     if e is not None and isinstance(e[0], Function) and e[0]._seq > first)
+    return False
+
+
+def _rebase_view(v: Tensor, new_value: Tensor) -> None:
+    """After an in-place op on view ``v``: the base gets a CopySlices history joining its old
+    history and ``new_value`` (the op's result); ``v`` becomes a view of that again."""
+    base = v._base
+    node = CopySlices.apply(base, new_value, v._view_fn, _region_mask(v)).grad_fn
+    base.grad_fn, base._output_nr, base._requires_grad = node, 0, True
+    node._outputs = (weakref.ref(base),)
+    refresh_view(v)
+
+
+# -- masked values: where(mask, value, a), exact (no 0 * inf) --------------------------------
+class MaskedFill(Function):
+    """``a`` with ``value`` (a number, or a 0-d tensor that may need a gradient) where
+    ``mask`` (a bool array broadcastable to ``a``) is True."""
+
+    @staticmethod
+    def forward(ctx, a, mask, value):
+        ctx.mask = mask
+        v = cast(value._data, a._data.dtype) if isinstance(value, Tensor) else value
+        return a._backend.xp.where(mask, v, a._data).astype(a._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        na, _, nv = ctx.needs_input_grad
+        return ((masked(g, ctx.mask) if na else None), None,
+                (masked(g, ~ctx.mask).sum() if nv else None))
+
+
+def masked(g: Tensor, mask) -> Tensor:
+    """``g`` with zeros where ``mask`` is True (a recorded op, for higher-order gradients)."""
+    return MaskedFill.apply(g, mask, 0.0)
+
+
+def _zeros(g: Tensor) -> Tensor:
+    """The zero gradient of an input whose every value was overwritten."""
+    return const(g, g._backend.xp.zeros_like(g._data))
+
+
+class Fill(Function):
+    """Every element ``value`` (a number or a 0-d tensor): ``fill_``'s out-of-place op."""
+
+    @staticmethod
+    def forward(ctx, a, value):
+        v = cast(value._data, a._data.dtype) if isinstance(value, Tensor) else value
+        return a._backend.xp.full(a._data.shape, v, dtype=a._data.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nv = ctx.needs_input_grad
+        return (_zeros(g) if na else None), (g.sum() if nv else None)
+
+
+class CopyFrom(Function):
+    """``src`` broadcast to ``a``'s shape in ``a``'s dtype: ``copy_``'s out-of-place op."""
+
+    @staticmethod
+    def forward(ctx, a, src):
+        out = a._backend.xp.empty_like(a._data)
+        check_broadcasts_to(src._data.shape, a._data.shape)
+        out[...] = cast(src._data, a._data.dtype)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        na, ns = ctx.needs_input_grad
+        return (_zeros(g) if na else None), (g if ns else None)
+
+
+# -- the ops ---------------------------------------------------------------------------------
+def _operand(a, other):
+    """``other`` as an operand of ``a``'s in-place op: a tensor on ``a``'s device (a 0-d one
+    may come from another device, as in PyTorch) or a number."""
+    if isinstance(other, Tensor):
+        if other._backend.device != a._backend.device:
+            if other._data.ndim:
+                raise RuntimeError(f"Expected all tensors to be on the same device, but found "
+                                   f"{a.device} and {other.device}")
+            other = other.to(a.device)
+        return other
+    if isinstance(other, (bool, int, float, np.integer, np.floating, np.bool_)):
+        return other.item() if isinstance(other, np.generic) else other
+    raise TypeError(f"in-place op: expected a Tensor or a number, got {type(other).__name__}")
+
+
+def _arith_inplace(a, other, out_of_place, np_name, result_kind=None):
+    other = _operand(a, other)
+    check_result_type(a, result_kind or _max_kind(a._data.dtype.kind, [_kind_of(other)]))
+    o = other._data if isinstance(other, Tensor) else other
+    xp = a._backend.xp
+
+    def mutate(x):
+        getattr(xp, np_name)(x, o, out=x, casting="unsafe")
+
+    return inplace(a, lambda t: out_of_place(t, other), [other], mutate)
+
+
+def _bare_inplace(a, other, np_name, alpha=1) -> bool:
+    """The parameter-update path: no graph, a float tensor and a same-device tensor or
+    number: one NumPy call on the arrays. False when the general path is needed."""
+    if _State.enabled or a._data.dtype.kind != "f":
+        return False
+    if isinstance(other, Tensor):
+        if other._backend is not a._backend:
+            return False
+        o = other._data
+    elif type(other) in (int, float):
+        o = other
+    else:
+        return False
+    x = a._data
+    try:
+        if alpha != 1 and np_name in ("add", "subtract") and x.dtype == getattr(o, "dtype", None):
+            a._backend.axpy_(x, alpha if np_name == "add" else -alpha, o)
+        else:
+            if alpha != 1:
+                o = o * alpha
+            getattr(a._backend.xp, np_name)(x, o, out=x, casting="same_kind")
+    except (ValueError, TypeError) as e:  # shapes or dtypes that do not fit
+        raise RuntimeError(f"in-place {np_name} failed on a tensor of shape {list(x.shape)} "
+                           f"and dtype {a.dtype}: {e}") from None
+    a._version_box[0] += 1
+    return True
+
+
+def add_(a, other, *, alpha=1):
+    if _bare_inplace(a, other, "add", alpha):
+        return a
+    other = other if alpha == 1 else other * alpha
+    return _arith_inplace(a, other, lambda t, o: t + o, "add")
+
+
+def sub_(a, other, *, alpha=1):
+    if _bare_inplace(a, other, "subtract", alpha):
+        return a
+    other = other if alpha == 1 else other * alpha
+    return _arith_inplace(a, other, lambda t, o: t - o, "subtract")
+
+
+def mul_(a, other):
+    return _arith_inplace(a, other, lambda t, o: t * o, "multiply")
+
+
+def div_(a, other):
+    return _arith_inplace(a, other, lambda t, o: t / o, "divide", result_kind="f")
+
+
+def zero_(a):
+    return fill_(a, 0)
+
+
+def fill_(a, value):
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
+                               f"with {value._data.ndim} dimensions.")
+        value = _operand(a, value)
+        v = cast(value._data, a._data.dtype)
+    else:
+        value = v = scalar_as(_operand(a, value), a._data.dtype)
+
+    def mutate(x):
+        x[...] = v
+
+    return inplace(a, lambda t: Fill.apply(t, value), [value], mutate)
+
+
+def copy_(a, src, non_blocking: bool = False):
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+    if src._backend.device != a._backend.device:
+        src = src.to(a.device)  # recorded: the gradient goes back to src's device
+    check_broadcasts_to(src._data.shape, a._data.shape)
+    data = cast(src._data, a._data.dtype)
+
+    def mutate(x):
+        x[...] = data
+
+    return inplace(a, lambda t: CopyFrom.apply(t, src), [src], mutate)
+
+
+def clamp_(a, min=None, max=None):
+    bounds = [_operand(a, b) if b is not None else None for b in (min, max)]
+    kinds = [_kind_of(b) for b in bounds if b is not None]
+    check_result_type(a, _max_kind(a._data.dtype.kind, kinds))
+    lo, hi = (b._data if isinstance(b, Tensor) else b for b in bounds)
+
+    def mutate(x):
+        if lo is None and hi is None:
+            raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+        a._backend.xp.clip(x, lo, hi, out=x)
+
+    return inplace(a, lambda t: t.clamp(*bounds), bounds, mutate)
+
+
+clip_ = clamp_
+
+
+def masked_fill_(a, mask, value):
+    if not isinstance(mask, Tensor) or mask._data.dtype.kind != "b":
+        got = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{got}")
+    if mask._backend.device != a._backend.device:
+        mask = mask.to(a.device)
+    m = mask._data
+    check_broadcasts_to(m.shape, a._data.shape)
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
+                               f"got tensor with {value._data.ndim} dimension(s).")
+        value = _operand(a, value)
+        v = cast(value._data, a._data.dtype)
+    else:
+        value = v = scalar_as(_operand(a, value), a._data.dtype)
+
+    def mutate(x):
+        x[...] = a._backend.xp.where(m, v, x)
+
+    return inplace(a, lambda t: MaskedFill.apply(t, m, value), [value], mutate)
