@@ -149,9 +149,10 @@ def promote_types_of(*values) -> dtype:
     ``int64 tensor + 2.5`` float32, ``float16 tensor + 0-d float64`` float16.
 
     >>> import tensorcore as tc
-    >>> tc._dtype.promote_types_of(tc.ones(2, dtype=tc.float32), tc.ones(2, dtype=tc.int64))
+    >>> from tensorcore._dtype import promote_types_of
+    >>> promote_types_of(tc.ones(2, dtype=tc.float32), tc.ones(2, dtype=tc.int64))
     tensorcore.float32
-    >>> tc._dtype.promote_types_of(tc.ones(2, dtype=tc.int32), tc.tensor(5), 7)
+    >>> promote_types_of(tc.ones(2, dtype=tc.int32), tc.tensor(5), 7)
     tensorcore.int32
     """
     dims = zeros = numbers = None
