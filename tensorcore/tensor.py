@@ -455,6 +455,18 @@ class Tensor:
     def __rtruediv__(self, other):
         return _ops.rdiv(self, other)
 
+    def __floordiv__(self, other):
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return _ops.remainder(self, other)
+
+    def __rmod__(self, other):
+        return _ops.remainder(other, self)
+
     def __pow__(self, other):
         return _ops.pow(self, other)
 
@@ -469,7 +481,10 @@ class Tensor:
 
     def __neg__(self):
         if not (_State.enabled and (self._requires_grad or self._base is not None)):
-            return Tensor._make(-self._data, self._backend)  # no graph: the bare array op
+            try:
+                return Tensor._make(-self._data, self._backend)  # no graph: the bare array op
+            except TypeError:  # a bool array: neg raises PyTorch's error
+                pass
         return _ops.neg(self)
 
     def __pos__(self):
@@ -522,6 +537,12 @@ class Tensor:
 
     def __itruediv__(self, other):
         return self.div_(other)
+
+    def __ifloordiv__(self, other):
+        return self.floor_divide_(other)
+
+    def __imod__(self, other):
+        return self.remainder_(other)
 
 
 def _rebuild(array, device, requires_grad) -> Tensor:
