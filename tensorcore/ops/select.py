@@ -1,0 +1,243 @@
+"""Selection and comparison: maximum, minimum, clamp, where, the comparisons and the logical
+ops, each op's forward beside its backward, with PyTorch's promotion and gradients.
+
+>>> import tensorcore as tc
+>>> x = tc.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+>>> tc.where(x > 0, x, 0.0).clamp(max=1.0).sum().backward(); x.grad.tolist()
+[0.0, 1.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import operator as _operator
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import as_operand, checked_scalar, const, operands
+
+
+class Maximum(Function):
+    """Saves both inputs (as PyTorch); the gradient goes to the larger, split on a tie, and to
+    both where either is NaN (neither is smaller)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        if True in ctx.needs_input_grad:
+            ctx.save_for_backward(a, b)
+        return a._backend.xp.maximum(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return _select_grads(ctx, g, a, b, a < b, a > b)
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        if True in ctx.needs_input_grad:
+            ctx.save_for_backward(a, b)
+        return a._backend.xp.minimum(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return _select_grads(ctx, g, a, b, a > b, a < b)
+
+
+def _select_grads(ctx, g, a, b, a_loses, b_loses):
+    """Gradient of maximum/minimum, PyTorch's formula: ``g`` (halved on a tie) to each input
+    except where it loses; a NaN loses nowhere."""
+    half = where(a == b, g / 2, g)
+    na, nb = ctx.needs_input_grad
+    return (where(a_loses, 0.0, half) if na else None), (where(b_loses, 0.0, half) if nb else None)
+
+
+def _clamp_bound(v, dt: _dtype.dtype):
+    if isinstance(v, Tensor):
+        return v._data.astype(dt.np, copy=False)
+    return checked_scalar(v, dt)
+
+
+class Clamp(Function):
+    """``min(max(a, lo), hi)``; saves its inputs (as PyTorch) and masks the gradient with
+    PyTorch's ``clamp_backward_min_max`` rules (NaN inputs get none)."""
+
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        if lo is None and hi is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        # promoted as PyTorch does: an int tensor with a float bound gives float
+        dt = _dtype.promote_types_of(a, *[v for v in (lo, hi) if v is not None])
+        if dt is _dtype.bool_ and not (isinstance(lo, (Tensor, type(None)))
+                                       and isinstance(hi, (Tensor, type(None)))):
+            raise NotImplementedError("\"clamp\" with a number not implemented for 'Bool'")
+        x = a._data.astype(dt.np, copy=False)
+        xp = a._backend.xp
+        out = x
+        if lo is not None:
+            out = xp.maximum(out, _clamp_bound(lo, dt))
+        if hi is not None:
+            out = xp.minimum(out, _clamp_bound(hi, dt))
+        if True in ctx.needs_input_grad:
+            ctx.save_for_backward(a, lo, hi)
+        return out.astype(dt.np, copy=False) if out is not x else x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        a, lo, hi = ctx.saved_tensors
+        na, nlo, nhi = ctx.needs_input_grad
+        ga = glo = ghi = None
+        if lo is not None and hi is not None:
+            if na:
+                ga = where((a >= lo) & (a <= hi), g, 0.0)
+            if nlo:
+                glo = where((lo > a) & (lo < hi), g, 0.0)
+            if nhi:
+                ghi = where((hi < a) | (hi < lo), g, 0.0)
+        elif lo is not None:
+            ga = where(a >= lo, g, 0.0) if na else None
+            glo = where(lo > a, g, 0.0) if nlo else None
+        else:
+            ga = where(a <= hi, g, 0.0) if na else None
+            ghi = where(hi < a, g, 0.0) if nhi else None
+        return ga, glo, ghi
+
+
+def _where_operand(v, dt: _dtype.dtype, xp):
+    if isinstance(v, Tensor):
+        return v._data if v._data.dtype == dt.np else v._data.astype(dt.np)
+    return xp.asarray(checked_scalar(v, dt), dtype=dt.np)
+
+
+class Where(Function):
+    """``where(cond, a, b)``; saves the condition (version-checked, as PyTorch) only when a
+    value needs a gradient."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        xp = cond._backend.xp
+        if type(a) is Tensor and type(b) is Tensor and a._data.dtype is b._data.dtype:
+            x, y = a._data, b._data
+        else:  # promoted as PyTorch does (an int tensor with a float scalar gives float32)
+            dt = _dtype.promote_types_of(a, b)
+            x, y = _where_operand(a, dt, xp), _where_operand(b, dt, xp)
+        _, na, nb = ctx.needs_input_grad
+        if na or nb:
+            ctx.save_for_backward(cond)
+        return xp.where(cond._data, x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        (c,) = ctx.saved_tensors
+        _, na, nb = ctx.needs_input_grad
+        return None, (where(c, g, 0.0) if na else None), (where(c, 0.0, g) if nb else None)
+
+
+# -- public functions -----------------------------------------------------------------------
+def _pair(a, b):
+    """Two operands of maximum/minimum as tensors: a number (an extension: PyTorch takes
+    tensors only) becomes a 0-d tensor of the dtype ``+`` would give it."""
+    t = a if isinstance(a, Tensor) else b
+    if not isinstance(t, Tensor):
+        raise TypeError(f"expected a Tensor argument, got {type(a).__name__} and "
+                        f"{type(b).__name__}")
+    a, b = as_operand(a, t), as_operand(b, t)
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        dt = _dtype.promote_types_of(a, b)
+        xp = t._backend.xp
+        a, b = (v if isinstance(v, Tensor) else
+                const(t, xp.asarray(checked_scalar(v, dt), dtype=dt.np)) for v in (a, b))
+    return a, b
+
+
+def maximum(a, b):
+    return Maximum.apply(*_pair(a, b))
+
+
+def minimum(a, b):
+    return Minimum.apply(*_pair(a, b))
+
+
+def clamp(a, min=None, max=None):
+    if isinstance(min, np.generic):
+        min = min.item()
+    if isinstance(max, np.generic):
+        max = max.item()
+    return Clamp.apply(a, min, max)
+
+
+_MISSING = object()
+
+
+def where(condition, input=_MISSING, other=_MISSING):
+    """``input`` where ``condition`` holds, else ``other`` (tensors or numbers, promoted as
+    ``+`` promotes them). ``where(condition)`` alone is ``condition.nonzero(as_tuple=True)``:
+    the index tensors of its True elements."""
+    if not isinstance(condition, Tensor):
+        raise TypeError(f"where(): argument 'condition' must be Tensor, not "
+                        f"{type(condition).__name__}")
+    if input is _MISSING and other is _MISSING:
+        backend = condition._backend
+        return tuple(Tensor._make(i.astype(np.int64, copy=False), backend)
+                     for i in backend.xp.nonzero(condition._data))
+    if input is _MISSING or other is _MISSING:
+        raise TypeError("where() takes a condition alone, or a condition, input and other")
+    if condition._data.dtype.kind != "b":
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {condition.dtype.name}")
+    return Where.apply(condition, as_operand(input, condition), as_operand(other, condition))
+
+
+def _where_method(self, condition, other):
+    """``tensor.where(condition, other)``: PyTorch's method form, ``where(condition, tensor,
+    other)``."""
+    return where(condition, self, other)
+
+
+Tensor.where = _where_method
+
+
+clip = clamp
+
+
+def _compare(name):
+    compare = getattr(_operator, name.strip("_"))  # reflects properly when ``a`` is a scalar
+
+    def op(a, b):
+        t = a if isinstance(a, Tensor) else b
+        x, y = operands(a, b) if t is a else operands(b, a)[::-1]
+        try:
+            out = compare(x, y)
+        except ValueError as e:
+            shapes = " and ".join(str(list(v.shape)) for v in (a, b) if isinstance(v, Tensor))
+            raise RuntimeError(f"{op.__name__}: the shapes {shapes} cannot be broadcast "
+                               f"together ({e})") from None
+        if type(out) is not t._backend.array_type:  # 0-d operands give a NumPy scalar
+            out = t._backend.asarray(out)
+        return Tensor._make(out, t._backend)
+    op.__name__ = name.strip("_")
+    op.__doc__ = f"Elementwise ``{name}`` as a bool tensor (no gradient)."
+    return op
+
+
+eq, ne, lt, le, gt, ge = (_compare(f"__{n}__") for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+
+
+def logical_not(a):
+    return Tensor._make(a._backend.xp.logical_not(a._data), a._backend)
+
+
+def logical_and(a, b):
+    x, y = operands(a, b)
+    return Tensor._make(a._backend.xp.logical_and(x, y), a._backend)
+
+
+def logical_or(a, b):
+    x, y = operands(a, b)
+    return Tensor._make(a._backend.xp.logical_or(x, y), a._backend)
