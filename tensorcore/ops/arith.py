@@ -15,6 +15,7 @@ shape, so no op here thinks about broadcasting.
 from __future__ import annotations
 
 import math
+import operator as _op
 
 import numpy as np
 
@@ -44,6 +45,10 @@ from .select import (  # noqa: F401  (re-exported: the ops of TENSOR_METHODS and
     Maximum,
     Minimum,
     Where,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
     clamp,
     clip,
     eq,
@@ -53,6 +58,7 @@ from .select import (  # noqa: F401  (re-exported: the ops of TENSOR_METHODS and
     logical_and,
     logical_not,
     logical_or,
+    logical_xor,
     lt,
     maximum,
     minimum,
@@ -64,7 +70,8 @@ TENSOR_METHODS = ["add", "sub", "mul", "div", "pow", "neg", "maximum", "minimum"
                   "clip", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and",
                   "logical_or", "true_divide", "multiply", "subtract", "divide",
                   "floor_divide", "remainder", "fmod", "floor_divide_", "remainder_", "fmod_",
-                  "reciprocal"]
+                  "reciprocal", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
+                  "bitwise_not"]
 __all__ = sorted(set(TENSOR_METHODS) | {
     "add", "sub", "rsub", "mul", "div", "rdiv", "pow", "rpow", "neg", "where"})
 
@@ -394,10 +401,21 @@ def rdiv(a, b):
     b = _as_operand(b, a)
     if isinstance(b, Tensor):
         return Div.apply(b, a)
-    return Mul.apply(Reciprocal.apply(a), b)
+    r = reciprocal(a)
+    if type(b) is int and not -2**31 <= b < 2**31:
+        b = wrap_int(b, r._data.dtype)  # OverflowError past uint64, as PyTorch
+    return binary(Mul, _op.mul, r, float(b))  # a float: the shortest lane
 
 
 def reciprocal(a):
+    if a._data.dtype.kind == "f":  # the lanes of ``binary``
+        if not (_State.enabled and (a._requires_grad or a._base is not None)):
+            out = 1 / a._data
+            if type(out) is not a._backend.array_type:
+                out = a._backend.asarray(out)
+            return Tensor._make(out, a._backend)
+        if a._base is None:
+            return apply_plain(Reciprocal, a)
     return Reciprocal.apply(a)
 
 

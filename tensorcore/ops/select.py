@@ -229,15 +229,63 @@ def _compare(name):
 eq, ne, lt, le, gt, ge = (_compare(f"__{n}__") for n in ("eq", "ne", "lt", "le", "gt", "ge"))
 
 
+def _result(t: Tensor, out) -> Tensor:
+    if type(out) is not t._backend.array_type:  # 0-d operands give a NumPy scalar
+        out = t._backend.asarray(out)
+    return Tensor._make(out, t._backend)
+
+
+def _tensor_and_other(name: str, a, b):
+    """``(tensor, other)`` of a commutative op taking a tensor and a tensor or number."""
+    if isinstance(a, Tensor):
+        return a, as_operand(b, a)
+    if isinstance(b, Tensor):
+        return b, as_operand(a, b)
+    raise TypeError(f"{name}(): expected a Tensor argument, got {type(a).__name__} and "
+                    f"{type(b).__name__}")
+
+
 def logical_not(a):
-    return Tensor._make(a._backend.xp.logical_not(a._data), a._backend)
+    return _result(a, a._backend.xp.logical_not(a._data))
 
 
-def logical_and(a, b):
-    x, y = operands(a, b)
-    return Tensor._make(a._backend.xp.logical_and(x, y), a._backend)
+# name -> kernel(xp, x, y): the commutative logical and bitwise ops, rules as data
+_LOGICAL = {
+    "logical_and": lambda xp, x, y: xp.logical_and(x, y),
+    "logical_or": lambda xp, x, y: xp.logical_or(x, y),
+    "logical_xor": lambda xp, x, y: xp.logical_xor(x, y),
+}
+_BITWISE = {
+    "bitwise_and": lambda xp, x, y: xp.bitwise_and(x, y),
+    "bitwise_or": lambda xp, x, y: xp.bitwise_or(x, y),
+    "bitwise_xor": lambda xp, x, y: xp.bitwise_xor(x, y),
+}
 
 
-def logical_or(a, b):
-    x, y = operands(a, b)
-    return Tensor._make(a._backend.xp.logical_or(x, y), a._backend)
+def _elementwise(name: str, kernel, bitwise: bool):
+    def op(a, b):
+        t, other = _tensor_and_other(name, a, b)
+        x, y = operands(t, other)
+        if bitwise and x.dtype.kind == "f":  # integers and bools only, as in PyTorch
+            raise NotImplementedError(f"\"{name}\" not implemented for 'Float': it takes "
+                                      f"integer and bool operands")
+        return _result(t, kernel(t._backend.xp, x, y))
+    op.__name__ = name
+    op.__doc__ = (f"Elementwise ``{name}`` (no gradient): " + (
+        "of integer or bool tensors (``&``, ``|``, ``^``), bool for bools, integers bit by bit."
+        if bitwise else "a bool tensor."))
+    return op
+
+
+logical_and, logical_or, logical_xor = (_elementwise(n, k, False) for n, k in _LOGICAL.items())
+bitwise_and, bitwise_or, bitwise_xor = (_elementwise(n, k, True) for n, k in _BITWISE.items())
+
+
+def bitwise_not(a):
+    """``~a``: logical not of a bool tensor, bit inversion of an integer one (no gradient)."""
+    kind = a._data.dtype.kind
+    if kind == "f":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
+    xp = a._backend.xp
+    return _result(a, xp.logical_not(a._data) if kind == "b" else xp.invert(a._data))
