@@ -363,21 +363,42 @@ def binary(fn, op, a, b):
     return Tensor._make(out, a._backend)
 
 
+def _times_alpha(a, b, alpha):
+    """``b * alpha`` for ``add``/``sub``, after PyTorch's checks of ``alpha`` against the
+    result type: no float alpha for an integer result, no bool alpha for a non-bool one, an
+    int alpha must fit an integer result."""
+    if isinstance(alpha, Tensor):
+        alpha = alpha.item()
+    dt = _dtype.promote_types_of(a, b)
+    if isinstance(alpha, float) and not dt.is_floating_point:
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                           "point number.")
+    if isinstance(alpha, bool) and dt is not _dtype.bool_:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    return b * checked_scalar(alpha, dt)
+
+
 def add(a, b, *, alpha=1):
+    """``a + alpha * b``."""
+    if alpha != 1 or type(alpha) is not int:
+        b = _times_alpha(a, b, alpha)
     if not isinstance(a, Tensor):
         a, b = b, a
-    return Add.apply(a, b if alpha == 1 else b * alpha)
+    return Add.apply(a, b)
 
 
 def sub(a, b, *, alpha=1):
+    """``a - alpha * b``."""
+    if alpha != 1 or type(alpha) is not int:
+        b = _times_alpha(a, b, alpha)
     if not isinstance(a, Tensor):
         return RSub.apply(b, a)
-    return Sub.apply(a, b if alpha == 1 else b * alpha)
+    return Sub.apply(a, b)
 
 
-def rsub(a, b):
-    """``b - a``."""
-    return RSub.apply(a, b)
+def rsub(a, b, *, alpha=1):
+    """``b - alpha * a``."""
+    return sub(b, a, alpha=alpha)
 
 
 def mul(a, b):
