@@ -482,9 +482,12 @@ class Tensor:
     def __neg__(self):
         if not (_State.enabled and (self._requires_grad or self._base is not None)):
             try:
-                return Tensor._make(-self._data, self._backend)  # no graph: the bare array op
+                out = -self._data  # no graph: the bare array op
             except TypeError:  # a bool array: neg raises PyTorch's error
-                pass
+                return _ops.neg(self)
+            if type(out) is not self._backend.array_type:  # a 0-d array gives a NumPy scalar
+                out = self._backend.asarray(out)
+            return Tensor._make(out, self._backend)
         return _ops.neg(self)
 
     def __pos__(self):

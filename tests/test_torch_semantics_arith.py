@@ -612,3 +612,17 @@ def test_inplace_floor_divide_and_remainder(device):
     z //= 1.5
     with pytest.raises(RuntimeError, match="derivative for floor_divide"):
         z.sum().backward()
+
+
+def test_negating_a_0d_tensor_gives_a_writable_tensor(device):
+    y = -tc.tensor(1.5, device=device)  # the no-graph lane: was a NumPy scalar inside
+    y.add_(1)
+    y[...] = y * 2
+    assert y.shape == () and y.item() == -1.0
+
+
+def test_functions_need_a_tensor_argument():
+    for fn in (tc.add, tc.sub, tc.mul, tc.div, tc.pow, tc.remainder, tc.floor_divide,
+               tc.maximum):
+        with pytest.raises(TypeError, match="Tensor"):
+            fn(2, 3)

@@ -378,8 +378,15 @@ def _times_alpha(a, b, alpha):
     return b * checked_scalar(alpha, dt)
 
 
+def _no_tensor(name: str, a, b) -> TypeError:
+    return TypeError(f"{name}(): expected a Tensor argument, got {type(a).__name__} and "
+                     f"{type(b).__name__} (tensorcore's functions take a tensor)")
+
+
 def add(a, b, *, alpha=1):
     """``a + alpha * b``."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise _no_tensor("add", a, b)
     if alpha != 1 or type(alpha) is not int:
         b = _times_alpha(a, b, alpha)
     if not isinstance(a, Tensor):
@@ -389,6 +396,8 @@ def add(a, b, *, alpha=1):
 
 def sub(a, b, *, alpha=1):
     """``a - alpha * b``."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise _no_tensor("sub", a, b)
     if alpha != 1 or type(alpha) is not int:
         b = _times_alpha(a, b, alpha)
     if not isinstance(a, Tensor):
@@ -403,6 +412,8 @@ def rsub(a, b, *, alpha=1):
 
 def mul(a, b):
     if not isinstance(a, Tensor):
+        if not isinstance(b, Tensor):
+            raise _no_tensor("mul", a, b)
         a, b = b, a
     return Mul.apply(a, b)
 
@@ -413,6 +424,8 @@ def div(a, b, *, rounding_mode=None):
     if rounding_mode is not None:
         return div_rounded(a, b, rounding_mode)
     if not isinstance(a, Tensor):
+        if not isinstance(b, Tensor):
+            raise _no_tensor("div", a, b)
         return rdiv(b, a)
     return Div.apply(a, b)
 
@@ -442,6 +455,8 @@ def reciprocal(a):
 
 def pow(a, b):
     if not isinstance(a, Tensor):
+        if not isinstance(b, Tensor):
+            raise _no_tensor("pow", a, b)
         return rpow(b, a)
     return Pow.apply(a, _as_operand(b, a))
 
