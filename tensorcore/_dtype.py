@@ -107,6 +107,15 @@ def result_type(a: dtype, b: dtype) -> dtype:
     return _FROM_NP[np.promote_types(a.np, b.np)]
 
 
+def can_cast(src: dtype, dst: dtype) -> bool:
+    """Whether an op's result of dtype ``src`` may be written into a tensor of dtype ``dst``
+    (in-place ops, ``out=``), by PyTorch's ``canCast``: not a float into an integer, not a
+    number into bool; within a category, any width."""
+    if dst is bool_:
+        return src is bool_
+    return dst.is_floating_point or not src.is_floating_point
+
+
 def _category(d: dtype) -> int:
     """PyTorch's promotion categories: bool 0 < integer 1 < floating 2."""
     return 2 if d.is_floating_point else 0 if d is bool_ else 1

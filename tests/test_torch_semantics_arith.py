@@ -71,6 +71,8 @@ INPLACE_OK = {
     "where, p changed": (lambda p, b: tc.where(p > 0, p, 0.0), "p", [1.0, 1.0]),
     "p % b, b changed": (lambda p, b: tc.remainder(p, b), "b", [1.0, 1.0]),
     "fmod(p, 2.), p changed": (lambda p, b: tc.fmod(p, 2.0), "p", [1.0, 1.0]),
+    # beyond PyTorch (which saves clamp's input): clamp keeps its forward's masks
+    "clamp, p changed": (lambda p, b: tc.clamp(p, 0.0, 1.0), "p", [1.0, 1.0]),
 }
 
 INPLACE_RAISES = {
@@ -86,7 +88,6 @@ INPLACE_RAISES = {
     "b**p, b changed": lambda p, b, a: (b ** p, b),
     "b**p, y changed": lambda p, b, a: ((y := b ** p), y),
     "maximum, p changed": lambda p, b, a: (tc.maximum(p, b), p),
-    "clamp, p changed": lambda p, b, a: (tc.clamp(p, 0.0, 1.0), p),
     "remainder(b, p), b changed": lambda p, b, a: (tc.remainder(b, p), b),
 }
 

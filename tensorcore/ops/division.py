@@ -208,14 +208,6 @@ def fmod(a, b):
     return Fmod.apply(a, as_operand(b, a))
 
 
-def _can_cast(src: _dtype.dtype, dst: _dtype.dtype) -> bool:
-    """PyTorch's ``canCast`` for in-place results: not float into an integer, not a number
-    into bool."""
-    if dst is _dtype.bool_:
-        return src is _dtype.bool_
-    return dst.is_floating_point or not src.is_floating_point
-
-
 def _inplace(a: Tensor, other, out_of_place, np_name: str, op: str):
     """``a op= other`` through index's in-place machinery, after PyTorch's checks: the result
     type must cast to ``a``'s, bool operands raise, an integer zero divisor raises."""
@@ -225,7 +217,7 @@ def _inplace(a: Tensor, other, out_of_place, np_name: str, op: str):
     dt = _dtype.promote_types_of(a, other)
     if dt is _dtype.bool_:
         raise NotImplementedError(f"\"{op}\" not implemented for 'Bool'")
-    if not _can_cast(dt, a.dtype):
+    if not _dtype.can_cast(dt, a.dtype):
         raise RuntimeError(f"result type {dt.name} can't be cast to the desired output type "
                            f"{a.dtype.name}")
     if not dt.is_floating_point and not a._backend.capturing():

@@ -65,8 +65,10 @@ def _clamp_bound(v, dt: _dtype.dtype):
 
 
 class Clamp(Function):
-    """``min(max(a, lo), hi)``; saves its inputs (as PyTorch) and masks the gradient with
-    PyTorch's ``clamp_backward_min_max`` rules (NaN inputs get none)."""
+    """``min(max(a, lo), hi)``. The gradient masks are PyTorch's ``clamp_backward_min_max``
+    (NaN inputs get none), taken from the forward's values: the node saves no tensor, so an
+    in-place change of ``a`` after the clamp (an in-place activation built on it) is no
+    error."""
 
     @staticmethod
     def forward(ctx, a, lo, hi):
@@ -79,34 +81,31 @@ class Clamp(Function):
             raise NotImplementedError("\"clamp\" with a number not implemented for 'Bool'")
         x = a._data.astype(dt.np, copy=False)
         xp = a._backend.xp
+        lo_v = None if lo is None else _clamp_bound(lo, dt)
+        hi_v = None if hi is None else _clamp_bound(hi, dt)
         out = x
         if lo is not None:
-            out = xp.maximum(out, _clamp_bound(lo, dt))
+            out = xp.maximum(out, lo_v)
         if hi is not None:
-            out = xp.minimum(out, _clamp_bound(hi, dt))
+            out = xp.minimum(out, hi_v)
         if True in ctx.needs_input_grad:
-            ctx.save_for_backward(a, lo, hi)
-        return out.astype(dt.np, copy=False) if out is not x else x.copy()
+            ctx.masks = _clamp_masks(x, lo_v, hi_v)
+        return out.astype(dt.np, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        a, lo, hi = ctx.saved_tensors
-        na, nlo, nhi = ctx.needs_input_grad
-        ga = glo = ghi = None
-        if lo is not None and hi is not None:
-            if na:
-                ga = where((a >= lo) & (a <= hi), g, 0.0)
-            if nlo:
-                glo = where((lo > a) & (lo < hi), g, 0.0)
-            if nhi:
-                ghi = where((hi < a) | (hi < lo), g, 0.0)
-        elif lo is not None:
-            ga = where(a >= lo, g, 0.0) if na else None
-            glo = where(lo > a, g, 0.0) if nlo else None
-        else:
-            ga = where(a <= hi, g, 0.0) if na else None
-            ghi = where(hi < a, g, 0.0) if nhi else None
-        return ga, glo, ghi
+        return tuple(None if m is None or not need else where(const(g, m), g, 0.0)
+                     for m, need in zip(ctx.masks, ctx.needs_input_grad))
+
+
+def _clamp_masks(x, lo, hi):
+    """Where ``a``, ``lo`` and ``hi`` get the gradient (PyTorch's rules; a bound above the
+    other loses to it)."""
+    if lo is not None and hi is not None:
+        return (x >= lo) & (x <= hi), (lo > x) & (lo < hi), (hi < x) | (hi < lo)
+    if lo is not None:
+        return x >= lo, lo > x, None
+    return x <= hi, None, hi < x
 
 
 def _where_operand(v, dt: _dtype.dtype, xp):
