@@ -1,4 +1,4 @@
-"""Elementwise arithmetic means what it means in PyTorch (issue 15, items 1, 4-7).
+"""Elementwise arithmetic means what it means in PyTorch (issue 15, items 1, 4-6).
 
 - What a node saves: only what its backward reads, given which inputs need a gradient; the
   version check applies to that alone (valid in-place code runs, invalid still raises).
