@@ -485,6 +485,18 @@ class Tensor:
     def __rtruediv__(self, other):
         return _ops.rdiv(self, other)
 
+    def __floordiv__(self, other):
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return _ops.remainder(self, other)
+
+    def __rmod__(self, other):
+        return _ops.remainder(other, self)
+
     def __pow__(self, other):
         return _ops.pow(self, other)
 
@@ -499,10 +511,18 @@ class Tensor:
 
     def __neg__(self):
         if not (_State.enabled and (self._requires_grad or self._base is not None)):
-            return Tensor._make(-self._data, self._backend)  # no graph: the bare array op
+            try:
+                out = -self._data  # no graph: the bare array op
+            except TypeError:  # a bool array: neg raises PyTorch's error
+                return _ops.neg(self)
+            if type(out) is not self._backend.array_type:  # a 0-d array gives a NumPy scalar
+                out = self._backend.asarray(out)
+            return Tensor._make(out, self._backend)
         return _ops.neg(self)
 
     def __pos__(self):
+        if self._data.dtype.kind == "b":
+            raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
         return self
 
     def __abs__(self):
@@ -527,13 +547,25 @@ class Tensor:
         return _ops.ge(self, other)
 
     def __invert__(self):
-        return _ops.logical_not(self)
+        return _ops.bitwise_not(self)
 
     def __and__(self, other):
-        return _ops.logical_and(self, other)
+        return _ops.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return _ops.bitwise_and(self, other)
 
     def __or__(self, other):
-        return _ops.logical_or(self, other)
+        return _ops.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return _ops.bitwise_or(self, other)
+
+    def __xor__(self, other):
+        return _ops.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return _ops.bitwise_xor(self, other)
 
     def __getitem__(self, index):
         return _ops.getitem(self, index)
@@ -552,6 +584,12 @@ class Tensor:
 
     def __itruediv__(self, other):
         return self.div_(other)
+
+    def __ifloordiv__(self, other):
+        return self.floor_divide_(other)
+
+    def __imod__(self, other):
+        return self.remainder_(other)
 
 
 _NON_LEAF_GRAD_WARNING = (

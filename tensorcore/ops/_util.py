@@ -11,7 +11,9 @@ _SCALARS = (int, float, bool)
 
 
 def operands(a: Tensor, b):
-    """The raw arrays (or Python scalars) of a binary op, promoted as PyTorch promotes them."""
+    """The raw arrays (or Python scalars) of a binary op, promoted as PyTorch promotes them
+    (``_dtype.promote_types_of``); a Python int outside the tensor's integer range wraps to
+    it, as PyTorch's wrapped numbers do (``int32 tensor + 2**40`` adds 0)."""
     x = a._data
     tb = type(b)
     if tb is float and x.dtype.kind == "f":  # the common cases first, cheaply
@@ -22,7 +24,7 @@ def operands(a: Tensor, b):
         y = b._data
         if x.dtype is not y.dtype and x.dtype != y.dtype:
             da, db = _dtype._FROM_NP[x.dtype], _dtype._FROM_NP[y.dtype]
-            if (x.ndim == 0) != (y.ndim == 0) and _category(da) == _category(db):
+            if (x.ndim == 0) != (y.ndim == 0) and _dtype._category(da) == _dtype._category(db):
                 dt = (db if x.ndim == 0 else da).np  # PyTorch: a 0-d tensor of the same
             else:                                    # category defers to the other's dtype
                 dt = _dtype.result_type(da, db).np
@@ -31,17 +33,52 @@ def operands(a: Tensor, b):
     if isinstance(b, np.generic) and b.dtype.kind in "biuf":
         b = b.item()  # a NumPy scalar promotes like the Python number (as in PyTorch)
     if isinstance(b, _SCALARS):
-        if isinstance(b, float) and x.dtype.kind != "f":
-            x = x.astype(_dtype.get_default_dtype().np)
+        if isinstance(b, float):
+            if x.dtype.kind != "f":
+                x = x.astype(_dtype.get_default_dtype().np)
+        elif type(b) is int and not -2**31 <= b < 2**31:
+            b = wrap_int(b, x.dtype)
         return x, b
     if isinstance(b, np.ndarray) or isinstance(b, np.generic):
         return operands(a, Tensor(b, device=a.device))
     raise TypeError(f"unsupported operand type for a Tensor op: {type(b).__name__}")
 
 
-def _category(d) -> int:
-    """bool < integer < floating: PyTorch's promotion categories."""
-    return 2 if d.is_floating_point else 0 if d.np.kind == "b" else 1
+def _int_range(v: int) -> None:
+    """OverflowError for a Python int PyTorch cannot take as a number (outside int64 and
+    uint64: [-2**63, 2**64))."""
+    if not -2**63 <= v < 2**64:
+        raise OverflowError(f"int too big to convert: {v} is outside [-2**63, 2**64), the "
+                            f"range of a tensor op's integer operand")
+
+
+def wrap_int(v: int, npd: np.dtype):
+    """A Python int as the operand of an op with an array of dtype ``npd``, as PyTorch
+    converts it: wrapped modulo 2**bits into an integer type (a bool array's result is
+    int64), a float for a floating one. OverflowError outside [-2**63, 2**64)."""
+    _int_range(v)
+    if npd.kind == "f":
+        return float(v)
+    if npd.kind == "b" and v >= 2**63:
+        raise RuntimeError(f"Promotion for uint64 is not supported: a bool tensor with the "
+                           f"Python int {v} (PyTorch takes ints in [2**63, 2**64) as uint64)")
+    bits = 64 if npd.kind == "b" else npd.itemsize * 8
+    v &= (1 << bits) - 1
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+def checked_scalar(v, dt: _dtype.dtype):
+    """A Python number converted to ``dt`` the checked way PyTorch converts the scalar
+    arguments of ``pow``, ``clamp`` and ``where``: RuntimeError when an int does not fit an
+    integer ``dt``, OverflowError outside what any tensor op takes."""
+    if type(v) is int:
+        _int_range(v)
+        if not dt.is_floating_point and dt is not _dtype.bool_:
+            info = np.iinfo(dt.np)
+            if not info.min <= v <= info.max:
+                raise RuntimeError(f"value cannot be converted to type {dt.name} without "
+                                   f"overflow (got {v})")
+    return v
 
 
 def const(like: Tensor, array) -> Tensor:
@@ -58,6 +95,20 @@ def as_tensor_like(value, like: Tensor) -> Tensor:
     if isinstance(value, _SCALARS):
         return const(like, like._backend.xp.asarray(value, dtype=like._data.dtype))
     return Tensor(value, device=like.device)
+
+
+def as_operand(v, like: Tensor):
+    """``v`` as the other operand of a binary op beside the tensor ``like``: tensors and
+    Python numbers as they are, NumPy numbers as Python ones, arrays and lists as tensors on
+    ``like``'s device; TypeError for a complex number (tensorcore has no complex dtype)."""
+    if isinstance(v, (Tensor, int, float)):
+        return v
+    if isinstance(v, np.generic) and v.dtype.kind in "biuf":
+        return v.item()
+    if isinstance(v, complex):
+        raise TypeError("tensorcore has no complex dtype: a complex number is not a valid "
+                        "operand")
+    return Tensor(v, device=like.device)
 
 
 def normalize_dims(dim, ndim: int):

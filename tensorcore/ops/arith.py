@@ -1,4 +1,7 @@
-"""Elementwise arithmetic, comparisons and selection: each op's forward beside its backward.
+"""Elementwise arithmetic (``+ - * / **``, neg, reciprocal): each op's forward beside its
+backward, with PyTorch's type promotion (``_util.operands``). Maximum, minimum, clamp, where
+and the comparisons are in ``select``, rounding division and remainders in ``division``;
+their ops are listed here too, so they become Tensor methods and ``tensorcore`` functions.
 
 Gradients may come out with the broadcast shape; the engine sums them back to each input's
 shape, so no op here thinks about broadcasting.
@@ -12,19 +15,81 @@ shape, so no op here thinks about broadcasting.
 from __future__ import annotations
 
 import math
-import operator as _operator
+import operator as _op
 
+import numpy as np
+
+from .. import _dtype
 from ..autograd.function import Function, apply_plain
 from ..autograd.grad_mode import _State
 from ..tensor import Tensor
-from ._util import as_tensor_like, const, operands
+from ._util import as_operand as _as_operand
+from ._util import checked_scalar, const, operands, wrap_int
+from .division import (  # noqa: F401  (re-exported: the ops of TENSOR_METHODS and their nodes)
+    DivMode,
+    FloorDivide,
+    Fmod,
+    Remainder,
+    RFloorDivide,
+    RRemainder,
+    div_rounded,
+    floor_divide,
+    floor_divide_,
+    fmod,
+    fmod_,
+    remainder,
+    remainder_,
+)
+from .select import (  # noqa: F401  (re-exported: the ops of TENSOR_METHODS and their nodes)
+    Clamp,
+    Maximum,
+    Minimum,
+    Where,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    clamp,
+    clip,
+    eq,
+    ge,
+    gt,
+    le,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    maximum,
+    minimum,
+    ne,
+    where,
+)
 
 TENSOR_METHODS = ["add", "sub", "mul", "div", "pow", "neg", "maximum", "minimum", "clamp",
                   "clip", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and",
-                  "logical_or", "where", "true_divide", "multiply", "subtract", "divide"]
+                  "logical_or", "true_divide", "multiply", "subtract", "divide",
+                  "floor_divide", "remainder", "fmod", "floor_divide_", "remainder_", "fmod_",
+                  "reciprocal", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
+                  "bitwise_not"]
 __all__ = sorted(set(TENSOR_METHODS) | {
-    "add", "sub", "rsub", "mul", "div", "rdiv", "pow", "rpow", "neg"})
+    "add", "sub", "rsub", "mul", "div", "rdiv", "pow", "rpow", "neg", "where"})
 
+_SUB_BOOLS = ("Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
+              "`^` or `logical_xor()` operator instead.")
+_SUB_BOOL = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+             "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+_NEG_BOOL = ("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+             "to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def _no_bool_sub(a: Tensor, b) -> None:
+    """PyTorch refuses ``-`` with a bool operand (tensor or Python bool): RuntimeError."""
+    a_bool = a._data.dtype.kind == "b"
+    b_bool = type(b) is bool or (b._data.dtype.kind == "b" if type(b) is Tensor
+                                 else isinstance(b, np.bool_))
+    if a_bool or b_bool:
+        raise RuntimeError(_SUB_BOOLS if a_bool and b_bool and type(b) is Tensor else _SUB_BOOL)
 
 
 class Add(Function):
@@ -48,6 +113,7 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, y = operands(a, b)
+        _no_bool_sub(a, b)
         return x - y
 
     @staticmethod
@@ -62,6 +128,7 @@ class RSub(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, y = operands(a, b)
+        _no_bool_sub(a, b)
         return y - x
 
     @staticmethod
@@ -70,201 +137,199 @@ class RSub(Function):
 
 
 class Mul(Function):
+    """Saves ``b`` only when ``a`` needs a gradient and ``a`` only when ``b`` does (a Python
+    number is kept as it is, never version-checked), as PyTorch's mul."""
+
     array_forward = True
     array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        na, nb = ctx.needs_input_grad
+        ctx.save_for_backward(b if na else None, a if nb else None)
         x, y = operands(a, b)
         return x * y
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        na, nb = ctx.needs_input_grad
-        return (g * b if na else None), (g * a if nb else None)
+        b, a = ctx.saved_tensors
+        return (None if b is None else g * b), (None if a is None else g * a)
+
+
+def _true_div_operands(a, b):
+    """Operands of a true division: integers become the default float type first, so a big
+    Python int divides as the float it is (PyTorch: ``int32 tensor / 2**40`` is 9.1e-13)."""
+    if type(b) is int:
+        x = a._data
+        if x.dtype.kind != "f":
+            wrap_int(b, x.dtype)  # PyTorch's error for a bool tensor with a uint64 number
+            x = x.astype(_dtype.get_default_dtype().np)
+        return x, wrap_int(b, x.dtype)
+    x, y = operands(a, b)
+    if x.dtype.kind != "f":  # true division of integers gives the default float type
+        x = x.astype(_dtype.get_default_dtype().np)
+        if not isinstance(y, (int, float)):
+            y = y.astype(x.dtype)  # else int64 / float32 -> float64
+    return x, y
 
 
 class Div(Function):
+    """Saves ``b`` when either input needs a gradient and ``a`` only when ``b`` does (PyTorch:
+    d/da = g / b, d/db = -g * (a / b) / b)."""
+
     array_forward = True
     array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
-        x, y = operands(a, b)
-        if x.dtype.kind != "f":  # true division of integers gives the default float type
-            from .. import _dtype
-            x = x.astype(_dtype.get_default_dtype().np)
-            if not isinstance(y, (int, float)):
-                y = y.astype(x.dtype)  # else int64 / float32 -> float64
-        ctx.save_for_backward(a, b)
+        na, nb = ctx.needs_input_grad
+        if na or nb:
+            ctx.save_for_backward(b, a if nb else None)
+        x, y = _true_div_operands(a, b)
         return x / y
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
+        b, a = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        return (g / b if na else None), (-g * a / (b * b) if nb else None)
+        return (g / b if na else None), (-g * (a / b) / b if nb else None)
 
 
-class RDiv(Function):
+class Reciprocal(Function):
+    """``1 / a`` (integers give the default float type); saves its output, as PyTorch:
+    d/da = -g * out**2. ``number / tensor`` is ``reciprocal(tensor) * number``, as PyTorch
+    computes it (same values, and the input is not saved)."""
+
+    array_forward = True
     array_backward = True
 
     @staticmethod
-    def forward(ctx, a, b):  # b / a with b a scalar
-        x, y = operands(a, b)
-        if x.dtype.kind != "f":  # true division of integers gives the default float type
-            from .. import _dtype
+    def forward(ctx, a):
+        x = a._data
+        if x.dtype.kind != "f":
             x = x.astype(_dtype.get_default_dtype().np)
-        ctx.save_for_backward(a, b)
-        return y / x
+        out = 1 / x
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        return -g * b / (a * a), None
+        (out,) = ctx.saved_tensors
+        return -g * (out * out)
+
+
+def _int_pow(xp, x, y):
+    """``x ** y`` for integer arrays as PyTorch: a negative exponent gives 1 for base 1,
+    +-1 for base -1 and 0 otherwise (NumPy refuses negative integer powers)."""
+    neg = y < 0
+    if not neg.any():
+        return x ** y
+    out = x ** xp.where(neg, 0, y)
+    special = xp.where(x == 1, 1, xp.where(x == -1, 1 - 2 * (y & 1), 0))
+    return xp.where(neg, special, out).astype(out.dtype, copy=False)
+
+
+def _pow_by_number(a: Tensor, b):
+    """``a ** b`` with ``b`` a Python number: PyTorch's result dtype, its checked conversion
+    of ``b`` and its refusal of negative integer powers of integers."""
+    x = a._data
+    if x.dtype.kind == "f" and (type(b) is float or type(b) is int and -2**31 <= b < 2**31):
+        return x ** b  # the common case, cheaply
+    dt = _dtype.promote_types_of(a, b)
+    b = checked_scalar(b, dt)
+    if x.dtype != dt.np:
+        x = x.astype(dt.np)
+    if dt is _dtype.bool_:  # bool ** bool: True ** b is True, False ** b is not b
+        return x.copy() if b else a._backend.xp.ones_like(x)
+    if not dt.is_floating_point and b < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return x ** b
 
 
 class Pow(Function):
+    """``a ** b`` (``b`` a tensor or a number) with PyTorch's gradients: zero for ``a`` where
+    the exponent is 0 (also at a = 0), zero for ``b`` where a = 0 and b >= 0, NaN for ``b``
+    at a negative base (log of it). Saves ``a`` and ``b`` when either needs a gradient, the
+    output only when ``b`` does."""
+
     @staticmethod
     def forward(ctx, a, b):
-        x, y = operands(a, b)
-        out = x ** y
-        ctx.save_for_backward(a, b, out)
+        if isinstance(b, Tensor):
+            x, y = operands(a, b)
+            kind = x.dtype.kind
+            if kind == "b":
+                raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+            out = _int_pow(a._backend.xp, x, y) if kind in "iu" else x ** y
+        else:
+            out = _pow_by_number(a, b)
+        na, nb = ctx.needs_input_grad
+        if nb:
+            ctx.save_for_backward(a, b, out)
+        elif na:
+            ctx.save_for_backward(a, b, None)
         return out
 
     @staticmethod
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        ga = g * b * a ** (b - 1) if na else None
-        gb = None
+        ga = gb = None
+        if na:
+            if not isinstance(b, Tensor):
+                ga = (const(g, g._backend.xp.zeros_like(g._data)) if b == 0
+                      else g * b * a ** (b - 1))
+            else:
+                ga = where(b == 0, 0.0, g * b * a ** (b - 1))
         if nb:
-            safe_log = a.log().masked_fill(a <= 0, 0.0)
-            gb = g * out * safe_log
+            base = a if a.dtype == out.dtype else a.to(out.dtype)
+            gb = g * where((a == 0) & (b >= 0), 0.0, out * base.log())
         return ga, gb
 
 
 class RPow(Function):
+    """``b ** a`` with ``b`` a number: d/da = out * log(b), zero where b = 0 and a >= 0
+    (PyTorch), NaN for a negative base."""
+
     @staticmethod
-    def forward(ctx, a, b):  # b ** a with b a scalar
+    def forward(ctx, a, b):
         x, y = operands(a, b)
-        out = y ** x
-        ctx.save_for_backward(out)
-        ctx.log_base = math.log(b) if b > 0 else math.nan
+        kind = x.dtype.kind
+        xp = a._backend.xp
+        if kind == "b" and type(y) is bool:
+            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+        if kind in "iu":
+            out = _int_pow(xp, xp.asarray(y, dtype=x.dtype), x)
+        else:
+            out = y ** x
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(a if y == 0 else None, out)
+            ctx.log_base = math.log(y) if y > 0 else -math.inf if y == 0 else math.nan
         return out
 
     @staticmethod
     def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * out * ctx.log_base, None
+        a, out = ctx.saved_tensors
+        d = out * ctx.log_base
+        if a is not None:  # base 0: PyTorch's gradient is 0 where the exponent is >= 0
+            d = where(a >= 0, 0.0, d)
+        return g * d, None
 
 
 class Neg(Function):
+    array_forward = True
     array_backward = True
 
     @staticmethod
     def forward(ctx, a):
+        if a._data.dtype.kind == "b":
+            raise RuntimeError(_NEG_BOOL)
         return -a._data
 
     @staticmethod
     def backward(ctx, g):
         return -g
 
-
-class Maximum(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        x, y = operands(a, b)
-        xp = a._backend.xp
-        ctx.a_wins = x > y
-        ctx.tie = x == y
-        return xp.maximum(x, y)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _select_grads(ctx, g)
-
-
-class Minimum(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        x, y = operands(a, b)
-        xp = a._backend.xp
-        ctx.a_wins = x < y
-        ctx.tie = x == y
-        return xp.minimum(x, y)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _select_grads(ctx, g)
-
-
-def _select_grads(ctx, g):
-    """Gradient of max/min: to the winner; a tie splits it evenly, as PyTorch does."""
-    wins, tie = const(g, ctx.a_wins), const(g, ctx.tie)
-    share_a = wins + tie * 0.5
-    na, nb = ctx.needs_input_grad
-    return (g * share_a if na else None), (g * (1 - share_a) if nb else None)
-
-
-class Clamp(Function):
-    @staticmethod
-    def forward(ctx, a, lo, hi):
-        from .. import _dtype
-
-        if lo is None and hi is None:
-            raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
-        dt = a.dtype  # promoted as PyTorch does: an int tensor with a float bound gives float
-        for v in (lo, hi):
-            if isinstance(v, Tensor):
-                dt = _dtype.result_type(dt, v.dtype)
-            elif isinstance(v, float) and not dt.is_floating_point:
-                dt = _dtype.get_default_dtype()
-        x = a._data.astype(dt.np, copy=False)
-        xp = a._backend.xp
-        lo_v = lo._data.astype(dt.np, copy=False) if isinstance(lo, Tensor) else lo
-        hi_v = hi._data.astype(dt.np, copy=False) if isinstance(hi, Tensor) else hi
-        keep = xp.ones(x.shape, dtype=bool)
-        out = x
-        if lo is not None:
-            keep = keep & (x >= lo_v)
-            out = xp.maximum(out, lo_v)
-        if hi is not None:
-            keep = keep & (x <= hi_v)
-            out = xp.minimum(out, hi_v)
-        ctx.keep = keep
-        # tensor bounds get gradients where they win (PyTorch's clamp_backward_min_max)
-        _, nlo, nhi = ctx.needs_input_grad
-        if nlo:
-            ctx.lo_wins = (x < lo_v) & (lo_v < hi_v) if hi is not None else x < lo_v
-        if nhi:
-            ctx.hi_wins = (x > hi_v) | (hi_v < lo_v) if lo is not None else x > hi_v
-        return out.astype(x.dtype, copy=False) if out is not x else x.copy()
-
-    @staticmethod
-    def backward(ctx, g):
-        _, nlo, nhi = ctx.needs_input_grad
-        return (g * const(g, ctx.keep), g * const(g, ctx.lo_wins) if nlo else None,
-                g * const(g, ctx.hi_wins) if nhi else None)
-
-
-class Where(Function):
-    @staticmethod
-    def forward(ctx, cond, a, b):
-        xp = (a if isinstance(a, Tensor) else b)._backend.xp
-        c = cond._data if isinstance(cond, Tensor) else cond
-        ctx.cond = c.astype(bool, copy=False)
-        # promoted as PyTorch does (an int tensor with a float scalar gives float32)
-        x, y = operands(a, b) if isinstance(a, Tensor) else operands(b, a)[::-1]
-        return xp.where(ctx.cond, x, y)
-
-    @staticmethod
-    def backward(ctx, g):
-        c = const(g, ctx.cond)
-        _, na, nb = ctx.needs_input_grad
-        return None, (g * c if na else None), (g * (~c) if nb else None)
 
 
 # -- public functions -----------------------------------------------------------------------
@@ -291,55 +356,116 @@ def binary(fn, op, a, b):
         return fn.apply(a, b)
     try:
         out = op(a._data, y)
-    except ValueError:
-        return fn.apply(a, b)  # raises the broadcasting error with both shapes
+    except (ValueError, TypeError):  # apply raises PyTorch's error: the broadcasting error
+        return fn.apply(a, b)        # with both shapes, or bool subtraction's
     if type(out) is not a._backend.array_type:
         out = a._backend.asarray(out)
     return Tensor._make(out, a._backend)
 
 
+def _times_alpha(a, b, alpha):
+    """``b * alpha`` for ``add``/``sub``, after PyTorch's checks of ``alpha`` against the
+    result type: no float alpha for an integer result, no bool alpha for a non-bool one, an
+    int alpha must fit an integer result."""
+    if isinstance(alpha, Tensor):
+        alpha = alpha.item()
+    dt = _dtype.promote_types_of(a, b)
+    if isinstance(alpha, float) and not dt.is_floating_point:
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                           "point number.")
+    if isinstance(alpha, bool) and dt is not _dtype.bool_:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    return b * checked_scalar(alpha, dt)
+
+
+def _no_tensor(name: str, a, b) -> TypeError:
+    return TypeError(f"{name}(): expected a Tensor argument, got {type(a).__name__} and "
+                     f"{type(b).__name__} (tensorcore's functions take a tensor)")
+
+
 def add(a, b, *, alpha=1):
+    """``a + alpha * b``."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise _no_tensor("add", a, b)
+    if alpha != 1 or type(alpha) is not int:
+        b = _times_alpha(a, b, alpha)
     if not isinstance(a, Tensor):
         a, b = b, a
-    return Add.apply(a, b if alpha == 1 else b * alpha)
+    return Add.apply(a, b)
 
 
 def sub(a, b, *, alpha=1):
+    """``a - alpha * b``."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise _no_tensor("sub", a, b)
+    if alpha != 1 or type(alpha) is not int:
+        b = _times_alpha(a, b, alpha)
     if not isinstance(a, Tensor):
         return RSub.apply(b, a)
-    return Sub.apply(a, b if alpha == 1 else b * alpha)
+    return Sub.apply(a, b)
 
 
-def rsub(a, b):
-    return RSub.apply(a, b)
+def rsub(a, b, *, alpha=1):
+    """``b - alpha * a``."""
+    return sub(b, a, alpha=alpha)
 
 
 def mul(a, b):
     if not isinstance(a, Tensor):
+        if not isinstance(b, Tensor):
+            raise _no_tensor("mul", a, b)
         a, b = b, a
     return Mul.apply(a, b)
 
 
 def div(a, b, *, rounding_mode=None):
+    """``a / b``; ``rounding_mode="trunc"`` or ``"floor"`` rounds the quotient (integers stay
+    integers, as in PyTorch; the gradient is zero)."""
     if rounding_mode is not None:
-        q = (a / b)
-        return q.floor() if rounding_mode == "floor" else q.trunc()
+        return div_rounded(a, b, rounding_mode)
     if not isinstance(a, Tensor):
-        return RDiv.apply(b, a)
+        if not isinstance(b, Tensor):
+            raise _no_tensor("div", a, b)
+        return rdiv(b, a)
     return Div.apply(a, b)
 
 
 def rdiv(a, b):
-    return RDiv.apply(a, b)
+    """``b / a``: ``reciprocal(a) * b`` for a number ``b``, as PyTorch computes it."""
+    b = _as_operand(b, a)
+    if isinstance(b, Tensor):
+        return Div.apply(b, a)
+    r = reciprocal(a)
+    if type(b) is int and not -2**31 <= b < 2**31:
+        b = wrap_int(b, r._data.dtype)  # OverflowError past uint64, as PyTorch
+    return binary(Mul, _op.mul, r, float(b))  # a float: the shortest lane
+
+
+def reciprocal(a):
+    if a._data.dtype.kind == "f":  # the lanes of ``binary``
+        if not (_State.enabled and (a._requires_grad or a._base is not None)):
+            out = 1 / a._data
+            if type(out) is not a._backend.array_type:
+                out = a._backend.asarray(out)
+            return Tensor._make(out, a._backend)
+        if a._base is None:
+            return apply_plain(Reciprocal, a)
+    return Reciprocal.apply(a)
 
 
 def pow(a, b):
     if not isinstance(a, Tensor):
-        return RPow.apply(b, a)
-    return Pow.apply(a, b)
+        if not isinstance(b, Tensor):
+            raise _no_tensor("pow", a, b)
+        return rpow(b, a)
+    return Pow.apply(a, _as_operand(b, a))
 
 
 def rpow(a, b):
+    """``b ** a``."""
+    b = _as_operand(b, a)
+    if isinstance(b, Tensor):
+        return Pow.apply(b, a)
     return RPow.apply(a, b)
 
 
@@ -347,62 +473,8 @@ def neg(a):
     return Neg.apply(a)
 
 
-def maximum(a, b):
-    return Maximum.apply(a, as_tensor_like(b, a))
-
-
-def minimum(a, b):
-    return Minimum.apply(a, as_tensor_like(b, a))
-
-
-def clamp(a, min=None, max=None):
-    return Clamp.apply(a, min, max)
-
-
-def where(condition, a, b):
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        raise TypeError("where: at least one of the two value arguments must be a Tensor")
-    return Where.apply(condition, a, b)
-
 
 true_divide = divide = div
 multiply = mul
 subtract = sub
-clip = clamp
 
-
-def _compare(name):
-    compare = getattr(_operator, name.strip("_"))  # reflects properly when ``a`` is a scalar
-
-    def op(a, b):
-        t = a if isinstance(a, Tensor) else b
-        x, y = operands(a, b) if t is a else operands(b, a)[::-1]
-        try:
-            out = compare(x, y)
-        except ValueError as e:
-            shapes = " and ".join(str(list(v.shape)) for v in (a, b) if isinstance(v, Tensor))
-            raise RuntimeError(f"{op.__name__}: the shapes {shapes} cannot be broadcast "
-                               f"together ({e})") from None
-        if type(out) is not t._backend.array_type:  # 0-d operands give a NumPy scalar
-            out = t._backend.asarray(out)
-        return Tensor._make(out, t._backend)
-    op.__name__ = name.strip("_")
-    op.__doc__ = f"Elementwise ``{name}`` as a bool tensor (no gradient)."
-    return op
-
-
-eq, ne, lt, le, gt, ge = (_compare(f"__{n}__") for n in ("eq", "ne", "lt", "le", "gt", "ge"))
-
-
-def logical_not(a):
-    return Tensor._make(a._backend.xp.logical_not(a._data), a._backend)
-
-
-def logical_and(a, b):
-    x, y = operands(a, b)
-    return Tensor._make(a._backend.xp.logical_and(x, y), a._backend)
-
-
-def logical_or(a, b):
-    x, y = operands(a, b)
-    return Tensor._make(a._backend.xp.logical_or(x, y), a._backend)
