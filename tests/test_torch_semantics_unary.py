@@ -69,7 +69,10 @@ class TestSavedForBackward:
     @pytest.mark.parametrize("changed", ["input", "output"])
     @pytest.mark.parametrize("name,saves", [
         ("leaky_relu", "input"), ("elu", "input"), ("gelu", "input"), ("silu", "input"),
-        ("softplus", "input"), ("relu", "output"), ("sigmoid", "output"), ("tanh", "output"),
+        # softplus is composed of ops that save intermediates only: an in-place change of its
+        # input is accepted (PyTorch refuses it) and the gradient is the one of the values
+        # the op saw (docs/differences-from-pytorch.md)
+        ("softplus", None), ("relu", "output"), ("sigmoid", "output"), ("tanh", "output"),
     ])
     def test_activation_refuses_exactly_the_change_of_what_it_saved(self, device, name, saves,
                                                                     changed):

@@ -157,11 +157,13 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     [0.8412]
     """
     _floating("gelu", input)
+    # written as input * cdf(input): the product saves ``input`` (as PyTorch's gelu does), so
+    # an in-place change of it before backward is refused there too
     if approximate == "none":
-        return 0.5 * input * (1 + (input * math.sqrt(0.5)).erf())
+        return input * (0.5 * (1 + (input * math.sqrt(0.5)).erf()))
     if approximate == "tanh":
         inner = (input + 0.044715 * input * input * input) * math.sqrt(2 / math.pi)
-        return 0.5 * input * (1 + inner.tanh())
+        return input * (0.5 * (1 + inner.tanh()))
     raise RuntimeError(f"approximate argument must be either none or tanh, got "
                        f"{approximate!r}.")
 

@@ -19,7 +19,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._dims import dim_list, expand_back, numpy_names, one_dim, reduced_shape
 from ._util import const
-from .arith import where
+from .select import where
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
 

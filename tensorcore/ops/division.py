@@ -23,7 +23,7 @@ from .. import _dtype
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import as_operand, operands, wrap_int
-from .index import _arith_inplace
+from .inplace import _arith_inplace
 
 
 def _int_trunc_div(xp, x, y):

@@ -32,7 +32,6 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor, _nested_to_numpy
-from .inplace import _arith_inplace as _arith_inplace  # other op modules import it from here
 from .inplace import cast, inplace, scalar_as, torch_name
 from .inplace import refresh_view as refresh_view  # autograd.function imports it from here
 from .shape import as_view
