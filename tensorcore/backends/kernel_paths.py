@@ -104,6 +104,7 @@ def use_kernels(name: str):
 def resolve(op: str, work: int) -> str:
     """The path that runs ``op`` (a key of ``AUTO_THRESHOLDS``) for a given amount of work,
     in the calling thread."""
+    # _choice.get("cuda") inlined: this runs on every fused GPU op
     path = (_choice.thread.chosen if _choice.open_blocks else _choice.defaults)["cuda"]
     if path != "auto":
         return path
