@@ -11,10 +11,12 @@ True
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from . import _dtype
-from .backends import get_backend, manual_seed  # noqa: F401  (re-exported)
+from .backends import get_backend, manual_seed, seed_value  # noqa: F401  (re-exported)
 from .tensor import Tensor
 
 
@@ -130,7 +132,12 @@ class Generator:
         self.seed()
 
     def manual_seed(self, seed: int) -> Generator:
-        self._seed = int(seed)
+        """Restart the stream from ``seed``, as ``torch.Generator.manual_seed``: an integer
+        from -2**63 to 2**64 - 1, a negative one counting as ``seed + 2**64`` (the value
+        ``initial_seed`` returns); returns the generator."""
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
+        self._seed = seed_value(int(seed))
         self.rng = np.random.default_rng(self._seed)
         return self
 

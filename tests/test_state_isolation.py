@@ -152,3 +152,100 @@ def test_numpy_warnings_from_tensorcore_are_silent(tmp_path):
     assert "<string>" in warnings[0] and "divide by zero encountered in log" in warnings[0]
     assert "overflow encountered in reduce" in warnings[1]
     assert "tensorcore" not in done.stderr
+
+
+# -- the GPU kernel path: use_kernels per thread, set_kernels / TENSORCORE_KERNELS for all --
+kernel_paths = tc.backends.kernel_paths
+BIG = kernel_paths.AUTO_THRESHOLDS["linear_act"] + 1  # past numba's share under "auto"
+
+
+def paths_seen():
+    """What the calling thread's fused ops would take: (get_kernels, small layer, big one)."""
+    return (tc.backends.get_kernels(), kernel_paths.resolve("linear_act", 1),
+            kernel_paths.resolve("linear_act", BIG))
+
+
+def test_use_kernels_is_per_thread():
+    assert tc.backends.get_kernels() == "auto"
+    inside = threading.Barrier(3)   # all three threads at once: two inside blocks, one not
+    leaving = threading.Barrier(3)
+    seen = {}
+
+    def in_block(path):
+        def run():
+            with tc.backends.use_kernels(path):
+                inside.wait(timeout=30)
+                seen[path] = paths_seen()
+                leaving.wait(timeout=30)
+            seen[path + " after"] = paths_seen()
+        return run
+
+    def outside():
+        inside.wait(timeout=30)
+        seen["outside"] = paths_seen()
+        leaving.wait(timeout=30)
+
+    run_in_threads(in_block("cupy"), in_block("unfused"), outside)
+    assert seen["cupy"] == ("cupy", "cupy", "cupy")
+    assert seen["unfused"] == ("unfused", "unfused", "unfused")
+    assert seen["outside"] == seen["cupy after"] == seen["unfused after"] == (
+        "auto", "numba", "cupy")
+    assert paths_seen() == ("auto", "numba", "cupy")
+
+
+def test_set_kernels_is_the_process_default_threads_inherit():
+    seen = []
+    try:
+        tc.backends.set_kernels("numba")
+        run_in_threads(lambda: seen.append(paths_seen()))
+        with tc.backends.use_kernels("unfused"):  # a block in this thread wins here only
+            run_in_threads(lambda: seen.append(paths_seen()))
+            seen.append(paths_seen())
+            tc.backends.set_kernels("cupy")       # inside a block: replaces the block's choice
+            seen.append(paths_seen())
+            run_in_threads(lambda: seen.append(paths_seen()))
+        seen.append(paths_seen())
+    finally:
+        tc.backends.set_kernels("auto")
+    assert seen == [("numba",) * 3, ("numba",) * 3, ("unfused",) * 3, ("cupy",) * 3,
+                    ("cupy",) * 3, ("cupy",) * 3]
+    assert paths_seen() == ("auto", "numba", "cupy")
+
+
+def test_nested_use_kernels_restore_each_level_and_reject_unknown_paths():
+    with tc.backends.use_kernels("cupy"):
+        with tc.backends.use_kernels("numba"):
+            assert paths_seen() == ("numba",) * 3
+        assert paths_seen() == ("cupy",) * 3
+        with pytest.raises(ValueError, match="unknown kernel path 'fast'"):
+            tc.backends.use_kernels("fast")
+        with pytest.raises(KeyError), tc.backends.use_kernels("unfused"):
+            raise KeyError("restored on the way out")
+        assert paths_seen() == ("cupy",) * 3
+    assert paths_seen() == ("auto", "numba", "cupy")
+
+
+@pytest.mark.skipif(len(CPU) < 2, reason="needs two cpu backends")
+def test_backend_and_kernel_blocks_are_independent():
+    """A use_backend block open in one thread leaves another thread's kernel path alone, and
+    the other way round (each choice counts its own open blocks)."""
+    default = tc.backends.get_backend_name("cpu")
+    other = next(n for n in CPU if n != default)
+    inside, leaving = threading.Barrier(2), threading.Barrier(2)
+    seen = {}
+
+    def backend_block():
+        with tc.backends.use_backend(other):
+            inside.wait(timeout=30)
+            seen["backend block"] = (tc.zeros(1).backend_name, paths_seen())
+            leaving.wait(timeout=30)
+
+    def kernel_block():
+        with tc.backends.use_kernels("unfused"):
+            inside.wait(timeout=30)
+            seen["kernel block"] = (tc.zeros(1).backend_name, paths_seen())
+            leaving.wait(timeout=30)
+
+    run_in_threads(backend_block, kernel_block)
+    assert seen["backend block"] == (other, ("auto", "numba", "cupy"))
+    assert seen["kernel block"] == (default, ("unfused",) * 3)

@@ -538,7 +538,7 @@ def test_unknown_backend_in_environment_gives_clear_error():
     r = _run_python("import tensorcore", TENSORCORE_BACKEND="bogus")
     assert r.returncode != 0
     assert "TENSORCORE_BACKEND" in r.stderr and "bogus" in r.stderr
-    assert "Traceback" in r.stderr
+    assert "Traceback" not in r.stderr  # one line (tests/test_environment_variables.py)
 
 
 @pytest.mark.skipif(ON_GPU, reason="a usable GPU is present")

@@ -5,9 +5,10 @@ maps ``(device, implementation)`` to one backend object. ``TENSORCORE_DEVICE`` s
 default device and ``TENSORCORE_BACKEND`` the implementation (``numba``, ``numpy``, or
 ``cpu=numpy,cuda=cupy``); Python has ``set_default_device``, ``set_backend`` (both for the
 whole process) and ``use_backend`` (for the calling thread, inside its block). On ``cuda``,
-``TENSORCORE_KERNELS`` / ``set_kernels`` / ``use_kernels`` choose the GPU kernel path (see
-``tensorcore.backends.kernel_paths``). Registering the CuPy backend imports nothing: CuPy
-is imported when a ``cuda`` tensor is first made.
+``TENSORCORE_KERNELS`` / ``set_kernels`` / ``use_kernels`` (the same way: process, process,
+thread) choose the GPU kernel path (see ``tensorcore.backends.kernel_paths``). A bad value
+in one of these variables stops ``import tensorcore`` with one line naming it. Registering
+the CuPy backend imports nothing: CuPy is imported when a ``cuda`` tensor is first made.
 
 >>> import tensorcore as tc
 >>> with tc.backends.use_backend("numpy"):
@@ -17,14 +18,14 @@ is imported when a ``cuda`` tensor is first made.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
-import threading
 
 from .._device import device
+from ._environment import InvalidEnvironmentVariable, parse_variable, report_uncaught_briefly
+from ._per_thread import PerThreadChoice
 from .contract import Backend
-from .kernel_paths import get_kernels, set_kernels, use_kernels
+from .kernel_paths import KERNEL_PATHS, get_kernels, set_kernels, use_kernels
 
 # device type -> implementation name -> "module:Class" (imported on first use)
 _IMPLEMENTATIONS: dict[str, dict[str, str]] = {
@@ -41,28 +42,9 @@ _IMPLEMENTATIONS: dict[str, dict[str, str]] = {
 _chosen: dict[str, str] = {"cpu": "numba", "cuda": "cupy"}
 
 
-class _Overrides(dict):
-    """The choices of the use_backend blocks a thread is inside (innermost wins); a device
-    type no block names falls through to the process-wide ``_chosen``."""
-
-    def __missing__(self, device_type: str) -> str:
-        return _chosen[device_type]
-
-
-class _ThreadChoice(threading.local):
-    """Per thread, like grad mode: a ``use_backend`` block in one thread leaves the tensors
-    other threads create alone. ``chosen`` is the mapping ``get_backend`` reads: the
-    process-wide dict itself (the class attribute, each new thread's start) or, inside
-    use_backend blocks, an ``_Overrides`` of this thread."""
-
-    chosen: dict[str, str] = _chosen
-
-
-_thread = _ThreadChoice()
-# use_backend blocks open in any thread; while there are none, every thread's choice is
-# _chosen, which get_backend then reads without the (slower) thread-local lookup
-_open_blocks = 0
-_open_blocks_lock = threading.Lock()
+# per thread inside use_backend blocks (as grad mode: a block in one thread leaves the
+# tensors other threads create alone), else _chosen
+_choice = PerThreadChoice(_chosen)
 _instances: dict[tuple[device, str], Backend] = {}
 _seed: int | None = None
 
@@ -77,16 +59,38 @@ def available_backends(device_type: str = "cpu") -> list[str]:
     return list(_IMPLEMENTATIONS.get(device_type, {}))
 
 
-def _parse_choice(spec: str) -> None:
+def _backend_pairs(spec: str) -> list[tuple[str, str]]:
+    """``TENSORCORE_BACKEND`` as (device type, backend) pairs: a backend name (for the device
+    types that have it) or ``device=name`` parts separated by commas."""
+    pairs = []
     for part in filter(None, (p.strip() for p in spec.split(","))):
-        kind, _, name = part.rpartition("=")
-        kinds = [kind] if kind else [k for k, impls in _IMPLEMENTATIONS.items() if part in impls]
-        if not kinds:
-            known = "; ".join(f"{k}: {', '.join(impls)}" for k, impls in _IMPLEMENTATIONS.items())
-            raise ValueError(f"TENSORCORE_BACKEND: no device type has a backend named {part!r} "
-                             f"(known: {known})")
-        for k in kinds:
-            set_backend(name, k)
+        kind, equals, name = (p.strip() for p in part.partition("="))
+        if not equals:  # a name alone: for each device type that has a backend of that name
+            name = kind
+            kinds = [k for k, impls in _IMPLEMENTATIONS.items() if name in impls]
+            if not kinds:
+                raise ValueError(f"no device type has a backend named {name!r}")
+        elif kind not in _IMPLEMENTATIONS:
+            raise ValueError(f"no device type {kind!r}")
+        elif name not in _IMPLEMENTATIONS[kind]:
+            raise ValueError(f"no backend {name!r} for {kind}")
+        else:
+            kinds = [kind]
+        pairs += [(k, name) for k in kinds]
+    return pairs
+
+
+def _device_named(spec: str) -> device:
+    try:
+        return device(spec)
+    except (RuntimeError, ValueError, TypeError):
+        raise ValueError("") from None  # the variable and what it may be say enough
+
+
+def _kernel_path(spec: str) -> str:
+    if spec not in KERNEL_PATHS:
+        raise ValueError("")
+    return spec
 
 
 def _check_choice(name: str, device_type: str) -> None:
@@ -102,34 +106,19 @@ def set_backend(name: str, device_type: str = "cpu") -> None:
     in every thread (the process-wide default). Inside a ``use_backend`` block for the same
     device type it also replaces that block's choice, until the block ends."""
     _check_choice(name, device_type)
-    _chosen[device_type] = name
-    if device_type in _thread.chosen:  # an _Overrides naming it (or _chosen itself)
-        _thread.chosen[device_type] = name
+    _choice.set_default(device_type, name)
 
 
 def get_backend_name(device_type: str = "cpu") -> str:
     """The implementation serving ``device_type`` for tensors this thread creates now."""
-    return _thread.chosen[device_type]
+    return _choice.get(device_type)
 
 
-@contextlib.contextmanager
 def use_backend(name: str, device_type: str = "cpu"):
     """Context manager: tensors created inside, in this thread, use backend ``name`` for
     ``device_type``; other threads keep theirs (as ``no_grad`` is per thread)."""
-    global _open_blocks
     _check_choice(name, device_type)
-    before = _thread.chosen
-    inner = _Overrides(before) if isinstance(before, _Overrides) else _Overrides()
-    inner[device_type] = name
-    with _open_blocks_lock:
-        _open_blocks += 1  # before this thread's choice changes: get_backend must look
-    _thread.chosen = inner
-    try:
-        yield
-    finally:
-        _thread.chosen = before
-        with _open_blocks_lock:
-            _open_blocks -= 1
+    return _choice.using(device_type, name)
 
 
 _default_device = device("cpu")
@@ -150,7 +139,7 @@ def get_default_device() -> device:
 def get_backend(dev=None, name: str | None = None) -> Backend:
     """The backend object serving ``dev`` (default device if None)."""
     dev = _default_device if dev is None else device(dev)
-    name = name or (_thread.chosen if _open_blocks else _chosen)[dev.type]
+    name = name or (_choice.thread.chosen if _choice.open_blocks else _chosen)[dev.type]
     key = (dev, name)
     backend = _instances.get(key)
     if backend is None:
@@ -198,27 +187,48 @@ def cuda_unavailable_reason() -> str | None:
     return None
 
 
+def seed_value(seed: int) -> int:
+    """A seed as PyTorch takes it, any integer from -2**63 to 2**64 - 1, as the unsigned
+    64-bit value it stands for (a negative seed counts as ``seed + 2**64``); a ValueError
+    naming the range outside it. Shared by ``manual_seed`` and ``Generator.manual_seed``."""
+    if not -(2**63) <= seed < 2**64:
+        raise ValueError(f"manual_seed: seed must be an integer from -2**63 to 2**64 - 1, "
+                         f"got {seed}")
+    return seed % 2**64
+
+
 def manual_seed(seed: int) -> None:
     """Seed the random generators of every backend (now and created later). As in PyTorch,
     any integer from -2**63 to 2**64 - 1; a negative seed counts as ``seed + 2**64``."""
     global _seed
-    seed = int(seed)
-    if not -(2**63) <= seed < 2**64:
-        raise ValueError(f"manual_seed: seed must be an integer from -2**63 to 2**64 - 1, "
-                         f"got {seed}")
-    _seed = seed % 2**64
+    _seed = seed_value(int(seed))
     for backend in _instances.values():
         backend.seed(_seed)
 
 
 def _read_environment() -> None:
+    """Apply ``TENSORCORE_BACKEND``, ``TENSORCORE_DEVICE`` and ``TENSORCORE_KERNELS``, all
+    checked before any is applied: a bad one stops ``import tensorcore`` with one
+    ``InvalidEnvironmentVariable`` (a ValueError) naming it, its value and what it may be."""
     global _default_device
-    spec = os.environ.get("TENSORCORE_BACKEND")
-    if spec:
-        _parse_choice(spec)
-    dev = os.environ.get("TENSORCORE_DEVICE")
-    if dev:
-        _default_device = device(dev)
+    names = "; ".join(f"{k}: {', '.join(impls)}" for k, impls in _IMPLEMENTATIONS.items())
+    try:
+        pairs = parse_variable(
+            "TENSORCORE_BACKEND", _backend_pairs,
+            f"a backend name ({names}) or device=name pairs separated by commas, e.g. "
+            f"cpu=numpy,cuda=cupy")
+        dev = parse_variable("TENSORCORE_DEVICE", _device_named, "cpu, cuda or cuda:N")
+        kernels = parse_variable("TENSORCORE_KERNELS", _kernel_path,
+                                 f"one of {', '.join(KERNEL_PATHS)}")
+    except InvalidEnvironmentVariable:
+        report_uncaught_briefly()
+        raise
+    for kind, name in pairs or ():
+        set_backend(name, kind)
+    if dev is not None:
+        _default_device = dev
+    if kernels is not None:
+        set_kernels(kernels)
 
 
 _read_environment()

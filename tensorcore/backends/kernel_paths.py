@@ -19,8 +19,9 @@ MLP's widest layer 1296) take ``numba`` (forward and backward one launch each), 
 graph records no launch costs, and there the ``cupy`` path (its GEMMs on tensorcore's cuBLAS
 handle) won at every size: the backend sends captured layers to it.
 ``TENSORCORE_KERNELS=auto|numba|cupy|unfused`` sets the path when tensorcore is imported;
-``set_kernels`` and the context manager ``use_kernels`` set it from Python. Dtypes other
-than float32/float64 always take the unfused path.
+``set_kernels`` sets it from Python, both for the whole process; the context manager
+``use_kernels`` for the calling thread only, inside its block (as ``use_backend``). Dtypes
+other than float32/float64 always take the unfused path.
 
 >>> from tensorcore.backends import kernel_paths
 >>> with kernel_paths.use_kernels("cupy"):
@@ -34,8 +35,7 @@ than float32/float64 always take the unfused path.
 
 from __future__ import annotations
 
-import contextlib
-import os
+from ._per_thread import PerThreadChoice
 
 KERNEL_PATHS = ("auto", "numba", "cupy", "unfused")
 
@@ -72,7 +72,9 @@ def layer_steps(m: int, n: int, k: int, sm_count: int = 132) -> int:
     return forward + backward
 
 
-_current = "auto"
+# the path in force: process-wide (set_kernels, TENSORCORE_KERNELS), per thread inside a
+# use_kernels block (as use_backend); the one key is the device type the paths serve
+_choice = PerThreadChoice({"cuda": "auto"})
 
 
 def _check(name: str) -> str:
@@ -82,41 +84,28 @@ def _check(name: str) -> str:
 
 
 def set_kernels(name: str) -> None:
-    """Force one GPU kernel path (``"numba"``, ``"cupy"``, ``"unfused"``) or ``"auto"``."""
-    global _current
-    _current = _check(name)
+    """Force one GPU kernel path (``"numba"``, ``"cupy"``, ``"unfused"``) or ``"auto"``, in
+    every thread (the process-wide default; inside a ``use_kernels`` block it also replaces
+    that block's choice until the block ends)."""
+    _choice.set_default("cuda", _check(name))
 
 
 def get_kernels() -> str:
-    """The kernel path in force (``"auto"`` unless forced)."""
-    return _current
+    """The kernel path in force in the calling thread (``"auto"`` unless forced)."""
+    return _choice.get("cuda")
 
 
-@contextlib.contextmanager
 def use_kernels(name: str):
-    """Context manager: GPU kernels launched inside take path ``name``."""
-    before = get_kernels()
-    set_kernels(name)
-    try:
-        yield
-    finally:
-        set_kernels(before)
+    """Context manager: GPU kernels this thread launches inside take path ``name``; other
+    threads keep theirs."""
+    return _choice.using("cuda", _check(name))
 
 
 def resolve(op: str, work: int) -> str:
-    """The path that runs ``op`` (a key of ``AUTO_THRESHOLDS``) for a given amount of work."""
-    if _current != "auto":
-        return _current
+    """The path that runs ``op`` (a key of ``AUTO_THRESHOLDS``) for a given amount of work,
+    in the calling thread."""
+    # _choice.get("cuda") inlined: this runs on every fused GPU op
+    path = (_choice.thread.chosen if _choice.open_blocks else _choice.defaults)["cuda"]
+    if path != "auto":
+        return path
     return "numba" if work <= AUTO_THRESHOLDS[op] else "cupy"
-
-
-def _read_environment() -> None:
-    spec = os.environ.get("TENSORCORE_KERNELS", "").strip().lower()
-    if spec:
-        try:
-            set_kernels(spec)
-        except ValueError as e:
-            raise ValueError(f"TENSORCORE_KERNELS: {e}") from None
-
-
-_read_environment()
