@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _dtype
 from .backends import get_backend, manual_seed, seed_value  # noqa: F401  (re-exported)
-from .tensor import Tensor
+from .tensor import Tensor, _check_bool
 
 
 def _size(size):
@@ -31,8 +31,8 @@ def _size(size):
 
 def _finish(arr, backend, requires_grad) -> Tensor:
     t = Tensor._make(arr, backend)
-    if requires_grad:
-        t.requires_grad_(True)
+    if requires_grad is not False and requires_grad is not None:  # None: False, as in PyTorch
+        t.requires_grad_(_check_bool(requires_grad, "argument 'requires_grad'"))
     return t
 
 

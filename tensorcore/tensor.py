@@ -45,7 +45,7 @@ class Tensor:
             arr = backend.asarray(host) if host is not None else data._data.copy()
         else:
             backend = get_backend(device)
-            host = _host_array(data)
+            host = _host_array(data, exact=dtype is not None)
             arr = backend.asarray(host)
         if dtype is not None:
             arr = arr.astype(_dtype.as_dtype(dtype).np, copy=False)
@@ -647,14 +647,16 @@ class _RemovableHandle:
             self._hooks.remove(self._hook)
 
 
-def _host_array(data) -> np.ndarray:
-    """The NumPy array a new tensor copies from ``data`` (arrays, scalars, nested lists)."""
+def _host_array(data, exact: bool = False) -> np.ndarray:
+    """The NumPy array a new tensor copies from ``data`` (arrays, scalars, nested lists).
+    Python floats take the default dtype, unless ``exact`` (a dtype is given: they are cast
+    to it from their float64 values, not through the default dtype)."""
     if isinstance(data, np.ndarray) or hasattr(data, "__array_interface__"):
         return _numeric(np.array(data, copy=True))
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         data = _nested_to_numpy(data)
     arr = np.asarray(data)
-    if arr.dtype == np.float64 and not _contains_numpy_float64(data):
+    if arr.dtype == np.float64 and not exact and not _contains_numpy_float64(data):
         arr = arr.astype(_dtype.get_default_dtype().np)
     elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
         arr = arr.astype(np.int64) if not isinstance(data, np.generic) else arr

@@ -15,6 +15,8 @@ from __future__ import annotations
 import heapq
 from heapq import heappop, heappush
 
+import numpy as np
+
 from .function import _FREED_MESSAGE, FREED, Function
 from .grad_mode import _State
 
@@ -57,7 +59,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
         i = root._output_nr
         if bare:
             g = g._data
-        buf[i] = g if buf[i] is None else buf[i] + g
+        buf[i] = g if buf[i] is None else _plus(buf[i], g)
     if len(heap) > 1:
         heapq.heapify(heap)
     captures = {} if inputs is None else _capture_targets(inputs)
@@ -105,7 +107,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                         _accumulate_array(target, g, handed_out)
                         continue
                     prev = leaf_pending.get(id(target))  # summed first: hooks see the total
-                    leaf_pending[id(target)] = (target, g if prev is None else prev[1] + g)
+                    leaf_pending[id(target)] = (target, g if prev is None else _plus(prev[1], g))
                     continue
                 if needed is not None and target not in needed:
                     continue
@@ -113,7 +115,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 if buf is None:
                     buf = buffers[target] = [None] * len(target._out_meta)
                     heappush(heap, (-target._seq, target))
-                buf[nr] = g if buf[nr] is None else buf[nr] + g
+                buf[nr] = g if buf[nr] is None else _plus(buf[nr], g)
             if not retain_graph and (node._saved is not None or node.__dict__):
                 node._saved = FREED  # free what the backward needed (saved values, ctx fields)
                 node.__dict__.clear()
@@ -127,6 +129,13 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
     if inputs is None:
         return None
     return _collect(inputs, captures, leaf_grads, allow_unused)
+
+
+def _plus(a, b):
+    """``a + b`` of two gradients; NumPy sums two 0-d arrays to a scalar, made a 0-d array
+    again (a scalar held as a gradient would not be added to in place later)."""
+    out = a + b
+    return np.asarray(out) if isinstance(out, np.generic) else out
 
 
 def _call_wrapped(node: Function, grads: list) -> tuple:
@@ -313,7 +322,7 @@ def _accumulate_array(leaf, data, handed_out) -> None:
     if current is not None and not current._requires_grad:
         held = current._data
         if _id_of_memory(held) in handed_out:
-            current._data = held + data  # handed out during this walk: may still be shared
+            current._data = _plus(held, data)  # handed out during this walk: may still be shared
         else:  # the user's .grad from before: accumulated in place, as PyTorch does
             held += data
             current._version_box[0] += 1

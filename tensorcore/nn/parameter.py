@@ -16,7 +16,7 @@ tensor([1., 2.], requires_grad=True)
 from __future__ import annotations
 
 from .. import serialization
-from ..tensor import Tensor
+from ..tensor import Tensor, _check_bool
 
 __all__ = ["Parameter"]
 
@@ -39,7 +39,7 @@ class Parameter(Tensor):
         p._requires_grad, p.grad, p.grad_fn, p._output_nr = False, None, None, 0
         p._base, p._hooks, p._retains_grad = None, None, False
         p._version_box = data._version_box  # the same memory, the same version counter
-        if requires_grad:
+        if _check_bool(requires_grad, "Parameter(): argument 'requires_grad'"):
             p.requires_grad_(True)
         return p
 

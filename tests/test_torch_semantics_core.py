@@ -1,0 +1,68 @@
+"""Engine and construction cases where tensorcore silently differed from PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import to_numpy
+
+import tensorcore as tc
+
+
+class TestZeroDimGradients:
+    """Two 0-d gradients summed by NumPy give a scalar, not an array: the engine keeps them
+    arrays, so a later backward still accumulates into ``.grad``."""
+
+    def test_leaf_used_twice_then_again(self, device):
+        v = tc.tensor(1.5, dtype=tc.float64, device=device, requires_grad=True)
+        (v * 2.0 + v * 3.0).backward()
+        assert v.grad.item() == 5.0
+        (v * 2.0).backward()
+        assert v.grad.item() == 7.0
+        (v * v).backward()
+        assert v.grad.item() == 10.0
+
+    def test_non_leaf_used_twice(self, device):
+        v = tc.tensor(2.0, dtype=tc.float64, device=device, requires_grad=True)
+        u = v * 3.0  # a node whose output gets two 0-d gradients
+        (u * u + u).backward()
+        assert v.grad.item() == pytest.approx(3.0 * (2 * 6.0 + 1))
+        (v * 4.0).backward()
+        assert v.grad.item() == pytest.approx(39.0 + 4.0)
+
+
+class TestConstructionDtype:
+    """``tensor(floats, dtype=float64)`` is built from the float64 values themselves, not
+    from their rounding to the default float32."""
+
+    def test_float64_keeps_its_digits(self, device):
+        t = tc.tensor([0.1, 1e300, -1e-300], dtype=tc.float64, device=device)
+        np.testing.assert_array_equal(to_numpy(t), np.array([0.1, 1e300, -1e-300]))
+        assert tc.tensor(0.1, dtype=tc.float64, device=device).item() == 0.1
+
+    def test_default_dtype_unchanged(self, device):
+        t = tc.tensor([0.1], device=device)
+        assert t.dtype == tc.float32
+        assert t.item() == np.float32(0.1)
+
+    def test_floats_into_integers_truncate(self, device):
+        t = tc.tensor([1.7, -1.7, 2.5], dtype=tc.int64, device=device)
+        assert to_numpy(t).tolist() == [1, -1, 2]
+
+
+class TestRequiresGradIsABool:
+    """``requires_grad=`` of the creation functions and ``Parameter`` takes a bool (None
+    means False, as in PyTorch): ``requires_grad=1`` is a TypeError there too."""
+
+    @pytest.mark.parametrize("make", [
+        lambda rg: tc.ones(2, requires_grad=rg), lambda rg: tc.zeros(2, requires_grad=rg),
+        lambda rg: tc.randn(2, requires_grad=rg), lambda rg: tc.full((2,), 1.0, requires_grad=rg),
+        lambda rg: tc.nn.Parameter(tc.ones(2), requires_grad=rg),
+    ])
+    def test_int_is_refused(self, make):
+        with pytest.raises(TypeError, match="requires_grad"):
+            make(1)
+        assert make(True).requires_grad and not make(False).requires_grad
+
+    def test_none_is_false(self):
+        assert not tc.zeros(2, requires_grad=None).requires_grad
