@@ -66,3 +66,14 @@ class TestRequiresGradIsABool:
 
     def test_none_is_false(self):
         assert not tc.zeros(2, requires_grad=None).requires_grad
+
+
+def test_fused_relu_backward_is_a_select(device):
+    # sqrt'(0) is inf: PyTorch's relu backward selects, so the gradient where relu gave 0 is
+    # 0, not inf * 0 = NaN (on every kernel path of linear_act)
+    import tensorcore.nn.functional as F
+
+    x = tc.tensor([[-1.0, 4.0]], dtype=tc.float64, device=device, requires_grad=True)
+    eye = tc.eye(2, dtype=tc.float64, device=device)
+    F.linear_act(x, eye, None, "relu").sqrt().sum().backward()
+    np.testing.assert_array_equal(to_numpy(x.grad), [[0.0, 0.25]])

@@ -196,7 +196,7 @@ class Backend:
         if activation is None:
             gz = grad_out
         elif activation == "relu":
-            gz = grad_out * (out > 0)
+            gz = xp.where(out > 0, grad_out, 0)  # a select: an inf gradient where out is 0 gives 0
         elif activation == "tanh":
             gz = grad_out * (1 - out * out)
         elif activation == "sigmoid":
