@@ -50,7 +50,7 @@ import tensorcore as tc
 
 pytestmark = pytest.mark.differential
 
-EXAMPLES = int(os.environ.get("TENSORCORE_DIFF_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("TENSORCORE_DIFF_EXAMPLES", "100"))
 COLLECT = os.environ.get("TENSORCORE_DIFF_COLLECT") or None
 SHRINK = os.environ.get("TENSORCORE_DIFF_SHRINK") == "1"
 BACKENDS = tuple(tc.backends.available_backends("cpu"))

@@ -27,10 +27,10 @@ ITEM_KINDS = ("int", "int", "slice", "slice", "slice", "none", "ellipsis", "list
 
 
 @st.composite
-def index_item(draw, shape: tuple, at: int):
+def index_item(draw, shape: tuple, at: int, kinds=ITEM_KINDS):
     """One index item for the dims of ``shape`` from ``at``; returns (item, dims used)."""
     size = shape[at] if at < len(shape) else 2
-    kind = draw(st.sampled_from(ITEM_KINDS))
+    kind = draw(st.sampled_from(kinds))
     in_range = st.integers(-size, size - 1) if size else st.just(0)
     anywhere = st.integers(-size - 1, size) if draw(st.integers(0, 9)) == 0 else in_range
     if kind == "int":
@@ -81,8 +81,29 @@ def index_case(draw, shape=None):
 
 
 @st.composite
-def getitem_case(draw):
-    x, index = draw(index_case())
+def mixed_index_case(draw):
+    """An index with an integer and an index list / tensor separated by slices, None or ...
+    (where PyTorch applies the integer first), on a tensor of rank 3 or 4."""
+    x = draw(arrays(shapes(min_rank=3, max_rank=4, sides=st.sampled_from((1, 2, 3, 4))),
+                    dtypes=("float32", "float32", "float64", "int64")))
+    anything = st.sampled_from(("int", "adv", "slice", "none"))
+    pair = draw(st.permutations(("int", "adv")))
+    separators = draw(st.lists(st.sampled_from(("slice", "slice", "none", "ellipsis")),
+                               min_size=1, max_size=2))
+    pattern = (draw(st.lists(anything, max_size=1)) + [pair[0]] + separators + [pair[1]]
+               + draw(st.lists(anything, max_size=1)))
+    items, at = [], 0
+    for kind in pattern:
+        kinds = ("list", "array") if kind == "adv" else (kind,)
+        item, used = draw(index_item(x.value.shape, at, kinds))
+        items.append(item)
+        at += used
+    return x, tuple(items)
+
+
+@st.composite
+def getitem_case(draw, index=None):
+    x, index = draw(index if index is not None else index_case())
     return Case((x, index), seed=draw(SEEDS))
 
 
@@ -101,11 +122,11 @@ def _numpy_shape(shape, index):
 
 
 @st.composite
-def setitem_case(draw):
+def setitem_case(draw, index=None):
     """``z = x.clone(); z[index] = value``: a Python scalar or a tensor whose shape is a
     trailing part of the indexed result (so it broadcasts, mostly), of x's dtype or another;
     sometimes on x itself (a leaf: in place on it is an error when it requires grad)."""
-    x, index = draw(index_case())
+    x, index = draw(index if index is not None else index_case())
     if draw(st.integers(0, 3)) == 0:
         value = draw(scalars())
     else:
@@ -215,9 +236,13 @@ def grad_case(draw):
 
 OPS = [
     Op("x[index]", tc=lambda x, i: x[i], torch=lambda x, i: x[i], args=getitem_case(),
-       weight=6, render=render_getitem),
-    Op("x[index] = v", tc=setitem, torch=setitem, args=setitem_case(), weight=5,
+       weight=5, render=render_getitem),
+    Op("x[index] = v", tc=setitem, torch=setitem, args=setitem_case(), weight=4,
        render=render_setitem),
+    Op("x[mixed index]", tc=lambda x, i: x[i], torch=lambda x, i: x[i],
+       args=getitem_case(mixed_index_case()), weight=2, render=render_getitem),
+    Op("x[mixed index] = v", tc=setitem, torch=setitem, args=setitem_case(mixed_index_case()),
+       weight=2, render=render_setitem),
     Op("in-place program", tc=program(tcF), torch=program(thF), args=program_case(),
        weight=5, render=render_program),
     Op("x.grad = g", tc=assign_grad, torch=assign_grad, args=grad_case()),
