@@ -287,12 +287,26 @@ def _looser(dtype: str, floor: str) -> str:
     return min(dtype, floor, key=FLOAT_ORDER.index)
 
 
-def precision_floor(leaves: list) -> str:
-    """The least precise float dtype among a call's tensors: PyTorch computes in it when it
-    meets a more precise 0-d tensor (float32 * float64 0-d is float32), and the gradient of
-    the float64 input then carries float32 rounding."""
+def precision_floor(leaves: list, case: Case) -> str:
+    """The least precise float dtype a call may compute in: its float inputs' (PyTorch computes
+    float32 * float64 0-d in float32, and the float64 input's gradient carries float32
+    rounding), a float dtype it passes (``softmax(x64, dtype=float32)``), and float32 where an
+    integer or bool tensor takes part (PyTorch converts it through the default dtype)."""
     names = [arr.value.dtype.name for arr, _ in leaves if arr.value.dtype.name in FLOAT_ORDER]
+    if any(arr.value.dtype.kind in "biu" for arr, _ in leaves):
+        names.append("float32")
+    names += [d.name for d in _dtypes_in((case.args, case.kwargs)) if d.name in FLOAT_ORDER]
     return min(names + ["float64"], key=FLOAT_ORDER.index)
+
+
+def _dtypes_in(x):
+    if isinstance(x, DType):
+        yield x
+    elif isinstance(x, (tuple, list)):
+        for v in x:
+            yield from _dtypes_in(v)
+    elif isinstance(x, dict):
+        yield from _dtypes_in(list(x.values()))
 
 
 def compare_tensors(where: str, a, b, tolerances=TOLERANCES, floor="float64") -> list[str]:
@@ -381,7 +395,7 @@ def compare_gradients(tco: Outcome, tho: Outcome, case: Case, backend: str) -> l
                 out.append(f"{where}: tensorcore {_brief(a.grad)}, torch {_brief(b.grad)}")
             continue
         out += compare_tensors(where, a.grad, b.grad, GRAD_TOLERANCES,
-                               precision_floor(tco.leaves))
+                               precision_floor(tco.leaves, case))
     return out
 
 
@@ -407,7 +421,8 @@ def compare(op: Op, case: Case, backend: str) -> list[str]:
         return out
     out += compare_warnings("call", tco.warned, tho.warned)
     try:  # reading tensorcore's result may itself fail (a dtype it does not know ...)
-        out += compare_values("result", tco.value, tho.value, precision_floor(tco.leaves))
+        out += compare_values("result", tco.value, tho.value,
+                              precision_floor(tco.leaves, case))
         for i, ((_, a), (_, b)) in enumerate(zip(tco.leaves, tho.leaves)):
             out += compare_tensors(f"input {i} after the call", a, b)
         if not any(m.startswith("result") and "shape" in m for m in out):
