@@ -207,6 +207,7 @@ def call(side: Side, fn: Callable, case: Case, backend: str) -> Outcome:
     leaves: list = []
     with warnings.catch_warnings(record=True) as caught, side.context(backend):
         warnings.simplefilter("always")
+        tc._silence_numpy_fp_warnings()  # as at import: pytest's own filters replaced it
         try:
             memo: dict = {}
             args = materialize(case.args, side, leaves, memo)
@@ -363,6 +364,7 @@ def _upstream(out_pairs, seed: int, backend: str):
 def _backward(side: Side, outs, grads, backend) -> tuple:
     with warnings.catch_warnings(record=True) as caught, side.context(backend):
         warnings.simplefilter("always")
+        tc._silence_numpy_fp_warnings()  # as at import: pytest's own filters replaced it
         try:
             side.backward(outs, grads)
             error = None
