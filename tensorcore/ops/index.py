@@ -387,7 +387,7 @@ def _check_expanded(x, idx: Index) -> None:
     if idx.adv is None:
         check_no_overlap(idx.take(x))
     else:
-        warn_if_expanded(x, "index_put_")
+        warn_if_expanded(x, "index_put_", stacklevel=5)  # past setitem and __setitem__
 
 
 def _set_value(a: Tensor, idx: Index, value):

@@ -250,9 +250,10 @@ def inplace(a: Tensor, out_of_place, others, mutate=None, *, any_layout: bool = 
     recorded saved it for backward, as PyTorch saves ``self.clone()`` only then."""
     if a._base is not None and a._view_version != a._version_box[0]:
         refresh_view(a)
+    record = _check_inplace(a, others)  # PyTorch's leaf checks come first
     if not any_layout:
         check_no_overlap(a._data)
-    if not _check_inplace(a, others):
+    if not record:
         if mutate is None:
             out = out_of_place(Tensor._make(a._data, a._backend))._data
             writable(a._data)[...] = checked_result(a, out)
@@ -412,12 +413,14 @@ def _fill_value(a: Tensor, value):
     return scalar_as(value, dt)
 
 
-def warn_if_expanded(x, op: str) -> None:
+def warn_if_expanded(x, op: str, stacklevel: int = 3) -> None:
     """PyTorch's deprecation warning for an op that writes one value into elements sharing
-    memory (the result is what it would be one element at a time)."""
+    memory (the result is what it would be one element at a time); ``stacklevel`` points it
+    at the user's line."""
     if overlapping(x):
         warnings.warn(f"Use of {op} on expanded tensors is deprecated. Please clone() the "
-                      f"tensor before performing this operation.", UserWarning, stacklevel=3)
+                      f"tensor before performing this operation.", UserWarning,
+                      stacklevel=stacklevel)
 
 
 def zero_(a):
