@@ -295,3 +295,29 @@ def test_shapes_that_do_not_broadcast_or_grow_a_0d_self_raise(device):
     t = tc.ones(2, 3, device=device)
     t.add_(tc.ones(3, device=device))  # the other operand broadcasts to self: fine
     same(t, np.full((2, 3), 2.0))
+
+
+# -- the out-of-place rules the in-place ops inherit ---------------------------------------------
+def test_out_of_place_alpha_and_scalar_checks_the_inplace_ops_share(device):
+    t32 = tc.tensor([3.0], device=device)
+    t64 = tc.tensor([3.0], dtype=tc.float64, device=device)
+    one32 = tc.tensor([1.0], device=device)
+    # alpha * other in the result type: float64 here, not float32 (which would give inf)
+    same(tc.add(t64, one32, alpha=1e300), [1e300])
+    same(tc.sub(t64, one32, alpha=-1e300), [1e300])
+    # a number times alpha in the result type: 2**63 * 2 as a float; as int64, wrapped to 0
+    same(tc.add(t32, 2**63, alpha=2), [1.8446744073709552e19])
+    same(tc.add(t_([3], tc.int64, device), 2**63, alpha=2), [3])
+    # a bool result takes an int alpha as a bool
+    same(tc.add(t_([True, False], tc.bool, device), True, alpha=2), [True, True])
+    same(tc.add(t_([False, False], tc.bool, device), t_([True, False], tc.bool, device),
+                alpha=2), [True, False])
+    for call in (lambda: tc.add(t32, 1, alpha=1e300), lambda: t32.clamp(1e300),
+                 lambda: t32.clamp(max=-1e300), lambda: tc.where(t32 > 0, t32, 1e39)):
+        with pytest.raises(RuntimeError, match="value cannot be converted to type float32 "
+                                               "without overflow"):
+            call()
+    same(t32.clamp(float("inf")), [np.inf])  # infinities convert
+    same(tc.pow(t_([2], tc.int64, device), 1e300), [np.inf])  # pow's float exponent: unchecked
+    with pytest.raises(RuntimeError, match="Subtraction, the `-` operator"):
+        tc.sub(t32, True, alpha=0.5)  # bools refused before alpha is applied
