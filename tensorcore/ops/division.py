@@ -23,7 +23,7 @@ from .. import _dtype
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import as_operand, operands, wrap_int
-from .inplace import _operand, arith_inplace, check_cast
+from .inplace import arith_inplace, check_cast, inplace_operand
 
 
 def _int_trunc_div(xp, x, y):
@@ -213,7 +213,7 @@ def _inplace(a: Tensor, other, out_of_place, op: str):
     PyTorch's checks in its order: bool operands raise, the result type must cast to
     ``a``'s, an integer zero divisor raises. ``other`` is a tensor or a number (as in
     PyTorch: no list)."""
-    other = _operand(a, other)
+    other = inplace_operand(a, other)
     if type(other) is int and not -2**31 <= other < 2**31:
         other = wrap_int(other, a._data.dtype)
     dt = _dtype.promote_types_of(a, other)

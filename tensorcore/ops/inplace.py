@@ -376,7 +376,7 @@ class CopyFrom(Function):
 
 
 # -- the ops ---------------------------------------------------------------------------------
-def _operand(a, other):
+def inplace_operand(a, other):
     """``other`` as an operand of ``a``'s in-place op: a tensor on ``a``'s device (a 0-d one
     may come from another device, as in PyTorch) or a number."""
     if isinstance(other, Tensor):
@@ -397,7 +397,7 @@ def _operand(a, other):
 def arith_inplace(a: Tensor, other, out_of_place):
     """``a op= other`` for an elementwise op: ``out_of_place(t, other)``, with its promotion,
     checks and errors, written into ``a`` (``inplace``'s rules)."""
-    other = _operand(a, other)
+    other = inplace_operand(a, other)
     return inplace(a, lambda t: out_of_place(t, other), [other])
 
 
@@ -405,7 +405,7 @@ def _fill_value(a: Tensor, value):
     """The number of ``fill_``/``masked_fill_`` in ``a``'s dtype, as PyTorch converts a
     Scalar argument: an int in [2**63, 2**64) is a uint64 (it fits a float or bool tensor,
     RuntimeError for an integer one), OverflowError beyond; then ``scalar_as``'s rules."""
-    value = _operand(a, value)
+    value = inplace_operand(a, value)
     dt = a._data.dtype
     if type(value) is int and not -2**63 <= value < 2**63:
         checked_scalar(value, _dtype._FROM_NP[dt])
@@ -434,7 +434,7 @@ def fill_(a, value):
         if value._data.ndim:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
                                f"with {value._data.ndim} dimensions.")
-        value = _operand(a, value)
+        value = inplace_operand(a, value)
         v = cast(value._data, a._data.dtype)
     else:
         value = v = _fill_value(a, value)
@@ -472,7 +472,7 @@ def masked_fill_(a, mask, value):
         if value._data.ndim:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
                                f"got tensor with {value._data.ndim} dimension(s).")
-        value = _operand(a, value)
+        value = inplace_operand(a, value)
         v = cast(value._data, a._data.dtype)
     else:
         value = v = _fill_value(a, value)

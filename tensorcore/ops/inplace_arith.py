@@ -24,7 +24,7 @@ from .. import _dtype
 from ..autograd.grad_mode import _State
 from ..tensor import Tensor
 from .arith import add, bitwise_and, bitwise_or, bitwise_xor, clamp, div, pow, sub
-from .inplace import _operand, arith_inplace, check_broadcasts_to, check_cast, inplace
+from .inplace import arith_inplace, check_broadcasts_to, check_cast, inplace, inplace_operand
 
 TENSOR_METHODS = ["add_", "sub_", "mul_", "div_", "pow_", "clamp_", "clip_", "bitwise_and_",
                   "bitwise_or_", "bitwise_xor_", "true_divide_", "divide_", "multiply_",
@@ -128,14 +128,14 @@ def pow_(a, exponent):
 
 
 def clamp_(a, min=None, max=None):
-    bounds = [None if b is None else _operand(a, b) for b in (min, max)]
+    bounds = [None if b is None else inplace_operand(a, b) for b in (min, max)]
     return inplace(a, lambda t: clamp(t, *bounds), bounds)
 
 
 def _bitwise(out_of_place):
     def op(a, other):
         # PyTorch checks the result's shape and type before the kernel refuses floats
-        other = _operand(a, other)
+        other = inplace_operand(a, other)
         if isinstance(other, Tensor):
             check_broadcasts_to(other._data.shape, a._data.shape)
         check_cast(_dtype.promote_types_of(a, other).np, a._data.dtype)
