@@ -104,6 +104,9 @@ class ClaimingCupy(StandInCupy):
     def _softmax_ce_fused(self, z, target):  # as the kernels: NaN for a target outside [0, C)
         return softmax_ce_unchecked(self.xp, z, target)
 
+    def axpy_(self, x, alpha, y):  # the one-pass update kernel's path, as the unfused update
+        Backend.axpy_(self, x, alpha, y)
+
     def _linear_backward_numba(self, grad_out, out, pre, x, w, activation, needs):
         """The one-launch backward's results, from the contract's NumPy math."""
         gz, gb = Backend.act_backward(self, grad_out, out, pre, activation, needs[2])

@@ -2,18 +2,19 @@
 
 from ..autograd import engine
 from ..tensor import Tensor
-from . import arith, index, inplace, linalg, reduce, shape, unary
+from . import arith, index, inplace, inplace_arith, linalg, reduce, shape, unary
 from ._util import as_tensor_like
 from .arith import *  # noqa: F403
 from .arith import Add, Div, Mul, RSub, Sub, binary
 from .index import *  # noqa: F403
 from .inplace import *  # noqa: F403
+from .inplace_arith import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .reduce import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .unary import *  # noqa: F403
 
-METHOD_MODULES = (arith, unary, reduce, shape, index, inplace, linalg)
+METHOD_MODULES = (arith, unary, reduce, shape, index, inplace, inplace_arith, linalg)
 
 for _module in METHOD_MODULES:
     for _name in _module.TENSOR_METHODS:

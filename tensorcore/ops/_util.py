@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _dtype
@@ -67,10 +69,16 @@ def wrap_int(v: int, npd: np.dtype):
     return v - (1 << bits) if v >> (bits - 1) else v
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def checked_scalar(v, dt: _dtype.dtype):
     """A Python number converted to ``dt`` the checked way PyTorch converts the scalar
-    arguments of ``pow``, ``clamp`` and ``where``: RuntimeError when an int does not fit an
-    integer ``dt``, OverflowError outside what any tensor op takes."""
+    arguments of ``clamp``, ``where`` and ``add``'s ``alpha`` (and ``pow``'s integer ones):
+    RuntimeError when an int does not fit an integer ``dt`` or a finite float is beyond
+    float32's range for a float32 ``dt``, OverflowError outside what any tensor op takes.
+    (A float16 ``dt`` takes any number, as an infinity beyond its range: PyTorch's checks
+    there differ from op to op.)"""
     if type(v) is int:
         _int_range(v)
         if not dt.is_floating_point and dt is not _dtype.bool_:
@@ -78,6 +86,9 @@ def checked_scalar(v, dt: _dtype.dtype):
             if not info.min <= v <= info.max:
                 raise RuntimeError(f"value cannot be converted to type {dt.name} without "
                                    f"overflow (got {v})")
+    elif type(v) is float and dt is _dtype.float32 and _FLOAT32_MAX < abs(v) < math.inf:
+        raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow "
+                           f"(got {v})")
     return v
 
 

@@ -237,7 +237,8 @@ def _pow_by_number(a: Tensor, b):
     if x.dtype.kind == "f" and (type(b) is float or type(b) is int and -2**31 <= b < 2**31):
         return x ** b  # the common case, cheaply
     dt = _dtype.promote_types_of(a, b)
-    b = checked_scalar(b, dt)
+    if type(b) is int:  # a float exponent is not range-checked (PyTorch: int ** 1e300 is inf)
+        b = checked_scalar(b, dt)
     if x.dtype != dt.np:
         x = x.astype(dt.np)
     if dt is _dtype.bool_:  # bool ** bool: True ** b is True, False ** b is not b
@@ -366,7 +367,9 @@ def binary(fn, op, a, b):
 def _times_alpha(a, b, alpha):
     """``b * alpha`` for ``add``/``sub``, after PyTorch's checks of ``alpha`` against the
     result type: no float alpha for an integer result, no bool alpha for a non-bool one, an
-    int alpha must fit an integer result."""
+    int alpha must fit an integer result. The product is taken in the result type, as
+    PyTorch's kernel takes it: a tensor ``b`` is cast to it first, a number ``b`` becomes a
+    float, a wrapped integer or a bool (alpha as a bool for a bool result)."""
     if isinstance(alpha, Tensor):
         alpha = alpha.item()
     dt = _dtype.promote_types_of(a, b)
@@ -375,7 +378,19 @@ def _times_alpha(a, b, alpha):
                            "point number.")
     if isinstance(alpha, bool) and dt is not _dtype.bool_:
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
-    return b * checked_scalar(alpha, dt)
+    alpha = checked_scalar(alpha, dt)
+    if dt is _dtype.bool_:
+        alpha = bool(alpha)
+    if isinstance(b, Tensor):
+        if b._data.dtype != dt.np:
+            b = b.to(dt)
+        return b * alpha
+    if dt.is_floating_point:
+        return float(b) * alpha
+    if dt is _dtype.bool_:
+        return bool(b) and alpha
+    product = wrap_int(int(b), a._data.dtype) * int(alpha)  # ``a`` is the tensor here
+    return wrap_int(product % 2**64, dt.np)
 
 
 def _no_tensor(name: str, a, b) -> TypeError:
@@ -399,6 +414,7 @@ def sub(a, b, *, alpha=1):
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise _no_tensor("sub", a, b)
     if alpha != 1 or type(alpha) is not int:
+        _no_bool_sub(*((a, b) if isinstance(a, Tensor) else (b, a)))  # before alpha's checks
         b = _times_alpha(a, b, alpha)
     if not isinstance(a, Tensor):
         return RSub.apply(b, a)

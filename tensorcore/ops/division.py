@@ -23,7 +23,7 @@ from .. import _dtype
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import as_operand, operands, wrap_int
-from .inplace import _arith_inplace
+from .inplace import arith_inplace, check_cast, inplace_operand
 
 
 def _int_trunc_div(xp, x, y):
@@ -208,35 +208,35 @@ def fmod(a, b):
     return Fmod.apply(a, as_operand(b, a))
 
 
-def _inplace(a: Tensor, other, out_of_place, np_name: str, op: str):
-    """``a op= other`` through index's in-place machinery, after PyTorch's checks: the result
-    type must cast to ``a``'s, bool operands raise, an integer zero divisor raises."""
-    other = as_operand(other, a)
+def _inplace(a: Tensor, other, out_of_place, op: str):
+    """``a op= other`` through the in-place machinery (``inplace.arith_inplace``), after
+    PyTorch's checks in its order: bool operands raise, the result type must cast to
+    ``a``'s, an integer zero divisor raises. ``other`` is a tensor or a number (as in
+    PyTorch: no list)."""
+    other = inplace_operand(a, other)
     if type(other) is int and not -2**31 <= other < 2**31:
         other = wrap_int(other, a._data.dtype)
     dt = _dtype.promote_types_of(a, other)
     if dt is _dtype.bool_:
         raise NotImplementedError(f"\"{op}\" not implemented for 'Bool'")
-    if not _dtype.can_cast(dt, a.dtype):
-        raise RuntimeError(f"result type {dt.name} can't be cast to the desired output type "
-                           f"{a.dtype.name}")
+    check_cast(dt.np, a._data.dtype)
     if not dt.is_floating_point and not a._backend.capturing():
         zero = (other._data == 0).any() if isinstance(other, Tensor) else other == 0
         if bool(zero):
             raise RuntimeError("ZeroDivisionError")
-    return _arith_inplace(a, other, out_of_place, np_name)
+    return arith_inplace(a, other, out_of_place)
 
 
 def floor_divide_(a, other):
     """``a //= other`` in place."""
-    return _inplace(a, other, floor_divide, "floor_divide", "floor_divide")
+    return _inplace(a, other, floor_divide, "floor_divide")
 
 
 def remainder_(a, other):
     """``a %= other`` in place."""
-    return _inplace(a, other, remainder, "remainder", "remainder")
+    return _inplace(a, other, remainder, "remainder")
 
 
 def fmod_(a, other):
     """``fmod`` in place."""
-    return _inplace(a, other, fmod, "fmod", "fmod")
+    return _inplace(a, other, fmod, "fmod")

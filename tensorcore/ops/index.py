@@ -32,7 +32,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor, _nested_to_numpy
-from .inplace import cast, inplace, scalar_as, torch_name
+from .inplace import cast, check_no_overlap, inplace, scalar_as, torch_name, warn_if_expanded
 from .inplace import refresh_view as refresh_view  # autograd.function imports it from here
 from .shape import as_view
 
@@ -374,8 +374,20 @@ def setitem(a: Tensor, index, value) -> None:
     idx = _UNSQUEEZE if index is True else parse(index, a)
     value = _set_value(a, idx, value)
     data = value._data if isinstance(value, Tensor) else value
+    if 0 in a._data.strides:  # an expanded tensor: PyTorch's rules for what may be written
+        _check_expanded(a._data, idx)
     inplace(a, lambda t: IndexPut.apply(t, idx, value, False), [value],
-            lambda x: _put(x, idx, data))
+            lambda x: _put(x, idx, data), any_layout=True)
+
+
+def _check_expanded(x, idx: Index) -> None:
+    """PyTorch writes ``x[basic] = v`` as a view's ``copy_`` (RuntimeError when elements of
+    that view share memory) and an advanced index as ``index_put_`` (a deprecation warning,
+    and one value per memory location)."""
+    if idx.adv is None:
+        check_no_overlap(idx.take(x))
+    else:
+        warn_if_expanded(x, "index_put_", stacklevel=5)  # past setitem and __setitem__
 
 
 def _set_value(a: Tensor, idx: Index, value):
@@ -457,5 +469,6 @@ def index_put_(a: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     idx = _put_index(a, indices)
     values = _put_value(a, idx, values)
     acc = bool(accumulate and idx.adv is not None)
+    warn_if_expanded(a._data, "index_put_")
     return inplace(a, lambda t: IndexPut.apply(t, idx, values, acc), [values],
-                   lambda x: _put(x, idx, values._data, acc, a._backend))
+                   lambda x: _put(x, idx, values._data, acc, a._backend), any_layout=True)

@@ -1,10 +1,16 @@
-"""In-place ops (``add_``, ``mul_``, ``fill_``, ``copy_``, ``clamp_``, ``masked_fill_``...)
-and the machinery they share with ``x[...] = v``, with PyTorch's rules.
+"""The machinery of in-place ops (shared with ``x[...] = v``), and ``fill_``, ``zero_``,
+``copy_`` and ``masked_fill_``, with PyTorch's rules; the arithmetic ones (``add_``,
+``mul_``, ``pow_``, ``clamp_``, ``&=``...) are in ``inplace_arith``.
 
-An in-place op bumps the version counter (shared with views), so a tensor saved for
+An in-place op computes what its out-of-place op would and writes it into the tensor: the
+result must have the tensor's shape (no broadcasting to a bigger one) and cast to its dtype
+(PyTorch's ``canCast``: no float into an integer tensor, no number into a bool one), and the
+tensor may not hold one memory location in several elements (an expanded one), except for
+ops that write one value wherever they write (``fill_``, ``masked_fill_``, ``index_put_``),
+as in PyTorch. It bumps the version counter (shared with views), so a tensor saved for
 backward that was changed later raises at backward; on a leaf that requires grad it raises
-at once. When a graph is recorded the tensor takes the history of the equivalent
-out-of-place op; an in-place op on a view gives its base a ``CopySlices`` history.
+at once. When a graph is recorded the tensor takes the history of the out-of-place op; an
+in-place op on a view gives its base a ``CopySlices`` history.
 
 >>> import tensorcore as tc
 >>> x = tc.tensor([1.0, 2.0, 3.0], requires_grad=True)
@@ -17,18 +23,22 @@ out-of-place op; an in-place op on a view gives its base a ``CopySlices`` histor
 from __future__ import annotations
 
 import math
+import warnings
 import weakref
 
 import numpy as np
 
+from .. import _dtype
 from ..autograd.function import Function, _next_seq, _SavedOutput
 from ..autograd.grad_mode import _State
 from ..tensor import Tensor
-from ._util import const
+from ._util import _int_range, checked_scalar, const
 
-TENSOR_METHODS = ["add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_", "clip_",
-                  "masked_fill_"]
+TENSOR_METHODS = ["zero_", "fill_", "copy_", "masked_fill_"]
 __all__ = sorted(TENSOR_METHODS)
+
+OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a "
+           "single memory location. Please clone() the tensor before performing the operation.")
 
 # PyTorch's names of the dtypes, for messages that quote PyTorch's
 TORCH_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int32": "Int",
@@ -84,37 +94,63 @@ def cast(x, dt):
         return x.astype(dt)
 
 
-def _category(kind: str) -> int:
-    """bool < integer < floating: PyTorch's promotion categories."""
-    return 2 if kind == "f" else 0 if kind == "b" else 1
+def check_cast(result, dt) -> None:
+    """RuntimeError, as PyTorch's, when an in-place op's result of NumPy dtype ``result`` may
+    not be written into a tensor of dtype ``dt`` (``_dtype.can_cast``)."""
+    if not _dtype.can_cast(_dtype._FROM_NP[result], _dtype._FROM_NP[dt]):
+        raise RuntimeError(f"result type {torch_name(result)} can't be cast to the desired "
+                           f"output type {torch_name(dt)}")
 
 
-def _kind_of(v) -> str:
-    if isinstance(v, Tensor):
-        return v._data.dtype.kind
-    if isinstance(v, (bool, np.bool_)):
-        return "b"
-    if isinstance(v, (int, np.integer)):
-        return "i"
-    return "f"
+def overlapping(x) -> bool:
+    """Whether several elements of the array ``x`` are one memory location (a stride 0 along
+    a dimension of size > 1: an expanded tensor), PyTorch's ``has_internal_overlap``."""
+    return 0 in x.strides and any(s == 0 and n > 1 for n, s in zip(x.shape, x.strides))
 
 
-def _max_kind(kind: str, kinds) -> str:
-    """The kind of the highest category among ``kind`` and ``kinds``."""
-    for k in kinds:
-        if _category(k) > _category(kind):
-            kind = k
-    return kind
+def check_no_overlap(x) -> None:
+    if overlapping(x):
+        raise RuntimeError(OVERLAP)
 
 
-def check_result_type(a: Tensor, result_kind: str) -> None:
-    """RuntimeError, as PyTorch's, when an in-place op's result type is of a higher category
-    than ``a``'s dtype (a float result into an integer tensor, an integer one into bool)."""
-    kind = a._data.dtype.kind
-    if _category(result_kind) > _category(kind):
-        result = {"f": "Float", "b": "Bool"}.get(result_kind, "Long")
-        raise RuntimeError(f"result type {result} can't be cast to the desired output type "
-                           f"{torch_name(a._data.dtype)}")
+class _WriteableAlias:
+    """A NumPy array's memory described as writeable (see ``writable``)."""
+
+    def __init__(self, x) -> None:
+        interface = dict(x.__array_interface__)
+        interface["data"] = (interface["data"][0], False)
+        self.__array_interface__ = interface
+        self.base = x  # keeps the memory alive
+
+
+def writable(x):
+    """``x``, or a writeable alias of a NumPy view that NumPy made read-only only because it
+    comes from ``broadcast_to`` (an expanded tensor, or a view of one), whose memory is a
+    tensor's own: PyTorch writes into ``x.expand(3, 3)[0]`` and fills ``x.expand(3, 3)``."""
+    flags = getattr(x, "flags", None)
+    if flags is None or getattr(flags, "writeable", True):
+        return x  # the usual case, and device arrays (no such flag)
+    root = x
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not root.flags.writeable:
+        raise RuntimeError("in-place op on a tensor whose memory is read-only (it shares a "
+                           "read-only NumPy array): clone() it first")
+    return np.asarray(_WriteableAlias(x))
+
+
+def checked_result(a: Tensor, out):
+    """The array ``out``, an in-place op's result, in ``a``'s dtype: PyTorch's RuntimeError
+    when it has another shape (the op broadcast ``a`` to a bigger one) or a dtype that may
+    not be cast to ``a``'s."""
+    x = a._data
+    if out.shape != x.shape:
+        raise RuntimeError(f"output with shape {list(x.shape)} doesn't match the broadcast "
+                           f"shape {list(out.shape)}")
+    if out.dtype != x.dtype:
+        check_cast(out.dtype, x.dtype)
+        out = cast(out, x.dtype)
+    return out
 
 
 def check_broadcasts_to(shape, target) -> None:
@@ -150,7 +186,8 @@ def _check_inplace(a: Tensor, others) -> bool:
 
 class CopySlices(Function):
     """The base's new history after an in-place op on one of its views: the view's region
-    comes from the op's result, the rest from the base's old value (as PyTorch's)."""
+    comes from the op's result, the rest from the base's old value (as PyTorch's). ``mask``
+    None: the view was an expanded one (``fill_``), and backward raises as PyTorch's."""
 
     @staticmethod
     def forward(ctx, base, new_view, view_fn, mask):
@@ -159,6 +196,8 @@ class CopySlices(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.mask is None:
+            raise RuntimeError(OVERLAP)
         nb, nv, _, _ = ctx.needs_input_grad
         g_base = masked(g, ctx.mask) if nb else None
         return g_base, (ctx.view_fn(g) if nv else None), None, None
@@ -179,7 +218,8 @@ def refresh_view(v: Tensor) -> None:
 
 
 def _region_mask(v: Tensor):
-    """A bool array of the base's shape, True where the view ``v`` looks."""
+    """A bool array of the base's shape, True where the view ``v`` looks; None where
+    elements of ``v`` share memory (no gradient can be routed through it)."""
     base = v._base
     mask = base._backend.xp.zeros(base._data.shape, dtype=bool)
     prev = _State.enabled
@@ -188,46 +228,56 @@ def _region_mask(v: Tensor):
         region = v._view_fn(Tensor._make(mask, base._backend))
     finally:
         _State.enabled = prev
-    region._data[...] = True
+    if overlapping(region._data):
+        return None
+    writable(region._data)[...] = True
     if int(mask.sum()) != region._data.size:
         raise RuntimeError("in-place op on a view whose layout cannot be replayed on its base; "
                            "clone() the base first")
     return mask
 
 
-def inplace(a: Tensor, out_of_place, others, mutate):
-    """Run an in-place op: mutate ``a``'s array, bump its version and, when a graph is being
-    recorded, give ``a`` the history of the equivalent out-of-place op.
+def inplace(a: Tensor, out_of_place, others, mutate=None, *, any_layout: bool = False):
+    """Run an in-place op: write its result into ``a``'s array, bump its version and, when a
+    graph is being recorded, give ``a`` the history of the equivalent out-of-place op.
 
-    ``out_of_place(t)`` computes the op's result as a new array from ``t``, a tensor holding
-    ``a``'s array and history. ``t`` is copied (before ``a`` is written) only when a node
-    that call recorded saved it for backward, as PyTorch saves ``self.clone()`` only then."""
+    ``out_of_place(t)`` computes the op's result as a new tensor from ``t``, a tensor holding
+    ``a``'s array (and history when one is recorded): its promotion, checks and errors are
+    the in-place op's. Without a graph ``mutate(x)``, when given, writes the result into the
+    array ``x`` directly instead (its caller has checked the operands). Unless
+    ``any_layout`` (an op that writes one value wherever it writes), ``a`` may not be an
+    expanded tensor. ``t`` is copied (before ``a`` is written) only when a node that call
+    recorded saved it for backward, as PyTorch saves ``self.clone()`` only then."""
     if a._base is not None and a._view_version != a._version_box[0]:
         refresh_view(a)
-    if not _check_inplace(a, others):
-        try:
-            mutate(a._data)
-        except ValueError as e:
-            raise RuntimeError(f"in-place op failed on a tensor of shape {list(a.shape)}: {e}"
-                               ) from None
+    record = _check_inplace(a, others)  # PyTorch's leaf checks come first
+    if not any_layout:
+        check_no_overlap(a._data)
+    if not record:
+        if mutate is None:
+            out = out_of_place(Tensor._make(a._data, a._backend))._data
+            writable(a._data)[...] = checked_result(a, out)
+        else:
+            try:
+                mutate(writable(a._data))
+            except ValueError as e:
+                raise RuntimeError(f"in-place op failed on a tensor of shape {list(a.shape)}: "
+                                   f"{e}") from None
         a._version_box[0] += 1
         return a
     orig = Tensor._make(a._data, a._backend, a.grad_fn, a._output_nr)
     orig._requires_grad = a._requires_grad
     first = _next_seq()  # the nodes out_of_place records come after this number
     out = out_of_place(orig)
-    if out._data.shape != a._data.shape:
-        raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast "
-                           f"shape {list(out.shape)}")
-    check_result_type(a, out._data.dtype.kind)
+    data = checked_result(a, out._data)
     node = out.grad_fn
     if node is None:  # nothing of the op needs a gradient after all
-        a._data[...] = cast(out._data, a._data.dtype)
+        writable(a._data)[...] = data
         a._version_box[0] += 1
         return a
     if _saves(node, orig, first):
         orig._data = orig._data.copy()  # the saved value survives the write below
-    a._data[...] = cast(out._data, a._data.dtype)
+    writable(a._data)[...] = data
     a._version_box[0] += 1
     if a._base is not None:
         _rebase_view(a, out)
@@ -326,7 +376,7 @@ class CopyFrom(Function):
 
 
 # -- the ops ---------------------------------------------------------------------------------
-def _operand(a, other):
+def inplace_operand(a, other):
     """``other`` as an operand of ``a``'s in-place op: a tensor on ``a``'s device (a 0-d one
     may come from another device, as in PyTorch) or a number."""
     if isinstance(other, Tensor):
@@ -337,70 +387,40 @@ def _operand(a, other):
             other = other.to(a.device)
         return other
     if isinstance(other, (bool, int, float, np.integer, np.floating, np.bool_)):
-        return other.item() if isinstance(other, np.generic) else other
+        other = other.item() if isinstance(other, np.generic) else other
+        if type(other) is int and not -2**63 <= other < 2**64:
+            _int_range(other)  # PyTorch's OverflowError, before any other check
+        return other
     raise TypeError(f"in-place op: expected a Tensor or a number, got {type(other).__name__}")
 
 
-def _arith_inplace(a, other, out_of_place, np_name, result_kind=None):
-    other = _operand(a, other)
-    check_result_type(a, result_kind or _max_kind(a._data.dtype.kind, [_kind_of(other)]))
-    o = other._data if isinstance(other, Tensor) else other
-    xp = a._backend.xp
-
-    def mutate(x):
-        getattr(xp, np_name)(x, o, out=x, casting="unsafe")
-
-    return inplace(a, lambda t: out_of_place(t, other), [other], mutate)
+def arith_inplace(a: Tensor, other, out_of_place):
+    """``a op= other`` for an elementwise op: ``out_of_place(t, other)``, with its promotion,
+    checks and errors, written into ``a`` (``inplace``'s rules)."""
+    other = inplace_operand(a, other)
+    return inplace(a, lambda t: out_of_place(t, other), [other])
 
 
-def _bare_inplace(a, other, np_name, alpha=1) -> bool:
-    """The parameter-update path: no graph, a float tensor and a same-device tensor or
-    number: one NumPy call on the arrays. False when the general path is needed."""
-    if _State.enabled or a._data.dtype.kind != "f":
-        return False
-    if isinstance(other, Tensor):
-        if other._backend is not a._backend:
-            return False
-        o = other._data
-    elif type(other) in (int, float):
-        o = other
-    else:
-        return False
-    x = a._data
-    try:
-        if alpha != 1 and np_name in ("add", "subtract") and x.dtype == getattr(o, "dtype", None):
-            a._backend.axpy_(x, alpha if np_name == "add" else -alpha, o)
-        else:
-            if alpha != 1:
-                o = o * alpha
-            getattr(a._backend.xp, np_name)(x, o, out=x, casting="same_kind")
-    except (ValueError, TypeError) as e:  # shapes or dtypes that do not fit
-        raise RuntimeError(f"in-place {np_name} failed on a tensor of shape {list(x.shape)} "
-                           f"and dtype {a.dtype}: {e}") from None
-    a._version_box[0] += 1
-    return True
+def _fill_value(a: Tensor, value):
+    """The number of ``fill_``/``masked_fill_`` in ``a``'s dtype, as PyTorch converts a
+    Scalar argument: an int in [2**63, 2**64) is a uint64 (it fits a float or bool tensor,
+    RuntimeError for an integer one), OverflowError beyond; then ``scalar_as``'s rules."""
+    value = inplace_operand(a, value)
+    dt = a._data.dtype
+    if type(value) is int and not -2**63 <= value < 2**63:
+        checked_scalar(value, _dtype._FROM_NP[dt])
+        value = float(value) if dt.kind == "f" else bool(value)
+    return scalar_as(value, dt)
 
 
-def add_(a, other, *, alpha=1):
-    if _bare_inplace(a, other, "add", alpha):
-        return a
-    other = other if alpha == 1 else other * alpha
-    return _arith_inplace(a, other, lambda t, o: t + o, "add")
-
-
-def sub_(a, other, *, alpha=1):
-    if _bare_inplace(a, other, "subtract", alpha):
-        return a
-    other = other if alpha == 1 else other * alpha
-    return _arith_inplace(a, other, lambda t, o: t - o, "subtract")
-
-
-def mul_(a, other):
-    return _arith_inplace(a, other, lambda t, o: t * o, "multiply")
-
-
-def div_(a, other):
-    return _arith_inplace(a, other, lambda t, o: t / o, "divide", result_kind="f")
+def warn_if_expanded(x, op: str, stacklevel: int = 3) -> None:
+    """PyTorch's deprecation warning for an op that writes one value into elements sharing
+    memory (the result is what it would be one element at a time); ``stacklevel`` points it
+    at the user's line."""
+    if overlapping(x):
+        warnings.warn(f"Use of {op} on expanded tensors is deprecated. Please clone() the "
+                      f"tensor before performing this operation.", UserWarning,
+                      stacklevel=stacklevel)
 
 
 def zero_(a):
@@ -408,19 +428,21 @@ def zero_(a):
 
 
 def fill_(a, value):
+    """Every element ``value``; an expanded tensor too (its memory takes the value), as in
+    PyTorch."""
     if isinstance(value, Tensor):
         if value._data.ndim:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
                                f"with {value._data.ndim} dimensions.")
-        value = _operand(a, value)
+        value = inplace_operand(a, value)
         v = cast(value._data, a._data.dtype)
     else:
-        value = v = scalar_as(_operand(a, value), a._data.dtype)
+        value = v = _fill_value(a, value)
 
     def mutate(x):
         x[...] = v
 
-    return inplace(a, lambda t: Fill.apply(t, value), [value], mutate)
+    return inplace(a, lambda t: Fill.apply(t, value), [value], mutate, any_layout=True)
 
 
 def copy_(a, src, non_blocking: bool = False):
@@ -437,23 +459,6 @@ def copy_(a, src, non_blocking: bool = False):
     return inplace(a, lambda t: CopyFrom.apply(t, src), [src], mutate)
 
 
-def clamp_(a, min=None, max=None):
-    bounds = [_operand(a, b) if b is not None else None for b in (min, max)]
-    kinds = [_kind_of(b) for b in bounds if b is not None]
-    check_result_type(a, _max_kind(a._data.dtype.kind, kinds))
-    lo, hi = (b._data if isinstance(b, Tensor) else b for b in bounds)
-
-    def mutate(x):
-        if lo is None and hi is None:
-            raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
-        a._backend.xp.clip(x, lo, hi, out=x)
-
-    return inplace(a, lambda t: t.clamp(*bounds), bounds, mutate)
-
-
-clip_ = clamp_
-
-
 def masked_fill_(a, mask, value):
     if not isinstance(mask, Tensor) or mask._data.dtype.kind != "b":
         got = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
@@ -467,12 +472,14 @@ def masked_fill_(a, mask, value):
         if value._data.ndim:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
                                f"got tensor with {value._data.ndim} dimension(s).")
-        value = _operand(a, value)
+        value = inplace_operand(a, value)
         v = cast(value._data, a._data.dtype)
     else:
-        value = v = scalar_as(_operand(a, value), a._data.dtype)
+        value = v = _fill_value(a, value)
+    warn_if_expanded(a._data, "masked_fill_")
 
-    def mutate(x):
-        x[...] = a._backend.xp.where(m, v, x)
+    def mutate(x):  # writes only where the mask holds: an expanded ``a`` gets PyTorch's values
+        a._backend.xp.copyto(x, v, casting="unsafe", where=m)
 
-    return inplace(a, lambda t: MaskedFill.apply(t, m, value), [value], mutate)
+    return inplace(a, lambda t: MaskedFill.apply(t, m, value), [value], mutate,
+                   any_layout=True)
