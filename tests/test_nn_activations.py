@@ -109,11 +109,28 @@ def test_inplace_inside_a_graph_gives_the_same_gradient(device, fn):
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-6)
 
 
-def test_inplace_silu_in_a_graph_raises_at_backward(device):
+def test_inplace_silu_in_a_graph_runs_as_in_pytorch(device):
+    # silu_ saves a copy of the input it overwrites (PyTorch saves ``self.clone()``): the
+    # backward runs and gives silu's derivative at the values before the write
     x = _t([-1.0, 2.0], device, True)
-    y = F.silu(x * 3, inplace=True)  # silu's graph saved the input it overwrote
+    z = x * 3
+    y = F.silu(z, inplace=True)
+    assert y is z
+    y.sum().backward()
+    v = np.array([-3.0, 6.0])
+    s = 1 / (1 + np.exp(-v))
+    np.testing.assert_allclose(to_numpy(x.grad), 3 * s * (1 + v * (1 - s)), rtol=1e-6)
+
+
+def test_inplace_relu_saves_its_output(device):
+    # relu_ saves its result, which is the tensor it wrote: changing it again is refused at
+    # backward, as in PyTorch
+    x = _t([-1.0, 2.0], device, True)
+    z = x * 1.0
+    F.relu(z, inplace=True)
+    z.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
-        y.sum().backward()
+        z.sum().backward()
 
 
 # -- softmax / log_softmax --------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 from helpers import to_numpy
 
 import tensorcore as tc
+import tensorcore.nn.functional as F
 
 
 class TestZeroDimGradients:
@@ -77,3 +78,45 @@ def test_fused_relu_backward_is_a_select(device):
     eye = tc.eye(2, dtype=tc.float64, device=device)
     F.linear_act(x, eye, None, "relu").sqrt().sum().backward()
     np.testing.assert_array_equal(to_numpy(x.grad), [[0.0, 0.25]])
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 2), (3, 0, 1)])
+def test_in_place_ops_on_empty_tensors(device, shape):
+    # an empty array has zero strides in NumPy: it is not an expanded (overlapping) tensor
+    x = tc.zeros(*shape, device=device, requires_grad=True)
+    z = x.clone()
+    z.add_(2.0)
+    z.mul_(3.0)
+    z[...] = 1.0
+    z.sum().backward()
+    assert x.grad.shape == shape
+
+
+class TestInPlaceActivations:
+    """The in-place activations save what PyTorch's save: their output is the written tensor
+    itself (also a view), so a later change of it is refused at backward."""
+
+    @pytest.mark.parametrize("act", [
+        lambda z: F.relu(z, inplace=True), lambda z: F.elu(z, inplace=True),
+        lambda z: F.leaky_relu(z, 0.1, inplace=True)])
+    @pytest.mark.parametrize("through_view", [False, True])
+    def test_changing_the_output_again_is_refused(self, device, act, through_view):
+        x = tc.tensor([[-1.0, 2.0], [0.5, -3.0]], device=device, requires_grad=True)
+        base = x * 1.0
+        z = base[0] if through_view else base
+        act(z)
+        z.add_(1.0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            base.sum().backward()
+
+    def test_leaky_relu_in_place_with_a_negative_slope_refuses_backward(self, device):
+        x = tc.tensor([-1.0, 2.0], device=device, requires_grad=True)
+        y = F.leaky_relu(x * 1.0, -0.5, inplace=True)
+        with pytest.raises(RuntimeError, match="negative slope"):
+            y.sum().backward()
+
+    def test_leaky_relu_in_place_gradient(self, device):
+        x = tc.tensor([-1.0, 2.0, -3.0], dtype=tc.float64, device=device, requires_grad=True)
+        (F.leaky_relu(x * 1.0, 0.25, inplace=True) * tc.tensor(
+            [1.0, 2.0, 3.0], dtype=tc.float64, device=device)).sum().backward()
+        np.testing.assert_array_equal(to_numpy(x.grad), [0.25, 2.0, 0.75])

@@ -22,6 +22,7 @@ from ..autograd.function import Function
 from ..ops import reduce as _reduce
 from ..ops._util import const
 from ..ops.arith import where
+from ..ops.inplace import inplace as _inplace
 from ..tensor import Tensor
 
 __all__ = ["relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "tanh",
@@ -38,14 +39,14 @@ def _floating(fn: str, *tensors) -> None:
         raise NotImplementedError(f"\"{fn}\" not implemented for '{tensors[0].dtype.name}'")
 
 
-def _result(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
-    """``out``, or for ``inplace=True`` ``input`` overwritten with it (as ``input.copy_``:
-    an in-place change of a leaf that requires grad raises, as in PyTorch; so does a backward
-    through a graph that saved ``input``, e.g. for ``silu``)."""
+def _result(input: Tensor, fn, inplace: bool) -> Tensor:
+    """``fn(input)``, or for ``inplace=True`` ``input`` overwritten with it as PyTorch's
+    in-place activations do (ops.inplace.inplace): a leaf that requires grad refuses, the
+    node's saved output is ``input`` itself (so a later change of it is refused at backward),
+    and a saved input is a copy of its value before the write."""
     if not inplace:
-        return out
-    input.copy_(out)
-    return input
+        return fn(input)
+    return _inplace(input, fn, [])
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -55,7 +56,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     >>> relu(tc.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]
     True
     """
-    return _result(input, input.relu(), inplace)
+    return _result(input, Tensor.relu, inplace)
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -80,25 +81,27 @@ def tanh(input: Tensor) -> Tensor:
 
 class LeakyRelu(Function):
     """``x`` where positive, else ``slope * x``. Saves its input, as PyTorch; the in-place
-    form (whose input is overwritten next) keeps the per-element factors instead."""
+    form its output (the input is overwritten), whose sign gives the same factors for a
+    slope >= 0 (PyTorch refuses a negative slope there at backward)."""
 
     @staticmethod
     def forward(ctx, x, slope, inplace):
         xp, xd = x._backend.xp, x._data
-        if inplace:
-            ctx.factor = xp.where(xd > 0, 1.0, slope).astype(xd.dtype)
-        else:
-            ctx.save_for_backward(x)
-        ctx.slope = slope
-        return xp.where(xd > 0, xd, xd * slope)
+        out = xp.where(xd > 0, xd, xd * slope)
+        ctx.slope, ctx.from_output = slope, inplace
+        ctx.save_for_backward(out if inplace else x)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        if ctx.saved_tensors:
-            xd = ctx.saved_tensors[0]._data
-            factor = g._backend.xp.where(xd > 0, 1.0, ctx.slope).astype(xd.dtype)
-        else:
-            factor = ctx.factor
+        (t,) = ctx.saved_tensors
+        if ctx.from_output and ctx.slope < 0:
+            raise RuntimeError("In-place leakyReLu backward calculation is triggered with a "
+                               "negative slope which is not supported. This is caused by "
+                               "calling in-place forward function with a negative slope, "
+                               "please call out-of-place version instead.")
+        xd = t._data
+        factor = g._backend.xp.where(xd > 0, 1.0, ctx.slope).astype(xd.dtype)
         return g * const(g, factor), None, None
 
 
@@ -111,7 +114,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     [-1.0, 1.0]
     """
     _floating("leaky_relu", input)
-    return _result(input, LeakyRelu.apply(input, negative_slope, inplace), inplace)
+    return _result(input, lambda t: LeakyRelu.apply(t, negative_slope, inplace), inplace)
 
 
 class Elu(Function):
@@ -145,7 +148,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     [-0.6321, 2.0]
     """
     _floating("elu", input)
-    return _result(input, Elu.apply(input, alpha, inplace), inplace)
+    return _result(input, lambda t: Elu.apply(t, alpha, inplace), inplace)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -176,7 +179,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     [0.7311]
     """
     _floating("silu", input)
-    return _result(input, input * input.sigmoid(), inplace)
+    return _result(input, lambda t: t * t.sigmoid(), inplace)
 
 
 class Log1pExp(Function):

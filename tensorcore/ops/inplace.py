@@ -104,8 +104,10 @@ def check_cast(result, dt) -> None:
 
 def overlapping(x) -> bool:
     """Whether several elements of the array ``x`` are one memory location (a stride 0 along
-    a dimension of size > 1: an expanded tensor), PyTorch's ``has_internal_overlap``."""
-    return 0 in x.strides and any(s == 0 and n > 1 for n, s in zip(x.shape, x.strides))
+    a dimension of size > 1: an expanded tensor), PyTorch's ``has_internal_overlap``. An
+    empty array has no elements to overlap (NumPy gives it zero strides)."""
+    return 0 in x.strides and x.size > 0 and any(
+        s == 0 and n > 1 for n, s in zip(x.shape, x.strides))
 
 
 def check_no_overlap(x) -> None:
@@ -279,14 +281,14 @@ def inplace(a: Tensor, out_of_place, others, mutate=None, *, any_layout: bool = 
         orig._data = orig._data.copy()  # the saved value survives the write below
     writable(a._data)[...] = data
     a._version_box[0] += 1
+    if node._saved:  # a saved output is ``a`` itself now: its version guards it (views too)
+        node._saved = tuple(_SavedOutput(0, a._data, a._version_box)
+                            if type(e) is _SavedOutput else e for e in node._saved)
     if a._base is not None:
         _rebase_view(a, out)
         return a
     a.grad_fn, a._output_nr, a._requires_grad = node, out._output_nr, True
     node._outputs = (weakref.ref(a),)
-    if node._saved:
-        node._saved = tuple(_SavedOutput(0, a._data, a._version_box)
-                            if type(e) is _SavedOutput else e for e in node._saved)
     return a
 
 
