@@ -111,6 +111,14 @@ def _class_loss_options(op: str, case: Case, diffs: list) -> bool:
             and _all(diffs, "call: only tensorcore raises (RuntimeError")))
 
 
+def _copy_from_a_number(op: str, case: Case, diffs: list) -> bool:
+    """An in-place program calling ``copy_`` with a Python number (tensorcore: TypeError;
+    PyTorch 2.13 writes a value that is not the number)."""
+    return op == "in-place program" and _all(
+        diffs, "call: only tensorcore raises (TypeError: copy_(): argument 'src' must be Tensor",
+        "call: error class: tensorcore TypeError: copy_(): argument 'src' must be Tensor")
+
+
 @dataclass(frozen=True)
 class KnownDifference:
     id: str
@@ -132,6 +140,9 @@ KNOWN_DIFFERENCES = [
     KnownDifference("class-loss-options", _class_loss_options,
                     "a weight may require grad; a negative label_smoothing is refused",
                     "differences-from-pytorch.md#class-losses"),
+    KnownDifference("copy-from-a-number", _copy_from_a_number,
+                    "copy_ takes a tensor; a number raises TypeError",
+                    "differences-from-pytorch.md#copy-from-a-number"),
 ]
 
 
