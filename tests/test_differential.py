@@ -119,6 +119,34 @@ def _copy_from_a_number(op: str, case: Case, diffs: list) -> bool:
         "call: error class: tensorcore TypeError: copy_(): argument 'src' must be Tensor")
 
 
+def _entries(index):
+    return index if isinstance(index, tuple) else (index,)
+
+
+def _index_past_a_second_ellipsis(op: str, case: Case, diffs: list) -> bool:
+    """An index with two ``...`` and more entries after them: PyTorch reads past its sizes
+    there (results vary), tensorcore raises IndexError."""
+    index = case.args[1] if op.startswith("x[") and len(case.args) > 1 else None
+    return index is not None and sum(e is Ellipsis for e in _entries(index)) >= 2 and _all(
+        diffs, "call: only tensorcore raises (IndexError", "call: error class: tensorcore IndexError")
+
+
+def _empty_setitem_error_class(op: str, case: Case, diffs: list) -> bool:
+    """``x[index] = v`` into an empty tensor where both raise: PyTorch's out-of-range index
+    (IndexError) before tensorcore's value-shape mismatch (RuntimeError)."""
+    target = case.args[0] if op.endswith("= v") and case.args else None
+    return isinstance(target, Arr) and target.value.size == 0 and _all(
+        diffs, "call: error class: tensorcore RuntimeError: shape mismatch")
+
+
+def _integer_tensor_never_requires_grad(op: str, case: Case, diffs: list) -> bool:
+    """``z[index] = v`` into an integer or bool ``z`` with a 0-d ``v`` that requires grad:
+    PyTorch (through fill_) marks ``z`` as requiring grad, tensorcore never does."""
+    target = case.args[0] if op.endswith("= v") and case.args else None
+    return isinstance(target, Arr) and target.value.dtype.kind in "biu" and _all(
+        diffs, "result: requires_grad: tensorcore False, torch True")
+
+
 @dataclass(frozen=True)
 class KnownDifference:
     id: str
@@ -143,6 +171,15 @@ KNOWN_DIFFERENCES = [
     KnownDifference("copy-from-a-number", _copy_from_a_number,
                     "copy_ takes a tensor; a number raises TypeError",
                     "differences-from-pytorch.md#copy-from-a-number"),
+    KnownDifference("index-past-a-second-ellipsis", _index_past_a_second_ellipsis,
+                    "entries after a second ... that reaches the end raise IndexError",
+                    "differences-from-pytorch.md#indexing"),
+    KnownDifference("empty-setitem-error-class", _empty_setitem_error_class,
+                    "writing into an empty tensor: which of two errors is raised first",
+                    "differences-from-pytorch.md#indexing"),
+    KnownDifference("integer-tensor-never-requires-grad", _integer_tensor_never_requires_grad,
+                    "an integer or bool tensor written from a tensor needing grad needs none",
+                    "differences-from-pytorch.md#indexing"),
 ]
 
 

@@ -120,3 +120,14 @@ class TestInPlaceActivations:
         (F.leaky_relu(x * 1.0, 0.25, inplace=True) * tc.tensor(
             [1.0, 2.0, 3.0], dtype=tc.float64, device=device)).sum().backward()
         np.testing.assert_array_equal(to_numpy(x.grad), [0.25, 2.0, 0.75])
+
+
+@pytest.mark.parametrize("dtype", [tc.int64, tc.int32, tc.bool])
+def test_writing_a_tensor_that_needs_grad_into_integers_records_nothing(device, dtype):
+    # integer and bool tensors never require grad (PyTorch: no grad_fn after the write)
+    x = tc.tensor([1.5, 0.0], device=device, requires_grad=True)
+    z = tc.zeros(2, dtype=dtype, device=device)
+    z[0] = x[0]
+    z.copy_(x)
+    assert not z.requires_grad and z.grad_fn is None
+    assert z.dtype == dtype

@@ -273,7 +273,7 @@ def inplace(a: Tensor, out_of_place, others, mutate=None, *, any_layout: bool = 
     out = out_of_place(orig)
     data = checked_result(a, out._data)
     node = out.grad_fn
-    if node is None:  # nothing of the op needs a gradient after all
+    if node is None or a._data.dtype.kind != "f":  # no gradient, or none for this dtype
         writable(a._data)[...] = data
         a._version_box[0] += 1
         return a
