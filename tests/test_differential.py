@@ -128,7 +128,8 @@ def _index_past_a_second_ellipsis(op: str, case: Case, diffs: list) -> bool:
     there (results vary), tensorcore raises IndexError."""
     index = case.args[1] if op.startswith("x[") and len(case.args) > 1 else None
     return index is not None and sum(e is Ellipsis for e in _entries(index)) >= 2 and _all(
-        diffs, "call: only tensorcore raises (IndexError", "call: error class: tensorcore IndexError")
+        diffs, "call: only tensorcore raises (IndexError",
+        "call: error class: tensorcore IndexError")
 
 
 def _empty_setitem_error_class(op: str, case: Case, diffs: list) -> bool:
