@@ -200,12 +200,12 @@ def _nll(logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
         mask = const(logp, kept)
         classes = xp.where(kept, t, 0)  # an ignored row reads class 0; where() drops it
         picked = -rows[const(logp, xp.arange(t.shape[0])), const(logp, classes)]
+        loss = where(mask, picked, 0.0)
         if weight is None:
             weights = kept.astype(dtype)
         else:
             weights = xp.where(kept, weight._data[classes], 0).astype(dtype, copy=False)
-            picked = picked * const(logp, weights)
-        loss = where(mask, picked, 0.0)
+            loss = loss * const(logp, weights)
         if smoothing:
             spread = -(rows if weight is None else rows * weight).sum(1)
             loss = loss * (1.0 - smoothing) + where(mask, spread, 0.0) * (smoothing / n_classes)
