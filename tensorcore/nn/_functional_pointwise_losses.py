@@ -109,9 +109,13 @@ def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
 
 
 def _quadratic_then_linear(diff: Tensor, knot: float) -> Tensor:
-    """``0.5 d^2`` for ``|d| < knot``, else ``knot * (|d| - 0.5 knot)`` (the Huber loss)."""
+    """``0.5 d^2`` for ``|d| < knot``, else ``knot * (|d| - 0.5 knot)`` (the Huber loss).
+    The square takes no large difference (0 there): an infinite one would send 0 * inf = NaN
+    back through the branch ``where`` leaves out (PyTorch: +-knot). A NaN one stays in it,
+    so its gradient is NaN, as PyTorch's."""
     size = diff.abs()
-    return where(size < knot, 0.5 * diff * diff, (size - 0.5 * knot) * knot)
+    inner = where(size >= knot, 0.0, diff)
+    return where(size < knot, 0.5 * inner * inner, (size - 0.5 * knot) * knot)
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
@@ -163,9 +167,10 @@ class BinaryCrossEntropy(Function):
     def forward(ctx, x, y):
         xp = x._backend.xp
         xd, yd = x._data, y._data
-        if not bool(xp.all((xd >= 0) & (xd <= 1))):
-            raise RuntimeError("binary_cross_entropy(): all elements of input should be "
-                               "between 0 and 1")
+        for name, v in (("input", xd), ("target", y._data)):  # NaN is outside, as in PyTorch
+            if not bool(xp.all((v >= 0) & (v <= 1))):
+                raise RuntimeError(f"binary_cross_entropy(): all elements of {name} should be "
+                                   f"between 0 and 1")
         ctx.save_for_backward(x, y)
         with _quiet_log(xp):
             log_x = xp.maximum(xp.log(xd), -100)

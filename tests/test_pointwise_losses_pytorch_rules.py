@@ -1,0 +1,51 @@
+"""Pointwise losses where they were found apart from PyTorch 2.13: the Huber and smooth L1
+gradients at an infinite difference (+-delta, not NaN), and binary_cross_entropy's target
+outside [0, 1] (PyTorch raises). Expected values are written out."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from helpers import to_numpy
+
+import tensorcore as tc
+import tensorcore.nn.functional as F
+
+
+@pytest.mark.parametrize("loss,slope,small", [
+    (lambda x, y: F.huber_loss(x, y, reduction="sum", delta=0.5), 0.5, 0.1),
+    (lambda x, y: F.huber_loss(x, y, reduction="sum"), 1.0, 0.1),
+    (lambda x, y: F.smooth_l1_loss(x, y, reduction="sum", beta=0.5), 1.0, 0.2),
+], ids=["huber-0.5", "huber-1", "smooth_l1-0.5"])
+def test_huber_gradient_at_an_infinite_difference(device, loss, slope, small):
+    x = tc.tensor(np.array([0.5, -1.0, 2.0, 0.1]), device=device, requires_grad=True)
+    y = tc.tensor(np.array([math.nan, math.inf, -math.inf, 0.0]), device=device)
+    value = loss(x, y)
+    assert math.isnan(value.item())  # the NaN difference
+    value.backward()
+    grad = to_numpy(x.grad)
+    assert math.isnan(grad[0])
+    # the linear part's slope at -inf and +inf; the quadratic part's at 0.1
+    assert grad[1:].tolist() == pytest.approx([-slope, slope, small])
+
+
+def test_huber_values_unchanged(device):
+    x = tc.tensor(np.array([0.25, 3.0, -2.0]), device=device, requires_grad=True)
+    got = F.huber_loss(x, tc.zeros(3, dtype=tc.float64, device=device), reduction="none")
+    assert got.tolist() == [0.03125, 2.5, 1.5]
+    got.sum().backward()
+    assert to_numpy(x.grad).tolist() == [0.25, 1.0, -1.0]
+
+
+@pytest.mark.parametrize("target", [[0.5, 1.5], [-0.25, 0.5], [math.nan, 0.5]])
+def test_binary_cross_entropy_target_outside_zero_one(device, target):
+    x = tc.tensor([0.5, 0.5], device=device)
+    with pytest.raises(RuntimeError, match="all elements of target should be between 0 and 1"):
+        F.binary_cross_entropy(x, tc.tensor(target, device=device))
+    with pytest.raises(RuntimeError, match="all elements of input"):  # the input first
+        F.binary_cross_entropy(tc.tensor([2.0, 0.5], device=device),
+                               tc.tensor(target, device=device))
+    assert F.binary_cross_entropy(x, tc.tensor([0.0, 1.0], device=device)).item() == \
+        pytest.approx(math.log(2.0))
