@@ -49,3 +49,10 @@ def test_binary_cross_entropy_target_outside_zero_one(device, target):
                                tc.tensor(target, device=device))
     assert F.binary_cross_entropy(x, tc.tensor([0.0, 1.0], device=device)).item() == \
         pytest.approx(math.log(2.0))
+
+
+def test_binary_cross_entropy_target_gradient_is_not_clamped(device):
+    x = tc.tensor(np.array([0.0, 1.0, 0.25]), device=device)
+    y = tc.tensor(np.array([0.5, 0.5, 0.5]), device=device, requires_grad=True)
+    F.binary_cross_entropy(x, y, reduction="sum").backward()
+    assert to_numpy(y.grad).tolist() == pytest.approx([math.inf, -math.inf, math.log(3.0)])

@@ -161,7 +161,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
 
 class BinaryCrossEntropy(Function):
     """``-(y log x + (1 - y) log(1 - x))`` elementwise, each log clamped to >= -100; the
-    input gradient is PyTorch's ``(x - y) / max(x (1 - x), 1e-12)``, finite at 0 and 1."""
+    input gradient is PyTorch's ``(x - y) / max(x (1 - x), 1e-12)``, finite at 0 and 1; the
+    target's is PyTorch's ``log(1 - x) - log(x)``, not clamped (infinite at 0 and 1)."""
 
     @staticmethod
     def forward(ctx, x, y):
@@ -185,7 +186,7 @@ class BinaryCrossEntropy(Function):
         gy = None
         if ny:
             with _quiet_log(x._backend.xp):
-                gy = g * ((1 - x).log().clamp(min=-100) - x.log().clamp(min=-100))
+                gy = g * ((1 - x).log() - x.log())  # unclamped: +-inf at 0 and 1, as PyTorch
         return gx, gy
 
 
