@@ -56,3 +56,44 @@ def test_binary_cross_entropy_target_gradient_is_not_clamped(device):
     y = tc.tensor(np.array([0.5, 0.5, 0.5]), device=device, requires_grad=True)
     F.binary_cross_entropy(x, y, reduction="sum").backward()
     assert to_numpy(y.grad).tolist() == pytest.approx([math.inf, -math.inf, math.log(3.0)])
+
+
+# -- dtypes, as PyTorch's kernels take them ---------------------------------------------------
+def _pair(device, a, b):
+    return (tc.tensor([0.5, 0.25], device=device).to(a),
+            tc.tensor([0.5, 1.0], device=device).to(b))
+
+
+@pytest.mark.parametrize("fn,a,b,want", [
+    # huber_loss computes in the input's dtype
+    ("huber_loss", tc.float32, tc.float64, tc.float32),
+    ("huber_loss", tc.float64, tc.bool, tc.float64),
+    ("huber_loss", tc.int64, tc.float32, RuntimeError),       # float result into int64
+    ("huber_loss", tc.bool, tc.int64, RuntimeError),
+    ("huber_loss", tc.int64, tc.bool, NotImplementedError),
+    ("smooth_l1_loss", tc.float32, tc.bool, tc.float32),      # bool promoted, not subtracted
+    ("smooth_l1_loss", tc.bool, tc.float64, tc.float64),
+    ("smooth_l1_loss", tc.bool, tc.bool, NotImplementedError),
+    # binary_cross_entropy: one dtype
+    ("binary_cross_entropy", tc.float32, tc.float64, RuntimeError),
+    ("binary_cross_entropy", tc.float64, tc.float32, RuntimeError),
+    ("binary_cross_entropy", tc.int64, tc.float32, RuntimeError),
+    ("binary_cross_entropy", tc.int64, tc.int64, NotImplementedError),
+    # ... with_logits: the target's floating dtype
+    ("binary_cross_entropy_with_logits", tc.float64, tc.float32, tc.float32),
+    ("binary_cross_entropy_with_logits", tc.float32, tc.float64, tc.float64),
+    ("binary_cross_entropy_with_logits", tc.float32, tc.int64, RuntimeError),
+    ("binary_cross_entropy_with_logits", tc.int64, tc.float32, NotImplementedError),
+    ("binary_cross_entropy_with_logits", tc.bool, tc.int64, NotImplementedError),
+])
+def test_pointwise_loss_dtypes(device, fn, a, b, want):
+    x, y = _pair(device, a, b)
+    if isinstance(want, type):
+        with pytest.raises(want):
+            getattr(F, fn)(x, y)
+        return
+    out = getattr(F, fn)(x, y, reduction="none")
+    assert out.dtype == want
+    xf, yf = (t.to(tc.float64) for t in (x, y))
+    np.testing.assert_allclose(to_numpy(out), to_numpy(getattr(F, fn)(xf, yf, reduction="none")),
+                               rtol=1e-6)
