@@ -23,18 +23,13 @@ import math
 
 import numpy as np
 
+from ..autograd.grad_mode import is_grad_enabled
 from ..backends.contract import ClassTargetError
 from ..ops._util import const
 from ..ops.arith import where
 from ..ops.linalg import CrossEntropy, check_class_targets
 from ..tensor import Tensor
-from ._reduction import (
-    REDUCTIONS,
-    check_floating,
-    check_same_device,
-    check_tensors,
-    resolve_reduction,
-)
+from ._reduction import REDUCTIONS, check_same_device, check_tensors, resolve_reduction
 
 __all__ = ["cross_entropy", "nll_loss"]
 
@@ -51,7 +46,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     shape). ``weight`` (C,) rescales each class; targets equal to ``ignore_index`` add
     nothing; ``'mean'`` divides by the summed weights of the targets that count (for
     probabilities: by the number of samples, N * d1 * ...). ``label_smoothing`` in [0, 1]
-    mixes the target with the uniform distribution, as PyTorch defines it.
+    mixes the target with the uniform distribution, as PyTorch defines it (a negative one
+    smooths nothing, as in PyTorch).
 
     >>> import tensorcore as tc
     >>> x = tc.tensor([[1.0, 2.0, 3.0]])
@@ -65,7 +61,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if not (isinstance(input, Tensor) and isinstance(target, Tensor)) or weight is not None:
         check_tensors("cross_entropy", input=input, target=target, weight=weight)
     x, t = input._data, target._data
-    if (weight is None and label_smoothing == 0.0 and x.ndim == 2 and t.ndim == 1
+    if (weight is None and not label_smoothing > 0.0 and x.ndim == 2 and t.ndim == 1
             and t.dtype == np.int64 and x.dtype.kind == "f" and 0 < t.shape[0] == x.shape[0]
             and not (0 <= ignore_index < x.shape[1] and bool((t == ignore_index).any()))):
         try:
@@ -73,17 +69,20 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         except ClassTargetError:
             pass  # an ignored target (-100) or a bad one: the general path handles or names it
     check_same_device("cross_entropy", input, target=target, weight=weight)
-    check_floating("cross_entropy", input=input)
-    class_dim, n_classes = _class_dim(input)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
-                           f"{label_smoothing}")
-    _check_weight("cross_entropy", weight, input, n_classes)
     if target.shape == input.shape:
         return _probability_cross_entropy(input, target, weight, ignore_index, reduction,
                                           label_smoothing)
-    return _nll(input.log_softmax(class_dim), target, weight, ignore_index, reduction,
-                label_smoothing, "cross_entropy")
+    smoothing = label_smoothing if label_smoothing > 0.0 else 0.0
+    if smoothing > 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
+                           f"{label_smoothing}")
+    logp = _log_softmax("cross_entropy", input, 0 if input.ndim == 1 else 1)
+    _check_nll_args("cross_entropy", logp, target, weight)
+    if smoothing and logp.ndim == 1 and target.ndim == 1:
+        raise RuntimeError(f"cross_entropy: label_smoothing with an input of shape (C,) = "
+                           f"{list(input.shape)} takes a 0-d target, got target shape "
+                           f"{list(target.shape)}")  # PyTorch's masked_fill_ fails there
+    return _nll(logp, target, weight, ignore_index, reduction, smoothing)
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -102,94 +101,122 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     reduction = resolve_reduction(size_average, reduce, reduction)
     check_tensors("nll_loss", input=input, target=target, weight=weight)
     check_same_device("nll_loss", input, target=target, weight=weight)
-    check_floating("nll_loss", input=input)
-    _, n_classes = _class_dim(input)
-    _check_weight("nll_loss", weight, input, n_classes)
-    return _nll(input, target, weight, ignore_index, reduction, 0.0, "nll_loss")
+    _check_nll_args("nll_loss", input, target, weight)
+    return _nll(input, target, weight, ignore_index, reduction, 0.0)
 
 
-def _class_dim(input: Tensor) -> tuple[int, int]:
-    """The class dimension (0 for a (C,) input, else 1) and the number of classes."""
+def _log_softmax(fn: str, input: Tensor, class_dim: int) -> Tensor:
+    """``input.log_softmax(class_dim)`` with PyTorch's errors: IndexError for a 0-d input
+    (no class dimension 1), NotImplementedError for an integer or bool one."""
     if input.ndim == 0:
+        raise IndexError(f"{fn}: Dimension out of range (expected to be in range of [-1, 0], "
+                         f"but got {class_dim})")
+    _check_float_input(fn, input)
+    return input.log_softmax(class_dim)
+
+
+def _check_float_input(fn: str, input: Tensor) -> None:
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"{fn}: not implemented for an input of dtype "
+                                  f"{input.dtype} (it takes floating point scores)")
+
+
+def _check_nll_args(fn: str, logp: Tensor, target: Tensor, weight: Tensor | None) -> None:
+    """PyTorch's argument checks of ``nll_loss_nd`` and its kernels, in their order (the
+    order decides which error class a call with several faults raises): the batch sizes;
+    the spatial target's size; a weight that requires grad (not differentiable there); the
+    target's rank and dtype; the weight's shape; the input's dtype; the weight's dtype."""
+    nd = logp.ndim
+    if nd == 0:
         raise ValueError("Expected 1 or more dimensions (got 0)")
-    class_dim = 0 if input.ndim == 1 else 1
-    return class_dim, input.shape[class_dim]
-
-
-def _check_weight(fn: str, weight: Tensor | None, input: Tensor, n_classes: int) -> None:
-    if weight is None:
-        return
-    if weight.ndim != 1 or weight.shape[0] != n_classes:
-        raise RuntimeError(f"{fn}: weight tensor should be defined either for all {n_classes} "
-                           f"classes or no classes but got weight tensor of shape: "
-                           f"{list(weight.shape)}")
-    if weight.dtype != input.dtype:
-        raise RuntimeError(f"{fn}: weight has dtype {weight.dtype} but input has dtype "
-                           f"{input.dtype}; they must match")
-
-
-def _check_index_target(fn: str, input: Tensor, target: Tensor) -> None:
-    """PyTorch's rules for class-index targets: int64, and the input's shape less its class
-    dimension."""
+    if nd != 1 and logp.shape[0] != (target.shape[0] if target.ndim else 0):
+        raise ValueError(f"Expected input batch_size ({logp.shape[0]}) to match target "
+                         f"batch_size ({target.shape[0] if target.ndim else 0}).")
+    expected = [logp.shape[0], *logp.shape[2:]]
+    if nd > 2 and nd != 4 and (target.ndim == 0 or target.shape[1:] != logp.shape[2:]):
+        raise RuntimeError(f"{fn}: Expected target size {expected}, got {list(target.shape)}")
+    if weight is not None and weight.requires_grad and is_grad_enabled():
+        kernel = "nll_loss_forward" if nd <= 2 else "nll_loss2d_forward"
+        raise RuntimeError(f"The function '{kernel}' is not differentiable with respect to "
+                           f"argument 'weight'. This input cannot have requires_grad True.")
+    if nd <= 2 and target.ndim > 1 or nd == 4 and target.ndim != 3:
+        raise RuntimeError(f"{fn}: a target of shape {expected if nd > 1 else []} expected for "
+                           f"an input of shape {list(logp.shape)}, got {list(target.shape)}"
+                           f"{' (multi-target is not supported)' if nd <= 2 else ''}")
     if target.dtype.np != np.int64:
         hint = (f"; a target of class probabilities must have the input's shape "
-                f"{list(input.shape)}, got {list(target.shape)}"
+                f"{list(logp.shape)}, got {list(target.shape)}"
                 if target.dtype.is_floating_point else "")
         raise RuntimeError(f"{fn}: expected target dtype to be Long (integer class indices, "
                            f"int64), but got {target.dtype}{hint}")
-    if input.ndim == 1:
-        if target.ndim != 0:
-            raise RuntimeError(f"{fn}: 0D target tensor expected for an input of shape (C,) "
-                               f"= {list(input.shape)}, got target shape {list(target.shape)}")
-        return
-    if target.ndim == 0 or target.shape[0] != input.shape[0]:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
-                         f"batch_size ({target.shape[0] if target.ndim else 0}).")
-    expected = (input.shape[0],) + tuple(input.shape[2:])
-    if target.shape != expected:
-        if input.ndim == 2:
-            raise RuntimeError(f"{fn}: 0D or 1D target tensor expected, multi-target not "
-                               f"supported (input {list(input.shape)}, target "
-                               f"{list(target.shape)})")
-        raise RuntimeError(f"{fn}: Expected target size {list(expected)}, got "
-                           f"{list(target.shape)}")
+    if nd == 1 and target.ndim == 1 and target.shape[0] != 1:
+        raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: "
+                         f"{target.shape[0]}")
+    if nd == 2 and target.ndim == 0:  # reached with an empty batch only
+        raise IndexError(f"{fn}: Dimension specified as 0 but the target has no dimensions "
+                         f"(an input of shape {list(logp.shape)} takes a target of shape "
+                         f"[{logp.shape[0]}])")
+    if nd == 4 and target.shape[1:] != logp.shape[2:]:
+        raise RuntimeError(f"{fn}: Expected target size {expected}, got {list(target.shape)}")
+    n_classes = logp.shape[0 if nd == 1 else 1]
+    _check_weight_shape(fn, weight, n_classes)
+    _check_float_input(fn, logp)
+    if weight is not None and weight.dtype != logp.dtype:
+        raise RuntimeError(f"{fn}: weight has dtype {weight.dtype} but input has dtype "
+                           f"{logp.dtype}; they must match")
 
 
-def _classes_last(x: Tensor, n_classes: int) -> Tensor:
+def _check_weight_shape(fn: str, weight: Tensor | None, n_classes: int) -> None:
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != n_classes):
+        raise RuntimeError(f"{fn}: weight tensor should be defined either for all {n_classes} "
+                           f"classes or no classes but got weight tensor of shape: "
+                           f"{list(weight.shape)}")
+
+
+def _classes_last(x: Tensor, n_classes: int, n_rows: int) -> Tensor:
     """(C,), (N, C) or (N, C, d1, ...) as (M, C): one row per sample position."""
     if x.ndim > 2:
         x = x.permute(0, *range(2, x.ndim), 1)
-    return x.reshape(-1, n_classes)
+    return x.reshape(n_rows, n_classes)
 
 
 def _nll(logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
-         reduction: str, smoothing: float, fn: str) -> Tensor:
+         reduction: str, smoothing: float) -> Tensor:
     """The loss of log-probabilities at class indices: weights, ignored targets, label
-    smoothing (PyTorch's ``cross_entropy_loss_label_smoothing``) and the reduction."""
-    _check_index_target(fn, logp, target)
+    smoothing (PyTorch's ``cross_entropy_loss_label_smoothing``) and the reduction.
+
+    An ignored target's row is selected out with ``where`` (value 0, gradient 0), never
+    multiplied by a weight of 0: its scores may be NaN or infinite (0 * NaN is NaN)."""
     n_classes = logp.shape[0 if logp.ndim == 1 else 1]
-    xp = logp._backend.xp
+    xp, dtype = logp._backend.xp, logp._data.dtype
     t = target._data.reshape(-1)
-    ignored = t == ignore_index
-    check_class_targets(t[~ignored], n_classes)
-    rows = _classes_last(logp, n_classes)
-    classes = const(logp, xp.where(ignored, 0, t))  # ignored: any valid index, weighted 0
-    counts = const(logp, (~ignored).astype(logp._data.dtype))
-    weights = counts if weight is None else weight[classes] * counts
-    loss = -rows[const(logp, xp.arange(t.shape[0])), classes] * weights
-    if smoothing > 0.0:
-        spread = -(rows if weight is None else rows * weight).sum(1) * counts
-        loss = loss * (1.0 - smoothing) + spread * (smoothing / n_classes)
+    kept = t != ignore_index
+    check_class_targets(t[kept], n_classes)
+    rows = _classes_last(logp, n_classes, t.shape[0])
+    if n_classes == 0:  # then every target is ignored: no class to read
+        loss = rows.sum(1)  # exact zeros, connected to the input
+        weights = xp.zeros(t.shape, dtype)
+    else:
+        mask = const(logp, kept)
+        classes = xp.where(kept, t, 0)  # an ignored row reads class 0; where() drops it
+        picked = -rows[const(logp, xp.arange(t.shape[0])), const(logp, classes)]
+        loss = where(mask, picked, 0.0)
+        if weight is None:
+            weights = kept.astype(dtype)
+        else:
+            weights = xp.where(kept, weight._data[classes], 0).astype(dtype, copy=False)
+            loss = loss * const(logp, weights)
+        if smoothing:
+            spread = -(rows if weight is None else rows * weight).sum(1)
+            loss = loss * (1.0 - smoothing) + where(mask, spread, 0.0) * (smoothing / n_classes)
     if reduction == "none":
-        return loss.reshape(target.shape)
-    return loss.sum() if reduction == "sum" else _weighted_mean(loss.sum(), weights.sum())
-
-
-def _weighted_mean(total: Tensor, total_weight: Tensor) -> Tensor:
-    """``total / total_weight``; NaN when every target is ignored (total weight 0), as in
-    PyTorch, but with zero gradients there (not NaN ones that would poison an update)."""
-    empty = total_weight == 0
-    return where(empty, math.nan, total / where(empty, 1.0, total_weight))
+        return loss.reshape(target.shape if logp.ndim > 1 else ())
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    if not kept.any():  # 0 / 0: NaN, as in PyTorch, with zero gradients (theirs are too)
+        return where(const(logp, xp.asarray(True)), math.nan, total)
+    return total / const(logp, xp.asarray(weights.sum(), dtype=dtype))
 
 
 def _probability_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None,
@@ -203,10 +230,18 @@ def _probability_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | N
                            f"got {target.dtype}")
     if ignore_index >= 0:
         raise RuntimeError("ignore_index is not supported for floating point target")
-    class_dim, n_classes = _class_dim(input)
+    if input.ndim == 0:
+        raise IndexError("cross_entropy: Dimension specified as 1 but the input has no "
+                         "dimensions (it takes scores of shape (C,), (N, C) or (N, C, d1, ...))")
+    class_dim = 0 if input.ndim == 1 else 1
+    n_classes = input.shape[class_dim]
+    _check_weight_shape("cross_entropy", weight, n_classes)  # its dtype may differ: promoted
+    logp = _log_softmax("cross_entropy", input, class_dim)
     if smoothing > 0.0:
+        if smoothing > 1.0:
+            raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {smoothing}")
         target = target * (1.0 - smoothing) + smoothing / n_classes
-    terms = input.log_softmax(class_dim) * target
+    terms = logp * target
     if weight is not None:
         terms = terms * weight.reshape(n_classes, *([1] * (input.ndim - class_dim - 1)))
     if reduction == "none":

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 
+from .. import _dtype
 from ..autograd.function import Function
 from ..ops._util import operands
 from ..ops.arith import where
@@ -45,6 +46,18 @@ def _check_pair(fn: str, input: Tensor, target: Tensor, weight: Tensor | None = 
     if weight is not None and weight.shape != input.shape:
         raise ValueError(f"{fn}(): Weights and input must have the same size: weight "
                          f"{list(weight.shape)}, input {list(input.shape)}")
+
+
+def _in_input_dtype(fn: str, input: Tensor, target: Tensor) -> Tensor:
+    """``target`` in the input's dtype, as PyTorch's huber_loss computes (its result has the
+    input's dtype): RuntimeError where their promoted type cannot be cast to it (a float
+    target of an integer input), NotImplementedError for an integer or bool input."""
+    promoted = _dtype.result_type(input.dtype, target.dtype)
+    if not _dtype.can_cast(promoted, input.dtype):
+        raise RuntimeError(f"{fn}(): result type {promoted.name} can't be cast to the desired "
+                           f"output type {input.dtype.name} (the input's)")
+    _floating(fn, input)
+    return target if target.dtype is input.dtype else target.to(input.dtype)
 
 
 def _weighted(errors: Tensor, weight: Tensor | None, reduction: str) -> Tensor:
@@ -109,9 +122,13 @@ def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
 
 
 def _quadratic_then_linear(diff: Tensor, knot: float) -> Tensor:
-    """``0.5 d^2`` for ``|d| < knot``, else ``knot * (|d| - 0.5 knot)`` (the Huber loss)."""
+    """``0.5 d^2`` for ``|d| < knot``, else ``knot * (|d| - 0.5 knot)`` (the Huber loss).
+    The square takes no large difference (0 there): an infinite one would send 0 * inf = NaN
+    back through the branch ``where`` leaves out (PyTorch: +-knot). A NaN one stays in it,
+    so its gradient is NaN, as PyTorch's."""
     size = diff.abs()
-    return where(size < knot, 0.5 * diff * diff, (size - 0.5 * knot) * knot)
+    inner = where(size >= knot, 0.0, diff)
+    return where(size < knot, 0.5 * inner * inner, (size - 0.5 * knot) * knot)
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
@@ -126,7 +143,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     """
     reduction = resolve_reduction(None, None, reduction)
     _check_pair("huber_loss", input, target, weight)
-    _floating("huber_loss", input, target)
+    target = _in_input_dtype("huber_loss", input, target)
     if not delta > 0:
         raise RuntimeError(f"huber_loss does not support non-positive values for delta "
                            f"(got {delta}).")
@@ -147,6 +164,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
     reduction = resolve_reduction(size_average, reduce, reduction)
     _check_pair("smooth_l1_loss", input, target)
     _floating("smooth_l1_loss", input, target)
+    if input.dtype is _dtype.bool_ or target.dtype is _dtype.bool_:  # '-' refuses bool
+        promoted = _dtype.result_type(input.dtype, target.dtype)
+        input, target = input.to(promoted), target.to(promoted)
     if beta < 0:
         raise RuntimeError(f"smooth_l1_loss does not support negative values for beta "
                            f"(got {beta}).")
@@ -157,15 +177,17 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
 
 class BinaryCrossEntropy(Function):
     """``-(y log x + (1 - y) log(1 - x))`` elementwise, each log clamped to >= -100; the
-    input gradient is PyTorch's ``(x - y) / max(x (1 - x), 1e-12)``, finite at 0 and 1."""
+    input gradient is PyTorch's ``(x - y) / max(x (1 - x), 1e-12)``, finite at 0 and 1; the
+    target's is PyTorch's ``log(1 - x) - log(x)``, not clamped (infinite at 0 and 1)."""
 
     @staticmethod
     def forward(ctx, x, y):
         xp = x._backend.xp
         xd, yd = x._data, y._data
-        if not bool(xp.all((xd >= 0) & (xd <= 1))):
-            raise RuntimeError("binary_cross_entropy(): all elements of input should be "
-                               "between 0 and 1")
+        for name, v in (("input", xd), ("target", y._data)):  # NaN is outside, as in PyTorch
+            if not bool(xp.all((v >= 0) & (v <= 1))):
+                raise RuntimeError(f"binary_cross_entropy(): all elements of {name} should be "
+                                   f"between 0 and 1")
         ctx.save_for_backward(x, y)
         with _quiet_log(xp):
             log_x = xp.maximum(xp.log(xd), -100)
@@ -180,7 +202,7 @@ class BinaryCrossEntropy(Function):
         gy = None
         if ny:
             with _quiet_log(x._backend.xp):
-                gy = g * ((1 - x).log().clamp(min=-100) - x.log().clamp(min=-100))
+                gy = g * ((1 - x).log() - x.log())  # unclamped: +-inf at 0 and 1, as PyTorch
         return gx, gy
 
 
@@ -207,7 +229,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         raise ValueError(f"Using a target size ({list(target.shape)}) that is different to "
                          f"the input size ({list(input.shape)}) is deprecated. Please ensure "
                          f"they have the same size.")
-    check_floating("binary_cross_entropy", input=input, target=target)
+    if target.dtype is not input.dtype:
+        raise RuntimeError(f"binary_cross_entropy(): Found dtype {target.dtype.name} (target) "
+                           f"but expected {input.dtype.name} (the input's)")
+    _floating("binary_cross_entropy", input)
     check_broadcasts_to("binary_cross_entropy", "weight", weight, target.shape)
     loss = BinaryCrossEntropy.apply(input, target)
     return reduce_loss(loss if weight is None else loss * weight, reduction)
@@ -234,9 +259,12 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     if input.shape != target.shape:
         raise ValueError(f"Target size ({list(target.shape)}) must be the same as input size "
                          f"({list(input.shape)})")
-    check_floating(fn, input=input, target=target)
+    _floating(fn, input)
+    check_floating(fn, target=target)
     check_broadcasts_to(fn, "weight", weight, target.shape)
     check_broadcasts_to(fn, "pos_weight", pos_weight, target.shape)
+    if input.dtype is not target.dtype:  # the result takes the target's dtype, as PyTorch's
+        input = input.to(target.dtype)
     softplus_neg = log1p_exp(-input)  # -log(sigmoid(x))
     if pos_weight is not None:
         softplus_neg = softplus_neg * ((pos_weight - 1) * target + 1)
