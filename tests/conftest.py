@@ -34,6 +34,14 @@ def device(request):
         yield dev
 
 
+@pytest.fixture(autouse=True)
+def tensorcore_warning_filter():
+    """The filter ``import tensorcore`` installs (NumPy's floating-point warnings from
+    tensorcore's own code are not shown), in force in each test as in a user's program:
+    pytest replaces the warning filters around every test."""
+    tc._silence_numpy_fp_warnings()
+
+
 @pytest.fixture
 def real_cuda_backend(monkeypatch):
     """``cuda`` served by its real backend (CuPy) for the test, even while the stand-in is
