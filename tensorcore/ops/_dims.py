@@ -101,11 +101,14 @@ def dim_list(dim, ndim: int, op: str, empty_is_all: bool = True):
 
 def size_arg(sizes: tuple, keyword, name: str, op: str) -> tuple:
     """The sizes of ``op(*sizes)``, ``op(sizes)`` (a sequence) or ``op(name=sizes)``, as
-    ints; anything else is a TypeError."""
+    ints; none at all (``op()``; ``op(())`` is the empty size) or anything else is a
+    TypeError, as in PyTorch."""
     if keyword is not None:
         if sizes:
             raise TypeError(f"{op}() got multiple values for argument '{name}'")
         sizes = (keyword,)
+    elif not sizes:
+        raise TypeError(f'{op}() missing 1 required positional arguments: "{name}"')
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
     for s in sizes:
