@@ -168,3 +168,107 @@ def test_arange_float_values(device):
     out = tc.arange(-1.5, 2, 0.5, dtype=tc.float64, device=device)
     np.testing.assert_array_equal(to_numpy(out), np.arange(-1.5, 2, 0.5))
     assert tc.arange(tc.tensor(3.0), device=device).dtype == tc.float32
+
+
+# -- reductions: keepdim needs a dim where PyTorch has only op() and op(dim, keepdim) -----------
+@pytest.mark.parametrize("call", [
+    lambda x: x.sum(keepdim=True), lambda x: x.sum(keepdims=False),
+    lambda x: tc.sum(x, keepdim=True), lambda x: x.mean(keepdim=False, dtype=tc.float64),
+    lambda x: x.prod(keepdim=True), lambda x: x.prod(None), lambda x: x.prod(dim=None),
+    lambda x: x.max(keepdim=True), lambda x: x.min(keepdims=False), lambda x: x.max(None),
+    lambda x: tc.max(x, keepdim=True), lambda x: x.max(x, keepdim=True),
+    lambda x: x.sum(0, 1), lambda x: x.amax(0, None), lambda x: x.argmax(0, "yes"),
+    lambda x: x.std(keepdim=False, unbiased=True), lambda x: x.var(unbiased=False, keepdims=True),
+    lambda x: x.var(True, keepdim=True), lambda x: x.std(True, True),
+    lambda x: x.var(0, 1), lambda x: x.std(unbiased=True, correction=1),
+    lambda x: x.logsumexp(None), lambda x: x.logsumexp(dim=None), lambda x: x.logsumexp(),
+    lambda x: x.argmax(dim=()), lambda x: x.bool().argmin([0]),
+], ids=range(26))
+def test_reduction_arguments_pytorch_refuses(device, call):
+    x = tc.ones(2, 3, device=device)
+    with pytest.raises(TypeError):
+        call(x)
+
+
+def test_reduction_forms_pytorch_accepts(device):
+    xv = np.arange(6.0).reshape(2, 3) ** 1.5
+    x = tc.tensor(xv, device=device)
+    cases = [
+        (x.sum(dim=None, keepdim=True), xv.sum(keepdims=True)),
+        (x.sum(axis=None, keepdims=True), xv.sum(keepdims=True)),
+        (tc.sum(x, None, True), xv.sum(keepdims=True)),
+        (x.mean(None, True), xv.mean(keepdims=True)),
+        (x.prod(0, True), xv.prod(0, keepdims=True)),
+        (x.max(axis=1, keepdims=True)[0], xv.max(1, keepdims=True)),
+        (x.amax(keepdim=True), xv.max(keepdims=True)),
+        (x.std(keepdims=True), xv.std(ddof=1, keepdims=True)),
+        (x.var(None, True, True), xv.var(ddof=1, keepdims=True)),
+        (x.var(dim=None, unbiased=False, keepdim=True), xv.var(keepdims=True)),
+        (x.std(True), xv.std(ddof=1)), (x.var(False), xv.var()),
+        (x.std(correction=0, keepdim=True), xv.std(keepdims=True)),
+        (x.logsumexp((), keepdim=True), np.log(np.exp(xv).sum(keepdims=True))),
+        (x.argmax(keepdim=True), np.array([[5]])),
+    ]
+    for out, expected in cases:
+        assert out.shape == expected.shape
+        np.testing.assert_allclose(to_numpy(out), expected, rtol=1e-12)
+
+
+def test_logsumexp_empty_dim_list_without_keepdim(device):
+    # PyTorch 2.13 raises for a non-empty input of rank >= 1 (and reduces everything otherwise)
+    with pytest.raises(RuntimeError, match="broadcast shape"):
+        tc.ones(2, 3, device=device).logsumexp(())
+    assert tc.tensor(2.0, device=device).logsumexp(()).item() == 2.0
+    out = tc.zeros(0, 3, device=device).logsumexp([])
+    assert out.shape == () and out.item() == -np.inf
+
+
+def test_reduction_checks_come_in_pytorch_order(device):
+    x = tc.ones(2, 3, 4, device=device)
+    with pytest.raises(IndexError):
+        x.sum((2, -1, 3))  # every dim in range first, then no repeat
+    with pytest.raises(RuntimeError, match="appears multiple times"):
+        x.sum((2, -1))
+    with pytest.raises(IndexError):
+        x.amax([2, 2, -4])
+    with pytest.raises(IndexError):
+        x.all([0, 0, 3])
+    with pytest.raises(IndexError, match="non-zero size"):
+        tc.ones(3, 0, device=device).amax((1, 1))  # an empty dim before the repeat
+    with pytest.raises(RuntimeError, match="appears multiple times"):
+        tc.ones(3, 0, device=device).amin((0, 0))
+    for call in (lambda: tc.ones(2, dtype=tc.int64, device=device).mean(-3),
+                 lambda: x.mean(-5, dtype=tc.int64)):
+        with pytest.raises(RuntimeError, match="could not infer output dtype"):
+            call()  # the dtype before the dim
+    with pytest.raises(TypeError):
+        tc.ones(2, dtype=tc.int64, device=device).std(keepdim=False, unbiased=False)
+    with pytest.raises(RuntimeError, match="floating point"):
+        tc.ones(2, dtype=tc.int64, device=device).std(keepdim=False)
+
+
+@pytest.mark.parametrize("op", ["sum", "prod"])
+def test_integer_dtype_of_a_reduction_needing_a_gradient(device, op):
+    x = tc.tensor([1.5, 2.5, 3.0], device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="Autograd not support dtype"):
+        getattr(x, op)(dtype=tc.int64)
+    with tc.no_grad():
+        out = getattr(x, op)(dtype=tc.int64)
+    assert out.dtype == tc.int64 and out.item() == 6  # of the truncated [1, 2, 3]
+    assert getattr(x.detach(), op)(0, dtype=tc.int64).item() == 6
+
+
+# -- softmax / log_softmax of integers ------------------------------------------------------
+@pytest.mark.parametrize("fn", [tc.nn.functional.softmax, tc.nn.functional.log_softmax,
+                                tc.Tensor.softmax, tc.Tensor.log_softmax])
+def test_softmax_of_integers(device, fn):
+    empty = tc.zeros(0, 2, dtype=tc.int64, device=device)
+    out = fn(empty, 1)
+    assert out.shape == (0, 2) and out.dtype == tc.int64  # no kernel runs, as in PyTorch
+    with pytest.raises(IndexError):
+        fn(tc.ones(2, 2, dtype=tc.int64, device=device), 2)  # the dim before the dtype
+    with pytest.raises(NotImplementedError):
+        fn(tc.ones(2, 2, dtype=tc.int64, device=device), 1)
+    out = fn(tc.tensor([[0, 0]], device=device), 1, dtype=tc.float64)
+    expected = [[0.5, 0.5]] if "log" not in fn.__name__ else [[np.log(0.5)] * 2]
+    np.testing.assert_allclose(to_numpy(out), expected, rtol=1e-12)
