@@ -11,19 +11,21 @@ True
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
 from . import _dtype
 from .backends import get_backend, manual_seed, seed_value  # noqa: F401  (re-exported)
+from .ops._dims import size_arg
 from .tensor import Tensor, _check_bool
 
 
-def _size(size):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    size = tuple(int(s) for s in size)
+def _size(size, keyword, op):
+    """The size of ``op(2, 3)``, ``op((2, 3))`` or ``op(size=...)`` as ints (a float or bool
+    size, or none at all, is a TypeError as in PyTorch)."""
+    size = size_arg(size, keyword, "size", op)
     if any(s < 0 for s in size):
         raise RuntimeError(f"Trying to create tensor with negative dimension: {list(size)}")
     return size
@@ -41,19 +43,22 @@ def _float_dtype(dtype):
     return d.np
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     b = get_backend(device)
-    return _finish(b.xp.zeros(_size(size), _float_dtype(dtype)), b, requires_grad)
+    return _finish(b.xp.zeros(_size(sizes, size, "zeros"), _float_dtype(dtype)), b,
+                   requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+def ones(*sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     b = get_backend(device)
-    return _finish(b.xp.ones(_size(size), _float_dtype(dtype)), b, requires_grad)
+    return _finish(b.xp.ones(_size(sizes, size, "ones"), _float_dtype(dtype)), b,
+                   requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     b = get_backend(device)
-    return _finish(b.xp.empty(_size(size), _float_dtype(dtype)), b, requires_grad)
+    return _finish(b.xp.empty(_size(sizes, size, "empty"), _float_dtype(dtype)), b,
+                   requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -61,7 +66,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> T
     if dtype is None:
         dtype = (_dtype.bool_ if isinstance(fill_value, bool) else _dtype.int64
                  if isinstance(fill_value, int) else None)
-    return _finish(b.xp.full(_size((size,)),
+    return _finish(b.xp.full(_size((size,), None, "full"),
                              fill_value, _float_dtype(dtype)), b, requires_grad)
 
 
@@ -90,16 +95,55 @@ def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False) ->
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Values from ``start`` to ``end`` (excluded) by ``step``; the checks are PyTorch's, in
+    its order: no bool dtype, a nonzero step, finite bounds, a step that moves toward
+    ``end``."""
     if end is None:
         start, end = 0, start
+    start, end, step = (_number(v, name) for v, name in ((start, "start"), (end, "end"),
+                                                            (step, "step")))
+    if dtype is not None and _dtype.as_dtype(dtype) == _dtype.bool_:
+        raise NotImplementedError('"arange_cpu" not implemented for \'Bool\'')
     if step == 0:
-        raise RuntimeError("arange: step must be nonzero")
+        raise RuntimeError("step must be nonzero")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
+    if (step > 0 and end < start) or (step < 0 and end > start):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
-        is_int = all(isinstance(v, int) for v in (start, end, step))
+        is_int = all(isinstance(v, int) for v in (start, end, step))  # bools count
         dtype = _dtype.int64 if is_int else _dtype.get_default_dtype()
+    dt = _dtype.as_dtype(dtype).np
     b = get_backend(device)
-    return _finish(b.xp.arange(start, end, step, dtype=_dtype.as_dtype(dtype).np), b,
-                   requires_grad)
+    if np.dtype(dt).kind in "iu":
+        return _finish(b.xp.asarray(_int_range(start, end, step, dt)), b, requires_grad)
+    return _finish(b.xp.arange(start, end, step, dtype=dt), b, requires_grad)
+
+
+def _int_range(start, end, step, dt):
+    """PyTorch's integer ``arange``: the bounds and step truncated toward zero, the values
+    ``start + i * step`` wrapped to ``dt``; the length is counted in truncated integers for
+    int64 (a step that truncates to 0 is a ValueError) and from the exact bounds otherwise."""
+    s, st = int(start), int(step)
+    if dt == np.int64:
+        if st == 0:
+            raise ValueError("step must be nonzero")
+        q = int(end) - s + st - (1 if st > 0 else -1)
+        n = abs(q) // abs(st) if (q >= 0) == (st > 0) else 0
+    else:
+        n = math.ceil((end - start) / step)
+    return (np.arange(max(n, 0), dtype=np.int64) * st + s).astype(dt)
+
+
+def _number(v, name):
+    """A bound or step of ``arange`` as a Python number (a 0-d tensor or NumPy scalar too)."""
+    if isinstance(v, Tensor) and v.ndim == 0:
+        v = v.item()
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, numbers.Real):
+        return float(v)
+    raise TypeError(f"arange(): argument '{name}' must be Number, not {type(v).__name__}")
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -162,18 +206,20 @@ def _rng(generator):
     return generator.rng
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+def rand(*sizes, size=None, dtype=None, device=None, requires_grad=False,
+         generator=None) -> Tensor:
     """Uniform samples on [0, 1)."""
     b = get_backend(device)
-    return _finish(b.uniform(_size(size), _float_dtype(dtype), _rng(generator)), b,
-                   requires_grad)
+    shape = _size(sizes, size, "rand")
+    return _finish(b.uniform(shape, _float_dtype(dtype), _rng(generator)), b, requires_grad)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+def randn(*sizes, size=None, dtype=None, device=None, requires_grad=False,
+          generator=None) -> Tensor:
     """Standard normal samples."""
     b = get_backend(device)
-    return _finish(b.normal(_size(size), _float_dtype(dtype), _rng(generator)), b,
-                   requires_grad)
+    shape = _size(sizes, size, "randn")
+    return _finish(b.normal(shape, _float_dtype(dtype), _rng(generator)), b, requires_grad)
 
 
 def randint(low, high=None, size=(), *, dtype=None, device=None, generator=None) -> Tensor:
@@ -185,7 +231,7 @@ def randint(low, high=None, size=(), *, dtype=None, device=None, generator=None)
                            f">= to={high}")
     b = get_backend(device)
     dt = _dtype.int64 if dtype is None else _dtype.as_dtype(dtype)
-    shape = _size((size,))
+    shape = _size((size,), None, "randint")
     return Tensor._make(b.integers(low, high, shape, dt.np, _rng(generator)), b)
 
 

@@ -213,11 +213,32 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        return self.permute(*range(self.ndim - 1, -1, -1))
+        """The dims reversed (a 0-d tensor gives a view of itself, as in PyTorch)."""
+        return self.permute(tuple(range(self.ndim - 1, -1, -1)))
 
     @property
     def mT(self) -> Tensor:
+        """The last two dims swapped; a 1-d tensor is a RuntimeError, a 0-d one is returned
+        as a view of itself (as in PyTorch)."""
+        if self.ndim < 2:
+            if self.ndim:
+                _matrix_only(self, "mT", "matrices or batches of matrices")
+            return self.T
         return self.transpose(-2, -1)
+
+    @property
+    def mH(self) -> Tensor:
+        """``mT`` (tensorcore has no complex dtypes: the conjugate is the tensor)."""
+        if self.ndim == 1:
+            _matrix_only(self, "mH", "matrices or batches of matrices")
+        return self.mT
+
+    @property
+    def H(self) -> Tensor:
+        """The transpose of a matrix (2-d only; a 0-d tensor gives a view of itself)."""
+        if self.ndim not in (0, 2):
+            _matrix_only(self, "H", "matrices (2-D tensors)")
+        return self.T
 
     # -- conversion ----------------------------------------------------------------------------
     def item(self):
@@ -610,6 +631,11 @@ _NON_LEAF_GRAD_WARNING = (
     "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
     "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
     "instead.")
+
+
+def _matrix_only(t: Tensor, name: str, what: str):
+    """The error of ``t.mT`` / ``t.mH`` / ``t.H`` on a tensor of the wrong rank."""
+    raise RuntimeError(f"tensor.{name} is only supported on {what}. Got {t.ndim}-D tensor.")
 
 
 def _check_grad(t: Tensor, g) -> None:

@@ -80,8 +80,8 @@ def _all_dims_for_logsumexp(name, dim):
 
 
 def _refused_dim_list(name, dim, x) -> bool:
-    """prod takes one int dim, as in PyTorch: a dim list is a TypeError."""
-    if name == "prod" and isinstance(dim, tuple):
+    """prod takes one int dim, as in PyTorch: a dim list or None is a TypeError."""
+    if name == "prod" and (dim is None or isinstance(dim, tuple)):
         with pytest.raises(TypeError, match="must be int"):
             REDUCTIONS[name][0](x, dim, False)
         return True

@@ -135,7 +135,7 @@ def test_mul_saves_nothing_of_a_number_or_of_a_side_without_grad(device):
 
 # -- item 4: one promotion rule ----------------------------------------------------------------
 def _t(dtype, ndim=1):
-    return tc.ones(*([2] * ndim), dtype=dtype)
+    return tc.ones([2] * ndim, dtype=dtype)
 
 
 PROMOTE = [

@@ -158,7 +158,7 @@ def test_what_pytorch_refuses_raises_the_same_class(device, call, error, match):
 def test_edge_shapes_pytorch_accepts(device):
     x, xv = _x(device)
     s = tc.tensor(2.0, device=device)
-    assert s.permute().shape == () and s.T.shape == () and s.transpose(0, -1).shape == ()
+    assert s.permute(()).shape == () and s.T.shape == () and s.transpose(0, -1).shape == ()
     assert s.squeeze(0).shape == () and s.squeeze(()).shape == ()
     assert s.flatten(0, -1).shape == (1,) and x.transpose(1, 1).shape == (3, 4)
     assert tc.ones(3, device=device).transpose(0, -1).shape == (3,)

@@ -237,8 +237,6 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     >>> softmax(tc.tensor([[0.0, 0.0]]), dim=1).tolist()
     [[0.5, 0.5]]
     """
-    if dtype is None:
-        _floating("softmax", input)
     return _reduce.softmax(input, _softmax_dim("softmax", input.ndim, dim, _stacklevel), dtype)
 
 
@@ -250,8 +248,6 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     >>> [round(v, 4) for v in log_softmax(tc.tensor([0.0, 0.0]), dim=0).tolist()]
     [-0.6931, -0.6931]
     """
-    if dtype is None:
-        _floating("log_softmax", input)
     return _reduce.log_softmax(input, _softmax_dim("log_softmax", input.ndim, dim,
                                                    _stacklevel), dtype)
 

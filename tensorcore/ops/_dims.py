@@ -3,8 +3,10 @@
 One rule for every op that takes dims: NumPy's keyword names (``axis`` for ``dim``,
 ``keepdims`` for ``keepdim``) are accepted wherever PyTorch accepts them; a dim is an int
 (a bool, float or string is a TypeError); a dim out of range is an IndexError; a repeated dim
-in a list is a RuntimeError; a 0-d tensor has the dims 0 and -1; in a reduction the empty
-list ``()`` / ``[]`` means every dim (``all`` / ``any``: none, as in PyTorch).
+in a list is a RuntimeError (once every dim is in range); a 0-d tensor has the dims 0 and -1;
+in a reduction the empty list ``()`` / ``[]`` means every dim (``all`` / ``any``: none, as in
+PyTorch); ``keepdim`` is a bool, and where PyTorch has only ``op()`` and ``op(dim, keepdim)``
+it needs a ``dim``.
 
 >>> import tensorcore as tc
 >>> x = tc.ones(2, 3)
@@ -87,25 +89,63 @@ def dim_list(dim, ndim: int, op: str, empty_is_all: bool = True):
     if type(dim) is tuple or isinstance(dim, (tuple, list)):
         if not dim:
             return None if empty_is_all else ()
-        dims = []
-        for d in dim:
-            d = wrap_dim(d, ndim, op)
-            if d in dims:
-                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
-            dims.append(d)
-        dims = tuple(dims)
+        dims = tuple(wrap_dim(d, ndim, op) for d in dim)  # every dim in range, then no repeat
+        if len(set(dims)) != len(dims):
+            d = next(d for i, d in enumerate(dims) if d in dims[:i])
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
     else:
         dims = (wrap_dim(dim, ndim, op),)
     return dims if ndim else None
 
 
+class _Unset:
+    """The default of an argument whose absence PyTorch tells from ``None`` (``x.sum()`` takes
+    no ``keepdim``; ``x.sum(None, keepdim=True)`` does)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+UNSET = _Unset()
+
+
+def keepdim_flag(keepdim, op: str) -> bool:
+    """``keepdim`` as PyTorch reads it: a bool (anything else is a TypeError); absent: False."""
+    if keepdim is False or keepdim is True:
+        return keepdim
+    if keepdim is UNSET:
+        return False
+    if isinstance(keepdim, np.bool_):
+        return bool(keepdim)
+    raise TypeError(f"{op}(): argument 'keepdim' must be bool, not {type(keepdim).__name__}")
+
+
+def dim_given(dim, keepdim, op: str, none_ok: bool = True):
+    """The ``dim`` of a reduction whose ``keepdim`` exists only with a ``dim`` (sum, mean,
+    prod, max, min; PyTorch has ``op()`` and ``op(dim, keepdim)``): ``keepdim`` without
+    ``dim`` is a TypeError, as is ``dim=None`` where ``none_ok`` is False (prod, max, min take
+    an int). Returns None for "every dim" and ``keepdim`` as a bool."""
+    if dim is UNSET:
+        if keepdim is not UNSET:
+            raise TypeError(f'{op}() missing 1 required positional arguments: "dim"')
+        return None, False
+    if dim is None and not none_ok:
+        raise TypeError(f"{op}(): argument 'dim' must be int, not NoneType")
+    return dim, keepdim_flag(keepdim, op)
+
+
 def size_arg(sizes: tuple, keyword, name: str, op: str) -> tuple:
     """The sizes of ``op(*sizes)``, ``op(sizes)`` (a sequence) or ``op(name=sizes)``, as
-    ints; anything else is a TypeError."""
+    ints; none at all (``op()``; ``op(())`` is the empty size) or anything else is a
+    TypeError, as in PyTorch."""
     if keyword is not None:
         if sizes:
             raise TypeError(f"{op}() got multiple values for argument '{name}'")
         sizes = (keyword,)
+    elif not sizes:
+        raise TypeError(f'{op}() missing 1 required positional arguments: "{name}"')
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
     for s in sizes:

@@ -17,7 +17,18 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._dims import dim_list, expand_back, numpy_names, one_dim, reduced_shape
+from ._dims import (
+    UNSET,
+    as_int,
+    dim_given,
+    dim_list,
+    expand_back,
+    keepdim_flag,
+    numpy_names,
+    one_dim,
+    reduced_shape,
+    wrap_dim,
+)
 from ._util import const
 from .select import where
 
@@ -96,24 +107,28 @@ class MaxDim(Function):
 
 
 @numpy_names
-def max(a, dim=None, keepdim: bool = False):
+def max(a, dim=UNSET, keepdim: bool = UNSET):
     """``max(a)``: the largest value; ``max(a, dim)``: (values, indices); ``max(a, b)``:
-    elementwise maximum."""
+    elementwise maximum. ``keepdim`` needs a ``dim`` (an int), as in PyTorch."""
     return _extreme(a, dim, keepdim, True)
 
 
 @numpy_names
-def min(a, dim=None, keepdim: bool = False):
+def min(a, dim=UNSET, keepdim: bool = UNSET):
     return _extreme(a, dim, keepdim, False)
 
 
 def _extreme(a, dim, keepdim, largest):
+    op = "max" if largest else "min"
     if isinstance(dim, Tensor):
+        if keepdim is not UNSET:
+            raise TypeError(f"{op}(): keepdim is not an argument of {op}(input, other)")
         from .arith import maximum, minimum
         return (maximum if largest else minimum)(a, dim)
+    dim, keepdim = dim_given(dim, keepdim, op, none_ok=False)
     if dim is None:
-        return MaxReduce.apply(a, None, keepdim, largest, True)
-    d = one_dim(dim, a.ndim, "max" if largest else "min")
+        return MaxReduce.apply(a, None, False, largest, True)
+    d = one_dim(dim, a.ndim, op)
     if a.ndim == 0:
         return MaxMin(a.clone(), Tensor._make(a._backend.xp.zeros((), np.int64), a._backend))
     values = MaxDim.apply(a, d, keepdim, largest)
@@ -124,12 +139,25 @@ def _extreme(a, dim, keepdim, largest):
 
 @numpy_names
 def amax(a, dim=(), keepdim: bool = False):
-    return MaxReduce.apply(a, dim_list(dim, a.ndim, "amax"), keepdim, True, False)
+    return MaxReduce.apply(a, _amax_dims(a, dim, "amax"), keepdim_flag(keepdim, "amax"), True,
+                           False)
 
 
 @numpy_names
 def amin(a, dim=(), keepdim: bool = False):
-    return MaxReduce.apply(a, dim_list(dim, a.ndim, "amin"), keepdim, False, False)
+    return MaxReduce.apply(a, _amax_dims(a, dim, "amin"), keepdim_flag(keepdim, "amin"), False,
+                           False)
+
+
+def _amax_dims(a, dim, op):
+    """The dims of amax/amin. On an empty input PyTorch checks each dim in turn (in range,
+    then of non-zero size) before it looks for a repeated one."""
+    if a._data.size == 0 and dim is not None:
+        for d in dim if isinstance(dim, (tuple, list)) else (dim,):
+            if a.shape[wrap_dim(d, a.ndim, op)] == 0:
+                raise IndexError(f"{op}(): Expected reduction dim {wrap_dim(d, a.ndim, op)} "
+                                 f"to have non-zero size.")
+    return dim_list(dim, a.ndim, op)
 
 
 def _arg_indices(a, d, keepdim, largest):
@@ -142,6 +170,10 @@ def _arg_indices(a, d, keepdim, largest):
 
 def _argextreme(a, dim, keepdim, largest):
     op = "argmax" if largest else "argmin"
+    if dim is not None:  # the dim's type before the dtype, as in PyTorch
+        if isinstance(dim, (tuple, list)):
+            raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
+        as_int(dim, "dim", op)
     if a._data.dtype == np.bool_:
         raise RuntimeError(f"{op}(): does not support bool input")
     if dim is None:
@@ -156,9 +188,9 @@ def _argextreme(a, dim, keepdim, largest):
 
 @numpy_names
 def argmax(a, dim=None, keepdim: bool = False):
-    return _argextreme(a, dim, keepdim, True)
+    return _argextreme(a, dim, keepdim_flag(keepdim, "argmax"), True)
 
 
 @numpy_names
 def argmin(a, dim=None, keepdim: bool = False):
-    return _argextreme(a, dim, keepdim, False)
+    return _argextreme(a, dim, keepdim_flag(keepdim, "argmin"), False)

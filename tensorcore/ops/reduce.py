@@ -23,9 +23,12 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _State
 from ..tensor import Tensor
 from ._dims import (
+    UNSET,
     accumulate_dtype,
+    dim_given,
     dim_list,
     expand_back,
+    keepdim_flag,
     kept_shape,
     numpy_names,
     one_dim,
@@ -253,17 +256,36 @@ class LogSoftmax(Function):
 
 # -- public functions -----------------------------------------------------------------------
 # Each takes NumPy's names too (``numpy_names``); its dims are read by ``dim_list`` (any
-# number of dims) or ``one_dim`` (exactly one), as its PyTorch counterpart reads them.
+# number of dims) or ``one_dim`` (exactly one), as its PyTorch counterpart reads them. Where
+# PyTorch has ``op()`` and ``op(dim, keepdim)`` only, ``keepdim`` without ``dim`` is refused
+# (``dim_given``); ``UNSET`` tells an absent argument from ``None``.
 @numpy_names
-def sum(a, dim=None, keepdim: bool = False, *, dtype=None):
+def sum(a, dim=UNSET, keepdim: bool = UNSET, *, dtype=None):
+    dim, keepdim = dim_given(dim, keepdim, "sum")
     dims = dim_list(dim, a.ndim, "sum")
     if dtype is None:
         return Sum.apply(a, dims, keepdim)
-    return Sum.apply(a.to(dtype), dims, keepdim, True)  # cast first, as PyTorch does
+    return Sum.apply(_cast(a, dtype), dims, keepdim, True)  # cast first, as PyTorch does
+
+
+def _cast(a, dtype):
+    """``a`` in a reduction's ``dtype=``: an integer or bool dtype for an input that needs a
+    gradient is refused, as in PyTorch (the result could not carry it)."""
+    dtype = _dtype.as_dtype(dtype)
+    if not dtype.is_floating_point and a.requires_grad and _State.enabled:
+        raise RuntimeError(f"Autograd not support dtype: {dtype}")
+    return a.to(dtype)
 
 
 @numpy_names
-def mean(a, dim=None, keepdim: bool = False, *, dtype=None):
+def mean(a, dim=UNSET, keepdim: bool = UNSET, *, dtype=None):
+    dim, keepdim = dim_given(dim, keepdim, "mean")
+    if dtype is not None:
+        dtype = _dtype.as_dtype(dtype)
+    if not (dtype or a.dtype).is_floating_point:  # before the dims, as in PyTorch
+        raise RuntimeError(f"mean(): could not infer output dtype. "
+                           f"{'Input' if dtype is None else 'Optional'} dtype must be either a "
+                           f"floating point or complex dtype. Got: {dtype or a.dtype}")
     dims = dim_list(dim, a.ndim, "mean")
     if dtype is not None:
         a = a.to(dtype)
@@ -271,55 +293,77 @@ def mean(a, dim=None, keepdim: bool = False, *, dtype=None):
 
 
 @numpy_names
-def var(a, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+def var(a, dim=UNSET, unbiased=None, keepdim: bool = UNSET, *, correction=None):
     """Variance with Bessel's correction by default (``correction=1``), as in PyTorch; a bool
     first argument is ``unbiased`` (PyTorch's ``var(unbiased)`` form)."""
-    return Var.apply(a, *_var_args(a, dim, unbiased, correction, "var"), keepdim, False)
+    return Var.apply(a, *_var_args(a, dim, unbiased, keepdim, correction, "var"), False)
 
 
 @numpy_names
-def std(a, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-    return Var.apply(a, *_var_args(a, dim, unbiased, correction, "std"), keepdim, True)
+def std(a, dim=UNSET, unbiased=None, keepdim: bool = UNSET, *, correction=None):
+    return Var.apply(a, *_var_args(a, dim, unbiased, keepdim, correction, "std"), True)
 
 
-def _var_args(a, dim, unbiased, correction, op):
-    """(dims, correction) of var/std, read as PyTorch reads them."""
-    if isinstance(dim, bool):
-        if unbiased is not None:
-            raise TypeError(f"{op}(): got a bool dim and unbiased; pass dim as an int")
-        dim, unbiased = None, dim
-    if unbiased is not None and correction is not None:
-        raise TypeError(f"{op}(): pass either unbiased or correction, not both")
+def _var_args(a, dim, unbiased, keepdim, correction, op):
+    """(dims, correction, keepdim) of var/std, read as PyTorch's three forms read them:
+    ``var(unbiased)``, ``var(dim, unbiased, keepdim)`` (``unbiased`` with ``keepdim`` needs a
+    ``dim``, None included) and ``var(dim=None, *, correction, keepdim)``."""
+    if isinstance(dim, bool):  # var(unbiased): nothing else
+        if unbiased is not None or keepdim is not UNSET or correction is not None:
+            raise TypeError(f"{op}(): a bool first argument is unbiased, and takes no other "
+                            f"argument; pass dim as an int")
+        dim, unbiased = UNSET, dim
+    if unbiased is not None:
+        if correction is not None:
+            raise TypeError(f"{op}(): pass either unbiased or correction, not both")
+        if dim is UNSET and keepdim is not UNSET:
+            raise TypeError(f"{op}(): unbiased with keepdim needs a dim (or use correction=)")
+        if not isinstance(unbiased, (bool, np.bool_)):
+            raise TypeError(f"{op}(): argument 'unbiased' must be bool, not "
+                            f"{type(unbiased).__name__}")
+    keepdim = keepdim_flag(keepdim, op)
     if not a.dtype.is_floating_point:
         raise RuntimeError("std and var only support floating point and complex dtypes")
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    return dim_list(dim, a.ndim, op), correction
+    return dim_list(None if dim is UNSET else dim, a.ndim, op), correction, keepdim
 
 
 @numpy_names
-def prod(a, dim=None, keepdim: bool = False, *, dtype=None):
+def prod(a, dim=UNSET, keepdim: bool = UNSET, *, dtype=None):
+    dim, keepdim = dim_given(dim, keepdim, "prod", none_ok=False)
     dims = None if dim is None else (one_dim(dim, a.ndim, "prod"),)
     if a.ndim == 0:
         dims = None
     if dtype is not None:
-        a = a.to(dtype)
+        a = _cast(a, dtype)
     return Prod.apply(a, dims, keepdim)
 
 
 @numpy_names
 def logsumexp(a, dim, keepdim: bool = False):
+    """log(sum(exp(x))) over ``dim`` (required, not None). ``dim=()`` is every dim with
+    ``keepdim=True``; without it PyTorch 2.13 raises for a non-empty input of rank 1 or more
+    (its result and its max disagree in shape), and so does tensorcore."""
+    if dim is None:
+        raise TypeError("logsumexp(): argument 'dim' must be tuple of ints, not NoneType")
+    keepdim = keepdim_flag(keepdim, "logsumexp")
     dims = dim_list(dim, a.ndim, "logsumexp")
+    if dims is None and a.ndim and a._data.size and not keepdim:  # dim=(): PyTorch's error
+        raise RuntimeError(f"output with shape [] doesn't match the broadcast shape "
+                           f"{[1] * a.ndim}")
     if not a.dtype.is_floating_point:  # integers and bools give the default float dtype
         a = a.to(_dtype.get_default_dtype())
     return LogSumExp.apply(a, dims, keepdim)
 
 
 def _softmax_input(a, dim, dtype, op):
+    """The input (in ``dtype``) and dim of softmax / log_softmax: the dim is checked first; an
+    integer or bool input is refused unless it is empty (PyTorch runs no kernel then)."""
     d = one_dim(dim, a.ndim, op)
     if dtype is not None:
         a = a.to(dtype)
-    if not a.dtype.is_floating_point:
+    if not a.dtype.is_floating_point and a._data.size:
         raise NotImplementedError(f'"{op}" not implemented for \'{a.dtype.name}\' (a floating '
                                   f'point input, or dtype=, is needed)')
     return a, d
@@ -361,9 +405,9 @@ def _bool_reduce(a, dim, keepdim, op):
 
 @numpy_names
 def all(a, dim=None, keepdim: bool = False):
-    return _bool_reduce(a, dim, keepdim, "all")
+    return _bool_reduce(a, dim, keepdim_flag(keepdim, "all"), "all")
 
 
 @numpy_names
 def any(a, dim=None, keepdim: bool = False):
-    return _bool_reduce(a, dim, keepdim, "any")
+    return _bool_reduce(a, dim, keepdim_flag(keepdim, "any"), "any")

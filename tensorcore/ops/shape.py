@@ -82,7 +82,7 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.permute(*ctx.inverse), None
+        return g.permute(ctx.inverse), None
 
 
 class Expand(Function):
@@ -251,16 +251,18 @@ def unsqueeze(a, dim: int):
 
 def permute(a, *sizes, dims=None):
     order = size_arg(sizes, dims, "dims", "permute")
-    if not order and dims is None and a.ndim:
-        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     if len(order) != a.ndim:
         raise RuntimeError(f"permute(): number of dimensions in the tensor input does not "
                            f"match the length of the desired ordering of dimensions i.e. "
                            f"input.dim() = {a.ndim} is not equal to len(dims) = {len(order)}")
-    order = tuple(wrap_dim(d, a.ndim, "permute") for d in order)
-    if len(set(order)) != len(order):
-        raise RuntimeError("permute(): duplicate dims are not allowed.")
-    return as_view(Permute.apply(a, order), a, lambda t: t.permute(*order))
+    wrapped = []
+    for d in order:  # in order, as PyTorch: a repeat is found before a later dim out of range
+        d = wrap_dim(d, a.ndim, "permute")
+        if d in wrapped:
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        wrapped.append(d)
+    order = tuple(wrapped)
+    return as_view(Permute.apply(a, order), a, lambda t: t.permute(order))
 
 
 def transpose(a, dim0: int, dim1: int):
@@ -269,7 +271,7 @@ def transpose(a, dim0: int, dim1: int):
         return a
     dims = list(range(a.ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return permute(a, *dims)
+    return permute(a, dims)
 
 
 def swapaxes(a, axis0: int, axis1: int):
@@ -365,14 +367,14 @@ concatenate = concat = cat
 @numpy_names
 def stack(tensors, dim: int = 0):
     tensors, dtype = _tensor_list(tensors, "stack")
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"stack(): argument 'dim' must be int, not {type(dim).__name__}")
+    d = wrap_dim(dim, tensors[0].ndim + 1, "stack")  # before the sizes, as in PyTorch
     for i, t in enumerate(tensors[1:], 1):
         if t.shape != tensors[0].shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at "
                                f"entry {i}")
-    if isinstance(dim, (tuple, list)):
-        raise TypeError(f"stack(): argument 'dim' must be int, not {type(dim).__name__}")
-    d = wrap_dim(dim, tensors[0].ndim + 1, "stack")
     return Stack.apply(d, dtype, *tensors)
 
 
@@ -402,10 +404,11 @@ def split(a, split_size_or_sections=None, dim: int = 0, *, split_size=None):
         split_size_or_sections = split_size
     if split_size_or_sections is None:
         raise TypeError("split() missing 1 required positional argument: 'split_size'")
-    d = one_dim(dim, a.ndim, "split")
-    n = a.shape[d]
     if isinstance(split_size_or_sections, (tuple, list)):
         sizes = [as_int(s, "split_sizes", "split") for s in split_size_or_sections]
+        _need_1d(a, dim, "split")
+        d = one_dim(dim, a.ndim, "split")
+        n = a.shape[d]
         if min(sizes, default=0) < 0:
             raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
                                f"entries, but got split_sizes={sizes}")
@@ -413,17 +416,27 @@ def split(a, split_size_or_sections=None, dim: int = 0, *, split_size=None):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
                                f"(input tensor's size at dimension {d}), but got "
                                f"split_sizes={sizes}")
-    else:
-        step = as_int(split_size_or_sections, "split_size", "split")
-        if step < 0:
-            raise RuntimeError(f"split expects split_size be non-negative, but got "
-                               f"split_size={step}")
-        if step == 0 and n:
-            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
-                               f"dimension size of {n}")
-        sizes = [min(step, n - s) for s in range(0, n, step)] if n else [0]
-    return _pieces(a, d, sizes)
+        return _pieces(a, d, sizes)
+    step = as_int(split_size_or_sections, "split_size", "split")
+    _need_1d(a, dim, "split")
+    if step < 0:  # checked before the dim, as in PyTorch
+        raise RuntimeError(f"split expects split_size be non-negative, but got "
+                           f"split_size={step}")
+    d = one_dim(dim, a.ndim, "split")
+    n = a.shape[d]
+    if step == 0 and n:
+        raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                           f"dimension size of {n}")
+    return _pieces(a, d, [min(step, n - s) for s in range(0, n, step)] if n else [0])
 
+
+def _need_1d(a, dim, op):
+    """split/chunk of a 0-d tensor: a RuntimeError whatever the (int) dim, as in PyTorch."""
+    if a.ndim == 0:
+        if isinstance(dim, (tuple, list)):
+            raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
+        as_int(dim, "dim", op)
+        raise RuntimeError(f"{op} expects at least a 1-dimensional tensor")
 
 
 def _pieces(a, d, sizes):
@@ -437,7 +450,8 @@ def _pieces(a, d, sizes):
 @numpy_names
 def chunk(a, chunks: int, dim: int = 0):
     chunks = as_int(chunks, "chunks", "chunk")
-    if chunks <= 0:
+    _need_1d(a, dim, "chunk")
+    if chunks <= 0:  # checked before the dim, as in PyTorch
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     d = one_dim(dim, a.ndim, "chunk")
     n = a.shape[d]
@@ -450,14 +464,12 @@ def repeat(a, *sizes, repeats=None):
     """Tile ``a``: each dim ``i`` (after leading 1s are added) ``sizes[i]`` times, as a
     broadcast of interleaved singleton dims, reshaped (its gradient sums the tiles)."""
     sizes = size_arg(sizes, repeats, "repeats", "repeat")
-    if not sizes:
-        raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
     if len(sizes) < a.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
                            "of dimensions of tensor")
     shape = (1,) * (len(sizes) - a.ndim) + a.shape
     out_shape = tuple(r * n for r, n in zip(sizes, shape))
-    if min(out_shape) < 0:
+    if min(out_shape, default=0) < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension "
                            f"{min(out_shape)}: {list(out_shape)}")
     paired = tuple(v for n in shape for v in (1, n))
