@@ -130,20 +130,57 @@ def _index_past_a_second_ellipsis(op: str, case: Case, diffs: list) -> bool:
         "call: error class: tensorcore IndexError")
 
 
-def _empty_setitem_error_class(op: str, case: Case, diffs: list) -> bool:
-    """``x[index] = v`` into an empty tensor where both raise: PyTorch's out-of-range index
-    (IndexError) before tensorcore's value-shape mismatch (RuntimeError)."""
-    target = case.args[0] if op.endswith("= v") and case.args else None
-    return isinstance(target, Arr) and target.value.size == 0 and _all(
-        diffs, "call: error class: tensorcore RuntimeError: shape mismatch")
-
-
 def _integer_tensor_never_requires_grad(op: str, case: Case, diffs: list) -> bool:
     """``z[index] = v`` into an integer or bool ``z`` with a 0-d ``v`` that requires grad:
     PyTorch (through fill_) marks ``z`` as requiring grad, tensorcore never does."""
     target = case.args[0] if op.endswith("= v") and case.args else None
     return isinstance(target, Arr) and target.value.dtype.kind in "biu" and _all(
         diffs, "result: requires_grad: tensorcore False, torch True")
+
+
+def _dims_of(case: Case):
+    dims = case.kwargs.get("dim", case.kwargs.get("axis"))
+    return case.args[1] if dims is None and len(case.args) > 1 else dims
+
+
+def _var_over_no_dims(op: str, case: Case, diffs: list) -> bool:
+    """var / std with ``dim=()``: both reduce over every dim, but PyTorch's backward counts
+    one element (its gradient is +-inf, or n times too large); tensorcore's is the
+    full reduction's."""
+    return op in ("x.var", "x.std") and _dims_of(case) in ((), []) and \
+        _all(diffs, "grad of input")
+
+
+def _gelu_of_inf(op: str, case: Case, diffs: list) -> bool:
+    """gelu(+inf) in float32: PyTorch's vectorised kernel gives NaN (its strided, 0-d and
+    float64 paths give inf, as tensorcore does)."""
+    x = case.args[0] if case.args else None
+    return op == "F.gelu" and isinstance(x, Arr) and x.value.dtype == np.float32 and \
+        bool(np.isposinf(x.value).any()) and _all(diffs, "result: values differ", "grad of")
+
+
+def _checks_without_elements(op: str, case: Case, diffs: list) -> bool:
+    """A call on tensors with no elements where PyTorch skips a check (index bounds, matmul
+    dtypes, expand to a negative size) or makes another one first: tensorcore raises."""
+    arrays = [a.value for a in case.args if isinstance(a, Arr)]
+    empty = any(v.size == 0 for v in arrays) or (
+        op.startswith("x[") and len(case.args) > 1 and _empty_slice(case.args[0], case.args[1]))
+    return empty and op.startswith(("x[", "a @ b", "x.expand")) and _all(
+        diffs, "call: only tensorcore raises", "call: error class: tensorcore")
+
+
+def _empty_slice(x, index) -> bool:
+    """Whether a slice of ``index`` selects nothing along some dimension of ``x``."""
+    shape = x.value.shape if isinstance(x, Arr) else ()
+    return any(isinstance(e, slice) and e.step != 0 and any(
+        len(range(*e.indices(n))) == 0 for n in shape) for e in _entries(index))
+
+
+def _index_with_several_errors(op: str, case: Case, diffs: list) -> bool:
+    """An indexing call that both sides refuse, for different reasons: it has several errors
+    (a leaf written through a view, index shapes, a zero step, a value that does not fit)
+    and each side reports another one first."""
+    return op.startswith("x[") and _all(diffs, "call: error class:")
 
 
 @dataclass(frozen=True)
@@ -173,12 +210,21 @@ KNOWN_DIFFERENCES = [
     KnownDifference("index-past-a-second-ellipsis", _index_past_a_second_ellipsis,
                     "entries after a second ... that reaches the end raise IndexError",
                     "differences-from-pytorch.md#indexing"),
-    KnownDifference("empty-setitem-error-class", _empty_setitem_error_class,
-                    "writing into an empty tensor: which of two errors is raised first",
-                    "differences-from-pytorch.md#indexing"),
     KnownDifference("integer-tensor-never-requires-grad", _integer_tensor_never_requires_grad,
                     "an integer or bool tensor written from a tensor needing grad needs none",
                     "differences-from-pytorch.md#indexing"),
+    KnownDifference("index-with-several-errors", _index_with_several_errors,
+                    "an index both refuse: another of its errors may be reported first",
+                    "differences-from-pytorch.md#indexing"),
+    KnownDifference("var-over-no-dims", _var_over_no_dims,
+                    "var/std(dim=()): PyTorch's gradient counts one element",
+                    "differences-from-pytorch.md#pytorch-quirks"),
+    KnownDifference("gelu-of-inf", _gelu_of_inf,
+                    "gelu(+inf) in float32 is inf (PyTorch's vectorised kernel: NaN)",
+                    "differences-from-pytorch.md#pytorch-quirks"),
+    KnownDifference("checks-without-elements", _checks_without_elements,
+                    "tensors without elements are checked as others are",
+                    "differences-from-pytorch.md#pytorch-quirks"),
 ]
 
 

@@ -131,3 +131,13 @@ def test_writing_a_tensor_that_needs_grad_into_integers_records_nothing(device, 
     z.copy_(x)
     assert not z.requires_grad and z.grad_fn is None
     assert z.dtype == dtype
+
+
+def test_the_order_of_a_zero_slice_step_and_too_many_indices(device):
+    # as PyTorch: a lone slice on a 0-d tensor is refused for its step; in a tuple, the
+    # count of indices is checked first
+    z = tc.tensor(1.5, device=device)
+    with pytest.raises(ValueError, match="step"):
+        z[-2:-2:0] = tc.tensor(-0.5, device=device)
+    with pytest.raises(IndexError, match="too many indices"):
+        tc.tensor([-2.5], device=device)[-1::0, -1::0]

@@ -76,8 +76,10 @@ def parse(index, a: Tensor) -> Index:
     shape = a._data.shape
     if type(index) is int:  # the common case first
         return Index((_checked_int(index, shape, 0, 0), Ellipsis))
-    if type(index) is slice and shape:
-        return Index((_checked_slice(index), Ellipsis))
+    if type(index) is slice:
+        checked = _checked_slice(index)  # on a 0-d tensor too, before its IndexError
+        if shape:
+            return Index((checked, Ellipsis))
     if type(index) is tuple:
         if len(index) <= len(shape):  # integers and slices only: the basic lane
             basic, rdim = [], 0
@@ -273,14 +275,16 @@ def _check_bounds(checks, backend) -> None:
     None for one in range, result dimension), for array libraries that wrap such indices
     silently: this reads the index's range on the host, and not while capturing. As in
     PyTorch, indices that broadcast to nothing index nothing and are not checked."""
-    if backend.checks_index_bounds or not checks or backend.capturing():
+    if not checks:
         return
     shapes = [arr.shape for arr, _, _ in checks]
-    try:
+    try:  # on every backend: PyTorch's first complaint, before a write's value is checked
         size = math.prod(np.broadcast_shapes(*shapes))
     except ValueError:
         raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together "
                          f"with shapes {', '.join(str(list(s)) for s in shapes)}") from None
+    if backend.checks_index_bounds or backend.capturing():
+        return
     for arr, n, rdim in checks if size else ():
         if n is None:
             continue
