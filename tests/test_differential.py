@@ -3,8 +3,9 @@
 
 The ops are tables of data (``tests/differential/ops_*.py``: name, tensorcore callable,
 PyTorch callable, hypothesis strategy of the arguments); ``tests/differential/harness.py``
-runs a call on both sides and lists the differences. One hypothesis test per op, so one
-broken op hides no other. The only allowed exceptions are the deliberate differences of
+runs a call on both sides and lists the differences. Each example runs on one of
+tensorcore's CPU backends (numba, numpy), drawn with the example. One hypothesis test per op,
+so one broken op hides no other. The only allowed exceptions are the deliberate differences of
 ``KNOWN_DIFFERENCES`` below, each documented in docs/differences-from-pytorch.md.
 
 Reproducible and bounded: a fixed number of examples per op (``weight`` times
