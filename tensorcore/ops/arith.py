@@ -24,7 +24,7 @@ from ..autograd.function import Function, apply_plain
 from ..autograd.grad_mode import _State
 from ..tensor import Tensor
 from ._util import as_operand as _as_operand
-from ._util import checked_scalar, const, operands, wrap_int
+from ._util import checked_scalar, const, int_range, operands, wrap_int
 from .division import (  # noqa: F401  (re-exported: the ops of TENSOR_METHODS and their nodes)
     DivMode,
     FloorDivide,
@@ -234,10 +234,11 @@ def _pow_by_number(a: Tensor, b):
     """``a ** b`` with ``b`` a Python number: PyTorch's result dtype, its checked conversion
     of ``b`` and its refusal of negative integer powers of integers."""
     x = a._data
-    if x.dtype.kind == "f" and (type(b) is float or type(b) is int and -2**31 <= b < 2**31):
+    if x.dtype.kind == "f" and x.dtype.itemsize > 2 and (
+            type(b) is float or type(b) is int and -2**31 <= b < 2**31):
         return x ** b  # the common case, cheaply
     dt = _dtype.promote_types_of(a, b)
-    b = checked_scalar(b, dt)
+    b = checked_scalar(b, dt, float_range=dt is _dtype.float16)  # PyTorch: float32 takes any
     if x.dtype != dt.np:
         x = x.astype(dt.np)
     if dt is _dtype.bool_:  # bool ** bool: True ** b is True, False ** b is not b
@@ -364,9 +365,11 @@ def binary(fn, op, a, b):
 
 
 def _times_alpha(a, b, alpha):
-    """``b * alpha`` for ``add``/``sub``, after PyTorch's checks of ``alpha`` against the
-    result type: no float alpha for an integer result, no bool alpha for a non-bool one, an
-    int alpha must fit an integer result."""
+    """``b * alpha`` for ``add``/``sub``, computed in the result type of ``a`` and ``b`` (as
+    PyTorch's kernel: ``0-d float64 + alpha * bool tensor`` is float64), after PyTorch's
+    checks of ``alpha`` against that type: no float alpha for an integer result, no bool
+    alpha for a non-bool one, an alpha must fit it (int8, float16...); a bool result takes
+    alpha as a bool."""
     if isinstance(alpha, Tensor):
         alpha = alpha.item()
     dt = _dtype.promote_types_of(a, b)
@@ -375,7 +378,14 @@ def _times_alpha(a, b, alpha):
                            "point number.")
     if isinstance(alpha, bool) and dt is not _dtype.bool_:
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
-    return b * checked_scalar(alpha, dt)
+    alpha = checked_scalar(alpha, dt, float_range=True)
+    if not isinstance(b, Tensor):
+        if type(b) is int:
+            int_range(b)  # OverflowError past int64/uint64 even when alpha is 0
+        return (b and bool(alpha)) if dt is _dtype.bool_ else b * alpha
+    if b.dtype is not dt:
+        b = b.to(dt)
+    return b * (bool(alpha) if dt is _dtype.bool_ else alpha)
 
 
 def _no_tensor(name: str, a, b) -> TypeError:
@@ -399,6 +409,7 @@ def sub(a, b, *, alpha=1):
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise _no_tensor("sub", a, b)
     if alpha != 1 or type(alpha) is not int:
+        _no_bool_sub(*((a, b) if isinstance(a, Tensor) else (b, a)))  # before alpha hides it
         b = _times_alpha(a, b, alpha)
     if not isinstance(a, Tensor):
         return RSub.apply(b, a)
