@@ -219,3 +219,26 @@ def test_inplace_integer_division_by_zero_raises_only_when_not_empty(device, nam
     assert getattr(empty, name)(0).shape == (4, 0, 1)
     with pytest.raises(RuntimeError, match="ZeroDivisionError"):
         getattr(tc.tensor([1, 2], device=device), name)(0)
+
+
+def test_alpha_times_a_number_as_the_result_type_holds_it(device):
+    f = tc.tensor(2.5, device=device)
+    assert tc.add(f, -2**33, alpha=-2**33).item() == 2.5 + 2.0**66  # a float: no overflow
+    assert tc.sub(f, -2**33, alpha=-2**33).item() == 2.5 - 2.0**66
+    b = tc.tensor([True, False], device=device)  # int64: the product wraps
+    np.testing.assert_array_equal(to_numpy(b.add(2**63 - 1, alpha=2**40)),
+                                  [1 - 2**40, -2**40])
+    i32 = tc.tensor([1, 2], dtype=tc.int32, device=device)
+    np.testing.assert_array_equal(to_numpy(i32.add(2**31 - 1, alpha=2)), [-1, 0])
+
+
+@pytest.mark.parametrize("exponent,expected", [
+    (2**31 + 7, [-1.0, -np.inf, 0.0]), (2.0**24 + 1, [-1.0, -np.inf, 0.0]),
+    (2**24 + 1, [-1.0, -np.inf, 0.0]), (-(2**24) - 1, [-1.0, -0.0, np.inf]),
+    (2**53 + 1, [1.0, np.inf, 0.0])])  # past 2**53 a double is even, as in PyTorch
+def test_float32_power_keeps_an_odd_exponent_odd(device, exponent, expected):
+    x = tc.tensor([-1.0, -2.4, 0.0], device=device)
+    out = x ** exponent
+    assert out.dtype == tc.float32
+    np.testing.assert_array_equal(to_numpy(out), expected)
+    np.testing.assert_array_equal(to_numpy(tc.pow(x, exponent)), expected)

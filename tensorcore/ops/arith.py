@@ -235,10 +235,12 @@ def _pow_by_number(a: Tensor, b):
     of ``b`` and its refusal of negative integer powers of integers."""
     x = a._data
     if x.dtype.kind == "f" and x.dtype.itemsize > 2 and (
-            type(b) is float or type(b) is int and -2**31 <= b < 2**31):
-        return x ** b  # the common case, cheaply
+            type(b) is float or type(b) is int) and -2**24 <= b <= 2**24:
+        return x ** b  # the common case, cheaply (b is exact in float32)
     dt = _dtype.promote_types_of(a, b)
     b = checked_scalar(b, dt, float_range=dt is _dtype.float16)  # PyTorch: float32 takes any
+    if dt is _dtype.float32:  # PyTorch keeps the exponent a double (2**24 + 1 stays odd)
+        return (x.astype(np.float64) ** float(b)).astype(np.float32)
     if x.dtype != dt.np:
         x = x.astype(dt.np)
     if dt is _dtype.bool_:  # bool ** bool: True ** b is True, False ** b is not b
@@ -379,10 +381,14 @@ def _times_alpha(a, b, alpha):
     if isinstance(alpha, bool) and dt is not _dtype.bool_:
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
     alpha = checked_scalar(alpha, dt, float_range=True)
-    if not isinstance(b, Tensor):
+    if not isinstance(b, Tensor):  # a number: the product as the result type holds it
         if type(b) is int:
             int_range(b)  # OverflowError past int64/uint64 even when alpha is 0
-        return (b and bool(alpha)) if dt is _dtype.bool_ else b * alpha
+        if dt is _dtype.bool_:
+            return b and bool(alpha)
+        if dt.is_floating_point:
+            return float(b) * alpha
+        return wrap_int((b * alpha) & (2**64 - 1), dt.np)  # wraps as the integer type does
     if b.dtype is not dt:
         b = b.to(dt)
     return b * (bool(alpha) if dt is _dtype.bool_ else alpha)
