@@ -142,6 +142,8 @@ class Where(Function):
 def _tensors_only(name: str, a, b) -> None:
     """PyTorch's ``maximum``, ``minimum`` and the logical ops take two tensors: a number (or
     an array, a list) for either is a TypeError, as there."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return
     for pos, (arg, v) in enumerate((("input", a), ("other", b)), 1):
         if not isinstance(v, Tensor):
             raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
@@ -219,9 +221,7 @@ def _broadcast_error(name: str, a, b, e: ValueError) -> RuntimeError:
     return RuntimeError(f"{name}: the shapes {shapes} cannot be broadcast together ({e})")
 
 
-def _compare(name):
-    compare = getattr(_operator, name)
-
+def _compare(name, compare):
     def op(a, b):
         if not isinstance(a, Tensor):  # PyTorch has no (Number, Tensor) overload
             raise TypeError(f"{name}() received an invalid combination of arguments - got "
@@ -232,13 +232,17 @@ def _compare(name):
             out = compare(x, y)
         except ValueError as e:
             raise _broadcast_error(name, a, b, e) from None
-        return _result(a, out)
+        if type(out) is not a._backend.array_type:  # 0-d operands give a NumPy scalar
+            out = a._backend.asarray(out)
+        return Tensor._make(out, a._backend)
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` as a bool tensor (no gradient)."
     return op
 
 
-eq, ne, lt, le, gt, ge = (_compare(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+eq, ne, lt, le, gt, ge = (_compare(n, f) for n, f in (
+    ("eq", _operator.eq), ("ne", _operator.ne), ("lt", _operator.lt), ("le", _operator.le),
+    ("gt", _operator.gt), ("ge", _operator.ge)))
 
 
 def _result(t: Tensor, out) -> Tensor:
