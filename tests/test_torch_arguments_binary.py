@@ -242,3 +242,18 @@ def test_float32_power_keeps_an_odd_exponent_odd(device, exponent, expected):
     assert out.dtype == tc.float32
     np.testing.assert_array_equal(to_numpy(out), expected)
     np.testing.assert_array_equal(to_numpy(tc.pow(x, exponent)), expected)
+
+
+def test_alpha_gradient_is_scaled_before_the_broadcast_sum(device):
+    a = tc.tensor([1.0, 2.0], device=device, requires_grad=True)
+    b = tc.tensor([[3.0], [4.0]], device=device, requires_grad=True)
+    out = tc.sub(a, b, alpha=2.5)
+    np.testing.assert_array_equal(to_numpy(out), [[-6.5, -5.5], [-9.0, -8.0]])
+    out.sum().backward()
+    np.testing.assert_array_equal(to_numpy(a.grad), [2.0, 2.0])
+    np.testing.assert_array_equal(to_numpy(b.grad), [[-5.0], [-5.0]])
+    # each element of g is scaled first: a zero g times an infinite alpha is NaN (PyTorch)
+    y = tc.tensor(-0.5, device=device, requires_grad=True)
+    x = tc.tensor([[0], [-4], [-5]], dtype=tc.int32, device=device)
+    x.add(y, alpha=-np.inf).backward(tc.tensor([[1.0], [0.0], [2.0]], device=device))
+    assert np.isnan(y.grad.item())

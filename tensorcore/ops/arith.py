@@ -136,6 +136,28 @@ class RSub(Function):
         return -g, None
 
 
+class AddAlpha(Function):
+    """``a + alpha * b`` (``a - alpha * b`` when ``subtract``) of two tensors in their result
+    type, as PyTorch's kernel: ``alpha`` (already checked against that type) scales ``b``
+    after promotion (``0-d float64 + alpha * bool tensor`` is float64). d/da = g (``-g``...),
+    d/db = g * alpha elementwise before the engine sums it to ``b``'s shape, as PyTorch (a
+    zero ``g`` with an infinite alpha gives NaN)."""
+
+    array_forward = True
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, a, b, alpha, subtract):
+        x, y = operands(a, b)
+        ctx.scale = -alpha if subtract else alpha
+        y = y * alpha
+        return x - y if subtract else x + y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g * ctx.scale, None, None
+
+
 class Mul(Function):
     """Saves ``b`` only when ``a`` needs a gradient and ``a`` only when ``b`` does (a Python
     number is kept as it is, never version-checked), as PyTorch's mul."""
@@ -366,12 +388,10 @@ def binary(fn, op, a, b):
     return Tensor._make(out, a._backend)
 
 
-def _times_alpha(a, b, alpha):
-    """``b * alpha`` for ``add``/``sub``, computed in the result type of ``a`` and ``b`` (as
-    PyTorch's kernel: ``0-d float64 + alpha * bool tensor`` is float64), after PyTorch's
-    checks of ``alpha`` against that type: no float alpha for an integer result, no bool
-    alpha for a non-bool one, an alpha must fit it (int8, float16...); a bool result takes
-    alpha as a bool."""
+def _checked_alpha(a, b, alpha):
+    """``alpha`` of ``add``/``sub`` after PyTorch's checks against the result type of ``a``
+    and ``b``: no float alpha for an integer result, no bool alpha for a non-bool one, an
+    alpha must fit it (int32, float16...); a bool result takes alpha as a bool."""
     if isinstance(alpha, Tensor):
         alpha = alpha.item()
     dt = _dtype.promote_types_of(a, b)
@@ -381,17 +401,33 @@ def _times_alpha(a, b, alpha):
     if isinstance(alpha, bool) and dt is not _dtype.bool_:
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
     alpha = checked_scalar(alpha, dt, float_range=True)
-    if not isinstance(b, Tensor):  # a number: the product as the result type holds it
-        if type(b) is int:
-            int_range(b)  # OverflowError past int64/uint64 even when alpha is 0
-        if dt is _dtype.bool_:
-            return b and bool(alpha)
-        if dt.is_floating_point:
-            return float(b) * alpha
-        return wrap_int((b * alpha) & (2**64 - 1), dt.np)  # wraps as the integer type does
-    if b.dtype is not dt:
-        b = b.to(dt)
-    return b * (bool(alpha) if dt is _dtype.bool_ else alpha)
+    return (bool(alpha) if dt is _dtype.bool_ else alpha), dt
+
+
+def _number_times_alpha(b, alpha, dt: _dtype.dtype):
+    """``b * alpha`` for a number ``b``, as the result type ``dt`` holds it: a float for a
+    float result, wrapped for an integer one (no OverflowError), a bool for a bool one."""
+    if type(b) is int:
+        int_range(b)  # OverflowError past int64/uint64 even when alpha is 0
+    if dt is _dtype.bool_:
+        return b and alpha
+    if dt.is_floating_point:
+        return float(b) * alpha
+    return wrap_int((b * alpha) & (2**64 - 1), dt.np)
+
+
+def _add_alpha(a, b, alpha, subtract: bool):
+    """``a + alpha * b`` (``a - alpha * b``) with ``alpha`` other than the int 1."""
+    if subtract:  # a bool operand is refused before alpha could hide it
+        _no_bool_sub(*((a, b) if isinstance(a, Tensor) else (b, a)))
+    alpha, dt = _checked_alpha(a, b, alpha)
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return AddAlpha.apply(a, b, alpha, subtract)
+    if not isinstance(b, Tensor):
+        b = _number_times_alpha(b, alpha, dt)
+        return Sub.apply(a, b) if subtract else Add.apply(a, b)
+    b = (b if b.dtype is dt else b.to(dt)) * alpha  # a number ``a``: b's shape is the result's
+    return RSub.apply(b, a) if subtract else Add.apply(b, a)
 
 
 def _no_tensor(name: str, a, b) -> TypeError:
@@ -404,7 +440,7 @@ def add(a, b, *, alpha=1):
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise _no_tensor("add", a, b)
     if alpha != 1 or type(alpha) is not int:
-        b = _times_alpha(a, b, alpha)
+        return _add_alpha(a, b, alpha, False)
     if not isinstance(a, Tensor):
         a, b = b, a
     return Add.apply(a, b)
@@ -415,8 +451,7 @@ def sub(a, b, *, alpha=1):
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise _no_tensor("sub", a, b)
     if alpha != 1 or type(alpha) is not int:
-        _no_bool_sub(*((a, b) if isinstance(a, Tensor) else (b, a)))  # before alpha hides it
-        b = _times_alpha(a, b, alpha)
+        return _add_alpha(a, b, alpha, True)
     if not isinstance(a, Tensor):
         return RSub.apply(b, a)
     return Sub.apply(a, b)
