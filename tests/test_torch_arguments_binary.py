@@ -257,3 +257,14 @@ def test_alpha_gradient_is_scaled_before_the_broadcast_sum(device):
     x = tc.tensor([[0], [-4], [-5]], dtype=tc.int32, device=device)
     x.add(y, alpha=-np.inf).backward(tc.tensor([[1.0], [0.0], [2.0]], device=device))
     assert np.isnan(y.grad.item())
+
+
+@pytest.mark.parametrize("exponent,expected", [
+    (0, [0.0, 0.0, 0.0, 0.0]), (0.0, [0.0, 0.0, 0.0, 0.0]),
+    (False, [np.nan, 0.0, -0.0, 0.0]),  # PyTorch's zero-exponent rule misses False
+    (True, [1.0, 1.0, 1.0, 1.0])])
+def test_pow_gradient_at_a_zero_exponent(device, exponent, expected):
+    x = tc.tensor([0.0, 2.0, -1.0, np.inf], dtype=tc.float64, device=device,
+                  requires_grad=True)
+    x.pow(exponent).sum().backward()
+    np.testing.assert_array_equal(to_numpy(x.grad), expected)

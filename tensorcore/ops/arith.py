@@ -302,8 +302,9 @@ class Pow(Function):
         ga = gb = None
         if na:
             if not isinstance(b, Tensor):
-                ga = (const(g, g._backend.xp.zeros_like(g._data)) if b == 0
-                      else g * b * a ** (b - 1))
+                # zero for a zero exponent; PyTorch's test misses False: g * 0 * a ** -1
+                ga = (const(g, g._backend.xp.zeros_like(g._data))
+                      if b == 0 and type(b) is not bool else g * b * a ** (b - 1))
             else:
                 ga = where(b == 0, 0.0, g * b * a ** (b - 1))
         if nb:
