@@ -93,11 +93,19 @@ def test_clamp_bounds_are_both_numbers_or_both_tensors(device, fn):
     x = tc.tensor([-2.0, 0.5, 3.0], device=device)
     lo, hi = tc.tensor(-1.0, device=device), tc.tensor([1.0, 1.0, 2.0], device=device)
     with pytest.raises(TypeError, match="invalid combination"):
-        fn(x, min=lo, max=2.0)
+        fn(x, min=tc.tensor([-1.0], device=device), max=2.0)
     with pytest.raises(TypeError, match="invalid combination"):
         fn(x, min=-1.0, max=hi)
+    with pytest.raises(TypeError, match="invalid combination"):  # a 0-d one needing grad
+        fn(x, min=tc.tensor(-1.0, device=device, requires_grad=True), max=2.0)
     with pytest.raises(TypeError, match="invalid combination"):
         fn(x, max=[1.0, 1.0, 2.0])
+    # a 0-d tensor without grad passes for a number (PyTorch's Scalar): number promotion
+    np.testing.assert_array_equal(to_numpy(fn(x, min=lo, max=2.0)), [-1.0, 0.5, 2.0])
+    i = tc.tensor([1, 9], device=device)
+    out = fn(i, min=tc.tensor(5.0, dtype=tc.float64, device=device), max=7)
+    assert out.dtype == tc.float32  # as int64 tensor with a float number
+    np.testing.assert_array_equal(to_numpy(out), [5.0, 7.0])
     np.testing.assert_array_equal(to_numpy(fn(x, min=lo, max=hi)), [-1.0, 0.5, 2.0])
     np.testing.assert_array_equal(to_numpy(fn(x, min=-1.0, max=2.0)), [-1.0, 0.5, 2.0])
     np.testing.assert_array_equal(to_numpy(fn(x, min=lo)), [-1.0, 0.5, 3.0])
@@ -268,3 +276,16 @@ def test_pow_gradient_at_a_zero_exponent(device, exponent, expected):
                   requires_grad=True)
     x.pow(exponent).sum().backward()
     np.testing.assert_array_equal(to_numpy(x.grad), expected)
+
+
+def test_bool_clamp_takes_one_tensor_bound_only(device):
+    b = tc.tensor([True, False], device=device)
+    t, f = tc.tensor([True], device=device), tc.tensor(False, device=device)
+    np.testing.assert_array_equal(to_numpy(b.clamp(min=t)), [True, True])
+    np.testing.assert_array_equal(to_numpy(b.clamp(max=f)), [False, False])
+    for call in (lambda: b.clamp(t, t), lambda: b.clamp(min=True), lambda: b.clamp(f, True)):
+        with pytest.raises(NotImplementedError, match="Bool"):
+            call()
+    out = b.clamp(min=tc.tensor(1, device=device))  # an int bound: int64, as PyTorch
+    assert out.dtype == tc.int64
+    np.testing.assert_array_equal(to_numpy(out), [1, 1])

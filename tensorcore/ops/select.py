@@ -76,9 +76,11 @@ class Clamp(Function):
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         # promoted as PyTorch does: an int tensor with a float bound gives float
         dt = _dtype.promote_types_of(a, *[v for v in (lo, hi) if v is not None])
-        if dt is _dtype.bool_ and not (isinstance(lo, (Tensor, type(None)))
-                                       and isinstance(hi, (Tensor, type(None)))):
-            raise NotImplementedError("\"clamp\" with a number not implemented for 'Bool'")
+        if dt is _dtype.bool_ and (lo is not None and hi is not None
+                                   or not isinstance(lo if hi is None else hi, Tensor)):
+            # PyTorch: a bool clamp is a maximum or minimum with one tensor bound only
+            raise NotImplementedError("\"clamp\" not implemented for 'Bool' (with a number "
+                                      "bound or two bounds)")
         x = a._data.astype(dt.np, copy=False)
         xp = a._backend.xp
         lo_v = None if lo is None else _clamp_bound(lo, dt)
@@ -162,12 +164,17 @@ def minimum(a, b):
 
 def clamp(a, min=None, max=None):
     """``a`` limited to ``[min, max]``: both bounds numbers or both tensors (or None), as
-    PyTorch's overloads take them; a tensor with a number is a TypeError there."""
+    PyTorch's overloads take them (a 0-d tensor that needs no gradient passes for a number);
+    any other tensor with a number is a TypeError there."""
     if isinstance(min, np.generic):
         min = min.item()
     if isinstance(max, np.generic):
         max = max.item()
     kinds = {_bound_kind(v) for v in (min, max) if v is not None}
+    if kinds == {"tensor", "number"}:  # PyTorch takes a 0-d tensor without grad as a number
+        min, max = (v.item() if _bound_kind(v) == "tensor" and v.ndim == 0
+                    and not v.requires_grad else v for v in (min, max))
+        kinds = {_bound_kind(v) for v in (min, max) if v is not None}
     if len(kinds) > 1 or "other" in kinds:
         got = ", ".join(f"{k}={type(v).__name__}" for k, v in (("min", min), ("max", max)))
         raise TypeError(f"clamp() received an invalid combination of arguments - got ({got}): "
