@@ -374,9 +374,14 @@ def test_comparisons(device, name):
     out = fn(a, b)
     assert out.dtype == tc.bool and not out.requires_grad and out.grad_fn is None
     np.testing.assert_array_equal(to_numpy(out), np_fn(av, bv))
-    # with a Python scalar, on either side
+    # with a Python scalar, on either side of an operator; tc.eq(3, a) is a TypeError (as
+    # in PyTorch: no (Number, Tensor) overload)
     np.testing.assert_array_equal(to_numpy(fn(a, 2.0)), np_fn(av, 2.0))
-    np.testing.assert_array_equal(to_numpy(fn(3, a)), np_fn(3, av))
+    if name.startswith("tc."):
+        with pytest.raises(TypeError):
+            fn(3, a)
+    else:
+        np.testing.assert_array_equal(to_numpy(fn(3, a)), np_fn(3, av))
     # int tensor against a float tensor compares values, not truncated ones
     i = tc.tensor([1, 2, 3], device=device)
     f = tc.tensor([1.5, 2.0, 2.5], device=device)

@@ -267,9 +267,11 @@ SCALAR_DTYPES = [
      [1, 0]),
     ("clamp(i32, 0-d f64)", lambda d: tc.tensor([0, 2], dtype=tc.int32, device=d).clamp(
         tc.tensor(0.5, dtype=tc.float64, device=d)), tc.float64, [0.5, 2.0]),
-    ("maximum(i64, 2.5)", lambda d: tc.maximum(tc.tensor([1, 3], device=d), 2.5), tc.float32,
+    ("maximum(i64, 0-d f32)", lambda d: tc.maximum(tc.tensor([1, 3], device=d),
+                                                    tc.tensor(2.5, device=d)), tc.float32,
      [2.5, 3.0]),
-    ("minimum(2, i32)", lambda d: tc.minimum(2, tc.tensor([1, 3], dtype=tc.int32, device=d)),
+    ("minimum(0-d i64, i32)", lambda d: tc.minimum(
+        tc.tensor(2, device=d), tc.tensor([1, 3], dtype=tc.int32, device=d)),
      tc.int32, [1, 2]),
 ]
 

@@ -46,7 +46,7 @@ def operands(a: Tensor, b):
     raise TypeError(f"unsupported operand type for a Tensor op: {type(b).__name__}")
 
 
-def _int_range(v: int) -> None:
+def int_range(v: int) -> None:
     """OverflowError for a Python int PyTorch cannot take as a number (outside int64 and
     uint64: [-2**63, 2**64))."""
     if not -2**63 <= v < 2**64:
@@ -58,7 +58,7 @@ def wrap_int(v: int, npd: np.dtype):
     """A Python int as the operand of an op with an array of dtype ``npd``, as PyTorch
     converts it: wrapped modulo 2**bits into an integer type (a bool array's result is
     int64), a float for a floating one. OverflowError outside [-2**63, 2**64)."""
-    _int_range(v)
+    int_range(v)
     if npd.kind == "f":
         return float(v)
     if npd.kind == "b" and v >= 2**63:
@@ -69,27 +69,30 @@ def wrap_int(v: int, npd: np.dtype):
     return v - (1 << bits) if v >> (bits - 1) else v
 
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def checked_scalar(v, dt: _dtype.dtype):
+def checked_scalar(v, dt: _dtype.dtype, float_range: bool = False):
     """A Python number converted to ``dt`` the checked way PyTorch converts the scalar
-    arguments of ``clamp``, ``where`` and ``add``'s ``alpha`` (and ``pow``'s integer ones):
-    RuntimeError when an int does not fit an integer ``dt`` or a finite float is beyond
-    float32's range for a float32 ``dt``, OverflowError outside what any tensor op takes.
-    (A float16 ``dt`` takes any number, as an infinity beyond its range: PyTorch's checks
-    there differ from op to op.)"""
+    arguments of ``pow``, ``clamp``, ``where`` and ``alpha``: RuntimeError when an int does
+    not fit an integer ``dt`` (or, with ``float_range``, when a finite number is beyond a
+    float16/float32 ``dt``'s largest value: ``clamp`` and ``alpha`` check it, ``where`` does
+    not), OverflowError outside what any tensor op takes."""
     if type(v) is int:
-        _int_range(v)
+        int_range(v)
         if not dt.is_floating_point and dt is not _dtype.bool_:
             info = np.iinfo(dt.np)
             if not info.min <= v <= info.max:
                 raise RuntimeError(f"value cannot be converted to type {dt.name} without "
                                    f"overflow (got {v})")
-    elif type(v) is float and dt is _dtype.float32 and _FLOAT32_MAX < abs(v) < math.inf:
-        raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow "
-                           f"(got {v})")
+    if float_range and dt.is_floating_point and type(v) is not bool:
+        big = _FLOAT_MAX.get(dt.np)
+        if big is not None and big < abs(float(v)) < math.inf:
+            raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow "
+                               f"(got {v})")
     return v
+
+
+# the largest finite value of each float dtype narrower than a Python float
+_FLOAT_MAX = {np.dtype(np.float16): float(np.finfo(np.float16).max),
+              np.dtype(np.float32): float(np.finfo(np.float32).max)}
 
 
 def const(like: Tensor, array) -> Tensor:

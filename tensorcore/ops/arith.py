@@ -14,7 +14,6 @@ shape, so no op here thinks about broadcasting.
 
 from __future__ import annotations
 
-import math
 import operator as _op
 
 import numpy as np
@@ -24,7 +23,7 @@ from ..autograd.function import Function, apply_plain
 from ..autograd.grad_mode import _State
 from ..tensor import Tensor
 from ._util import as_operand as _as_operand
-from ._util import checked_scalar, const, operands, wrap_int
+from ._util import checked_scalar, int_range, operands, wrap_int
 from .division import (  # noqa: F401  (re-exported: the ops of TENSOR_METHODS and their nodes)
     DivMode,
     FloorDivide,
@@ -40,6 +39,7 @@ from .division import (  # noqa: F401  (re-exported: the ops of TENSOR_METHODS a
     remainder,
     remainder_,
 )
+from .power import Pow, RPow, pow, rpow  # noqa: F401  (re-exported, as below)
 from .select import (  # noqa: F401  (re-exported: the ops of TENSOR_METHODS and their nodes)
     Clamp,
     Maximum,
@@ -136,6 +136,28 @@ class RSub(Function):
         return -g, None
 
 
+class AddAlpha(Function):
+    """``a + alpha * b`` (``a - alpha * b`` when ``subtract``) of two tensors in their result
+    type, as PyTorch's kernel: ``alpha`` (already checked against that type) scales ``b``
+    after promotion (``0-d float64 + alpha * bool tensor`` is float64). d/da = g (``-g``...),
+    d/db = g * alpha elementwise before the engine sums it to ``b``'s shape, as PyTorch (a
+    zero ``g`` with an infinite alpha gives NaN)."""
+
+    array_forward = True
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, a, b, alpha, subtract):
+        x, y = operands(a, b)
+        ctx.scale = -alpha if subtract else alpha
+        y = y * alpha
+        return x - y if subtract else x + y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g * ctx.scale, None, None
+
+
 class Mul(Function):
     """Saves ``b`` only when ``a`` needs a gradient and ``a`` only when ``b`` does (a Python
     number is kept as it is, never version-checked), as PyTorch's mul."""
@@ -219,104 +241,6 @@ class Reciprocal(Function):
         return -g * (out * out)
 
 
-def _int_pow(xp, x, y):
-    """``x ** y`` for integer arrays as PyTorch: a negative exponent gives 1 for base 1,
-    +-1 for base -1 and 0 otherwise (NumPy refuses negative integer powers)."""
-    neg = y < 0
-    if not neg.any():
-        return x ** y
-    out = x ** xp.where(neg, 0, y)
-    special = xp.where(x == 1, 1, xp.where(x == -1, 1 - 2 * (y & 1), 0))
-    return xp.where(neg, special, out).astype(out.dtype, copy=False)
-
-
-def _pow_by_number(a: Tensor, b):
-    """``a ** b`` with ``b`` a Python number: PyTorch's result dtype, its checked conversion
-    of ``b`` and its refusal of negative integer powers of integers."""
-    x = a._data
-    if x.dtype.kind == "f" and (type(b) is float or type(b) is int and -2**31 <= b < 2**31):
-        return x ** b  # the common case, cheaply
-    dt = _dtype.promote_types_of(a, b)
-    if type(b) is int:  # a float exponent is not range-checked (PyTorch: int ** 1e300 is inf)
-        b = checked_scalar(b, dt)
-    if x.dtype != dt.np:
-        x = x.astype(dt.np)
-    if dt is _dtype.bool_:  # bool ** bool: True ** b is True, False ** b is not b
-        return x.copy() if b else a._backend.xp.ones_like(x)
-    if not dt.is_floating_point and b < 0:
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return x ** b
-
-
-class Pow(Function):
-    """``a ** b`` (``b`` a tensor or a number) with PyTorch's gradients: zero for ``a`` where
-    the exponent is 0 (also at a = 0), zero for ``b`` where a = 0 and b >= 0, NaN for ``b``
-    at a negative base (log of it). Saves ``a`` and ``b`` when either needs a gradient, the
-    output only when ``b`` does."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        if isinstance(b, Tensor):
-            x, y = operands(a, b)
-            kind = x.dtype.kind
-            if kind == "b":
-                raise NotImplementedError("\"pow\" not implemented for 'Bool'")
-            out = _int_pow(a._backend.xp, x, y) if kind in "iu" else x ** y
-        else:
-            out = _pow_by_number(a, b)
-        na, nb = ctx.needs_input_grad
-        if nb:
-            ctx.save_for_backward(a, b, out)
-        elif na:
-            ctx.save_for_backward(a, b, None)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b, out = ctx.saved_tensors
-        na, nb = ctx.needs_input_grad
-        ga = gb = None
-        if na:
-            if not isinstance(b, Tensor):
-                ga = (const(g, g._backend.xp.zeros_like(g._data)) if b == 0
-                      else g * b * a ** (b - 1))
-            else:
-                ga = where(b == 0, 0.0, g * b * a ** (b - 1))
-        if nb:
-            base = a if a.dtype == out.dtype else a.to(out.dtype)
-            gb = g * where((a == 0) & (b >= 0), 0.0, out * base.log())
-        return ga, gb
-
-
-class RPow(Function):
-    """``b ** a`` with ``b`` a number: d/da = out * log(b), zero where b = 0 and a >= 0
-    (PyTorch), NaN for a negative base."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        x, y = operands(a, b)
-        kind = x.dtype.kind
-        xp = a._backend.xp
-        if kind == "b" and type(y) is bool:
-            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
-        if kind in "iu":
-            out = _int_pow(xp, xp.asarray(y, dtype=x.dtype), x)
-        else:
-            out = y ** x
-        if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(a if y == 0 else None, out)
-            ctx.log_base = math.log(y) if y > 0 else -math.inf if y == 0 else math.nan
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        a, out = ctx.saved_tensors
-        d = out * ctx.log_base
-        if a is not None:  # base 0: PyTorch's gradient is 0 where the exponent is >= 0
-            d = where(a >= 0, 0.0, d)
-        return g * d, None
-
-
 class Neg(Function):
     array_forward = True
     array_backward = True
@@ -364,12 +288,10 @@ def binary(fn, op, a, b):
     return Tensor._make(out, a._backend)
 
 
-def _times_alpha(a, b, alpha):
-    """``b * alpha`` for ``add``/``sub``, after PyTorch's checks of ``alpha`` against the
-    result type: no float alpha for an integer result, no bool alpha for a non-bool one, an
-    int alpha must fit an integer result. The product is taken in the result type, as
-    PyTorch's kernel takes it: a tensor ``b`` is cast to it first, a number ``b`` becomes a
-    float, a wrapped integer or a bool (alpha as a bool for a bool result)."""
+def _checked_alpha(a, b, alpha):
+    """``alpha`` of ``add``/``sub`` after PyTorch's checks against the result type of ``a``
+    and ``b``: no float alpha for an integer result, no bool alpha for a non-bool one, an
+    alpha must fit it (int32, float16...); a bool result takes alpha as a bool."""
     if isinstance(alpha, Tensor):
         alpha = alpha.item()
     dt = _dtype.promote_types_of(a, b)
@@ -378,19 +300,34 @@ def _times_alpha(a, b, alpha):
                            "point number.")
     if isinstance(alpha, bool) and dt is not _dtype.bool_:
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
-    alpha = checked_scalar(alpha, dt)
+    alpha = checked_scalar(alpha, dt, float_range=True)
+    return (bool(alpha) if dt is _dtype.bool_ else alpha), dt
+
+
+def _number_times_alpha(b, alpha, dt: _dtype.dtype):
+    """``b * alpha`` for a number ``b``, as the result type ``dt`` holds it: a float for a
+    float result, wrapped for an integer one (no OverflowError), a bool for a bool one."""
+    if type(b) is int:
+        int_range(b)  # OverflowError past int64/uint64 even when alpha is 0
     if dt is _dtype.bool_:
-        alpha = bool(alpha)
-    if isinstance(b, Tensor):
-        if b._data.dtype != dt.np:
-            b = b.to(dt)
-        return b * alpha
+        return b and alpha
     if dt.is_floating_point:
         return float(b) * alpha
-    if dt is _dtype.bool_:
-        return bool(b) and alpha
-    product = wrap_int(int(b), a._data.dtype) * int(alpha)  # ``a`` is the tensor here
-    return wrap_int(product % 2**64, dt.np)
+    return wrap_int((b * alpha) & (2**64 - 1), dt.np)
+
+
+def _add_alpha(a, b, alpha, subtract: bool):
+    """``a + alpha * b`` (``a - alpha * b``) with ``alpha`` other than the int 1."""
+    if subtract:  # a bool operand is refused before alpha could hide it
+        _no_bool_sub(*((a, b) if isinstance(a, Tensor) else (b, a)))
+    alpha, dt = _checked_alpha(a, b, alpha)
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return AddAlpha.apply(a, b, alpha, subtract)
+    if not isinstance(b, Tensor):
+        b = _number_times_alpha(b, alpha, dt)
+        return Sub.apply(a, b) if subtract else Add.apply(a, b)
+    b = (b if b.dtype is dt else b.to(dt)) * alpha  # a number ``a``: b's shape is the result's
+    return RSub.apply(b, a) if subtract else Add.apply(b, a)
 
 
 def _no_tensor(name: str, a, b) -> TypeError:
@@ -403,7 +340,7 @@ def add(a, b, *, alpha=1):
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise _no_tensor("add", a, b)
     if alpha != 1 or type(alpha) is not int:
-        b = _times_alpha(a, b, alpha)
+        return _add_alpha(a, b, alpha, False)
     if not isinstance(a, Tensor):
         a, b = b, a
     return Add.apply(a, b)
@@ -414,8 +351,7 @@ def sub(a, b, *, alpha=1):
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise _no_tensor("sub", a, b)
     if alpha != 1 or type(alpha) is not int:
-        _no_bool_sub(*((a, b) if isinstance(a, Tensor) else (b, a)))  # before alpha's checks
-        b = _times_alpha(a, b, alpha)
+        return _add_alpha(a, b, alpha, True)
     if not isinstance(a, Tensor):
         return RSub.apply(b, a)
     return Sub.apply(a, b)
@@ -467,22 +403,6 @@ def reciprocal(a):
         if a._base is None:
             return apply_plain(Reciprocal, a)
     return Reciprocal.apply(a)
-
-
-def pow(a, b):
-    if not isinstance(a, Tensor):
-        if not isinstance(b, Tensor):
-            raise _no_tensor("pow", a, b)
-        return rpow(b, a)
-    return Pow.apply(a, _as_operand(b, a))
-
-
-def rpow(a, b):
-    """``b ** a``."""
-    b = _as_operand(b, a)
-    if isinstance(b, Tensor):
-        return Pow.apply(b, a)
-    return RPow.apply(a, b)
 
 
 def neg(a):

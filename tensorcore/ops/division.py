@@ -4,10 +4,10 @@ each op's forward beside its backward, with PyTorch's rules.
 ``floor_divide`` rounds toward -inf, ``div(rounding_mode="trunc")`` toward zero; ``remainder``
 (``%``) has the sign of the divisor, ``fmod`` the sign of the dividend. Integer operands give
 integer results, and an integer division by zero raises (RuntimeError "ZeroDivisionError", as
-PyTorch on the CPU). Gradients follow PyTorch: ``remainder`` and ``fmod`` pass ``g`` to the
-dividend and ``-g * floor(a / b)`` / ``-g * trunc(a / b)`` to the divisor; ``div`` with a
-rounding mode has a zero gradient; ``floor_divide`` and ``number % tensor`` have none
-(backward raises, as in PyTorch).
+PyTorch on the CPU) unless the result is empty. Gradients follow PyTorch: ``remainder`` and
+``fmod`` pass ``g`` to the dividend and ``-g * floor(a / b)`` / ``-g * trunc(a / b)`` to the
+divisor; ``div`` with a rounding mode has a zero gradient; ``floor_divide`` and
+``number % tensor`` have none (backward raises, as in PyTorch).
 
 >>> import tensorcore as tc
 >>> t = tc.tensor([7, -7])
@@ -58,7 +58,10 @@ def _compute(op: str, a: Tensor, b, reflected: bool = False):
         y = xp.asarray(y, dtype=x.dtype)
     if reflected:
         x, y = y, x
-    if not a._backend.capturing() and bool((y == 0).any()):
+    # PyTorch raises only when a zero divisor is used: never for an empty result (a zero
+    # divisor with an empty dividend, or an empty divisor); both non-empty, every divisor
+    # element is used by the broadcast result
+    if x.size and not a._backend.capturing() and bool((y == 0).any()):
         raise RuntimeError("ZeroDivisionError")
     return _KERNELS[op][1](xp, x, y)
 
@@ -220,7 +223,7 @@ def _inplace(a: Tensor, other, out_of_place, op: str):
     if dt is _dtype.bool_:
         raise NotImplementedError(f"\"{op}\" not implemented for 'Bool'")
     check_cast(dt.np, a._data.dtype)
-    if not dt.is_floating_point and not a._backend.capturing():
+    if not dt.is_floating_point and a._data.size and not a._backend.capturing():
         zero = (other._data == 0).any() if isinstance(other, Tensor) else other == 0
         if bool(zero):
             raise RuntimeError("ZeroDivisionError")

@@ -32,7 +32,7 @@ from .. import _dtype
 from ..autograd.function import Function, _next_seq, _SavedOutput
 from ..autograd.grad_mode import _State
 from ..tensor import Tensor
-from ._util import _int_range, checked_scalar, const
+from ._util import checked_scalar, const, int_range
 
 TENSOR_METHODS = ["zero_", "fill_", "copy_", "masked_fill_"]
 __all__ = sorted(TENSOR_METHODS)
@@ -391,7 +391,7 @@ def inplace_operand(a, other):
     if isinstance(other, (bool, int, float, np.integer, np.floating, np.bool_)):
         other = other.item() if isinstance(other, np.generic) else other
         if type(other) is int and not -2**63 <= other < 2**64:
-            _int_range(other)  # PyTorch's OverflowError, before any other check
+            int_range(other)  # PyTorch's OverflowError, before any other check
         return other
     raise TypeError(f"in-place op: expected a Tensor or a number, got {type(other).__name__}")
 

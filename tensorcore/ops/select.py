@@ -61,7 +61,7 @@ def _select_grads(ctx, g, a, b, a_loses, b_loses):
 def _clamp_bound(v, dt: _dtype.dtype):
     if isinstance(v, Tensor):
         return v._data.astype(dt.np, copy=False)
-    return checked_scalar(v, dt)
+    return checked_scalar(v, dt, float_range=True)
 
 
 class Clamp(Function):
@@ -76,9 +76,11 @@ class Clamp(Function):
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         # promoted as PyTorch does: an int tensor with a float bound gives float
         dt = _dtype.promote_types_of(a, *[v for v in (lo, hi) if v is not None])
-        if dt is _dtype.bool_ and not (isinstance(lo, (Tensor, type(None)))
-                                       and isinstance(hi, (Tensor, type(None)))):
-            raise NotImplementedError("\"clamp\" with a number not implemented for 'Bool'")
+        if dt is _dtype.bool_ and (lo is not None and hi is not None
+                                   or not isinstance(lo if hi is None else hi, Tensor)):
+            # PyTorch: a bool clamp is a maximum or minimum with one tensor bound only
+            raise NotImplementedError("\"clamp\" not implemented for 'Bool' (with a number "
+                                      "bound or two bounds)")
         x = a._data.astype(dt.np, copy=False)
         xp = a._backend.xp
         lo_v = None if lo is None else _clamp_bound(lo, dt)
@@ -139,36 +141,51 @@ class Where(Function):
 
 
 # -- public functions -----------------------------------------------------------------------
-def _pair(a, b):
-    """Two operands of maximum/minimum as tensors: a number (an extension: PyTorch takes
-    tensors only) becomes a 0-d tensor of the dtype ``+`` would give it."""
-    t = a if isinstance(a, Tensor) else b
-    if not isinstance(t, Tensor):
-        raise TypeError(f"expected a Tensor argument, got {type(a).__name__} and "
-                        f"{type(b).__name__}")
-    a, b = as_operand(a, t), as_operand(b, t)
-    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
-        dt = _dtype.promote_types_of(a, b)
-        xp = t._backend.xp
-        a, b = (v if isinstance(v, Tensor) else
-                const(t, xp.asarray(checked_scalar(v, dt), dtype=dt.np)) for v in (a, b))
-    return a, b
+def _tensors_only(name: str, a, b) -> None:
+    """PyTorch's ``maximum``, ``minimum`` and the logical ops take two tensors: a number (or
+    an array, a list) for either is a TypeError, as there."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return
+    for pos, (arg, v) in enumerate((("input", a), ("other", b)), 1):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
+                            f"{type(v).__name__}")
 
 
 def maximum(a, b):
-    return Maximum.apply(*_pair(a, b))
+    _tensors_only("maximum", a, b)
+    return Maximum.apply(a, b)
 
 
 def minimum(a, b):
-    return Minimum.apply(*_pair(a, b))
+    _tensors_only("minimum", a, b)
+    return Minimum.apply(a, b)
 
 
 def clamp(a, min=None, max=None):
+    """``a`` limited to ``[min, max]``: both bounds numbers or both tensors (or None), as
+    PyTorch's overloads take them (a 0-d tensor that needs no gradient passes for a number);
+    any other tensor with a number is a TypeError there."""
     if isinstance(min, np.generic):
         min = min.item()
     if isinstance(max, np.generic):
         max = max.item()
+    kinds = {_bound_kind(v) for v in (min, max) if v is not None}
+    if kinds == {"tensor", "number"}:  # PyTorch takes a 0-d tensor without grad as a number
+        min, max = (v.item() if _bound_kind(v) == "tensor" and v.ndim == 0
+                    and not v.requires_grad else v for v in (min, max))
+        kinds = {_bound_kind(v) for v in (min, max) if v is not None}
+    if len(kinds) > 1 or "other" in kinds:
+        got = ", ".join(f"{k}={type(v).__name__}" for k, v in (("min", min), ("max", max)))
+        raise TypeError(f"clamp() received an invalid combination of arguments - got ({got}): "
+                        f"min and max must both be numbers or both be Tensors")
     return Clamp.apply(a, min, max)
+
+
+def _bound_kind(v) -> str:
+    """Which of PyTorch's clamp overloads a bound selects."""
+    return "tensor" if isinstance(v, Tensor) else "number" if isinstance(v, (int, float)) \
+        else "other"
 
 
 _MISSING = object()
@@ -205,27 +222,34 @@ Tensor.where = _where_method
 clip = clamp
 
 
-def _compare(name):
-    compare = getattr(_operator, name.strip("_"))  # reflects properly when ``a`` is a scalar
+def _broadcast_error(name: str, a, b, e: ValueError) -> RuntimeError:
+    """PyTorch's error class (RuntimeError) for operands whose shapes do not broadcast."""
+    shapes = " and ".join(str(list(v.shape)) for v in (a, b) if isinstance(v, Tensor))
+    return RuntimeError(f"{name}: the shapes {shapes} cannot be broadcast together ({e})")
 
+
+def _compare(name, compare):
     def op(a, b):
-        t = a if isinstance(a, Tensor) else b
-        x, y = operands(a, b) if t is a else operands(b, a)[::-1]
+        if not isinstance(a, Tensor):  # PyTorch has no (Number, Tensor) overload
+            raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                            f"({type(a).__name__}, {type(b).__name__}): 'input' must be a "
+                            f"Tensor")
+        x, y = operands(a, b)
         try:
             out = compare(x, y)
         except ValueError as e:
-            shapes = " and ".join(str(list(v.shape)) for v in (a, b) if isinstance(v, Tensor))
-            raise RuntimeError(f"{op.__name__}: the shapes {shapes} cannot be broadcast "
-                               f"together ({e})") from None
-        if type(out) is not t._backend.array_type:  # 0-d operands give a NumPy scalar
-            out = t._backend.asarray(out)
-        return Tensor._make(out, t._backend)
-    op.__name__ = name.strip("_")
+            raise _broadcast_error(name, a, b, e) from None
+        if type(out) is not a._backend.array_type:  # 0-d operands give a NumPy scalar
+            out = a._backend.asarray(out)
+        return Tensor._make(out, a._backend)
+    op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` as a bool tensor (no gradient)."
     return op
 
 
-eq, ne, lt, le, gt, ge = (_compare(f"__{n}__") for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+eq, ne, lt, le, gt, ge = (_compare(n, f) for n, f in (
+    ("eq", _operator.eq), ("ne", _operator.ne), ("lt", _operator.lt), ("le", _operator.le),
+    ("gt", _operator.gt), ("ge", _operator.ge)))
 
 
 def _result(t: Tensor, out) -> Tensor:
@@ -262,13 +286,23 @@ _BITWISE = {
 
 
 def _elementwise(name: str, kernel, bitwise: bool):
+    """A logical op (two tensors, as PyTorch) or a bitwise one (a tensor and a tensor or a
+    number, either first)."""
     def op(a, b):
-        t, other = _tensor_and_other(name, a, b)
+        if bitwise:
+            t, other = _tensor_and_other(name, a, b)
+        else:
+            _tensors_only(name, a, b)
+            t, other = a, b
         x, y = operands(t, other)
         if bitwise and x.dtype.kind == "f":  # integers and bools only, as in PyTorch
             raise NotImplementedError(f"\"{name}\" not implemented for 'Float': it takes "
                                       f"integer and bool operands")
-        return _result(t, kernel(t._backend.xp, x, y))
+        try:
+            out = kernel(t._backend.xp, x, y)
+        except ValueError as e:
+            raise _broadcast_error(name, a, b, e) from None
+        return _result(t, out)
     op.__name__ = name
     op.__doc__ = (f"Elementwise ``{name}`` (no gradient): " + (
         "of integer or bool tensors (``&``, ``|``, ``^``), bool for bools, integers bit by bit."
