@@ -141,3 +141,10 @@ def test_the_order_of_a_zero_slice_step_and_too_many_indices(device):
         z[-2:-2:0] = tc.tensor(-0.5, device=device)
     with pytest.raises(IndexError, match="too many indices"):
         tc.tensor([-2.5], device=device)[-1::0, -1::0]
+
+
+def test_std_of_float32_values_whose_squares_overflow(device):
+    # the squares (1e60) overflow float32: accumulated in float64, as PyTorch, the std fits
+    x = tc.tensor([1e30, -1e30], device=device)
+    assert x.std().item() == pytest.approx(np.sqrt(2.0) * 1e30, rel=1e-6)
+    assert x.var().item() == np.inf  # 2e60 itself does not fit float32

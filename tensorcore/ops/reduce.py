@@ -147,7 +147,7 @@ def _others_product(x, dims, xp):
 
 class Var(Function):
     """var (or std, ``sqrt``) over ``dims`` with ``correction``; float16 accumulates in
-    float32. The gradient is PyTorch's: ``2 (x - mean) / (n - correction)`` (a full reduction
+    float32, float32 in float64. The gradient is PyTorch's: ``2 (x - mean) / (n - correction)`` (a full reduction
     with no degree of freedom left: inf, NaN where x equals the mean), through
     ``1 / (2 std)`` for std (0 where std is 0)."""
 
@@ -155,7 +155,9 @@ class Var(Function):
     def forward(ctx, a, dims, correction, keepdim, sqrt):
         ctx.dims, ctx.keepdim, ctx.sqrt = dims, keepdim, sqrt
         x = a._data
-        acc = accumulate_dtype(x) or x.dtype
+        # squares of float32 values overflow early: float32 accumulates in float64 (std of
+        # 1e30 and -1e30 is 1.4e30, as PyTorch's), float16 in float32
+        acc = np.float64 if x.dtype == np.float32 else accumulate_dtype(x) or x.dtype
         centered = x.astype(acc, copy=False) - x.mean(axis=dims, keepdims=True, dtype=acc)
         n = x.size if dims is None else math.prod(x.shape[d] for d in dims)
         ctx.dof = n - correction

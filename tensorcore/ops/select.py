@@ -113,7 +113,8 @@ def _clamp_masks(x, lo, hi):
 def _where_operand(v, dt: _dtype.dtype, xp):
     if isinstance(v, Tensor):
         return v._data if v._data.dtype == dt.np else v._data.astype(dt.np)
-    return xp.asarray(checked_scalar(v, dt), dtype=dt.np)
+    # PyTorch checks a float32 result's range here, not a float16 one's
+    return xp.asarray(checked_scalar(v, dt, float_range=dt is _dtype.float32), dtype=dt.np)
 
 
 class Where(Function):
