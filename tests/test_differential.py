@@ -184,6 +184,21 @@ def _index_with_several_errors(op: str, case: Case, diffs: list) -> bool:
     return op.startswith("x[") and _all(diffs, "call: error class:")
 
 
+def _clamp_bounds_of_other_shapes(op: str, case: Case, diffs: list) -> bool:
+    """clamp with tensor bounds broadcast to a larger shape than the input's: PyTorch's
+    backward fails on its own masks' shapes; tensorcore's gives the gradients."""
+    return op in ("x.clamp", "tc.clamp", "x.clip") and _all(
+        diffs, "backward: only torch raises (RuntimeError: output with shape")
+
+
+def _matmul_overflow(op: str, case: Case, diffs: list) -> bool:
+    """``@`` of values whose products overflow float32: inf or NaN depends on the order in
+    which the GEMM sums inf and -inf."""
+    big = any(isinstance(a, Arr) and a.value.dtype.kind == "f" and a.value.size
+              and float(np.abs(a.value).max()) >= 1e19 for a in case.args)
+    return op == "a @ b" and big and _all(diffs, "result: values differ", "grad of")
+
+
 @dataclass(frozen=True)
 class KnownDifference:
     id: str
@@ -217,6 +232,12 @@ KNOWN_DIFFERENCES = [
     KnownDifference("index-with-several-errors", _index_with_several_errors,
                     "an index both refuse: another of its errors may be reported first",
                     "differences-from-pytorch.md#indexing"),
+    KnownDifference("clamp-bounds-of-other-shapes", _clamp_bounds_of_other_shapes,
+                    "clamp's gradient with bounds of a larger broadcast shape",
+                    "differences-from-pytorch.md#pytorch-quirks"),
+    KnownDifference("matmul-overflow", _matmul_overflow,
+                    "@ with overflowing products: inf or NaN by summation order",
+                    "differences-from-pytorch.md#numerics"),
     KnownDifference("var-over-no-dims", _var_over_no_dims,
                     "var/std(dim=()): PyTorch's gradient counts one element",
                     "differences-from-pytorch.md#pytorch-quirks"),

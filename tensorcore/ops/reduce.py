@@ -147,9 +147,9 @@ def _others_product(x, dims, xp):
 
 class Var(Function):
     """var (or std, ``sqrt``) over ``dims`` with ``correction``; float16 accumulates in
-    float32, float32 in float64. The gradient is PyTorch's: ``2 (x - mean) / (n - correction)`` (a full reduction
-    with no degree of freedom left: inf, NaN where x equals the mean), through
-    ``1 / (2 std)`` for std (0 where std is 0)."""
+    float32, float32 in float64. The gradient is PyTorch's: ``2 (x - mean) / (n -
+    correction)`` (a full reduction with no degree of freedom left: inf, NaN where x equals
+    the mean), through ``1 / (2 std)`` for std (0 where std is 0)."""
 
     @staticmethod
     def forward(ctx, a, dims, correction, keepdim, sqrt):
