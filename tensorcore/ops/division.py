@@ -120,15 +120,17 @@ class DivMode(Function):
         return (g * 0 if na else None), (g * 0 if nb else None), None, None
 
 
-class Remainder(Function):
-    """``a % b``, the sign of ``b``: d/da = g, d/db = -g * floor(a / b). Saves ``a`` and ``b``
-    only when ``b`` needs a gradient."""
+class _RoundedRemainder(Function):
+    """``a - round(a / b) * b`` with the class's rounding (``op``: its kernel): d/da = g,
+    d/db = -g * round(a / b). Saves ``a`` and ``b`` only when ``b`` needs a gradient."""
+
+    op = rounding = None
 
     @staticmethod
     def forward(ctx, a, b):
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(a, b)
-        return _compute("remainder", a, b)
+        return _compute(type(ctx).op, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -136,28 +138,20 @@ class Remainder(Function):
         gb = None
         if nb:
             a, b = ctx.saved_tensors
-            gb = -g * div_rounded(a, b, "floor")
+            gb = -g * div_rounded(a, b, type(ctx).rounding)
         return (g if na else None), gb
 
 
-class Fmod(Function):
-    """``fmod(a, b)``, the sign of ``a``: d/da = g, d/db = -g * trunc(a / b). Saves ``a`` and
-    ``b`` only when ``b`` needs a gradient."""
+class Remainder(_RoundedRemainder):
+    """``a % b``, the sign of ``b`` (floor rounding)."""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        if ctx.needs_input_grad[1]:
-            ctx.save_for_backward(a, b)
-        return _compute("fmod", a, b)
+    op, rounding = "remainder", "floor"
 
-    @staticmethod
-    def backward(ctx, g):
-        na, nb = ctx.needs_input_grad
-        gb = None
-        if nb:
-            a, b = ctx.saved_tensors
-            gb = -g * div_rounded(a, b, "trunc")
-        return (g if na else None), gb
+
+class Fmod(_RoundedRemainder):
+    """``fmod(a, b)``, the sign of ``a`` (trunc rounding)."""
+
+    op, rounding = "fmod", "trunc"
 
 
 # -- public functions -----------------------------------------------------------------------
