@@ -550,9 +550,13 @@ class Tensor:
         return _ops.abs(self)
 
     def __eq__(self, other):  # noqa: D105 - elementwise, as in PyTorch
+        if other is None or isinstance(other, (str, list, tuple)):
+            return NotImplemented  # Python's answer, as PyTorch's: not equal
         return _ops.eq(self, other)
 
     def __ne__(self, other):
+        if other is None or isinstance(other, (str, list, tuple)):
+            return NotImplemented
         return _ops.ne(self, other)
 
     def __lt__(self, other):

@@ -148,3 +148,12 @@ def test_std_of_float32_values_whose_squares_overflow(device):
     x = tc.tensor([1e30, -1e30], device=device)
     assert x.std().item() == pytest.approx(np.sqrt(2.0) * 1e30, rel=1e-6)
     assert x.var().item() == np.inf  # 2e60 itself does not fit float32
+
+
+@pytest.mark.parametrize("other", [None, "a", [1], (1,)])
+def test_equality_with_a_non_number_is_false(device, other):
+    # PyTorch: t == None is False and t != None True (Python's own answer); tc.eq refuses
+    t = tc.tensor([1], device=device)
+    assert (t == other) is False and (t != other) is True
+    with pytest.raises(TypeError):
+        tc.eq(t, None)
