@@ -26,6 +26,25 @@ def to_numpy(x) -> np.ndarray:
     return np.asarray(x)
 
 
+def leaf(values, device, dtype=tc.float64):
+    """A leaf tensor that requires grad (float64 unless given)."""
+    return tc.tensor(values, dtype=dtype, device=device, requires_grad=True)
+
+
+def grads(fn, *columns, device):
+    """Values and gradients (of ``fn(...).sum()``) at float64 leaves holding ``columns``."""
+    xs = [leaf(c, device) for c in columns]
+    out = fn(*xs)
+    out.sum().backward()
+    return to_numpy(out), [to_numpy(x.grad) for x in xs]
+
+
+def same(got, expected):
+    """Equal as float64 arrays, NaN where NaN (no tolerance)."""
+    np.testing.assert_array_equal(np.asarray(got, dtype=np.float64),
+                                  np.asarray(expected, dtype=np.float64))
+
+
 def forget_cuda_backends() -> None:
     """Drop the cached ``cuda`` backend instances, so that the next use builds the backend a
     test registered (a stand-in, a fake) instead of one cached earlier (a real GPU's)."""

@@ -12,28 +12,11 @@ import math
 
 import numpy as np
 import pytest
-from helpers import to_numpy
+from helpers import grads, leaf, same, to_numpy
 
 import tensorcore as tc
 
 nan, inf = math.nan, math.inf
-
-
-def leaf(values, device):
-    return tc.tensor(values, dtype=tc.float64, device=device, requires_grad=True)
-
-
-def grads(fn, *columns, device):
-    """Values and gradients (of ``fn(...).sum()``) at float64 leaves holding ``columns``."""
-    xs = [leaf(c, device) for c in columns]
-    out = fn(*xs)
-    out.sum().backward()
-    return to_numpy(out), [to_numpy(x.grad) for x in xs]
-
-
-def same(got, expected):
-    np.testing.assert_array_equal(np.asarray(got, dtype=np.float64),
-                                  np.asarray(expected, dtype=np.float64))
 
 
 A_INT = np.array([7, -7, 7, -7, 0, 5, -5])
