@@ -142,3 +142,15 @@ def normalize_dims(dim, ndim: int):
 def check_float(t: Tensor, op: str) -> None:
     if t._data.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating point tensor, got {t.dtype}")
+
+
+def tensors_only(fn: str, a, b, second: str = "other") -> None:
+    """PyTorch's argument check of a function that takes two tensors (``maximum``, the
+    logical ops, ``matmul``...): a number, array or list for either is a TypeError naming
+    the argument, as there."""
+    if type(a) is Tensor and type(b) is Tensor:
+        return
+    for pos, name, t in ((1, "input", a), (2, second, b)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not "
+                            f"{type(t).__name__}")

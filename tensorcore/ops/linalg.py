@@ -20,6 +20,7 @@ from ..autograd.function import Function, _version_error
 from ..autograd.grad_mode import _State, enable_grad
 from ..backends.contract import targets_in_range
 from ..tensor import Tensor
+from ._util import tensors_only
 
 TENSOR_METHODS = ["matmul", "mm", "bmm", "dot", "mv"]
 __all__ = sorted(set(TENSOR_METHODS) | {"linear", "linear_act", "unfused_linear_act"})
@@ -79,22 +80,15 @@ def _fmt(shape) -> str:
     return "x".join(str(n) for n in shape) if len(shape) != 1 else f"1x{shape[0]}"
 
 
-def _check_tensors(fn: str, a, b, second: str = "other") -> None:
-    for pos, name, t in ((1, "input", a), (2, second, b)):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not "
-                            f"{type(t).__name__}")
-
-
 def matmul(input, other):
     """The matrix product with broadcasting of batch dims (1-D operands as vectors)."""
-    _check_tensors("matmul", input, other)
+    tensors_only("matmul", input, other)
     return MatMul.apply(input, other)
 
 
 def mm(input, mat2):
     """The product of two matrices (no broadcasting)."""
-    _check_tensors("mm", input, mat2, "mat2")
+    tensors_only("mm", input, mat2, "mat2")
     for name, t in (("self", input), ("mat2", mat2)):
         if t.ndim != 2:
             raise RuntimeError(f"{name} must be a matrix")
@@ -103,7 +97,7 @@ def mm(input, mat2):
 
 def bmm(input, mat2):
     """Batched matrix product of (b, n, m) and (b, m, p) tensors (no broadcasting)."""
-    _check_tensors("bmm", input, mat2, "mat2")
+    tensors_only("bmm", input, mat2, "mat2")
     for name, t in (("batch1", input), ("batch2", mat2)):
         if t.ndim != 3:
             raise RuntimeError(f"{name} must be a 3D tensor")
@@ -116,7 +110,7 @@ def bmm(input, mat2):
 
 def dot(input, tensor):
     """The inner product of two 1-D tensors of one length."""
-    _check_tensors("dot", input, tensor, "tensor")
+    tensors_only("dot", input, tensor, "tensor")
     if input.ndim != 1 or tensor.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D "
                            f"tensors")
@@ -130,7 +124,7 @@ def dot(input, tensor):
 
 def mv(input, vec):
     """The product of a matrix and a vector."""
-    _check_tensors("mv", input, vec, "vec")
+    tensors_only("mv", input, vec, "vec")
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, "
                            f"{vec.ndim}")

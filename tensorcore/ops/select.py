@@ -16,7 +16,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import as_operand, checked_scalar, const, operands
+from ._util import as_operand, checked_scalar, const, operands, tensors_only
 
 
 class Maximum(Function):
@@ -142,24 +142,13 @@ class Where(Function):
 
 
 # -- public functions -----------------------------------------------------------------------
-def _tensors_only(name: str, a, b) -> None:
-    """PyTorch's ``maximum``, ``minimum`` and the logical ops take two tensors: a number (or
-    an array, a list) for either is a TypeError, as there."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
-        return
-    for pos, (arg, v) in enumerate((("input", a), ("other", b)), 1):
-        if not isinstance(v, Tensor):
-            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
-                            f"{type(v).__name__}")
-
-
 def maximum(a, b):
-    _tensors_only("maximum", a, b)
+    tensors_only("maximum", a, b)
     return Maximum.apply(a, b)
 
 
 def minimum(a, b):
-    _tensors_only("minimum", a, b)
+    tensors_only("minimum", a, b)
     return Minimum.apply(a, b)
 
 
@@ -293,7 +282,7 @@ def _elementwise(name: str, kernel, bitwise: bool):
         if bitwise:
             t, other = _tensor_and_other(name, a, b)
         else:
-            _tensors_only(name, a, b)
+            tensors_only(name, a, b)
             t, other = a, b
         x, y = operands(t, other)
         if bitwise and x.dtype.kind == "f":  # integers and bools only, as in PyTorch
