@@ -403,6 +403,18 @@ def arith_inplace(a: Tensor, other, out_of_place):
     return inplace(a, lambda t: out_of_place(t, other), [other])
 
 
+def _fill_operand(a: Tensor, value, too_many_dims: str):
+    """The value of ``fill_``/``masked_fill_`` and its array in ``a``'s dtype: a 0-d tensor
+    (RuntimeError ``too_many_dims`` otherwise, formatted with its rank) or a number."""
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(too_many_dims.format(value._data.ndim))
+        value = inplace_operand(a, value)
+        return value, cast(value._data, a._data.dtype)
+    value = _fill_value(a, value)
+    return value, value
+
+
 def _fill_value(a: Tensor, value):
     """The number of ``fill_``/``masked_fill_`` in ``a``'s dtype, as PyTorch converts a
     Scalar argument: an int in [2**63, 2**64) is a uint64 (it fits a float or bool tensor,
@@ -432,14 +444,8 @@ def zero_(a):
 def fill_(a, value):
     """Every element ``value``; an expanded tensor too (its memory takes the value), as in
     PyTorch."""
-    if isinstance(value, Tensor):
-        if value._data.ndim:
-            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
-                               f"with {value._data.ndim} dimensions.")
-        value = inplace_operand(a, value)
-        v = cast(value._data, a._data.dtype)
-    else:
-        value = v = _fill_value(a, value)
+    value, v = _fill_operand(a, value, "fill_ only supports 0-dimension value tensor but "
+                                       "got tensor with {} dimensions.")
 
     def mutate(x):
         x[...] = v
@@ -470,14 +476,8 @@ def masked_fill_(a, mask, value):
         mask = mask.to(a.device)
     m = mask._data
     check_broadcasts_to(m.shape, a._data.shape)
-    if isinstance(value, Tensor):
-        if value._data.ndim:
-            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
-                               f"got tensor with {value._data.ndim} dimension(s).")
-        value = inplace_operand(a, value)
-        v = cast(value._data, a._data.dtype)
-    else:
-        value = v = _fill_value(a, value)
+    value, v = _fill_operand(a, value, "masked_fill_ only supports a 0-dimensional value "
+                                       "tensor, but got tensor with {} dimension(s).")
     warn_if_expanded(a._data, "masked_fill_")
 
     def mutate(x):  # writes only where the mask holds: an expanded ``a`` gets PyTorch's values
