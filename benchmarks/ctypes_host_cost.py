@@ -15,8 +15,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tensorcore.kernels import cuda_cublas, cuda_cublaslt, cuda_launch
-from tensorcore.kernels.cuda_act_backward import _build_act_backward
+from tensorcore.kernels.blas import cublas as cuda_cublas
+from tensorcore.kernels.blas import cublaslt as cuda_cublaslt
+from tensorcore.kernels.numba_cuda import launch as cuda_launch
+from tensorcore.kernels.numba_cuda.act_backward import _build_act_backward
 
 
 def device_array(shape, dtype=np.float32):

@@ -344,7 +344,8 @@ def launch_probes() -> dict:
             with kernel_paths.use_kernels(path), tc.no_grad():
                 F.linear_act(x, w, b, "relu")
         probes[f"F.linear_act forward, path {path}"] = fwd
-    from tensorcore.kernels import cuda_common, cuda_cupy
+    from tensorcore.kernels.cupy import fused as cuda_cupy
+    from tensorcore.kernels.numba_cuda import common as cuda_common
 
     def numba_dispatcher_fwd():  # the launch before kernels.cuda_launch: an A/B of launches
         fast, cuda_common.FAST_LAUNCH = cuda_common.FAST_LAUNCH, False
@@ -550,7 +551,7 @@ def _torch_cuda_status() -> str:
 def host_cost_table() -> list[str]:
     """Host time per call of each launch path (quick: printed before the long tables, as it
     decides the eager defaults)."""
-    from tensorcore.kernels import cuda_common
+    from tensorcore.kernels.numba_cuda import common as cuda_common
 
     out = ["", "### Host cost per launch (us of Python per call, GPU not awaited)", "",
            "| call | us |", "|---|---|"]

@@ -75,7 +75,7 @@ def elementwise_before_after() -> str:
     ``kernels.cuda_cupy``'s vector-load kernels, in us per call and TB/s moved."""
     import cupy
 
-    from tensorcore.kernels import cuda_cupy
+    from tensorcore.kernels.cupy import fused as cuda_cupy
 
     old_relu = cupy.ElementwiseKernel("T b", "T z", "T v = z + b; z = v < (T)0 ? (T)0 : v;",
                                       "bias_act_relu_before")

@@ -27,7 +27,7 @@ $PY -c "import tensorcore as tc, tensorcore.kernels; print('cuda usable:', tc.cu
 timeout 40 $PY - <<'PROBES' 2>&1 | tee -a "$OUT/env.txt"
 import warnings
 from tensorcore.backends import cupy_backend, get_backend
-from tensorcore.kernels import cuda_common
+from tensorcore.kernels.numba_cuda import common as cuda_common
 be = get_backend("cuda")
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")

@@ -65,7 +65,7 @@ class NumpyRuntime:
         if getattr(self, "_cublas", None) is None:
             from fake_cublas import FakeCublas
 
-            from tensorcore.kernels.cuda_cublas import Cublas
+            from tensorcore.kernels.blas.cublas import Cublas
 
             self._cublas = Cublas.open(9, self._allocate, lib=FakeCublas())
         return self._cublas

@@ -1,4 +1,4 @@
-"""Tests for tensorcore.kernels.cpu_fused against plain NumPy (float64) references."""
+"""Tests for tensorcore.kernels.cpu.fused against plain NumPy (float64) references."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from tensorcore.kernels import cpu_fused as cf
+from tensorcore.kernels.cpu import fused as cf
 
 try:  # scipy is a test-only convenience, not a dependency
     from scipy.special import erfc
@@ -385,7 +385,7 @@ def test_bad_backward_inputs():
 
 def test_import_compiles_nothing_and_warmup_compiles_everything():
     code = (
-        "import tensorcore.kernels.cpu_fused as k\n"
+        "import tensorcore.kernels.cpu.fused as k\n"
         "kernels = (k._fwd_rows, k._fwd_par, k._bwd_rows, k._bwd_par)\n"
         "assert all(not d.overloads for d in kernels), 'compiled at import'\n"
         "k.warmup()\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tensorcore.kernels.cpu_softmax_ce import softmax_ce_backward, softmax_ce_forward
+from tensorcore.kernels.cpu.softmax_ce import softmax_ce_backward, softmax_ce_forward
 
 
 def _reference(z, t):

@@ -1,4 +1,4 @@
-"""tensorcore.kernels.cpu_update (the fused ``x += alpha * y``) against NumPy, bit for bit,
+"""tensorcore.kernels.cpu.update (the fused ``x += alpha * y``) against NumPy, bit for bit,
 and the numba backend's ``axpy_`` that routes to it."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 import tensorcore as tc
 from tensorcore.backends.contract import one_pass_update_fits
 from tensorcore.backends.numba_backend import NumbaBackend
-from tensorcore.kernels import cpu_update
+from tensorcore.kernels.cpu import update as cpu_update
 
 
 def fits(x, y) -> bool:

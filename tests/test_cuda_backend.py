@@ -84,7 +84,7 @@ def test_numba_cuda_loads_under_a_numpy_without_row_stack():
         import numpy as np
         import tensorcore
         del np.row_stack
-        import tensorcore.kernels.cuda_common
+        import tensorcore.kernels.numba_cuda.common
         print(np.row_stack(([1], [2])).tolist(), np.row_stack is not np.vstack)
     """
     r = _run_python(code)
@@ -407,7 +407,7 @@ def test_auto_weighs_a_layer_by_its_longest_reduction():
     """A layer's work for ``auto`` is ``layer_steps``: a skinny layer with a long reduction
     (the large MLP's 1024 x 10 x 2048 output layer, 16 forward tiles of 2048 steps) goes to
     cuBLAS though its M*N*K is below 512^3; the tile is the Numba GEMM's."""
-    from tensorcore.kernels import cuda_common
+    from tensorcore.kernels.numba_cuda import common as cuda_common
 
     steps = kernel_paths.layer_steps
     assert kernel_paths.LAYER_TILE == cuda_common.GEMM_BM == cuda_common.GEMM_BN
@@ -426,7 +426,7 @@ def test_the_epilogue_kernel_gets_a_contiguous_bias(monkeypatch):
     (a slice of a bigger tensor) reaches it as a contiguous copy, through ``bias_act`` and
     through ``linear_act``, and the layer still gives NumPy's values."""
     from tensorcore.backends.contract import Backend
-    from tensorcore.kernels import cuda_cupy
+    from tensorcore.kernels.cupy import fused as cuda_cupy
 
     class EpilogueCupy(StandInCupy):  # the cupy path's own forward, its kernel below
         fused_paths = ("cupy",)
@@ -528,20 +528,17 @@ def test_dispatch_follows_the_switch(monkeypatch, small_work_to_numba):
 
 
 def test_forced_numba_path_says_why_it_is_unusable(monkeypatch):
-    class Broken:
-        def __getattr__(self, name):
-            raise ImportError(f"no module {name}")
-
-    monkeypatch.setattr(cupy_backend, "kernels", Broken())
+    monkeypatch.setitem(sys.modules, "tensorcore.kernels.numba_cuda.fused", None)  # no import
     monkeypatch.setattr(cupy_backend, "_numba_state", {})
-    with pytest.raises(RuntimeError, match="'numba' GPU kernel path is unusable.*cuda_fused"):
+    with pytest.raises(RuntimeError,
+                       match="'numba' GPU kernel path is unusable.*numba_cuda.fused"):
         cupy_backend._numba_kernels()
     with pytest.warns(RuntimeWarning, match="'numba' GPU kernel path is unusable.*'cupy'"):
         assert cupy_backend._numba_ready(StandInCupy(tc.device("cuda"))) is False
 
 
 class _ProbeKernels:
-    """A stand-in of ``tensorcore.kernels.cuda_fused`` for the readiness probe: the ReLU
+    """A stand-in of ``tensorcore.kernels.numba_cuda.fused`` for the readiness probe: the ReLU
     backward it asks for, or a wrong value, or an error (``fast_only``: only while fast
     launches are on, as a wrong parameter layout would)."""
 
@@ -549,7 +546,7 @@ class _ProbeKernels:
         self.fill, self.error, self.fast_only, self.calls = fill, error, fast_only, 0
 
     def act_backward(self, grad_out, out, pre, activation, grad_z, grad_b=None, stream=0):
-        from tensorcore.kernels import cuda_common
+        from tensorcore.kernels.numba_cuda import common as cuda_common
 
         self.calls += 1
         broken = not self.fast_only or cuda_common.FAST_LAUNCH
@@ -568,7 +565,7 @@ class _ProbeKernels:
 ])
 def test_auto_probes_the_numba_path_once_and_falls_back(monkeypatch, small_work_to_numba, probe,
                                                          ready):
-    from tensorcore.kernels import cuda_common
+    from tensorcore.kernels.numba_cuda import common as cuda_common
 
     monkeypatch.setattr(cuda_common, "FAST_LAUNCH", True)
     monkeypatch.setattr(cupy_backend, "_numba_state", {"module": probe})
@@ -592,7 +589,7 @@ def test_auto_probes_the_numba_path_once_and_falls_back(monkeypatch, small_work_
                                    _ProbeKernels(error=RuntimeError("CUresult 1"),
                                                  fast_only=True)])
 def test_a_failing_fast_launch_falls_back_to_numbas_dispatcher(monkeypatch, probe):
-    from tensorcore.kernels import cuda_common
+    from tensorcore.kernels.numba_cuda import common as cuda_common
 
     monkeypatch.setattr(cuda_common, "FAST_LAUNCH", True)
     monkeypatch.setattr(cupy_backend, "_numba_state", {"module": probe})
@@ -631,7 +628,7 @@ def test_a_forced_numba_path_is_probed_before_its_first_launch(monkeypatch, grap
     """Forced paths skip ``auto``'s choice, but not the probe that checks fast launches: it
     runs once, before the first Numba launch, and never while a graph records (its host
     synchronization would break the capture; ``prepare_capture`` probes before that)."""
-    from tensorcore.kernels import cuda_common
+    from tensorcore.kernels.numba_cuda import common as cuda_common
 
     module = _NumbaModule()
     monkeypatch.setattr(cuda_common, "FAST_LAUNCH", True)

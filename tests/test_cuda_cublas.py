@@ -1,4 +1,4 @@
-"""The graph-recordable cuBLAS GEMM (``tensorcore.kernels.cuda_cublas``) without a GPU: its
+"""The graph-recordable cuBLAS GEMM (``tensorcore.kernels.blas.cublas``) without a GPU: its
 row-major to column-major argument mapping against a column-major reference GEMM that reads
 memory through the pointers and leading dimensions it is given (``fake_cublas``), the same
 through a real C ABI (``data/stub_cublas.c``, built where a C compiler is present), its stream
@@ -17,8 +17,8 @@ from standin_cuda import ClaimingCupy
 import tensorcore as tc
 from tensorcore import backends
 from tensorcore.backends import cupy_backend
-from tensorcore.kernels import cuda_cublas
-from tensorcore.kernels.cuda_cublas import Cublas, CublasError
+from tensorcore.kernels.blas import cublas as cuda_cublas
+from tensorcore.kernels.blas.cublas import Cublas, CublasError
 
 
 def _handle(lib=None):

@@ -1,4 +1,4 @@
-"""The one-call layer forward through cuBLASLt (``tensorcore.kernels.cuda_cublaslt``) without a
+"""The one-call layer forward through cuBLASLt (``tensorcore.kernels.blas.cublaslt``) without a
 GPU: every call, with its C signature, into a stand-in library (``data/stub_cublaslt.c``) whose
 matmul is a column-major reference applying the epilogues as cuBLASLt defines them; the
 results against NumPy, the plan cache and the errors. Skips where no C compiler is."""
@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from helpers import build_stub_library, serve_cuda_with
 
-from tensorcore.kernels import cuda_cublas, cuda_cublaslt
-from tensorcore.kernels.cuda_cublas import CublasError
-from tensorcore.kernels.cuda_cublaslt import CublasLt
+from tensorcore.kernels.blas import cublas as cuda_cublas
+from tensorcore.kernels.blas import cublaslt as cuda_cublaslt
+from tensorcore.kernels.blas.cublas import CublasError
+from tensorcore.kernels.blas.cublaslt import CublasLt
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +216,7 @@ def test_products_with_a_dimension_of_1_keep_the_epilogue_kernel(lt_backend, sha
     import tensorcore as tc
     import tensorcore.nn.functional as F
     from tensorcore.backends.contract import Backend
-    from tensorcore.kernels import cuda_cupy
+    from tensorcore.kernels.cupy import fused as cuda_cupy
 
     monkeypatch.setattr(cuda_cupy, "bias_act_forward",  # the epilogue kernel, on NumPy
                         functools.partial(Backend.bias_act, lt_backend))
@@ -260,7 +261,7 @@ def test_a_graph_records_the_cublaslt_forward_once_checked_before(lt_backend, mo
     import tensorcore as tc
     import tensorcore.nn.functional as F
     from tensorcore.backends.contract import Backend
-    from tensorcore.kernels import cuda_cupy
+    from tensorcore.kernels.cupy import fused as cuda_cupy
 
     monkeypatch.setattr(cuda_cupy, "bias_act_forward",  # the epilogue kernel, on NumPy
                         functools.partial(Backend.bias_act, lt_backend))

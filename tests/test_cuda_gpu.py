@@ -99,7 +99,7 @@ def test_gpu_fast_launches_pass_their_probe(monkeypatch):
     dispatcher does: the probe keeps them on (a failure would fall back silently, with only
     a warning, so this test makes it visible)."""
     from tensorcore.backends import cupy_backend
-    from tensorcore.kernels import cuda_common
+    from tensorcore.kernels.numba_cuda import common as cuda_common
 
     monkeypatch.setattr(cupy_backend, "_numba_state", {})  # probed here, whatever ran before
     monkeypatch.setattr(cuda_common, "FAST_LAUNCH", True)
@@ -110,7 +110,7 @@ def test_gpu_fast_launches_pass_their_probe(monkeypatch):
 @pytest.mark.gpu
 @pytest.mark.parametrize("fast", [True, False], ids=["fast-launch", "numba-dispatcher"])
 def test_gpu_numba_layer_matches_numpy_either_launch(fast, monkeypatch):
-    from tensorcore.kernels import cuda_common
+    from tensorcore.kernels.numba_cuda import common as cuda_common
 
     monkeypatch.setattr(cuda_common, "FAST_LAUNCH", fast)
     rng = np.random.default_rng(7)

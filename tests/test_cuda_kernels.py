@@ -1,4 +1,4 @@
-"""``kernels/cuda_cupy.py`` without CUDA: every activation has both snippets, the Python-side
+"""``kernels/cupy/fused.py`` without CUDA: every activation has both snippets, the Python-side
 checks name what is wrong, the snippets' math (compiled as C++) matches closed forms, and,
 where CuPy and NVRTC are installed (no GPU needed; CI installs both), every kernel source
 compiles for sm_90 and every kernel object builds in CuPy.
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from test_cuda_backend import ACTS, act_and_slope
 
-from tensorcore.kernels import cuda_cupy
+from tensorcore.kernels.cupy import fused as cuda_cupy
 
 
 def test_every_activation_has_forward_and_backward_kernels():

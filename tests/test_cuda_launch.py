@@ -1,4 +1,4 @@
-"""Fast launches of the Numba-CUDA kernels (``tensorcore.kernels.cuda_launch``) without a GPU:
+"""Fast launches of the Numba-CUDA kernels (``tensorcore.kernels.numba_cuda.launch``) without a GPU:
 the parameter layout against every kernel's PTX, the packing through the pointers handed to
 ``cuLaunchKernel`` (a recording stand-in of the driver call), and ``cuda_common.launch``'s
 routing between the fast launch and Numba's dispatcher."""
@@ -15,9 +15,9 @@ import pytest
 from helpers import build_stub_library
 from numba import types
 
-from tensorcore.kernels import cuda_common as cc
-from tensorcore.kernels import cuda_launch
-from tensorcore.kernels.cuda_launch import FastKernel, LaunchError
+from tensorcore.kernels.numba_cuda import common as cc
+from tensorcore.kernels.numba_cuda import launch as cuda_launch
+from tensorcore.kernels.numba_cuda.launch import FastKernel, LaunchError
 
 PTX_BYTES = {"8": 1, "16": 2, "32": 4, "64": 8}
 
@@ -56,7 +56,7 @@ def test_the_packed_layout_is_every_kernels_parameter_list():
     _nvvm_or_skip()
     from numba import cuda
 
-    from tensorcore.kernels.cuda_fused import kernel_specs
+    from tensorcore.kernels.numba_cuda.fused import kernel_specs
 
     seen = set()
     for name, key, python_kernel, signature in kernel_specs():

@@ -44,7 +44,7 @@ def test_every_kernel_compiles_for_sm90(tmp_path):
     _nvvm_or_skip()
     from numba import cuda
 
-    from tensorcore.kernels.cuda_fused import kernel_specs
+    from tensorcore.kernels.numba_cuda.fused import kernel_specs
 
     ptxas = _ptxas()
     names, assembling = set(), []

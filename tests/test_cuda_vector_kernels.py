@@ -1,4 +1,4 @@
-"""The vector-load elementwise kernels of ``kernels/cuda_cupy.py`` (the layer forward's
+"""The vector-load elementwise kernels of ``kernels/cupy/fused.py`` (the layer forward's
 ``act(z + b)`` and ``axpy``) without a GPU: their CUDA C sources are compiled as C++ with
 ``blockIdx`` / ``threadIdx`` as globals, and every thread of the launch that the entry points
 compute (``forward_launch``, ``axpy_launch``) runs one after another (the kernels have no
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from test_cuda_backend import ACTS, act_and_slope
 
-from tensorcore.kernels import cuda_cupy
+from tensorcore.kernels.cupy import fused as cuda_cupy
 
 DTYPES = {np.float32: "float", np.float64: "double"}
 PRELUDE = r"""

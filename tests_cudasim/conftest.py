@@ -1,4 +1,4 @@
-"""Simulator tests of the Numba-CUDA kernels (``tensorcore.kernels.cuda_*``).
+"""Simulator tests of the Numba-CUDA kernels (``tensorcore.kernels.numba_cuda``).
 
 Numba reads ``NUMBA_ENABLE_CUDASIM`` once, when it is first imported, so these tests run in a
 process of their own: ``python -m pytest -q tests_cudasim`` (the main suite does exactly that
@@ -24,7 +24,7 @@ from numba import config  # noqa: E402
 
 assert config.ENABLE_CUDASIM, "numba did not pick up NUMBA_ENABLE_CUDASIM=1"
 
-from tensorcore.kernels import cuda_common  # noqa: E402
+from tensorcore.kernels.numba_cuda import common as cuda_common  # noqa: E402
 
 DTYPES = [np.float32, np.float64]
 ACTS = ["relu", "gelu", "sigmoid", "tanh", None]

@@ -7,8 +7,8 @@ import pytest
 from conftest import ACTS, DTYPES, TOL
 from reference import act, act_grad, make
 
-from tensorcore.kernels import cuda_common
-from tensorcore.kernels.cuda_fused import act_backward
+from tensorcore.kernels.numba_cuda import common as cuda_common
+from tensorcore.kernels.numba_cuda.fused import act_backward
 
 
 def saved_forward(m, n, dtype, activation, seed=0):

@@ -7,12 +7,11 @@ import importlib
 
 import pytest
 
-MODULES = ["cuda_common", "cuda_linear_act", "cuda_linear_backward", "cuda_act_backward",
-           "cuda_softmax_ce", "cuda_fused"]
+MODULES = ["common", "linear_act", "linear_backward", "act_backward", "softmax_ce", "fused"]
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples_run(name):
-    module = importlib.import_module(f"tensorcore.kernels.{name}")
+    module = importlib.import_module(f"tensorcore.kernels.numba_cuda.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from numba import cuda
 
-from tensorcore.kernels import cuda_common as cc
-from tensorcore.kernels.cuda_fused import kernel_specs, linear_act_forward, warmup
+from tensorcore.kernels.numba_cuda import common as cc
+from tensorcore.kernels.numba_cuda.fused import kernel_specs, linear_act_forward, warmup
 
 
 @pytest.mark.parametrize("rows,cols", [(1, 1), (64, 64), (65, 129), (1000, 3)])
@@ -38,7 +38,7 @@ def test_grids_stay_within_cudas_65535_blocks_along_y():
 
 
 def test_strip_kernel_loops_over_rows_beyond_the_grid(monkeypatch):
-    from tensorcore.kernels.cuda_softmax_ce import softmax_ce_backward
+    from tensorcore.kernels.numba_cuda.softmax_ce import softmax_ce_backward
 
     monkeypatch.setattr(cc, "MAX_GRID_Y", 2)  # 2 blocks of 8 rows for 37 rows
     probs = np.random.default_rng(0).random((37, 3))

@@ -7,7 +7,7 @@ import pytest
 from conftest import ACTS, DTYPES, TOL
 from reference import act, make
 
-from tensorcore.kernels.cuda_fused import linear_act_forward
+from tensorcore.kernels.numba_cuda.fused import linear_act_forward
 
 
 def run_forward(m, n, k, dtype, activation, with_bias, with_pre, seed=0):

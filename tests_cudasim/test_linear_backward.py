@@ -7,7 +7,7 @@ import pytest
 from conftest import ACTS, DTYPES, TOL
 from reference import act, act_grad, make
 
-from tensorcore.kernels.cuda_fused import linear_backward
+from tensorcore.kernels.numba_cuda.fused import linear_backward
 
 
 def run(m, n, k, dtype, activation, want=("x", "w", "b"), seed=0):

@@ -7,7 +7,7 @@ import pytest
 from conftest import TOL
 from reference import make, softmax_ce
 
-from tensorcore.kernels.cuda_fused import softmax_ce_backward, softmax_ce_forward
+from tensorcore.kernels.numba_cuda.fused import softmax_ce_backward, softmax_ce_forward
 
 
 def forward(z, target):

@@ -7,9 +7,9 @@ so the backend's own logic also runs on a "CuPy-on-NumPy" stand-in in the tests.
 The fused entry points (``linear_act``, ``act_backward``, the softmax cross-entropy) run on
 one of three kernel paths chosen by ``tensorcore.backends.kernel_paths`` (``auto``,
 ``numba``, ``cupy``, ``unfused``; ``TENSORCORE_KERNELS`` or ``tc.backends.use_kernels``):
-``numba`` launches the single-launch Numba-CUDA kernels of ``tensorcore.kernels.cuda_fused``
+``numba`` launches the single-launch Numba-CUDA kernels of ``tensorcore.kernels.numba_cuda.fused``
 on CuPy's current stream, ``cupy`` runs cuBLAS plus one CuPy epilogue kernel
-(``tensorcore.kernels.cuda_cupy``), ``unfused`` the contract's reference ``xp`` code.
+(``tensorcore.kernels.cupy.fused``), ``unfused`` the contract's reference ``xp`` code.
 ``kernel_calls`` counts ``(op, path)`` pairs, so tests and benchmarks see which path ran.
 Before the first Numba launch, a small ReLU backward is compiled, run and compared; if
 Numba's CUDA toolchain does not work here, ``auto`` warns once and takes ``cupy`` instead.
@@ -36,9 +36,12 @@ import warnings
 
 import numpy as np
 
+from tensorcore.kernels.blas import cublas, cublaslt
+from tensorcore.kernels.cupy import fused as cupy_fused
+
 from . import kernel_paths, matmul_precision
 from .contract import Backend, one_pass_update_fits, softmax_ce_reference
-from .numba_backend import _FUSED_DTYPES, kernels  # the same float32/float64 pair
+from .numba_backend import _FUSED_DTYPES  # the same float32/float64 pair
 
 # Numba synchronizes the stream a CuPy array exports on every kernel launch unless this is
 # 0; the environment variable works when Numba is imported after this line, and
@@ -122,22 +125,21 @@ class CupyRuntime:
         return a.data.ptr
 
     def cublas(self):
-        """This GPU's cuBLAS handle for GEMMs a graph can record (``kernels.cuda_cublas``),
+        """This GPU's cuBLAS handle for GEMMs a graph can record (``kernels.blas.cublas``),
         opened on first use from the libcublas CuPy loads."""
         if self._cublas is None:
             with self.device:
                 one = self.xp.ones((1, 1), dtype=np.float32)
                 one @ one  # CuPy loads libcublas, which Cublas then finds by path
-                self._cublas = kernels.cuda_cublas.Cublas.open(self.compute_major,
-                                                               self._allocate)
+                self._cublas = cublas.Cublas.open(self.compute_major, self._allocate)
         return self._cublas
 
     def cublaslt(self):
-        """This GPU's cuBLASLt handle (``kernels.cuda_cublaslt``), opened on first use."""
+        """This GPU's cuBLASLt handle (``kernels.blas.cublaslt``), opened on first use."""
         if self._cublaslt is None:
             self.cublas()  # CuPy loads libcublas, and with it the libcublasLt found here
             with self.device:
-                self._cublaslt = kernels.cuda_cublaslt.CublasLt()
+                self._cublaslt = cublaslt.CublasLt()
         return self._cublaslt
 
     def _allocate(self, nbytes: int) -> tuple[int, object]:
@@ -209,7 +211,7 @@ class CupyBackend(Backend):
             raise ValueError(f"TENSORCORE_EAGER_GEMM={self.eager_gemm!r}: expected cupy or "
                              f"cublas")
         # the cupy path's forward of a float32 ReLU / no-activation layer in ONE cuBLASLt call
-        # (kernels.cuda_cublaslt): in CUDA graphs by default (the large MLP step 1.3 % faster
+        # (kernels.blas.cublaslt): in CUDA graphs by default (the large MLP step 1.3 % faster
         # on an H200, the small 3 %), eagerly too with TENSORCORE_CUBLASLT=1 (eagerly it did
         # not beat CuPy's @ + the epilogue kernel), never with 0
         lt = os.environ.get("TENSORCORE_CUBLASLT", "graph")
@@ -298,12 +300,12 @@ class CupyBackend(Backend):
                                "recorded in a CUDA graph here (see the warning above)")
 
     def _matmul_cublas(self, a, b):
-        xp, cuda_cublas = self.xp, kernels.cuda_cublas
+        xp = self.xp
         (m, k), n = a.shape, b.shape[1]
         if 0 in (m, n, k):
             return xp.zeros((m, n), dtype=a.dtype)
-        a = a if cuda_cublas.readable(a) else xp.ascontiguousarray(a)
-        b = b if cuda_cublas.readable(b) else xp.ascontiguousarray(b)
+        a = a if cublas.readable(a) else xp.ascontiguousarray(a)
+        b = b if cublas.readable(b) else xp.ascontiguousarray(b)
         out = xp.empty((m, n), dtype=a.dtype)
         self.runtime.cublas().matmul(a, b, out, self.runtime.pointer, self.runtime.stream_ptr(),
                                      tf32=self.allows_tf32())  # float32 only, by Cublas
@@ -323,7 +325,7 @@ class CupyBackend(Backend):
     def axpy_(self, x, alpha, y) -> None:
         if "cupy" in self.fused_paths and one_pass_update_fits(self.xp, x, y):
             with self.runtime.device:
-                kernels.cuda_cupy.axpy_(x, alpha, y)
+                cupy_fused.axpy_(x, alpha, y)
             return
         super().axpy_(x, alpha, y)
 
@@ -370,7 +372,7 @@ class CupyBackend(Backend):
         if path == "unfused":
             return super().bias_act(z, b, activation)
         with self.runtime.device:
-            return kernels.cuda_cupy.bias_act_forward(z, _contiguous(self.xp, b), activation)
+            return cupy_fused.bias_act_forward(z, _contiguous(self.xp, b), activation)
 
     def linear_backward(self, grad_out, out, pre, x, w, activation, needs):
         (m, n), k = grad_out.shape, x.shape[1]
@@ -420,7 +422,7 @@ class CupyBackend(Backend):
     def _linear_act_cupy(self, x, w, b, activation):
         if self._cublaslt_takes(x, w, activation):
             return self._linear_cublaslt(x, w, b, activation == "relu"), None
-        return kernels.cuda_cupy.bias_act_forward(self.matmul(x, w.T), _contiguous(self.xp, b),
+        return cupy_fused.bias_act_forward(self.matmul(x, w.T), _contiguous(self.xp, b),
                                                   activation)
 
     def _cublaslt_takes(self, x, w, activation) -> bool:
@@ -442,7 +444,7 @@ class CupyBackend(Backend):
 
     def _linear_cublaslt(self, x, w, b, relu: bool):
         xp = self.xp
-        x = x if kernels.cuda_cublas.readable(x) else xp.ascontiguousarray(x)
+        x = x if cublas.readable(x) else xp.ascontiguousarray(x)
         w, b = xp.ascontiguousarray(w), _contiguous(xp, b)
         out = xp.empty((x.shape[0], w.shape[0]), dtype=x.dtype)
         stream = self.runtime.stream_ptr()
@@ -470,15 +472,15 @@ class CupyBackend(Backend):
 
     def _act_backward_cupy(self, grad_out, out, pre, activation, need_bias_grad):
         xp = self.xp
-        return kernels.cuda_cupy.act_backward(
+        return cupy_fused.act_backward(
             xp.ascontiguousarray(grad_out), xp.ascontiguousarray(out),
             _contiguous(xp, pre), activation, need_bias_grad)
 
     def _softmax_ce_cupy(self, z, target):
-        return kernels.cuda_cupy.softmax_ce_forward(self.xp.ascontiguousarray(z), target)
+        return cupy_fused.softmax_ce_forward(self.xp.ascontiguousarray(z), target)
 
     def _softmax_ce_backward_cupy(self, probs, target, scale):
-        return kernels.cuda_cupy.softmax_ce_backward(
+        return cupy_fused.softmax_ce_backward(
             self.xp.ascontiguousarray(probs), target, scale)
 
     # "numba": the single-launch Numba-CUDA kernels, on CuPy's current stream
@@ -529,7 +531,7 @@ class CupyBackend(Backend):
         return grad
 
     def _numba(self):
-        """``tensorcore.kernels.cuda_fused``, after the once-per-process probe of
+        """``tensorcore.kernels.numba_cuda.fused``, after the once-per-process probe of
         ``_numba_ready`` (which turns fast launches off where they fail); not probed while
         a graph is recorded or warmed up for (``prepare_capture`` probes before that)."""
         if "ready" not in _numba_state and not self.capturing():
@@ -631,10 +633,11 @@ def _numba_launch_setup() -> None:
 
 
 def _numba_kernels():
-    """``tensorcore.kernels.cuda_fused`` ready to launch; RuntimeError naming why not."""
+    """``tensorcore.kernels.numba_cuda.fused`` ready to launch; RuntimeError naming why not."""
     if "module" not in _numba_state:
         try:
-            module = kernels.cuda_fused
+            import tensorcore.kernels.numba_cuda.fused as module
+
             _numba_launch_setup()
         except Exception as e:  # ImportError, or Numba's CUDA target failing to load
             _numba_state["error"] = f"{type(e).__name__}: {e}"
@@ -643,7 +646,7 @@ def _numba_kernels():
             _numba_state["module"] = module
     if _numba_state["module"] is None:
         raise RuntimeError(f"the 'numba' GPU kernel path is unusable: tensorcore.kernels."
-                           f"cuda_fused failed to load ({_numba_state['error']}); use "
+                           f"numba_cuda.fused failed to load ({_numba_state['error']}); use "
                            f"TENSORCORE_KERNELS=cupy or tc.backends.use_kernels('cupy')")
     return _numba_state["module"]
 
@@ -654,13 +657,13 @@ def _numba_ready(backend: CupyBackend) -> bool:
     ``backend``'s GPU and computes the right values (a missing NVVM or PTX newer than the
     driver accepts shows here, not in the middle of a step; the check synchronizes the GPU,
     so make the first fused call outside a CUDA-graph capture). It runs through the fast
-    launch (``kernels.cuda_launch``) first; if that fails, fast launches are turned off with a
+    launch (``kernels.numba_cuda.launch``) first; if that fails, fast launches are turned off with a
     warning and the probe runs again through Numba's dispatcher. When the path does not work,
     ``auto`` takes the ``cupy`` path and says so once in a warning."""
     if "ready" not in _numba_state:
         try:
             _numba_kernels()
-            from tensorcore.kernels import cuda_common
+            from tensorcore.kernels.numba_cuda import common as cuda_common
 
             try:
                 _probe_numba_kernel(backend)

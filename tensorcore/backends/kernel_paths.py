@@ -2,12 +2,12 @@
 
 Three paths serve ``linear_act``, its backward and the softmax cross-entropy on the GPU:
 
-* ``"numba"``: single-launch Numba-CUDA kernels (``tensorcore.kernels.cuda_fused``), the
+* ``"numba"``: single-launch Numba-CUDA kernels (``tensorcore.kernels.numba_cuda.fused``), the
   whole layer (GEMM + bias + activation) in one launch, and the GEMM that CUDA graphs fall
   back on where tensorcore's own cuBLAS handle cannot be recorded (CuPy's cuBLAS calls
   never can);
 * ``"cupy"``: cuBLAS for the GEMM (``@``) plus ONE fused CuPy epilogue kernel
-  (``tensorcore.kernels.cuda_cupy``);
+  (``tensorcore.kernels.cupy.fused``);
 * ``"unfused"``: the contract's reference ``xp`` code (several CuPy launches).
 
 ``"auto"`` (the default) picks ``numba`` or ``cupy`` by the size of the work, from the one

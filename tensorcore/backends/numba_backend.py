@@ -3,8 +3,10 @@
 Arrays are NumPy arrays, so tensors of this backend and of ``numpy`` mix freely; only the
 kernel entry points differ: the bias + activation epilogue and its backward (activation
 gradient fused with the bias-gradient column sum) run as single Numba passes (parallel
-above sizes measured in ``tensorcore.kernels.cpu_fused``), as do softmax cross-entropy
-(``cpu_softmax_ce``) and the parameter update ``axpy_`` (``cpu_update``).
+above the sizes in ``tensorcore.kernels.cpu.fused``), as do softmax cross-entropy
+(``kernels.cpu.softmax_ce``) and the parameter update ``axpy_`` (``kernels.cpu.update``).
+The kernel modules import Numba, so each method imports its module where it first needs it:
+``import tensorcore`` stays free of Numba until a fused kernel runs.
 
 >>> from tensorcore.backends.numba_backend import NumbaBackend
 >>> NumbaBackend("cpu").name
@@ -19,24 +21,6 @@ from .contract import FLOAT_DTYPES as _FUSED_DTYPES
 from .contract import ClassTargetError, one_pass_update_fits
 from .numpy_backend import NumpyBackend
 
-
-class _LazyKernels:
-    """``kernels.cpu_fused`` etc.: the modules of ``tensorcore.kernels``, each imported (with
-    numba) on first use only, then a plain attribute (no call on the hot path)."""
-
-    def __getattr__(self, name: str):
-        if name.startswith("_"):  # dunder probes (copy, inspect...) are not kernel modules
-            raise AttributeError(name)
-        import importlib
-
-        module = importlib.import_module(f"tensorcore.kernels.{name}")
-        setattr(self, name, module)
-        return module
-
-
-kernels = _LazyKernels()
-
-
 _ONE_PASS_MIN = 1024  # elements: smaller updates take NumPy's x += alpha * y
 
 
@@ -47,13 +31,16 @@ class NumbaBackend(NumpyBackend):
         if x.size <= _ONE_PASS_MIN:  # NumPy's two passes beat the kernel's call overhead
             x += alpha * y
         elif isinstance(alpha, float) and one_pass_update_fits(np, x, y):
-            kernels.cpu_update.axpy(x, x.dtype.type(alpha), y)  # one pass, no temporary
+            from tensorcore.kernels.cpu import update
+
+            update.axpy(x, x.dtype.type(alpha), y)  # one pass, no temporary
         else:
             super().axpy_(x, alpha, y)
 
     def bias_act(self, z, b, activation):
         if z.dtype in _FUSED_DTYPES and z.ndim == 2 and z.flags.c_contiguous:
-            fused = kernels.cpu_fused
+            from tensorcore.kernels.cpu import fused
+
             if b is None or (b.dtype == z.dtype and b.flags.c_contiguous):
                 return fused.bias_act_checked(z, b, fused.CODES[activation])
             return fused.bias_act_forward(z, b, activation)
@@ -66,20 +53,25 @@ class NumbaBackend(NumpyBackend):
         if (grad_out.dtype in _FUSED_DTYPES and grad_out.ndim == 2 and saved is not None
                 and saved.dtype == grad_out.dtype and saved.shape == grad_out.shape
                 and grad_out.flags.c_contiguous and saved.flags.c_contiguous):
-            fused = kernels.cpu_fused
+            from tensorcore.kernels.cpu import fused
+
             return fused.act_backward_checked(grad_out, saved, fused.CODES[activation],
                                               need_bias_grad)
         return super().act_backward(grad_out, out, pre, activation, need_bias_grad)
 
     def softmax_cross_entropy(self, z, target, known_max=None):
         if z.dtype in _FUSED_DTYPES and z.ndim == 2:  # the kernel checks the targets' range
+            from tensorcore.kernels.cpu import softmax_ce
+
             try:
-                return kernels.cpu_softmax_ce.softmax_ce_forward(z, target)
+                return softmax_ce.softmax_ce_forward(z, target)
             except IndexError as e:
                 raise ClassTargetError(str(e)) from None
         return super().softmax_cross_entropy(z, target)
 
     def softmax_cross_entropy_backward(self, probs, target, scale):
         if probs.dtype in _FUSED_DTYPES:
-            return kernels.cpu_softmax_ce.softmax_ce_backward(probs, target, scale)
+            from tensorcore.kernels.cpu import softmax_ce
+
+            return softmax_ce.softmax_ce_backward(probs, target, scale)
         return super().softmax_cross_entropy_backward(probs, target, scale)

@@ -30,8 +30,8 @@ import math
 import numpy as np
 from numba import cuda, int64, void
 
-from . import cuda_common as cc
-from .cuda_common import SOFTMAX_MAX_THREADS, STRIP_TX, STRIP_TY
+from . import common as cc
+from .common import SOFTMAX_MAX_THREADS, STRIP_TX, STRIP_TY
 
 __all__ = ["softmax_ce_backward", "softmax_ce_forward"]
 

@@ -1,7 +1,7 @@
 """The fused linear layer on the GPU in one launch: ``out = act(x @ w.T + b)``.
 
 A tiled shared-memory GEMM with 4 x 4 register blocking (see ``GEMM_*`` in
-:mod:`tensorcore.kernels.cuda_common`) whose epilogue adds the bias, stores the
+:mod:`tensorcore.kernels.numba_cuda.common`) whose epilogue adds the bias, stores the
 pre-activation when asked, applies the activation and writes the output: the GEMM result
 never goes through global memory before its epilogue.
 
@@ -21,8 +21,8 @@ import math
 
 from numba import boolean, cuda, void
 
-from . import cuda_common as cc
-from .cuda_common import (
+from . import common as cc
+from .common import (
     GEMM_ACC,
     GEMM_BK,
     GEMM_BM,

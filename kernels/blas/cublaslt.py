@@ -27,7 +27,7 @@ import threading
 
 import numpy as np
 
-from .cuda_cublas import CublasError, check_status, gemm_call, open_library
+from .cublas import CublasError, check_status, gemm_call, open_library
 
 COMPUTE_32F, COMPUTE_32F_FAST_TF32, R_32F = 68, 77, 0  # cublasComputeType_t, cudaDataType_t
 DESC_TRANSA, DESC_TRANSB, DESC_EPILOGUE, DESC_BIAS_POINTER = 3, 4, 7, 8

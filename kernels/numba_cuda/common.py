@@ -5,7 +5,7 @@ Kernels are built by *builders* registered with :func:`register`: a builder take
 (the NumPy dtype, then compile-time constants such as the activation code) and returns the
 Python kernel function and its explicit signature. :func:`get_kernel` compiles a variant with
 ``cuda.jit(signature)`` on first use and caches it; :func:`kernel_specs` lists every variant,
-for :func:`tensorcore.kernels.cuda_fused.warmup` and the PTX test.
+for :func:`tensorcore.kernels.numba_cuda.fused.warmup` and the PTX test.
 
 Two rules for kernel code here. ``cuda`` must stay a module-level global of every module that
 defines kernels: the simulator (``NUMBA_ENABLE_CUDASIM=1``) swaps the kernel function's global
@@ -42,7 +42,7 @@ if not hasattr(np, "row_stack"):
 
 from numba import cuda  # noqa: E402
 
-from . import cuda_launch  # noqa: E402
+from . import launch as fast_launch  # noqa: E402
 
 __all__ = [
     "ACTIVATIONS", "launch", "DTYPES", "activation_code", "activation_variants", "bwd_chunks",
@@ -168,11 +168,11 @@ def get_kernel(name: str, *key):
     return kernel
 
 
-# Launch through cuda_launch.FastKernel (the parameters packed by hand, no Numba dispatcher)
+# Launch through fast_launch.FastKernel (the parameters packed by hand, no Numba dispatcher)
 # where the arguments are CuPy arrays. Mutable: the CuPy backend turns it off when its probe
 # of a fast launch fails; TENSORCORE_NUMBA_LAUNCH=numba turns it off from the start.
 FAST_LAUNCH = os.environ.get("TENSORCORE_NUMBA_LAUNCH", "fast") != "numba"
-_FAST: dict[tuple[int, int], cuda_launch.FastKernel] = {}
+_FAST: dict[tuple[int, int], fast_launch.FastKernel] = {}
 
 
 def launch(kernel, grid, block, stream, *args) -> None:
@@ -184,8 +184,8 @@ def launch(kernel, grid, block, stream, *args) -> None:
         key = (id(kernel), data.device_id)  # (not .device: a Device object per launch)
         fast = _FAST.get(key)
         if fast is None:
-            fast = _FAST[key] = cuda_launch.FastKernel.from_dispatcher(kernel)
-        fast(grid, block, cuda_launch.handle_address(getattr(stream, "handle", stream)), *args)
+            fast = _FAST[key] = fast_launch.FastKernel.from_dispatcher(kernel)
+        fast(grid, block, fast_launch.handle_address(getattr(stream, "handle", stream)), *args)
     else:
         kernel[grid, block, stream](*args)
 

@@ -5,7 +5,7 @@ and never stored.
 
 The grid is one row of blocks: the first ones compute 64 x 64 tiles of ``grad_x`` (M, K),
 reducing over N; the others tiles of ``grad_w`` (N, K), reducing over M. Both kinds run the
-register-blocked inner loop of :mod:`~tensorcore.kernels.cuda_linear_act` on (16, 64)
+register-blocked inner loop of :mod:`~tensorcore.kernels.numba_cuda.linear_act` on (16, 64)
 shared-memory tiles; the ``grad_w`` blocks of the first K tile also add up the ``gz`` they
 stage: the bias gradient, one block per 64 columns, in a fixed order (deterministic, no
 atomics). One launch instead of three (the act backward and two GEMMs): for the small,
@@ -28,8 +28,8 @@ import math
 
 from numba import boolean, cuda, int64, void
 
-from . import cuda_common as cc
-from .cuda_common import (
+from . import common as cc
+from .common import (
     GEMM_ACC,
     GEMM_BK,
     GEMM_BM,
@@ -150,7 +150,7 @@ def linear_backward(grad_out, out, pre, x, w, activation: str | None, grad_x=Non
     ``grad_w`` (N, K) and ``grad_b`` (N,), each filled where given (None: not wanted).
 
     ``act'`` comes from ``out`` (relu, sigmoid, tanh) or ``pre`` (gelu), as in
-    :func:`~tensorcore.kernels.cuda_act_backward.act_backward`. All arrays are C-contiguous
+    :func:`~tensorcore.kernels.numba_cuda.act_backward.act_backward`. All arrays are C-contiguous
     device arrays of one dtype (float32 or float64), outputs allocated by the caller and
     overlapping nothing. ValueError / TypeError name a bad argument.
     """

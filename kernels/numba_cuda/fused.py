@@ -5,19 +5,19 @@ float32/float64 device arrays: CuPy or Numba arrays on a GPU, NumPy arrays under
 simulator; ``stream`` is a Numba stream or 0):
 
 * :func:`linear_act_forward` ``(x, w, b, activation, out, pre=None, stream=0)``:
-  ``out = act(x @ w.T + b)`` in ONE launch (:mod:`~tensorcore.kernels.cuda_linear_act`);
+  ``out = act(x @ w.T + b)`` in ONE launch (:mod:`~tensorcore.kernels.numba_cuda.linear_act`);
 * :func:`act_backward` ``(grad_out, out, pre, activation, grad_z, grad_b=None, stream=0)``:
   ``grad_z = grad_out * act'`` and the bias gradient ``grad_b = grad_z.sum(0)``
-  (:mod:`~tensorcore.kernels.cuda_act_backward`);
+  (:mod:`~tensorcore.kernels.numba_cuda.act_backward`);
 * :func:`linear_backward` ``(grad_out, out, pre, x, w, activation, grad_x, grad_w, grad_b,
   stream=0)``: the layer's whole backward in ONE launch, ``gz = grad_out * act'`` recomputed
-  as the GEMM tiles are staged (:mod:`~tensorcore.kernels.cuda_linear_backward`);
+  as the GEMM tiles are staged (:mod:`~tensorcore.kernels.numba_cuda.linear_backward`);
 * :func:`softmax_ce_forward` ``(z, target, losses, probs, stream=0)`` and
   :func:`softmax_ce_backward` ``(probs, target, scale, grad, stream=0)``
-  (:mod:`~tensorcore.kernels.cuda_softmax_ce`).
+  (:mod:`~tensorcore.kernels.numba_cuda.softmax_ce`).
 
 Activations: ``"relu"``, ``"gelu"`` (exact, erf-based, like ``torch.nn.functional.gelu``),
-``"sigmoid"``, ``"tanh"`` or None, the same math as :mod:`tensorcore.kernels.cpu_fused`.
+``"sigmoid"``, ``"tanh"`` or None, the same math as :mod:`tensorcore.kernels.cpu.fused`.
 
 Design
 ------
@@ -40,7 +40,7 @@ Design
   order (no atomics).
 * Softmax-CE: one block per row, shared-memory tree reductions for the max and the sum.
 * Every grid and block size comes from one helper,
-  :func:`tensorcore.kernels.cuda_common.launch_config`. Kernels compile lazily on first use
+  :func:`tensorcore.kernels.numba_cuda.common.launch_config`. Kernels compile lazily on first use
   with explicit signatures (one variant per dtype and activation), cached per process;
   :func:`warmup` compiles them all up front.
 
@@ -59,8 +59,8 @@ CuPy's current stream through a cached ``numba.cuda.external_stream(ptr)`` (orde
 CuPy kernels then comes from the stream itself), and call :func:`warmup` once (about 0.3-0.5 s
 of NVVM time per variant, or compile lazily). Launches through Numba's dispatcher cost
 100-200 us of host time each on an H100 machine (against 15-20 us for a CuPy launch). With
-CuPy arrays, every launch here goes through :func:`tensorcore.kernels.cuda_common.launch`,
-which packs the parameters itself and calls the driver (:mod:`~tensorcore.kernels.cuda_launch`):
+CuPy arrays, every launch here goes through :func:`~tensorcore.kernels.numba_cuda.common.launch`,
+which packs the parameters itself and calls the driver (:mod:`.launch`):
 on an H200, a layer's forward through ``F.linear_act`` then cost 41-67 us of host time, less
 than the cuBLAS + CuPy epilogue path, and with the one-launch backward the layer ran
 1.5-2x faster than that path from 64^3 to 512^3, so ``auto`` takes small eager layers here
@@ -87,11 +87,11 @@ True
 
 from __future__ import annotations
 
-from .cuda_act_backward import act_backward
-from .cuda_common import ACTIVATIONS, get_kernel, kernel_specs
-from .cuda_linear_act import linear_act_forward
-from .cuda_linear_backward import linear_backward
-from .cuda_softmax_ce import softmax_ce_backward, softmax_ce_forward
+from .act_backward import act_backward
+from .common import ACTIVATIONS, get_kernel, kernel_specs
+from .linear_act import linear_act_forward
+from .linear_backward import linear_backward
+from .softmax_ce import softmax_ce_backward, softmax_ce_forward
 
 __all__ = [
     "ACTIVATIONS", "act_backward", "kernel_specs", "linear_act_forward", "linear_backward",

@@ -24,8 +24,8 @@ import math
 import numpy as np
 from numba import boolean, cuda, int64, void
 
-from . import cuda_common as cc
-from .cuda_common import STRIP_TX, STRIP_TY
+from . import common as cc
+from .common import STRIP_TX, STRIP_TY
 
 __all__ = ["act_backward"]
 
