@@ -40,6 +40,10 @@ with warnings.catch_warnings(record=True) as caught:
 for w in caught:
     print("warning:", w.message)
 PROBES
+# whether nvmath-python's cuBLAS binding records into a CUDA graph (docs/backends.md); it says
+# "skipped" where nvmath is not importable (NVMATH_PATH: a `pip install --target` folder)
+PYTHONPATH=$PWD${NVMATH_PATH:+:$NVMATH_PATH} timeout 60 $PY benchmarks/nvmath_graph_check.py \
+    2>&1 | tee -a "$OUT/env.txt"
 
 # the tests first; SIGINT at the cap, so that pytest still prints the names of its failures.
 # Not the CUDA simulator's suite: it runs the kernels on the CPU (CI's job), single-threaded
