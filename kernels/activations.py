@@ -264,9 +264,9 @@ for _entry in (
                "y = tanh(v);", "gz = g * ((T)1 - y * y);"),
     Activation("silu", "pre", lambda t: t * t.sigmoid(), lambda xp, z: z * sigmoid(xp, z),
                _silu_array_grad, _silu, _silu_grad,
-               f"{{ const T s = {_C_SIGMOID}; y = v * s; }}",
-               f"{{ const T v = p; const T s = {_C_SIGMOID};"
-               " gz = g * (s * ((T)1 + p * ((T)1 - s))); }"),
+               f"y = v * ({_C_SIGMOID});",
+               "gz = g * (({0}) * ((T)1 + p * ((T)1 - ({0}))));".format(
+                   _C_SIGMOID.replace("v", "p"))),
 ):
     register(_entry)
 del _entry
