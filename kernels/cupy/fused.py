@@ -250,7 +250,7 @@ def forward_launch(m: int, n_vec: int) -> tuple[tuple[int, int], tuple[int, int]
 
 def axpy_launch(n_vec: int, max_blocks: int = 4096) -> tuple[tuple[int], tuple[int]]:
     """``(grid, block)`` of axpy over ``n_vec`` vectors: a thread each, up to ``max_blocks``
-    (about 32 per SM of an H100; a grid-stride loop past that), one block at least (for the
+    (a few dozen per SM of a large GPU; a grid-stride loop past that), one block at least (for the
     tail)."""
     blocks = max(1, min(-(-n_vec // _ELEMENTWISE_THREADS), max_blocks))
     return (blocks,), (_ELEMENTWISE_THREADS,)
