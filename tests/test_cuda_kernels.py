@@ -14,20 +14,26 @@ import numpy as np
 import pytest
 from test_cuda_backend import ACTS, act_and_slope
 
+from tensorcore.kernels import activations
 from tensorcore.kernels.cupy import fused as cuda_cupy
 
 
+def _snippets():
+    """activation -> its CUDA C (forward, gradient) snippets, from the activation table."""
+    return {name: (e.c_forward, e.c_grad) for name, e in activations.TABLE.items()}
+
+
 def test_every_activation_has_forward_and_backward_kernels():
-    assert set(cuda_cupy.ACTIVATIONS) == set(ACTS)
-    for act, (fwd, bwd) in cuda_cupy.ACTIVATIONS.items():
+    assert set(activations.names()) == set(ACTS) | {"silu"}
+    for act, (fwd, bwd) in _snippets().items():
         assert fwd.startswith("y = ") and bwd.startswith("gz = ")
         for dtype, ctype in ((np.float32, "float"), (np.float64, "double")):
             src = cuda_cupy.forward_source(act, dtype, 1)
             assert f"bias_act_{act or 'identity'}_{ctype}_1(" in src and fwd in src
-            assert ("((V*)Y)[i] = y_out.v;" in src) == (act in cuda_cupy.NEEDS_PRE)
+            assert ("((V*)Y)[i] = y_out.v;" in src) == (activations.TABLE[act].reads == "pre")
             src = cuda_cupy.backward_source(act, dtype)
             assert f"act_backward_{act or 'identity'}_{ctype}(" in src and bwd in src
-            assert ("P[i]" in src) == (act in cuda_cupy.NEEDS_PRE)
+            assert ("P[i]" in src) == (activations.TABLE[act].reads == "pre")
         assert f"typedef {ctype} T;" in cuda_cupy.softmax_ce_source(np.float64)
 
 
@@ -68,7 +74,7 @@ def snippets_as_cpp(tmp_path_factory):
     if cxx is None:
         pytest.skip("no C++ compiler")
     funcs = []
-    for act, (fwd, bwd) in cuda_cupy.ACTIVATIONS.items():
+    for act, (fwd, bwd) in _snippets().items():
         name = act or "identity"
         funcs.append(f"""
 extern "C" void fwd_{name}(const T* V, T* Y, long n) {{

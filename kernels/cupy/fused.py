@@ -13,19 +13,20 @@
 * ``axpy_(x, alpha, y)``: ``x += alpha * y`` in one pass, without a temporary (vector loads
   as in the forward).
 
-The two elementwise kernels read and write whole vectors (``float4`` / ``double2``): in the
-captured large MLP step on an H200 they took 8.8 us (two hidden layers) and 24.5 us (six
-updates), about 3.8 and 2.9 TB/s, against 22.7 and 36.1 us for the CuPy ``ElementwiseKernel``
-versions they replaced (``benchmarks/profile_step.py``; docs/benchmarks.md).
+The two elementwise kernels read and write whole vectors (``float4`` / ``double2``): fewer,
+wider memory transactions than the CuPy ``ElementwiseKernel`` versions they replaced, which
+made them several times faster in the captured MLP step (``benchmarks/profile_step.py``;
+the figures are in docs/benchmarks.md).
 
-Kernel sources are plain strings built from one table of activation snippets
-(``ACTIVATIONS``); CuPy is imported, and a kernel compiled, on first use only. The Python
+Kernel sources are plain strings built from the activation table's CUDA C snippets
+(:mod:`tensorcore.kernels.activations`, ``c_forward`` / ``c_grad``); CuPy is imported, and
+a kernel compiled, on first use only. The Python
 side checks dtypes (float32/float64), layouts (C-contiguous) and shapes and names what is
 wrong before anything reaches the GPU.
 
 >>> import numpy as np
->>> sorted(a or "none" for a in ACTIVATIONS)
-['gelu', 'none', 'relu', 'sigmoid', 'tanh']
+>>> "y = tanh(v);" in forward_source("tanh", np.float32, 1)
+True
 >>> "atomicAdd" in backward_source("relu", np.float32)
 True
 >>> f32 = np.dtype(np.float32)
@@ -39,22 +40,10 @@ import functools
 
 import numpy as np
 
+from .. import activations
+
 FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _CTYPE = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
-
-# activation -> (forward snippet: y from the pre-activation v,
-#                backward snippet: gz from grad g, output y and pre-activation p)
-ACTIVATIONS: dict[str | None, tuple[str, str]] = {
-    None: ("y = v;", "gz = g;"),
-    "relu": ("y = v < (T)0 ? (T)0 : v;", "gz = y > (T)0 ? g : (T)0;"),  # NaN stays NaN
-    "tanh": ("y = tanh(v);", "gz = g * ((T)1 - y * y);"),
-    "sigmoid": ("y = v >= (T)0 ? (T)1 / ((T)1 + exp(-v)) : exp(v) / ((T)1 + exp(v));",
-                "gz = g * y * ((T)1 - y);"),
-    "gelu": ("y = (T)0.5 * v * ((T)1 + erf(v * (T)0.7071067811865476));",
-             "gz = g * ((T)0.5 * ((T)1 + erf(p * (T)0.7071067811865476))"
-             " + p * exp((T)-0.5 * p * p) * (T)0.3989422804014327);"),
-}
-NEEDS_PRE = frozenset({"gelu"})  # activations whose backward reads the pre-activation
 
 _BLOCK_COLS, _BLOCK_ROWS = 32, 8  # act_backward: a warp across 32 columns, 8 row lanes
 _MIN_ROWS_PER_BLOCK = 64
@@ -65,10 +54,12 @@ _MAX_GRID_Y = 65535
 
 # -- sources (plain strings, testable without CUDA) ---------------------------------------------
 def _act_name(activation: str | None) -> str:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; expected one of "
-                         f"{tuple(ACTIVATIONS)}")
+    activations.get(activation)  # ValueError for an unknown name
     return activation or "identity"
+
+
+def _needs_pre(activation: str | None) -> bool:
+    return activations.TABLE[activation].reads == "pre"
 
 
 def vector_width(dtype: np.dtype, row: int, *pointers: int) -> int:
@@ -98,7 +89,7 @@ def forward_source(activation: str | None, dtype, width: int) -> str:
     gelu keeps ``z + b`` in ``Z`` (its backward's pre-activation) and writes its output to
     ``Y``; the others write their output over ``Z``."""
     name = _act_name(activation)
-    keep_pre = activation in NEEDS_PRE
+    keep_pre = _needs_pre(activation)
     store = "z.s[k] = v; y_out.s[k] = y;" if keep_pre else "z.s[k] = y;"
     return _vector_types(dtype, width) + f"""
 extern "C" __global__ void bias_act_{name}_{_ctype(dtype)}_{width}(
@@ -118,7 +109,7 @@ extern "C" __global__ void bias_act_{name}_{_ctype(dtype)}_{width}(
         for (int k = 0; k < {width}; ++k) {{
             const T v = z.s[k] + bias.s[k];
             T y;
-            {ACTIVATIONS[activation][0]}
+            {activations.TABLE[activation].c_forward}
             {store}
         }}
         ((V*)Z)[i] = z.v;
@@ -155,7 +146,7 @@ def backward_source(activation: str | None, dtype) -> str:
     """CUDA C of the fused activation-gradient + bias-gradient kernel for one dtype."""
     name = _act_name(activation)
     ctype = _ctype(dtype)
-    load_pre = "const T p = P[i];" if activation in NEEDS_PRE else ""
+    load_pre = "const T p = P[i];" if _needs_pre(activation) else ""
     return f"""
 typedef {ctype} T;
 extern "C" __global__ void act_backward_{name}_{ctype}(
@@ -174,7 +165,7 @@ extern "C" __global__ void act_backward_{name}_{ctype}(
             const T y = Y[i];
             {load_pre}
             T gz;
-            {ACTIVATIONS[activation][1]}
+            {activations.TABLE[activation].c_grad}
             GZ[i] = gz;
             acc += gz;
         }}
@@ -259,7 +250,7 @@ def forward_launch(m: int, n_vec: int) -> tuple[tuple[int, int], tuple[int, int]
 
 def axpy_launch(n_vec: int, max_blocks: int = 4096) -> tuple[tuple[int], tuple[int]]:
     """``(grid, block)`` of axpy over ``n_vec`` vectors: a thread each, up to ``max_blocks``
-    (about 32 per SM of an H100; a grid-stride loop past that), one block at least (for the
+    (a few dozen per SM of a large GPU; a grid-stride loop past that), one block at least (for the
     tail)."""
     blocks = max(1, min(-(-n_vec // _ELEMENTWISE_THREADS), max_blocks))
     return (blocks,), (_ELEMENTWISE_THREADS,)
@@ -345,7 +336,7 @@ def check_act_backward(grad_out, out, pre, activation) -> None:
     _act_name(activation)
     _check_matrix("grad_out", grad_out)
     _check_matrix("out", out, grad_out.shape)
-    if activation in NEEDS_PRE:
+    if _needs_pre(activation):
         if pre is None:
             raise ValueError(f"act_backward: activation {activation!r} needs the "
                              f"pre-activation, got pre=None")
@@ -368,11 +359,12 @@ def check_scale(scale, rows: int) -> None:
 
 # -- entry points ------------------------------------------------------------------------------
 def bias_act_forward(z, b, activation):
-    """``act(z + b)`` in one launch, in place on ``z``; ``(out, pre)`` (pre only for gelu)."""
+    """``act(z + b)`` in one launch, in place on ``z``; ``(out, pre)`` (pre only where the
+    gradient reads the pre-activation: gelu, silu)."""
     check_bias_act(z, b, activation)
     if b is None and activation is None:
         return z, None
-    out = _empty_like(z) if activation in NEEDS_PRE else z
+    out = _empty_like(z) if _needs_pre(activation) else z
     m, n = z.shape
     if z.size:
         width = vector_width(z.dtype, n, z.data.ptr, out.data.ptr,
@@ -382,7 +374,7 @@ def bias_act_forward(z, b, activation):
             *forward_launch(m, n_vec),
             (z, z if b is None else b, out, np.int64(m), np.int32(n_vec),
              np.int32(b is not None)))
-    return (out, z) if activation in NEEDS_PRE else (z, None)
+    return (out, z) if _needs_pre(activation) else (z, None)
 
 
 def act_backward(grad_out, out, pre, activation, need_bias_grad: bool):

@@ -19,57 +19,34 @@ simulator; ``stream`` is a Numba stream or 0):
 Activations: ``"relu"``, ``"gelu"`` (exact, erf-based, like ``torch.nn.functional.gelu``),
 ``"sigmoid"``, ``"tanh"`` or None, the same math as :mod:`tensorcore.kernels.cpu.fused`.
 
-Design
-------
-* GEMM + epilogue. A block of 16 x 16 threads computes a 64 x 64 output tile; each thread
-  holds a 4 x 4 register block (rows ``ty + 16 i``, columns ``tx + 16 j``: strided, so that
-  its shared-memory reads are conflict-free broadcasts). K advances 16 at a time: the block
-  stages a 64 x 16 tile of ``x`` and of ``w`` in shared memory (k-major, padded), threads
-  reading consecutive k of a row (coalesced, since both operands are K-contiguous). Tiles are
-  zero-filled outside the matrices, so any M, N, K is correct. The epilogue adds the bias,
-  stores the pre-activation if asked, applies the activation and stores the output: ``x @ w.T``
-  never makes a round trip through global memory. Compiled for sm_90: 95 (float32) / 122
-  (float64) registers, no spills, 8.3 / 16.6 KB shared memory per block.
-* Act backward: column strips (a warp spans 32 columns of a row) and row chunks; the bias
-  gradient is a per-thread register sum, a shared-memory sum over the block's 8 thread rows,
-  and for more than ``BWD_ROWS_PER_CHUNK`` rows a second small kernel adding the chunks'
-  partial sums in order. No atomics: results are deterministic, run to run.
-* Layer backward in one launch: blocks of two kinds in one grid, 64 x 64 tiles of grad_x
-  (reducing over N) and of grad_w (over M), ``grad_out * act'`` recomputed as each tile is
-  staged; the grad_w blocks of the first K tile also sum it per column: grad_b, in a fixed
-  order (no atomics).
-* Softmax-CE: one block per row, shared-memory tree reductions for the max and the sum.
-* Every grid and block size comes from one helper,
-  :func:`tensorcore.kernels.numba_cuda.common.launch_config`. Kernels compile lazily on first use
-  with explicit signatures (one variant per dtype and activation), cached per process;
-  :func:`warmup` compiles them all up front.
+Design (the details are in each module's docstring):
 
-Expected performance regime: single launches for the small and medium shapes of a training
-step (a few hundred to ~2k on a side), where launch overhead and the extra memory passes of
-GEMM + separate epilogue dominate. At large shapes this GEMM is at best a fraction of cuBLAS:
-no tensor cores (Numba exposes no mma/wgmma), no vector loads or double buffering (hand-written
-CUDA C SGEMMs with 2-D register blocking are reported near 70 % of cuBLAS FP32, far below TF32
-tensor cores; not yet measured here). There, cuBLAS for the GEMM plus a one-pass bias +
-activation epilogue is the fast path; choosing by shape is the backend's job.
+* GEMM + epilogue in one kernel: 64 x 64 output tiles per block, 4 x 4 register blocks per
+  thread, K staged through shared memory; the epilogue adds the bias, stores the
+  pre-activation if asked and applies the activation, so ``x @ w.T`` never makes a round
+  trip through global memory.
+* Act backward: column strips and row chunks; the bias gradient is summed without atomics
+  (deterministic run to run).
+* Layer backward in one launch: blocks of grad_x and of grad_w tiles in one grid,
+  ``grad_out * act'`` recomputed as each tile is staged.
+* Every grid and block size comes from
+  :func:`tensorcore.kernels.numba_cuda.common.launch_config`; kernels compile lazily with
+  explicit signatures (one variant per dtype and activation); :func:`warmup` compiles all.
 
-What the caller (the CuPy backend) must do about launch overhead: set
-``NUMBA_CUDA_ARRAY_INTERFACE_SYNC=0`` before numba is first imported (otherwise Numba
-synchronises the stream a CuPy array exports on every launch, blocking the host), launch on
-CuPy's current stream through a cached ``numba.cuda.external_stream(ptr)`` (ordering with the
-CuPy kernels then comes from the stream itself), and call :func:`warmup` once (about 0.3-0.5 s
-of NVVM time per variant, or compile lazily). Launches through Numba's dispatcher cost
-100-200 us of host time each on an H100 machine (against 15-20 us for a CuPy launch). With
-CuPy arrays, every launch here goes through :func:`~tensorcore.kernels.numba_cuda.common.launch`,
-which packs the parameters itself and calls the driver (:mod:`.launch`):
-on an H200, a layer's forward through ``F.linear_act`` then cost 41-67 us of host time, less
-than the cuBLAS + CuPy epilogue path, and with the one-launch backward the layer ran
-1.5-2x faster than that path from 64^3 to 512^3, so ``auto`` takes small eager layers here
-(``tensorcore.backends.kernel_paths.layer_steps``: not skinny ones with a long reduction).
+Where this path pays: single launches for the small and medium layers of a training step,
+where launch overhead and the extra memory passes of a GEMM + separate epilogue dominate. At
+large shapes this GEMM has no tensor cores (Numba exposes no mma/wgmma), so cuBLAS plus a
+one-pass epilogue is faster there; choosing by shape is the backend's job
+(``tensorcore.backends.kernel_paths``). Launches go through
+:func:`~tensorcore.kernels.numba_cuda.common.launch`, which packs the parameters itself
+(:mod:`.launch`), because Numba's dispatcher costs much more host time per launch than
+CuPy's. The caller sets ``NUMBA_CUDA_ARRAY_INTERFACE_SYNC=0`` before numba is imported (else
+every launch synchronises the stream a CuPy array exports) and launches on CuPy's current
+stream. The measured figures (host cost per launch, the layer against cuBLAS) are in
+docs/benchmarks.md.
 
 Checked under Numba's simulator (``tests_cudasim/``), by compiling every variant to sm_90 PTX
-without a GPU (``tests/test_cuda_ptx.py``), and on an H100 and an H200 (numba-cuda 0.30.4):
-the MLP steps on this path agree with the NumPy floor, and the layer reaches 29 TFLOP/s FP32
-at 2048^3 to 8192^3, 57 % of cuBLAS (docs/benchmarks.md).
+without a GPU (``tests/test_cuda_ptx.py``), and by the GPU suite on a lent GPU.
 
 Under the simulator (NumPy arrays), a tanh layer and its backward:
 

@@ -1,9 +1,9 @@
 """Fast launches of the compiled Numba-CUDA kernels: the parameters packed by hand.
 
-A launch through Numba's dispatcher (``kernel[grid, block, stream](*args)``) spends
-100-200 us of host time (measured on the H100 machine, against 15-20 us for a CuPy launch):
-it types every argument and wraps every CuPy array as a Numba device array. Our kernels are
-compiled for ONE explicit signature each, so none of that needs doing per launch.
+A launch through Numba's dispatcher (``kernel[grid, block, stream](*args)``) spends far more
+host time than a CuPy launch (figures in docs/benchmarks.md): it types every argument and
+wraps every CuPy array as a Numba device array. Our kernels are compiled for ONE explicit
+signature each, so none of that needs doing per launch.
 ``FastKernel`` keeps the CUfunction Numba loaded and the layout of its parameters, packs the
 values with ``struct`` into a buffer of its own, and calls the driver's ``cuLaunchKernel``
 through ``ctypes`` with pointers into that buffer.

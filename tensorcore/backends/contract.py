@@ -17,9 +17,11 @@ A backend is one object (one file) with
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from tensorcore.kernels import activations
+from tensorcore.kernels.activations import erf as _erf  # noqa: F401 - ops.unary uses them
+from tensorcore.kernels.activations import sigmoid as _sigmoid  # noqa: F401
 
 XP_FUNCTIONS = """
 abs exp log log1p sqrt sin cos tanh sign maximum minimum where clip logaddexp
@@ -30,9 +32,6 @@ take_along_axis logical_and logical_or logical_not asarray
 """.split()
 
 
-# Python floats, not NumPy scalars: they keep float32 arrays float32 (NEP 50)
-_SQRT_HALF = math.sqrt(0.5)
-_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # what the fused kernels take
 _CHUNK = 1 << 15  # elements per chunk of a streamed in-place update (fits in L2)
 
@@ -173,40 +172,17 @@ class Backend:
         """``act(z + b)`` for the (M, N) GEMM result ``z`` (owned: may be reused).
 
         Returns ``(out, pre)``; ``pre`` is the pre-activation when the backward needs it
-        (gelu), else None.
+        (the table's ``reads == "pre"``: gelu, silu), else None.
         """
-        xp = self.xp
+        entry = activations.get(activation)
         if b is not None:
             z += b
-        if activation is None:
-            return z, None
-        if activation == "relu":
-            return xp.maximum(z, 0, out=z), None
-        if activation == "tanh":
-            return xp.tanh(z, out=z), None
-        if activation == "sigmoid":
-            return _sigmoid(xp, z), None
-        if activation == "gelu":
-            return 0.5 * z * (1.0 + _erf(xp, z * _SQRT_HALF)), z
-        raise ValueError(f"unknown activation {activation!r}")
+        return entry.array(self.xp, z), (z if entry.reads == "pre" else None)
 
     def act_backward(self, grad_out, out, pre, activation: str | None, need_bias_grad: bool):
         """``(grad_z, grad_b)``: the activation's gradient and the bias gradient (column sum)."""
-        xp = self.xp
-        if activation is None:
-            gz = grad_out
-        elif activation == "relu":
-            gz = xp.where(out > 0, grad_out, 0)  # a select: an inf gradient where out is 0 gives 0
-        elif activation == "tanh":
-            gz = grad_out * (1 - out * out)
-        elif activation == "sigmoid":
-            gz = grad_out * out * (1 - out)
-        elif activation == "gelu":
-            cdf = 0.5 * (1.0 + _erf(xp, pre * _SQRT_HALF))
-            pdf = xp.exp(-0.5 * pre * pre) * _INV_SQRT_2PI
-            gz = grad_out * (cdf + pre * pdf)
-        else:
-            raise ValueError(f"unknown activation {activation!r}")
+        entry = activations.get(activation)
+        gz = entry.array_grad(self.xp, grad_out, pre if entry.reads == "pre" else out)
         return gz, (gz.sum(axis=0) if need_bias_grad else None)
 
     def linear_backward(self, grad_out, out, pre, x, w, activation: str | None,
@@ -248,49 +224,3 @@ class Backend:
         return grad
 
 
-try:  # SciPy is optional: its expit is one accurate pass
-    from scipy.special import expit as _expit
-except ImportError:  # pragma: no cover
-    _expit = None
-
-
-def _sigmoid(xp, z):
-    if xp is np and _expit is not None:
-        return _expit(z)
-    return _sigmoid_stable(xp, z)
-
-
-def _sigmoid_stable(xp, z):
-    # numerically stable: exp of a non-positive number only
-    e = xp.exp(-xp.abs(z))
-    return xp.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype, copy=False)
-
-
-def _erf(xp, x):
-    """erf elementwise: SciPy's where it is installed (optional), else exact ``math.erf``
-    for float64 on NumPy, else a float32-accurate series."""
-    if xp is np:
-        try:
-            from scipy.special import erf
-        except ImportError:  # pragma: no cover - scipy is optional
-            if x.dtype == np.float64:
-                return _erf_exact(x)
-        else:
-            return erf(x)
-    if getattr(xp, "__name__", "") == "cupy":  # pragma: no cover - needs a GPU
-        from cupyx.scipy.special import erf as cupy_erf  # exact in float32 and float64
-
-        return cupy_erf(x)
-    return _erf_series(xp, x)
-
-
-_erf_exact = np.vectorize(math.erf, otypes=[np.float64])
-
-
-def _erf_series(xp, x):
-    """Abramowitz-Stegun 7.1.26 refined: max error 1.2e-7 (float32 accuracy)."""
-    t = 1.0 / (1.0 + 0.5 * xp.abs(x))
-    y = 1 - t * xp.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (
-        0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (
-            1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
-    return xp.where(x >= 0, y, -y).astype(x.dtype, copy=False)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tensorcore.kernels import activations
+
 from .contract import FLOAT_DTYPES as _FUSED_DTYPES
 from .contract import ClassTargetError, one_pass_update_fits
 from .numpy_backend import NumpyBackend
@@ -42,20 +44,20 @@ class NumbaBackend(NumpyBackend):
             from tensorcore.kernels.cpu import fused
 
             if b is None or (b.dtype == z.dtype and b.flags.c_contiguous):
-                return fused.bias_act_checked(z, b, fused.CODES[activation])
+                return fused.bias_act_checked(z, b, fused.kernels_for(activation))
             return fused.bias_act_forward(z, b, activation)
         return super().bias_act(z, b, activation)
 
     def act_backward(self, grad_out, out, pre, activation, need_bias_grad):
         if activation is None:  # only the column sum: NumPy's is one pass already
             return super().act_backward(grad_out, out, pre, activation, need_bias_grad)
-        saved = pre if activation == "gelu" else out
+        saved = pre if activations.TABLE[activation].reads == "pre" else out
         if (grad_out.dtype in _FUSED_DTYPES and grad_out.ndim == 2 and saved is not None
                 and saved.dtype == grad_out.dtype and saved.shape == grad_out.shape
                 and grad_out.flags.c_contiguous and saved.flags.c_contiguous):
             from tensorcore.kernels.cpu import fused
 
-            return fused.act_backward_checked(grad_out, saved, fused.CODES[activation],
+            return fused.act_backward_checked(grad_out, saved, fused.kernels_for(activation),
                                               need_bias_grad)
         return super().act_backward(grad_out, out, pre, activation, need_bias_grad)
 

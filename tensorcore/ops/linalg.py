@@ -19,13 +19,12 @@ import numpy as np
 from ..autograd.function import Function, _version_error
 from ..autograd.grad_mode import _State, enable_grad
 from ..backends.contract import targets_in_range
+from ..kernels import activations
 from ..tensor import Tensor
 from ._util import tensors_only
 
 TENSOR_METHODS = ["matmul", "mm", "bmm", "dot", "mv"]
 __all__ = sorted(set(TENSOR_METHODS) | {"linear", "linear_act", "unfused_linear_act"})
-
-ACTIVATIONS = ("relu", "gelu", "sigmoid", "tanh", None)
 
 
 class MatMul(Function):
@@ -138,8 +137,9 @@ class LinearAct(Function):
     """act(x @ w.T + b) for x of shape (..., in), w (out, in), b (out,) or None.
 
     Saves (version-checked) what PyTorch's linear and activation save: ``x`` when ``w``
-    needs a gradient, ``w`` when ``x`` does, the output for relu, sigmoid and tanh (whose
-    gradients are functions of it), never the bias. The other arrays are kept unchecked
+    needs a gradient, ``w`` when ``x`` does, the output where the activation's gradient is a
+    function of it (relu, sigmoid, tanh: ``reads == "out"`` in the activation table), never
+    the bias. The other arrays are kept unchecked
     for their shapes only: the backend reads no value of them for a gradient not asked for.
     """
 
@@ -158,7 +158,7 @@ class LinearAct(Function):
         ctx.inputs = (x, w, b)  # for the create_graph fallback, which checks their versions
         ctx.versions = tuple(None if t is None else t._version_box[0] for t in (x, w, b))
         ctx.save_for_backward(x if nw else None, w if nx else None,
-                              out if activation in _READS_OUTPUT else None)
+                              out if activations.reads_output(activation) else None)
         return out
 
     @staticmethod
@@ -179,8 +179,6 @@ class LinearAct(Function):
             gx = gx.reshape(x.shape)
         return gx, gw, gb, None
 
-
-_READS_OUTPUT = ("relu", "sigmoid", "tanh")  # activations whose gradient reads the output
 
 
 def _unfused_backward(ctx, g):
@@ -206,18 +204,15 @@ def unfused_linear_act(x, w, b=None, activation=None):
     y = x @ w.mT
     if b is not None:
         y = y + b
-    if activation is None:
-        return y
-    if activation == "gelu":
-        return 0.5 * y * (1 + (y * float(np.sqrt(0.5))).erf())
-    return getattr(y, activation)()
+    return activations.TABLE[activation].tensor(y)
 
 
 def linear_act(x, w, b=None, activation: str | None = None):
-    """Fused ``act(x @ w.T + b)``; activation in ``relu, gelu, sigmoid, tanh, None``."""
-    if activation not in ACTIVATIONS:
+    """Fused ``act(x @ w.T + b)``; ``activation`` a name of the activation table
+    (``tensorcore.kernels.activations``: None, relu, gelu, sigmoid, tanh, silu)."""
+    if not isinstance(activation, (str, type(None))) or activation not in activations.TABLE:
         raise ValueError(f"linear_act: unknown activation {activation!r}; "
-                         f"expected one of {ACTIVATIONS}")
+                         f"expected one of {activations.names()}")
     _check_linear(x, w, b)
     if x._data.dtype.kind != "f":  # integers (bools: matmul raises): no fused kernel
         return unfused_linear_act(x, w, b, activation)

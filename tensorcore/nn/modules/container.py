@@ -17,13 +17,14 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from ...tensor import Tensor
 from .. import functional as F
-from .activation import GELU, ReLU, Sigmoid, Tanh
+from .activation import GELU, ReLU, Sigmoid, SiLU, Tanh
 from .linear import Linear
 from .module import Module, _indent
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict"]
 
-_FUSABLE = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh", GELU: "gelu"}
+# module type -> its name in the activation table (tensorcore.kernels.activations)
+_FUSABLE = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh", GELU: "gelu", SiLU: "silu"}
 
 
 def _fused_activation(module: Module | None) -> str | None:
@@ -43,7 +44,7 @@ def _index(idx: int, size: int, kind: str) -> int:
 
 class Sequential(Module):
     """Runs its modules in order. A ``Linear`` directly followed by ``ReLU``, ``GELU()``,
-    ``Sigmoid`` or ``Tanh`` runs as one fused ``F.linear_act`` call (same values and
+    ``SiLU``, ``Sigmoid`` or ``Tanh`` runs as one fused ``F.linear_act`` call (same values and
     gradients as the two modules one after the other)."""
 
     def __init__(self, *args: Module) -> None:
