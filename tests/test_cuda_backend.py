@@ -699,3 +699,127 @@ def test_runtime_records_on_a_side_stream_and_leaves_capture_on_error():
     with pytest.raises(ZeroDivisionError):
         runtime.record(Stream(), lambda: 1 / 0)
     assert log == ["stream", "begin", "end"]
+
+
+def test_runtime_joins_and_replays_in_stream_order():
+    """``CupyRuntime.join_stream`` and ``replay_graph`` (the capture protocol's GPU side) on
+    a fake CuPy: a replay waits for the current stream, copies the new inputs and launches
+    on its own stream, and the current stream then waits for it."""
+    import contextlib
+    import types
+
+    from tensorcore.backends.cuda import CupyRuntime
+
+    log = []
+
+    class Stream:
+        def __init__(self, name):
+            self.name = name
+
+        def wait_event(self, event):
+            log.append(f"{self.name} waits for {event}")
+
+        def record(self):
+            return self.name
+
+        def __enter__(self):
+            log.append(f"on {self.name}")
+
+        def __exit__(self, *exc):
+            log.append(f"off {self.name}")
+
+    current = Stream("current")
+    cuda = types.SimpleNamespace(get_current_stream=lambda: current,
+                                 using_allocator=lambda malloc: malloc)
+    runtime = object.__new__(CupyRuntime)  # no GPU needed past __init__
+    runtime.xp, runtime.device = types.SimpleNamespace(cuda=cuda), contextlib.nullcontext()
+    side = Stream("side")
+    runtime.join_stream(side)
+    assert log == ["current waits for side"]
+    assert runtime.allocating_from(types.SimpleNamespace(malloc="pool's malloc")) == \
+        "pool's malloc"
+    log.clear()
+    target = np.zeros(2)
+    graph = types.SimpleNamespace(launch=lambda stream: log.append(f"launch on {stream.name}"))
+    runtime.replay_graph(graph, side, [(target, np.ones(2))])
+    assert target.tolist() == [1.0, 1.0]
+    assert log == ["side waits for current", "on side", "launch on side", "off side",
+                   "current waits for side"]
+
+
+def test_capture_and_replay_go_through_the_capture_protocol(monkeypatch):
+    """``tc.cuda.graphs`` on a backend that logs the capture protocol's calls: the probe,
+    the side stream, the warm-up and the recording in graph mode on the graph's pool, the
+    join; a replay copies the new inputs into the static buffers through the backend."""
+    import contextlib
+
+    from tensorcore.cuda import graphs
+
+    log = []
+
+    class Stream:
+        def __enter__(self):
+            log.append("stream")
+
+        def __exit__(self, *exc):
+            log.append("stream done")
+
+        def synchronize(self):
+            log.append("synchronize")
+
+    stream = Stream()
+
+    class LoggingCupy(StandInCupy):
+        def prepare_capture(self):
+            log.append("prepare")
+
+        def side_stream(self):
+            log.append("side stream")
+            return "pool", stream
+
+        @contextlib.contextmanager
+        def graph_mode(self):
+            log.append("graph mode")
+            self.runtime.graph_mode = True
+            try:
+                yield
+            finally:
+                self.runtime.graph_mode = False
+                log.append("graph mode done")
+
+        @contextlib.contextmanager
+        def allocating_from(self, pool):
+            log.append(f"allocating from {pool}")
+            yield
+
+        def record(self, s, fn):
+            assert s is stream
+            log.append("record")
+            return "graph", fn()
+
+        def join_stream(self, s):
+            log.append("join")
+
+        def replay_graph(self, graph, s, copies):
+            log.append(f"replay {graph}")
+            for target, source in copies:
+                target[...] = source
+
+    serve_cuda_with(monkeypatch, LoggingCupy)
+    monkeypatch.setattr(graphs, "cuda_unavailable_reason", lambda: None)
+    try:
+        def step(x):
+            log.append(f"step, capturing {x._backend.capturing()}")
+            return x * 2
+
+        graph = graphs.capture(step, tc.ones(3, device="cuda"), warmup=2)
+        assert log == ["prepare", "side stream", "graph mode", "allocating from pool",
+                       "stream", "step, capturing True", "step, capturing True",
+                       "synchronize", "record", "step, capturing True", "stream done",
+                       "join", "graph mode done"]
+        log.clear()
+        out = graph.replay(tc.tensor([1.0, 2.0, 3.0], device="cuda"))
+        assert log == ["replay graph"] and out is graph.outputs
+        assert graph.static_inputs[0].cpu().tolist() == [1.0, 2.0, 3.0]
+    finally:
+        forget_cuda_backends()
