@@ -62,7 +62,7 @@ class NumpyRuntime:
         return a.ctypes.data
 
     def cublas(self):
-        """A real ``kernels.cuda_cublas.Cublas`` on the NumPy stand-in of libcublas."""
+        """A real ``kernels.blas.cublas.Cublas`` on the NumPy stand-in of libcublas."""
         if getattr(self, "_cublas", None) is None:
             from fake_cublas import FakeCublas
 
