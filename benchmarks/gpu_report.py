@@ -46,7 +46,8 @@ import workloads as W  # noqa: E402
 
 import tensorcore as tc  # noqa: E402
 import tensorcore.nn.functional as F  # noqa: E402
-from tensorcore.backends import cupy_backend, kernel_paths, matmul_precision  # noqa: E402
+from tensorcore.backends import kernel_paths, matmul_precision  # noqa: E402
+from tensorcore.backends.cuda import settings as cuda_settings  # noqa: E402
 
 PATHS = ("numba", "cupy", "unfused")
 FP32_PEAK_TFLOPS = 67.0  # H100 SXM, dense FP32 on CUDA cores
@@ -360,8 +361,9 @@ def launch_probes() -> dict:
         lambda: cuda_cupy.bias_act_forward(z, b._data, "relu")
     backend = tc.backends.get_backend("cuda")
     probes["64^3 GEMM x @ w.T: CuPy's matmul"] = lambda: x._data @ w._data.T
+    own_gemm = backend.kernel_table["matmul", "cublas"]
     probes["64^3 GEMM x @ w.T: tensorcore's cuBLAS handle (kernels.cuda_cublas)"] = \
-        lambda: backend._matmul_cublas(x._data, w._data.T)
+        lambda: own_gemm(backend, x._data, w._data.T)
     probes["F.linear_act forward, path cupy, one cuBLASLt call"] = functools.partial(
         _switched_on, "lt", probes["F.linear_act forward, path cupy"])
     for impl in ("tc-auto", "tc-cupy+cublas", "tc-cupy+lt", "tc-cupy+graph", "torch-cuda"):
@@ -641,7 +643,7 @@ def layer_section(sides: list[int], min_time: float) -> dict:
          f"- each cell: the best of {LAYER_PASSES} interleaved passes over the columns (the "
          "first right to left)",
          "- numba: the layer's forward in one launch, its backward in one up to "
-         f"{cupy_backend.ONE_LAUNCH_BACKWARD_MAX:.3g} of M*N*K; numba+one: always one; "
+         f"{cuda_settings.ONE_LAUNCH_BACKWARD_MAX:.3g} of M*N*K; numba+one: always one; "
          "numba+split: never (the act backward kernel and two cuBLAS GEMMs, the before)",
          f"- +cublas: eager, the GEMMs on tensorcore's cuBLAS handle instead of CuPy's @; "
          f"+lt: eager, the forward in one cuBLASLt call (bias + ReLU epilogue); both timed "

@@ -1,4 +1,4 @@
-"""A stand-in libcublas for tests without a GPU: the ``ctypes`` calls ``kernels.cuda_cublas``
+"""A stand-in libcublas for tests without a GPU: the ``ctypes`` calls ``kernels.blas.cublas``
 makes, served on host memory by a column-major reference GEMM that reads its operands through
 the raw pointers and leading dimensions it is given, as cuBLAS does (BLAS semantics, with
 cuBLAS's argument checks)."""

@@ -13,7 +13,8 @@ import contextlib
 import numpy as np
 
 from tensorcore.backends.contract import Backend
-from tensorcore.backends.cupy_backend import CupyBackend, softmax_ce_unchecked
+from tensorcore.backends.cuda import CupyBackend
+from tensorcore.backends.cuda.paths import softmax_ce_unchecked
 
 
 class NumpyRuntime:
@@ -61,7 +62,7 @@ class NumpyRuntime:
         return a.ctypes.data
 
     def cublas(self):
-        """A real ``kernels.cuda_cublas.Cublas`` on the NumPy stand-in of libcublas."""
+        """A real ``kernels.blas.cublas.Cublas`` on the NumPy stand-in of libcublas."""
         if getattr(self, "_cublas", None) is None:
             from fake_cublas import FakeCublas
 
@@ -83,6 +84,7 @@ class NumpyRuntime:
 
 class StandInCupy(CupyBackend):
     runtime_class = NumpyRuntime
+    kernel_table = dict(CupyBackend.kernel_table)  # its own: tests patch it
 
     def asarray(self, data, dtype=None):
         arr = super().asarray(data, dtype)
@@ -92,30 +94,38 @@ class StandInCupy(CupyBackend):
     fused_paths = ()  # "unfused" only: the numba and cupy kernels need a GPU
 
 
+FUSED_ENTRIES = ("linear_act", "act_backward", "softmax_ce", "softmax_ce_backward")
+
+
+def _softmax_ce_fused(backend, z, target):  # as the kernels: NaN for a target outside [0, C)
+    return softmax_ce_unchecked(backend.xp, z, target)
+
+
+def _matmul_numpy(backend, a, b):  # the Numba GEMM, as NumPy's
+    return a @ b
+
+
+def _linear_backward_numpy(backend, grad_out, out, pre, x, w, activation, needs):
+    """The one-launch backward's results, from the contract's NumPy math."""
+    gz, gb = Backend.act_backward(backend, grad_out, out, pre, activation, needs[2])
+    return (gz @ w if needs[0] else None, gz.T @ x if needs[1] else None,
+            gb if needs[2] else None)
+
+
 class ClaimingCupy(StandInCupy):
     """The stand-in claiming the fused paths (``numba``, ``cupy``), each running the unfused
     code, and the Numba GEMM as NumPy's: the backend's path logic without the kernels."""
 
     fused_paths = ("numba", "cupy")
-
-    def _matmul_numba(self, a, b):
-        return a @ b
-
-    def _softmax_ce_fused(self, z, target):  # as the kernels: NaN for a target outside [0, C)
-        return softmax_ce_unchecked(self.xp, z, target)
+    # linear_act's unfused code calls matmul, as cupy's does
+    kernel_table = {
+        **StandInCupy.kernel_table,
+        **{(entry, path): _softmax_ce_fused if entry == "softmax_ce"
+           else StandInCupy.kernel_table[entry, "unfused"]
+           for entry in FUSED_ENTRIES for path in ("numba", "cupy")},
+        ("matmul", "numba"): _matmul_numpy,
+        ("linear_backward", "numba"): _linear_backward_numpy,
+    }
 
     def axpy_(self, x, alpha, y):  # the one-pass update kernel's path, as the unfused update
         Backend.axpy_(self, x, alpha, y)
-
-    def _linear_backward_numba(self, grad_out, out, pre, x, w, activation, needs):
-        """The one-launch backward's results, from the contract's NumPy math."""
-        gz, gb = Backend.act_backward(self, grad_out, out, pre, activation, needs[2])
-        return (gz @ w if needs[0] else None, gz.T @ x if needs[1] else None,
-                gb if needs[2] else None)
-
-
-FUSED_ENTRIES = ("linear_act", "act_backward", "softmax_ce", "softmax_ce_backward")
-for _entry in FUSED_ENTRIES:
-    for _path in ("numba", "cupy"):  # linear_act's unfused code calls matmul, as cupy's does
-        setattr(ClaimingCupy, f"_{_entry}_{_path}", ClaimingCupy._softmax_ce_fused
-                if _entry == "softmax_ce" else getattr(StandInCupy, f"_{_entry}_unfused"))

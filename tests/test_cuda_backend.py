@@ -24,7 +24,8 @@ import tensorcore as tc
 import tensorcore.nn.functional as F
 from tensorcore import backends
 from tensorcore.autograd import gradcheck
-from tensorcore.backends import contract, cupy_backend, kernel_paths
+from tensorcore.backends import contract, kernel_paths
+from tensorcore.backends.cuda import probes
 
 ON_GPU = tc.cuda.is_available()
 ACTS = [None, "relu", "gelu", "sigmoid", "tanh"]
@@ -149,15 +150,12 @@ class RecordingCupy(ClaimingCupy):
 
 
 def _recorded(entry: str, path: str):
+    unfused = StandInCupy.kernel_table[entry, "unfused"]
+
     def run(self, *args):
         self.ran.append((entry, path))
-        return getattr(self, f"_{entry}_unfused")(*args)
+        return unfused(self, *args)
     return run
-
-
-for _entry in FUSED_ENTRIES:
-    for _path in ("numba", "cupy"):
-        setattr(RecordingCupy, f"_{_entry}_{_path}", _recorded(_entry, _path))
 
 
 def _recorded_matmul(self, a, b):
@@ -167,17 +165,22 @@ def _recorded_matmul(self, a, b):
 
 def _recorded_linear_backward(self, *args):
     self.ran.append(("linear_backward", "numba"))
-    return ClaimingCupy._linear_backward_numba(self, *args)
+    return ClaimingCupy.kernel_table["linear_backward", "numba"](self, *args)
 
 
-RecordingCupy._matmul_numba = _recorded_matmul
-RecordingCupy._linear_backward_numba = _recorded_linear_backward
+RecordingCupy.kernel_table = {
+    **ClaimingCupy.kernel_table,
+    **{(entry, path): _recorded(entry, path)
+       for entry in FUSED_ENTRIES for path in ("numba", "cupy")},
+    ("matmul", "numba"): _recorded_matmul,
+    ("linear_backward", "numba"): _recorded_linear_backward,
+}
 
 
 @pytest.fixture(params=[StandInCupy, RecordingCupy], ids=["unfused", "recording"])
 def stand_in(request, monkeypatch):
     serve_cuda_with(monkeypatch, request.param)
-    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
+    monkeypatch.setattr(probes, "numba_ready", lambda backend: True)
     yield request.param
     forget_cuda_backends()
 
@@ -357,7 +360,7 @@ def test_graph_mode_keeps_matrix_products_off_cupys_cublas(monkeypatch):
     graph mode takes a Numba kernel, whatever path is forced: a layer's forward and its
     one-launch backward, and ``@`` the Numba GEMM; outside graph mode, none does."""
     serve_cuda_with(monkeypatch, RecordingCupy)
-    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
+    monkeypatch.setattr(probes, "numba_ready", lambda backend: True)
     try:
         be = backends.get_backend("cuda")
         with tc.backends.use_kernels("cupy"):
@@ -383,7 +386,7 @@ def test_auto_sends_captured_layers_to_cublas(monkeypatch, small_work_to_numba):
     captured layer to the cupy path, which won at every size in a graph; a forced numba
     path stays numba."""
     serve_cuda_with(monkeypatch, RecordingCupy)
-    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
+    monkeypatch.setattr(probes, "numba_ready", lambda backend: True)
     try:
         be = backends.get_backend("cuda")
         be._graph_cublas = True  # as after a passing probe
@@ -485,7 +488,7 @@ def test_the_one_launch_backward_stops_at_its_work_limit(monkeypatch, small_work
     """Above ``one_launch_backward_max`` (M * N * K), the numba path's layer backward is the
     act backward kernel and two GEMMs; at it, one launch."""
     serve_cuda_with(monkeypatch, RecordingCupy)
-    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
+    monkeypatch.setattr(probes, "numba_ready", lambda backend: True)
     try:
         be = backends.get_backend("cuda")
         for limit, want in ((8 * 4 * 3, "linear_backward"), (8 * 4 * 3 - 1, "act_backward")):
@@ -500,7 +503,7 @@ def test_the_one_launch_backward_stops_at_its_work_limit(monkeypatch, small_work
 
 def test_dispatch_follows_the_switch(monkeypatch, small_work_to_numba):
     serve_cuda_with(monkeypatch, RecordingCupy)
-    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
+    monkeypatch.setattr(probes, "numba_ready", lambda backend: True)
     try:
         be = backends.get_backend("cuda")
         _layer_step(8, 4, 3)                     # small: the single-launch Numba kernels
@@ -521,7 +524,7 @@ def test_dispatch_follows_the_switch(monkeypatch, small_work_to_numba):
         with tc.backends.use_kernels("cupy"):
             _layer_step(8, 4, 3, dtype=np.float16)  # no fused kernel for float16
         assert be.ran == [] and {p for _, p in be.kernel_calls} >= {"unfused"}
-        monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: False)
+        monkeypatch.setattr(probes, "numba_ready", lambda backend: False)
         assert be.kernel_path("linear_act", 1, np.float32) == "cupy"  # auto falls back
     finally:
         forget_cuda_backends()
@@ -529,12 +532,12 @@ def test_dispatch_follows_the_switch(monkeypatch, small_work_to_numba):
 
 def test_forced_numba_path_says_why_it_is_unusable(monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorcore.kernels.numba_cuda.fused", None)  # no import
-    monkeypatch.setattr(cupy_backend, "_numba_state", {})
+    monkeypatch.setattr(probes, "numba_state", {})
     with pytest.raises(RuntimeError,
                        match="'numba' GPU kernel path is unusable.*numba_cuda.fused"):
-        cupy_backend._numba_kernels()
+        probes.numba_kernels()
     with pytest.warns(RuntimeWarning, match="'numba' GPU kernel path is unusable.*'cupy'"):
-        assert cupy_backend._numba_ready(StandInCupy(tc.device("cuda"))) is False
+        assert probes.numba_ready(StandInCupy(tc.device("cuda"))) is False
 
 
 class _ProbeKernels:
@@ -568,7 +571,7 @@ def test_auto_probes_the_numba_path_once_and_falls_back(monkeypatch, small_work_
     from tensorcore.kernels.numba_cuda import common as cuda_common
 
     monkeypatch.setattr(cuda_common, "FAST_LAUNCH", True)
-    monkeypatch.setattr(cupy_backend, "_numba_state", {"module": probe})
+    monkeypatch.setattr(probes, "numba_state", {"module": probe})
     be = RecordingCupy(tc.device("cuda"))
     if ready:
         with warnings.catch_warnings():
@@ -592,9 +595,9 @@ def test_a_failing_fast_launch_falls_back_to_numbas_dispatcher(monkeypatch, prob
     from tensorcore.kernels.numba_cuda import common as cuda_common
 
     monkeypatch.setattr(cuda_common, "FAST_LAUNCH", True)
-    monkeypatch.setattr(cupy_backend, "_numba_state", {"module": probe})
+    monkeypatch.setattr(probes, "numba_state", {"module": probe})
     with pytest.warns(RuntimeWarning, match="fast launches of the Numba kernels failed here"):
-        assert cupy_backend._numba_ready(RecordingCupy(tc.device("cuda"))) is True
+        assert probes.numba_ready(RecordingCupy(tc.device("cuda"))) is True
     assert cuda_common.FAST_LAUNCH is False and probe.calls == 2
 
 
@@ -632,7 +635,7 @@ def test_a_forced_numba_path_is_probed_before_its_first_launch(monkeypatch, grap
 
     module = _NumbaModule()
     monkeypatch.setattr(cuda_common, "FAST_LAUNCH", True)
-    monkeypatch.setattr(cupy_backend, "_numba_state", {"module": module})
+    monkeypatch.setattr(probes, "numba_state", {"module": module})
     be = _NumbaPathStandIn(tc.device("cuda"))
     be.runtime.graph_mode = graph_mode
     x, w = np.ones((3, 2), np.float32), np.ones((4, 2), np.float32)
@@ -641,7 +644,7 @@ def test_a_forced_numba_path_is_probed_before_its_first_launch(monkeypatch, grap
             be.linear_act(x, w, None, None)
     assert module.forwards == 2
     assert module.calls == (0 if graph_mode else 1)
-    assert ("ready" in cupy_backend._numba_state) is not graph_mode
+    assert ("ready" in probes.numba_state) is not graph_mode
 
 
 def test_runtime_records_on_a_side_stream_and_leaves_capture_on_error():
@@ -652,7 +655,7 @@ def test_runtime_records_on_a_side_stream_and_leaves_capture_on_error():
     import contextlib
     import types
 
-    from tensorcore.backends.cupy_backend import CupyRuntime
+    from tensorcore.backends.cuda import CupyRuntime
 
     log = []
 
@@ -696,3 +699,127 @@ def test_runtime_records_on_a_side_stream_and_leaves_capture_on_error():
     with pytest.raises(ZeroDivisionError):
         runtime.record(Stream(), lambda: 1 / 0)
     assert log == ["stream", "begin", "end"]
+
+
+def test_runtime_joins_and_replays_in_stream_order():
+    """``CupyRuntime.join_stream`` and ``replay_graph`` (the capture protocol's GPU side) on
+    a fake CuPy: a replay waits for the current stream, copies the new inputs and launches
+    on its own stream, and the current stream then waits for it."""
+    import contextlib
+    import types
+
+    from tensorcore.backends.cuda import CupyRuntime
+
+    log = []
+
+    class Stream:
+        def __init__(self, name):
+            self.name = name
+
+        def wait_event(self, event):
+            log.append(f"{self.name} waits for {event}")
+
+        def record(self):
+            return self.name
+
+        def __enter__(self):
+            log.append(f"on {self.name}")
+
+        def __exit__(self, *exc):
+            log.append(f"off {self.name}")
+
+    current = Stream("current")
+    cuda = types.SimpleNamespace(get_current_stream=lambda: current,
+                                 using_allocator=lambda malloc: malloc)
+    runtime = object.__new__(CupyRuntime)  # no GPU needed past __init__
+    runtime.xp, runtime.device = types.SimpleNamespace(cuda=cuda), contextlib.nullcontext()
+    side = Stream("side")
+    runtime.join_stream(side)
+    assert log == ["current waits for side"]
+    assert runtime.allocating_from(types.SimpleNamespace(malloc="pool's malloc")) == \
+        "pool's malloc"
+    log.clear()
+    target = np.zeros(2)
+    graph = types.SimpleNamespace(launch=lambda stream: log.append(f"launch on {stream.name}"))
+    runtime.replay_graph(graph, side, [(target, np.ones(2))])
+    assert target.tolist() == [1.0, 1.0]
+    assert log == ["side waits for current", "on side", "launch on side", "off side",
+                   "current waits for side"]
+
+
+def test_capture_and_replay_go_through_the_capture_protocol(monkeypatch):
+    """``tc.cuda.graphs`` on a backend that logs the capture protocol's calls: the probe,
+    the side stream, the warm-up and the recording in graph mode on the graph's pool, the
+    join; a replay copies the new inputs into the static buffers through the backend."""
+    import contextlib
+
+    from tensorcore.cuda import graphs
+
+    log = []
+
+    class Stream:
+        def __enter__(self):
+            log.append("stream")
+
+        def __exit__(self, *exc):
+            log.append("stream done")
+
+        def synchronize(self):
+            log.append("synchronize")
+
+    stream = Stream()
+
+    class LoggingCupy(StandInCupy):
+        def prepare_capture(self):
+            log.append("prepare")
+
+        def side_stream(self):
+            log.append("side stream")
+            return "pool", stream
+
+        @contextlib.contextmanager
+        def graph_mode(self):
+            log.append("graph mode")
+            self.runtime.graph_mode = True
+            try:
+                yield
+            finally:
+                self.runtime.graph_mode = False
+                log.append("graph mode done")
+
+        @contextlib.contextmanager
+        def allocating_from(self, pool):
+            log.append(f"allocating from {pool}")
+            yield
+
+        def record(self, s, fn):
+            assert s is stream
+            log.append("record")
+            return "graph", fn()
+
+        def join_stream(self, s):
+            log.append("join")
+
+        def replay_graph(self, graph, s, copies):
+            log.append(f"replay {graph}")
+            for target, source in copies:
+                target[...] = source
+
+    serve_cuda_with(monkeypatch, LoggingCupy)
+    monkeypatch.setattr(graphs, "cuda_unavailable_reason", lambda: None)
+    try:
+        def step(x):
+            log.append(f"step, capturing {x._backend.capturing()}")
+            return x * 2
+
+        graph = graphs.capture(step, tc.ones(3, device="cuda"), warmup=2)
+        assert log == ["prepare", "side stream", "graph mode", "allocating from pool",
+                       "stream", "step, capturing True", "step, capturing True",
+                       "synchronize", "record", "step, capturing True", "stream done",
+                       "join", "graph mode done"]
+        log.clear()
+        out = graph.replay(tc.tensor([1.0, 2.0, 3.0], device="cuda"))
+        assert log == ["replay graph"] and out is graph.outputs
+        assert graph.static_inputs[0].cpu().tolist() == [1.0, 2.0, 3.0]
+    finally:
+        forget_cuda_backends()

@@ -16,7 +16,7 @@ from standin_cuda import ClaimingCupy
 
 import tensorcore as tc
 from tensorcore import backends
-from tensorcore.backends import cupy_backend
+from tensorcore.backends.cuda import probes
 from tensorcore.kernels.blas import cublas as cuda_cublas
 from tensorcore.kernels.blas.cublas import Cublas, CublasError
 
@@ -208,11 +208,13 @@ class GraphCupy(ClaimingCupy):
     """The stand-in with the fused paths claimed (each runs the unfused code); its GEMMs are
     counted by path in ``kernel_calls``, as on a GPU. (A class of its own: tests patch it.)"""
 
+    kernel_table = dict(ClaimingCupy.kernel_table)
+
 
 @pytest.fixture
 def graph_backend(monkeypatch):
     serve_cuda_with(monkeypatch, GraphCupy)
-    monkeypatch.setattr(cupy_backend, "_numba_ready", lambda backend: True)
+    monkeypatch.setattr(probes, "numba_ready", lambda backend: True)
     monkeypatch.delenv("TENSORCORE_GRAPH_GEMM", raising=False)
     monkeypatch.setenv("TENSORCORE_CUBLASLT", "0")  # the graph GEMM alone (no cuBLASLt here)
     yield backends.get_backend("cuda")
@@ -279,7 +281,7 @@ def test_a_failing_probe_warns_and_keeps_the_numba_gemm(graph_backend, monkeypat
     def wrong(self, a, b):
         return a @ b + 1
 
-    monkeypatch.setattr(GraphCupy, "_matmul_cublas", wrong)
+    monkeypatch.setitem(GraphCupy.kernel_table, ("matmul", "cublas"), wrong)
     with pytest.warns(RuntimeWarning, match="cannot be recorded in a CUDA graph here "
                                             r"\(RuntimeError: the replayed GEMM computed"):
         graph_backend.prepare_capture()
@@ -324,7 +326,8 @@ def test_the_graph_gemm_can_be_forced_either_way(graph_backend, monkeypatch):
 
 
 def test_a_forced_cublas_gemm_that_fails_its_probe_raises(graph_backend, monkeypatch):
-    monkeypatch.setattr(GraphCupy, "_matmul_cublas", lambda self, a, b: a @ b * 2)
+    monkeypatch.setitem(GraphCupy.kernel_table, ("matmul", "cublas"),
+                        lambda self, a, b: a @ b * 2)
     monkeypatch.setenv("TENSORCORE_GRAPH_GEMM", "cublas")
     with pytest.warns(RuntimeWarning), pytest.raises(RuntimeError, match="cannot be recorded"):
         graph_backend.prepare_capture()

@@ -177,7 +177,9 @@ def lt_backend(stub, monkeypatch):
 
     class LtCupy(StandInCupy):
         fused_paths = ("cupy",)
-        _act_backward_cupy = StandInCupy._act_backward_unfused
+        kernel_table = {**StandInCupy.kernel_table,
+                        ("act_backward", "cupy"): StandInCupy.kernel_table["act_backward",
+                                                                          "unfused"]}
 
     serve_cuda_with(monkeypatch, LtCupy)
     be = backends.get_backend("cuda")

@@ -98,12 +98,12 @@ def test_gpu_fast_launches_pass_their_probe(monkeypatch):
     """The Numba kernels' fast launches (``kernels.cuda_launch``) compute what Numba's
     dispatcher does: the probe keeps them on (a failure would fall back silently, with only
     a warning, so this test makes it visible)."""
-    from tensorcore.backends import cupy_backend
+    from tensorcore.backends.cuda import probes
     from tensorcore.kernels.numba_cuda import common as cuda_common
 
-    monkeypatch.setattr(cupy_backend, "_numba_state", {})  # probed here, whatever ran before
+    monkeypatch.setattr(probes, "numba_state", {})  # probed here, whatever ran before
     monkeypatch.setattr(cuda_common, "FAST_LAUNCH", True)
-    assert cupy_backend._numba_ready(backends.get_backend("cuda"))
+    assert probes.numba_ready(backends.get_backend("cuda"))
     assert cuda_common.FAST_LAUNCH
 
 
@@ -190,7 +190,7 @@ def test_gpu_own_cublas_handle_matches_cupy_matmul(dtype):
     for stream in (cupy.cuda.Stream.null, cupy.cuda.Stream(non_blocking=True)):
         with stream:
             for a, b in cases:
-                got = be._matmul_cublas(a, b)
+                got = be.kernel_table["matmul", "cublas"](be, a, b)
                 np.testing.assert_allclose(cupy.asnumpy(got), cupy.asnumpy(a @ b), rtol=1e-5,
                                            atol=1e-5)
         stream.synchronize()

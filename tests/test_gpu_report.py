@@ -154,9 +154,11 @@ def test_variants_switch_what_they_name_for_the_step_only(report, monkeypatch):
     path = StandInCupy.kernel_path
     monkeypatch.setattr(StandInCupy, "kernel_path", lambda self, op, work, dtype: "cupy"
                         if op == "softmax_ce" else path(self, op, work, dtype))
-    monkeypatch.setattr(StandInCupy, "_softmax_ce_cupy", ClaimingCupy._softmax_ce_cupy)
-    monkeypatch.setattr(StandInCupy, "_softmax_ce_backward_cupy",
-                        StandInCupy._softmax_ce_backward_unfused)
+    table = StandInCupy.kernel_table
+    monkeypatch.setitem(table, ("softmax_ce", "cupy"), ClaimingCupy.kernel_table["softmax_ce",
+                                                                                 "cupy"])
+    monkeypatch.setitem(table, ("softmax_ce_backward", "cupy"),
+                        table["softmax_ce_backward", "unfused"])
     checks = []  # the range checks that read the targets back (no max known on the host)
     monkeypatch.setattr(StandInCupy, "check_class_targets",
                         lambda self, target, n, known_max=None:

@@ -65,16 +65,17 @@ def test_auto_runs_its_probe_then_takes_the_numba_path(monkeypatch):
     """``auto`` launches its one-off probe kernel (here under the simulator), finds the path
     working and sends a small layer to it (with a table that sends small layers to numba;
     the measured one sends none)."""
-    from tensorcore.backends import cupy_backend, kernel_paths
+    from tensorcore.backends import kernel_paths
+    from tensorcore.backends.cuda import probes
 
     monkeypatch.setitem(kernel_paths.AUTO_THRESHOLDS, "linear_act", 256)
-    monkeypatch.setattr(cupy_backend, "_numba_state", {})
+    monkeypatch.setattr(probes, "numba_state", {})
     serve_cuda_with(monkeypatch, NumbaStandIn)
     try:
         assert backends.get_kernels() == "auto"
         x, w = (tc.tensor(np.ones(s), device="cuda") for s in ((3, 2), (4, 2)))
         assert F.linear_act(x, w, None, "relu").cpu().tolist() == [[2.0] * 4] * 3
-        assert cupy_backend._numba_state["ready"] is True
+        assert probes.numba_state["ready"] is True
         assert dict(backends.get_backend("cuda").kernel_calls) == {("linear_act", "numba"): 1}
     finally:
         forget_cuda_backends()

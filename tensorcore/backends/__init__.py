@@ -34,7 +34,7 @@ _IMPLEMENTATIONS: dict[str, dict[str, str]] = {
         "numpy": "tensorcore.backends.numpy_backend:NumpyBackend",
     },
     "cuda": {
-        "cupy": "tensorcore.backends.cupy_backend:CupyBackend",
+        "cupy": "tensorcore.backends.cuda:CupyBackend",
     },
 }
 # the process-wide choice per device type (set_backend, TENSORCORE_BACKEND): what every

@@ -8,7 +8,15 @@ A backend is one object (one file) with
   comparison, ``@`` and indexing operators with NumPy's broadcasting and type rules;
 * the methods of ``Backend`` below: conversion, random numbers, a scatter-add, and the
   kernel entry points. ``Backend`` implements the kernels with ``xp`` calls, so a new
-  backend overrides only what it can do faster.
+  backend overrides only what it can do faster;
+* for a device that records CUDA graphs, the capture protocol (``tensorcore.cuda.graphs``
+  uses nothing else of a backend): ``capturing``, ``prepare_capture``, ``side_stream``,
+  ``graph_mode``, ``allocating_from``, ``record``, ``join_stream`` and ``replay_graph``.
+  ``Backend`` answers ``capturing()`` with False and raises NotImplementedError for the
+  others: the CPU backends record no graphs.
+
+``tests/test_arch_backends.py`` checks that every ``xp`` function used outside the backends
+is in ``XP_FUNCTIONS`` and that every registered backend provides the whole contract.
 
 >>> from tensorcore.backends import get_backend
 >>> get_backend("cpu").xp.__name__
@@ -24,11 +32,15 @@ from tensorcore.kernels.activations import erf as _erf  # noqa: F401 - ops.unary
 from tensorcore.kernels.activations import sigmoid as _sigmoid  # noqa: F401
 
 XP_FUNCTIONS = """
-abs exp log log1p sqrt sin cos tanh sign maximum minimum where clip logaddexp
-sum mean var prod max min argmax argmin matmul einsum
+abs exp expm1 log log1p sqrt sin cos tanh sign maximum minimum where clip logaddexp
+add subtract multiply divide true_divide floor_divide remainder fmod
+floor ceil trunc rint isfinite isnan
+sum mean var prod cumprod max min argmax argmin any all matmul einsum
 reshape transpose moveaxis broadcast_to expand_dims squeeze concatenate stack split
-zeros zeros_like ones full empty arange linspace eye ascontiguousarray result_type isfinite
-take_along_axis logical_and logical_or logical_not asarray
+zeros zeros_like ones ones_like full full_like empty empty_like arange linspace eye
+ascontiguousarray asarray copyto result_type
+take_along_axis nonzero argsort searchsorted unique bincount
+logical_and logical_or logical_not logical_xor bitwise_and bitwise_or bitwise_xor invert
 """.split()
 
 
@@ -116,14 +128,54 @@ class Backend:
     def synchronize(self) -> None:
         """Wait for all queued work on the device."""
 
+    def matmul(self, a, b):
+        """``a @ b`` with NumPy's semantics (a backend may route it to its own GEMM)."""
+        return a @ b
+
+    # -- the capture protocol (tensorcore.cuda.graphs.capture) -----------------------------
+    # capture: prepare_capture(); pool, stream = side_stream(); then inside graph_mode(),
+    # with allocating_from(pool) and the stream current, the warm-up runs and
+    # record(stream, step); then join_stream(stream). Each replay: replay_graph(...).
     def capturing(self) -> bool:
         """Whether a CUDA graph is being recorded (or warmed up for): then nothing may read
         device values on the host (checks that would are left to the kernels)."""
         return False
 
-    def matmul(self, a, b):
-        """``a @ b`` with NumPy's semantics (a backend may route it to its own GEMM)."""
-        return a @ b
+    def prepare_capture(self) -> None:
+        """Before a graph records: the one-off checks (which read device values back, so
+        never while recording) that decide which kernels the graph records."""
+        raise NotImplementedError(f"the {self.name!r} backend records no CUDA graphs")
+
+    def side_stream(self):
+        """``(pool, stream)`` for recording a graph on this backend's device: a memory pool
+        of its own (kept alive as long as the graph) and a stream that starts after the work
+        queued so far on the current stream, usable as a context manager (current inside)
+        with ``synchronize()``."""
+        raise NotImplementedError(f"the {self.name!r} backend records no CUDA graphs")
+
+    def graph_mode(self):
+        """Context manager: on this backend's device, ``capturing()`` is True inside (the
+        warm-up and the recording take the paths a graph can record)."""
+        raise NotImplementedError(f"the {self.name!r} backend records no CUDA graphs")
+
+    def allocating_from(self, pool):
+        """Context manager: arrays made inside take their memory from ``pool``."""
+        raise NotImplementedError(f"the {self.name!r} backend records no CUDA graphs")
+
+    def record(self, stream, fn):
+        """``(graph, fn())``: one call of ``fn`` recorded on ``stream`` (current); where
+        ``fn`` raises, the recording ends and ``fn``'s error propagates."""
+        raise NotImplementedError(f"the {self.name!r} backend records no CUDA graphs")
+
+    def join_stream(self, stream) -> None:
+        """The current stream's later work waits for the work queued so far on ``stream``."""
+        raise NotImplementedError(f"the {self.name!r} backend records no CUDA graphs")
+
+    def replay_graph(self, graph, stream, copies) -> None:
+        """One launch of ``graph`` on ``stream``, after the current stream's queued work and
+        before its later work; first, on ``stream``, ``target[...] = source`` for each
+        ``(target, source)`` of ``copies`` (new inputs into the graph's static buffers)."""
+        raise NotImplementedError(f"the {self.name!r} backend records no CUDA graphs")
 
     # -- random numbers --------------------------------------------------------------------
     def seed(self, seed: int) -> None:

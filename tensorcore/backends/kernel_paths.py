@@ -13,11 +13,12 @@ Three paths serve ``linear_act``, its backward and the softmax cross-entropy on 
 ``"auto"`` (the default) picks ``numba`` or ``cupy`` by the size of the work, from the one
 table ``AUTO_THRESHOLDS``. A layer's work is ``layer_steps``: how long the Numba kernels'
 busiest SM reduces, which grows with a skinny layer's long reduction as much as with
-M * N * K. As measured on an H200, eager layers up to 2048 steps (512^3 is 1024, the small
-MLP's widest layer 1296) take ``numba`` (forward and backward one launch each), longer ones
-(1024^3: 5958; 1024 x 10 x 2048: 3072) and the elementwise entry points ``cupy``. A CUDA
-graph records no launch costs, and there the ``cupy`` path (its GEMMs on tensorcore's cuBLAS
-handle) won at every size: the backend sends captured layers to it.
+M * N * K. Eager layers up to 2048 steps (512^3 is 1024, the small MLP's widest layer 1296)
+take ``numba`` (forward and backward one launch each), longer ones (1024^3: 5958;
+1024 x 10 x 2048: 3072) and the elementwise entry points ``cupy``: where each path was
+faster in the measurements of docs/benchmarks.md (section "GPU"). A CUDA graph records no
+launch costs, and there the ``cupy`` path (its GEMMs on tensorcore's cuBLAS handle) was the
+faster at every size: the backend sends captured layers to it.
 ``TENSORCORE_KERNELS=auto|numba|cupy|unfused`` sets the path when tensorcore is imported;
 ``set_kernels`` sets it from Python, both for the whole process; the context manager
 ``use_kernels`` for the calling thread only, inside its block (as ``use_backend``). Dtypes
@@ -40,21 +41,20 @@ from ._per_thread import PerThreadChoice
 KERNEL_PATHS = ("auto", "numba", "cupy", "unfused")
 
 # "auto": the largest work (see WORK) that still goes to the single-launch Numba kernels;
-# anything larger takes cuBLAS + the CuPy kernels. Measured with benchmarks/gpu_report.py and
-# benchmarks/profile_step.py on an H200 (docs/benchmarks.md, 2026-11-27), Numba kernels
-# launched through kernels.cuda_launch. linear_act, eager, fwd+bwd, numba against cupy:
-# 0.118 / 0.183 ms at 64^3 (128 steps), 0.139 / 0.236 at 512^3 (1024), 0.285 / 0.191 at
-# 1024^3 (5958); the small MLP step (widest layer 1296 steps) 0.641 ms on numba, 0.894 on
-# cupy; the large step's 1024 x 10 x 2048 output layer (3072 steps) 0.31 ms of Numba kernels,
-# about 0.1 us per step, where the cupy path's layer costs 0.18-0.24 ms of host time.
-# The elementwise entry points alone: cupy won from 64 x 64 up (0 sends none to numba).
+# anything larger takes cuBLAS + the CuPy kernels. Set from benchmarks/gpu_report.py and
+# benchmarks/profile_step.py (Numba kernels launched through kernels.numba_cuda.launch):
+# docs/benchmarks.md, section "GPU", tables "Fused linear + ReLU, forward + backward" (numba
+# against cupy at 64^3, 512^3 and 1024^3) and "MLP training step on cuda" (the small step,
+# widest layer 1296 steps, faster on numba; the large step's 1024 x 10 x 2048 output layer,
+# 3072 steps, faster on cupy). The elementwise entry points alone were faster on cupy at
+# every size measured (0 sends none to numba).
 AUTO_THRESHOLDS: dict[str, int] = {
     "linear_act": 2048,  # work = layer_steps(M, N, K, SMs) of x (M, K) @ w.T (K, N)
     "act_backward": 0,  # work = M * N of the gradient
     "softmax_ce": 0,    # work = N * C of the logits
 }
 WORK = {"linear_act": "layer_steps(M, N, K, SMs)", "act_backward": "M*N", "softmax_ce": "N*C"}
-LAYER_TILE = 64  # the Numba GEMM kernels' output tile side (kernels.cuda_common.GEMM_BM, _BN)
+LAYER_TILE = 64  # the Numba GEMM kernels' output tile (kernels.numba_cuda.common.GEMM_BM, _BN)
 
 
 def layer_steps(m: int, n: int, k: int, sm_count: int = 132) -> int:

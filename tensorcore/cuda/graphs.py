@@ -70,10 +70,10 @@ class CUDAGraph:
     """A captured step; ``replay(*inputs)`` runs it again and returns its outputs."""
 
     def __init__(self, graph, stream, pool, static_inputs: list[Tensor], outputs,
-                 device) -> None:
+                 backend) -> None:
         self._graph = graph
         self._stream = stream
-        self._device = device  # the GPU it was recorded on, entered around each replay
+        self._backend = backend  # of the GPU it was recorded on: it launches each replay
         self._pool = pool  # the memory the recorded kernels read and write: keep it alive
         self.static_inputs = static_inputs
         self.outputs = outputs
@@ -81,18 +81,11 @@ class CUDAGraph:
     def replay(self, *inputs):
         """Copy ``inputs`` into the static buffers (if given), launch the graph, and return
         the step's outputs (the same tensors every time)."""
-        import cupy
-
         if inputs:
             check_static_inputs(self.static_inputs, inputs)
-        with self._device:
-            current = cupy.cuda.get_current_stream()
-            self._stream.wait_event(current.record())
-            with self._stream:
-                for s, t in zip(self.static_inputs, inputs):
-                    s._data[...] = t._data
-                self._graph.launch(self._stream)
-            current.wait_event(self._stream.record())
+        self._backend.replay_graph(self._graph, self._stream,
+                                   [(s._data, t._data) for s, t in zip(self.static_inputs,
+                                                                       inputs)])
         return self.outputs
 
 
@@ -105,26 +98,20 @@ def capture(step, *example_inputs: Tensor, warmup: int = 2) -> CUDAGraph:
     reason = cuda_unavailable_reason()
     if reason is not None:
         raise RuntimeError(f"CUDA graphs need a GPU: {reason}")
-    import cupy
-
     for i, t in enumerate(example_inputs):
         if not isinstance(t, Tensor) or not t.is_cuda:
             raise TypeError(f"capture(): input {i} must be a CUDA Tensor, got "
                             f"{t.device if isinstance(t, Tensor) else type(t).__name__}")
     static = [t.detach().clone().requires_grad_(t.requires_grad) for t in example_inputs]
     backend = get_backend(example_inputs[0].device if example_inputs else "cuda")
+    # the capture protocol of the backend contract (tensorcore.backends.contract.Backend)
     backend.prepare_capture()  # which GEMM the graph records (a probe, once per GPU)
-    runtime = backend.runtime
-    pool, stream = runtime.side_stream()  # on the inputs' GPU, after their copies
-    with runtime.device:
-        runtime.graph_mode = True  # warm-up takes the paths the capture will (see above)
-        try:
-            with cupy.cuda.using_allocator(pool.malloc), stream:
-                for _ in range(warmup):
-                    step(*static)
-                stream.synchronize()
-                graph, outputs = runtime.record(stream, lambda: step(*static))
-        finally:
-            runtime.graph_mode = False
-        cupy.cuda.get_current_stream().wait_event(stream.record())
-    return CUDAGraph(graph, stream, pool, static, outputs, runtime.device)
+    pool, stream = backend.side_stream()  # on the inputs' GPU, after their copies
+    with backend.graph_mode():  # on that GPU; warm-up takes the paths the capture will
+        with backend.allocating_from(pool), stream:
+            for _ in range(warmup):
+                step(*static)
+            stream.synchronize()
+            graph, outputs = backend.record(stream, lambda: step(*static))
+        backend.join_stream(stream)  # the current stream's later work waits for the capture
+    return CUDAGraph(graph, stream, pool, static, outputs, backend)
