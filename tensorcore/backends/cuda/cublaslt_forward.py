@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tensorcore.kernels.activations import TABLE
 from tensorcore.kernels.blas import cublas
 
 from .probes import computes
@@ -25,8 +26,9 @@ def takes(backend: CupyBackend, x, w, activation) -> bool:
     dimension of 1 (cuBLASLt's heuristic refuses those; PyTorch keeps them off it too),
     and switched on where it runs now: eagerly (checked on first use) or in a graph
     (checked by prepare_capture, never while recording). Cheap tests first."""
-    # the activations cuBLASLt has an epilogue for: none, and RELU_BIAS for "relu"
-    if not ((backend.cublaslt or backend.cublaslt_in_graphs) and activation in (None, "relu")
+    # the activations cuBLASLt has an epilogue for (the table's ``cublaslt``: BIAS, RELU_BIAS)
+    if not ((backend.cublaslt or backend.cublaslt_in_graphs)
+            and TABLE[activation].cublaslt is not None
             and x.dtype == np.float32 and w.dtype == np.float32
             and min(*x.shape, w.shape[0]) > 1):
         return False

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tensorcore.kernels.activations import TABLE
 from tensorcore.kernels.blas import cublas
 from tensorcore.kernels.cupy import fused as cupy_fused
 
@@ -82,7 +83,8 @@ def softmax_ce_backward_unfused(backend: CupyBackend, probs, target, scale):
 # -- "cupy": cuBLAS + one CuPy kernel (or one cuBLASLt call, where switched on and it fits) ----
 def linear_act_cupy(backend: CupyBackend, x, w, b, activation):
     if cublaslt_forward.takes(backend, x, w, activation):
-        return cublaslt_forward.linear(backend, x, w, b, activation == "relu"), None
+        relu = TABLE[activation].cublaslt == "RELU_BIAS"  # else "BIAS": no activation
+        return cublaslt_forward.linear(backend, x, w, b, relu), None
     return cupy_fused.bias_act_forward(backend.matmul(x, w.T), contiguous(backend.xp, b),
                                        activation)
 
@@ -108,8 +110,8 @@ def linear_act_numba(backend: CupyBackend, x, w, b, activation):
     xp = backend.xp
     x, w, b = xp.ascontiguousarray(x), xp.ascontiguousarray(w), contiguous(xp, b)
     out = xp.empty((x.shape[0], w.shape[0]), dtype=x.dtype)
-    # the activations whose backward reads the pre-activation (``pre``): gelu
-    pre = xp.empty_like(out) if activation == "gelu" else None
+    # kept for the backward where the activation's gradient reads the pre-activation
+    pre = xp.empty_like(out) if TABLE[activation].reads == "pre" else None
     backend._numba().linear_act_forward(x, w, b, activation, out, pre=pre,
                                         stream=backend._numba_stream())
     return out, pre
