@@ -29,8 +29,8 @@ import weakref
 import numpy as np
 
 from .. import _dtype
-from ..autograd.function import Function, _next_seq, _SavedOutput
-from ..autograd.grad_mode import _State
+from ..autograd.function import Function, _next_seq, _SavedOutput, refresh_view
+from ..autograd.grad_mode import grad_state, no_grad
 from ..tensor import Tensor
 from ._util import checked_scalar, const, int_range
 
@@ -170,7 +170,7 @@ def check_broadcasts_to(shape, target) -> None:
 # -- the rules of in-place ops ---------------------------------------------------------------
 def _check_inplace(a: Tensor, others) -> bool:
     """Apply PyTorch's rules; True when the in-place op must be recorded in the graph."""
-    if not _State.enabled:
+    if not grad_state.enabled:
         return False
     record = a._requires_grad
     for o in others:
@@ -205,31 +205,13 @@ class CopySlices(Function):
         return g_base, (ctx.view_fn(g) if nv else None), None, None
 
 
-def refresh_view(v: Tensor) -> None:
-    """Re-derive a view's grad_fn from its base after the base's history was rewritten."""
-    base = v._base
-    v._view_version = v._version_box[0]
-    if base._requires_grad:
-        prev = _State.enabled
-        _State.enabled = True
-        try:
-            fresh = v._view_fn(base)
-        finally:
-            _State.enabled = prev
-        v.grad_fn, v._output_nr, v._requires_grad = fresh.grad_fn, fresh._output_nr, True
-
-
 def _region_mask(v: Tensor):
     """A bool array of the base's shape, True where the view ``v`` looks; None where
     elements of ``v`` share memory (no gradient can be routed through it)."""
     base = v._base
     mask = base._backend.xp.zeros(base._data.shape, dtype=bool)
-    prev = _State.enabled
-    _State.enabled = False
-    try:
+    with no_grad():
         region = v._view_fn(Tensor._make(mask, base._backend))
-    finally:
-        _State.enabled = prev
     if overlapping(region._data):
         return None
     writable(region._data)[...] = True
