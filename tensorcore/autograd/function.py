@@ -332,6 +332,45 @@ def record_node(ctx, edges: tuple, outputs, raw):
     return out
 
 
+def next_seq() -> int:
+    """The next number in creation order: every node recorded after this call has a greater
+    one (``saves_since`` looks for those)."""
+    return _next_seq()
+
+
+def saves_since(node, t, first: int) -> bool:
+    """Whether ``node``, or a node recorded with it (numbered after ``first``), saved the
+    tensor ``t`` (or another tensor on its array) as an input."""
+    stack, seen = [node], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        saved = n._saved
+        if type(saved) is tuple and any(type(e) is tuple and isinstance(e[0], Tensor)
+                                        and (e[0] is t or e[0]._data is t._data) for e in saved):
+            return True
+        stack.extend(e[0] for e in n._edges
+                     if e is not None and isinstance(e[0], Function) and e[0]._seq > first)
+    return False
+
+
+def move_saved_output(node, t) -> None:
+    """After an in-place op wrote the result of ``node`` (one output) into ``t``: the output
+    ``node`` saved, if any, is ``t``'s array now, guarded by ``t``'s version counter (shared
+    with its views)."""
+    if node._saved:
+        node._saved = tuple(_SavedOutput(0, t._data, t._version_box)
+                            if type(e) is _SavedOutput else e for e in node._saved)
+
+
+def set_history(t, node, output_nr: int) -> None:
+    """``t`` (changed in place) becomes output ``output_nr`` of ``node``, its one output."""
+    t.grad_fn, t._output_nr, t._requires_grad = node, output_nr, True
+    node._outputs = (weakref.ref(t),)
+
+
 def refresh_view(v) -> None:
     """Re-derive a view's grad_fn from its base after the base's history was rewritten (by an
     in-place op): the view function that ``tensorcore.ops.shape`` stored on the view runs
