@@ -39,7 +39,9 @@ def register_tensor_class(cls) -> None:
     Tensor = cls
 
 
-_next_seq = itertools.count().__next__  # creation order: a topological order of the graph
+# The next number in creation order, a topological order of the graph: each node recorded
+# later gets a greater one.
+next_seq = itertools.count().__next__
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -300,7 +302,7 @@ def record_node(ctx, edges: tuple, outputs, raw):
     order, weak references to its outputs and their shapes, and the saved values packed
     against versions. Every recorded node goes through here. Returns ``outputs``."""
     ctx._edges = edges
-    ctx._seq = _next_seq()
+    ctx._seq = next_seq()
     if type(outputs) is tuple:
         ctx._outputs = tuple(weakref.ref(o) for o in outputs)
         ctx._out_meta = tuple((o._data.shape, o._data.dtype, o._backend) for o in outputs)
@@ -330,12 +332,6 @@ def record_node(ctx, edges: tuple, outputs, raw):
             return out
     ctx._saved = tuple(packed)
     return out
-
-
-def next_seq() -> int:
-    """The next number in creation order: every node recorded after this call has a greater
-    one (``saves_since`` looks for those)."""
-    return _next_seq()
 
 
 def saves_since(node, t, first: int) -> bool:
