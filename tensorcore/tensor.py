@@ -21,8 +21,8 @@ import numpy as np
 
 from . import _dtype, autograd
 from ._device import device as Device
-from .autograd import engine, function
-from .autograd.grad_mode import _State
+from .autograd.function import register_tensor_class
+from .autograd.grad_mode import grad_state
 from .backends import get_backend
 from .backends.contract import unsigned_max
 
@@ -531,7 +531,7 @@ class Tensor:
         return _ops.matmul(_ops.as_tensor_like(other, self), self)
 
     def __neg__(self):
-        if not (_State.enabled and (self._requires_grad or self._base is not None)):
+        if not (grad_state.enabled and (self._requires_grad or self._base is not None)):
             try:
                 out = -self._data  # no graph: the bare array op
             except TypeError:  # a bool array: neg raises PyTorch's error
@@ -747,7 +747,6 @@ def _contains_numpy_float64(data) -> bool:
     return False
 
 
-function.Tensor = Tensor
-engine.Tensor = Tensor
+register_tensor_class(Tensor)
 
 from . import ops as _ops  # noqa: E402  (ops bind their methods onto Tensor on import)

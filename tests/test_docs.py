@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import tensorcore as tc
-from tensorcore.autograd.grad_mode import _State
+from tensorcore.autograd.grad_mode import grad_state as _State
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

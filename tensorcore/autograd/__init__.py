@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import engine
+from . import engine, function
 from .function import Function
 from .grad_mode import (
     detect_anomaly,
@@ -36,7 +36,7 @@ def _as_list(x):
 
 
 def _root_grads(outputs, grad_outputs):
-    Tensor = engine.Tensor  # noqa: N806 (set by tensorcore.tensor, which imports this module)
+    Tensor = function.Tensor  # noqa: N806 (registered by tensorcore.tensor)
     grads = _as_list(grad_outputs) or [None] * len(outputs)
     if len(grads) != len(outputs):
         raise RuntimeError(f"grad_outputs has {len(grads)} entries but there are "
@@ -71,14 +71,14 @@ def _seed(out):
     # host-to-device copy (which a CUDA-graph capture would record by address)
     ones = np.array(1, dtype=data.dtype) if xp is np and not data.ndim \
         else xp.ones(data.shape, data.dtype)
-    return engine.Tensor._make(ones, out._backend)
+    return function.Tensor._make(ones, out._backend)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False,
              inputs=None) -> None:
     """Accumulate the gradients of ``tensors`` into the leaves' ``.grad``."""
     if (grad_tensors is None and inputs is None and not create_graph
-            and type(tensors) is engine.Tensor and tensors.grad_fn is not None):
+            and type(tensors) is function.Tensor and tensors.grad_fn is not None):
         # the training loop's loss.backward(): one output, no options to normalize
         engine.run_backward((tensors,), (_seed(tensors),), bool(retain_graph), False)
         return

@@ -1,7 +1,12 @@
 """The reverse-mode engine: one iterative walk over the graph in topological order.
 
-Broadcasting is undone here, in one place: a gradient whose shape differs from its input's
-is summed back to that shape (and cast to the input's dtype) before it moves on.
+Two lanes, chosen once per walk by ``create_graph``. Without it (first order) gradients flow
+as bare arrays: a node whose backward is ``array_backward`` gets arrays (and its
+``saved_tensors`` as arrays), any other gets them wrapped in Tensors (``_call_wrapped``).
+With it, every backward gets Tensors and runs with grad mode on, so it is itself recorded.
+
+Broadcasting is undone here, in one place (``_match``): a gradient whose shape differs from
+its input's is summed back to that shape (and cast to the input's dtype) before it moves on.
 
 >>> import tensorcore as tc
 >>> x = tc.ones(3, requires_grad=True)
@@ -15,42 +20,89 @@ from __future__ import annotations
 import heapq
 from heapq import heappop, heappush
 
-import numpy as np
-
+from . import function
 from .function import _FREED_MESSAGE, FREED, Function
-from .grad_mode import _State
-
-Tensor = None  # set by tensorcore.tensor
-sum_to = None  # set by tensorcore.ops (a differentiable reduction to a shape)
+from .grad_mode import grad_state
+from .leaves import LeafGrads, id_of_memory, plus
 
 
 def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                  inputs=None, allow_unused: bool = False, accumulate: bool = True):
-    """Propagate ``root_grads`` from ``roots`` back through the graph.
+    """Propagate ``root_grads`` from ``roots`` back through the graph. With ``inputs``, return
+    their gradients (for ``autograd.grad``: unless ``accumulate``, no ``.grad`` is touched)."""
+    bare = not create_graph  # the first-order lane: gradients are bare arrays
+    leaves = LeafGrads(create_graph, inputs, accumulate)
+    buffers, heap = _seed(roots, root_grads, bare, leaves)
+    captures, needed = _grad_targets(inputs, accumulate, buffers)
+    direct_leaves = bare and inputs is None  # leaves without hooks take gradients as they come
+    prev_mode, anomaly = grad_state.enabled, grad_state.anomaly  # the loop reads locals
+    grad_state.enabled = create_graph  # backwards are recorded exactly with create_graph
+    try:
+        while heap:  # the newest pending node first: each node runs after all its consumers
+            node = heappop(heap)[1]
+            grads = buffers.pop(node)
+            if (node._saved is FREED or node._pre_hooks or captures
+                    or (grads[0] is None if len(grads) == 1 else _has_none(grads))):
+                grads = _prepare_grads(node, grads, captures, bare)
+            if needed is not None and needed.get(node) is not True:
+                continue  # autograd.grad: nothing it asked for lies behind this node
+            if bare and not type(node).array_backward:  # the one choice of lane per node
+                in_grads = _call_wrapped(node, grads)
+            else:
+                in_grads = node.backward(node, *grads)
+            edges = node._edges
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+            if len(in_grads) != len(edges) or anomaly:
+                in_grads = _check_backward_output(node, in_grads, bare)
+            for edge, g in zip(edges, in_grads):  # deliver each gradient along its edge
+                if edge is None or g is None:
+                    continue
+                target, nr, shape, dtype = edge
+                if bare:
+                    if (g.shape != shape or not g.ndim
+                            or (g.dtype is not dtype and g.dtype != dtype)):
+                        g = _match(g, shape, dtype, node, bare)
+                elif (type(g) is not function.Tensor or g._data.shape != shape
+                      or g._data.dtype != dtype):
+                    g = _match(g, shape, dtype, node, bare)
+                if not isinstance(target, Function):  # a leaf: added now, or summed first
+                    if direct_leaves and not target._hooks:
+                        leaves.accumulate_array(target, g)
+                        continue
+                    leaves.pend(target, g)
+                    continue
+                if needed is not None and target not in needed:
+                    continue
+                buf = buffers.get(target)
+                if buf is None:
+                    buf = buffers[target] = [None] * len(target._out_meta)
+                    heappush(heap, (-target._seq, target))
+                buf[nr] = g if buf[nr] is None else plus(buf[nr], g)
+            if not retain_graph and (node._saved is not None or node.__dict__):
+                node._saved = FREED  # free what the backward needed (saved values, ctx fields)
+                node.__dict__.clear()
+        leaves.flush(bare)
+    finally:
+        grad_state.enabled = prev_mode
+    return None if inputs is None else leaves.collect(captures, allow_unused)
 
-    With ``inputs`` given, returns their gradients (for ``autograd.grad``) and, unless
-    ``accumulate``, leaves every ``.grad`` alone.
-    """
+
+def _seed(roots, root_grads, bare: bool, leaves: LeafGrads) -> tuple[dict, list]:
+    """The walk's start: each root's gradient in its node's buffer (a root that is a leaf
+    takes it at once). Returns the buffers (node -> one gradient per output) and the heap
+    of pending nodes. Creation order is a topological order (a node is made after its
+    inputs' nodes), so the heap is keyed on ``-seq``: the newest node first."""
     buffers: dict[Function, list] = {}
-    # arrays given to a .grad (or owned by the caller, as the root gradients are): copied
-    handed_out: set[int] = set()
-    leaf_grads: dict[int, Tensor] = {}
-    leaf_pending: dict[int, tuple] = {}  # id(leaf) -> (leaf, summed gradient)
-    # Without create_graph, gradients flow as bare arrays; nodes whose backward is not
-    # array-level get them wrapped in Tensors (see _call_backward).
-    bare = not create_graph
-    # Creation order is a topological order (a node is made after its inputs' nodes), so
-    # taking the newest pending node first (a heap on -seq) runs each node after all its
-    # consumers.
     heap = []
     for root, g in zip(roots, root_grads):
-        handed_out.add(_id_of_memory(g._data))
+        leaves.handed_out.add(id_of_memory(g._data))  # the caller's: copied before kept
         node = root.grad_fn
         if node is None:
             if not root._requires_grad:
                 raise RuntimeError("element 0 of tensors does not require grad and does not "
                                    "have a grad_fn")
-            _to_leaf(root, g, create_graph, handed_out, leaf_grads, inputs, accumulate)
+            leaves.take(root, g)
             continue
         buf = buffers.get(node)
         if buf is None:
@@ -59,90 +111,18 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
         i = root._output_nr
         if bare:
             g = g._data
-        buf[i] = g if buf[i] is None else _plus(buf[i], g)
+        buf[i] = g if buf[i] is None else plus(buf[i], g)
     if len(heap) > 1:
         heapq.heapify(heap)
-    captures = {} if inputs is None else _capture_targets(inputs)
-    # a plain first-order backward(): leaves without hooks take their gradients as they come
-    direct_leaves = bare and inputs is None
-    needed = None if inputs is None or accumulate else _needed_nodes(list(buffers), inputs)
-    prev_mode, prev_raw = _State.enabled, _State.raw
-    anomaly = _State.anomaly  # read once: a thread-local attribute costs ~45 ns a read
-    _State.enabled = create_graph
-    _State.raw = bare  # array-level backwards get saved values as arrays
-    try:
-        while heap:
-            node = heappop(heap)[1]
-            grads = buffers.pop(node)
-            if (node._saved is FREED or node._pre_hooks or captures
-                    or (grads[0] is None if len(grads) == 1 else _has_none(grads))):
-                _State.raw = False
-                grads = _prepare_grads(node, grads, captures, bare)
-                _State.raw = bare
-            if needed is not None and needed.get(node) is not True:
-                continue  # autograd.grad: nothing it asked for lies behind this node
-            if not bare or type(node).array_backward:
-                in_grads = node.backward(node, *grads)
-            else:
-                _State.raw = False
-                in_grads = _call_wrapped(node, grads)
-                _State.raw = True
-            edges = node._edges
-            if type(in_grads) is not tuple:
-                in_grads = (in_grads,)
-            if len(in_grads) != len(edges) or anomaly:
-                in_grads = _check_backward_output(node, in_grads, bare)
-            for edge, g in zip(edges, in_grads):
-                if edge is None or g is None:
-                    continue
-                target, nr, shape, dtype = edge
-                if bare:
-                    if (g.shape != shape or not g.ndim
-                            or (g.dtype is not dtype and g.dtype != dtype)):
-                        g = _match_array(g, shape, dtype, node)
-                elif type(g) is not Tensor or g._data.shape != shape or g._data.dtype != dtype:
-                    g = _match_input(g, shape, dtype, node)
-                if isinstance(target, Tensor):
-                    if direct_leaves and not target._hooks:
-                        _accumulate_array(target, g, handed_out)
-                        continue
-                    prev = leaf_pending.get(id(target))  # summed first: hooks see the total
-                    leaf_pending[id(target)] = (target, g if prev is None else _plus(prev[1], g))
-                    continue
-                if needed is not None and target not in needed:
-                    continue
-                buf = buffers.get(target)
-                if buf is None:
-                    buf = buffers[target] = [None] * len(target._out_meta)
-                    heappush(heap, (-target._seq, target))
-                buf[nr] = g if buf[nr] is None else _plus(buf[nr], g)
-            if not retain_graph and (node._saved is not None or node.__dict__):
-                node._saved = FREED  # free what the backward needed (saved values, ctx fields)
-                node.__dict__.clear()
-        _State.raw = False
-        for target, g in leaf_pending.values():
-            if bare:
-                g = Tensor._make(g, target._backend)
-            _to_leaf(target, g, create_graph, handed_out, leaf_grads, inputs, accumulate)
-    finally:
-        _State.enabled, _State.raw = prev_mode, prev_raw
-    if inputs is None:
-        return None
-    return _collect(inputs, captures, leaf_grads, allow_unused)
-
-
-def _plus(a, b):
-    """``a + b`` of two gradients; NumPy sums two 0-d arrays to a scalar, made a 0-d array
-    again (a scalar held as a gradient would not be added to in place later)."""
-    out = a + b
-    return np.asarray(out) if isinstance(out, np.generic) else out
+    return buffers, heap
 
 
 def _call_wrapped(node: Function, grads: list) -> tuple:
     """A first-order backward that is not array-level (custom Functions, shape ops...):
     it gets Tensors, and its gradients are unwrapped to arrays after."""
     backend = node._out_backend
-    out = node.backward(node, *[Tensor._make(g, backend) for g in grads])
+    make = function.Tensor._make
+    out = node.backward(node, *[make(g, backend) for g in grads])
     if type(out) is not tuple:
         out = (out,)
     return tuple(g if g is None else _as_array(g, backend) for g in out)
@@ -151,7 +131,7 @@ def _call_wrapped(node: Function, grads: list) -> tuple:
 def _as_array(g, backend):
     if type(g) is backend.array_type:
         return g
-    if isinstance(g, Tensor):
+    if isinstance(g, function.Tensor):
         return g._data
     if hasattr(g, "dtype") or isinstance(g, (int, float)):  # NumPy scalars from 0-d math
         return backend.asarray(g)
@@ -159,15 +139,23 @@ def _as_array(g, backend):
                     f"Tensor or None")
 
 
-def _match_array(g, shape, dtype, node):
-    """``_match_input`` for bare arrays: sum a broadcast gradient back to the input's shape
-    and give it the input's dtype (and make NumPy scalars from 0-d math arrays again)."""
-    backend = node._out_backend
-    if type(g) is not backend.array_type:
-        g = _as_array(g, backend)
-    if g.shape != shape:
-        g = sum_to_shape(g, shape)
-    return g.astype(dtype, copy=False)
+def _match(g, shape, dtype, node, bare: bool):
+    """The one place where broadcasting is reduced: ``g`` summed back to its input's
+    ``shape`` and given its ``dtype``; a bare array on the first-order lane (NumPy scalars
+    from 0-d math made arrays again), else a Tensor, reduced by a recorded op."""
+    if bare:
+        backend = node._out_backend
+        if type(g) is not backend.array_type:
+            g = _as_array(g, backend)
+        if g.shape != shape:
+            g = sum_to_shape(g, shape)
+        return g.astype(dtype, copy=False)
+    if not isinstance(g, function.Tensor):
+        raise TypeError(f"{node.name()} returned a gradient of type {type(g).__name__}; "
+                        f"expected a Tensor or None")
+    if g._data.shape != shape:
+        g = g.sum_to_size(shape)
+    return g if g._data.dtype == dtype else g.to(dtype)
 
 
 def sum_to_shape(x, shape):
@@ -199,7 +187,7 @@ def _needed_nodes(roots: list[Function], inputs) -> dict:
             if edge is None:
                 continue
             target = edge[0]
-            if isinstance(target, Tensor):
+            if not isinstance(target, Function):
                 if id(target) in leaf_ids:
                     leads.add(node)
                 continue
@@ -220,52 +208,52 @@ def _needed_nodes(roots: list[Function], inputs) -> dict:
     return needed
 
 
-def _capture_targets(inputs):
-    """For autograd.grad: which (node, output_nr) to read gradients from for non-leaf inputs."""
+def _grad_targets(inputs, accumulate: bool, buffers: dict) -> tuple[dict, dict | None]:
+    """For autograd.grad: the (node, output_nr) keys to read gradients from for non-leaf
+    inputs, and (unless ``accumulate``) the nodes to run (``_needed_nodes``); for a plain
+    backward, nothing to capture and every node."""
     if inputs is None:
-        return {}
-    return {(t.grad_fn, t._output_nr): None for t in inputs if t.grad_fn is not None}
+        return {}, None
+    captures = {(t.grad_fn, t._output_nr): None for t in inputs if t.grad_fn is not None}
+    return captures, None if accumulate else _needed_nodes(list(buffers), inputs)
 
 
-def _prepare_grads(node: Function, grads: list, captures: dict, bare: bool = False) -> list:
+def _prepare_grads(node: Function, grads: list, captures: dict, bare: bool) -> list:
     """Zeros for missing output gradients, the tensor hooks, and autograd.grad's captures
     (on Tensors: bare arrays are wrapped for them and unwrapped after)."""
-    if bare:
-        backend = node._out_backend
-        wrapped = [None if g is None else Tensor._make(g, backend) for g in grads]
-        return [g._data for g in _prepare_grads(node, wrapped, captures)]
     if node._freed:
         raise RuntimeError(f"{node.name()}: {_FREED_MESSAGE}")
+    make = function.Tensor._make
+    if bare:
+        backend = node._out_backend
+        grads = [None if g is None else make(g, backend) for g in grads]
     for i, g in enumerate(grads):
         if g is None:  # an output that got no gradient: zeros, as PyTorch materializes them
             shape, dtype, backend = node._out_meta[i]
-            grads[i] = Tensor._make(backend.xp.zeros(shape, dtype), backend, None, 0)
+            grads[i] = make(backend.xp.zeros(shape, dtype), backend, None, 0)
     if node._pre_hooks:
         for i, hooks in node._pre_hooks.items():
             for hook in hooks:
                 new = hook(grads[i])
                 if new is not None:
                     grads[i] = new
-    if captures:
-        for i, g in enumerate(grads):
-            key = (node, i)
-            if key in captures:
-                captures[key] = g if captures[key] is None else captures[key] + g
-    return grads
+    for i, g in enumerate(grads):
+        key = (node, i)
+        if key in captures:
+            captures[key] = g if captures[key] is None else captures[key] + g
+    return [g._data for g in grads] if bare else grads
 
 
 def _has_none(grads: list) -> bool:
-    for g in grads:
+    for g in grads:  # not ``None in grads``: that compares arrays with ==
         if g is None:
             return True
     return False
 
 
-def _check_backward_output(node: Function, out, bare: bool = False) -> tuple:
+def _check_backward_output(node: Function, out: tuple, bare: bool) -> tuple:
     """Normalize what a backward returned (one gradient per input) and, in anomaly mode,
     name the op whose gradient holds NaN or Inf."""
-    if not isinstance(out, tuple):
-        out = (out,)
     n = len(node._edges)
     if len(out) != n:
         if len(out) < n and all(e is None for e in node._edges[len(out):]):
@@ -273,7 +261,7 @@ def _check_backward_output(node: Function, out, bare: bool = False) -> tuple:
         else:
             raise RuntimeError(f"function {node.name()} returned an incorrect number of "
                                f"gradients (expected {n}, got {len(out)})")
-    if _State.anomaly:
+    if grad_state.anomaly:
         for i, g in enumerate(out):
             if g is None:
                 continue
@@ -282,72 +270,3 @@ def _check_backward_output(node: Function, out, bare: bool = False) -> tuple:
                 raise RuntimeError(f"Function '{node.name()}' returned nan values in its "
                                    f"{i}th output.")
     return out
-
-
-def _match_input(g, shape, dtype, node):
-    """The one place where broadcasting is reduced: sum ``g`` back to the input's shape."""
-    if not isinstance(g, Tensor):
-        raise TypeError(f"{node.name()} returned a gradient of type {type(g).__name__}; "
-                        f"expected a Tensor or None")
-    if g._data.shape != shape:
-        g = sum_to(g, shape)
-    if g._data.dtype != dtype:
-        g = g.to(dtype)
-    return g
-
-
-def _to_leaf(leaf, g, create_graph, handed_out, leaf_grads, inputs, accumulate):
-    if leaf._hooks:
-        for hook in leaf._hooks:
-            new = hook(g)
-            if new is not None:
-                g = new
-    if inputs is not None:
-        key = id(leaf)
-        leaf_grads[key] = g if key not in leaf_grads else leaf_grads[key] + g
-        if not accumulate or not any(t is leaf for t in inputs):
-            return  # backward(inputs=...) accumulates into those tensors only
-    if not create_graph:
-        _accumulate_array(leaf, g._data if g.grad_fn is None else g._data.copy(), handed_out)
-        return
-    current = leaf.grad
-    leaf.grad = g if current is None else current + g
-
-
-def _accumulate_array(leaf, data, handed_out) -> None:
-    """Add the bare array gradient ``data`` to ``leaf.grad`` (first order). An array that is
-    handed out already (to another .grad, or the caller's) or read-only (a broadcast view) is
-    copied first; a ``.grad`` handed out during this walk is never written in place."""
-    current = leaf.grad
-    if current is not None and not current._requires_grad:
-        held = current._data
-        if _id_of_memory(held) in handed_out:
-            current._data = _plus(held, data)  # handed out during this walk: may still be shared
-        else:  # the user's .grad from before: accumulated in place, as PyTorch does
-            held += data
-            current._version_box[0] += 1
-        return
-    key = _id_of_memory(data)
-    if key in handed_out or not getattr(data.flags, "writeable", True):
-        data = data.copy()
-    else:
-        handed_out.add(key)
-    g = Tensor._make(data, leaf._backend)
-    leaf.grad = g if current is None else current + g
-
-
-def _id_of_memory(a) -> int:
-    return id(a if a.base is None else a.base)
-
-
-def _collect(inputs, captures, leaf_grads, allow_unused):
-    result = []
-    for i, t in enumerate(inputs):
-        g = captures.get((t.grad_fn, t._output_nr)) if t.grad_fn is not None \
-            else leaf_grads.get(id(t))
-        if g is None and not allow_unused:
-            raise RuntimeError(f"One of the differentiated Tensors (input {i}) appears to not "
-                               f"have been used in the graph. Set allow_unused=True if this is "
-                               f"the desired behavior.")
-        result.append(g)
-    return tuple(result)

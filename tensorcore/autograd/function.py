@@ -25,11 +25,23 @@ from __future__ import annotations
 import itertools
 import weakref
 
-from .grad_mode import _State
+from .grad_mode import enable_grad, grad_state
 
-Tensor = None  # set by tensorcore.tensor (it imports this module first)
+# The Tensor class. tensorcore.tensor imports this package first, so it cannot be imported
+# here: it is given once, by ``register_tensor_class``, when the class exists.
+Tensor = None
 
-_next_seq = itertools.count().__next__  # creation order: a topological order of the graph
+
+def register_tensor_class(cls) -> None:
+    """Make ``cls`` the class of the tensors that ``apply`` takes and makes (called once, by
+    ``tensorcore.tensor``); the engine reads it from here too."""
+    global Tensor
+    Tensor = cls
+
+
+# The next number in creation order, a topological order of the graph: each node recorded
+# later gets a greater one.
+next_seq = itertools.count().__next__
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -88,53 +100,51 @@ class Function:
 
     @property
     def saved_tensors(self) -> tuple:
+        """The values given to ``save_for_backward``, checked against their versions. An
+        ``array_backward`` op on the first-order lane (grad mode off: no ``create_graph``)
+        gets them as bare arrays, like its gradients; every other backward gets Tensors."""
         saved = self._saved
         if saved is None:
             return ()
         if saved is FREED:
             raise RuntimeError(_FREED_MESSAGE)
-        if not _State.raw:
-            return self._saved_as_tensors(saved)
-        out = []  # an array-level backward: the saved values as bare arrays (and constants)
-        for entry in saved:
-            if entry is None:
-                out.append(None)
-            elif type(entry) is _SavedOutput:
-                if entry.version_box[0] != entry.version:
-                    self._unpack_output(entry)  # raises the version error
-                out.append(entry.data)
-            else:
-                value, version = entry
-                if version is None:
-                    out.append(value)
-                elif value._version_box[0] != version:
-                    raise _version_error(self, value, version)
-                else:
-                    out.append(value._data)
-        return tuple(out)
-
-    def _saved_as_tensors(self, saved) -> tuple:
-        """The saved values as Tensors (outputs rebuilt), for a backward on Tensors."""
+        arrays = not grad_state.enabled and type(self).array_backward
         out = []
         for entry in saved:
             if entry is None:
                 out.append(None)
             elif type(entry) is _SavedOutput:
-                out.append(self._unpack_output(entry))
+                if entry.version_box[0] != entry.version:
+                    raise self._output_version_error(entry)
+                out.append(entry.data if arrays else self._output_tensor(entry))
             else:
-                tensor, version = entry
-                if version is not None and tensor._version_box[0] != version:
-                    raise _version_error(self, tensor, version)
-                out.append(tensor)
+                value, version = entry
+                if version is None:  # a Python constant
+                    out.append(value)
+                elif value._version_box[0] != version:
+                    raise _version_error(self, value, version)
+                else:
+                    out.append(value._data if arrays else value)
         return tuple(out)
 
-    def _unpack_output(self, entry: _SavedOutput):
-        if entry.version_box[0] != entry.version:
-            raise RuntimeError(
-                f"one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: output {entry.index} of {self.name()} "
-                f"(shape {tuple(entry.data.shape)}) is at version {entry.version_box[0]}; "
-                f"expected version {entry.version} instead.")
+    @property
+    def create_graph(self) -> bool:
+        """In ``backward``: whether the backward is itself being recorded (``create_graph=True``,
+        for a higher-order gradient). The engine runs a backward with grad mode set to that,
+        as PyTorch does; a backward that computes part of its gradient as a constant (or by a
+        fused kernel with no derivative) reads this to take a differentiable path instead."""
+        return grad_state.enabled
+
+    def _output_version_error(self, entry: _SavedOutput) -> RuntimeError:
+        return RuntimeError(
+            f"one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: output {entry.index} of {self.name()} "
+            f"(shape {tuple(entry.data.shape)}) is at version {entry.version_box[0]}; "
+            f"expected version {entry.version} instead.")
+
+    def _output_tensor(self, entry: _SavedOutput):
+        """A saved output as a Tensor: the live output when it still holds the saved array,
+        else a new Tensor on it (the node keeps arrays, not its outputs: no cycle)."""
         live = self._outputs[entry.index]()
         if live is not None and live._data is entry.data and live.grad_fn is self:
             return live
@@ -190,20 +200,20 @@ class Function:
                 elif a._backend is not backend and a._backend.device != backend.device:
                     raise _device_error(cls, backend, a._backend)
                 if a._base is not None and a._view_version != a._version_box[0]:
-                    _refresh_view(a)  # its base was changed in place since: new history
+                    refresh_view(a)  # its base was changed in place since: new history
                 edge = _edge(a)
                 needs.append(edge is not None)
                 edges.append(edge)
                 continue
             needs.append(False)
             edges.append(None)
-        prev = _State.enabled
+        prev = grad_state.enabled
         record = prev and True in needs
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(args)
-        ctx._saved = None  # save_for_backward puts the items here; packed below
+        ctx._saved = None  # save_for_backward puts the items here; packed by record()
         switch = prev and not cls.array_forward
-        if switch:
-            _State.enabled = False
+        if switch:  # forward calls Tensor ops: they must not record
+            grad_state.enabled = False
         try:
             raw = cls.forward(ctx, *args)
         except ValueError as e:
@@ -214,28 +224,15 @@ class Function:
                                f"together ({e})") from None
         finally:
             if switch:
-                _State.enabled = prev
+                grad_state.enabled = prev
         node = ctx if record else None
         if type(raw) is tuple:
             outputs = tuple(_wrap(r, backend, node, i) for i, r in enumerate(raw))
-            outs = outputs
+        elif type(raw) is backend.array_type:
+            outputs = Tensor._make(raw, backend, node, 0)
         else:
-            if type(raw) is backend.array_type:
-                outputs = Tensor._make(raw, backend, node, 0)
-            else:
-                outputs = _wrap(raw, backend, node, 0)
-            outs = (outputs,)
-        if not record:
-            return outputs
-        if len(outs) == 1:
-            return _record_one(ctx, tuple(edges), outputs, raw)
-        ctx._edges = tuple(edges)
-        ctx._seq = _next_seq()
-        ctx._outputs = tuple(weakref.ref(o) for o in outs)
-        ctx._out_meta = tuple((o._data.shape, o._data.dtype, o._backend) for o in outs)
-        if ctx._saved is not None:
-            ctx._saved = _pack_saved(ctx._saved, outs, raw)
-        return outputs
+            outputs = _wrap(raw, backend, node, 0)
+        return record_node(ctx, tuple(edges), outputs, raw) if record else outputs
 
 
 def _edge(t) -> tuple | None:
@@ -261,11 +258,20 @@ _ONE_ARG = object()
 
 
 def apply_plain(cls, a, b=_ONE_ARG):
-    """``cls.apply(a)`` / ``cls.apply(a, b)`` for plain arguments while grad mode is on and one
-    of them requires grad: ``a`` a Tensor, ``b`` a Tensor of the same backend and dtype or a
-    Python float, neither a view. The hot lane of elementwise code: the same forward and the
-    same node as ``apply``, without its general argument handling. Only for classes with
-    ``array_forward`` (their forward runs without switching grad mode off)."""
+    """``cls.apply(a)`` / ``cls.apply(a, b)`` while a graph is recorded, for checked operands:
+    ``a`` a Tensor, ``b`` a Tensor of the same backend and dtype or a Python float. The hot
+    lane of elementwise code: the same forward and the same node as ``apply`` (both end in
+    ``record_node``), without its general argument handling; a view, whose history may need
+    re-deriving, takes ``apply``. Only for classes with ``array_forward`` (their forward runs
+    without switching grad mode off)."""
+    if b is _ONE_ARG:
+        if a._base is not None:
+            return cls.apply(a)
+        args = (a,)
+    elif a._base is not None or (type(b) is not float and b._base is not None):
+        return cls.apply(a, b)
+    else:
+        args = (a, b)
     ctx = object.__new__(cls)
     if a._requires_grad:  # _edge(a), inlined: the hot lane
         fn, data = a.grad_fn, a._data
@@ -273,11 +279,11 @@ def apply_plain(cls, a, b=_ONE_ARG):
     else:
         ea = None
     if b is _ONE_ARG:
-        args, edges = (a,), (ea,)
+        edges = (ea,)
         ctx.needs_input_grad = (True,)
     else:
         eb = None if type(b) is float else _edge(b)
-        args, edges = (a, b), (ea, eb)
+        edges = (ea, eb)
         ctx.needs_input_grad = (ea is not None, eb is not None)
     ctx._saved = None
     try:
@@ -287,23 +293,30 @@ def apply_plain(cls, a, b=_ONE_ARG):
     backend = a._backend
     if type(raw) is not backend.array_type:  # e.g. a NumPy scalar from 0-d math: rare
         return cls.apply(*args)
-    return _record_one(ctx, edges, Tensor._make(raw, backend, ctx, 0), raw)
+    return record_node(ctx, edges, Tensor._make(raw, backend, ctx, 0), raw)
 
 
-def _record_one(ctx, edges: tuple, out, raw):
-    """Make ``ctx`` the node of its one output ``out`` (``raw``: what forward returned):
-    its edges, its place in creation order, a weak reference to the output, and the saved
-    values packed against versions (as ``_pack_saved``, without its general loop).
-    Returns ``out``."""
+def record_node(ctx, edges: tuple, outputs, raw):
+    """Make ``ctx`` the graph node of ``outputs`` (a Tensor, or a tuple of them for an op
+    with several outputs; ``raw``: what forward returned): its edges, its place in creation
+    order, weak references to its outputs and their shapes, and the saved values packed
+    against versions. Every recorded node goes through here. Returns ``outputs``."""
     ctx._edges = edges
-    ctx._seq = _next_seq()
+    ctx._seq = next_seq()
+    if type(outputs) is tuple:
+        ctx._outputs = tuple(weakref.ref(o) for o in outputs)
+        ctx._out_meta = tuple((o._data.shape, o._data.dtype, o._backend) for o in outputs)
+        if ctx._saved is not None:
+            ctx._saved = _pack_saved(ctx._saved, outputs, raw)
+        return outputs
+    out = outputs
     ctx._outputs = (weakref.ref(out),)
     data = out._data
     ctx._out_meta = ((data.shape, data.dtype, out._backend),)
     items = ctx._saved
     if items is None:
         return out
-    packed = []
+    packed = []  # _pack_saved's loop for one output, inlined: the hot lane
     for item in items:
         if isinstance(item, Tensor):
             if item._data is data:
@@ -321,10 +334,49 @@ def _record_one(ctx, edges: tuple, out, raw):
     return out
 
 
-def _refresh_view(a):
-    from ..ops.index import refresh_view
+def saves_since(node, t, first: int) -> bool:
+    """Whether ``node``, or a node recorded with it (numbered after ``first``), saved the
+    tensor ``t`` (or another tensor on its array) as an input."""
+    stack, seen = [node], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        saved = n._saved
+        if type(saved) is tuple and any(type(e) is tuple and isinstance(e[0], Tensor)
+                                        and (e[0] is t or e[0]._data is t._data) for e in saved):
+            return True
+        stack.extend(e[0] for e in n._edges
+                     if e is not None and isinstance(e[0], Function) and e[0]._seq > first)
+    return False
 
-    refresh_view(a)
+
+def move_saved_output(node, t) -> None:
+    """After an in-place op wrote the result of ``node`` (one output) into ``t``: the output
+    ``node`` saved, if any, is ``t``'s array now, guarded by ``t``'s version counter (shared
+    with its views)."""
+    if node._saved:
+        node._saved = tuple(_SavedOutput(0, t._data, t._version_box)
+                            if type(e) is _SavedOutput else e for e in node._saved)
+
+
+def set_history(t, node, output_nr: int) -> None:
+    """``t`` (changed in place) becomes output ``output_nr`` of ``node``, its one output."""
+    t.grad_fn, t._output_nr, t._requires_grad = node, output_nr, True
+    node._outputs = (weakref.ref(t),)
+
+
+def refresh_view(v) -> None:
+    """Re-derive a view's grad_fn from its base after the base's history was rewritten (by an
+    in-place op): the view function that ``tensorcore.ops.shape`` stored on the view runs
+    again on the base, recorded."""
+    base = v._base
+    v._view_version = v._version_box[0]
+    if base._requires_grad:
+        with enable_grad():
+            fresh = v._view_fn(base)
+        v.grad_fn, v._output_nr, v._requires_grad = fresh.grad_fn, fresh._output_nr, True
 
 
 def _pack_saved(items, outs, raws):

@@ -15,43 +15,49 @@ import functools
 import threading
 
 
-class _GradState(threading.local):
+class GradState(threading.local):
     """Per thread, as in PyTorch: ``no_grad`` in one thread leaves the others recording.
-    The class attributes are each new thread's starting values."""
+    The class attributes are each new thread's starting values.
+
+    Ops read ``grad_state.enabled`` (is a graph recorded now?) on their hot lanes: an
+    attribute read, cheaper than a call to ``is_grad_enabled()``. Only this package writes
+    it: elsewhere use ``no_grad``, ``enable_grad`` and ``set_grad_enabled``. Inside a
+    backward, ``enabled`` is the walk's ``create_graph`` (as in PyTorch); a backward reads
+    that as ``ctx.create_graph``.
+    """
 
     enabled = True
     anomaly = False
-    raw = False  # set by the engine while an array-level backward runs (saved_tensors)
 
 
-_State = _GradState()
+grad_state = GradState()
 
 
 def is_grad_enabled() -> bool:
-    return _State.enabled
+    return grad_state.enabled
 
 
 class _GradModeContext:
     mode = True
 
     def __enter__(self) -> None:
-        self._prev = _State.enabled
-        _State.enabled = self.mode
+        self._prev = grad_state.enabled
+        grad_state.enabled = self.mode
 
     def __exit__(self, *exc) -> None:
-        _State.enabled = self._prev
+        grad_state.enabled = self._prev
 
     def __call__(self, fn):
         mode = self.mode
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            prev = _State.enabled
-            _State.enabled = mode
+            prev = grad_state.enabled
+            grad_state.enabled = mode
             try:
                 return fn(*args, **kwargs)
             finally:
-                _State.enabled = prev
+                grad_state.enabled = prev
 
         return wrapper
 
@@ -73,17 +79,17 @@ class set_grad_enabled(_GradModeContext):
 
     def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)
-        self._prev = _State.enabled
-        _State.enabled = self.mode
+        self._prev = grad_state.enabled
+        grad_state.enabled = self.mode
 
     def __enter__(self) -> None:
         pass
 
     def __exit__(self, *exc) -> None:
-        _State.enabled = self._prev
+        grad_state.enabled = self._prev
 
     def __call__(self, fn):
-        _State.enabled = self._prev  # used as a decorator: undo the immediate switch
+        grad_state.enabled = self._prev  # used as a decorator: undo the immediate switch
         return super().__call__(fn)
 
 
@@ -94,12 +100,12 @@ class detect_anomaly:
         self.check_nan = check_nan
 
     def __enter__(self) -> None:
-        self._prev = _State.anomaly
-        _State.anomaly = self.check_nan
+        self._prev = grad_state.anomaly
+        grad_state.anomaly = self.check_nan
 
     def __exit__(self, *exc) -> None:
-        _State.anomaly = self._prev
+        grad_state.anomaly = self._prev
 
 
 def set_detect_anomaly(mode: bool) -> None:
-    _State.anomaly = bool(mode)
+    grad_state.anomaly = bool(mode)

@@ -1,6 +1,5 @@
 """The built-in ops, one module per family; each lists the Tensor methods it provides."""
 
-from ..autograd import engine
 from ..tensor import Tensor
 from . import arith, index, inplace, inplace_arith, linalg, reduce, shape, unary
 from ._util import as_tensor_like
@@ -19,6 +18,5 @@ METHOD_MODULES = (arith, unary, reduce, shape, index, inplace, inplace_arith, li
 for _module in METHOD_MODULES:
     for _name in _module.TENSOR_METHODS:
         setattr(Tensor, _name, getattr(_module, _name))
-engine.sum_to = reduce.sum_to
 
 __all__ = sorted({name for m in METHOD_MODULES for name in m.__all__} | {"as_tensor_like"})

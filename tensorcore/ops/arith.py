@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.function import Function, apply_plain
-from ..autograd.grad_mode import _State
+from ..autograd.grad_mode import grad_state
 from ..tensor import Tensor
 from ._util import as_operand as _as_operand
 from ._util import checked_scalar, int_range, operands, wrap_int
@@ -261,21 +261,20 @@ class Neg(Function):
 def binary(fn, op, a, b):
     """``fn.apply(a, b)`` by the shortest lane: just ``op`` on the arrays when no graph is
     recorded and no type promotion is needed (the path of every backward formula and every
-    update), ``apply_plain`` when a graph is recorded for plain operands, else ``apply``.
-    (With grad enabled, views go through ``apply``, which re-derives a stale view's history.)"""
+    update), ``apply_plain`` when a graph is recorded for operands of one dtype, else
+    ``apply``. (With grad enabled a view may have gained a history through its base: it is
+    recorded, by ``apply``, which re-derives that history.)"""
     if type(b) is Tensor:
         if not (a._backend is b._backend and a._data.dtype is b._data.dtype
                 and (fn is not Div or a._data.dtype.kind == "f")):  # int / int -> float32
             return fn.apply(a, b)
-        if _State.enabled and (a._requires_grad or b._requires_grad
-                               or a._base is not None or b._base is not None):
-            if a._base is None and b._base is None:
-                return apply_plain(fn, a, b)
-            return fn.apply(a, b)
+        if grad_state.enabled and (a._requires_grad or b._requires_grad
+                                   or a._base is not None or b._base is not None):
+            return apply_plain(fn, a, b)
         y = b._data
     elif type(b) is float and a._data.dtype.kind == "f":
-        if _State.enabled and (a._requires_grad or a._base is not None):
-            return fn.apply(a, b) if a._base is not None else apply_plain(fn, a, b)
+        if grad_state.enabled and (a._requires_grad or a._base is not None):
+            return apply_plain(fn, a, b)
         y = b
     else:
         return fn.apply(a, b)
@@ -395,13 +394,12 @@ def rdiv(a, b):
 
 def reciprocal(a):
     if a._data.dtype.kind == "f":  # the lanes of ``binary``
-        if not (_State.enabled and (a._requires_grad or a._base is not None)):
+        if not (grad_state.enabled and (a._requires_grad or a._base is not None)):
             out = 1 / a._data
             if type(out) is not a._backend.array_type:
                 out = a._backend.asarray(out)
             return Tensor._make(out, a._backend)
-        if a._base is None:
-            return apply_plain(Reciprocal, a)
+        return apply_plain(Reciprocal, a)
     return Reciprocal.apply(a)
 
 

@@ -33,7 +33,6 @@ import numpy as np
 from ..autograd.function import Function
 from ..tensor import Tensor, _nested_to_numpy
 from .inplace import cast, check_no_overlap, inplace, scalar_as, torch_name, warn_if_expanded
-from .inplace import refresh_view as refresh_view  # autograd.function imports it from here
 from .shape import as_view
 
 TENSOR_METHODS = ["index_put", "index_put_"]

@@ -24,13 +24,19 @@ from __future__ import annotations
 
 import math
 import warnings
-import weakref
 
 import numpy as np
 
 from .. import _dtype
-from ..autograd.function import Function, _next_seq, _SavedOutput
-from ..autograd.grad_mode import _State
+from ..autograd.function import (
+    Function,
+    move_saved_output,
+    next_seq,
+    refresh_view,
+    saves_since,
+    set_history,
+)
+from ..autograd.grad_mode import grad_state, no_grad
 from ..tensor import Tensor
 from ._util import checked_scalar, const, int_range
 
@@ -170,7 +176,7 @@ def check_broadcasts_to(shape, target) -> None:
 # -- the rules of in-place ops ---------------------------------------------------------------
 def _check_inplace(a: Tensor, others) -> bool:
     """Apply PyTorch's rules; True when the in-place op must be recorded in the graph."""
-    if not _State.enabled:
+    if not grad_state.enabled:
         return False
     record = a._requires_grad
     for o in others:
@@ -205,31 +211,13 @@ class CopySlices(Function):
         return g_base, (ctx.view_fn(g) if nv else None), None, None
 
 
-def refresh_view(v: Tensor) -> None:
-    """Re-derive a view's grad_fn from its base after the base's history was rewritten."""
-    base = v._base
-    v._view_version = v._version_box[0]
-    if base._requires_grad:
-        prev = _State.enabled
-        _State.enabled = True
-        try:
-            fresh = v._view_fn(base)
-        finally:
-            _State.enabled = prev
-        v.grad_fn, v._output_nr, v._requires_grad = fresh.grad_fn, fresh._output_nr, True
-
-
 def _region_mask(v: Tensor):
     """A bool array of the base's shape, True where the view ``v`` looks; None where
     elements of ``v`` share memory (no gradient can be routed through it)."""
     base = v._base
     mask = base._backend.xp.zeros(base._data.shape, dtype=bool)
-    prev = _State.enabled
-    _State.enabled = False
-    try:
+    with no_grad():
         region = v._view_fn(Tensor._make(mask, base._backend))
-    finally:
-        _State.enabled = prev
     if overlapping(region._data):
         return None
     writable(region._data)[...] = True
@@ -269,7 +257,7 @@ def inplace(a: Tensor, out_of_place, others, mutate=None, *, any_layout: bool = 
         return a
     orig = Tensor._make(a._data, a._backend, a.grad_fn, a._output_nr)
     orig._requires_grad = a._requires_grad
-    first = _next_seq()  # the nodes out_of_place records come after this number
+    first = next_seq()  # the nodes out_of_place records come after this number
     out = out_of_place(orig)
     data = checked_result(a, out._data)
     node = out.grad_fn
@@ -277,36 +265,16 @@ def inplace(a: Tensor, out_of_place, others, mutate=None, *, any_layout: bool = 
         writable(a._data)[...] = data
         a._version_box[0] += 1
         return a
-    if _saves(node, orig, first):
+    if saves_since(node, orig, first):
         orig._data = orig._data.copy()  # the saved value survives the write below
     writable(a._data)[...] = data
     a._version_box[0] += 1
-    if node._saved:  # a saved output is ``a`` itself now: its version guards it (views too)
-        node._saved = tuple(_SavedOutput(0, a._data, a._version_box)
-                            if type(e) is _SavedOutput else e for e in node._saved)
+    move_saved_output(node, a)  # a saved output is ``a`` itself now
     if a._base is not None:
         _rebase_view(a, out)
         return a
-    a.grad_fn, a._output_nr, a._requires_grad = node, out._output_nr, True
-    node._outputs = (weakref.ref(a),)
+    set_history(a, node, out._output_nr)
     return a
-
-
-def _saves(node, t: Tensor, first: int) -> bool:
-    """Whether ``node`` or a node recorded with it (numbered after ``first``) saved ``t``."""
-    stack, seen = [node], set()
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        saved = n._saved
-        if type(saved) is tuple and any(type(e) is tuple and isinstance(e[0], Tensor)
-                                        and (e[0] is t or e[0]._data is t._data) for e in saved):
-            return True
-        stack.extend(e[0] for e in n._edges
-                     if e is not None and isinstance(e[0], Function) and e[0]._seq > first)
-    return False
 
 
 def _rebase_view(v: Tensor, new_value: Tensor) -> None:
@@ -314,8 +282,7 @@ def _rebase_view(v: Tensor, new_value: Tensor) -> None:
     history and ``new_value`` (the op's result); ``v`` becomes a view of that again."""
     base = v._base
     node = CopySlices.apply(base, new_value, v._view_fn, _region_mask(v)).grad_fn
-    base.grad_fn, base._output_nr, base._requires_grad = node, 0, True
-    node._outputs = (weakref.ref(base),)
+    set_history(base, node, 0)
     refresh_view(v)
 
 

@@ -21,7 +21,7 @@ RuntimeError: result type Float can't be cast to the desired output type Int
 from __future__ import annotations
 
 from .. import _dtype
-from ..autograd.grad_mode import _State
+from ..autograd.grad_mode import grad_state
 from ..tensor import Tensor
 from .arith import add, bitwise_and, bitwise_or, bitwise_xor, clamp, div, pow, sub
 from .inplace import arith_inplace, check_broadcasts_to, check_cast, inplace, inplace_operand
@@ -43,7 +43,7 @@ def _bare(a: Tensor, other, name: str, alpha=1) -> bool:
     NumPy refuses (a read-only array, shapes that do not broadcast to ``a``'s, an integer
     quotient): the general path then decides, with PyTorch's errors."""
     to = type(other)
-    if a._base is not None or _State.enabled and (
+    if a._base is not None or grad_state.enabled and (
             a._requires_grad or to is Tensor and other._requires_grad):
         return False
     x = a._data

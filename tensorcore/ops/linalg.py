@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function, _version_error
-from ..autograd.grad_mode import _State, enable_grad
+from ..autograd.grad_mode import enable_grad
 from ..backends.contract import targets_in_range
 from ..kernels import activations
 from ..tensor import Tensor
@@ -164,7 +164,7 @@ class LinearAct(Function):
     @staticmethod
     def backward(ctx, g):
         ctx.saved_tensors  # noqa: B018 - the version checks of what the gradients read
-        if _State.enabled:  # create_graph: differentiate the unfused ops instead
+        if ctx.create_graph:  # differentiate the unfused ops instead
             return _unfused_backward(ctx, g)
         # first order: the engine passes bare arrays (array_backward)
         nx, nw, nb, _ = ctx.needs_input_grad
@@ -276,7 +276,7 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx, g):
         (target,) = ctx.saved_tensors
-        if _State.enabled:
+        if ctx.create_graph:
             from ..autograd import grad
             logits = ctx.logits
             if logits._version_box[0] != ctx.logits_version:

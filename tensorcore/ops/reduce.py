@@ -20,7 +20,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.engine import sum_to_shape
 from ..autograd.function import Function
-from ..autograd.grad_mode import _State
+from ..autograd.grad_mode import grad_state
 from ..tensor import Tensor
 from ._dims import (
     UNSET,
@@ -125,9 +125,9 @@ class Prod(Function):
         if not zeros:
             return gx * (expand_back(out, a.shape, ctx.dims, ctx.keepdim) / a), None, None
         xp = a._backend.xp
-        if ctx.dims is None and zeros > 1 and not _State.enabled:  # zeros, whatever g holds
+        if ctx.dims is None and zeros > 1 and not ctx.create_graph:  # zeros, whatever g holds
             return const(g, xp.zeros(a.shape, g._data.dtype)), None, None
-        if _State.enabled:  # the products of the others are computed as a constant
+        if ctx.create_graph:  # the products of the others are computed as a constant
             raise RuntimeError("prod(): double backward through an input that holds zeros is "
                                "not supported")
         return gx * const(g, _others_product(a._data, ctx.dims, xp)), None, None
@@ -274,7 +274,7 @@ def _cast(a, dtype):
     """``a`` in a reduction's ``dtype=``: an integer or bool dtype for an input that needs a
     gradient is refused, as in PyTorch (the result could not carry it)."""
     dtype = _dtype.as_dtype(dtype)
-    if not dtype.is_floating_point and a.requires_grad and _State.enabled:
+    if not dtype.is_floating_point and a.requires_grad and grad_state.enabled:
         raise RuntimeError(f"Autograd not support dtype: {dtype}")
     return a.to(dtype)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Function, apply_plain
-from ..autograd.grad_mode import _State
+from ..autograd.grad_mode import grad_state
 from ..backends.contract import _erf, _sigmoid
 from ..tensor import Tensor
 from ._util import const
@@ -338,10 +338,10 @@ def _as_float(a):
 
 
 def _unary(fn, a):
-    """``fn.apply(a)``, by the ``apply_plain`` lane when a graph is recorded for a plain
-    tensor (not a view); TypeError naming the op for a non-tensor."""
+    """``fn.apply(a)``, by the ``apply_plain`` lane when a graph is recorded; TypeError naming
+    the op for a non-tensor."""
     if isinstance(a, Tensor):
-        if _State.enabled and a._requires_grad and a._base is None:
+        if grad_state.enabled and a._requires_grad:
             return apply_plain(fn, a)
         return fn.apply(a)
     raise TypeError(f"{fn.__name__.lower()}(): argument 'input' (position 1) must be Tensor, "
@@ -353,7 +353,7 @@ def _piecewise(fn, a, *args):
     if not isinstance(a, Tensor):
         raise TypeError(f"{fn.__name__.lower()}(): argument 'input' (position 1) must be "
                         f"Tensor, not {type(a).__name__}")
-    if _State.enabled and (a._requires_grad or a._base is not None):
+    if grad_state.enabled and (a._requires_grad or a._base is not None):
         return fn.apply(a, *args)
     out, backend = fn.forward(None, a, *args), a._backend
     if type(out) is not backend.array_type:  # a NumPy scalar from a 0-d input
