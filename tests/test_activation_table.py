@@ -178,3 +178,46 @@ def test_registering_twice_or_an_unknown_name_fails(cube):
         activations.register(CUBE)
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
         F.linear_act(tc.ones(2, 2), tc.ones(2, 2), None, "swish")
+
+
+SCRIPT_REGISTERING = '''
+CELL = """
+import tensorcore as tc
+import tensorcore.nn.functional as F
+from tensorcore.kernels import activations
+from tensorcore.kernels.activations import Activation, typed
+
+def square(v):
+    return v * v
+
+def square_grad(g, s):
+    return g * (typed(s, 2.0) * s)
+
+activations.register(Activation("square", "pre", lambda t: t * t, lambda xp, z: z * z,
+                                lambda xp, g, pre: g * 2 * pre, square, square_grad,
+                                "y = v * v;", "gz = g * (T)2 * p;"))
+with tc.backends.use_backend("numba"):
+    x = tc.ones(4, 3, dtype=tc.float32)
+    w = tc.ones(2, 3, dtype=tc.float32, requires_grad=True)
+    F.linear_act(x, w, None, "square").sum().backward()
+print(w.grad.numpy().tolist())
+"""
+exec(compile(CELL, "<cell>", "exec"), {"__name__": "<cell>"})  # as a notebook cell's code
+'''
+
+
+def test_an_activation_registered_from_a_cell_runs_in_every_later_process(tmp_path):
+    """Numba's disk cache cannot find the functions of code run from a string (a notebook
+    cell, exec) again: the kernels of an activation registered there are compiled, not
+    cached, so a second process runs it as the first did."""
+    import os
+    import sys
+
+    script = tmp_path / "register_square.py"
+    script.write_text(SCRIPT_REGISTERING)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    for _ in range(2):
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                              env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == str([[24.0] * 3] * 2)  # 4 rows * 2 * (x . w = 3) * x

@@ -197,9 +197,18 @@ def _build(entry: activations.Activation) -> Kernels:
 
     jitable(fwd_rows)
     jitable(bwd_rows)
-    return Kernels(entry.name, keep_pre, njit(**_JIT)(fwd_rows),
-                   njit(parallel=True, **_JIT)(fwd_par), njit(**_JIT)(bwd_rows),
-                   njit(parallel=True, **_JIT)(bwd_par))
+    # Numba's disk cache pickles the scalar functions by module and name: only the table's
+    # own entries can be found again by a later process (an activation registered from a
+    # notebook cell or an exec'd string cannot), so only those are cached
+    jit = dict(_JIT, cache=_importable(f) and _importable(grad))
+    return Kernels(entry.name, keep_pre, njit(**jit)(fwd_rows),
+                   njit(parallel=True, **jit)(fwd_par), njit(**jit)(bwd_rows),
+                   njit(parallel=True, **jit)(bwd_par))
+
+
+def _importable(fn) -> bool:
+    """Whether ``fn`` is a module-level function of tensorcore's kernels (found by name)."""
+    return fn.__module__.startswith("tensorcore.kernels.") and "<locals>" not in fn.__qualname__
 
 
 _BUILT: dict[activations.Activation, Kernels] = {}
