@@ -43,7 +43,13 @@ def _step(device, x, w1, b1, w2, b2, labels, activation):
     return [loss.detach().cpu().numpy()] + [p.grad.cpu().numpy() for p in params]
 
 
-@pytest.mark.parametrize("activation", ["relu", "gelu", "tanh"])
+# strict: fails once the backend allocates `pre` for every activation whose gradient reads it
+# (its _linear_act_numba tests for "gelu"); then drop the mark
+_SILU = pytest.param("silu", marks=pytest.mark.xfail(
+    strict=True, raises=ValueError, reason="the backend allocates `pre` for gelu only"))
+
+
+@pytest.mark.parametrize("activation", ["relu", "gelu", "tanh", _SILU])
 def test_numba_path_matches_the_cpu(numba_cuda, activation):
     rng = np.random.default_rng(0)
     n, d, h, c = 13, 17, 20, 5  # not multiples of the tile
