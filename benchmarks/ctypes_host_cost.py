@@ -15,6 +15,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from tensorcore.kernels.activations import TABLE
 from tensorcore.kernels.blas import cublas as cuda_cublas
 from tensorcore.kernels.blas import cublaslt as cuda_cublaslt
 from tensorcore.kernels.numba_cuda import launch as cuda_launch
@@ -54,7 +55,7 @@ def per_call_us(fn, number: int = 20000) -> float:
 
 
 def main() -> None:
-    _, signature = _build_act_backward(np.dtype(np.float32), 1)
+    _, signature = _build_act_backward(np.dtype(np.float32), TABLE["relu"])
     kernel = cuda_launch.FastKernel(1, signature.args, launch=lambda *args: 0)
     g, y, gz, gb = (device_array((64, 64)) for _ in range(4))
     launch = per_call_us(lambda: kernel((2, 1), (32, 8), 0, g, y, gz, gb, 64, True))

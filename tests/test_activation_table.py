@@ -221,3 +221,28 @@ def test_an_activation_registered_from_a_cell_runs_in_every_later_process(tmp_pa
                               env=env, timeout=300)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == str([[24.0] * 3] * 2)  # 4 rows * 2 * (x . w = 3) * x
+
+
+@pytest.mark.slow
+def test_numba_cuda_kernels_compile_for_sm90(activation):
+    """The Numba-CUDA kernels of a table entry (the made-up one registered by the fixture
+    alone, and SiLU) are variants of their own and compile to sm_90 PTX without a GPU: the
+    formula inlined (no call left), float32 computing in float32."""
+    from test_cuda_ptx import _nvvm_or_skip
+
+    _nvvm_or_skip()
+    from numba import cuda
+
+    from tensorcore.kernels.numba_cuda.fused import kernel_specs
+
+    compiled = []
+    for name, key, python_kernel, signature in kernel_specs():
+        if len(key) < 2 or key[1].name != activation:
+            continue
+        ptx, _ = cuda.compile_ptx(python_kernel, signature, cc=(9, 0))
+        assert ".target sm_90" in ptx and "call" not in ptx, (name, key[0])
+        if key[0] == np.float32:
+            assert ".f64" not in ptx, (name, key[0])
+        compiled.append((name, key[0]))
+    assert sorted(compiled) == sorted((name, np.dtype(dtype)) for dtype in (np.float32, np.float64)
+                                      for name in ("act_backward", "gemm_act", "linear_backward"))

@@ -43,7 +43,7 @@ def _step(device, x, w1, b1, w2, b2, labels, activation):
     return [loss.detach().cpu().numpy()] + [p.grad.cpu().numpy() for p in params]
 
 
-@pytest.mark.parametrize("activation", ["relu", "gelu", "tanh"])
+@pytest.mark.parametrize("activation", ["relu", "gelu", "tanh", "silu"])
 def test_numba_path_matches_the_cpu(numba_cuda, activation):
     rng = np.random.default_rng(0)
     n, d, h, c = 13, 17, 20, 5  # not multiples of the tile

@@ -7,7 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["common", "linear_act", "linear_backward", "act_backward", "softmax_ce", "fused"]
+MODULES = ["common", "inline", "linear_act", "linear_backward", "act_backward", "softmax_ce",
+           "fused"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from numba import cuda
 
+from tensorcore.kernels import activations
 from tensorcore.kernels.numba_cuda import common as cc
 from tensorcore.kernels.numba_cuda.fused import kernel_specs, linear_act_forward, warmup
 
@@ -55,13 +56,15 @@ def test_unknown_kernel_raises():
 
 def test_warmup_compiles_every_variant_once():
     specs = {(name, *key) for name, key, _, _ in kernel_specs()}
-    # 5 activations x 2 dtypes for the GEMM, the act backward and the one-launch layer
-    # backward, 2 dtypes for the other three
-    assert len(specs) == 36
-    assert warmup() == 36
+    # the table's 6 activations (None, relu, gelu, sigmoid, tanh, silu) x 2 dtypes for the
+    # GEMM, the act backward and the one-launch layer backward, 2 dtypes for the other three
+    assert len(activations.TABLE) == 6
+    assert len(specs) == 42
+    assert warmup() == 42
     assert specs <= set(cc._COMPILED)
-    kernel = cc.get_kernel("gemm_act", np.dtype(np.float32), cc.RELU)
-    assert cc.get_kernel("gemm_act", np.dtype(np.float32), cc.RELU) is kernel  # cached
+    relu = activations.TABLE["relu"]
+    kernel = cc.get_kernel("gemm_act", np.dtype(np.float32), relu)
+    assert cc.get_kernel("gemm_act", np.dtype(np.float32), relu) is kernel  # cached
 
 
 def test_runs_on_a_stream():

@@ -19,13 +19,13 @@ kernel adds the chunks, in order, per column. No atomics: the result is determin
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import boolean, cuda, int64, void
 
+from .. import activations
 from . import common as cc
 from .common import STRIP_TX, STRIP_TY
+from .inline import inlined
 
 __all__ = ["act_backward"]
 
@@ -33,14 +33,13 @@ _PARTIALS = (STRIP_TY, STRIP_TX)  # the block's shared scratch (a constant shape
 
 
 @cc.register("act_backward", cc.activation_variants)
-def _build_act_backward(dtype, code):
+def _build_act_backward(dtype, entry):
     """grad_z = g * act'(saved) over a column strip and a row chunk, with column partial
-    sums into ``partial[chunk]`` when ``want_bias``."""
+    sums into ``partial[chunk]`` when ``want_bias``; ``act'`` from the activation table's
+    ``entry``."""
     t = cc.nb_type(dtype)
-    T = dtype.type
-    zero, one, half = T(0), T(1), T(0.5)
-    sqrt1_2, inv_sqrt_2pi = T(cc.SQRT1_2), T(cc.INV_SQRT_2PI)
-    relu, gelu, sigmoid, tanh = (c == code for c in (cc.RELU, cc.GELU, cc.SIGMOID, cc.TANH))
+    zero = dtype.type(0)
+    grad = inlined(entry.scalar_grad, dtype)
 
     def act_backward_kernel(g, saved, grad_z, partial, rows_per_chunk, want_bias):
         tx = cuda.threadIdx.x
@@ -54,17 +53,8 @@ def _build_act_backward(dtype, code):
         total = zero
         if col < n:
             for row in range(start + ty, stop, STRIP_TY):
-                v = g[row, col]
-                s = saved[row, col]  # out (relu, sigmoid, tanh), pre (gelu), g (None)
-                if relu:
-                    v = v if s > zero else zero
-                elif gelu:  # d/dz z * Phi(z) = Phi(z) + z * phi(z)
-                    cdf = half * math.erfc(-s * sqrt1_2)
-                    v = v * (cdf + s * math.exp(-half * s * s) * inv_sqrt_2pi)
-                elif sigmoid:
-                    v = v * (s * (one - s))
-                elif tanh:
-                    v = v * (one - s * s)
+                # saved: out or pre, as the table says; g itself for the identity
+                v = grad(g[row, col], saved[row, col])
                 grad_z[row, col] = v
                 total += v
         if want_bias:  # uniform over the grid: every thread reaches the barrier
@@ -101,25 +91,19 @@ def act_backward(grad_out, out, pre, activation: str | None, grad_z, grad_b=None
                  stream=0) -> None:
     """``grad_z = grad_out * act'(.)`` and, when ``grad_b`` (N,) is given, its column sum.
 
-    ``act'`` comes from the forward's output ``out`` for relu (``out > 0``), sigmoid
-    (``out * (1 - out)``) and tanh (``1 - out**2``), and from the pre-activation ``pre`` for
-    gelu; activation None copies ``grad_out`` (then ``out`` and ``pre`` may be None). All
+    ``act'`` comes from the forward's output ``out`` (relu: ``out > 0``, sigmoid, tanh) or
+    from the pre-activation ``pre`` (gelu, silu), as the activation table says; activation
+    None copies ``grad_out`` (then ``out`` and ``pre`` may be None). All
     arrays are C-contiguous (M, N) / (N,) device arrays of one dtype, allocated by the caller
     (outputs must not overlap inputs or each other). One launch, plus a small second one for
     ``grad_b`` when M > ``BWD_ROWS_PER_CHUNK`` (the (chunks, N) partial sums are then
     allocated here, as the same kind of array as ``grad_b``: CuPy's current device and pool). With
     M = 0, ``grad_b`` is zeroed.
     """
-    code = cc.activation_code(activation)
+    entry = activations.get(activation)
     cc.check_matrix("grad_out", grad_out)
     m, n = grad_out.shape
-    saved_name, saved = ("pre", pre) if code == cc.GELU else ("out", out)
-    if code == cc.NONE:
-        saved = grad_out
-    elif saved is None:
-        what = "pre-activation" if saved_name == "pre" else "output"
-        raise ValueError(f"act_backward: activation {activation!r} needs `{saved_name}` (the "
-                         f"forward's {what})")
+    saved_name, saved = cc.saved_for_grad("act_backward", entry, grad_out, out, pre)
     cc.check_matrix(saved_name, saved, (m, n))
     cc.check_matrix("grad_z", grad_z, (m, n))
     if grad_b is not None:
@@ -138,7 +122,7 @@ def act_backward(grad_out, out, pre, activation: str | None, grad_z, grad_b=None
         partial = grad_b.reshape(1, n)
     else:
         partial = _scratch_like(grad_b, (chunks, n))
-    kernel = cc.get_kernel("act_backward", grad_out.dtype, code)
+    kernel = cc.get_kernel("act_backward", grad_out.dtype, entry)
     cc.launch(kernel, grid, block, stream, grad_out, saved, grad_z, partial, rows_per_chunk,
               want_bias)
     if want_bias and chunks > 1:

@@ -2,24 +2,27 @@
 helper, argument checks.
 
 Kernels are built by *builders* registered with :func:`register`: a builder takes a variant key
-(the NumPy dtype, then compile-time constants such as the activation code) and returns the
-Python kernel function and its explicit signature. :func:`get_kernel` compiles a variant with
-``cuda.jit(signature)`` on first use and caches it; :func:`kernel_specs` lists every variant,
-for :func:`tensorcore.kernels.numba_cuda.fused.warmup` and the PTX test.
+(the NumPy dtype, then compile-time constants such as the activation's table entry) and
+returns the Python kernel function and its explicit signature. :func:`get_kernel` compiles a
+variant with ``cuda.jit(signature)`` on first use and caches it; :func:`kernel_specs` lists
+every variant, for :func:`tensorcore.kernels.numba_cuda.fused.warmup` and the PTX test.
+:func:`activation_variants` follows the activation table (``tensorcore.kernels.activations``):
+an activation registered there gets its kernels on first use.
 
 Two rules for kernel code here. ``cuda`` must stay a module-level global of every module that
 defines kernels: the simulator (``NUMBA_ENABLE_CUDASIM=1``) swaps the kernel function's global
 ``cuda`` for a per-thread fake. And kernels call no other jitted functions (device functions,
-``register_jitable``): those are compiled for the current device's compute capability, which
-fails without a GPU, whereas a self-contained kernel compiles to PTX for any target
-(``cuda.compile_ptx``). Compile-time constants (tile sizes, the activation code, constants of
-the dtype) come from module globals or from the builder's closure; a branch on a constant
-costs nothing after NVVM's dead-code elimination.
+``register_jitable``, ``@overload``): those are compiled for the current device's compute
+capability, which fails without a GPU, whereas a self-contained kernel compiles to PTX for any
+target (``cuda.compile_ptx``); the activation formulas are inlined into the kernel instead
+(:mod:`.inline`). Compile-time constants (tile sizes, constants of the dtype) come from module
+globals or from the builder's closure; a branch on a constant costs nothing after NVVM's
+dead-code elimination.
 
 >>> launch_config("gemm", 130, 70)
 ((3, 2), (16, 16))
->>> activation_code("gelu") == GELU
-True
+>>> [key[1].name for key in activation_variants()][:3]
+[None, 'relu', 'gelu']
 """
 
 from __future__ import annotations
@@ -42,21 +45,16 @@ if not hasattr(np, "row_stack"):
 
 from numba import cuda  # noqa: E402
 
+from .. import activations  # noqa: E402
 from . import launch as fast_launch  # noqa: E402
 
 __all__ = [
-    "ACTIVATIONS", "launch", "DTYPES", "activation_code", "activation_variants", "bwd_chunks",
-    "check_matrix", "check_same_dtype", "dtype_variants", "get_kernel", "kernel_specs",
-    "launch_config", "nb_type", "register",
+    "DTYPES", "activation_variants", "bwd_chunks", "check_matrix", "check_same_dtype",
+    "dtype_variants", "get_kernel", "kernel_specs", "launch", "launch_config", "nb_type",
+    "register", "saved_for_grad",
 ]
 
-ACTIVATIONS = ("relu", "gelu", "sigmoid", "tanh", None)
-NONE, RELU, GELU, SIGMOID, TANH = 0, 1, 2, 3, 4
-_CODES = {None: NONE, "relu": RELU, "gelu": GELU, "sigmoid": SIGMOID, "tanh": TANH}
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-SQRT1_2 = 0.7071067811865476  # 1 / sqrt(2)
-INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 * pi)
 
 # --------------------------------------------------------------------------------------------
 # Launch geometry: every grid and block size is decided here.
@@ -154,8 +152,9 @@ def dtype_variants() -> list[tuple]:
 
 
 def activation_variants() -> list[tuple]:
-    """Variant keys of a kernel specialised on the dtype and the activation code."""
-    return [(dtype, code) for dtype in DTYPES for code in _CODES.values()]
+    """Variant keys of a kernel specialised on the dtype and the activation: one per entry
+    of the activation table (the entry itself, so that a re-registered name compiles anew)."""
+    return [(dtype, entry) for dtype in DTYPES for entry in activations.TABLE.values()]
 
 
 def get_kernel(name: str, *key):
@@ -207,12 +206,17 @@ def nb_type(dtype: np.dtype):
 # --------------------------------------------------------------------------------------------
 
 
-def activation_code(activation: str | None) -> int:
-    try:
-        return _CODES[activation]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown activation {activation!r}; expected one of "
-                         f"{ACTIVATIONS}") from None
+def saved_for_grad(caller: str, entry, grad_out, out, pre) -> tuple[str, object]:
+    """``(name, array)`` the gradient of ``entry`` reads: ``out`` or ``pre``, as the table
+    says, or ``grad_out`` itself for the identity; ValueError when it is missing."""
+    if entry.reads is None:
+        return "out", grad_out
+    saved = pre if entry.reads == "pre" else out
+    if saved is None:
+        what = "pre-activation" if entry.reads == "pre" else "output"
+        raise ValueError(f"{caller}: activation {entry.name!r} needs `{entry.reads}` (the "
+                         f"forward's {what})")
+    return entry.reads, saved
 
 
 def check_matrix(name: str, a, shape: tuple[int, ...] | None = None, ndim: int = 2) -> None:

@@ -16,8 +16,10 @@ simulator; ``stream`` is a Numba stream or 0):
   :func:`softmax_ce_backward` ``(probs, target, scale, grad, stream=0)``
   (:mod:`~tensorcore.kernels.numba_cuda.softmax_ce`).
 
-Activations: ``"relu"``, ``"gelu"`` (exact, erf-based, like ``torch.nn.functional.gelu``),
-``"sigmoid"``, ``"tanh"`` or None, the same math as :mod:`tensorcore.kernels.cpu.fused`.
+Activations: every entry of the activation table (``tensorcore.kernels.activations``: relu,
+gelu exact and erf-based like ``torch.nn.functional.gelu``, sigmoid, tanh, silu, None, and any
+registered there), whose scalar formulas are inlined into the kernels (:mod:`.inline`): the
+same math as :mod:`tensorcore.kernels.cpu.fused`.
 
 Design (the details are in each module's docstring):
 
@@ -65,13 +67,13 @@ True
 from __future__ import annotations
 
 from .act_backward import act_backward
-from .common import ACTIVATIONS, get_kernel, kernel_specs
+from .common import get_kernel, kernel_specs
 from .linear_act import linear_act_forward
 from .linear_backward import linear_backward
 from .softmax_ce import softmax_ce_backward, softmax_ce_forward
 
 __all__ = [
-    "ACTIVATIONS", "act_backward", "kernel_specs", "linear_act_forward", "linear_backward",
+    "act_backward", "kernel_specs", "linear_act_forward", "linear_backward",
     "softmax_ce_backward", "softmax_ce_forward", "warmup",
 ]
 

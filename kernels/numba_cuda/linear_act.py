@@ -17,10 +17,9 @@ never goes through global memory before its epilogue.
 
 from __future__ import annotations
 
-import math
-
 from numba import boolean, cuda, void
 
+from .. import activations
 from . import common as cc
 from .common import (
     GEMM_ACC,
@@ -35,17 +34,17 @@ from .common import (
     GEMM_TX,
     GEMM_TY,
 )
+from .inline import inlined
 
 __all__ = ["linear_act_forward"]
 
 
 @cc.register("gemm_act", cc.activation_variants)
-def _build(dtype, code):
-    """The GEMM + epilogue kernel for ``dtype`` and activation ``code``."""
+def _build(dtype, entry):
+    """The GEMM + epilogue kernel for ``dtype`` and the activation table's ``entry``."""
     t = cc.nb_type(dtype)
-    T = dtype.type
-    zero, one, half, sqrt1_2 = T(0), T(1), T(0.5), T(cc.SQRT1_2)
-    relu, gelu, sigmoid, tanh = (c == code for c in (cc.RELU, cc.GELU, cc.SIGMOID, cc.TANH))
+    zero = dtype.type(0)
+    act = inlined(entry.scalar, dtype)
 
     def gemm_act(x, w, b, out, pre, use_bias, write_pre):
         xs = cuda.shared.array(GEMM_TILE, t)  # xs[k, m] = x[m0 + m, k0 + k]
@@ -103,17 +102,7 @@ def _build(dtype, code):
                     v = res[i, j]
                     if write_pre:
                         pre[row, col] = v
-                    if relu:
-                        v = zero if v < zero else v  # NaN propagates, like np.maximum
-                    elif gelu:  # exact: z * Phi(z), erfc keeps the negative tail accurate
-                        v = v * (half * math.erfc(-v * sqrt1_2))
-                    elif sigmoid:
-                        e = math.exp(-abs(v))  # never overflows
-                        r = one / (one + e)
-                        v = r if v >= zero else e * r
-                    elif tanh:
-                        v = math.tanh(v)
-                    out[row, col] = v
+                    out[row, col] = act(v)
 
     mat, vec = t[:, ::1], t[::1]
     return gemm_act, void(mat, mat, vec, mat, mat, boolean, boolean)
@@ -125,12 +114,12 @@ def linear_act_forward(x, w, b, activation: str | None, out, pre=None, stream=0)
     All arrays are C-contiguous device arrays of one dtype (float32 or float64), allocated by
     the caller (outputs must not overlap inputs or each other); ``out`` (M, N) receives the
     result and ``pre`` (M, N), when given, the pre-activation ``x @ w.T + b`` (required for
-    ``"gelu"``, whose backward needs it).
-    ``activation`` is ``"relu"``, ``"gelu"`` (exact, erf-based), ``"sigmoid"``, ``"tanh"`` or
+    an activation whose backward reads it, such as ``"gelu"``).
+    ``activation`` is a name in the activation table (``tensorcore.kernels.activations``) or
     None. ``stream`` is a Numba stream or 0 (the default stream). Raises ValueError / TypeError
     naming the bad argument.
     """
-    code = cc.activation_code(activation)
+    entry = activations.get(activation)
     cc.check_matrix("x", x)
     cc.check_matrix("w", w)
     (m, k), n = x.shape, w.shape[0]
@@ -142,14 +131,14 @@ def linear_act_forward(x, w, b, activation: str | None, out, pre=None, stream=0)
         cc.check_matrix("b", b, (n,), ndim=1)
     if pre is not None:
         cc.check_matrix("pre", pre, (m, n))
-    elif code == cc.GELU:
-        raise ValueError("linear_act_forward: activation 'gelu' needs `pre` (its backward "
-                         "reads the pre-activation)")
+    elif entry.reads == "pre":
+        raise ValueError(f"linear_act_forward: activation {activation!r} needs `pre` (its "
+                         f"backward reads the pre-activation)")
     cc.check_same_dtype("x", x, w=w, b=b, out=out, pre=pre)
     if m == 0 or n == 0:
         return
     grid, block = cc.launch_config("gemm", m, n)
-    kernel = cc.get_kernel("gemm_act", x.dtype, code)
+    kernel = cc.get_kernel("gemm_act", x.dtype, entry)
     # Unused arguments get stand-ins of the right type, never touched: inputs, never outputs
     # (with host arrays, Numba and its simulator copy every array argument back after the
     # launch; a copy of an output would overwrite what the kernel wrote).

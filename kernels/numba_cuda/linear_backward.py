@@ -24,10 +24,9 @@ launch-bound layers of a training step; cuBLAS wins at large ones.
 
 from __future__ import annotations
 
-import math
-
 from numba import boolean, cuda, int64, void
 
+from .. import activations
 from . import common as cc
 from .common import (
     GEMM_ACC,
@@ -42,18 +41,17 @@ from .common import (
     GEMM_TX,
     GEMM_TY,
 )
+from .inline import inlined
 
 __all__ = ["linear_backward"]
 
 
 @cc.register("linear_backward", cc.activation_variants)
-def _build(dtype, code):
-    """The one-launch backward for ``dtype`` and activation ``code``."""
+def _build(dtype, entry):
+    """The one-launch backward for ``dtype`` and the activation table's ``entry``."""
     t = cc.nb_type(dtype)
-    T = dtype.type
-    zero, one, half = T(0), T(1), T(0.5)
-    sqrt1_2, inv_sqrt_2pi = T(cc.SQRT1_2), T(cc.INV_SQRT_2PI)
-    relu, gelu, sigmoid, tanh = (c == code for c in (cc.RELU, cc.GELU, cc.SIGMOID, cc.TANH))
+    zero = dtype.type(0)
+    grad = inlined(entry.scalar_grad, dtype)
 
     def linear_backward_kernel(g, saved, x, w, gx, gw, gb, x_blocks, x_k_tiles, w_k_tiles,
                                want_w, want_b):
@@ -93,18 +91,8 @@ def _build(dtype, code):
                     row = r0 + r
                     col = row0 + i
                 v = zero
-                if row < m and col < n:
-                    v = g[row, col]
-                    s = saved[row, col]  # out (relu, sigmoid, tanh), pre (gelu), g (None)
-                    if relu:
-                        v = v if s > zero else zero
-                    elif gelu:  # d/dz z * Phi(z) = Phi(z) + z * phi(z)
-                        cdf = half * math.erfc(-s * sqrt1_2)
-                        v = v * (cdf + s * math.exp(-half * s * s) * inv_sqrt_2pi)
-                    elif sigmoid:
-                        v = v * (s * (one - s))
-                    elif tanh:
-                        v = v * (one - s * s)
+                if row < m and col < n:  # saved: out or pre (the table says), g (identity)
+                    v = grad(g[row, col], saved[row, col])
                 gs[r, i] = v
                 r = e // GEMM_BN  # os_[r, j] = w[r0 + r, k0 + j] or x[r0 + r, k0 + j]
                 j = e % GEMM_BN
@@ -149,12 +137,12 @@ def linear_backward(grad_out, out, pre, x, w, activation: str | None, grad_x=Non
     """The backward of ``out = act(x @ w.T + b)`` in one launch: ``grad_x`` (M, K),
     ``grad_w`` (N, K) and ``grad_b`` (N,), each filled where given (None: not wanted).
 
-    ``act'`` comes from ``out`` (relu, sigmoid, tanh) or ``pre`` (gelu), as in
+    ``act'`` comes from ``out`` or ``pre``, as the activation table says, as in
     :func:`~tensorcore.kernels.numba_cuda.act_backward.act_backward`. All arrays are C-contiguous
     device arrays of one dtype (float32 or float64), outputs allocated by the caller and
     overlapping nothing. ValueError / TypeError name a bad argument.
     """
-    code = cc.activation_code(activation)
+    entry = activations.get(activation)
     cc.check_matrix("grad_out", grad_out)
     cc.check_matrix("x", x)
     cc.check_matrix("w", w)
@@ -162,11 +150,7 @@ def linear_backward(grad_out, out, pre, x, w, activation: str | None, grad_x=Non
     if x.shape[0] != m or w.shape != (n, k):
         raise ValueError(f"linear_backward: grad_out (M, N) = {tuple(grad_out.shape)}, x (M, K) "
                          f"= {tuple(x.shape)} and w (N, K) = {tuple(w.shape)} disagree")
-    saved_name, saved = ("pre", pre) if code == cc.GELU else ("out", out)
-    if code == cc.NONE:
-        saved = grad_out
-    elif saved is None:
-        raise ValueError(f"linear_backward: activation {activation!r} needs `{saved_name}`")
+    saved_name, saved = cc.saved_for_grad("linear_backward", entry, grad_out, out, pre)
     cc.check_matrix(saved_name, saved, (m, n))
     for name, a, shape in (("grad_x", grad_x, (m, k)), ("grad_w", grad_w, (n, k))):
         if a is not None:
@@ -185,7 +169,7 @@ def linear_backward(grad_out, out, pre, x, w, activation: str | None, grad_x=Non
     w_blocks = w_rows * w_k_tiles if m and (grad_w is not None and k or grad_b is not None) else 0
     if x_blocks + w_blocks == 0:
         return
-    kernel = cc.get_kernel("linear_backward", grad_out.dtype, code)
+    kernel = cc.get_kernel("linear_backward", grad_out.dtype, entry)
     # outputs not wanted get stand-ins that are never written: inputs (see cuda_linear_act)
     cc.launch(kernel, (x_blocks + w_blocks,), block, stream, grad_out, saved, x, w,
               x if grad_x is None else grad_x, x if grad_w is None else grad_w,
