@@ -216,7 +216,10 @@ _BUILT: dict[activations.Activation, Kernels] = {}
 
 def kernels_for(activation) -> Kernels:
     """The kernels of ``activation`` (built on first use; ValueError for an unknown name)."""
-    entry = activations.get(activation)
+    try:
+        entry = activations.TABLE[activation]
+    except (KeyError, TypeError):
+        entry = activations.get(activation)  # raises the ValueError naming the known ones
     built = _BUILT.get(entry)
     if built is None:
         built = _BUILT[entry] = _build(entry)

@@ -226,14 +226,14 @@ class Backend:
         Returns ``(out, pre)``; ``pre`` is the pre-activation when the backward needs it
         (the table's ``reads == "pre"``: gelu, silu), else None.
         """
-        entry = activations.get(activation)
+        entry = activations.TABLE[activation]  # a known name: linear_act checked it
         if b is not None:
             z += b
         return entry.array(self.xp, z), (z if entry.reads == "pre" else None)
 
     def act_backward(self, grad_out, out, pre, activation: str | None, need_bias_grad: bool):
         """``(grad_z, grad_b)``: the activation's gradient and the bias gradient (column sum)."""
-        entry = activations.get(activation)
+        entry = activations.TABLE[activation]
         gz = entry.array_grad(self.xp, grad_out, pre if entry.reads == "pre" else out)
         return gz, (gz.sum(axis=0) if need_bias_grad else None)
 

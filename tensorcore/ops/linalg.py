@@ -158,7 +158,7 @@ class LinearAct(Function):
         ctx.inputs = (x, w, b)  # for the create_graph fallback, which checks their versions
         ctx.versions = tuple(None if t is None else t._version_box[0] for t in (x, w, b))
         ctx.save_for_backward(x if nw else None, w if nx else None,
-                              out if activations.reads_output(activation) else None)
+                              out if activations.TABLE[activation].reads == "out" else None)
         return out
 
     @staticmethod
@@ -210,7 +210,11 @@ def unfused_linear_act(x, w, b=None, activation=None):
 def linear_act(x, w, b=None, activation: str | None = None):
     """Fused ``act(x @ w.T + b)``; ``activation`` a name of the activation table
     (``tensorcore.kernels.activations``: None, relu, gelu, sigmoid, tanh, silu)."""
-    if not isinstance(activation, (str, type(None))) or activation not in activations.TABLE:
+    try:
+        known = activation in activations.TABLE
+    except TypeError:  # unhashable
+        known = False
+    if not known:
         raise ValueError(f"linear_act: unknown activation {activation!r}; "
                          f"expected one of {activations.names()}")
     _check_linear(x, w, b)
