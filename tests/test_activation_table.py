@@ -3,6 +3,7 @@ declared: a made-up one ("cube", registered by a fixture and removed after) and 
 through ``F.linear_act`` on every backend here (the reference formulas, the Numba CPU kernels,
 the stand-in GPU), through the CPU kernels directly, and as CUDA C (checked as C++ against
 NumPy, and compiled by NVRTC where CuPy has it)."""
+# ruff: noqa: F811 (pytest fixtures imported from made_up_activation, used as arguments)
 
 from __future__ import annotations
 
@@ -13,36 +14,14 @@ import subprocess
 import numpy as np
 import pytest
 from helpers import to_numpy
+from made_up_activation import CUBE, activation, cube  # noqa: F401 (fixtures)
 
 import tensorcore as tc
 import tensorcore.nn.functional as F
 from tensorcore import nn
 from tensorcore.autograd import gradcheck
 from tensorcore.kernels import activations
-from tensorcore.kernels.activations import Activation, typed
 from tensorcore.ops.linalg import unfused_linear_act
-
-
-def _cube(v):
-    return v * v * v
-
-
-def _cube_grad(g, s):
-    return g * (typed(s, 3.0) * s * s)
-
-
-CUBE = Activation(
-    "cube", "pre", lambda t: t * t * t, lambda xp, z: z * z * z,
-    lambda xp, g, pre: g * (3 * pre * pre), _cube, _cube_grad,
-    "y = v * v * v;", "gz = g * ((T)3 * p * p);")
-
-
-@pytest.fixture
-def cube():
-    """Registers the made-up activation for one test, and removes it after."""
-    activations.register(CUBE)
-    yield "cube"
-    activations.unregister("cube")
 
 
 def _reference(name):
@@ -59,16 +38,6 @@ def _rand(seed, *shape):
 
 def _t(a, device, grad=False):
     return tc.tensor(a, dtype=tc.float64, device=device, requires_grad=grad)
-
-
-@pytest.fixture(params=["cube", "silu"])
-def activation(request):
-    if request.param == "cube":
-        activations.register(CUBE)
-        yield "cube"
-        activations.unregister("cube")
-    else:
-        yield request.param
 
 
 def test_linear_act_matches_the_unfused_ops_and_the_formula(device, activation):

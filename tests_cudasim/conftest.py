@@ -17,6 +17,10 @@ if "numba" in sys.modules and not sys.modules["numba"].config.ENABLE_CUDASIM:
         "tests_cudasim needs Numba's CUDA simulator, but numba was already imported without "
         "NUMBA_ENABLE_CUDASIM=1; run `python -m pytest -q tests_cudasim` in its own process")
 os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+# tests/ for the helper modules shared with the main suite (after this folder: its own
+# conftest comes first)
+sys.path.append(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             "tests"))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -1,37 +1,24 @@
 """The Numba-CUDA kernels follow the activation table (``tensorcore.kernels.activations``):
 SiLU, and a made-up activation registered through the table alone, run through the layer's
 forward, the act backward and the one-launch layer backward."""
+# ruff: noqa: F811 (pytest fixtures imported from made_up_activation, used as arguments)
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from conftest import DTYPES, TOL
+from made_up_activation import CUBE, activation  # noqa: F401 (a fixture)
 from reference import make
 
 from tensorcore.kernels import activations
-from tensorcore.kernels.activations import Activation, typed
+from tensorcore.kernels.activations import Activation
 from tensorcore.kernels.numba_cuda import common as cuda_common
 from tensorcore.kernels.numba_cuda.fused import (
     act_backward,
     linear_act_forward,
     linear_backward,
 )
-
-
-def _cube(v):
-    return v * v * v
-
-
-def _cube_grad(g, s):
-    return g * (typed(s, 3.0) * s * s)
-
-
-# the made-up activation of tests/test_activation_table.py (this suite runs in a process of
-# its own, so it is declared again here; only its scalar forms reach these kernels)
-CUBE = Activation("cube", "pre", lambda t: t * t * t, lambda xp, z: z * z * z,
-                  lambda xp, g, pre: g * (3 * pre * pre), _cube, _cube_grad,
-                  "y = v * v * v;", "gz = g * ((T)3 * p * p);")
 
 
 def _sigmoid(z):
@@ -42,17 +29,6 @@ REFERENCE = {  # float64 (forward, derivative)
     "cube": (lambda z: z ** 3, lambda z: 3 * z * z),
     "silu": (lambda z: z * _sigmoid(z), lambda z: _sigmoid(z) * (1 + z * (1 - _sigmoid(z)))),
 }
-
-
-@pytest.fixture(params=["silu", "cube"])
-def activation(request):
-    """SiLU, or the made-up activation, registered for one test and removed after."""
-    if request.param == "cube":
-        activations.register(CUBE)
-        yield "cube"
-        activations.unregister("cube")
-    else:
-        yield request.param
 
 
 def _inputs(m, n, k, dtype):
