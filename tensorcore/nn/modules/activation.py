@@ -17,18 +17,22 @@ from .module import Module
 __all__ = ["ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax"]
 
 
-class ReLU(Module):
-    """``max(x, 0)``; ``inplace=True`` overwrites the input, as in PyTorch."""
+class _InplaceActivation(Module):
+    """An activation whose only argument is ``inplace`` (overwrite the input, as in PyTorch)."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input, self.inplace)
-
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_InplaceActivation):
+    """``max(x, 0)``; ``inplace=True`` overwrites the input, as in PyTorch."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu(input, self.inplace)
 
 
 class LeakyReLU(Module):
@@ -76,18 +80,11 @@ class GELU(Module):
         return f"approximate='{self.approximate}'"
 
 
-class SiLU(Module):
+class SiLU(_InplaceActivation):
     """SiLU (swish): ``x * sigmoid(x)``; ``inplace=True`` overwrites the input, as in PyTorch."""
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
         return F.silu(input, self.inplace)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
 
 
 class Sigmoid(Module):
