@@ -14,7 +14,6 @@ tensor([[2., 4.],
 
 from __future__ import annotations
 
-import operator as _op
 import warnings
 
 import numpy as np
@@ -22,9 +21,7 @@ import numpy as np
 from . import _dtype, autograd
 from ._device import device as Device
 from .autograd.function import register_tensor_class
-from .autograd.grad_mode import grad_state
 from .backends import get_backend
-from .backends.contract import unsigned_max
 
 
 class Tensor:
@@ -481,154 +478,6 @@ class Tensor:
         return (_rebuild, (self._backend.to_numpy(self._data), str(self.device),
                            self._requires_grad))
 
-    # -- operators -----------------------------------------------------------------------------
-    def __add__(self, other):
-        return _ops.binary(_ops.Add, _op.add, self, other)
-
-    def __radd__(self, other):
-        return _ops.binary(_ops.Add, _op.add, self, other)
-
-    def __sub__(self, other):
-        return _ops.binary(_ops.Sub, _op.sub, self, other)
-
-    def __rsub__(self, other):
-        return _ops.binary(_ops.RSub, _rsub, self, other)
-
-    def __mul__(self, other):
-        return _ops.binary(_ops.Mul, _op.mul, self, other)
-
-    def __rmul__(self, other):
-        return _ops.binary(_ops.Mul, _op.mul, self, other)
-
-    def __truediv__(self, other):
-        return _ops.binary(_ops.Div, _op.truediv, self, other)
-
-    def __rtruediv__(self, other):
-        return _ops.rdiv(self, other)
-
-    def __floordiv__(self, other):
-        return _ops.floor_divide(self, other)
-
-    def __rfloordiv__(self, other):
-        return _ops.floor_divide(other, self)
-
-    def __mod__(self, other):
-        return _ops.remainder(self, other)
-
-    def __rmod__(self, other):
-        return _ops.remainder(other, self)
-
-    def __pow__(self, other):
-        return _ops.pow(self, other)
-
-    def __rpow__(self, other):
-        return _ops.rpow(self, other)
-
-    def __matmul__(self, other):
-        return _ops.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return _ops.matmul(_ops.as_tensor_like(other, self), self)
-
-    def __neg__(self):
-        if not (grad_state.enabled and (self._requires_grad or self._base is not None)):
-            try:
-                out = -self._data  # no graph: the bare array op
-            except TypeError:  # a bool array: neg raises PyTorch's error
-                return _ops.neg(self)
-            if type(out) is not self._backend.array_type:  # a 0-d array gives a NumPy scalar
-                out = self._backend.asarray(out)
-            return Tensor._make(out, self._backend)
-        return _ops.neg(self)
-
-    def __pos__(self):
-        if self._data.dtype.kind == "b":
-            raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
-        return self
-
-    def __abs__(self):
-        return _ops.abs(self)
-
-    def __eq__(self, other):  # noqa: D105 - elementwise, as in PyTorch
-        if other is None or isinstance(other, (str, list, tuple)):
-            return NotImplemented  # Python's answer, as PyTorch's: not equal
-        return _ops.eq(self, other)
-
-    def __ne__(self, other):
-        if other is None or isinstance(other, (str, list, tuple)):
-            return NotImplemented
-        return _ops.ne(self, other)
-
-    def __lt__(self, other):
-        return _ops.lt(self, other)
-
-    def __le__(self, other):
-        return _ops.le(self, other)
-
-    def __gt__(self, other):
-        return _ops.gt(self, other)
-
-    def __ge__(self, other):
-        return _ops.ge(self, other)
-
-    def __invert__(self):
-        return _ops.bitwise_not(self)
-
-    def __and__(self, other):
-        return _ops.bitwise_and(self, other)
-
-    def __rand__(self, other):
-        return _ops.bitwise_and(self, other)
-
-    def __or__(self, other):
-        return _ops.bitwise_or(self, other)
-
-    def __ror__(self, other):
-        return _ops.bitwise_or(self, other)
-
-    def __xor__(self, other):
-        return _ops.bitwise_xor(self, other)
-
-    def __rxor__(self, other):
-        return _ops.bitwise_xor(self, other)
-
-    def __getitem__(self, index):
-        return _ops.getitem(self, index)
-
-    def __setitem__(self, index, value) -> None:
-        _ops.setitem(self, index, value)
-
-    def __iadd__(self, other):
-        return self.add_(other)
-
-    def __isub__(self, other):
-        return self.sub_(other)
-
-    def __imul__(self, other):
-        return self.mul_(other)
-
-    def __itruediv__(self, other):
-        return self.div_(other)
-
-    def __ifloordiv__(self, other):
-        return self.floor_divide_(other)
-
-    def __imod__(self, other):
-        return self.remainder_(other)
-
-    def __ipow__(self, other):
-        return self.pow_(other)
-
-    def __iand__(self, other):
-        return self.bitwise_and_(other)
-
-    def __ior__(self, other):
-        return self.bitwise_or_(other)
-
-    def __ixor__(self, other):
-        return self.bitwise_xor_(other)
-
-
 _NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
     "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
@@ -676,10 +525,6 @@ def _rebuild(array, device, requires_grad) -> Tensor:
     return t.requires_grad_(requires_grad) if requires_grad else t
 
 
-def _rsub(x, y):
-    return y - x
-
-
 class _RemovableHandle:
     def __init__(self, hooks: list, hook) -> None:
         self._hooks, self._hook = hooks, hook
@@ -689,64 +534,11 @@ class _RemovableHandle:
             self._hooks.remove(self._hook)
 
 
-def _host_array(data, exact: bool = False) -> np.ndarray:
-    """The NumPy array a new tensor copies from ``data`` (arrays, scalars, nested lists).
-    Python floats take the default dtype, unless ``exact`` (a dtype is given: they are cast
-    to it from their float64 values, not through the default dtype)."""
-    if isinstance(data, np.ndarray) or hasattr(data, "__array_interface__"):
-        return _numeric(np.array(data, copy=True))
-    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
-        data = _nested_to_numpy(data)
-    arr = np.asarray(data)
-    if arr.dtype == np.float64 and not exact and not _contains_numpy_float64(data):
-        arr = arr.astype(_dtype.get_default_dtype().np)
-    elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
-        arr = arr.astype(np.int64) if not isinstance(data, np.generic) else arr
-    elif arr.dtype.kind == "O":
-        raise TypeError(f"could not build a tensor from {type(data).__name__}: nested sequences "
-                        f"must be rectangular and hold numbers")
-    return _numeric(arr)
-
-
-def _remember_host_max(t: Tensor, host: np.ndarray) -> Tensor:
-    """``t``, which was copied from ``host``; an int64 vector on a GPU also keeps its values'
-    unsigned max, for ``class_index_max``."""
-    if (t._backend.device.type == "cuda" and host.ndim == 1 and host.dtype == np.int64
-            and t._data.dtype == np.int64):
-        t._host_max = (t._data, t._version_box[0], unsigned_max(host) if host.size else 0)
-    return t
-
-
-def _numeric(arr: np.ndarray) -> np.ndarray:
-    """``arr``, or TypeError when its dtype is not a number or bool (strings, complex, dates):
-    checked on the host, before a GPU library sees it (CuPy raises ValueError for strings)."""
-    if arr.dtype.kind not in "biuf":
-        _dtype.from_numpy_dtype(arr.dtype)  # raises the TypeError naming the dtype
-    return arr
-
-
-def _flat(seq):
-    for x in seq:
-        if isinstance(x, (list, tuple)):
-            yield from _flat(x)
-        else:
-            yield x
-
-
-def _nested_to_numpy(seq):
-    if isinstance(seq, Tensor):
-        return seq._backend.to_numpy(seq._data)
-    if isinstance(seq, (list, tuple)):
-        return [_nested_to_numpy(x) for x in seq]
-    return seq
-
-
-def _contains_numpy_float64(data) -> bool:
-    if isinstance(data, np.floating):
-        return data.dtype == np.float64
-    return False
 
 
 register_tensor_class(Tensor)
 
-from . import ops as _ops  # noqa: E402  (ops bind their methods onto Tensor on import)
+# Below the class, which both modules import: the ops (they bind their methods and Python's
+# operators onto Tensor on import), and the reading of Python / NumPy data into arrays.
+from . import ops as _ops  # noqa: E402
+from ._tensor_data import _host_array, _remember_host_max  # noqa: E402
