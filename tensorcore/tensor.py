@@ -1,7 +1,12 @@
 """``Tensor``: an array on a device, with an optional place in the autograd graph.
 
-Each op is a ``Function`` in ``tensorcore.ops``; the methods and operators here send to
-them. Ops modules list their ``TENSOR_METHODS``, bound onto the class at the bottom.
+Each op is a ``Function`` in ``tensorcore.ops``; the methods and operators send to them. Ops
+modules list their ``TENSOR_METHODS``, bound onto the class at the bottom; Python's operators
+(``+``, ``x[i]``, ``+=``...) are those of ``ops/operators.py``. This file holds the class's
+core: construction, ``_make`` (every op output), attributes, device / dtype moves and the
+autograd API. Conversions to Python values, NumPy, other libraries and text come from the
+base class ``TensorConversions`` (``_tensor_convert.py``); ``_tensor_data.py`` reads Python
+and NumPy data into the array a new tensor copies.
 
 >>> import tensorcore as tc
 >>> x = tc.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
@@ -20,11 +25,12 @@ import numpy as np
 
 from . import _dtype, autograd
 from ._device import device as Device
+from ._tensor_convert import TensorConversions
 from .autograd.function import register_tensor_class
 from .backends import get_backend
 
 
-class Tensor:
+class Tensor(TensorConversions):
     """A multi-dimensional array on a device, recorded in the graph when it needs a gradient."""
 
     # _view_fn / _view_version are set only on views (when _base is not None): how to
@@ -237,76 +243,7 @@ class Tensor:
             _matrix_only(self, "H", "matrices (2-D tensors)")
         return self.T
 
-    # -- conversion ----------------------------------------------------------------------------
-    def item(self):
-        if self._data.size != 1:
-            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
-                               f"to Scalar")
-        return self._backend.to_numpy(self._data).reshape(()).item()
-
-    def tolist(self):
-        return self._backend.to_numpy(self._data).tolist()
-
-    def _refuse_device_memory(self) -> None:
-        """NumPy reads host memory only: a tensor elsewhere must be copied with ``.cpu()``."""
-        if self.device.type != "cpu":
-            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
-                            f"Tensor.cpu() to copy the tensor to host memory first.")
-
-    def numpy(self, force: bool = False) -> np.ndarray:
-        if self.device.type != "cpu":
-            if not force:
-                self._refuse_device_memory()
-            return self._backend.to_numpy(self._data)
-        if self._requires_grad and not force:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
-                               "tensor.detach().numpy() instead.")
-        return self._data
-
-    def __array__(self, dtype=None, copy=None):
-        self._refuse_device_memory()  # as PyTorch: np.asarray(t) needs t.cpu() first
-        arr = self._backend.to_numpy(self._data)
-        shared = arr is self._data  # NumPy 2 trusts us to honour copy=: np.array(t) copies
-        if dtype is not None and np.dtype(dtype) != arr.dtype:
-            arr, shared = arr.astype(dtype), False
-        if copy and shared:
-            arr = arr.copy()
-        elif copy is False and not shared:
-            raise ValueError(f"converting a {self.device} tensor of dtype {self.dtype} to this "
-                             f"NumPy array needs a copy, but copy=False was given")
-        return arr
-
-    @property
-    def __cuda_array_interface__(self) -> dict:
-        """CUDA Array Interface (v3) of a CUDA tensor's memory, for Numba, CuPy and others;
-        AttributeError on CPU tensors, so ``hasattr`` is False there (as PyTorch)."""
-        if self.device.type != "cuda":
-            raise AttributeError(f"Can't get __cuda_array_interface__ on non-CUDA tensor "
-                                 f"(device {self.device}). If CUDA data is required use "
-                                 f"tensor.cuda() to copy tensor to device memory.")
-        if self._requires_grad:
-            raise RuntimeError("Can't get __cuda_array_interface__ on Variable that requires "
-                               "grad. If gradients aren't required, use var.detach() to get "
-                               "Variable that doesn't require grad.")
-        return self._data.__cuda_array_interface__
-
-    def __dlpack__(self, **kwargs):
-        return self._data.__dlpack__(**kwargs)
-
-    def __dlpack_device__(self):
-        return self._data.__dlpack_device__()
-
-    def detach(self) -> Tensor:
-        """The same data (shared memory and version counter), cut from the graph."""
-        t = Tensor._make(self._data, self._backend)
-        t._version_box = self._version_box
-        return t
-
-    def detach_(self) -> Tensor:
-        self.grad_fn = None
-        self._requires_grad = False
-        return self
-
+    # -- device and dtype moves (the other conversions are TensorConversions') -----------------
     def to(self, *args, **kwargs) -> Tensor:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
         dev, dt = kwargs.pop("device", None), kwargs.pop("dtype", None)
@@ -330,45 +267,23 @@ class Tensor:
             out = self.clone()
         return out
 
-    def type(self, dtype=None):
-        if dtype is None:
-            return f"tensorcore.{self.dtype.name}"
-        return self.to(dtype)
-
-    def cpu(self) -> Tensor:
-        return self.to("cpu")
-
-    def cuda(self, device=None) -> Tensor:
-        return self.to("cuda" if device is None else Device("cuda", device)
-                       if isinstance(device, int) else device)
-
-    def float(self) -> Tensor:
-        return self.to(_dtype.float32)
-
-    def double(self) -> Tensor:
-        return self.to(_dtype.float64)
-
-    def half(self) -> Tensor:
-        return self.to(_dtype.float16)
-
-    def long(self) -> Tensor:
-        return self.to(_dtype.int64)
-
-    def int(self) -> Tensor:
-        return self.to(_dtype.int32)
-
-    def bool(self) -> Tensor:
-        return self.to(_dtype.bool_)
-
     def contiguous(self) -> Tensor:
         if self._data.flags.c_contiguous:
             return self
         return _ops.contiguous(self)
 
-    def is_contiguous(self) -> bool:
-        return bool(self._data.flags.c_contiguous)
-
     # -- autograd ------------------------------------------------------------------------------
+    def detach(self) -> Tensor:
+        """The same data (shared memory and version counter), cut from the graph."""
+        t = Tensor._make(self._data, self._backend)
+        t._version_box = self._version_box
+        return t
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False,
                  inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad``."""
@@ -409,23 +324,7 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self._retains_grad
 
-    # -- printing ------------------------------------------------------------------------------
-    def __repr__(self) -> str:
-        arr = self._backend.to_numpy(self._data)
-        body = np.array2string(arr, separator=", ", prefix="tensor(",
-                               precision=4, floatmode="maxprec_equal")
-        extras = []
-        if self.device.type != "cpu":
-            extras.append(f"device='{self.device}'")
-        default = {_dtype.get_default_dtype().np, np.dtype(np.int64), np.dtype(np.bool_)}
-        if arr.dtype not in default or arr.size == 0:
-            extras.append(f"dtype={self.dtype}")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
-        elif self._requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
-
+    # -- Python's protocols: len, iteration, hashing, deepcopy, pickling -----------------------
     def __len__(self) -> int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -435,24 +334,6 @@ class Tensor:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
-
-    def __bool__(self) -> bool:
-        if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is "
-                               f"ambiguous")
-        return bool(self.item())
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if self._data.dtype.kind not in "iu" or self._data.size != 1:
-            raise TypeError("only integer tensors of a single element can be converted to an "
-                            "index")
-        return int(self.item())
 
     def __hash__(self) -> int:
         return id(self)
@@ -477,6 +358,7 @@ class Tensor:
             raise RuntimeError("pickling a non-leaf tensor is not supported; detach() it first")
         return (_rebuild, (self._backend.to_numpy(self._data), str(self.device),
                            self._requires_grad))
+
 
 _NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
