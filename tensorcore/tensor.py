@@ -416,8 +416,6 @@ class _RemovableHandle:
             self._hooks.remove(self._hook)
 
 
-
-
 register_tensor_class(Tensor)
 
 # Below the class, which both modules import: the ops (they bind their methods and Python's
