@@ -1,7 +1,12 @@
 """``Tensor``: an array on a device, with an optional place in the autograd graph.
 
-Each op is a ``Function`` in ``tensorcore.ops``; the methods and operators here send to
-them. Ops modules list their ``TENSOR_METHODS``, bound onto the class at the bottom.
+Each op is a ``Function`` in ``tensorcore.ops``; the methods and operators send to them. Ops
+modules list their ``TENSOR_METHODS``, bound onto the class at the bottom; Python's operators
+(``+``, ``x[i]``, ``+=``...) are those of ``ops/operators.py``. This file holds the class's
+core: construction, ``_make`` (every op output), attributes, device / dtype moves and the
+autograd API. Conversions to Python values, NumPy, other libraries and text come from the
+base class ``TensorConversions`` (``_tensor_convert.py``); ``_tensor_data.py`` reads Python
+and NumPy data into the array a new tensor copies.
 
 >>> import tensorcore as tc
 >>> x = tc.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
@@ -14,20 +19,18 @@ tensor([[2., 4.],
 
 from __future__ import annotations
 
-import operator as _op
 import warnings
 
 import numpy as np
 
 from . import _dtype, autograd
 from ._device import device as Device
+from ._tensor_convert import TensorConversions
 from .autograd.function import register_tensor_class
-from .autograd.grad_mode import grad_state
 from .backends import get_backend
-from .backends.contract import unsigned_max
 
 
-class Tensor:
+class Tensor(TensorConversions):
     """A multi-dimensional array on a device, recorded in the graph when it needs a gradient."""
 
     # _view_fn / _view_version are set only on views (when _base is not None): how to
@@ -240,76 +243,7 @@ class Tensor:
             _matrix_only(self, "H", "matrices (2-D tensors)")
         return self.T
 
-    # -- conversion ----------------------------------------------------------------------------
-    def item(self):
-        if self._data.size != 1:
-            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
-                               f"to Scalar")
-        return self._backend.to_numpy(self._data).reshape(()).item()
-
-    def tolist(self):
-        return self._backend.to_numpy(self._data).tolist()
-
-    def _refuse_device_memory(self) -> None:
-        """NumPy reads host memory only: a tensor elsewhere must be copied with ``.cpu()``."""
-        if self.device.type != "cpu":
-            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
-                            f"Tensor.cpu() to copy the tensor to host memory first.")
-
-    def numpy(self, force: bool = False) -> np.ndarray:
-        if self.device.type != "cpu":
-            if not force:
-                self._refuse_device_memory()
-            return self._backend.to_numpy(self._data)
-        if self._requires_grad and not force:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
-                               "tensor.detach().numpy() instead.")
-        return self._data
-
-    def __array__(self, dtype=None, copy=None):
-        self._refuse_device_memory()  # as PyTorch: np.asarray(t) needs t.cpu() first
-        arr = self._backend.to_numpy(self._data)
-        shared = arr is self._data  # NumPy 2 trusts us to honour copy=: np.array(t) copies
-        if dtype is not None and np.dtype(dtype) != arr.dtype:
-            arr, shared = arr.astype(dtype), False
-        if copy and shared:
-            arr = arr.copy()
-        elif copy is False and not shared:
-            raise ValueError(f"converting a {self.device} tensor of dtype {self.dtype} to this "
-                             f"NumPy array needs a copy, but copy=False was given")
-        return arr
-
-    @property
-    def __cuda_array_interface__(self) -> dict:
-        """CUDA Array Interface (v3) of a CUDA tensor's memory, for Numba, CuPy and others;
-        AttributeError on CPU tensors, so ``hasattr`` is False there (as PyTorch)."""
-        if self.device.type != "cuda":
-            raise AttributeError(f"Can't get __cuda_array_interface__ on non-CUDA tensor "
-                                 f"(device {self.device}). If CUDA data is required use "
-                                 f"tensor.cuda() to copy tensor to device memory.")
-        if self._requires_grad:
-            raise RuntimeError("Can't get __cuda_array_interface__ on Variable that requires "
-                               "grad. If gradients aren't required, use var.detach() to get "
-                               "Variable that doesn't require grad.")
-        return self._data.__cuda_array_interface__
-
-    def __dlpack__(self, **kwargs):
-        return self._data.__dlpack__(**kwargs)
-
-    def __dlpack_device__(self):
-        return self._data.__dlpack_device__()
-
-    def detach(self) -> Tensor:
-        """The same data (shared memory and version counter), cut from the graph."""
-        t = Tensor._make(self._data, self._backend)
-        t._version_box = self._version_box
-        return t
-
-    def detach_(self) -> Tensor:
-        self.grad_fn = None
-        self._requires_grad = False
-        return self
-
+    # -- device and dtype moves (the other conversions are TensorConversions') -----------------
     def to(self, *args, **kwargs) -> Tensor:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
         dev, dt = kwargs.pop("device", None), kwargs.pop("dtype", None)
@@ -333,45 +267,23 @@ class Tensor:
             out = self.clone()
         return out
 
-    def type(self, dtype=None):
-        if dtype is None:
-            return f"tensorcore.{self.dtype.name}"
-        return self.to(dtype)
-
-    def cpu(self) -> Tensor:
-        return self.to("cpu")
-
-    def cuda(self, device=None) -> Tensor:
-        return self.to("cuda" if device is None else Device("cuda", device)
-                       if isinstance(device, int) else device)
-
-    def float(self) -> Tensor:
-        return self.to(_dtype.float32)
-
-    def double(self) -> Tensor:
-        return self.to(_dtype.float64)
-
-    def half(self) -> Tensor:
-        return self.to(_dtype.float16)
-
-    def long(self) -> Tensor:
-        return self.to(_dtype.int64)
-
-    def int(self) -> Tensor:
-        return self.to(_dtype.int32)
-
-    def bool(self) -> Tensor:
-        return self.to(_dtype.bool_)
-
     def contiguous(self) -> Tensor:
         if self._data.flags.c_contiguous:
             return self
         return _ops.contiguous(self)
 
-    def is_contiguous(self) -> bool:
-        return bool(self._data.flags.c_contiguous)
-
     # -- autograd ------------------------------------------------------------------------------
+    def detach(self) -> Tensor:
+        """The same data (shared memory and version counter), cut from the graph."""
+        t = Tensor._make(self._data, self._backend)
+        t._version_box = self._version_box
+        return t
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False,
                  inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad``."""
@@ -412,23 +324,7 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self._retains_grad
 
-    # -- printing ------------------------------------------------------------------------------
-    def __repr__(self) -> str:
-        arr = self._backend.to_numpy(self._data)
-        body = np.array2string(arr, separator=", ", prefix="tensor(",
-                               precision=4, floatmode="maxprec_equal")
-        extras = []
-        if self.device.type != "cpu":
-            extras.append(f"device='{self.device}'")
-        default = {_dtype.get_default_dtype().np, np.dtype(np.int64), np.dtype(np.bool_)}
-        if arr.dtype not in default or arr.size == 0:
-            extras.append(f"dtype={self.dtype}")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
-        elif self._requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
-
+    # -- Python's protocols: len, iteration, hashing, deepcopy, pickling -----------------------
     def __len__(self) -> int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -438,24 +334,6 @@ class Tensor:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
-
-    def __bool__(self) -> bool:
-        if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is "
-                               f"ambiguous")
-        return bool(self.item())
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if self._data.dtype.kind not in "iu" or self._data.size != 1:
-            raise TypeError("only integer tensors of a single element can be converted to an "
-                            "index")
-        return int(self.item())
 
     def __hash__(self) -> int:
         return id(self)
@@ -480,153 +358,6 @@ class Tensor:
             raise RuntimeError("pickling a non-leaf tensor is not supported; detach() it first")
         return (_rebuild, (self._backend.to_numpy(self._data), str(self.device),
                            self._requires_grad))
-
-    # -- operators -----------------------------------------------------------------------------
-    def __add__(self, other):
-        return _ops.binary(_ops.Add, _op.add, self, other)
-
-    def __radd__(self, other):
-        return _ops.binary(_ops.Add, _op.add, self, other)
-
-    def __sub__(self, other):
-        return _ops.binary(_ops.Sub, _op.sub, self, other)
-
-    def __rsub__(self, other):
-        return _ops.binary(_ops.RSub, _rsub, self, other)
-
-    def __mul__(self, other):
-        return _ops.binary(_ops.Mul, _op.mul, self, other)
-
-    def __rmul__(self, other):
-        return _ops.binary(_ops.Mul, _op.mul, self, other)
-
-    def __truediv__(self, other):
-        return _ops.binary(_ops.Div, _op.truediv, self, other)
-
-    def __rtruediv__(self, other):
-        return _ops.rdiv(self, other)
-
-    def __floordiv__(self, other):
-        return _ops.floor_divide(self, other)
-
-    def __rfloordiv__(self, other):
-        return _ops.floor_divide(other, self)
-
-    def __mod__(self, other):
-        return _ops.remainder(self, other)
-
-    def __rmod__(self, other):
-        return _ops.remainder(other, self)
-
-    def __pow__(self, other):
-        return _ops.pow(self, other)
-
-    def __rpow__(self, other):
-        return _ops.rpow(self, other)
-
-    def __matmul__(self, other):
-        return _ops.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return _ops.matmul(_ops.as_tensor_like(other, self), self)
-
-    def __neg__(self):
-        if not (grad_state.enabled and (self._requires_grad or self._base is not None)):
-            try:
-                out = -self._data  # no graph: the bare array op
-            except TypeError:  # a bool array: neg raises PyTorch's error
-                return _ops.neg(self)
-            if type(out) is not self._backend.array_type:  # a 0-d array gives a NumPy scalar
-                out = self._backend.asarray(out)
-            return Tensor._make(out, self._backend)
-        return _ops.neg(self)
-
-    def __pos__(self):
-        if self._data.dtype.kind == "b":
-            raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
-        return self
-
-    def __abs__(self):
-        return _ops.abs(self)
-
-    def __eq__(self, other):  # noqa: D105 - elementwise, as in PyTorch
-        if other is None or isinstance(other, (str, list, tuple)):
-            return NotImplemented  # Python's answer, as PyTorch's: not equal
-        return _ops.eq(self, other)
-
-    def __ne__(self, other):
-        if other is None or isinstance(other, (str, list, tuple)):
-            return NotImplemented
-        return _ops.ne(self, other)
-
-    def __lt__(self, other):
-        return _ops.lt(self, other)
-
-    def __le__(self, other):
-        return _ops.le(self, other)
-
-    def __gt__(self, other):
-        return _ops.gt(self, other)
-
-    def __ge__(self, other):
-        return _ops.ge(self, other)
-
-    def __invert__(self):
-        return _ops.bitwise_not(self)
-
-    def __and__(self, other):
-        return _ops.bitwise_and(self, other)
-
-    def __rand__(self, other):
-        return _ops.bitwise_and(self, other)
-
-    def __or__(self, other):
-        return _ops.bitwise_or(self, other)
-
-    def __ror__(self, other):
-        return _ops.bitwise_or(self, other)
-
-    def __xor__(self, other):
-        return _ops.bitwise_xor(self, other)
-
-    def __rxor__(self, other):
-        return _ops.bitwise_xor(self, other)
-
-    def __getitem__(self, index):
-        return _ops.getitem(self, index)
-
-    def __setitem__(self, index, value) -> None:
-        _ops.setitem(self, index, value)
-
-    def __iadd__(self, other):
-        return self.add_(other)
-
-    def __isub__(self, other):
-        return self.sub_(other)
-
-    def __imul__(self, other):
-        return self.mul_(other)
-
-    def __itruediv__(self, other):
-        return self.div_(other)
-
-    def __ifloordiv__(self, other):
-        return self.floor_divide_(other)
-
-    def __imod__(self, other):
-        return self.remainder_(other)
-
-    def __ipow__(self, other):
-        return self.pow_(other)
-
-    def __iand__(self, other):
-        return self.bitwise_and_(other)
-
-    def __ior__(self, other):
-        return self.bitwise_or_(other)
-
-    def __ixor__(self, other):
-        return self.bitwise_xor_(other)
 
 
 _NON_LEAF_GRAD_WARNING = (
@@ -676,10 +407,6 @@ def _rebuild(array, device, requires_grad) -> Tensor:
     return t.requires_grad_(requires_grad) if requires_grad else t
 
 
-def _rsub(x, y):
-    return y - x
-
-
 class _RemovableHandle:
     def __init__(self, hooks: list, hook) -> None:
         self._hooks, self._hook = hooks, hook
@@ -689,64 +416,9 @@ class _RemovableHandle:
             self._hooks.remove(self._hook)
 
 
-def _host_array(data, exact: bool = False) -> np.ndarray:
-    """The NumPy array a new tensor copies from ``data`` (arrays, scalars, nested lists).
-    Python floats take the default dtype, unless ``exact`` (a dtype is given: they are cast
-    to it from their float64 values, not through the default dtype)."""
-    if isinstance(data, np.ndarray) or hasattr(data, "__array_interface__"):
-        return _numeric(np.array(data, copy=True))
-    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
-        data = _nested_to_numpy(data)
-    arr = np.asarray(data)
-    if arr.dtype == np.float64 and not exact and not _contains_numpy_float64(data):
-        arr = arr.astype(_dtype.get_default_dtype().np)
-    elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
-        arr = arr.astype(np.int64) if not isinstance(data, np.generic) else arr
-    elif arr.dtype.kind == "O":
-        raise TypeError(f"could not build a tensor from {type(data).__name__}: nested sequences "
-                        f"must be rectangular and hold numbers")
-    return _numeric(arr)
-
-
-def _remember_host_max(t: Tensor, host: np.ndarray) -> Tensor:
-    """``t``, which was copied from ``host``; an int64 vector on a GPU also keeps its values'
-    unsigned max, for ``class_index_max``."""
-    if (t._backend.device.type == "cuda" and host.ndim == 1 and host.dtype == np.int64
-            and t._data.dtype == np.int64):
-        t._host_max = (t._data, t._version_box[0], unsigned_max(host) if host.size else 0)
-    return t
-
-
-def _numeric(arr: np.ndarray) -> np.ndarray:
-    """``arr``, or TypeError when its dtype is not a number or bool (strings, complex, dates):
-    checked on the host, before a GPU library sees it (CuPy raises ValueError for strings)."""
-    if arr.dtype.kind not in "biuf":
-        _dtype.from_numpy_dtype(arr.dtype)  # raises the TypeError naming the dtype
-    return arr
-
-
-def _flat(seq):
-    for x in seq:
-        if isinstance(x, (list, tuple)):
-            yield from _flat(x)
-        else:
-            yield x
-
-
-def _nested_to_numpy(seq):
-    if isinstance(seq, Tensor):
-        return seq._backend.to_numpy(seq._data)
-    if isinstance(seq, (list, tuple)):
-        return [_nested_to_numpy(x) for x in seq]
-    return seq
-
-
-def _contains_numpy_float64(data) -> bool:
-    if isinstance(data, np.floating):
-        return data.dtype == np.float64
-    return False
-
-
 register_tensor_class(Tensor)
 
-from . import ops as _ops  # noqa: E402  (ops bind their methods onto Tensor on import)
+# Below the class, which both modules import: the ops (they bind their methods and Python's
+# operators onto Tensor on import), and the reading of Python / NumPy data into arrays.
+from . import ops as _ops  # noqa: E402
+from ._tensor_data import _host_array, _remember_host_max  # noqa: E402

@@ -30,8 +30,9 @@ import warnings
 
 import numpy as np
 
+from .._tensor_data import _nested_to_numpy
 from ..autograd.function import Function
-from ..tensor import Tensor, _nested_to_numpy
+from ..tensor import Tensor
 from .inplace import cast, check_no_overlap, inplace, scalar_as, torch_name, warn_if_expanded
 from .shape import as_view
 

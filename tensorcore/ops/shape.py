@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype
+from .._tensor_data import _remember_host_max
 from ..autograd.function import Function
-from ..tensor import Tensor, _remember_host_max
+from ..tensor import Tensor
 from ._dims import as_int, dim_list, numpy_names, one_dim, size_arg, wrap_dim
 from .reduce import sum_to
 
