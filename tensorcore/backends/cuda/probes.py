@@ -132,7 +132,8 @@ def numba_ready(backend: CupyBackend) -> bool:
                 _probe_numba_kernel(backend)  # through Numba's dispatcher; raises if broken too
                 warnings.warn(f"fast launches of the Numba kernels failed here "
                               f"({type(e).__name__}: {e}); they go through Numba's dispatcher, "
-                              f"which costs many times more host time per launch", RuntimeWarning, stacklevel=2)
+                              f"which costs many times more host time per launch",
+                              RuntimeWarning, stacklevel=2)
         except Exception as e:  # import, NVVM, driver or launch failure
             numba_state["ready"] = False
             warnings.warn(f"the 'numba' GPU kernel path is unusable here ({type(e).__name__}: "
