@@ -26,12 +26,13 @@ $PY -c "import tensorcore as tc, tensorcore.kernels; print('cuda usable:', tc.cu
 # the cuBLASLt layer forward
 timeout 40 $PY - <<'PROBES' 2>&1 | tee -a "$OUT/env.txt"
 import warnings
-from tensorcore.backends import cupy_backend, get_backend
+from tensorcore.backends import get_backend
+from tensorcore.backends.cuda import probes
 from tensorcore.kernels.numba_cuda import common as cuda_common
 be = get_backend("cuda")
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    print("numba path ready:", cupy_backend._numba_ready(be), "| fast launches:",
+    print("numba path ready:", probes.numba_ready(be), "| fast launches:",
           cuda_common.FAST_LAUNCH)
     be.prepare_capture()
     print("graph GEMM:", be.graph_gemm())
