@@ -65,6 +65,9 @@ class Activation:
 
 
 TABLE: dict[str | None, Activation] = {}
+# the cuBLASLt epilogues the GPU backend's one-call forward runs (kernels/blas/cublaslt.py):
+# none, the bias alone, the bias then ReLU
+CUBLASLT_EPILOGUES = (None, "BIAS", "RELU_BIAS")
 
 
 def register(entry: Activation) -> Activation:
@@ -74,6 +77,10 @@ def register(entry: Activation) -> Activation:
         raise ValueError(f"activation {entry.name!r} is already registered")
     if entry.reads not in ("out", "pre") and entry.name is not None:
         raise ValueError(f"activation {entry.name!r}: reads must be 'out' or 'pre'")
+    if entry.cublaslt not in CUBLASLT_EPILOGUES:
+        raise ValueError(f"activation {entry.name!r}: cublaslt must be one of "
+                         f"{CUBLASLT_EPILOGUES} (the epilogues the cuBLASLt forward runs), "
+                         f"got {entry.cublaslt!r}")
     TABLE[entry.name] = entry
     return entry
 

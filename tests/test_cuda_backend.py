@@ -28,7 +28,7 @@ from tensorcore.backends import contract, kernel_paths
 from tensorcore.backends.cuda import probes
 
 ON_GPU = tc.cuda.is_available()
-ACTS = [None, "relu", "gelu", "sigmoid", "tanh"]
+ACTS = [None, "relu", "gelu", "sigmoid", "tanh", "silu"]
 _erf = np.vectorize(math.erf)
 
 
@@ -44,6 +44,9 @@ def act_and_slope(z: np.ndarray, activation):
     if activation == "sigmoid":
         s = 1 / (1 + np.exp(-z))
         return s, s * (1 - s)
+    if activation == "silu":
+        s = 1 / (1 + np.exp(-z))
+        return z * s, s * (1 + z * (1 - s))
     return z, np.ones_like(z)
 
 

@@ -154,9 +154,9 @@ def test_kernel_objects_build_in_cupy(dtype):
     pytest.importorskip("cupy")
     for act in ACTS:
         for width in (1, 16 // np.dtype(dtype).itemsize):
-            forward = cuda_cupy._forward_kernel(act, dtype, width)
+            forward = cuda_cupy._forward_kernel(activations.TABLE[act], dtype, width)
             assert f'extern "C" __global__ void {forward.name}(' in forward.code
-        backward = cuda_cupy._backward_kernel(act, dtype)
+        backward = cuda_cupy._backward_kernel(activations.TABLE[act], dtype)
         assert f'extern "C" __global__ void {backward.name}(' in backward.code
     for width in (1, 16 // np.dtype(dtype).itemsize):
         axpy = cuda_cupy._axpy_kernel(dtype, width)
@@ -165,3 +165,38 @@ def test_kernel_objects_build_in_cupy(dtype):
     assert f'extern "C" __global__ void {softmax.name}(' in softmax.code
     assert (cuda_cupy._softmax_backward_kernel().nin, cuda_cupy._softmax_backward_kernel().nout) \
         == (5, 1)
+
+
+def test_a_name_registered_again_gets_kernels_of_its_own():
+    """The CuPy kernels are cached per table entry: an activation removed and registered
+    again under its name with other formulas compiles its new source (no GPU needed to build
+    the kernel objects)."""
+    pytest.importorskip("cupy")
+    from tensorcore.kernels.activations import Activation
+
+    def entry(c_forward):
+        return Activation("twice", "out", lambda t: 2 * t, lambda xp, z: 2 * z,
+                          lambda xp, g, out: 2 * g, lambda v: v + v, lambda g, s: g + g,
+                          c_forward, "gz = g + g;")
+
+    codes = []
+    for c_forward in ("y = v + v;", "y = (T)2 * v;"):
+        activations.register(entry(c_forward))
+        try:
+            codes.append(cuda_cupy._forward_kernel(activations.TABLE["twice"], np.float32,
+                                                   1).code)
+        finally:
+            activations.unregister("twice")
+    assert "y = v + v;" in codes[0] and "y = (T)2 * v;" in codes[1]
+
+
+def test_register_refuses_a_cublaslt_epilogue_the_forward_does_not_run():
+    """Only BIAS and RELU_BIAS run as one cuBLASLt call: any other epilogue name would give
+    a layer without its activation, so the table refuses it."""
+    from tensorcore.kernels.activations import Activation
+
+    with pytest.raises(ValueError, match="cublaslt must be one of"):
+        activations.register(Activation(
+            "gelu_lt", "pre", lambda t: t, lambda xp, z: z, lambda xp, g, p: g,
+            lambda v: v, lambda g, s: g, "y = v;", "gz = g;", cublaslt="GELU_BIAS"))
+    assert "gelu_lt" not in activations.TABLE

@@ -257,20 +257,21 @@ def axpy_launch(n_vec: int, max_blocks: int = 4096) -> tuple[tuple[int], tuple[i
 
 
 # -- compiled kernels (CuPy imported here, on first use) --------------------------------------
+# keyed on the table entry, not its name: a name registered again compiles anew
 @functools.cache
-def _forward_kernel(activation: str | None, dtype, width: int):
+def _forward_kernel(entry: activations.Activation, dtype, width: int):
     import cupy
 
-    name = f"bias_act_{_act_name(activation)}_{_ctype(dtype)}_{width}"
-    return cupy.RawKernel(forward_source(activation, dtype, width), name)
+    name = f"bias_act_{_act_name(entry.name)}_{_ctype(dtype)}_{width}"
+    return cupy.RawKernel(forward_source(entry.name, dtype, width), name)
 
 
 @functools.cache
-def _backward_kernel(activation: str | None, dtype):
+def _backward_kernel(entry: activations.Activation, dtype):
     import cupy
 
-    name = f"act_backward_{_act_name(activation)}_{_ctype(dtype)}"
-    return cupy.RawKernel(backward_source(activation, dtype), name)
+    name = f"act_backward_{_act_name(entry.name)}_{_ctype(dtype)}"
+    return cupy.RawKernel(backward_source(entry.name, dtype), name)
 
 
 @functools.cache
@@ -370,7 +371,7 @@ def bias_act_forward(z, b, activation):
         width = vector_width(z.dtype, n, z.data.ptr, out.data.ptr,
                              *(() if b is None else (b.data.ptr,)))
         n_vec = n // width
-        _forward_kernel(activation, z.dtype, width)(
+        _forward_kernel(activations.TABLE[activation], z.dtype, width)(
             *forward_launch(m, n_vec),
             (z, z if b is None else b, out, np.int64(m), np.int32(n_vec),
              np.int32(b is not None)))
@@ -392,7 +393,7 @@ def act_backward(grad_out, out, pre, activation, need_bias_grad: bool):
     if need_bias_grad:
         grad_b = (cupy.zeros if row_blocks > 1 else cupy.empty)(n, dtype=grad_out.dtype)
     if m and n:
-        _backward_kernel(activation, grad_out.dtype)(
+        _backward_kernel(activations.TABLE[activation], grad_out.dtype)(
             (col_blocks, row_blocks), (_BLOCK_COLS, _BLOCK_ROWS),
             (grad_out, out, out if pre is None else pre, grad_z,
              grad_z if grad_b is None else grad_b, np.int32(m), np.int32(n),
