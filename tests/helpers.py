@@ -39,6 +39,16 @@ def grads(fn, *columns, device):
     return to_numpy(out), [to_numpy(x.grad) for x in xs]
 
 
+def grad_of(fn, values, device):
+    """(output, gradient of ``output.sum()``) of a one-input ``fn`` at float64 ``values``
+    (the first output where ``fn`` returns several, as ``max(dim)``)."""
+    x = leaf(np.asarray(values, dtype=np.float64), device)
+    out = fn(x)
+    out = out[0] if isinstance(out, tuple) else out
+    out.sum().backward()
+    return to_numpy(out), to_numpy(x.grad)
+
+
 def same(got, expected):
     """Equal as float64 arrays, NaN where NaN (no tolerance)."""
     np.testing.assert_array_equal(np.asarray(got, dtype=np.float64),

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import to_numpy
+from helpers import grad_of, to_numpy
 
 import tensorcore as tc
 from tensorcore.autograd import gradcheck, gradgradcheck
@@ -25,15 +25,6 @@ def _quiet():
     with warnings.catch_warnings():  # 0/0, inf - inf and log(0) on purpose
         warnings.simplefilter("ignore", RuntimeWarning)
         yield
-
-
-def grad_of(fn, values, device):
-    """(output, gradient of ``output.sum()``) of ``fn`` at float64 ``values``."""
-    x = tc.tensor(np.asarray(values, dtype=np.float64), device=device, requires_grad=True)
-    out = fn(x)
-    out = out[0] if isinstance(out, tuple) else out
-    out.sum().backward()
-    return to_numpy(out), to_numpy(x.grad)
 
 
 def check(fn, values, device, out, grad):

@@ -33,15 +33,6 @@ def _x(device, dtype=tc.float32):
     return tc.tensor(xv, dtype=dtype, device=device), xv
 
 
-def grad_of(fn, values, device):
-    """(output, gradient of ``output.sum()``) of ``fn`` at float64 ``values``."""
-    x = tc.tensor(np.asarray(values, dtype=np.float64), device=device, requires_grad=True)
-    out = fn(x)
-    out = out[0] if isinstance(out, tuple) else out
-    out.sum().backward()
-    return to_numpy(out), to_numpy(x.grad)
-
-
 def assert_same(actual, expected):
     np.testing.assert_allclose(actual, np.asarray(expected, dtype=np.float64), rtol=1e-12,
                                atol=0, equal_nan=True)
