@@ -19,35 +19,39 @@ from ..tensor import Tensor
 from ._util import as_operand, checked_scalar, const, operands, tensors_only
 
 
-class Maximum(Function):
-    """Saves both inputs (as PyTorch); the gradient goes to the larger, split on a tie, and to
-    both where either is NaN (neither is smaller)."""
+class _Extreme(Function):
+    """``maximum`` / ``minimum``: saves both inputs (as PyTorch); the gradient goes to the
+    winner, split on a tie, and to both where either is NaN (neither loses)."""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def pick(xp, x, y):  # the elementwise winner's array function
+        raise NotImplementedError
+
+    @classmethod
+    def forward(cls, ctx, a, b):
         x, y = operands(a, b)
         if True in ctx.needs_input_grad:
             ctx.save_for_backward(a, b)
-        return a._backend.xp.maximum(x, y)
+        return cls.pick(a._backend.xp, x, y)
 
     @staticmethod
-    def backward(ctx, g):
+    def loses(a, b):  # where a loses to b
+        raise NotImplementedError
+
+    @classmethod
+    def backward(cls, ctx, g):
         a, b = ctx.saved_tensors
-        return _select_grads(ctx, g, a, b, a < b, a > b)
+        return _select_grads(ctx, g, a, b, cls.loses(a, b), cls.loses(b, a))
 
 
-class Minimum(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        x, y = operands(a, b)
-        if True in ctx.needs_input_grad:
-            ctx.save_for_backward(a, b)
-        return a._backend.xp.minimum(x, y)
+class Maximum(_Extreme):
+    pick = staticmethod(lambda xp, x, y: xp.maximum(x, y))
+    loses = staticmethod(lambda a, b: a < b)
 
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        return _select_grads(ctx, g, a, b, a > b, a < b)
+
+class Minimum(_Extreme):
+    pick = staticmethod(lambda xp, x, y: xp.minimum(x, y))
+    loses = staticmethod(lambda a, b: a > b)
 
 
 def _select_grads(ctx, g, a, b, a_loses, b_loses):
