@@ -14,7 +14,7 @@ import re as _re
 import sys as _sys
 import warnings as _warnings
 
-from . import _dtype, autograd, backends, cuda, nn, ops, optim, utils  # noqa: E402
+from . import _dtype, autograd, backends, compiler, cuda, nn, ops, optim, utils  # noqa: E402
 from ._device import device
 from ._dtype import bool_ as bool
 from ._dtype import (
@@ -33,6 +33,7 @@ from ._dtype import (
 from ._dtype import float_ as float  # noqa: F401
 from ._dtype import int_ as int  # noqa: F401
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .compiler import compile  # noqa: A004
 from .backends import get_default_device, manual_seed, set_default_device  # noqa: E402
 from .backends.matmul_precision import (  # noqa: E402
     get_float32_matmul_precision,
