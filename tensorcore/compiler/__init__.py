@@ -12,6 +12,9 @@ Library code that takes part in tracing uses two hooks from here:
 * ``guard(fn, *args)``: ``fn(*args)`` returns a hashable key of the Python state the step's
   structure depends on (which branches run: momentum on or off, nesterov...). A replay
   first evaluates every guard of its plan and traces again when a key changed.
+* ``eager_only(reason)``: the code calling it has Python side effects a replay would not
+  repeat (a scheduler's step, a change of parameters); a function that calls it while being
+  traced always runs eagerly (warned once, with ``reason``).
 
 >>> import tensorcore as tc
 >>> tc.compiler.live(lambda a, b: (a * b,), 2.0, 3.0)
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["compile", "guard", "is_compiling", "live"]
+__all__ = ["compile", "eager_only", "guard", "is_compiling", "live"]
 
 
 def is_compiling() -> bool:
@@ -41,6 +44,10 @@ def guard(fn, *args):
     return fn(*args)
 
 
+def eager_only(reason: str) -> None:
+    """Mark the function being traced, if any, as one that always runs eagerly."""
+
+
 class CompiledFunction:
     """What ``compile(fn)`` returns: call it as ``fn``."""
 
@@ -48,9 +55,12 @@ class CompiledFunction:
         if not callable(fn):
             raise TypeError(f"compile() expects a callable, got {type(fn).__name__}")
         self.fn = fn
+        # calls that recorded a plan, that replayed one, and that ran eagerly
+        self.stats = {"traces": 0, "replays": 0, "eager": 0}
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
+        self.stats["eager"] += 1
         return self.fn(*args, **kwargs)
 
 
