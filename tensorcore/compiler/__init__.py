@@ -1,13 +1,33 @@
-"""``tensorcore.compile``: trace a step once, replay it without Python's per-op cost.
+"""``tc.compile``: trace a step once, replay it without Python's per-op cost.
 
-(Work in progress: for now ``compile`` returns a wrapper that runs the function eagerly.)
+``tc.compile(fn)`` (or ``@tc.compile``) returns a ``CompiledFunction``. Its first calls with
+a new signature run ``fn`` eagerly while recording every array call it makes (forward,
+backward, optimizer step); once two traces agree, later calls replay the recorded calls as
+straight-line Python over NumPy arrays and kernels (``compiled.plan`` prints that code).
+``docs/compile.md`` has the rules: what is recorded, what stays live, what forces eager.
 
-Library code that takes part in tracing uses two hooks from here:
+>>> import tensorcore as tc
+>>> w = tc.tensor([1.0, 2.0], requires_grad=True)
+>>> @tc.compile
+... def step(x):
+...     loss = (w * x).sum()
+...     loss.backward()
+...     with tc.no_grad():
+...         w.sub_(0.1 * w.grad)
+...     w.grad = None
+...     return loss.detach()
+>>> losses = [step(tc.tensor([1.0, 1.0])).item() for _ in range(4)]
+>>> step.stats
+{'traces': 2, 'replays': 2, 'eager': 0}
+>>> [round(v, 4) for v in losses], w.tolist()
+([3.0, 2.8, 2.6, 2.4], [0.6000000238418579, 1.600000023841858])
+
+Library code that takes part in tracing uses three hooks from here:
 
 * ``live(fn, *args)``: ``fn(*args)`` computes per-step Python numbers (a learning rate, a
   bias correction) that array calls then use. Outside a trace it is just the call. While
   ``compile`` traces, the call becomes a step of the plan, run again at every replay, and
-  the floats it returns reach the recorded array calls as the values of that replay. Pass
+  the numbers it returns reach the recorded array calls as the values of that replay. Pass
   its results to array calls as they are (no Python arithmetic on them afterwards).
 * ``guard(fn, *args)``: ``fn(*args)`` returns a hashable key of the Python state the step's
   structure depends on (which branches run: momentum on or off, nesterov...). A replay
@@ -15,57 +35,56 @@ Library code that takes part in tracing uses two hooks from here:
 * ``eager_only(reason)``: the code calling it has Python side effects a replay would not
   repeat (a scheduler's step, a change of parameters); a function that calls it while being
   traced always runs eagerly (warned once, with ``reason``).
-
->>> import tensorcore as tc
->>> tc.compiler.live(lambda a, b: (a * b,), 2.0, 3.0)
-(6.0,)
 """
 
 from __future__ import annotations
 
-import functools
+from . import state
+from .compiled import CompiledFunction, CompileWarning
 
-__all__ = ["compile", "eager_only", "guard", "is_compiling", "live"]
+__all__ = ["CompileWarning", "CompiledFunction", "compile", "eager_only", "guard",
+           "is_compiling", "live"]
 
 
 def is_compiling() -> bool:
     """Whether the calling thread is tracing a function for ``compile`` (as PyTorch's
     ``torch.compiler.is_compiling``)."""
-    return False
+    return state.current() is not None
 
 
 def live(fn, *args):
     """``fn(*args)``, recorded as a live step while tracing (see the module docstring)."""
-    return fn(*args)
+    rec = state.current()
+    if rec is None or rec.depth:
+        return fn(*args)
+    with state.suppressed():
+        values = fn(*args)
+    return rec.record_live(fn, args, values)
 
 
 def guard(fn, *args):
     """``fn(*args)``, a key the plan checks before each replay (see the module docstring)."""
-    return fn(*args)
+    rec = state.current()
+    if rec is None or rec.depth:
+        return fn(*args)
+    with state.suppressed():
+        key = fn(*args)
+    rec.guards.append(("fn", fn, args, key))
+    return key
 
 
 def eager_only(reason: str) -> None:
     """Mark the function being traced, if any, as one that always runs eagerly."""
+    state.taint(f"it {reason}" if not reason.startswith("it ") else reason, forever=True)
 
 
-class CompiledFunction:
-    """What ``compile(fn)`` returns: call it as ``fn``."""
-
-    def __init__(self, fn) -> None:
-        if not callable(fn):
-            raise TypeError(f"compile() expects a callable, got {type(fn).__name__}")
-        self.fn = fn
-        # calls that recorded a plan, that replayed one, and that ran eagerly
-        self.stats = {"traces": 0, "replays": 0, "eager": 0}
-        functools.update_wrapper(self, fn)
-
-    def __call__(self, *args, **kwargs):
-        self.stats["eager"] += 1
-        return self.fn(*args, **kwargs)
-
-
-def compile(fn=None, **options):
-    """Compile ``fn`` (usable as ``@tc.compile`` or ``@tc.compile(...)``)."""
+def compile(fn=None, *, fullgraph: bool = False, dynamic=None, backend=None, mode=None,
+            options=None, disable: bool = False):
+    """Compile ``fn`` (usable as ``@tc.compile`` or ``@tc.compile(...)``). PyTorch's
+    keyword arguments are accepted; ``disable=True`` returns ``fn`` itself."""
     if fn is None:
-        return lambda f: compile(f, **options)
+        return lambda f: compile(f, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
+                                 mode=mode, options=options, disable=disable)
+    if disable:
+        return fn
     return CompiledFunction(fn)

@@ -37,6 +37,7 @@ from ..autograd.function import (
     set_history,
 )
 from ..autograd.grad_mode import grad_state, no_grad
+from ..compiler import state as _compile_state
 from ..tensor import Tensor
 from ._util import checked_scalar, const, int_range
 
@@ -144,6 +145,7 @@ def writable(x):
     if not root.flags.writeable:
         raise RuntimeError("in-place op on a tensor whose memory is read-only (it shares a "
                            "read-only NumPy array): clone() it first")
+    _compile_state.taint("it writes into an expanded tensor (a write tc.compile cannot record)")
     return np.asarray(_WriteableAlias(x))
 
 

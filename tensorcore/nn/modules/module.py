@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 
 from ... import _dtype
 from ...autograd import no_grad
+from ...compiler import state as _compile_state
 from ...tensor import Tensor
 from ..parameter import Parameter
 
@@ -51,6 +52,8 @@ class Module:
                                   f'"forward" function')
 
     def __call__(self, *args, **kwargs):
+        if _compile_state.module_hook is not None:  # tc.compile is tracing: note the mode
+            _compile_state.module_hook(self)
         return self.forward(*args, **kwargs)
 
     # -- registration --------------------------------------------------------------------------
@@ -110,6 +113,8 @@ class Module:
     def __setattr__(self, name: str, value) -> None:
         params, buffers = self.__dict__.get("_parameters"), self.__dict__.get("_buffers")
         modules = self.__dict__.get("_modules")
+        if value is None or isinstance(value, (Tensor, Module)):  # compiled plans hold objects
+            _compile_state.structure_changed()
         if isinstance(value, Parameter):
             if params is None or name not in params:  # a re-assignment keeps its place
                 self._forget(name)
