@@ -95,10 +95,24 @@ def test_losses_are_sample_weighted_means(device):
 def test_train_and_eval_modes_and_no_graph_in_evaluation(device):
     X, y = toy(device)
     model = Recorder(device)
+    # eager: the forward's Python runs on every batch (a compiled step replays without it)
     fit(model, nn.CrossEntropyLoss(), tc.optim.SGD(model.parameters(), lr=0.1),
-        loader(X, y, 5), loader(X, y, 10), epochs=2, progress=False)
+        loader(X, y, 5), loader(X, y, 10), epochs=2, progress=False, compile=False)
     # per epoch: two training batches (train mode, grad on), one validation batch
     assert model.calls == [(True, True), (True, True), (False, False)] * 2
+
+
+def test_modes_with_the_compiled_step(device):
+    # compiled, the forward's Python runs when a step is traced (or run eagerly), never on a
+    # replay: each call it gets is still in the right mode, and validation runs every epoch
+    X, y = toy(device)
+    model = Recorder(device)
+    fit(model, nn.CrossEntropyLoss(), tc.optim.SGD(model.parameters(), lr=0.1),
+        loader(X, y, 5), loader(X, y, 10), epochs=2, progress=False)
+    training = [call for call in model.calls if call != (False, False)]
+    assert model.calls.count((False, False)) == 2 and model.calls[-1] == (False, False)
+    assert 1 <= len(training) <= 4 and set(training) == {(True, True)}
+    assert model.calls[0] == (True, True)
 
 
 def test_early_stopping_stops_and_restores_the_best_weights(device):

@@ -11,8 +11,10 @@ be written at the end (a full disk) exit with status 1, the report saved elsewhe
 >>> parser = argparse.ArgumentParser(prog="tensorcore")
 >>> _ = add_train_parser(parser.add_subparsers(dest="command"))
 >>> args = parser.parse_args(["train", "--dataset", "iris", "--cv", "3"])
->>> args.dataset, args.cv, args.search, args.out
-('iris', 3, 'grid', 'tensorcore-run')
+>>> args.dataset, args.cv, args.search, args.out, args.compile
+('iris', 3, 'grid', 'tensorcore-run', True)
+>>> parser.parse_args(["train", "--no-compile"]).compile
+False
 """
 
 from __future__ import annotations
@@ -74,6 +76,10 @@ def add_train_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=seed_int, default=DEFAULTS.seed,
                    help="seed of the split, the folds, the weights and the shuffling, 0 to "
                         f"2**32 - 1 (default: {DEFAULTS.seed})")
+    p.add_argument("--no-compile", dest="compile", action="store_false",
+                   help="run every training step eagerly instead of compiling it with "
+                        "tc.compile (compiled by default; a step that cannot be compiled "
+                        "runs eagerly either way); recorded in report.json")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bars or progress lines: only the final summary")
     p.set_defaults(func=run_train, parser=p)
@@ -93,7 +99,8 @@ def run_train(args) -> int:
         config = ExperimentConfig(
             dataset=args.dataset, device=str(dev), epochs=args.epochs, cv=args.cv,
             search=args.search, trials=args.trials, out=args.out, seed=args.seed,
-            batch_size=args.batch_size, patience=args.patience, quiet=args.quiet)
+            batch_size=args.batch_size, patience=args.patience, quiet=args.quiet,
+            compile=args.compile)
         log = (lambda *a, **k: None) if args.quiet else print
         log(f"tensorcore train: dataset {config.dataset}, device {dev}, seed {config.seed}")
         try:

@@ -1,7 +1,8 @@
 """Training and model selection: the loop, its records, early stopping, searches, plots.
 
 * ``fit``, ``evaluate``, ``predict``, ``Trainer`` (``loop``): the training loop, with
-  metrics by name or callable (``scoring``).
+  metrics by name or callable (``scoring``); its per-batch step (``make_train_step``) is
+  compiled with ``tensorcore.compile`` unless ``compile=False``.
 * ``History`` (``history``): per-epoch records; ``EarlyStopping`` (``callbacks``).
 * ``grid_search`` / ``random_search`` (``search``) and ``cross_validate`` (``cv``) over a
   user function, run through a ``TrialRunner`` (``runners``: ``SerialRunner``,
@@ -22,7 +23,7 @@
 from .callbacks import EarlyStopping
 from .cv import CVResult, cross_validate
 from .history import History
-from .loop import Trainer, evaluate, fit, predict
+from .loop import Trainer, evaluate, fit, make_train_step, predict
 from .plots import plot_cv_scores, plot_learning_curves, plot_search_results
 from .preprocessing import StandardScaler
 from .runners import ExecutorRunner, SerialRunner, TrialRunner
@@ -37,6 +38,6 @@ from .search import (
 
 __all__ = ["CVResult", "EarlyStopping", "ExecutorRunner", "History", "LogUniform",
            "SearchResult", "SerialRunner", "StandardScaler", "Trainer", "TrialRunner",
-           "cross_validate", "evaluate", "fit", "grid_search", "parameter_grid",
-           "parameter_sampler", "plot_cv_scores", "plot_learning_curves",
+           "cross_validate", "evaluate", "fit", "grid_search", "make_train_step",
+           "parameter_grid", "parameter_sampler", "plot_cv_scores", "plot_learning_curves",
            "plot_search_results", "predict", "random_search"]

@@ -13,6 +13,8 @@ it and writes it with the plots), the search, the final model and its history:
    the train + validation samples; the configs come from a grid (``DEFAULT_GRID``, or a
    random subset of it when ``trials`` is smaller) or are drawn from ``RANDOM_SPACE``;
    with ``cv``, each fold's model stops early on a slice of that fold's training part;
+   every training run compiles its step with ``tensorcore.compile`` unless ``compile`` is
+   False (``--no-compile``);
 3. retrain the best config on the training split, early stopping on the validation split;
 4. score it once on the untouched test split.
 
@@ -80,6 +82,7 @@ class ExperimentConfig:
     val_size: float = 0.2
     test_size: float = 0.2
     quiet: bool = False
+    compile: bool = True  # the training step through tensorcore.compile (else eager)
 
     def check(self) -> ExperimentConfig:
         """Raise a ``ConfigError`` naming the first bad setting; ``self`` otherwise."""
@@ -97,6 +100,8 @@ class ExperimentConfig:
             raise ConfigError(f"trials must be positive, got {self.trials}")
         if self.patience < 0:
             raise ConfigError(f"patience must be >= 0, got {self.patience}")
+        if not isinstance(self.compile, bool):
+            raise ConfigError(f"compile must be True or False, got {self.compile!r}")
         return self
 
 
@@ -158,10 +163,10 @@ def build_mlp(n_features: int, hidden: int, n_classes: int, device=None) -> nn.S
 def train_mlp(params: dict[str, Any], X_train: Tensor, y_train: Tensor, n_classes: int,
               X_val: Tensor | None = None, y_val: Tensor | None = None, *, epochs: int,
               batch_size: int = 64, patience: int = 8, seed: int = 0,
-              progress: bool = False) -> TrainedModel:
+              progress: bool = False, compile: bool = True) -> TrainedModel:
     """Train a ``build_mlp`` network with Adam (``params``: hidden, lr, weight_decay) on
     standardized features; with validation data, early stopping on the validation loss
-    (best weights restored), otherwise ``epochs`` epochs."""
+    (best weights restored), otherwise ``epochs`` epochs. ``compile`` is ``fit``'s."""
     scaler = StandardScaler().fit(X_train)
     backends.manual_seed(seed)
     model = build_mlp(X_train.shape[1], int(params["hidden"]), n_classes, X_train.device)
@@ -176,7 +181,7 @@ def train_mlp(params: dict[str, Any], X_train: Tensor, y_train: Tensor, n_classe
         stopper = EarlyStopping(monitor="val_loss", patience=patience)
     history = fit(model, nn.CrossEntropyLoss(), optimizer, train_loader, val_loader,
                   epochs=epochs, metrics=["accuracy"] if val_loader else None,
-                  early_stopping=stopper, progress=progress)
+                  early_stopping=stopper, progress=progress, compile=compile)
     return TrainedModel(model, scaler, history, stopper)
 
 
@@ -205,7 +210,7 @@ class HoldoutObjective:
         s, c = self.splits, self.config
         trained = train_mlp(params, s.X_train, s.y_train, s.n_classes, s.X_val, s.y_val,
                             epochs=c.epochs, batch_size=c.batch_size, patience=c.patience,
-                            seed=c.seed)
+                            seed=c.seed, compile=c.compile)
         best = trained.stopper.best_epoch
         if best is None:  # diverged: no finite validation loss; ranked last
             return {"score": float("nan"), "val_loss": float("nan"), "best_epoch": 0}
@@ -238,7 +243,7 @@ class CVObjective:
                 X_tr, y_tr, test_size=CV_STOPPING_SHARE, stratify=y_tr, random_state=c.seed)
             trained = train_mlp(params, X_fit, y_fit, self.n_classes, X_stop, y_stop,
                                 epochs=c.epochs, batch_size=c.batch_size,
-                                patience=c.patience, seed=c.seed)
+                                patience=c.patience, seed=c.seed, compile=c.compile)
             return accuracy_score(y_te, trained.predict_labels(X_te))
 
         result = cross_validate(fit_and_score, self.X, self.y, cv=self.splitter)
@@ -317,7 +322,8 @@ def run_experiment(config: ExperimentConfig, splits: Splits | None = None,
     s = splits
     final = train_mlp(best, s.X_train, s.y_train, s.n_classes, s.X_val, s.y_val,
                       epochs=config.epochs, batch_size=config.batch_size,
-                      patience=config.patience, seed=config.seed, progress=not config.quiet)
+                      patience=config.patience, seed=config.seed, progress=not config.quiet,
+                      compile=config.compile)
     timings["retrain_s"] = time.perf_counter() - mark
     mark = time.perf_counter()
     metrics = evaluate_predictions(s.y_test, final.predict_labels(s.X_test), s.n_classes)

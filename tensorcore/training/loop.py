@@ -7,6 +7,13 @@ and asks ``EarlyStopping`` whether to go on. The training loss is accumulated as
 and read once per epoch (no per-batch host sync); a tqdm bar counts epochs and shows the
 latest values (``progress=False`` silences it).
 
+The per-batch work is one function of tensors (``make_train_step``), made once per ``fit``
+and compiled with ``tensorcore.compile`` unless ``compile=False``: its first call on a
+batch shape records a plan that later batches of that shape replay (the last short batch
+of an epoch records its own), and a step that cannot be compiled runs eagerly. Everything
+that reads values on the host (the epoch's loss, metrics, early stopping, the scheduler)
+stays outside it. Validation runs eagerly.
+
 Batches are ``(inputs, targets)`` pairs, as a ``DataLoader`` over a ``TensorDataset`` yields
 them. ``loss_fn(outputs, targets)`` returns a scalar tensor averaged over the batch
 (``nn.CrossEntropyLoss()``, ``F.mse_loss``...); the epoch's loss is the sample-weighted mean.
@@ -36,6 +43,7 @@ import math
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
+from .. import compiler
 from ..autograd import no_grad
 from ..creation import as_tensor
 from ..ops import cat
@@ -45,7 +53,7 @@ from .callbacks import EarlyStopping
 from .history import History
 from .scoring import MetricFn, resolve_metrics
 
-__all__ = ["Trainer", "evaluate", "fit", "predict"]
+__all__ = ["Trainer", "evaluate", "fit", "make_train_step", "predict"]
 
 Metrics = Sequence[str | MetricFn] | Mapping[str, MetricFn] | None
 
@@ -113,18 +121,44 @@ def predict(model, X, batch_size: int = 1024) -> Tensor:
         return cat([model(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)])
 
 
-def _train_one_epoch(model, loss_fn, optimizer, loader: Iterable) -> float:
-    """One pass over ``loader``; the sample-weighted mean training loss (one host sync)."""
+def make_train_step(model, loss_fn, optimizer, compile: bool = True):
+    """The training work of one batch as a function ``step(inputs, targets) -> loss``:
+    ``zero_grad``, forward, loss, ``backward``, ``optimizer.step()``; it returns the batch's
+    loss, detached. With ``compile`` it is wrapped by ``tensorcore.compile`` (the wrapper's
+    ``stats`` count its traces, replays and eager calls).
+
+    Nothing in it reads a value on the host, so that a trace never falls back to eager
+    because of the loop's own code.
+
+    >>> import tensorcore as tc
+    >>> from tensorcore import nn
+    >>> model = nn.Linear(3, 2)
+    >>> step = make_train_step(model, nn.CrossEntropyLoss(),
+    ...                        tc.optim.SGD(model.parameters(), lr=0.1))
+    >>> step(tc.randn(4, 3), tc.tensor([0, 1, 1, 0])).shape
+    ()
+    """
+
+    def train_step(inputs, targets):
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+    return compiler.compile(train_step) if compile else train_step
+
+
+def _train_one_epoch(model, step, loader: Iterable) -> float:
+    """One pass of ``step`` over ``loader``; the sample-weighted mean training loss (one
+    host sync)."""
     model.train()
     total, count = None, 0
     for batch in loader:
         x, y = _inputs_and_targets(batch)
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        optimizer.step()
         n = x.shape[0]
-        part = loss.detach() * n
+        # a new tensor at once: a replayed step may reuse the buffer of the loss it returned
+        part = step(x, y) * n
         total = part if total is None else total + part
         count += n
     if count == 0:
@@ -132,12 +166,12 @@ def _train_one_epoch(model, loss_fn, optimizer, loader: Iterable) -> float:
     return total.item() / count
 
 
-def _run_epoch(model, loss_fn, optimizer, train_loader: Iterable, val_loader: Iterable | None,
-               scorers: dict, scheduler) -> dict[str, float]:
-    """Train one epoch, validate, step the scheduler; the epoch's record."""
+def _run_epoch(model, loss_fn, optimizer, step, train_loader: Iterable,
+               val_loader: Iterable | None, scorers: dict, scheduler) -> dict[str, float]:
+    """Train one epoch with ``step``, validate, step the scheduler; the epoch's record."""
     start = time.perf_counter()
     lr = optimizer.param_groups[0]["lr"]  # the rate this epoch trains with
-    record = {"train_loss": _train_one_epoch(model, loss_fn, optimizer, train_loader)}
+    record = {"train_loss": _train_one_epoch(model, step, train_loader)}
     if val_loader is not None:
         scores = evaluate(model, val_loader, loss_fn, scorers)
         record["val_loss"] = scores.pop("loss")
@@ -169,7 +203,8 @@ def _postfix(record: dict[str, float]) -> dict[str, str]:
 
 def fit(model, loss_fn, optimizer, train_loader: Iterable, val_loader: Iterable | None = None,
         epochs: int = 10, metrics: Metrics = None, scheduler=None,
-        early_stopping: EarlyStopping | None = None, progress: bool = True) -> History:
+        early_stopping: EarlyStopping | None = None, progress: bool = True,
+        compile: bool = True) -> History:
     """Train ``model`` for up to ``epochs`` epochs; the per-epoch ``History``.
 
     Each epoch logs ``train_loss``, then with ``val_loader`` ``val_loss`` and
@@ -178,8 +213,19 @@ def fit(model, loss_fn, optimizer, train_loader: Iterable, val_loader: Iterable 
     epoch's ``seconds``. ``scheduler`` steps once per epoch
     (``ReduceLROnPlateau`` on ``val_loss``, or ``train_loss`` without validation).
     ``early_stopping`` is reset, stepped on its monitored key after every epoch, and at the
-    end restores the best weights if it kept them.
+    end restores the best weights if it kept them. ``compile`` (default True) runs the
+    per-batch step through ``tensorcore.compile`` (see ``make_train_step``); False runs it
+    eagerly, with the same results.
     """
+    step = make_train_step(model, loss_fn, optimizer, compile)
+    return _fit(model, loss_fn, optimizer, step, train_loader, val_loader, epochs, metrics,
+                scheduler, early_stopping, progress)
+
+
+def _fit(model, loss_fn, optimizer, step, train_loader: Iterable, val_loader: Iterable | None,
+         epochs: int, metrics: Metrics, scheduler, early_stopping: EarlyStopping | None,
+         progress: bool) -> History:
+    """``fit`` with the training step made (one step for all epochs and batches)."""
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     scorers = resolve_metrics(metrics)
@@ -195,8 +241,8 @@ def fit(model, loss_fn, optimizer, train_loader: Iterable, val_loader: Iterable 
 
     with trange(epochs, desc="fit", unit="epoch", disable=not progress, leave=False) as bar:
         for _ in bar:
-            record = _run_epoch(model, loss_fn, optimizer, train_loader, val_loader, scorers,
-                                scheduler)
+            record = _run_epoch(model, loss_fn, optimizer, step, train_loader, val_loader,
+                                scorers, scheduler)
             history.log(**record)
             bar.set_postfix(_postfix(record), refresh=False)
             if not math.isfinite(record["train_loss"]):
@@ -224,19 +270,26 @@ class Trainer:
     2
     >>> trainer.predict(tc.randn(5, 3)).shape
     (5, 2)
+
+    ``compile`` (default True) is ``fit``'s; ``train_step`` is the step the latest ``fit``
+    trained with (the ``tensorcore.compile`` wrapper, with its ``stats``, when compiled).
     """
 
     def __init__(self, model, loss_fn, optimizer, metrics: Metrics = None,
-                 scheduler=None) -> None:
+                 scheduler=None, compile: bool = True) -> None:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
-        self.metrics, self.scheduler = metrics, scheduler
+        self.metrics, self.scheduler, self.compile = metrics, scheduler, compile
+        self.train_step = None
 
     def fit(self, train_loader: Iterable, val_loader: Iterable | None = None, epochs: int = 10,
             early_stopping: EarlyStopping | None = None, progress: bool = True) -> History:
-        """``fit`` with this trainer's model, loss, optimizer, metrics and scheduler."""
-        return fit(self.model, self.loss_fn, self.optimizer, train_loader, val_loader,
-                   epochs=epochs, metrics=self.metrics if val_loader is not None else None,
-                   scheduler=self.scheduler, early_stopping=early_stopping, progress=progress)
+        """``fit`` with this trainer's model, loss, optimizer, metrics, scheduler and
+        ``compile``."""
+        self.train_step = make_train_step(self.model, self.loss_fn, self.optimizer,
+                                          self.compile)
+        return _fit(self.model, self.loss_fn, self.optimizer, self.train_step, train_loader,
+                    val_loader, epochs, self.metrics if val_loader is not None else None,
+                    self.scheduler, early_stopping, progress)
 
     def evaluate(self, loader: Iterable) -> dict[str, float]:
         """``evaluate`` with this trainer's loss and metrics."""

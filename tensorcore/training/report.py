@@ -31,6 +31,11 @@ def format_confusion_matrix(matrix: list[list[int]]) -> str:
     return format_table(headers, [[str(i), *row] for i, row in enumerate(matrix)])
 
 
+def _step_kind(config: dict[str, Any]) -> str:
+    """How the run's training steps ran (a report written before the option: compiled)."""
+    return "compiled (tc.compile)" if config.get("compile", True) else "eager (compile off)"
+
+
 def format_summary(report: dict[str, Any], search_rows: int = 5) -> str:
     """The text the command prints at the end: data, search, best config, test scores."""
     data, dev, timings = report["dataset"], report["device"], report["timings"]
@@ -43,7 +48,8 @@ def format_summary(report: dict[str, Any], search_rows: int = 5) -> str:
         f"features, {data['n_classes']} classes; split train {sizes['train']} / val "
         f"{sizes['val']} / test {sizes['test']} (stratified, seed {report['config']['seed']})",
         f"device {dev['device']} (backend {dev['backend']}); model "
-        f"{' -> '.join(map(str, report['model']['layers']))} (ReLU), Adam, cross-entropy",
+        f"{' -> '.join(map(str, report['model']['layers']))} (ReLU), Adam, cross-entropy; "
+        f"training step {_step_kind(report['config'])}",
         "",
         f"{report['search']['kind']} search over {n_configs} configs, scored by "
         f"{report['search']['scored_by']}" + (f" (the best {search_rows}):"
