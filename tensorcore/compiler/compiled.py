@@ -238,7 +238,8 @@ def _encode_outputs(rec, watch, v):
         fn = hooks._GRAD_FN.__get__(v)
         if fn is not None and not fn._freed and grad_state.enabled:
             rec.taint("it returns a tensor whose graph is still needed (call backward "
-                      "inside the compiled function, or return a detached tensor)")
+                      "inside the compiled function, or return a detached tensor)",
+                      forever=True)
         return ("tensor", hooks.final_ref(rec, hooks._DATA.__get__(v)), v._backend)
     if t is TracedArray or t is np.ndarray:
         return ("array", hooks.final_ref(rec, v))

@@ -192,7 +192,7 @@ def _kernel(original):
         finally:
             rec.depth -= 1
         return rec.record("kernel", original, args, kwargs, result)
-    return call
+    return call  # (run_recorded with keyword arguments: the entries take some)
 
 
 def _to_numpy(original):

@@ -32,6 +32,7 @@ import numpy as np
 
 from .._tensor_data import _nested_to_numpy
 from ..autograd.function import Function
+from ..compiler.traced import run_recorded
 from ..tensor import Tensor
 from .inplace import cast, check_no_overlap, inplace, scalar_as, torch_name, warn_if_expanded
 from .shape import as_view
@@ -283,15 +284,18 @@ def _check_bounds(checks, backend) -> None:
     except ValueError:
         raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together "
                          f"with shapes {', '.join(str(list(s)) for s in shapes)}") from None
-    if backend.checks_index_bounds or backend.capturing():
+    if backend.checks_index_bounds or backend.capturing() or not size:
         return
-    for arr, n, rdim in checks if size else ():
-        if n is None:
-            continue
-        lo, hi = int(arr.min()), int(arr.max())
-        if lo < -n or hi >= n:
-            raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for dimension "
-                             f"{rdim} with size {n}")
+    for arr, n, rdim in checks:
+        if n is not None:  # a compiled step repeats the check at each replay
+            run_recorded(_check_range, arr, n, rdim)
+
+
+def _check_range(arr, n: int, rdim: int) -> None:
+    lo, hi = int(arr.min()), int(arr.max())
+    if lo < -n or hi >= n:
+        raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for dimension "
+                         f"{rdim} with size {n}")
 
 
 def _take(x, idx: Index):

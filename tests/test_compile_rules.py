@@ -1,0 +1,242 @@
+"""``tc.compile``'s rules: what makes a new plan, what runs eagerly (warned once, naming the
+reason), and bad input. Never a stale or wrong result: each case checks the values against
+the same code run eagerly or against closed forms.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tensorcore as tc
+from tensorcore import nn
+from tensorcore.compiler import CompileWarning
+
+
+def sgd_step(model, lr=0.1):
+    """A plain SGD training step on ``model`` (mean squared error), compiled."""
+    opt = tc.optim.SGD(model.parameters(), lr=lr)
+
+    @tc.compile
+    def step(x, y):
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    return step, opt
+
+
+def data(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return (tc.tensor(rng.standard_normal((n, 3)).astype(np.float32)),
+            tc.tensor(rng.standard_normal((n, 1)).astype(np.float32)))
+
+
+def linear(seed=0):
+    tc.manual_seed(seed)
+    return nn.Linear(3, 1)
+
+
+def test_compile_takes_a_callable():
+    with pytest.raises(TypeError, match="callable"):
+        tc.compile(3)
+    assert tc.compile(disable=True)(abs) is abs
+    assert isinstance(tc.compile()(abs), tc.compiler.CompiledFunction)
+
+
+def test_a_host_read_runs_the_function_eagerly_with_a_warning_naming_the_place():
+    w = tc.ones(2, requires_grad=True)
+
+    @tc.compile
+    def step(x):
+        loss = (w * x).sum()
+        if loss.item() > 100:  # Python depends on a value: never frozen
+            return loss.detach() * 0
+        return loss.detach()
+
+    with pytest.warns(CompileWarning, match=r"reads tensor values on the host.*"
+                                            r"test_compile_rules.py:\d+"):
+        assert step(tc.tensor([1.0, 2.0])).item() == 3.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once only
+        assert step(tc.tensor([100.0, 200.0])).item() == 0.0  # the other branch, eagerly
+    assert step.stats == {"traces": 1, "replays": 0, "eager": 1}
+
+
+def test_new_shapes_dtypes_and_requires_grad_make_new_plans():
+    model = linear()
+    step, _ = sgd_step(model)
+    eager_model = linear()
+    eager_step, _ = sgd_step(eager_model)
+    eager_step = eager_step.fn
+    for n in (8, 8, 8, 5, 5, 5, 8, 5):
+        x, y = data(n, seed=n)
+        assert step(x, y).item() == eager_step(x, y).item()
+    # the first call finds no gradients (zero_grad has nothing to clear): its program
+    # differs from the later ones, so the 8-row plan comes from the 2nd and 3rd calls
+    assert len(step.plans) == 2 and step.stats == {"traces": 5, "replays": 3, "eager": 0}
+    x, y = data(8)
+    x.requires_grad_()  # a new signature: traced, not replayed
+    before = step.stats["traces"]
+    step(x, y)
+    assert step.stats["traces"] == before + 1
+    assert x.grad is not None and x.grad.shape == (8, 3)
+
+
+def test_train_and_eval_modes_have_their_own_plans():
+    tc.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.5), nn.Linear(8, 1))
+    forward = tc.compile(lambda x: model(x))
+    x = tc.ones(4, 3)
+    with tc.no_grad():
+        for _ in range(3):
+            forward(x)
+        model.eval()
+        outs = [forward(x).numpy() for _ in range(3)]
+        expected = model(x).numpy()
+    for out in outs:
+        np.testing.assert_array_equal(out, expected)  # no dropout in eval mode
+    assert len(forward.plans) == 2
+
+
+def test_freezing_a_parameter_is_seen():
+    model = linear()
+    step, _ = sgd_step(model)
+    x, y = data()
+    for _ in range(3):
+        step(x, y)
+    model.bias.requires_grad_(False)
+    bias = model.bias.detach().clone()
+    for _ in range(3):
+        step(x, y)
+    np.testing.assert_array_equal(model.bias.detach().numpy(), bias.numpy())
+
+
+def test_a_replaced_parameter_object_is_used():
+    model = linear()
+    step, opt = sgd_step(model)
+    x, y = data()
+    for _ in range(3):
+        step(x, y)
+    model.weight = nn.Parameter(tc.zeros(1, 3))  # a new object (the optimizer keeps the old)
+    opt.param_groups[0]["params"][0] = model.weight
+    old_replays = step.stats["replays"]
+    step(x, y)
+    assert step.stats["replays"] == old_replays  # traced again, not replayed
+    assert model.weight.grad is not None and np.abs(model.weight.detach().numpy()).sum() > 0
+
+
+def test_loading_optimizer_state_is_seen():
+    model = linear()
+    opt = tc.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    @tc.compile
+    def step(x, y):
+        opt.zero_grad()
+        ((model(x) - y) ** 2).mean().backward()
+        opt.step()
+
+    x, y = data()
+    for _ in range(4):
+        step(x, y)
+    saved = opt.state_dict()
+    opt.load_state_dict(saved)  # new buffer tensors: the plan's old ones must not be used
+    reference = linear()
+    ref_opt = tc.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(7):
+        ref_opt.zero_grad()
+        ((reference(x) - y) ** 2).mean().backward()
+        ref_opt.step()
+    for _ in range(3):
+        step(x, y)
+    np.testing.assert_array_equal(model.weight.detach().numpy(),
+                                  reference.weight.detach().numpy())
+
+
+def test_keeping_intermediates_is_never_replayed():
+    kept = []
+    w = tc.ones(2, requires_grad=True)
+
+    @tc.compile
+    def step(x):
+        h = w * x
+        kept.append(h)  # a reference beyond the call: a replay would not refresh it
+        return h.sum().detach()
+
+    with pytest.warns(CompileWarning, match="keeps retracing.*keeps tensors made inside"):
+        for i in range(8):
+            step(tc.tensor([float(i), 1.0]))
+    assert step.stats["replays"] == 0
+    assert [h[0].item() for h in kept] == [float(i) for i in range(8)]
+
+
+def test_returning_a_graph_runs_eagerly_and_the_graph_works():
+    w = tc.tensor([2.0], requires_grad=True)
+    forward = tc.compile(lambda x: w * x)
+    with pytest.warns(CompileWarning, match="graph is still needed"):
+        for _ in range(3):
+            out = forward(tc.tensor([3.0]))
+            out.backward()
+    assert forward.stats["replays"] == 0
+    assert w.grad.item() == 9.0  # three backward passes through real graphs
+
+
+def test_a_scheduler_stepped_inside_runs_eagerly():
+    model = linear()
+    opt = tc.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = tc.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+
+    @tc.compile
+    def step(x, y):
+        opt.zero_grad()
+        ((model(x) - y) ** 2).mean().backward()
+        opt.step()
+        scheduler.step()
+
+    x, y = data()
+    with pytest.warns(CompileWarning):
+        for _ in range(4):
+            step(x, y)
+    assert step.stats["replays"] == 0
+    assert opt.param_groups[0]["lr"] == 0.1 * 0.5 ** 4
+
+
+def test_tensors_on_another_device_make_their_own_plan(device):
+    w = tc.ones(3, device=device)
+    f = tc.compile(lambda x: x * 2 + 1)
+    for _ in range(3):
+        cpu = f(tc.ones(3))
+    for _ in range(3):
+        other = f(w)
+    assert cpu.device.type == "cpu" and other.device == w.device
+    np.testing.assert_array_equal(other.cpu().numpy(), [3.0, 3.0, 3.0])
+
+
+def test_unhashable_arguments_run_eagerly():
+    f = tc.compile(lambda x, options: x * len(options))
+    with pytest.warns(CompileWarning, match="set is not hashable"):
+        assert f(tc.ones(2), {"a", "b"}).tolist() == [2.0, 2.0]
+    assert f.stats["eager"] == 1
+
+
+def test_python_arguments_are_part_of_the_signature():
+    f = tc.compile(lambda x, k: x * k)
+    outs = [f(tc.ones(2), k).tolist() for k in (2.0, 2.0, 2.0, 3.0, 3.0, 3.0)]
+    assert outs == [[2.0, 2.0]] * 3 + [[3.0, 3.0]] * 3
+    assert len(f.plans) == 2
+
+
+def test_the_same_tensor_twice_is_another_signature():
+    f = tc.compile(lambda a, b: a.add_(b))
+    a, b = tc.ones(2), tc.ones(2)
+    for _ in range(3):
+        f(a, b)
+    assert a.tolist() == [4.0, 4.0]
+    c = tc.ones(2)
+    for _ in range(3):
+        f(c, c)  # b aliases a: doubling, not adding the first operand's old value
+    assert c.tolist() == [8.0, 8.0]
