@@ -423,17 +423,18 @@ def warm_up(step, calls: int = 3) -> None:
         step()
 
 
-def check_mlp_agreement(size: str, steps: int = 3, rtol: float = 2e-3,
-                        atol: float = 1e-5) -> dict[str, float]:
-    """Run ``steps`` steps of every implementation from the same start; compare the weights
-    with the NumPy floor's. Returns the max relative difference per implementation and raises
-    AssertionError when one disagrees (so a benchmark never times different work)."""
+def check_mlp_agreement(size: str, steps: int = 3, rtol: float = 2e-3, atol: float = 1e-5,
+                        impls: list[str] | None = None) -> dict[str, float]:
+    """Run ``steps`` steps of every implementation (``impls``, default all) from the same
+    start; compare the weights with the NumPy floor's. Returns the max relative difference
+    per implementation and raises AssertionError when one disagrees (so a benchmark never
+    times different work)."""
     ref_step, ref_params = make_mlp_step("numpy-floor", size)
     for _ in range(steps):
         ref_step()
     ref = ref_params()
     out = {}
-    for impl in available_mlp_impls():
+    for impl in available_mlp_impls() if impls is None else impls:
         if impl == "numpy-floor":
             continue
         step, get_params = make_mlp_step(impl, size)
