@@ -350,6 +350,7 @@ def _sgd_step(xt, yt, ps, hidden_layer, linear, cross_entropy, no_grad):
     def get_params():
         return [p.detach().cpu().numpy().copy() for p in flat]
 
+    step.inputs = (xt, yt)  # the static inputs of a captured step (gpu_report's torch+graph)
     return step, get_params
 
 
