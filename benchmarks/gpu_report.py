@@ -13,7 +13,9 @@ It prints, for ``docs/benchmarks.md``:
    the whole suite; ``none``);
 3. agreement: two MLP steps on each kernel path against the NumPy floor's weights;
 4. the three MLP steps of ``workloads.py`` on ``cuda`` with each kernel path (``auto``, the
-   default, then each one forced; and PyTorch CUDA eager where importable), in ms per step;
+   default, then each one forced), captured by hand (``+graph``), under ``tc.compile``
+   (``+compiled``), and PyTorch CUDA eager and its whole step captured with
+   ``torch.cuda.graph`` (``torch-cuda+graph``) where importable, in ms per step;
 5. fused linear + ReLU forward + backward alone at 64^3 ... 8192^3 per path, and one cuBLAS
    GEMM, with achieved TFLOP/s against the H100's FP32 peak (67 TFLOP/s, CUDA cores; CuPy
    and PyTorch leave TF32 off by default) and the crossover that ``kernel_paths.
@@ -42,6 +44,7 @@ from unittest import mock
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
+import torch_graph  # noqa: E402
 import workloads as W  # noqa: E402
 
 import tensorcore as tc  # noqa: E402
@@ -66,12 +69,15 @@ LAYER_SIDES = (64, 128, 256, 512, 1024, 2048, 4096, 8192)  # powers of 2: the cr
 # with F.cross_entropy reading its targets' range back from the GPU, which waits for it,
 # instead of taking it from the host copy (Tensor.class_index_max); tc-auto+graph: what a
 # capture gets by default; tc-cupy+lt+graph: the cuBLASLt forward recorded in the graph;
-# torch-cuda: PyTorch eager
+# tc-auto+compiled: the eager step under tc.compile (issue 17: traced once, replayed as a CUDA
+# graph by the compiler itself); torch-cuda: PyTorch eager; torch-cuda+graph: PyTorch's
+# whole step (optimizer included) captured with torch.cuda.graph (torch_graph.py)
 GPU_MLP_IMPLS = (tuple(f"tc-{p}" for p in ("auto", *PATHS))
                  + ("tc-cupy+cublas", "tc-numba+cublas", "tc-cupy+lt")
                  + ("tc-numba+split", "tc-cupy+read")
                  + ("tc-auto+graph", "tc-cupy+graph", "tc-cupy+lt+graph", "tc-cupy+graph:numba",
-                    "tc-numba+graph", "torch-cuda"))
+                    "tc-numba+graph", "tc-auto+compiled", "torch-cuda", "torch-cuda+graph"))
+COMPILED_IMPLS = tuple(i for i in GPU_MLP_IMPLS if i.endswith("+compiled"))
 LAYER_PASSES = 2
 GRAPH_LAYER_MAX = 1024  # captured layers are timed up to this side (launch-bound sizes)
 ELEMENTWISE_OPS = ("act_backward", "softmax_ce")  # the other rows of AUTO_THRESHOLDS
@@ -89,7 +95,9 @@ def make_gpu_mlp_step(impl: str, size: str, steps_before: int = 2):
     """``(step, get_params)`` for one training step of ``workloads.MLP_SIZES[size]`` on the
     GPU: ``tc-<path>`` runs tensorcore with that kernel path, ``tc-<path>+graph`` replays it
     as a CUDA graph (captured after ``steps_before`` real steps, which update the weights),
-    ``torch-cuda`` PyTorch eager."""
+    ``tc-<path>+compiled`` is it under ``tc.compile`` (call it ``W.COMPILE_WARMUP`` times
+    before timing), ``torch-cuda`` PyTorch eager, ``torch-cuda+graph`` PyTorch's step
+    captured as a CUDA graph after ``steps_before`` real steps."""
     base, variant = split_variant(impl)
     if variant is not None:
         step, get_params = make_gpu_mlp_step(base, size)
@@ -106,11 +114,17 @@ def split_variant(impl: str):
     then run, ``variant(step, warmup=2) -> step``: ``<base>+graph`` captured as a CUDA graph
     (``+graph:numba``: on the Numba GEMM) after ``warmup`` real steps, ``<base>+cublas`` /
     ``<base>+lt`` eager with that switch on, ``<base>+tf32`` with float32 GEMMs in TF32,
+    ``<base>+compiled`` under ``tc.compile``, ``torch-cuda+graph`` PyTorch's own capture,
     ``<base>+read`` with the class targets' range read back from the GPU (the base may
     have a variant of its own); ``(impl, None)`` for a plain one."""
     base, plus, last = impl.rpartition("+")
+    if plus and last == "compiled":
+        return base, lambda step, warmup=2: tc.compile(step)
     if plus and last in SWITCHES:
         return base, lambda step, warmup=2: functools.partial(_switched_on, last, step)
+    if impl == "torch-cuda+graph":
+        return base, lambda step, warmup=2: torch_graph.capture_step(torch_cuda(), step,
+                                                                      step.inputs, warmup)
     if "+graph" in impl:
         base, _, gemm = impl.partition("+graph")
 
@@ -366,10 +380,12 @@ def launch_probes() -> dict:
         lambda: own_gemm(backend, x._data, w._data.T)
     probes["F.linear_act forward, path cupy, one cuBLASLt call"] = functools.partial(
         _switched_on, "lt", probes["F.linear_act forward, path cupy"])
-    for impl in ("tc-auto", "tc-cupy+cublas", "tc-cupy+lt", "tc-cupy+graph", "torch-cuda"):
+    for impl in ("tc-auto", "tc-cupy+cublas", "tc-cupy+lt", "tc-cupy+graph", *COMPILED_IMPLS,
+                 "torch-cuda", "torch-cuda+graph"):
         if impl in available_gpu_mlp_impls():
             try:
                 step = make_gpu_mlp_step(impl, "small")[0]
+                W.warm_up(step, 0)  # a compiled step traces in its first calls
             except Exception as e:  # noqa: BLE001 - the probe's cell shows it
                 step = functools.partial(_reraise, e)
             probes[f"small MLP step, {impl} (whole step)"] = step
@@ -386,6 +402,7 @@ def time_mlp_best(impl: str, size: str, min_time: float, step_ms: dict, steps: d
     key = (impl, size)
     if key not in steps:
         steps[key] = make_gpu_mlp_step(impl, size)[0]
+        W.warm_up(steps[key], 0)  # a compiled step traces in its first calls
     ms = time_gpu(steps[key], min_time) * 1e3
     step_ms[key] = min(ms, step_ms.get(key, ms))
     return step_ms[key]
@@ -440,7 +457,7 @@ def check_gpu_agreement(size: str, steps: int = 2, rtol: float = 2e-3, atol: flo
 
 
 def available_gpu_mlp_impls() -> list[str]:
-    return [i for i in GPU_MLP_IMPLS if i != "torch-cuda" or torch_cuda() is not None]
+    return [i for i in GPU_MLP_IMPLS if not i.startswith("torch-cuda") or torch_cuda()]
 
 
 def cell(fmt, fn, *args) -> str:
@@ -589,11 +606,27 @@ def mlp_section(sizes: list[str], min_time: float) -> None:
         emit(cell(functools.partial(step_gemm_share, step_ms, "large"),
                   lambda: time_gpu(make_step_gemms("large"), min_time) * 1e3))
     eager = tuple(i for i in impls if i.startswith("tc-") and "+graph" not in i
-                  and not i.endswith("+read"))
+                  and not i.endswith(("+read", "+compiled")))
+    captured = tuple(i for i in impls if i.startswith("tc-") and "+graph" in i)
+    compiled = tuple(i for i in impls if i in COMPILED_IMPLS)
     emit("- eager, fastest tc step against torch-cuda (the target: 2x at small): "
          + fastest_against(step_ms, eager, "torch-cuda"),
          "- captured, fastest tc step against torch-cuda: " + fastest_against(
-             step_ms, tuple(i for i in impls if "+graph" in i), "torch-cuda"))
+             step_ms, captured, "torch-cuda"),
+         "- compiled (tc.compile) against torch-cuda (the target: >= 8x at small): "
+         + fastest_against(step_ms, compiled, "torch-cuda"),
+         "- compiled against torch-cuda+graph, PyTorch's whole step in a CUDA graph (the "
+         "target: >= 1.00x at small): " + fastest_against(step_ms, compiled, "torch-cuda+graph"),
+         "- PyTorch's own capture, torch-cuda+graph against torch-cuda: " + fastest_against(
+             step_ms, ("torch-cuda+graph",), "torch-cuda"))
+    emit("- +compiled columns: the eager step wrapped with tc.compile, called "
+         f"{W.COMPILE_WARMUP} times before timing; calls while timed (traced, replayed, run "
+         "eagerly: a column that did not replay timed eager work): " + ", ".join(
+             f"{impl} {size} {steps[impl, size].stats}" for impl, size in steps
+             if impl in COMPILED_IMPLS and W.is_compiled(steps[impl, size])),
+         "- torch-cuda+graph: forward, backward and the SGD update captured with "
+         "torch.cuda.graph after a warm-up on a side stream; each replay copies the batch "
+         "into the static input and target tensors")
     emit(f"- each cell: the best of {LAYER_PASSES} interleaved passes over the columns (the "
          "first right to left)",
          f"- +graph columns: the GEMMs ran on the {graph_gemm_name()} graph GEMM "

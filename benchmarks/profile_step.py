@@ -27,10 +27,11 @@ import gpu_report as R  # noqa: E402
 
 def step_of(impl: str, size: str):
     """A zero-argument callable running one step of ``impl`` (captured ones already
-    captured)."""
+    captured, compiled ones already traced)."""
     if impl == "gemms":
         return R.make_step_gemms(size)
     step, _ = R.make_gpu_mlp_step(impl, size)
+    R.W.warm_up(step, 0)
     return step
 
 

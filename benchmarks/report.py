@@ -1,6 +1,6 @@
 """Time every benchmark workload in ONE process and print a markdown report.
 
-    python benchmarks/report.py                # about 2 minutes on 2 cores
+    python benchmarks/report.py                # about 4 minutes on 2 cores
     python benchmarks/report.py --profile      # also cProfile the tiny step and the chain
     python benchmarks/report.py --threads 1    # single-threaded BLAS/OpenMP/torch/Numba
 
@@ -17,8 +17,15 @@ on a shared 2-core machine a multi-threaded GEMM whose second thread is deschedu
 10x slower, so numbers taken while others' CPU is high are not comparable with quiet ones.
 ``--wait-idle`` waits (up to that many seconds) for the machine to go quiet before starting.
 
-Targets (tensorcore with its default backend, numba): per-op overhead <= 4 us; MLP step
-<= 2x the NumPy floor (tiny), <= 1.1x (small), <= 1.05x (large).
+Every workload has ``-compiled`` columns: the same step under ``tc.compile``, warmed up
+before timing; the MLP step also runs op by op as course notebooks write it (``-ops``), in
+tensorcore and PyTorch, in the same round-robin as the ``nn`` code.
+
+Targets (tensorcore with its default backend, numba): eager per-op overhead <= PyTorch
+eager's in the same run; eager MLP step <= 2x the NumPy floor (tiny), <= 1.1x (small), <=
+1.05x (large). Compiled (issue 17): the step <= 1.15x the floor (tiny, ``nn`` and op-by-op
+code), <= 1.0x (small, large); the replayed chain <= 1.0 us per op; tracing a tiny step (its
+first calls until one replays) <= 30 eager steps.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ def _parse_args(argv=None):
     ap.add_argument("--min-time", type=float, default=0.002,
                     help="seconds one repeat lasts at least (the loop count is calibrated)")
     ap.add_argument("--budget", type=float, default=1.0,
-                    help="scale the per-workload time budgets (1.0: about 2 minutes in all)")
+                    help="scale the per-workload time budgets (1.0: about 4 minutes in all)")
     ap.add_argument("--min-repeats", type=int, default=5)
     ap.add_argument("--sizes", default="tiny,small,large", help="MLP sizes to run")
     ap.add_argument("--wait-idle", type=float, default=0.0,
@@ -60,159 +67,38 @@ import gc  # noqa: E402
 import io  # noqa: E402
 import platform  # noqa: E402
 import pstats  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import workloads as W  # noqa: E402
+from timing import (  # noqa: E402
+    QUIET,
+    CpuMeter,
+    fmt_share,
+    fmt_time,
+    quiet_note,
+    time_round_robin,
+    wait_idle,
+)
 
 import tensorcore as tc  # noqa: E402
 
 W.NUM_THREADS = int(os.environ["OMP_NUM_THREADS"])
 
-TARGET_US_PER_OP = 4.0
-TARGET_RATIO = {"tiny": 2.0, "small": 1.1, "large": 1.05}
+TARGET_RATIO = {"tiny": 2.0, "small": 1.1, "large": 1.05}  # eager step / floor
+# issue 17 (tc.compile): replayed step / floor, replayed chain per op, and the first calls of
+# a fresh compiled step (until it replays) in eager steps
+TARGET_COMPILED_RATIO = {"tiny": 1.15, "small": 1.0, "large": 1.0}
+TARGET_COMPILED_US_PER_OP = 1.0
+TARGET_TRACE_STEPS = 30
 TC_DEFAULT = "tc-numba"  # the default CPU backend: the targets are judged on it
-# seconds of round-robin timing per workload (times --budget)
+TC_COMPILED = TC_DEFAULT + W.COMPILED
+TRACE_CALLS = 10  # the tracing cost stops counting here when a compiled step never replays
+# seconds of round-robin timing per workload (times --budget), for BUDGET_IMPLS
+# implementations: a workload with more gets proportionally more, the same time for each
 BUDGET = {"chain": 8.0, "tiny": 10.0, "small": 16.0, "large": 25.0}
-
-
-# -- CPU contention -----------------------------------------------------------------------------
-def _cpu_busy_ticks():
-    """(busy, total) clock ticks of all CPUs from /proc/stat, or None off Linux."""
-    try:
-        with open("/proc/stat") as f:
-            vals = [int(v) for v in f.readline().split()[1:]]
-    except OSError:
-        return None
-    idle = vals[3] + vals[4]  # idle + iowait
-    total = sum(vals[:8])  # user nice system idle iowait irq softirq steal
-    return total - idle, total
-
-
-def _own_cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)  # all threads of this process
-    return ru.ru_utime + ru.ru_stime
-
-
-class CpuMeter:
-    """The share of all CPUs that *other* processes used between start() and stop()."""
-
-    def start(self):
-        self._t = time.perf_counter()
-        self._own = _own_cpu()
-        self._sys = _cpu_busy_ticks()
-        return self
-
-    def stop(self) -> float | None:
-        end = _cpu_busy_ticks()
-        if end is None or self._sys is None:
-            return None
-        busy = (end[0] - self._sys[0]) / os.sysconf("SC_CLK_TCK")
-        own = _own_cpu() - self._own
-        wall = (time.perf_counter() - self._t) * (os.cpu_count() or 1)
-        return max(0.0, min(1.0, (busy - own) / wall)) if wall > 0 else None
-
-
-def wait_idle(max_wait: float, threshold: float = 0.1) -> float | None:
-    """Sleep until other processes use under ``threshold`` of the CPUs (1 s samples)."""
-    deadline = time.time() + max_wait
-    while True:
-        m = CpuMeter().start()
-        time.sleep(1.0)
-        share = m.stop()
-        if share is None or share < threshold or time.time() >= deadline:
-            return share
-
-
-# -- timing -------------------------------------------------------------------------------------
-QUIET = 0.10  # a block of repeats counts as quiet when others used under 10% of the CPUs
-BLOCK_S = 0.25  # blocks of round-robin repeats last at least this long (CPU meter resolution)
-
-
-def time_round_robin(fns: dict, budget: float, min_time: float, min_repeats: int,
-                     warmup: int = 3, min_quiet_blocks: int = 3) -> dict:
-    """``{name: {"min", "median", "repeats", "others_cpu", "quiet"}}``, seconds per call.
-
-    Repeats run round-robin in blocks of >= BLOCK_S seconds; each block's samples count only
-    if other processes used under QUIET of the CPUs meanwhile. While fewer than
-    ``min_quiet_blocks`` blocks were quiet the budget is extended, up to twice. When none was
-    quiet every sample counts and ``quiet`` is False.
-    """
-    numbers = {}
-    for name, fn in fns.items():
-        for _ in range(warmup):
-            fn()
-        number = 1
-        while True:  # timeit.autorange, down to min_time
-            t0 = time.perf_counter()
-            for _ in range(number):
-                fn()
-            dt = time.perf_counter() - t0
-            if dt >= min_time:
-                break
-            number = max(number * 2, int(number * min_time / max(dt, 1e-9) * 1.2))
-        numbers[name] = number
-    quiet = {name: [] for name in fns}
-    noisy = {name: [] for name in fns}
-    shares, quiet_shares = [], []
-    start = time.perf_counter()
-    rounds = quiet_blocks = 0
-    while True:
-        elapsed = time.perf_counter() - start
-        if rounds >= min_repeats and (
-                elapsed >= 2 * budget or (elapsed >= budget and quiet_blocks >= min_quiet_blocks)):
-            break
-        meter = CpuMeter().start()
-        block = {name: [] for name in fns}
-        t_block = time.perf_counter()
-        while True:
-            for name, fn in fns.items():
-                number = numbers[name]
-                t0 = time.perf_counter()
-                for _ in range(number):
-                    fn()
-                block[name].append((time.perf_counter() - t0) / number)
-            rounds += 1
-            if time.perf_counter() - t_block >= BLOCK_S:
-                break
-        share = meter.stop()
-        shares.append(share or 0.0)
-        is_quiet = share is None or share < QUIET
-        quiet_blocks += is_quiet
-        if is_quiet:
-            quiet_shares.append(share or 0.0)
-        for name, samples in block.items():
-            (quiet if is_quiet else noisy)[name].extend(samples)
-    out = {}
-    for name in fns:
-        samples = quiet[name] or noisy[name]
-        out[name] = {"min": min(samples), "median": statistics.median(samples),
-                     "repeats": len(samples), "number": numbers[name],
-                     "quiet": bool(quiet[name]), "quiet_blocks": quiet_blocks,
-                     "blocks": len(shares),
-                     "others_cpu": statistics.mean(quiet_shares or shares)}
-    return out
-
-
-def fmt_time(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    return f"{seconds * 1e3:.2f} ms"
-
-
-def quiet_note(r: dict) -> str:
-    note = f"{r['quiet_blocks']}/{r['blocks']}"
-    if not r["quiet"]:
-        note += f" NONE QUIET (others {fmt_share(r['others_cpu'])})"
-    return note
-
-
-def fmt_share(x) -> str:
-    return "n/a" if x is None else f"{x * 100:.0f}%"
-
+BUDGET_IMPLS = 4
 
 # -- environment --------------------------------------------------------------------------------
 def machine_info() -> dict:
@@ -256,28 +142,72 @@ def blas_lines() -> list[str]:
 
 
 # -- workloads ----------------------------------------------------------------------------------
+def _budget(workload: str, fns: dict, args) -> float:
+    return BUDGET[workload] * args.budget * max(1, len(fns)) / BUDGET_IMPLS
+
+
+def _warmed(fns: dict) -> dict:
+    """``fns``, each called before timing (compiled ones until they trace and replay)."""
+    for fn in fns.values():
+        W.warm_up(fn)
+    return fns
+
+
+def _with_stats(res: dict, fns: dict) -> dict:
+    """``res`` with each compiled function's call counts after the timing (``stats``)."""
+    for name, fn in fns.items():
+        if W.is_compiled(fn):
+            res[name]["stats"] = dict(fn.stats)
+    return res
+
+
 def run_overhead(args) -> dict:
     impls = W.available_chain_impls()
+    eager = [i for i in impls if not i.endswith(W.COMPILED)]  # no compiled fwd-only chain
     variants = {
         "fwd+bwd": {i: W.make_chain(i) for i in impls},
-        "fwd only (graph recorded)": {i: W.make_chain(i, backward=False) for i in impls},
+        "fwd only (graph recorded)": {i: W.make_chain(i, backward=False) for i in eager},
         "fwd under no_grad": {i: W.make_chain(i, grad=False) for i in impls},
     }
-    budget = BUDGET["chain"] * args.budget
     out = {}
     for v, fns in variants.items():
-        res = time_round_robin(fns, budget if v == "fwd+bwd" else budget / 3, args.min_time,
-                               args.min_repeats)
+        budget = _budget("chain", fns, args)
+        res = time_round_robin(_warmed(fns), budget if v == "fwd+bwd" else budget / 3,
+                               args.min_time, args.min_repeats)
         for r in res.values():
             r["min"] /= W.CHAIN_OPS
             r["median"] /= W.CHAIN_OPS
-        out[v] = res
+        out[v] = _with_stats(res, fns)
     return out
 
 
 def run_mlp(size: str, args) -> dict:
+    """Every MLP implementation (``nn`` code, op by op, eager and compiled) in one
+    round-robin, so that all ratios come from the same run."""
     fns = {impl: W.make_mlp_step(impl, size)[0] for impl in W.available_mlp_impls()}
-    return time_round_robin(fns, BUDGET[size] * args.budget, args.min_time, args.min_repeats)
+    res = time_round_robin(_warmed(fns), _budget(size, fns, args), args.min_time,
+                           args.min_repeats)
+    return _with_stats(res, fns)
+
+
+def tracing_cost(impl: str, size: str, eager_median: float) -> tuple[str, float | None]:
+    """The first calls of a fresh ``impl`` (a compiled step) until one replays (at most
+    TRACE_CALLS), in eager steps of ``eager_median`` seconds: what compiling costs before it
+    pays. ``(line, eager steps or None when it never replayed)``."""
+    step = W.make_mlp_step(impl, size)[0]
+    calls = 0
+    t0 = time.perf_counter()
+    while calls < TRACE_CALLS:
+        step()
+        calls += 1
+        if step.stats["replays"] > 0:
+            break
+    spent = time.perf_counter() - t0
+    steps = spent / eager_median
+    replayed = step.stats["replays"] > 0
+    return (f"{impl} {size}: {fmt_time(spent)} for {calls} calls "
+            + ("until the first replay" if replayed else "(NO replay)")
+            + f" = {steps:.1f} eager steps; stats {step.stats}"), steps if replayed else None
 
 
 def tiny_phases() -> list[str]:
@@ -355,6 +285,97 @@ def profile(fn, calls: int, top: int = 22) -> str:
 
 
 # -- report -------------------------------------------------------------------------------------
+def _groups(impls: list[str]) -> list[tuple[str, list[str], str | None]]:
+    """The MLP tables: ``(title, columns, PyTorch eager column)``, the floor first in each."""
+    nn = [i for i in impls if not i.endswith(("-ops", "-ops" + W.COMPILED))]
+    ops = ["numpy-floor"] + [i for i in impls if i not in nn]
+    return [(title, cols, torch if torch in cols else None)
+            for title, cols, torch in (("`nn.functional` code", nn, "torch"),
+                                       ("op-by-op (notebook) code", ops, "torch-ops"))
+            if len(cols) > 1]
+
+
+def _ratio_cell(row: dict, impl: str, torch: str | None) -> str:
+    t = row[impl]["min"]
+    cell = f"{t / row['numpy-floor']['min']:.2f}x"
+    if torch is not None and impl != torch:
+        cell += f" ({t / row[torch]['min']:.2f}x)"
+    return cell
+
+
+def mlp_tables(mlp: dict, sizes: list[str]) -> list[str]:
+    out = []
+    p = out.append
+    for title, cols, torch in _groups(W.available_mlp_impls()):
+        others = cols[1:]
+        p(f"### MLP training step, {title} (time per step; ratio to the NumPy floor"
+          + (f", in brackets to {torch}, PyTorch eager)" if torch else ")"))
+        p("")
+        p("| size | " + " | ".join(cols) + " | " + " | ".join(f"{i} / floor" for i in others)
+          + " | target (eager, compiled) | quiet blocks |")
+        p("|---|" + "---:|" * (len(cols) + len(others)) + "---:|---:|")
+        for s in sizes:
+            row = mlp[s]
+            p(f"| {s} | " + " | ".join(fmt_time(row[i]["min"]) for i in cols) + " | "
+              + " | ".join(_ratio_cell(row, i, torch) for i in others)
+              + f" | <= {TARGET_RATIO[s]}x, <= {TARGET_COMPILED_RATIO[s]}x"
+              + f" | {quiet_note(row['numpy-floor'])} |")
+        p("")
+        p("Medians (same order): " + "; ".join(
+            f"{s}: " + ", ".join(fmt_time(mlp[s][i]["median"]) for i in cols) for s in sizes))
+        p("")
+    p("\"quiet blocks\": blocks of repeats (>= 0.25 s) in which other processes used < 10% of "
+      "the CPUs, of all blocks; only those are used. NONE QUIET: every block was shared, the "
+      "numbers are not comparable with a quiet machine (multi-threaded GEMMs stall). All the "
+      "columns of a size, both tables, were timed in one round-robin.")
+    return out
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def targets_table(overhead: dict, mlp: dict, sizes: list[str], traced: dict) -> list[str]:
+    out = ["| target | measured | met? |", "|---|---:|---|"]
+    chain = overhead["fwd+bwd"]
+    us = chain[TC_DEFAULT]["min"] * 1e6
+    if "torch" in chain:
+        torch_us = chain["torch"]["min"] * 1e6
+        out.append(f"| eager per-op overhead <= PyTorch eager's ({torch_us:.2f} µs) | "
+                   f"{us:.2f} µs | {_met(us <= torch_us)} |")
+    else:
+        out.append(f"| eager per-op overhead (PyTorch not importable) | {us:.2f} µs | - |")
+    if TC_COMPILED in chain:
+        us = chain[TC_COMPILED]["min"] * 1e6
+        out.append(f"| compiled chain <= {TARGET_COMPILED_US_PER_OP:g} µs per op | "
+                   f"{us:.2f} µs | {_met(us <= TARGET_COMPILED_US_PER_OP)} |")
+    for s in sizes:
+        row = mlp[s]
+        r = row[TC_DEFAULT]["min"] / row["numpy-floor"]["min"]
+        out.append(f"| {s} eager step <= {TARGET_RATIO[s]:g}x floor | {r:.2f}x | "
+                   f"{_met(r <= TARGET_RATIO[s])} |")
+        for impl in (TC_COMPILED, "tc-numba-ops" + W.COMPILED):
+            if impl in row:
+                r = row[impl]["min"] / row["numpy-floor"]["min"]
+                out.append(f"| {s} {impl} step <= {TARGET_COMPILED_RATIO[s]:g}x floor | "
+                           f"{r:.2f}x | {_met(r <= TARGET_COMPILED_RATIO[s])} |")
+    for impl, (_, steps) in traced.items():
+        out.append(f"| tracing {impl} tiny <= {TARGET_TRACE_STEPS} eager steps | "
+                   + ("no replay |" if steps is None else f"{steps:.1f} |")
+                   + f" {_met(steps is not None and steps <= TARGET_TRACE_STEPS)} |")
+    return out
+
+
+def stats_line(overhead: dict, mlp: dict) -> str:
+    """Each compiled function's calls during the timing: traced, replayed, run eagerly."""
+    cells = [f"chain {v} {impl} {r['stats']}" for v, res in overhead.items()
+             for impl, r in res.items() if "stats" in r]
+    cells += [f"{s} {impl} {r['stats']}" for s, res in mlp.items()
+              for impl, r in res.items() if "stats" in r]
+    return ("Compiled functions' calls while timed (a compiled column whose calls did not "
+            "replay timed eager work): " + "; ".join(cells) + ".")
+
+
 def main(args) -> int:
     sizes = [s for s in args.sizes.split(",") if s]
     idle_share = wait_idle(args.wait_idle) if args.wait_idle > 0 else None
@@ -367,6 +388,12 @@ def main(args) -> int:
 
     overhead = run_overhead(args)
     mlp = {s: run_mlp(s, args) for s in sizes}
+    traced = {}  # impl -> (line, eager steps or None)
+    if "tiny" in sizes:
+        for impl in (TC_COMPILED, "tc-numba-ops" + W.COMPILED):
+            eager = impl.removesuffix(W.COMPILED)
+            if impl in mlp["tiny"]:
+                traced[impl] = tracing_cost(impl, "tiny", mlp["tiny"][eager]["median"])
     others_total = total_meter.stop()
     elapsed = time.time() - started
 
@@ -374,7 +401,9 @@ def main(args) -> int:
     p = out.append
     p(f"Run: {date}, {elapsed:.0f} s; `--threads {W.NUM_THREADS}`. Each number is the minimum, "
       f"over round-robin repeats (>= {args.min_time * 1e3:g} ms each) taken in blocks during "
-      f"which other processes used < {QUIET:.0%} of the CPUs, of the time per call.")
+      f"which other processes used < {QUIET:.0%} of the CPUs, of the time per call. Compiled "
+      f"columns (`{W.COMPILED}`: the same step under `tc.compile`) were called "
+      f"{W.COMPILE_WARMUP} times before timing.")
     p(f"Other processes used {fmt_share(others_total)} of the CPUs during the run"
       + (f" ({fmt_share(idle_share)} just before it)" if idle_share is not None else "")
       + f"; load average at the end {os.getloadavg()[0]:.2f}.")
@@ -391,45 +420,25 @@ def main(args) -> int:
     p("| variant | " + " | ".join(impls) + " | quiet blocks |")
     p("|---|" + "---:|" * len(impls) + "---:|")
     for variant, row in overhead.items():
-        p(f"| {variant} | " + " | ".join(f"{row[i]['min'] * 1e6:.2f}" for i in impls)
+        p(f"| {variant} | " + " | ".join(f"{row[i]['min'] * 1e6:.2f}" if i in row else "-"
+                                          for i in impls)
           + f" | {quiet_note(next(iter(row.values())))} |")
     p("")
 
-    p("### MLP training step (time per step, and ratio to the NumPy floor)")
+    out.extend(mlp_tables(mlp, sizes))
     p("")
-    mlp_impls = W.available_mlp_impls()
-    others = [i for i in mlp_impls if i != "numpy-floor"]
-    p("| size | " + " | ".join(mlp_impls) + " | "
-      + " | ".join(f"{i} / floor" for i in others) + " | target | quiet blocks |")
-    p("|---|" + "---:|" * (len(mlp_impls) + len(others)) + "---:|---:|")
-    for s in sizes:
-        row = mlp[s]
-        floor = row["numpy-floor"]["min"]
-        p(f"| {s} | " + " | ".join(fmt_time(row[i]["min"]) for i in mlp_impls) + " | "
-          + " | ".join(f"{row[i]['min'] / floor:.2f}x" for i in others)
-          + f" | <= {TARGET_RATIO[s]}x | {quiet_note(row['numpy-floor'])} |")
+    p("Tracing cost (the first calls of a fresh compiled step until one replays, at most "
+      f"{TRACE_CALLS}, over the median eager step of the same code): "
+      + ("; ".join(line for line, _ in traced.values()) or "not measured (no tiny size)") + ".")
     p("")
-    p("\"quiet blocks\": blocks of repeats (>= 0.25 s) in which other processes used < 10% of "
-      "the CPUs, of all blocks; only those are used. NONE QUIET: every block was shared, the "
-      "numbers are not comparable with a quiet machine (multi-threaded GEMMs stall).")
-    p("")
-    p("Medians (same order): " + "; ".join(
-        f"{s}: " + ", ".join(fmt_time(mlp[s][i]["median"]) for i in mlp_impls) for s in sizes))
+    p(stats_line(overhead, mlp))
     p("")
 
     p(f"### Targets (tensorcore default backend, numba; `--threads {W.NUM_THREADS}`)")
     p("")
-    p("| target | measured | met? |")
-    p("|---|---:|---|")
-    us = overhead["fwd+bwd"][TC_DEFAULT]["min"] * 1e6
-    p(f"| per-op overhead <= {TARGET_US_PER_OP:g} µs | {us:.2f} µs | "
-      f"{'yes' if us <= TARGET_US_PER_OP else 'NO'} |")
-    for s in sizes:
-        r = mlp[s][TC_DEFAULT]["min"] / mlp[s]["numpy-floor"]["min"]
-        p(f"| {s} step <= {TARGET_RATIO[s]:g}x floor | {r:.2f}x | "
-          f"{'yes' if r <= TARGET_RATIO[s] else 'NO'} |")
+    out.extend(targets_table(overhead, mlp, sizes, traced))
     p("")
-    p("Agreement with the floor (max relative weight difference after 2 steps): "
+    p("Agreement with the floor (max relative weight difference after 3 steps): "
       + "; ".join(f"{s}: " + ", ".join(f"{k} {v:.0e}" for k, v in a.items())
                   for s, a in agreement.items()) + ".")
 

@@ -1,7 +1,9 @@
 """GPU benchmarks (pytest-benchmark; skipped without a usable GPU; not run in CI).
 
 * the three MLP training steps of ``workloads.py`` on ``cuda``, on each kernel path
-  (``numba``, ``cupy``, ``unfused``) and PyTorch CUDA eager where importable;
+  (``numba``, ``cupy``, ``unfused``), under ``tc.compile`` (``tc-auto+compiled``), and
+  PyTorch CUDA eager and captured whole as a CUDA graph (``torch-cuda+graph``) where
+  importable;
 * fused linear + ReLU forward + backward alone at 64^3 ... 8192^3 per path, plus one
   cuBLAS GEMM; ``extra_info["tflops"]`` is the achieved rate and ``pct_fp32_peak`` its share
   of the H100's 67 TFLOP/s; from 1024^3 up also with TF32 allowed (``pct_tf32_peak``: of
@@ -38,11 +40,10 @@ def _synced(fn):
 @pytest.mark.parametrize("size", list(W.MLP_SIZES))
 @pytest.mark.parametrize("impl", G.GPU_MLP_IMPLS)
 def test_gpu_mlp_step(benchmark, impl, size):
-    if impl == "torch-cuda" and G.torch_cuda() is None:
+    if impl.startswith("torch-cuda") and G.torch_cuda() is None:
         pytest.skip("PyTorch with CUDA is not importable here")
     step, _ = G.make_gpu_mlp_step(impl, size)
-    for _ in range(3):
-        step()
+    W.warm_up(step)  # a compiled step traces in its first calls
     batch, dims = W.MLP_SIZES[size]
     benchmark.group = f"gpu mlp step: {size} (batch {batch}, {'-'.join(map(str, dims))})"
     benchmark.extra_info.update(impl=impl, size=size)

@@ -5,6 +5,8 @@ The cycle ``h*0.9, h+0.1, tanh, h*y, sigmoid`` runs 40 times on ``x`` (requires 
 is the framework's per-op cost (dispatch, graph recording, the backward walk).
 ``extra_info["us_per_op"]`` is the best round divided by 200. ``numpy-floor`` makes the same
 ufunc calls on raw arrays with a hand-written backward: the cost that is not overhead.
+``-compiled``: the same callable under ``tc.compile`` (forward+backward and no_grad only),
+warmed up until it replays.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ import workloads as W
 
 def _bench_chain(benchmark, impl, **kw):
     run = W.make_chain(impl, **kw)
-    for _ in range(5):  # warm up (caches, lazily imported modules)
-        run()
+    W.warm_up(run, 5)  # caches, lazily imported modules; tc.compile traces
     benchmark.extra_info.update(impl=impl, ops=W.CHAIN_OPS, numel=W.CHAIN_LEN,
                                 cycle=", ".join(W.CHAIN_CYCLE))
     benchmark(run)
@@ -28,7 +29,8 @@ def _bench_chain(benchmark, impl, **kw):
 
 
 @pytest.mark.benchmark(group="overhead: 200-op chain, forward+backward")
-@pytest.mark.parametrize("impl", ["numpy-floor", "tc-numba", "tc-numpy"])
+@pytest.mark.parametrize("impl", ["numpy-floor", "tc-numba", "tc-numpy", "tc-numba-compiled",
+                                  "tc-numpy-compiled"])
 def test_chain_fwd_bwd(benchmark, impl):
     _bench_chain(benchmark, impl)
 
@@ -47,7 +49,7 @@ def test_chain_fwd_only(benchmark, impl, request):
 
 
 @pytest.mark.benchmark(group="overhead: 200-op chain, forward under no_grad")
-@pytest.mark.parametrize("impl", ["tc-numba", "torch"])
+@pytest.mark.parametrize("impl", ["tc-numba", "tc-numba-compiled", "torch"])
 def test_chain_no_grad(benchmark, impl, request):
     if impl == "torch":
         request.getfixturevalue("torch_or_skip")

@@ -1,14 +1,21 @@
 """The benchmark workloads, shared by the pytest-benchmark suites and ``report.py``.
 
-Two workloads, each with one builder per implementation:
+Three workloads, each with one builder per implementation:
 
 * the per-op overhead chain: forward + backward of a 200-op elementwise chain on a
   16-element float32 tensor that requires grad (``make_chain``);
 * one MLP training step: float32, ReLU hidden layers, softmax cross-entropy on int64 labels,
-  plain SGD with lr 0.01 (``make_mlp_step``), at the sizes in ``MLP_SIZES``.
+  plain SGD with lr 0.01 (``make_mlp_step``), at the sizes in ``MLP_SIZES``, written with
+  ``nn.functional`` (``F.linear_act``, ``F.cross_entropy``, ``p.sub_``);
+* the same step written op by op, as course notebooks write it (``<impl>-ops``): ``h @ W +
+  b``, ``.relu()``, ``.log_softmax(dim=1)``, ``-logp[idx, y].mean()``, and SGD by hand,
+  ``p -= LR * p.grad`` under no_grad (``ops_workload.py``).
+
+``<impl>-compiled`` is the same step function as ``<impl>`` wrapped with ``tc.compile``; it
+must be called ``COMPILE_WARMUP`` times before timing (the first calls trace), as a JIT is.
 
 Every implementation starts from the same NumPy-generated weights and data (``mlp_init``),
-so they do the same work; ``check_mlp_agreement`` verifies that two steps of each give the
+so they do the same work; ``check_mlp_agreement`` verifies that a few steps of each give the
 same updated weights as the hand-written NumPy floor.
 
 Import this module only after ``conftest.py`` / ``report.py`` have set OMP_NUM_THREADS and
@@ -37,8 +44,12 @@ MLP_SIZES = {
     "large": (1024, (784, 2048, 2048, 10)),
 }
 
-MLP_IMPLS = ("numpy-floor", "tc-numba", "tc-numpy", "torch")
-CHAIN_IMPLS = ("numpy-floor", "tc-numba", "tc-numpy", "torch")
+COMPILED = "-compiled"  # an implementation's name + this: its step under tc.compile
+COMPILE_WARMUP = 5  # calls of a compiled function before it is timed (tracing, then replays)
+MLP_IMPLS = ("numpy-floor", "tc-numba", "tc-numpy", "torch", "tc-numba-compiled",
+             "tc-numpy-compiled", "tc-numba-ops", "tc-numba-ops-compiled", "torch-ops")
+CHAIN_IMPLS = ("numpy-floor", "tc-numba", "tc-numpy", "torch", "tc-numba-compiled",
+               "tc-numpy-compiled")
 
 
 # -- PyTorch (optional, for comparison only) ------------------------------------------------
@@ -76,18 +87,26 @@ def _chain_inputs(seed: int = 0):
     return x, y
 
 
-def make_chain(impl: str, backward: bool = True, grad: bool = True):
+def make_chain(impl: str, backward: bool = True, grad: bool = True,
+               return_grad: bool = False):
     """A zero-argument callable running the 200-op chain (and its backward).
 
     The cycle ``h*0.9, h+0.1, tanh, h*y, sigmoid`` is repeated 40 times; ``x`` requires
     grad, ``y`` is a constant tensor. With ``backward`` the chain ends in
-    ``h.sum().backward()`` and ``x.grad`` is reset to None. ``grad=False`` runs the forward
-    under no_grad (the pure dispatch cost, no graph).
+    ``h.sum().backward()`` and ``x.grad`` is reset to None (``return_grad``: the call
+    returns that gradient instead of ``h``). ``grad=False`` runs the forward under no_grad
+    (the pure dispatch cost, no graph). ``<impl>-compiled``: that callable under
+    ``tc.compile`` (forward+backward or no_grad only: a compiled forward that leaves a graph
+    for the caller to walk is no step).
     """
+    if impl.endswith(COMPILED):
+        if grad and not backward:
+            raise ValueError(f"{impl}: a compiled chain runs forward+backward or under no_grad")
+        return tc.compile(make_chain(impl.removesuffix(COMPILED), backward, grad, return_grad))
     xn, yn = _chain_inputs()
     cycles = CHAIN_OPS // len(CHAIN_CYCLE)
     if impl == "numpy-floor":
-        return _numpy_chain(xn, yn, cycles, backward, grad)
+        return _numpy_chain(xn, yn, cycles, backward, grad, return_grad)
     if impl.startswith("tc-"):
         with tc.backends.use_backend(impl[3:]):
             x = tc.tensor(xn, dtype=tc.float32, requires_grad=grad)
@@ -117,6 +136,12 @@ def make_chain(impl: str, backward: bool = True, grad: bool = True):
         def run():
             with no_grad():
                 return forward()
+    elif backward and return_grad:
+        def run():
+            forward().sum().backward()
+            g = x.grad
+            x.grad = None
+            return g
     elif backward:
         def run():
             h = forward()
@@ -129,7 +154,7 @@ def make_chain(impl: str, backward: bool = True, grad: bool = True):
     return run
 
 
-def _numpy_chain(x, y, cycles, backward, grad):
+def _numpy_chain(x, y, cycles, backward, grad, return_grad=False):
     """The per-op floor: the same ufunc calls on raw arrays, backward written by hand
     (sigmoid as ``1 / (1 + exp(-h))``, its gradient ``g * s * (1 - s)``)."""
     scale, shift = np.float32(0.9), np.float32(0.1)
@@ -159,6 +184,8 @@ def _numpy_chain(x, y, cycles, backward, grad):
                 g = g * (1 - t * t)
                 g = g * scale
             run.x.grad = g
+            if return_grad:
+                return g
         return h
 
     class _Leaf:
@@ -204,10 +231,16 @@ def mlp_init(size: str, seed: int = 0):
 
 
 def make_mlp_step(impl: str, size: str):
-    """``(step, get_params)``: one training step, and the current weights as NumPy arrays."""
+    """``(step, get_params)``: one training step, and the current weights as NumPy arrays
+    (as ``mlp_init`` lays them out, whatever the implementation stores)."""
+    if impl.endswith(COMPILED):
+        step, get_params = make_mlp_step(impl.removesuffix(COMPILED), size)
+        return tc.compile(step), get_params
     x, labels, params = mlp_init(size)
     if impl == "numpy-floor":
         return _numpy_step(x, labels, params)
+    if impl.endswith("-ops"):
+        return _ops_step(impl.removesuffix("-ops"), x, labels, params)
     if impl.startswith("tc-"):
         return _tc_step(impl[3:], x, labels, params)
     if impl == "torch":
@@ -317,28 +350,92 @@ def _sgd_step(xt, yt, ps, hidden_layer, linear, cross_entropy, no_grad):
     def get_params():
         return [p.detach().cpu().numpy().copy() for p in flat]
 
+    step.inputs = (xt, yt)  # the static inputs of a captured step (gpu_report's torch+graph)
     return step, get_params
 
 
+def _ops_step(impl, x, labels, params):
+    """The step op by op, as a course notebook writes it, in tensorcore (``tc-<backend>``) or
+    PyTorch (``torch``): the weights stored as (in, out) so that a layer is ``h @ W + b``,
+    the loss as ``-log_softmax(logits)[idx, y].mean()`` and SGD as ``p -= LR * p.grad``."""
+    if impl.startswith("tc-"):
+        with tc.backends.use_backend(impl[3:]):
+            xt, yt, idx = tc.tensor(x), tc.tensor(labels), tc.arange(len(labels))
+            ps = [(tc.tensor(w.T.copy(), requires_grad=True), tc.tensor(b, requires_grad=True))
+                  for w, b in params]
+        no_grad = tc.no_grad
+    elif impl == "torch":
+        torch = get_torch()
+        if torch is None:
+            raise RuntimeError("torch is not importable")
+        xt, yt = torch.from_numpy(x.copy()), torch.from_numpy(labels.copy())
+        idx = torch.arange(len(labels))
+        ps = [(torch.tensor(w.T.copy(), requires_grad=True), torch.tensor(b, requires_grad=True))
+              for w, b in params]
+        no_grad = torch.no_grad
+    else:
+        raise ValueError(f"unknown op-by-op implementation {impl!r}")
+    flat = [p for wb in ps for p in wb]
+    hidden, (w_out, b_out) = ps[:-1], ps[-1]
+
+    def step():
+        h = xt
+        for w, b in hidden:
+            h = (h @ w + b).relu()
+        logp = (h @ w_out + b_out).log_softmax(dim=1)
+        loss = -logp[idx, yt].mean()
+        loss.backward()
+        with no_grad():
+            for p in flat:
+                p -= LR * p.grad
+                p.grad = None
+        return loss
+
+    def get_params():  # W back to (out, in), as mlp_init and the other steps have it
+        return [p.detach().cpu().numpy().T.copy() for p in flat]
+
+    return step, get_params
+
+
+def _available(impls) -> list[str]:
+    """``impls`` less PyTorch's when it cannot be imported."""
+    if get_torch() is not None:
+        return list(impls)
+    return [i for i in impls if not i.startswith("torch")]
+
+
 def available_mlp_impls() -> list[str]:
-    return [i for i in MLP_IMPLS if i != "torch" or get_torch() is not None]
+    return _available(MLP_IMPLS)
 
 
 def available_chain_impls() -> list[str]:
-    return [i for i in CHAIN_IMPLS if i != "torch" or get_torch() is not None]
+    return _available(CHAIN_IMPLS)
 
 
-def check_mlp_agreement(size: str, steps: int = 2, rtol: float = 2e-3,
-                        atol: float = 1e-5) -> dict[str, float]:
-    """Run ``steps`` steps of every implementation from the same start; compare the weights
-    with the NumPy floor's. Returns the max relative difference per implementation and raises
-    AssertionError when one disagrees (so a benchmark never times different work)."""
+def is_compiled(step) -> bool:
+    """Whether ``step`` is a ``tc.compile``d function (it has ``stats``)."""
+    return isinstance(step, tc.compiler.CompiledFunction)
+
+
+def warm_up(step, calls: int = 3) -> None:
+    """Call ``step`` before it is timed: ``calls`` times, ``COMPILE_WARMUP`` when compiled
+    (Numba compiles lazily, BLAS allocates its buffers, tc.compile traces)."""
+    for _ in range(max(calls, COMPILE_WARMUP) if is_compiled(step) else calls):
+        step()
+
+
+def check_mlp_agreement(size: str, steps: int = 3, rtol: float = 2e-3, atol: float = 1e-5,
+                        impls: list[str] | None = None) -> dict[str, float]:
+    """Run ``steps`` steps of every implementation (``impls``, default all) from the same
+    start; compare the weights with the NumPy floor's. Returns the max relative difference
+    per implementation and raises AssertionError when one disagrees (so a benchmark never
+    times different work)."""
     ref_step, ref_params = make_mlp_step("numpy-floor", size)
     for _ in range(steps):
         ref_step()
     ref = ref_params()
     out = {}
-    for impl in available_mlp_impls():
+    for impl in available_mlp_impls() if impls is None else impls:
         if impl == "numpy-floor":
             continue
         step, get_params = make_mlp_step(impl, size)
@@ -354,16 +451,14 @@ def check_mlp_agreement(size: str, steps: int = 2, rtol: float = 2e-3,
 
 
 def check_chain_agreement(rtol: float = 1e-4) -> None:
-    """The chain's gradient in every implementation matches the float64 reference."""
+    """The chain's gradient in every implementation matches the float64 reference, at each
+    of ``COMPILE_WARMUP`` calls (the eager ones reset ``x.grad`` between them; the compiled
+    ones trace, then replay)."""
     ref = chain_reference_grad()
     for impl in available_chain_impls():
-        if impl == "numpy-floor":
-            run = make_chain(impl)
-            run()
-        else:
-            run = make_chain(impl, backward=False)
-            run().sum().backward()
-        g = run.x.grad
-        g = g.detach().numpy() if hasattr(g, "detach") else np.asarray(g)
-        np.testing.assert_allclose(g, ref, rtol=rtol, atol=1e-7,
-                                   err_msg=f"{impl}: chain gradient is wrong")
+        run = make_chain(impl, return_grad=True)
+        for call in range(COMPILE_WARMUP):
+            g = run()
+            g = g.detach().numpy() if hasattr(g, "detach") else np.asarray(g)
+            np.testing.assert_allclose(g, ref, rtol=rtol, atol=1e-7,
+                                       err_msg=f"{impl}: chain gradient is wrong at call {call}")

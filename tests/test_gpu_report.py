@@ -6,6 +6,7 @@ layout, not speed."""
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
 import re
@@ -122,6 +123,12 @@ def test_every_table_and_summary_line_is_built(report, capsys):
         in text
     assert "- eager, fastest tc step against torch-cuda (the target: 2x at small): " \
         "torch-cuda was not timed" in text  # no PyTorch here
+    assert "tc-auto+compiled" in impls and not any(i.startswith("torch") for i in impls)
+    assert "- compiled against torch-cuda+graph, PyTorch's whole step in a CUDA graph (the " \
+        "target: >= 1.00x at small): torch-cuda+graph was not timed" in text
+    # the compiled column's calls while timed: the warm-up's, then the timer stub's one call
+    calls = re.search(r"tc-auto\+compiled tiny (\{[^}]*\})", text).group(1)
+    assert sum(ast.literal_eval(calls).values()) == report.W.COMPILE_WARMUP + report.LAYER_PASSES
 
     (layer,) = _table_rows(text, "### Fused linear + ReLU")
     assert layer[0] == "64" and all(re.match(r"\d+\.\d{3}( \(|$)", c) for c in layer[1:])
@@ -186,3 +193,66 @@ def test_sections_run_only_what_they_name(report, capsys):
     with pytest.raises(SystemExit):
         report.main(["--sections", "mlp,speed"])
     assert "unknown sections ['speed']" in capsys.readouterr().err
+
+
+class _FakeTensor:
+    """What the torch capture uses of a tensor: ``clone`` and ``copy_``."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def clone(self):
+        return _FakeTensor(self.value)
+
+    def copy_(self, other):
+        self.value = other.value
+
+
+def _fake_torch(events: list):
+    """``torch.cuda`` as far as a whole-step capture uses it, logging each call in
+    ``events``; a graph's replay logs ``replay``."""
+    import contextlib
+
+    class Stream:
+        def __init__(self, name="side"):
+            self.name = name
+
+        def wait_stream(self, other):
+            events.append(f"{self.name} waits for {other.name}")
+
+    @contextlib.contextmanager
+    def on(kind, what):
+        events.append(f"enter {kind}")
+        yield what
+        events.append(f"exit {kind}")
+
+    class CUDAGraph:
+        def replay(self):
+            events.append("replay")
+
+    cuda = types.SimpleNamespace(Stream=Stream, current_stream=lambda: Stream("current"),
+                                 stream=lambda s: on("stream " + s.name, s),
+                                 CUDAGraph=CUDAGraph, graph=lambda g: on("graph", g))
+    return types.SimpleNamespace(cuda=cuda)
+
+
+def test_torch_whole_step_capture_warms_up_aside_captures_once_and_copies_each_batch(
+        monkeypatch):
+    monkeypatch.syspath_prepend(BENCHMARKS)
+    import torch_graph
+
+    events, x, y = [], _FakeTensor("x0"), _FakeTensor("y0")
+
+    def step():  # reads the static inputs, as the real step does
+        events.append(f"step on {x.value}, {y.value}")
+        return f"loss {len(events)}"
+
+    replay = torch_graph.capture_step(_fake_torch(events), step, (x, y), warmup=2)
+    assert events == ["side waits for current", "enter stream side", "step on x0, y0",
+                      "step on x0, y0", "exit stream side", "current waits for side",
+                      "enter graph", "step on x0, y0", "exit graph"]
+    captured_loss = "loss 8"
+    events.clear()
+    x.value, y.value = "stale", "stale"  # what a replay must overwrite with the batch
+    assert replay() == captured_loss and replay() == captured_loss
+    assert events == ["replay", "replay"] and (x.value, y.value) == ("x0", "y0")
