@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .. import compiler
 from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
@@ -58,17 +59,29 @@ class Adagrad(Optimizer):
         if not state:
             state["step"] = step_state()
             state["sum"] = zeros_state(p, group["initial_accumulator_value"])
+            self._state_generation += 1
+
+    def _group_key(self, group: dict) -> tuple:
+        return group["weight_decay"] != 0, group["maximize"]
 
     def _update(self, p: Tensor, group: dict, state: dict) -> None:
         self._init_state(p, group)
-        t = advance_step(state)
-        g = effective_grad(p, group["maximize"], group["weight_decay"])
+        decay, eps, neg_clr = compiler.live(_adagrad_numbers, group, state)
+        g = effective_grad(p, group["maximize"], decay if group["weight_decay"] != 0 else None)
         xp = p._backend.xp
-        clr = group["lr"] / (1 + (t - 1) * group["lr_decay"])
         state_sum = state["sum"]._data
         std = g * g  # the one temporary: g**2, then the denominator
         state_sum += std
         xp.sqrt(state_sum, out=std)
-        std += group["eps"]
+        std += eps
         xp.divide(g, std, out=std)
-        p._backend.axpy_(p._data, -clr, std)
+        p._backend.axpy_(p._data, neg_clr, std)
+
+
+def _adagrad_numbers(group: dict, state: dict) -> tuple:
+    """Advance ``state['step']`` to ``t`` and return the numbers an Adagrad update's array
+    calls take (live under ``compile``): the weight decay, ``eps`` and ``-lr / (1 + (t - 1) *
+    lr_decay)``."""
+    t = advance_step(state)
+    return (group["weight_decay"], group["eps"],
+            -(group["lr"] / (1 + (t - 1) * group["lr_decay"])))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from .. import compiler
 from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
@@ -55,6 +56,10 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
+    def _group_key(self, group: dict) -> tuple:
+        return (group["amsgrad"], group["decoupled_weight_decay"], group["weight_decay"] != 0,
+                group["maximize"])
+
     def _update(self, p: Tensor, group: dict, state: dict) -> None:
         if not state:
             state["step"] = step_state()
@@ -62,29 +67,43 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = zeros_state(p)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = zeros_state(p)
-        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
-        t = advance_step(state)
+            self._state_generation += 1
+        (shrink, decay, beta1, one_minus_beta1, beta2, one_minus_beta2, bias_root, eps,
+         neg_step) = compiler.live(_adam_numbers, group, state)
         x = p._data
         if group["decoupled_weight_decay"]:
-            x *= 1 - lr * weight_decay
-            weight_decay = 0
-        g = effective_grad(p, group["maximize"], weight_decay)
+            x *= shrink
+            decay = None
+        elif group["weight_decay"] == 0:
+            decay = None
+        g = effective_grad(p, group["maximize"], decay)
         xp, backend = p._backend.xp, p._backend
         m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
         m *= beta1
-        backend.axpy_(m, 1 - beta1, g)
+        backend.axpy_(m, one_minus_beta1, g)
         work = g * g  # the one temporary: g**2, then the denominator
         v *= beta2
-        backend.axpy_(v, 1 - beta2, work)
+        backend.axpy_(v, one_minus_beta2, work)
         if group["amsgrad"]:
             v_max = state["max_exp_avg_sq"]._data
             xp.maximum(v_max, v, out=v_max)
             v = v_max
         denom = xp.sqrt(v, out=work)
-        denom /= math.sqrt(1 - beta2 ** t)
-        denom += group["eps"]
+        denom /= bias_root
+        denom += eps
         xp.divide(m, denom, out=denom)
-        backend.axpy_(x, -lr / (1 - beta1 ** t), denom)
+        backend.axpy_(x, neg_step, denom)
+
+
+def _adam_numbers(group: dict, state: dict) -> tuple:
+    """Advance ``state['step']`` to ``t`` and return the numbers an Adam update's array calls
+    take (live under ``compile``): AdamW's shrink factor ``1 - lr * weight_decay``, the
+    weight decay, ``b1``, ``1 - b1``, ``b2``, ``1 - b2``, ``sqrt(1 - b2**t)``, ``eps`` and
+    the step ``-lr / (1 - b1**t)``."""
+    t = advance_step(state)
+    lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
+    return (1 - lr * weight_decay, weight_decay, beta1, 1 - beta1, beta2, 1 - beta2,
+            math.sqrt(1 - beta2 ** t), group["eps"], -lr / (1 - beta1 ** t))
 
 
 class AdamW(Adam):

@@ -6,6 +6,11 @@ recursive forms (each lr from the group's current one), so they compose with oth
 to the lrs as PyTorch's do; ``ReduceLROnPlateau`` lowers the lrs when a metric stops
 improving.
 
+A scheduler's ``step`` changes Python state (its epoch, the groups' lrs) that a replay of a
+compiled function would not change again: a function that steps a scheduler runs eagerly under
+``tensorcore.compile`` (``compiler.eager_only``). Step schedulers outside the compiled step, as
+usual once per epoch; the optimizer's updates read the new lrs at every replay.
+
 >>> import tensorcore as tc
 >>> from tensorcore.optim.lr_scheduler import StepLR
 >>> opt = tc.optim.SGD([tc.zeros(1, requires_grad=True)], lr=1.0)
@@ -28,6 +33,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from .. import compiler
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
@@ -40,6 +46,9 @@ _EPOCH_DEPRECATION = ("The epoch parameter in `scheduler.step()` was not necessa
 _ORDER_WARNING = ("Detected call of `lr_scheduler.step()` before `optimizer.step()`. Call them "
                   "in the opposite order: `optimizer.step()` before `lr_scheduler.step()`, or "
                   "the first value of the learning rate schedule is skipped.")
+
+_EAGER_REASON = ("a learning-rate scheduler changes Python state (its epoch, the lrs) that a "
+                 "replay would not change again; step it outside the compiled function")
 
 
 def _check_optimizer(optimizer) -> None:
@@ -83,6 +92,7 @@ class LRScheduler:
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch and set the lrs (``epoch`` is deprecated, as in PyTorch: it jumps
         to that epoch, with the closed form where the scheduler has one)."""
+        compiler.eager_only(_EAGER_REASON)
         if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
             warnings.warn(_ORDER_WARNING, UserWarning, stacklevel=2)
         self._step_count += 1
@@ -104,6 +114,7 @@ class LRScheduler:
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore what ``state_dict()`` returned."""
+        compiler.eager_only(_EAGER_REASON)
         self.__dict__.update(state_dict)
 
 
@@ -251,6 +262,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics, epoch: int | None = None) -> None:  # type: ignore[override]
         """Record one epoch's metric (a number or a one-element tensor)."""
+        compiler.eager_only(_EAGER_REASON)
         current = float(metrics)
         if epoch is None:
             epoch = self.last_epoch + 1

@@ -5,6 +5,14 @@ defaults filled in) and ``state`` (a dict per parameter: step counts and buffers
 tensors). ``step()`` updates every parameter that has a ``.grad``, in place and without
 recording a graph; subclasses give the update of one parameter (``_update``).
 
+Under ``tensorcore.compile`` (see ``tensorcore.compiler``) an update keeps its per-step numbers
+live: each ``_update`` computes every Python number its array calls take (the learning rate,
+``1 - beta``, a bias correction...) in one function called through ``compiler.live`` and hands
+the results to the array calls untouched, so a replay recomputes them from the param groups and
+the state. ``step`` first calls ``compiler.guard`` with a key of what decides which array calls
+run (``_structure_key``), and changes to the groups or the state (``add_param_group``,
+``load_state_dict``) run eagerly (``compiler.eager_only``).
+
 >>> import tensorcore as tc
 >>> from tensorcore.optim import SGD
 >>> w = tc.tensor([1.0, 2.0], requires_grad=True)
@@ -24,6 +32,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .. import compiler
 from .._dtype import get_default_dtype
 from ..autograd.grad_mode import enable_grad
 from ..backends import get_backend
@@ -40,6 +49,9 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
+
+# the values the default guard key takes from a param group (hashable and cheap to compare)
+_KEY_SCALARS = (bool, int, float, str, type(None))
 
 
 def check_nonnegative(label: str, value: float) -> None:
@@ -77,15 +89,17 @@ def advance_step(state: dict) -> float:
     return float(step)
 
 
-def effective_grad(p: Tensor, maximize: bool, weight_decay: float):
+def effective_grad(p: Tensor, maximize: bool, decay):
     """The array an update uses: ``p.grad`` negated under ``maximize``, plus the L2 term
-    ``weight_decay * p`` (a new array when either applies; else ``p.grad``'s own, which
-    the update must then not write)."""
+    ``decay * p`` unless ``decay`` is None (a new array when either applies; else
+    ``p.grad``'s own, which the update must then not write). ``decay`` is the weight decay as
+    the update's live function returned it; the caller passes None when the group has none
+    (a structure choice, in the group's guard key)."""
     g = p.grad._data
     if maximize:
         g = -g
-    if weight_decay != 0:
-        g = g + weight_decay * p._data
+    if decay is not None:
+        g = g + decay * p._data
     return g
 
 
@@ -99,6 +113,9 @@ class Optimizer:
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]):
         self.defaults = defaults
         self.state: defaultdict[Tensor, dict] = defaultdict(dict)
+        # counts the creations and replacements of state and groups: which state buffers exist
+        # decides an update's array calls, so the number is part of the guard key
+        self._state_generation = 0
         self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
@@ -121,6 +138,7 @@ class Optimizer:
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters (a dict with ``"params"``; missing hyperparameters take
         the optimizer's defaults)."""
+        compiler.eager_only("Optimizer.add_param_group changes the optimizer's parameters")
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
         params = param_group["params"]
@@ -150,6 +168,7 @@ class Optimizer:
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
+        self._state_generation += 1
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients: to None (the default), or to zeros in place."""
@@ -169,6 +188,8 @@ class Optimizer:
     def step(self, closure: Callable[[], Any] | None = None):
         """One update of every parameter that has a gradient; returns ``closure()``'s value
         (the closure re-evaluates the model and returns the loss) or None."""
+        if compiler.is_compiling():  # outside a trace the key would go unused: skip its cost
+            compiler.guard(Optimizer._structure_key, self)
         loss = None
         self._opt_called = True  # for the schedulers' check of the call order
         if closure is not None:
@@ -189,6 +210,22 @@ class Optimizer:
         """Update ``p._data`` in place from ``p.grad`` with ``group``'s hyperparameters."""
         raise NotImplementedError(f"{type(self).__name__} does not implement _update")
 
+    # -- tracing -----------------------------------------------------------------------------
+    def _structure_key(self) -> tuple:
+        """What decides which array calls ``step`` makes: the state's generation and size
+        (which buffers exist; ``len`` also sees ``state`` cleared or replaced from outside)
+        and each group's ``_group_key``. ``compile`` traces again when it changes."""
+        return (self._state_generation, len(self.state),
+                tuple([self._group_key(group) for group in self.param_groups]))
+
+    def _group_key(self, group: dict[str, Any]) -> tuple:
+        """The hyperparameters of ``group`` that choose branches of ``_update``. This default,
+        for subclasses that do not say, takes every hashable scalar one: an ``_update`` that
+        does not pass its numbers through ``compiler.live`` then traces again whenever one
+        changes instead of replaying a frozen value. The built-in optimizers override it."""
+        return tuple([(name, value) for name, value in group.items()
+                      if isinstance(value, _KEY_SCALARS)])
+
     # -- checkpoints ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}``: the
@@ -208,6 +245,7 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load what ``state_dict()`` returned (copied; tensors moved to each parameter's
         device and floating dtype); the groups and their sizes must match."""
+        compiler.eager_only("Optimizer.load_state_dict replaces the optimizer's state")
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
             raise ValueError("optimizer state_dict must be a dict with keys 'state' and "
                              "'param_groups'")
@@ -236,6 +274,7 @@ class Optimizer:
         self.param_groups = [dict(copy.deepcopy({k: v for k, v in saved.items() if k != "params"}),
                                   params=group["params"])
                              for group, saved in zip(self.param_groups, saved_groups)]
+        self._state_generation += 1
 
 
 def _state_value_for(p: Tensor, name: str, value):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .. import compiler
 from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
@@ -50,6 +51,10 @@ class RMSprop(Optimizer):
                         momentum=momentum, centered=centered, maximize=maximize)
         super().__init__(params, defaults)
 
+    def _group_key(self, group: dict) -> tuple:
+        return (group["momentum"] > 0, group["centered"], group["weight_decay"] != 0,
+                group["maximize"])
+
     def _update(self, p: Tensor, group: dict, state: dict) -> None:
         if not state:
             state["step"] = step_state()
@@ -58,28 +63,39 @@ class RMSprop(Optimizer):
                 state["momentum_buffer"] = zeros_state(p)
             if group["centered"]:
                 state["grad_avg"] = zeros_state(p)
-        advance_step(state)
-        alpha, momentum = group["alpha"], group["momentum"]
-        g = effective_grad(p, group["maximize"], group["weight_decay"])
+            self._state_generation += 1
+        decay, alpha, one_minus_alpha, eps, momentum, neg_lr = compiler.live(
+            _rmsprop_numbers, group, state)
+        g = effective_grad(p, group["maximize"], decay if group["weight_decay"] != 0 else None)
         xp, backend = p._backend.xp, p._backend
         avg = g * g  # the one temporary: g**2, then the denominator
         square_avg = state["square_avg"]._data
         square_avg *= alpha
-        backend.axpy_(square_avg, 1 - alpha, avg)
+        backend.axpy_(square_avg, one_minus_alpha, avg)
         if group["centered"]:  # sqrt(square_avg - grad_avg**2)
             grad_avg = state["grad_avg"]._data
             grad_avg *= alpha
-            backend.axpy_(grad_avg, 1 - alpha, g)
+            backend.axpy_(grad_avg, one_minus_alpha, g)
             xp.multiply(grad_avg, grad_avg, out=avg)
             xp.subtract(square_avg, avg, out=avg)
             xp.sqrt(avg, out=avg)
         else:
             xp.sqrt(square_avg, out=avg)
-        avg += group["eps"]
+        avg += eps
         xp.divide(g, avg, out=avg)
-        if momentum > 0:
+        if group["momentum"] > 0:
             buf = state["momentum_buffer"]._data
             buf *= momentum
             buf += avg
             avg = buf
-        backend.axpy_(p._data, -group["lr"], avg)
+        backend.axpy_(p._data, neg_lr, avg)
+
+
+def _rmsprop_numbers(group: dict, state: dict) -> tuple:
+    """Advance ``state['step']`` and return the numbers an RMSprop update's array calls take
+    (live under ``compile``): the weight decay, ``alpha``, ``1 - alpha``, ``eps``, the
+    momentum and ``-lr``."""
+    advance_step(state)
+    alpha = group["alpha"]
+    return (group["weight_decay"], alpha, 1 - alpha, group["eps"], group["momentum"],
+            -group["lr"])

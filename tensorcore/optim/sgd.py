@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .. import compiler
 from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
@@ -48,20 +49,31 @@ class SGD(Optimizer):
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
 
+    def _group_key(self, group: dict) -> tuple:
+        return (group["momentum"] != 0, group["nesterov"], group["weight_decay"] != 0,
+                group["maximize"])
+
     def _update(self, p: Tensor, group: dict, state: dict) -> None:
-        g = effective_grad(p, group["maximize"], group["weight_decay"])
-        momentum = group["momentum"]
+        decay, momentum, keep, neg_lr = compiler.live(_sgd_numbers, group)
+        g = effective_grad(p, group["maximize"], decay if group["weight_decay"] != 0 else None)
         backend = p._backend
-        if momentum != 0:
+        if group["momentum"] != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = Tensor._make(g.copy(), backend)
+                self._state_generation += 1
             else:
                 b = buf._data
                 b *= momentum
-                backend.axpy_(b, 1 - group["dampening"], g)
+                backend.axpy_(b, keep, g)
             if group["nesterov"]:
                 g = g + momentum * buf._data
             else:
                 g = buf._data
-        backend.axpy_(p._data, -group["lr"], g)
+        backend.axpy_(p._data, neg_lr, g)
+
+
+def _sgd_numbers(group: dict) -> tuple:
+    """The numbers an SGD update's array calls take (live under ``compile``): the weight
+    decay, the momentum, the weight ``1 - dampening`` of the gradient in the buffer, ``-lr``."""
+    return group["weight_decay"], group["momentum"], 1 - group["dampening"], -group["lr"]
