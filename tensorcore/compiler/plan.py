@@ -73,10 +73,19 @@ def _origin_key(origin, keep):
     return (kind, _key(origin[1], keep))
 
 
+def _args_key(kind, args, keep):
+    """A live call's arguments are the objects it reads at each replay (a param group, a
+    state dict): their identity counts, not their contents of the moment."""
+    if kind == "live":
+        keep.append(args)
+        return tuple(id(a) for a in args)
+    return _key(args, keep)
+
+
 def fingerprint(rec, outputs) -> tuple:
     keep = rec.keep
-    return (tuple((c[0], _fn_key(c[0], c[1], keep), _key(c[2], keep), _key(c[3], keep),
-                   _key(c[4], keep)) for c in rec.calls),
+    return (tuple((c[0], _fn_key(c[0], c[1], keep), _args_key(c[0], c[2], keep),
+                   _key(c[3], keep), _key(c[4], keep)) for c in rec.calls),
             tuple(_origin_key(s["origin"], keep) for s in rec.slots),
             tuple((g[0], _fn_key("guard", g[1], keep) if g[0] == "fn" else id(g[1]),
                    _key(g[2:], keep)) for g in rec.guards),

@@ -56,9 +56,9 @@ class Live(float):
     Python arithmetic, comparisons and ``float()`` on it would freeze it: they taint the
     recording (the function then runs eagerly) and compute with the plain value."""
 
-    def __new__(cls, value: float, n: int):
+    def __new__(cls, value, n: int):
         self = float.__new__(cls, value)
-        self.n, self.value = n, float(value)
+        self.n, self.value = n, value  # the number as given (an int stays an int)
         return self
 
     def _frozen(self, what):
