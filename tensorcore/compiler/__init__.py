@@ -20,7 +20,7 @@ straight-line Python over NumPy arrays and kernels (``compiled.plan`` prints tha
 >>> step.stats
 {'traces': 2, 'replays': 2, 'eager': 0}
 >>> [round(v, 4) for v in losses], w.tolist()
-([3.0, 2.8, 2.6, 2.4], [0.6000000238418579, 1.600000023841858])
+([3.0, 2.8, 2.6, 2.4], [0.5999999046325684, 1.5999999046325684])
 
 Library code that takes part in tracing uses three hooks from here:
 

@@ -236,7 +236,7 @@ def _encode_outputs(rec, watch, v):
         if k is not None or watch.pre_existing(v):
             return ("obj", v)
         fn = hooks._GRAD_FN.__get__(v)
-        if fn is not None and not fn._freed and grad_state.enabled:
+        if fn is not None and grad_state.enabled and _graph_holds_values(fn):
             rec.taint("it returns a tensor whose graph is still needed (call backward "
                       "inside the compiled function, or return a detached tensor)",
                       forever=True)
@@ -248,6 +248,21 @@ def _encode_outputs(rec, watch, v):
     if t is dict:
         return ("dict", [_encode_outputs(rec, watch, x) for x in v.values()], list(v))
     return ("const", v)
+
+
+def _graph_holds_values(node) -> bool:
+    """Whether a node of the graph behind ``node`` still holds saved values: a backward
+    through it is still to come (a graph that ``backward`` went through is freed)."""
+    stack, seen = [node], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen or not hasattr(n, "_edges"):
+            continue
+        seen.add(id(n))
+        if n._saved is not None and not n._freed:
+            return True
+        stack.extend(e[0] for e in n._edges if e is not None)
+    return False
 
 
 def _finish(rec, watch) -> None:

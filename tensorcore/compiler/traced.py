@@ -16,8 +16,8 @@ taints the recording: the function then runs eagerly.
 >>> with rec.active():
 ...     x = rec.input_array(np.ones(3, np.float32), 0)
 ...     y = (x * 2).sum()
->>> [c[1].__name__ for c in rec.calls]
-['multiply', 'add']
+>>> [(kind, fn.__name__) for kind, fn, *_ in rec.calls]  # x * 2, then add.reduce
+[('ufunc', 'multiply'), ('ufunc', 'reduce')]
 """
 
 from __future__ import annotations
