@@ -192,17 +192,19 @@ def run_mlp(size: str, args) -> dict:
 
 def tracing_cost(impl: str, size: str, eager_median: float) -> tuple[str, float | None]:
     """The first calls of a fresh ``impl`` (a compiled step) until one replays (at most
-    TRACE_CALLS), in eager steps of ``eager_median`` seconds: what compiling costs before it
-    pays. ``(line, eager steps or None when it never replayed)``."""
-    step = W.make_mlp_step(impl, size)[0]
-    calls = 0
-    t0 = time.perf_counter()
-    while calls < TRACE_CALLS:
-        step()
-        calls += 1
-        if step.stats["replays"] > 0:
-            break
-    spent = time.perf_counter() - t0
+    TRACE_CALLS; the best of three fresh steps), in eager steps of ``eager_median`` seconds:
+    what compiling costs before it pays. ``(line, eager steps or None when it never replayed)``."""
+    spent = float("inf")
+    for _ in range(3):  # a one-off cost: the best of three fresh steps (the machine is shared)
+        step = W.make_mlp_step(impl, size)[0]
+        calls = 0
+        t0 = time.perf_counter()
+        while calls < TRACE_CALLS:
+            step()
+            calls += 1
+            if step.stats["replays"] > 0:
+                break
+        spent = min(spent, time.perf_counter() - t0)
     steps = spent / eager_median
     replayed = step.stats["replays"] > 0
     return (f"{impl} {size}: {fmt_time(spent)} for {calls} calls "
