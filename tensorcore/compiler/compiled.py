@@ -24,7 +24,7 @@ import numpy as np
 
 from ..autograd.grad_mode import grad_state
 from ..tensor import Tensor
-from . import hooks, state
+from . import fuse, hooks, state
 from .plan import Miss, build, fingerprint
 from .traced import Recording, TracedArray
 
@@ -86,10 +86,11 @@ class _Entry:
 class CompiledFunction:
     """What ``compile(fn)`` returns: call it as ``fn`` (see the module docstring)."""
 
-    def __init__(self, fn) -> None:
+    def __init__(self, fn, fuse: bool = False) -> None:
         if not callable(fn):
             raise TypeError(f"compile() expects a callable, got {type(fn).__name__}")
         self.fn = fn
+        self.fuse = fuse  # fuse elementwise chains into Numba kernels (changes rounding)
         # calls that recorded a plan, that replayed one, and that ran eagerly
         self.stats = {"traces": 0, "replays": 0, "eager": 0}
         self._entries: dict = {}
@@ -202,6 +203,8 @@ class CompiledFunction:
                     self._warn(f"more than {MAX_PLANS} plans: new signatures run eagerly")
                     return
                 kinds = ["array" if type(x) is np.ndarray else "tensor" for x in flat]
+                if self.fuse:
+                    fuse.fuse(rec, outputs)
                 entry.plans.append(build(rec, outputs, kinds))
                 entry.pending, entry.traces = None, 0
                 return
