@@ -254,7 +254,7 @@ def put_back(watch) -> None:
     for t, plain in watch.restore:
         if _DATA.__get__(t) is watch.adopted.get(id(plain)):
             _DATA.__set__(t, plain)
-    for key, ref in list(watch.created.items()):
+    for ref in list(watch.created.values()):
         t = ref()
         if t is not None:
             v = _DATA.__get__(t)

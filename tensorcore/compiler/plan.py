@@ -20,7 +20,7 @@ import types
 import numpy as np
 
 from ..tensor import Tensor
-from . import state
+from . import passes, state
 from .traced import LiveRef, Ref
 
 
@@ -204,6 +204,7 @@ def build(rec, outputs, input_kinds: list[str]) -> Plan:
     """The plan of a finished recording; ``outputs`` as ``compiled.encode_outputs`` gives
     them; ``input_kinds[k]`` is "tensor" or "array" for the k-th flat input."""
     w = _Writer()
+    opt = passes.analyze(rec, outputs)
     inputs = rec.watch.inputs  # id(tensor) -> k
 
     def obj_expr(t):
@@ -228,13 +229,22 @@ def build(rec, outputs, input_kinds: list[str]) -> Plan:
         elif kind == "const":
             c = w.name(what, "const")
             w.lines.append(f"    s{n} = {c}.copy()" if slot["written"] else f"    s{n} = {c}")
-    for kind, fn, args, kwargs, result in rec.calls:
+    for n, (value, copy) in sorted(opt.folded.items()):
+        c = w.name(value, "folded")
+        w.lines.append(f"    s{n} = {c}.copy()" if copy else f"    s{n} = {c}")
+    for i, (kind, fn, args, kwargs, result) in enumerate(rec.calls):
+        if i in opt.skip:
+            continue
         if kind == "live":
             first, count, as_tuple = result
             lhs = ", ".join(f"l{first + i}" for i in range(count))
             call = f"{w.name(fn, 'live')}(*{w.name(args, 'live_args')})"
             w.lines.append(f"    {lhs}{',' if as_tuple else ''} = {call}")
             continue
+        if i in opt.buffers:  # (named first, so that the code reads buffer_N)
+            buffer = opt.buffer_arrays[opt.buffers[i]]
+            w.name(buffer, "buffer")
+            kwargs = {"out": buffer}
         call = w.call(kind, fn, args, kwargs)
         if _has_ref(result):
             if type(result) is Ref and rec.slots[result.n]["scalar"]:
