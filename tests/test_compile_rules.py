@@ -240,3 +240,39 @@ def test_the_same_tensor_twice_is_another_signature():
     for _ in range(3):
         f(c, c)  # b aliases a: doubling, not adding the first operand's old value
     assert c.tolist() == [8.0, 8.0]
+
+
+def test_returned_arrays_and_their_views_are_never_reused_buffers():
+    f = tc.compile(lambda x: ((x * 2) + 1).reshape(-1))  # a view of a ufunc result
+    outs = [f(tc.full((2, 2), float(i))) for i in range(5)]
+    assert [o.tolist() for o in outs] == [[2.0 * i + 1] * 4 for i in range(5)]
+    assert f.stats["replays"] == 3
+
+
+def test_intermediates_use_buffers_and_constants_fold():
+    w = tc.ones(4, requires_grad=True)
+
+    @tc.compile
+    def step(x):
+        loss = ((w * x).exp() * 2).sum()  # elementwise intermediates; ones(()) seeds backward
+        loss.backward()
+        with tc.no_grad():
+            w.sub_(0.01 * w.grad)
+        w.grad = None
+        return loss.detach()
+
+    xs = [tc.full((4,), 0.1 * i) for i in range(6)]
+    losses = [step(x).item() for x in xs]
+    source = step.plan
+    assert "out=buffer" in source and "ones(" not in source
+    w2 = tc.ones(4, requires_grad=True)
+    expected = []
+    for x in xs:  # the same steps, eagerly
+        loss = ((w2 * x).exp() * 2).sum()
+        loss.backward()
+        with tc.no_grad():
+            w2.sub_(0.01 * w2.grad)
+        w2.grad = None
+        expected.append(loss.item())
+    assert losses == expected
+    np.testing.assert_array_equal(w.detach().numpy(), w2.detach().numpy())

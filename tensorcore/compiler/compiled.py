@@ -181,7 +181,7 @@ class CompiledFunction:
             finally:
                 hooks.put_back(watch)
         if rec.taint_reason is None:
-            _check_survivors(rec, watch, result)
+            _check_survivors(rec, watch, result, collect=entry.traces > 2)
         self._settle(entry, rec, outputs, flat)
         return result
 
@@ -290,9 +290,11 @@ def _finish(rec, watch) -> None:
                           if box[0] != before]
 
 
-def _check_survivors(rec, watch, result) -> None:
+def _check_survivors(rec, watch, result, collect: bool) -> None:
     """Tensors made during the trace that outlive it (besides outputs and gradients) mean
-    the step keeps them (an attribute, a list, new optimizer state): not replayable."""
+    the step keeps them (an attribute, a list, new optimizer state): not replayable. A first
+    step's new optimizer state is the usual case, so only a signature that keeps finding
+    survivors pays for a garbage collection (survivors held by reference cycles only)."""
     allowed = {id(x) for x in _tensors_in(result)}
     allowed.update(id(hooks._GRAD.__get__(t)) for (kind, _), t in rec.effects
                    if kind == "grad")
@@ -301,8 +303,9 @@ def _check_survivors(rec, watch, result) -> None:
         return [r() for k, r in watch.created.items() if k not in allowed and r() is not None]
 
     if alive():
-        gc.collect()
-        if alive():
+        if collect:
+            gc.collect()
+        if not collect or alive():
             rec.taint("it keeps tensors made inside it beyond the call (in an attribute, a "
                       "list, or new optimizer state)")
 
