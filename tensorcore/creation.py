@@ -18,6 +18,7 @@ import numpy as np
 
 from . import _dtype
 from .backends import get_backend, manual_seed, seed_value  # noqa: F401  (re-exported)
+from .compiler import state as _compile_state
 from .ops._dims import size_arg
 from .tensor import Tensor, _check_bool
 
@@ -183,6 +184,7 @@ class Generator:
             raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
         self._seed = seed_value(int(seed))
         self.rng = np.random.default_rng(self._seed)
+        _compile_state.structure_changed()  # compiled plans hold the old stream
         return self
 
     def seed(self) -> int:

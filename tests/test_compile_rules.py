@@ -276,3 +276,45 @@ def test_intermediates_use_buffers_and_constants_fold():
         expected.append(loss.item())
     assert losses == expected
     np.testing.assert_array_equal(w.detach().numpy(), w2.detach().numpy())
+
+
+def test_a_reseeded_generator_is_followed():
+    g = tc.Generator().manual_seed(1)
+    f = tc.compile(lambda x: x * tc.rand(3, generator=g))
+    x = tc.ones(3)
+    first = [f(x).tolist() for _ in range(3)]
+    g.manual_seed(1)  # the plan must not keep drawing from the old stream
+    again = [f(x).tolist() for _ in range(3)]
+    assert again == first
+
+
+def test_an_error_inside_a_trace_propagates_and_leaves_plain_arrays():
+    w = tc.ones(2, requires_grad=True)
+
+    def bad(x):
+        (w * x).sum().backward()
+        raise ValueError("boom")
+
+    f = tc.compile(bad)
+    with pytest.raises(ValueError, match="boom"):
+        f(tc.ones(2))
+    assert type(w._data) is np.ndarray and type(w.grad._data) is np.ndarray
+
+
+def test_state_left_by_compiled_training_holds_plain_arrays():
+    model = linear()
+    opt = tc.optim.Adam(model.parameters(), lr=0.01)
+
+    @tc.compile
+    def step(x, y):
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    x, y = data()
+    outs = [step(x, y) for _ in range(5)]
+    tensors = list(model.parameters()) + [p.grad for p in model.parameters()] + outs
+    tensors += [v for s in opt.state.values() for v in s.values() if isinstance(v, tc.Tensor)]
+    assert all(type(t._data) is np.ndarray for t in tensors)
