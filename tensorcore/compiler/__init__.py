@@ -75,7 +75,7 @@ def guard(fn, *args):
 
 def eager_only(reason: str) -> None:
     """Mark the function being traced, if any, as one that always runs eagerly."""
-    state.taint(f"it {reason}" if not reason.startswith("it ") else reason, forever=True)
+    state.taint(reason, forever=True)
 
 
 def compile(fn=None, *, fullgraph: bool = False, dynamic=None, backend=None, mode=None,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import sys
 import warnings
 
 import numpy as np
@@ -65,7 +66,8 @@ def _sig(v, flat: list):
 def signature(args, kwargs):
     """``(key, flat)``: the call's signature and its tensors and arrays in order."""
     flat: list = []
-    key = (_sig(args, flat), _sig(kwargs, flat) if kwargs else None, grad_state.enabled)
+    key = (_sig(args, flat), _sig(kwargs, flat) if kwargs else None, grad_state.enabled,
+           grad_state.anomaly)
     if len(flat) > 1:
         ids = [id(x._data if type(x) is not np.ndarray else x) for x in flat]
         if len(set(ids)) != len(ids):
@@ -146,10 +148,14 @@ class CompiledFunction:
         return self.fn(*args, **kwargs)
 
     def _warn(self, message: str) -> None:
+        """Warn once per message, at the caller's line (the first frame outside here)."""
         if message not in self._warned:
             self._warned.add(message)
             name = getattr(self.fn, "__qualname__", repr(self.fn))
-            warnings.warn(f"tc.compile({name}): {message}", CompileWarning, stacklevel=3)
+            level, frame = 2, sys._getframe(1)
+            while frame is not None and frame.f_globals.get("__name__") == __name__:
+                level, frame = level + 1, frame.f_back
+            warnings.warn(f"tc.compile({name}): {message}", CompileWarning, stacklevel=level)
 
     def _trace(self, entry: _Entry, flat: list, args, kwargs):
         self.stats["traces"] += 1
@@ -239,7 +245,7 @@ def _encode_outputs(rec, watch, v):
         if k is not None or watch.pre_existing(v):
             return ("obj", v)
         fn = hooks._GRAD_FN.__get__(v)
-        if fn is not None and grad_state.enabled and _graph_holds_values(fn):
+        if fn is not None and grad_state.enabled and _graph_unused(fn):
             rec.taint("it returns a tensor whose graph is still needed (call backward "
                       "inside the compiled function, or return a detached tensor)",
                       forever=True)
@@ -253,19 +259,19 @@ def _encode_outputs(rec, watch, v):
     return ("const", v)
 
 
-def _graph_holds_values(node) -> bool:
-    """Whether a node of the graph behind ``node`` still holds saved values: a backward
-    through it is still to come (a graph that ``backward`` went through is freed)."""
+def _graph_unused(node) -> bool:
+    """Whether no backward went through the graph behind ``node`` (one that did freed the
+    nodes that held anything): the caller may still run one, which a replay cannot give."""
     stack, seen = [node], set()
     while stack:
         n = stack.pop()
         if id(n) in seen or not hasattr(n, "_edges"):
             continue
         seen.add(id(n))
-        if n._saved is not None and not n._freed:
-            return True
+        if n._freed:
+            return False
         stack.extend(e[0] for e in n._edges if e is not None)
-    return False
+    return True
 
 
 def _finish(rec, watch) -> None:

@@ -100,8 +100,10 @@ class _Writer:
     """Names for the objects the plan's code uses, and its lines."""
 
     def __init__(self) -> None:
-        self.ns = {"Miss": Miss, "_state": state, "_make": Tensor._make,
-                   "_asarray": np.asarray}
+        # __name__: NumPy's floating-point warnings from a replay are tensorcore's own
+        # computations, which ``import tensorcore`` keeps quiet
+        self.ns = {"__name__": "tensorcore.compiler.replay", "Miss": Miss, "_state": state,
+                   "_make": Tensor._make, "_asarray": np.asarray}
         self.names: dict[int, str] = {}
         self.lines: list[str] = []
 

@@ -2,8 +2,10 @@
 
 One thread traces at a time (a lock); ``current()`` is that thread's recording and None
 everywhere else, so other threads run eagerly, untouched. ``epoch`` counts changes of
-structure a plan cannot see (a parameter replaced in a module, an optimizer's state
-loaded, a generator reseeded): every plan made before a change traces again.
+structure a plan cannot see (a module's parameter, buffer or submodule assigned, a
+``tc.Generator`` reseeded: a plan holds the objects it was traced with): every plan made
+before a change traces again. (``tc.manual_seed`` needs no new plan: a replay draws from
+the backend's current generator, as eager code does.)
 """
 
 from __future__ import annotations

@@ -368,8 +368,12 @@ class Recording:
         self.eager_forever = self.eager_forever or forever
 
     def taint_host_read(self, what: str) -> None:
-        self.taint(f"it reads tensor values on the host ({what}) at {_user_frame()}",
-                   forever=True)
+        where, api = _user_frame()
+        if api is not None and not api.startswith("_"):
+            what = f"Tensor.{api}()"
+        elif api in _READERS:
+            what = _READERS[api]
+        self.taint(f"it reads tensor values on the host ({what}) at {where}", forever=True)
 
 
 def _refs(v):
@@ -407,13 +411,23 @@ def _written_refs(kind, fn, args, kwargs):
 _PACKAGE = __name__.rpartition(".")[0].rpartition(".")[0]  # "tensorcore"
 
 
-def _user_frame() -> str:
-    """``file:line`` of the innermost frame outside tensorcore (where the user read)."""
-    frame = sys._getframe(1)
+# how a Tensor method that reads values is named in a warning
+_READERS = {"__bool__": "bool(tensor)", "__float__": "float(tensor)",
+            "__int__": "int(tensor)", "__index__": "a tensor as an index",
+            "__repr__": "printing a tensor", "__str__": "printing a tensor",
+            "__format__": "formatting a tensor", "__array__": "np.asarray(tensor)"}
+
+
+def _user_frame() -> tuple[str, str | None]:
+    """``(file:line, api)``: the innermost frame outside tensorcore (where the user read),
+    and the name of the tensorcore function it called (``item``, ``__bool__``...)."""
+    frame, api = sys._getframe(1), None
     while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in (
             _PACKAGE, "numpy", "contextlib"):
+        if frame.f_globals.get("__name__", "").startswith(_PACKAGE + "."):
+            api = frame.f_code.co_name
         frame = frame.f_back
     if frame is None:
-        return "an unknown place"
-    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        return "an unknown place", api
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}", api
 
