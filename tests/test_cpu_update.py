@@ -95,3 +95,27 @@ def test_sgd_update_through_sub_():
         with tc.no_grad():
             p.sub_(g, alpha=0.25)
     assert p.tolist() == [[0.0] * 3] * 2 and p._version_box[0] == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(7,), (64, 33), (300, 200)])
+def test_adam_kernel_equals_the_reference_bit_for_bit(dtype, shape):
+    """The numba backend's one-pass Adam step against the contract's NumPy sequence, over a
+    few steps with changing numbers (a bias correction that moves, as Adam's does)."""
+    from tensorcore.backends.contract import Backend
+
+    rng = np.random.default_rng(0)
+    x0, m0, v0 = (rng.standard_normal(shape).astype(dtype) for _ in range(3))
+    v0 = np.abs(v0)
+    fused = [a.copy() for a in (x0, m0, v0)]
+    plain = [a.copy() for a in (x0, m0, v0)]
+    numba_backend, reference = NumbaBackend("cpu"), tc.backends.get_backend("cpu", "numpy")
+    for t in range(1, 4):
+        g = rng.standard_normal(shape).astype(dtype)
+        numbers = (0.9, 0.1, 0.999, 1 - 0.999, (1 - 0.999 ** t) ** 0.5, 1e-8,
+                   -0.01 / (1 - 0.9 ** t))
+        numba_backend.adam_update_(*fused[:1], g, *fused[1:], None, *numbers)
+        Backend.adam_update_(reference, *plain[:1], g, *plain[1:], None, *numbers)
+    for a, b in zip(fused, plain):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(fused[0], x0)

@@ -214,6 +214,28 @@ class Backend:
             self.xp.multiply(yf[start:start + part.size], alpha, out=part)
             xf[start:start + part.size] += part
 
+    def adam_update_(self, x, g, m, v, v_max, beta1, one_minus_beta1, beta2,
+                     one_minus_beta2, bias_root, eps, neg_step) -> None:
+        """One Adam step in place (``torch.optim.Adam``'s update, after weight decay): ``m``
+        and ``v`` (the moving averages), ``v_max`` (AMSGrad's running maximum of ``v``, or
+        None), then ``x``; ``g`` is only read. The numbers come from
+        ``optim.adam._adam_numbers`` (``bias_root``: ``sqrt(1 - b2**t)``; ``neg_step``:
+        ``-lr / (1 - b1**t)``)."""
+        xp = self.xp
+        m *= beta1
+        self.axpy_(m, one_minus_beta1, g)
+        work = g * g  # the one temporary: g**2, then the denominator
+        v *= beta2
+        self.axpy_(v, one_minus_beta2, work)
+        if v_max is not None:
+            xp.maximum(v_max, v, out=v_max)
+            v = v_max
+        denom = xp.sqrt(v, out=work)
+        denom /= bias_root
+        denom += eps
+        xp.divide(m, denom, out=denom)
+        self.axpy_(x, neg_step, denom)
+
     # -- kernel entry points ---------------------------------------------------------------
     def linear_act(self, x, w, b, activation: str | None):
         """``act(x @ w.T + b)`` for x (M, K), w (N, K), b (N,) or None: ``(out, pre)`` as

@@ -22,7 +22,7 @@ import numpy as np
 from tensorcore.kernels import activations
 
 from .contract import FLOAT_DTYPES as _FUSED_DTYPES
-from .contract import ClassTargetError, one_pass_update_fits
+from .contract import ClassTargetError, one_pass_update_fits, overlaps
 from .numpy_backend import NumpyBackend
 
 # tensorcore.kernels.cpu's modules once imported (None before the first kernel call)
@@ -51,6 +51,20 @@ class NumbaBackend(NumpyBackend):
             update.axpy(x, x.dtype.type(alpha), y)  # one pass, no temporary
         else:
             super().axpy_(x, alpha, y)
+
+    def adam_update_(self, x, g, m, v, v_max, beta1, one_minus_beta1, beta2,
+                     one_minus_beta2, bias_root, eps, neg_step) -> None:
+        if v_max is None and x.dtype in _FUSED_DTYPES and all(
+                a.dtype == x.dtype and a.shape == x.shape and a.flags.c_contiguous
+                for a in (g, m, v)) and x.flags.c_contiguous and x.flags.writeable and \
+                not any(overlaps(np, x, a) for a in (g, m, v)):
+            update = _cpu.update or _import_cpu_kernels().update
+            t = x.dtype.type  # each number rounded to x's dtype, as NumPy rounds it
+            update.adam(x, g, m, v, t(beta1), t(one_minus_beta1), t(beta2),
+                        t(one_minus_beta2), t(bias_root), t(eps), t(neg_step))
+            return
+        super().adam_update_(x, g, m, v, v_max, beta1, one_minus_beta1, beta2,
+                             one_minus_beta2, bias_root, eps, neg_step)
 
     def bias_act(self, z, b, activation):
         if z.dtype in _FUSED_DTYPES and z.ndim == 2 and z.flags.c_contiguous:

@@ -31,7 +31,7 @@ from .traced import Ref, TracedArray, _call, unwrap
 KERNEL_ENTRIES = ("asarray", "matmul", "linear_act", "bias_act", "act_backward",
                   "linear_backward", "softmax_cross_entropy",
                   "softmax_cross_entropy_backward", "check_class_targets", "index_add",
-                  "axpy_", "uniform", "normal", "integers", "permutation")
+                  "axpy_", "adam_update_", "uniform", "normal", "integers", "permutation")
 
 
 class TensorWatch:

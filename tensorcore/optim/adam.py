@@ -77,22 +77,10 @@ class Adam(Optimizer):
         elif group["weight_decay"] == 0:
             decay = None
         g = effective_grad(p, group["maximize"], decay)
-        xp, backend = p._backend.xp, p._backend
-        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-        m *= beta1
-        backend.axpy_(m, one_minus_beta1, g)
-        work = g * g  # the one temporary: g**2, then the denominator
-        v *= beta2
-        backend.axpy_(v, one_minus_beta2, work)
-        if group["amsgrad"]:
-            v_max = state["max_exp_avg_sq"]._data
-            xp.maximum(v_max, v, out=v_max)
-            v = v_max
-        denom = xp.sqrt(v, out=work)
-        denom /= bias_root
-        denom += eps
-        xp.divide(m, denom, out=denom)
-        backend.axpy_(x, neg_step, denom)
+        v_max = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
+        p._backend.adam_update_(x, g, state["exp_avg"]._data, state["exp_avg_sq"]._data, v_max,
+                                beta1, one_minus_beta1, beta2, one_minus_beta2, bias_root,
+                                eps, neg_step)
 
 
 def _adam_numbers(group: dict, state: dict) -> tuple:
