@@ -32,7 +32,7 @@ def axpy(x, alpha, y):  # pragma: no cover - compiled
 
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # IEEE division (NumPy's): vectorizes
 def adam(x, g, m, v, b1, omb1, b2, omb2, bias_root, eps, neg_step):  # pragma: no cover
     """One Adam step in place, the operations of ``Backend.adam_update_`` in its order, each
     rounded to the arrays' dtype as NumPy rounds it (so the result is NumPy's bit for bit):
