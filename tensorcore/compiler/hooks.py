@@ -10,7 +10,9 @@
   beyond the call (other than its outputs and gradients) can be found.
 * every NumPy-array backend answers ``array_type`` with ``TracedArray``, and its kernel
   entries (``KERNEL_ENTRIES``) record one call each: the kernel runs on plain arrays and
-  the replay calls the same method.
+  the replay calls the same method;
+* NumPy's functions that make arrays from shapes or data (``np.empty``, ``np.asarray``...)
+  record their calls, so an array made and filled inside the step is traced too.
 
 The descriptors read the calling thread's recording: other threads are not watched.
 """
@@ -155,29 +157,20 @@ _WATCHED = (("_data", _Watched(_DATA, TensorWatch.get_data, TensorWatch.set_data
 _MEMBERS = {"_data": _DATA, "_grad": _GRAD, "_requires_grad": _RG}
 
 
-class _TracingNumpy:
-    """The ``xp`` of a NumPy-array backend during a trace: NumPy, except that the functions
-    making arrays from shapes or from other data record their call, so an array made with
-    ``xp.empty`` and filled from traced arrays is traced too."""
-
-    def __getattr__(self, name):  # everything else is NumPy's own
-        return getattr(np, name)
-
-
 def _creation(fn):
+    """NumPy's ``fn`` (one making arrays from shapes or other data), recording its call
+    while tracing: an array made by ``np.empty`` and filled from traced arrays is traced."""
     def call(*args, **kwargs):
-        rec = state.current()
-        if rec is None or rec.depth:
-            return fn(*args, **kwargs)
         return _call("func", fn, args, kwargs)
     call.__name__ = fn.__name__
     return call
 
 
-for _fn in (np.empty, np.zeros, np.ones, np.full, np.arange, np.eye, np.identity,
-            np.linspace, np.array, np.asarray, np.asanyarray, np.ascontiguousarray):
-    setattr(_TracingNumpy, _fn.__name__, staticmethod(_creation(_fn)))
-TRACING_NUMPY = _TracingNumpy()
+# replaced in NumPy's namespace during a trace (``backend.xp`` is NumPy itself, and code
+# that tests ``xp is np`` must take the same path as eagerly)
+_CREATION = {fn.__name__: _creation(fn) for fn in (
+    np.empty, np.zeros, np.ones, np.full, np.arange, np.eye, np.identity, np.linspace,
+    np.array, np.asarray, np.asanyarray, np.ascontiguousarray)}
 
 
 def _kernel(original):
@@ -217,16 +210,17 @@ def installed(rec):
     """The hooks of ``rec``'s trace, in place inside the block (see the module docstring)."""
     patched = []  # (backend, attribute names set on it, previous array_type)
     for backend in list(backend_instances.values()):
-        if backend.array_type is not np.ndarray or backend.xp is not np:
+        if backend.array_type is not np.ndarray:
             continue
         names = {"array_type": TracedArray, "to_numpy": _to_numpy(backend.to_numpy),
-                 "xp": TRACING_NUMPY,
                  "seed": _seed(backend.seed)}
         for name in KERNEL_ENTRIES:
             names[name] = _kernel(getattr(backend, name))  # names from the fixed tuple
         had = {name: backend.__dict__[name] for name in names if name in backend.__dict__}
         backend.__dict__.update(names)
         patched.append((backend, names, had))
+    numpy_had = {name: np.__dict__[name] for name in _CREATION}
+    np.__dict__.update(_CREATION)
     for name, watched in _WATCHED:
         setattr(Tensor, name, watched)
     state.module_hook = rec.watch.module_called
@@ -234,6 +228,7 @@ def installed(rec):
         yield rec
     finally:
         state.module_hook = None
+        np.__dict__.update(numpy_had)
         for name, member in _MEMBERS.items():
             setattr(Tensor, name, member)
         for backend, names, had in patched:

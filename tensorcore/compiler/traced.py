@@ -29,6 +29,8 @@ import numpy as np
 
 from . import state
 
+_asarray = np.asarray  # NumPy's own: a trace records the calls made through np.asarray
+
 
 class Ref:
     """An argument that is slot ``n`` of the recording."""
@@ -112,11 +114,16 @@ def _host_read(self, what):
 
 def _call(kind, fn, args, kwargs):
     """Run ``fn`` on plain arrays; while tracing (and not inside a kernel or live call),
-    record it and return its arrays as TracedArrays."""
-    result = fn(*unwrap(args), **unwrap(kwargs))
+    record it and return its arrays as TracedArrays. What NumPy calls inside ``fn`` is part
+    of that one call: not recorded."""
     rec = state.current()
     if rec is None or rec.depth:
-        return result
+        return fn(*unwrap(args), **unwrap(kwargs))
+    rec.depth += 1
+    try:
+        result = fn(*unwrap(args), **unwrap(kwargs))
+    finally:
+        rec.depth -= 1
     return rec.record(kind, fn, args, kwargs, result)
 
 
@@ -265,7 +272,7 @@ class Recording:
         n = len(self.slots)
         scalar = isinstance(plain, np.generic)
         if scalar:
-            plain = np.asarray(plain)
+            plain = _asarray(plain)
         t = plain.view(TracedArray)
         t._slot, t._plain = n, plain
         self.slots.append({"origin": origin, "scalar": scalar, "written": False,
