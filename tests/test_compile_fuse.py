@@ -182,22 +182,38 @@ def test_where_and_comparison_fuse():
     np.testing.assert_array_equal(mask, want_mask)
 
 
-def test_only_used_results_are_outputs():
-    """Intermediates nobody reads after the run are not kernel outputs."""
+def kernel_targets(f) -> list[str]:
+    """The slots the fused kernel call of ``f``'s plan assigns (``((s3, s4,),) = k_...``)."""
+    line = next(ln for ln in f.plan.splitlines() if "k_fused_" in ln)
+    lhs = line.split("=")[0]
+    return [t.strip("(), ") for t in lhs.split(",") if t.strip("(), ")]
+
+
+@pytest.mark.parametrize("n", [6, 40_000])
+def test_only_used_results_are_outputs(n):
+    """Intermediates nobody reads after the run are not kernel outputs. Small outputs come
+    back as rows of one stacked array, large ones as arrays of their own; either way each
+    is its own array to write in place."""
     def fn(x):
         h = x * 2.0
         h = h + 1.0
         keep = np.exp(h)
-        return keep * 3.0, keep
+        out = keep * 3.0
+        out += 1.0  # in place: must not touch keep
+        return out, keep
 
-    x = np.linspace(0, 1, 6, dtype=np.float32)
+    x = np.linspace(0, 1, n, dtype=np.float32)
     f, (a, b) = run_compiled(fn, x)
-    line = next(ln for ln in f.plan.splitlines() if "k_fused_" in ln)
-    assert line.strip().startswith("(s") and line.count("s") >= 2
-    lhs = line.split("=")[0]
-    assert lhs.count(",") == 2  # two outputs: keep and keep * 3.0
-    np.testing.assert_allclose(a, fn(x)[0], rtol=1e-6)
-    np.testing.assert_allclose(b, fn(x)[1], rtol=1e-6)
+    assert "k_fused_4ops" in f.plan
+    assert len(kernel_targets(f)) == 2  # keep and keep * 3.0; not h or h + 1
+    stacked = f.plan.count("((s") == 1
+    assert stacked == (n * 8 <= fuse.STACK_BYTES)
+    want_a, want_b = fn(x)
+    np.testing.assert_allclose(a, want_a, rtol=1e-6)
+    np.testing.assert_allclose(b, want_b, rtol=1e-6)
+    assert a.shape == b.shape == (n,) and a.flags.c_contiguous
+    a[:] = 0  # the arrays a step returns are independent
+    np.testing.assert_allclose(b, want_b, rtol=1e-6)
 
 
 def test_kernels_are_shared_by_source():

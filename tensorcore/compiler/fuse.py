@@ -72,7 +72,9 @@ _WHERE = "where({0}, {1}, {2})"
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _BOOL = np.dtype(np.bool_)
 _NUMBERS = (int, float, bool)
-MAX_RUN = 1000
+MAX_RUN = 1000  # calls per kernel at most
+# outputs of at most this many bytes each come back stacked in one array per dtype
+STACK_BYTES = 1 << 16
 _JIT = 'njit(error_model="numpy", fastmath=False, nogil=True, cache={cache})'
 
 
@@ -201,7 +203,8 @@ def _const_key(v):
 
 
 def _source(rec, calls, ins, outs, dtype):
-    """The kernel's source text and its arguments (Refs, then numbers and LiveRefs)."""
+    """The kernel's source text, its arguments (Refs, then numbers and LiveRefs) and its
+    result as the recording holds it."""
     arrays = [n for n in ins if rec.slots[n]["shape"] != ()]
     zero_d = [n for n in ins if rec.slots[n]["shape"] == ()]
     # names by position, not slot number: the same op sequence is the same source anywhere
@@ -239,17 +242,39 @@ def _source(rec, calls, ins, outs, dtype):
     lines.append("    bad = False")
     lines += [f"    bad |= x{k}.size != size" for k in range(1, len(arrays))]
     lines.append("    if bad:\n        raise ValueError('fused kernel: array sizes differ')")
-    for k, n in enumerate(outs):
-        kind = "np.bool_" if rec.slots[n]["dtype"] == _BOOL else "T"
-        lines += [f"    o{k} = np.empty(a0.shape, {kind})", f"    p{k} = o{k}.ravel()"]
+    groups = _out_groups(rec, outs)
+    stores = []
+    for g, (kind, refs) in enumerate(groups):
+        if len(groups) == len(outs):  # one array per output
+            lines += [f"    o{g} = np.empty(a0.shape, {kind})", f"    p{g} = o{g}.ravel()"]
+            stores.append(f"        p{g}[i] = {names[refs[0]]}")
+            continue
+        lines += [f"    o{g} = np.empty(({len(refs)},) + a0.shape, {kind})",
+                  f"    p{g} = o{g}.reshape(({len(refs)}, size))"]
+        stores += [f"        p{g}[{j}, i] = {names[n]}" for j, n in enumerate(refs)]
     lines.append("    for i in range(size):")
     lines += [f"        u{k} = x{k}[i]" for k in range(len(arrays))]
-    lines += body
-    lines += [f"        p{k}[i] = {names[n]}" for k, n in enumerate(outs)]
-    lines.append(f"    return ({''.join(f'o{k}, ' for k in range(len(outs)))})")
+    lines += body + stores
+    lines.append(f"    return ({''.join(f'o{g}, ' for g in range(len(groups)))})")
     lines += ["", "", f"KERNEL = {fname}", ""]
     args = [Ref(n) for n in arrays] + [Ref(n) for n in zero_d]
-    return "\n".join(lines), args + [v for _, v in scalars.values()]
+    if len(groups) == len(outs):
+        result = tuple(Ref(refs[0]) for _, refs in groups)
+    else:  # the plan unpacks each stacked array into its rows
+        result = tuple(tuple(Ref(n) for n in refs) for _, refs in groups)
+    return "\n".join(lines), args + [v for _, v in scalars.values()], result
+
+
+def _out_groups(rec, outs):
+    """``[(dtype expression, slots)]``: one per output, or, for several small outputs, one
+    stacked array per dtype (the plan unpacks its rows): Numba's returning an array costs
+    far more than the loop writing a small one."""
+    nbytes = int(np.prod(rec.slots[outs[0]]["shape"])) * 8
+    kinds = ["np.bool_" if rec.slots[n]["dtype"] == _BOOL else "T" for n in outs]
+    if len(outs) == 1 or nbytes > STACK_BYTES:
+        return [(kind, [n]) for kind, n in zip(kinds, outs)]
+    return [(kind, [n for k, n in zip(kinds, outs) if k == kind])
+            for kind in dict.fromkeys(kinds)]
 
 
 # -- compiling and caching ----------------------------------------------------------------------
@@ -352,9 +377,8 @@ def fuse(rec, outputs) -> None:
         if not outs:  # nothing reads the run: keep its last result, remove no work
             outs = [run[-1][4].n]
         dtype = _run_dtype(rec, _op(run[0]), run[0][4])
-        source, args = _source(rec, run, ins, outs, dtype)
+        source, args, result = _source(rec, run, ins, outs, dtype)
         sample = [rec.slots[v.n]["traced"]._plain if type(v) is Ref else
                   1.0 if type(v) is LiveRef else v for v in args]
         kernel = _compile(source, sample)
-        rec.calls[first:final + 1] = [("kernel", kernel, tuple(args), {},
-                                       tuple(Ref(n) for n in outs))]
+        rec.calls[first:final + 1] = [("kernel", kernel, tuple(args), {}, result)]
