@@ -216,6 +216,31 @@ def test_only_used_results_are_outputs(n):
     np.testing.assert_allclose(b, want_b, rtol=1e-6)
 
 
+def _lr(group):
+    return group["lr"]
+
+
+def test_live_numbers_stay_live():
+    """A per-step number (``compiler.live``) in a run is a kernel argument read at each
+    replay, cast to float32 there: changing it changes the next replay's result."""
+    group = {"lr": 0.5}
+
+    def fn(x):
+        lr = tc.compiler.live(_lr, group)
+        return (x * lr + 1.0) * 2.0
+
+    x = np.linspace(-1, 1, 5, dtype=np.float32)
+    f, out = run_compiled(fn, x)
+    assert "k_fused_3ops" in f.plan
+    np.testing.assert_allclose(out, (x * 0.5 + 1) * 2, rtol=1e-6)
+    for lr in (0.25, 3, 1e-3):  # an int too
+        group["lr"] = lr
+        out = f(x)
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out, (x * np.float32(lr) + 1) * 2, rtol=1e-6)
+    assert f.stats["traces"] == 2
+
+
 def test_kernels_are_shared_by_source():
     """Two functions with the same op sequence use one compiled kernel (other numbers)."""
     def f1(x):
@@ -233,6 +258,25 @@ def test_kernels_are_shared_by_source():
     k1 = [v for v in c1.plans[0].run.__globals__.values() if id(v) in kernels]
     k2 = [v for v in c2.plans[0].run.__globals__.values() if id(v) in kernels]
     assert k1 and k1 == k2
+
+
+def test_unwritable_cache_dir_compiles_uncached(tmp_path, monkeypatch):
+    """A cache directory that cannot be made (here a file is in the way): the kernel is
+    compiled from the string, without the disk cache, and still right."""
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("")
+    monkeypatch.setenv("TENSORCORE_CACHE_DIR", str(blocker))
+
+    def fn(x):
+        return np.sin(x * 5.0) * np.cos(x) - np.sqrt(x)
+
+    x = np.linspace(0, 2, 9)
+    f, out = run_compiled(fn, x)
+    assert "k_fused_6ops" in f.plan
+    np.testing.assert_allclose(out, fn(x), rtol=1e-12)
+    (kernel,) = [k for src, k in fuse._KERNELS.items() if "np.sin" in src and "np.cos" in src]
+    assert type(kernel._cache).__name__ == "NullCache"  # Numba's: no disk cache
+    assert not list(tmp_path.glob("**/*.py"))
 
 
 _CACHE_SCRIPT = """

@@ -12,6 +12,8 @@ integer array, ``out=``) ends the run. A run of two calls or more becomes one ke
 did not make, its outputs the arrays it makes that anything after it uses (a later call,
 an effect, the function's outputs); the other intermediates are never stored. A run none of
 whose arrays is used after it keeps its last result, so that fusion removes no work.
+Small outputs come back as the rows of one stacked array per dtype, ``((s7, s9,),) = ...``
+(each row its own C-contiguous array; the rows share one allocation).
 
 The kernel loops once over the flat elements and computes every call of the run per
 element in the run's dtype: numbers are cast to that dtype at entry, as NumPy casts a
