@@ -70,6 +70,12 @@ _OPS = {
     np.equal: ("({0} == {1})", True),
     np.not_equal: ("({0} != {1})", True),
 }
+try:  # the sigmoid of the CPU backends (kernels/activations.py) where SciPy is installed
+    from scipy.special import expit as _expit
+except ImportError:  # pragma: no cover - SciPy is optional
+    pass
+else:
+    _OPS[_expit] = ("expit({0}, T(1))", False)
 _WHERE = "where({0}, {1}, {2})"
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _BOOL = np.dtype(np.bool_)
@@ -233,7 +239,8 @@ def _source(rec, calls, ins, outs, dtype):
     params = [f"a{k}" for k in range(len(arrays))] + [f"y{k}" for k in range(len(zero_d))]
     params += [p for p, _ in scalars.values()]
     lines = ["import numpy as np", "from numba import njit", "",
-             "from tensorcore.compiler.fuse_codegen import maximum, minimum, where", "",
+             "from tensorcore.compiler.fuse_codegen import expit, maximum, minimum, where",
+             "",
              f"T = np.{dtype.name}", "",
              "", "@{jit}", f"def {fname}({', '.join(params)}):"]
     lines += [f"    {p} = T({p})" for p, _ in scalars.values()]

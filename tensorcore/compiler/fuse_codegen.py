@@ -3,6 +3,7 @@ the ops that need a branch. A call is straight-line code for Numba's type infere
 branch in the kernel's own body makes a large kernel much slower to compile); LLVM inlines
 them. Module-level functions, so that Numba's disk cache finds them again by name."""
 
+import numpy as np
 from numba import njit
 
 _JIT = {"cache": True, "error_model": "numpy", "fastmath": False, "nogil": True}
@@ -28,3 +29,13 @@ def minimum(a, b):
 def where(cond, x, y):
     """np.where on numbers: ``x`` where ``cond`` is true (nonzero, NaN included)."""
     return x if cond else y
+
+
+@njit(**_JIT)
+def expit(x, one):
+    """SciPy's expit (the logistic sigmoid) of a number, ``one`` of its type: the stable
+    form, ``exp`` of a non-positive number only."""
+    if x >= 0:
+        return one / (one + np.exp(-x))
+    e = np.exp(x)
+    return e / (one + e)
