@@ -18,48 +18,48 @@ from . import _dtype, autograd, backends, compiler, cuda, nn, ops, optim, utils 
 from ._device import device
 from ._dtype import bool_ as bool
 from ._dtype import (
-                     double,
-                     dtype,
-                     float16,
-                     float32,
-                     float64,
-                     get_default_dtype,
-                     half,
-                     int32,
-                     int64,
-                     long,
-                     set_default_dtype,
+    double,
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
 )
 from ._dtype import float_ as float  # noqa: F401
 from ._dtype import int_ as int  # noqa: F401
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
-from .compiler import compile  # noqa: A004
 from .backends import get_default_device, manual_seed, set_default_device  # noqa: E402
 from .backends.matmul_precision import (  # noqa: E402
     get_float32_matmul_precision,
     set_float32_matmul_precision,
 )
+from .compiler import compile  # noqa: A004
 from .creation import (
     Generator,
-                     arange,
-                     as_tensor,
-                     empty,
-                     empty_like,
-                     eye,
-                     from_dlpack,
-                     from_numpy,
-                     full,
-                     full_like,
-                     linspace,
-                     ones,
-                     ones_like,
-                     rand,
-                     randint,
-                     randn,
-                     randperm,
-                     tensor,
-                     zeros,
-                     zeros_like,
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_dlpack,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
 )
 from .ops import *  # noqa: F403
 from .ops import cat, clone, concat, matmul, stack  # noqa: F401
