@@ -45,11 +45,12 @@ MLP_SIZES = {
 }
 
 COMPILED = "-compiled"  # an implementation's name + this: its step under tc.compile
+FUSED = "-fused"  # ... + this: under tc.compile with fusion (options={"fuse": True})
 COMPILE_WARMUP = 5  # calls of a compiled function before it is timed (tracing, then replays)
 MLP_IMPLS = ("numpy-floor", "tc-numba", "tc-numpy", "torch", "tc-numba-compiled",
              "tc-numpy-compiled", "tc-numba-ops", "tc-numba-ops-compiled", "torch-ops")
 CHAIN_IMPLS = ("numpy-floor", "tc-numba", "tc-numpy", "torch", "tc-numba-compiled",
-               "tc-numpy-compiled")
+               "tc-numpy-compiled", "tc-numba-fused")
 
 
 # -- PyTorch (optional, for comparison only) ------------------------------------------------
@@ -99,10 +100,13 @@ def make_chain(impl: str, backward: bool = True, grad: bool = True,
     ``tc.compile`` (forward+backward or no_grad only: a compiled forward that leaves a graph
     for the caller to walk is no step).
     """
-    if impl.endswith(COMPILED):
+    if impl.endswith((COMPILED, FUSED)):
         if grad and not backward:
             raise ValueError(f"{impl}: a compiled chain runs forward+backward or under no_grad")
-        return tc.compile(make_chain(impl.removesuffix(COMPILED), backward, grad, return_grad))
+        fused = impl.endswith(FUSED)
+        inner = make_chain(impl.removesuffix(FUSED if fused else COMPILED), backward, grad,
+                           return_grad)
+        return tc.compile(inner, options={"fuse": fused})
     xn, yn = _chain_inputs()
     cycles = CHAIN_OPS // len(CHAIN_CYCLE)
     if impl == "numpy-floor":
@@ -410,6 +414,11 @@ def available_mlp_impls() -> list[str]:
 
 def available_chain_impls() -> list[str]:
     return _available(CHAIN_IMPLS)
+
+
+def is_compiled_name(impl: str) -> bool:
+    """Whether the implementation ``impl`` is a step under ``tc.compile``."""
+    return impl.endswith((COMPILED, FUSED))
 
 
 def is_compiled(step) -> bool:
