@@ -138,9 +138,13 @@ class CompiledFunction:
             entry = self._entries[key] = _Entry()
         if not state.try_lock():  # another thread is tracing
             return self._eager(args, kwargs)
+        collecting = gc.isenabled()
+        gc.disable()  # a trace makes many small objects: no full collections meanwhile
         try:
             return self._trace(entry, flat, args, kwargs)
         finally:
+            if collecting:
+                gc.enable()
             state.unlock()
 
     def _eager(self, args, kwargs):
