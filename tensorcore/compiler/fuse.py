@@ -40,6 +40,7 @@ import tempfile
 import numpy as np
 
 from .traced import LiveRef, Ref
+from .traced import _refs as refs_in
 
 # ufunc -> (expression template over the operands' names, result is bool)
 _OPS = {
@@ -166,18 +167,8 @@ def _runs(rec):
 
 # -- uses -------------------------------------------------------------------------------------
 def _refs(v, out: list) -> list:
-    t = type(v)
-    if t is Ref:
-        out.append(v.n)
-    elif t is tuple or t is list:
-        for x in v:
-            _refs(x, out)
-    elif t is dict:
-        for x in v.values():
-            _refs(x, out)
-    elif t is slice:
-        _refs((v.start, v.stop, v.step), out)
-    return out
+    """The slot numbers of the Refs in ``v``."""
+    return [r.n for r in refs_in(v)]
 
 
 def _last_uses(rec, outputs) -> dict:

@@ -170,12 +170,22 @@ def _has_ref(v) -> bool:
     return False
 
 
+# source -> its compiled code: steps of one structure (each trial of a search, each fit)
+# write the same source, their objects being names in the namespace
+_CODE: dict[str, object] = {}
+_CODE_LIMIT = 256
+
+
 class Plan:
     """One replayable program (see the module docstring): ``run(inputs)``."""
 
     def __init__(self, source: str, ns: dict) -> None:
         self.source = source
-        code = compile(source, "<tensorcore plan>", "exec")
+        code = _CODE.get(source)
+        if code is None:
+            if len(_CODE) >= _CODE_LIMIT:
+                _CODE.clear()
+            code = _CODE[source] = compile(source, "<tensorcore plan>", "exec")
         exec(code, ns)  # the generated code of this module, nothing from outside
         self.run = ns["_plan"]
 

@@ -383,18 +383,26 @@ class Recording:
         self.taint(f"it reads tensor values on the host ({what}) at {where}", forever=True)
 
 
-def _refs(v):
+def _refs(v, out: list | None = None) -> list:
+    """The Refs in ``v`` (nested in tuples, lists, dicts and slices), in order."""
+    if out is None:
+        out = []
     t = type(v)
     if t is Ref:
-        yield v
+        out.append(v)
     elif t is tuple or t is list:
         for x in v:
-            yield from _refs(x)
+            tx = type(x)
+            if tx is Ref:
+                out.append(x)
+            elif tx is tuple or tx is list or tx is dict or tx is slice:
+                _refs(x, out)
     elif t is dict:
         for x in v.values():
-            yield from _refs(x)
+            _refs(x, out)
     elif t is slice:
-        yield from _refs((v.start, v.stop, v.step))
+        _refs((v.start, v.stop, v.step), out)
+    return out
 
 
 # methods that write their array argument in place
@@ -405,9 +413,9 @@ def _written_refs(kind, fn, args, kwargs):
     """The slots a call writes: ufunc ``out=``, in-place methods, a kernel's array
     arguments (kernels may write any of them: treated as written), ``np.copyto``'s target."""
     if kind == "kernel":
-        return list(_refs((args, kwargs)))
+        return _refs((args, kwargs))
     out = kwargs.get("out")
-    refs = list(_refs(out)) if out is not None else []
+    refs = _refs(out) if out is not None else []
     if kind == "method" and fn in _WRITING_METHODS:
         refs.append(args[0])
     if kind == "func" and fn is np.copyto:

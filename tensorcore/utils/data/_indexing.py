@@ -22,7 +22,10 @@ def num_samples(a) -> int:
 def take(a, index: np.ndarray):
     """``a[index]`` for a NumPy index array; a Tensor stays on its device, a list a list."""
     if isinstance(a, Tensor):
-        return a[Tensor._make(a._backend.asarray(index), a._backend)]
+        idx = a._backend.asarray(index)
+        if not a._requires_grad:  # data: the rows copied directly, no graph to record
+            return Tensor._make(a._data[idx], a._backend)
+        return a[Tensor._make(idx, a._backend)]
     if isinstance(a, np.ndarray):
         return a[index]
     picked = [a[i] for i in index.tolist()]
