@@ -17,6 +17,7 @@ import pytest
 import tensorcore as tc
 from tensorcore import nn
 from tensorcore.compiler import CompileWarning
+from tensorcore.training import make_train_step
 
 STEPS = 50
 
@@ -56,16 +57,8 @@ def train(model_kind: str, opt_kind: str, device: str, compiled: bool):
     """``(losses, final parameters and buffers as arrays, the step function)``."""
     model = make_model(model_kind, device)
     opt, scheduler = make_optimizer(opt_kind, model)
-    loss_fn = nn.CrossEntropyLoss()
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss.detach()
-
-    fn = tc.compile(step) if compiled else step
+    # zero_grad, forward, loss, backward, opt.step(), the loss detached
+    fn = make_train_step(model, nn.CrossEntropyLoss(), opt, compile=compiled)
     losses = []
     for x, y, epoch_end in batches(device):
         losses.append(fn(x, y).item())

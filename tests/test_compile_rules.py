@@ -15,10 +15,8 @@ from tensorcore import nn
 from tensorcore.compiler import CompileWarning
 
 
-def sgd_step(model, lr=0.1):
-    """A plain SGD training step on ``model`` (mean squared error), compiled."""
-    opt = tc.optim.SGD(model.parameters(), lr=lr)
-
+def compiled_step(model, opt):
+    """A compiled training step of ``model`` with ``opt`` (mean squared error)."""
     @tc.compile
     def step(x, y):
         opt.zero_grad()
@@ -27,7 +25,13 @@ def sgd_step(model, lr=0.1):
         opt.step()
         return loss.detach()
 
-    return step, opt
+    return step
+
+
+def sgd_step(model, lr=0.1):
+    """``(compiled plain SGD step, its optimizer)``."""
+    opt = tc.optim.SGD(model.parameters(), lr=lr)
+    return compiled_step(model, opt), opt
 
 
 def data(n=8, seed=0):
@@ -103,12 +107,19 @@ def test_train_and_eval_modes_have_their_own_plans():
     assert len(forward.plans) == 2
 
 
-def test_freezing_a_parameter_is_seen():
+def replaying_sgd():
+    """``(model, step, opt, x, y)`` after three calls of the step (it replays now)."""
     model = linear()
-    step, _ = sgd_step(model)
+    step, opt = sgd_step(model)
     x, y = data()
     for _ in range(3):
         step(x, y)
+    assert step.stats["replays"] == 1
+    return model, step, opt, x, y
+
+
+def test_freezing_a_parameter_is_seen():
+    model, step, _, x, y = replaying_sgd()
     model.bias.requires_grad_(False)
     bias = model.bias.detach().clone()
     for _ in range(3):
@@ -117,11 +128,7 @@ def test_freezing_a_parameter_is_seen():
 
 
 def test_a_replaced_parameter_object_is_used():
-    model = linear()
-    step, opt = sgd_step(model)
-    x, y = data()
-    for _ in range(3):
-        step(x, y)
+    model, step, opt, x, y = replaying_sgd()
     model.weight = nn.Parameter(tc.zeros(1, 3))  # a new object (the optimizer keeps the old)
     opt.param_groups[0]["params"][0] = model.weight
     old_replays = step.stats["replays"]
@@ -304,15 +311,7 @@ def test_an_error_inside_a_trace_propagates_and_leaves_plain_arrays():
 def test_state_left_by_compiled_training_holds_plain_arrays():
     model = linear()
     opt = tc.optim.Adam(model.parameters(), lr=0.01)
-
-    @tc.compile
-    def step(x, y):
-        opt.zero_grad()
-        loss = ((model(x) - y) ** 2).mean()
-        loss.backward()
-        opt.step()
-        return loss.detach()
-
+    step = compiled_step(model, opt)
     x, y = data()
     outs = [step(x, y) for _ in range(5)]
     tensors = list(model.parameters()) + [p.grad for p in model.parameters()] + outs

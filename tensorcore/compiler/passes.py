@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .traced import Ref, _refs, _written_refs
+from .traced import LiveRef, Ref, _refs, _written_refs, contains
 
 
 class Passes:
@@ -100,7 +100,7 @@ def _fold_constants(rec, p: Passes, roots, uses, escaping) -> None:
         refs = list(_refs((args, kwargs)))
         written = _written_refs(kind, fn, args, kwargs)
         if kind != "kernel" and all(r.n in static for r in refs) and \
-                not _has_live((args, kwargs)) and _has_ref(result, written):
+                not contains((args, kwargs), LiveRef) and _has_ref(result, written):
             try:
                 out = fn(*_resolve(args, values), **_resolve(kwargs, values))
             except Exception:  # leave the call to the replay
@@ -125,18 +125,6 @@ def _fold_constants(rec, p: Passes, roots, uses, escaping) -> None:
     p.skip.update(folded_calls)
     for n in needed:
         p.folded[n] = (values[n], n in written_later or n in escaping)
-
-
-def _has_live(v) -> bool:
-    from .traced import LiveRef
-    t = type(v)
-    if t is LiveRef:
-        return True
-    if t is tuple or t is list:
-        return any(_has_live(x) for x in v)
-    if t is dict:
-        return any(_has_live(x) for x in v.values())
-    return False
 
 
 def _has_ref(result, written) -> bool:

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import passes, state
-from .traced import LiveRef, Ref
+from .traced import LiveRef, Ref, contains
 
 
 class Miss(Exception):
@@ -161,15 +161,6 @@ class _Writer:
         return f"{self.name(fn, hint)}({', '.join(parts)})"
 
 
-def _has_ref(v) -> bool:
-    t = type(v)
-    if t is Ref:
-        return True
-    if t is tuple or t is list:
-        return any(_has_ref(x) for x in v)
-    return False
-
-
 # source -> its compiled code: steps of one structure (each trial of a search, each fit)
 # write the same source, their objects being names in the namespace
 _CODE: dict[str, object] = {}
@@ -258,7 +249,7 @@ def build(rec, outputs, input_kinds: list[str]) -> Plan:
             w.name(buffer, "buffer")
             kwargs = {"out": buffer}
         call = w.call(kind, fn, args, kwargs)
-        if _has_ref(result):
+        if contains(result, Ref):
             if type(result) is Ref and rec.slots[result.n]["scalar"]:
                 call = f"_asarray({call})"
             w.lines.append(f"    {w.target(result)} = {call}")

@@ -405,6 +405,18 @@ def _refs(v, out: list | None = None) -> list:
     return out
 
 
+def contains(v, kind) -> bool:
+    """Whether a ``kind`` (Ref or LiveRef) is in ``v`` (nested tuples, lists, dicts)."""
+    t = type(v)
+    if t is kind:
+        return True
+    if t is tuple or t is list:
+        return any(contains(x, kind) for x in v)
+    if t is dict:
+        return any(contains(x, kind) for x in v.values())
+    return False
+
+
 # methods that write their array argument in place
 _WRITING_METHODS = {_nd.fill, _nd.sort, _nd.put, _nd.__setitem__}
 
