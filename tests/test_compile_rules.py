@@ -317,3 +317,17 @@ def test_state_left_by_compiled_training_holds_plain_arrays():
     tensors = list(model.parameters()) + [p.grad for p in model.parameters()] + outs
     tensors += [v for s in opt.state.values() for v in s.values() if isinstance(v, tc.Tensor)]
     assert all(type(t._data) is np.ndarray for t in tensors)
+
+
+def test_every_kernel_entry_of_the_contract_is_recorded():
+    """A new entry point of the backend contract must be recorded as one call by a trace
+    (``hooks.KERNEL_ENTRIES``), or be one of the entries a trace treats otherwise: a kernel
+    left out would run on traced arrays, its Numba work unseen by the recording."""
+    from tensorcore.backends.contract import Backend
+    from tensorcore.compiler.hooks import KERNEL_ENTRIES
+
+    capture = {"capturing", "prepare_capture", "side_stream", "graph_mode", "allocating_from",
+               "record", "join_stream", "replay_graph"}
+    handled = {"to_numpy", "seed", "synchronize", "from_dlpack", "array_type"}
+    entries = {n for n, v in vars(Backend).items() if callable(v) and not n.startswith("_")}
+    assert entries - capture - handled == set(KERNEL_ENTRIES)
