@@ -331,3 +331,12 @@ def test_every_kernel_entry_of_the_contract_is_recorded():
     handled = {"to_numpy", "seed", "synchronize", "from_dlpack", "array_type"}
     entries = {n for n, v in vars(Backend).items() if callable(v) and not n.startswith("_")}
     assert entries - capture - handled == set(KERNEL_ENTRIES)
+
+
+def test_a_parameter_rebound_to_another_layout_retraces():
+    model, step, _, x, y = replaying_sgd()
+    traces = step.stats["traces"]
+    with tc.no_grad():  # the same values in a Fortran-ordered array: other strides
+        model.weight.data = tc.tensor(np.asfortranarray(model.weight.detach().numpy()))
+    step(x, y)
+    assert step.stats["traces"] == traces + 1  # traced again: the plan assumed C order

@@ -227,8 +227,10 @@ def build(rec, outputs, input_kinds: list[str]) -> Plan:
                 f"{obj_expr(what)}._grad._data"
             seen = w.name(slot["traced"]._plain, "was")
             w.lines.append(f"    s{n} = {src}")
+            strides = slot["traced"]._plain.strides  # (views and kernels depend on them)
             w.lines.append(f"    if s{n} is not {seen} and (s{n}.shape != {slot['shape']!r} "
-                           f"or s{n}.dtype != {w.name(slot['dtype'], 'dtype')}): raise Miss")
+                           f"or s{n}.dtype != {w.name(slot['dtype'], 'dtype')} "
+                           f"or s{n}.strides != {strides!r}): raise Miss")
         elif kind == "const":
             c = w.name(what, "const")
             w.lines.append(f"    s{n} = {c}.copy()" if slot["written"] else f"    s{n} = {c}")
