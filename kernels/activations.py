@@ -149,9 +149,16 @@ except ImportError:  # pragma: no cover
     _expit = None
 
 
+def is_numpy(xp) -> bool:
+    """Whether the array namespace ``xp`` is NumPy, or stands for it (``tc.compile``'s
+    recording namespace does while it traces): code asks this, never ``xp is np``, so that
+    a traced step takes the path eager code takes."""
+    return getattr(xp, "__name__", None) == "numpy"
+
+
 def sigmoid(xp, z):
     """sigmoid elementwise: SciPy's expit on NumPy where installed, else a stable formula."""
-    if xp is np and _expit is not None:
+    if is_numpy(xp) and _expit is not None:
         return _expit(z)
     return _sigmoid_stable(xp, z)
 
@@ -165,7 +172,7 @@ def _sigmoid_stable(xp, z):
 def erf(xp, x):
     """erf elementwise: SciPy's where it is installed (optional), else exact ``math.erf``
     for float64 on NumPy, else a float32-accurate series."""
-    if xp is np:
+    if is_numpy(xp):
         try:
             from scipy.special import erf as scipy_erf
         except ImportError:  # pragma: no cover - scipy is optional

@@ -171,3 +171,19 @@ def test_the_stand_in_runtime_serves_what_cupys_serves():
     public = {name for name in vars(CupyRuntime) if not name.startswith("_")}
     assert GPU_ONLY <= public
     assert sorted(name for name in public - GPU_ONLY if not hasattr(NumpyRuntime, name)) == []
+
+
+def test_no_code_asks_whether_xp_is_numpy_by_identity():
+    """``xp is np`` is False while ``tc.compile`` traces (its recording namespace stands for
+    NumPy), so a traced step would take another path than eager code: code asks
+    ``activations.is_numpy(xp)``."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"\bxp is (not )?np\b")
+    offenders = [f"{path.relative_to(root)}:{n}" for folder in ("tensorcore", "kernels")
+                 for path in (root / folder).rglob("*.py")
+                 for n, line in enumerate(path.read_text().splitlines(), 1)
+                 if pattern.search(line.split("#")[0]) and "``" not in line]
+    assert offenders == []

@@ -334,9 +334,31 @@ def test_every_kernel_entry_of_the_contract_is_recorded():
 
 
 def test_a_parameter_rebound_to_another_layout_retraces():
-    model, step, _, x, y = replaying_sgd()
+    tc.manual_seed(0)
+    model = nn.Linear(3, 4)
+    step = compiled_step(model, tc.optim.SGD(model.parameters(), lr=0.1))
+    x, y = tc.ones(5, 3), tc.zeros(5, 4)
+    for _ in range(4):
+        step(x, y)
     traces = step.stats["traces"]
-    with tc.no_grad():  # the same values in a Fortran-ordered array: other strides
+    with tc.no_grad():  # the same values in a Fortran-ordered (4, 3) array: other strides
         model.weight.data = tc.tensor(np.asfortranarray(model.weight.detach().numpy()))
+    assert model.weight._data.strides != (12, 4)
     step(x, y)
     assert step.stats["traces"] == traces + 1  # traced again: the plan assumed C order
+
+
+def test_numpys_namespace_is_never_patched_while_tracing():
+    """Numba may compile a kernel during a trace (a first call): it must find NumPy's own
+    functions in NumPy's namespace, so a trace records through the backends' ``xp`` only."""
+    seen = []
+    originals = (np.empty, np.zeros, np.asarray, np.array)
+
+    @tc.compile
+    def step(x):
+        seen.append((np.empty, np.zeros, np.asarray, np.array) == originals)
+        return (x * 2).sum()
+
+    for _ in range(3):
+        step(tc.ones(3))
+    assert seen == [True, True] and step.stats["replays"] == 1

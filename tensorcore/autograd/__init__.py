@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels.activations import is_numpy
 from . import engine, function
 from .function import Function
 from .grad_mode import (
@@ -69,7 +70,7 @@ def _seed(out):
     xp = out._backend.xp
     # a 0-d NumPy seed is fastest made from a scalar; on a GPU a fill kernel, never a
     # host-to-device copy (which a CUDA-graph capture would record by address)
-    ones = np.array(1, dtype=data.dtype) if xp is np and not data.ndim \
+    ones = np.array(1, dtype=data.dtype) if is_numpy(xp) and not data.ndim \
         else xp.ones(data.shape, data.dtype)
     return function.Tensor._make(ones, out._backend)
 

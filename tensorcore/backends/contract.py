@@ -29,6 +29,7 @@ import numpy as np
 
 from tensorcore.kernels import activations
 from tensorcore.kernels.activations import erf as _erf  # noqa: F401 - ops.unary uses them
+from tensorcore.kernels.activations import is_numpy  # noqa: F401 - the backends' test
 from tensorcore.kernels.activations import sigmoid as _sigmoid  # noqa: F401
 
 XP_FUNCTIONS = """
@@ -45,6 +46,7 @@ logical_and logical_or logical_not logical_xor bitwise_and bitwise_or bitwise_xo
 
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # what the fused kernels take
+
 _CHUNK = 1 << 15  # elements per chunk of a streamed in-place update (fits in L2)
 
 

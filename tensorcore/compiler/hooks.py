@@ -11,8 +11,9 @@
 * every NumPy-array backend answers ``array_type`` with ``TracedArray``, and its kernel
   entries (``KERNEL_ENTRIES``) record one call each: the kernel runs on plain arrays and
   the replay calls the same method;
-* NumPy's functions that make arrays from shapes or data (``np.empty``, ``np.asarray``...)
-  record their calls, so an array made and filled inside the step is traced too.
+* those backends' ``xp`` is NumPy whose functions making arrays from shapes or data
+  (``xp.empty``, ``xp.asarray``...) record their calls, so an array made and filled inside
+  the step is traced too.
 
 The descriptors read the calling thread's recording: other threads are not watched.
 """
@@ -25,6 +26,7 @@ import weakref
 import numpy as np
 
 from ..backends import _instances as backend_instances
+from ..backends.contract import is_numpy
 from ..tensor import Tensor
 from . import state
 from .traced import Ref, TracedArray, _call, unwrap
@@ -157,20 +159,30 @@ _WATCHED = (("_data", _Watched(_DATA, TensorWatch.get_data, TensorWatch.set_data
 _MEMBERS = {"_data": _DATA, "_grad": _GRAD, "_requires_grad": _RG}
 
 
+class _TracingNumpy:
+    """A NumPy-array backend's ``xp`` during a trace: NumPy, except that the functions making
+    arrays from shapes or other data record their call, so an array made by ``xp.empty``
+    and filled from traced arrays is traced too. (NumPy's own namespace is left alone:
+    Numba, compiling a kernel during a trace, must find NumPy's functions there.) Code
+    that asks whether ``xp`` is NumPy asks ``contract.is_numpy(xp)``, true for this too."""
+
+    __name__ = "numpy"
+
+    def __getattr__(self, name):  # everything else is NumPy's own
+        return getattr(np, name)
+
+
 def _creation(fn):
-    """NumPy's ``fn`` (one making arrays from shapes or other data), recording its call
-    while tracing: an array made by ``np.empty`` and filled from traced arrays is traced."""
     def call(*args, **kwargs):
         return _call("func", fn, args, kwargs)
     call.__name__ = fn.__name__
     return call
 
 
-# replaced in NumPy's namespace during a trace (``backend.xp`` is NumPy itself, and code
-# that tests ``xp is np`` must take the same path as eagerly)
-_CREATION = {fn.__name__: _creation(fn) for fn in (
-    np.empty, np.zeros, np.ones, np.full, np.arange, np.eye, np.identity, np.linspace,
-    np.array, np.asarray, np.asanyarray, np.ascontiguousarray)}
+for _fn in (np.empty, np.zeros, np.ones, np.full, np.arange, np.eye, np.identity,
+            np.linspace, np.array, np.asarray, np.asanyarray, np.ascontiguousarray):
+    setattr(_TracingNumpy, _fn.__name__, staticmethod(_creation(_fn)))
+TRACING_NUMPY = _TracingNumpy()
 
 
 def _kernel(original):
@@ -210,17 +222,15 @@ def installed(rec):
     """The hooks of ``rec``'s trace, in place inside the block (see the module docstring)."""
     patched = []  # (backend, attribute names set on it, previous array_type)
     for backend in list(backend_instances.values()):
-        if backend.array_type is not np.ndarray:
+        if backend.array_type is not np.ndarray or not is_numpy(backend.xp):
             continue
         names = {"array_type": TracedArray, "to_numpy": _to_numpy(backend.to_numpy),
-                 "seed": _seed(backend.seed)}
+                 "xp": TRACING_NUMPY, "seed": _seed(backend.seed)}
         for name in KERNEL_ENTRIES:
             names[name] = _kernel(getattr(backend, name))  # names from the fixed tuple
         had = {name: backend.__dict__[name] for name in names if name in backend.__dict__}
         backend.__dict__.update(names)
         patched.append((backend, names, had))
-    numpy_had = {name: np.__dict__[name] for name in _CREATION}
-    np.__dict__.update(_CREATION)
     for name, watched in _WATCHED:
         setattr(Tensor, name, watched)
     state.module_hook = rec.watch.module_called
@@ -228,7 +238,6 @@ def installed(rec):
         yield rec
     finally:
         state.module_hook = None
-        np.__dict__.update(numpy_had)
         for name, member in _MEMBERS.items():
             setattr(Tensor, name, member)
         for backend, names, had in patched:
