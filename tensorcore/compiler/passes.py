@@ -22,13 +22,16 @@ from .traced import LiveRef, Ref, _refs, _written_refs, contains
 
 
 class Passes:
-    """The outcome of ``analyze``: calls to skip, folded slots, and buffers."""
+    """The outcome of ``analyze``: calls to skip, folded slots, buffers, and when each
+    intermediate's last use has passed (the code then drops it, as eager code lets an
+    intermediate go: a large one's memory is reused while still in cache)."""
 
     def __init__(self) -> None:
         self.skip: set[int] = set()  # call indices not emitted (no-ops and folded calls)
         self.folded: dict[int, tuple] = {}  # slot -> (value, copy at each replay?)
         self.buffers: dict[int, int] = {}  # call index -> buffer number
         self.buffer_arrays: list[np.ndarray] = []
+        self.frees: dict[int, list[int]] = {}  # call index -> slots dropped after it
 
 
 def _uses(rec, outputs):
@@ -75,7 +78,22 @@ def analyze(rec, outputs) -> Passes:
     _drop_no_ops(rec, p)
     _fold_constants(rec, p, roots, uses, escaping)
     _assign_buffers(rec, p, roots, uses, escaping)
+    _free_after_last_use(rec, p, escaping)
     return p
+
+
+def _free_after_last_use(rec, p: Passes, escaping) -> None:
+    """For each intermediate (a call's result, folded or not) the emitted call that names
+    it last, reading or assigning it."""
+    last = {}
+    for i, (kind, _, args, kwargs, result) in enumerate(rec.calls):
+        if i in p.skip or kind == "live":
+            continue
+        for ref in _refs((args, kwargs, result)):
+            last[ref.n] = i
+    for n, i in last.items():
+        if rec.slots[n]["origin"][0] == "result" and n not in escaping:
+            p.frees.setdefault(i, []).append(n)
 
 
 def _drop_no_ops(rec, p: Passes) -> None:

@@ -257,6 +257,8 @@ def build(rec, outputs, input_kinds: list[str]) -> Plan:
             w.lines.append(f"    {w.target(result)} = {call}")
         else:
             w.lines.append(f"    {call}")
+        if i in opt.frees:
+            w.lines.append(f"    del {', '.join(f's{n}' for n in sorted(opt.frees[i]))}")
     for (kind, _), t in rec.effects:
         value = rec.effect_values[kind, id(t)]
         if kind == "data":
