@@ -1,5 +1,5 @@
-"""What ``plan.build`` does to a recording before writing its code: three rewrites that
-change no value (a replay stays bit-identical to eager).
+"""What ``plan.build`` does to a recording before writing its code: rewrites that change no
+value (a replay stays bit-identical to eager).
 
 * **No-op calls go**: a call that gives back one of its arguments and writes nothing
   (``astype(copy=False)`` to the same dtype, ``asarray`` of an array).
@@ -10,6 +10,8 @@ change no value (a replay stays bit-identical to eager).
   returned, not a gradient or tensor left behind, nor any view of it) is written with
   ``out=`` into a buffer made once; a buffer serves several results whose lifetimes (views
   included) do not overlap.
+* **Intermediates are dropped** after the last call that names them, as eager code lets
+  them go.
 
 ``analyze(rec, outputs)`` returns a ``Passes`` that ``build`` consults.
 """
