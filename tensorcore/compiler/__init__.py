@@ -52,24 +52,27 @@ def is_compiling() -> bool:
     return state.current() is not None
 
 
-def live(fn, *args):
-    """``fn(*args)``, recorded as a live step while tracing (see the module docstring)."""
+def _host_call(fn, args):
+    """``(recording or None, fn(*args))``: the call runs as one step of the trace (nothing
+    inside it is recorded); the recording is None outside a trace (or inside a step)."""
     rec = state.current()
     if rec is None or rec.depth:
-        return fn(*args)
+        return None, fn(*args)
     with state.suppressed():
-        values = fn(*args)
-    return rec.record_live(fn, args, values)
+        return rec, fn(*args)
+
+
+def live(fn, *args):
+    """``fn(*args)``, recorded as a live step while tracing (see the module docstring)."""
+    rec, values = _host_call(fn, args)
+    return values if rec is None else rec.record_live(fn, args, values)
 
 
 def guard(fn, *args):
     """``fn(*args)``, a key the plan checks before each replay (see the module docstring)."""
-    rec = state.current()
-    if rec is None or rec.depth:
-        return fn(*args)
-    with state.suppressed():
-        key = fn(*args)
-    rec.guards.append(("fn", fn, args, key))
+    rec, key = _host_call(fn, args)
+    if rec is not None:
+        rec.guards.append(("fn", fn, args, key))
     return key
 
 
