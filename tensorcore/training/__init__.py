@@ -4,9 +4,11 @@
   metrics by name or callable (``scoring``); its per-batch step (``make_train_step``) is
   compiled with ``tensorcore.compile`` unless ``compile=False``.
 * ``History`` (``history``): per-epoch records; ``EarlyStopping`` (``callbacks``).
-* ``grid_search`` / ``random_search`` (``search``) and ``cross_validate`` (``cv``) over a
-  user function, run through a ``TrialRunner`` (``runners``: ``SerialRunner``,
-  ``ExecutorRunner`` for any ``concurrent.futures`` executor).
+* ``grid_search`` / ``random_search`` (``search``) and ``cross_validate`` / ``CVObjective``
+  (``cv``) over a user function, run through a ``TrialRunner`` (``runners``:
+  ``SerialRunner``, ``ExecutorRunner`` for any ``concurrent.futures`` executor;
+  ``DaskRunner`` for a Dask cluster, ``dask_runner``), with a ``TrialJournal`` of finished
+  trials to resume from (``journal``).
 * ``StandardScaler`` (``preprocessing``): feature scaling fitted on the training split.
 * ``plot_learning_curves``, ``plot_cv_scores``, ``plot_search_results`` (``plots``): PNGs.
 
@@ -21,12 +23,14 @@
 """
 
 from .callbacks import EarlyStopping
-from .cv import CVResult, cross_validate
+from .cv import CVObjective, CVResult, cross_validate
+from .dask_runner import DaskRunner
 from .history import History
+from .journal import TrialJournal
 from .loop import Trainer, evaluate, fit, make_train_step, predict
 from .plots import plot_cv_scores, plot_learning_curves, plot_search_results
 from .preprocessing import StandardScaler
-from .runners import ExecutorRunner, SerialRunner, TrialRunner
+from .runners import ExecutorRunner, SerialRunner, TrialError, TrialRunner
 from .search import (
     LogUniform,
     SearchResult,
@@ -36,8 +40,9 @@ from .search import (
     random_search,
 )
 
-__all__ = ["CVResult", "EarlyStopping", "ExecutorRunner", "History", "LogUniform",
-           "SearchResult", "SerialRunner", "StandardScaler", "Trainer", "TrialRunner",
+__all__ = ["CVObjective", "CVResult", "DaskRunner", "EarlyStopping", "ExecutorRunner",
+           "History", "LogUniform", "SearchResult", "SerialRunner", "StandardScaler", "Trainer",
+           "TrialError", "TrialJournal", "TrialRunner",
            "cross_validate", "evaluate", "fit", "grid_search", "make_train_step",
            "parameter_grid", "parameter_sampler", "plot_cv_scores", "plot_learning_curves",
            "plot_search_results", "predict", "random_search"]

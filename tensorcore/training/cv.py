@@ -32,9 +32,10 @@ import numpy as np
 
 from ..utils.data._indexing import as_numpy, check_same_length, take
 from ..utils.data.split import KFold
-from .runners import TrialRunner, resolve_runner, timed_score
+from .journal import run_pool
+from .runners import TrialRunner, timed_score
 
-__all__ = ["CVResult", "check_cv", "cross_validate"]
+__all__ = ["CVObjective", "CVResult", "check_cv", "cross_validate"]
 
 
 def check_cv(cv) -> Any:
@@ -102,6 +103,70 @@ class CVResult:
         return f"CVResult(mean={self.mean:.4g}, std={self.std:.4g}, folds={len(self.folds)})"
 
 
+def _split(X, y, cv, groups) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """The folds of ``cv`` on ``(X, y)``: ``(k, train indices, test indices)``."""
+    splitter = check_cv(cv)
+    if y is not None:
+        check_same_length([X, y])
+    labels = None if y is None else as_numpy(y)  # on the host: scikit-learn's splitters read it
+    return [(k, np.asarray(train), np.asarray(test))
+            for k, (train, test) in enumerate(splitter.split(X, labels, groups))]
+
+
+class _WithConfig:
+    """``fit_and_score`` with a config bound as its first argument (picklable)."""
+
+    def __init__(self, fit_and_score: Callable, config: dict) -> None:
+        self.fit_and_score, self.config = fit_and_score, config
+
+    def __call__(self, *data):
+        return self.fit_and_score(self.config, *data)
+
+
+class CVObjective:
+    """A search objective scored by K-fold cross-validation: the mean over the folds of
+    ``fit_and_score(config, X_train, y_train, X_test, y_test)``, with ``"std"`` and the
+    per-fold records under ``"folds"``.
+
+    Given to ``grid_search`` / ``random_search`` / ``halving_search``, every (config, fold)
+    pair is one trial of one pool, so a 12-config x 5-fold search keeps 60 trials in flight
+    on a cluster; called directly, it runs the folds of one config in order (same result).
+
+    >>> import numpy as np
+    >>> from tensorcore.training import grid_search
+    >>> X = np.arange(20.0)
+    >>> def fit_and_score(config, X_tr, y_tr, X_te, y_te):
+    ...     return -float(np.mean((config["w"] * X_te - y_te) ** 2))
+    >>> objective = CVObjective(fit_and_score, X, 2 * X, cv=4)
+    >>> grid_search({"w": [1.0, 2.0, 3.0]}, objective).best_params
+    {'w': 2.0}
+    """
+
+    def __init__(self, fit_and_score: Callable[..., float | Mapping[str, float]], X, y=None,
+                 *, cv=5, groups=None) -> None:
+        if not callable(fit_and_score):
+            raise TypeError(f"fit_and_score must be callable, got "
+                            f"{type(fit_and_score).__name__}")
+        self.fit_and_score, self.X, self.y = fit_and_score, X, y
+        self.folds = _split(X, y, cv, groups)
+
+    def run_fold(self, config: dict, k: int) -> dict:
+        """The record of fold ``k`` for ``config``."""
+        return _FoldTrial(_WithConfig(self.fit_and_score, config), self.X, self.y)(
+            self.folds[k])
+
+    @staticmethod
+    def combine(folds: list[dict]) -> dict[str, Any]:
+        """A config's outcome from its fold records: mean score, std, the folds; the
+        seconds are the folds' sum."""
+        result = CVResult(folds)
+        return {"score": result.mean, "std": result.std, "folds": folds,
+                "seconds": float(sum(f["seconds"] for f in folds))}
+
+    def __call__(self, config: dict) -> dict[str, Any]:
+        return self.combine([self.run_fold(config, k) for k in range(len(self.folds))])
+
+
 def cross_validate(fit_and_score: Callable[..., float | Mapping[str, float]], X, y=None, *,
                    cv=5, groups=None, runner: TrialRunner | None = None) -> CVResult:
     """Score ``fit_and_score`` on every fold of ``cv``; see the module docstring.
@@ -116,11 +181,6 @@ def cross_validate(fit_and_score: Callable[..., float | Mapping[str, float]], X,
     """
     if not callable(fit_and_score):
         raise TypeError(f"fit_and_score must be callable, got {type(fit_and_score).__name__}")
-    splitter = check_cv(cv)
-    if y is not None:
-        check_same_length([X, y])
-    labels = None if y is None else as_numpy(y)  # on the host: scikit-learn's splitters read it
-    folds = [(k, np.asarray(train), np.asarray(test))
-             for k, (train, test) in enumerate(splitter.split(X, labels, groups))]
-    results = resolve_runner(runner).map(_FoldTrial(fit_and_score, X, y), folds)
-    return CVResult(results)
+    folds = _split(X, y, cv, groups)
+    return CVResult(run_pool(runner, _FoldTrial(fit_and_score, X, y), folds,
+                             key_configs=[{"fold": k} for k, _, _ in folds]))

@@ -11,10 +11,18 @@ business:
   a module-level function, not a lambda), or a distributed cluster through an object that
   implements the same interface, e.g. dask's ``distributed.Client(...).get_executor()``.
 
+* ``DaskRunner`` (``tensorcore.training.dask_runner``, the ``distributed`` extra) runs them
+  on a Dask cluster: an embedded ``LocalCluster`` or a running scheduler.
+
 A new distributed backend needs nothing else: subclass ``TrialRunner`` and implement
 ``map``, e.g. submit every ``fn(config)`` as a job and gather the results in order (Ray:
 ``ray.get([ray.remote(fn).remote(c) for c in configs])``). Trials should not share mutable
 state: each builds its own model and seeds its own generator from its config.
+
+Searches call ``run(fn, configs, keys, on_result)``, which also reports each trial as it
+finishes (``on_result(index, result, info)``, ``info`` holding the worker and the wall
+time), so that a journal records it at once. The base class implements ``run`` with
+``map`` (every trial reported at the end); the runners here report each trial when it ends.
 
 >>> from concurrent.futures import ThreadPoolExecutor
 >>> from tensorcore.training import ExecutorRunner, SerialRunner
@@ -30,18 +38,48 @@ from __future__ import annotations
 import numbers
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Executor
+from concurrent.futures import Executor, as_completed
 from typing import Any
 
-__all__ = ["ExecutorRunner", "SerialRunner", "TrialRunner", "resolve_runner", "timed_score"]
+__all__ = ["ExecutorRunner", "SerialRunner", "TrialError", "TrialRunner", "resolve_runner",
+           "timed_call", "timed_score"]
+
+OnResult = Callable[[int, Any, dict], None]
+
+
+class TrialError(RuntimeError):
+    """Trials raised: each failing trial's config, its exception and its traceback (the
+    worker's, for a remote trial). The trials that finished were reported before this is
+    raised (a journal holds them). ``failures`` lists ``(config, exception, traceback)``."""
+
+    def __init__(self, failures: list[tuple[Any, BaseException, str]], total: int) -> None:
+        self.failures = failures
+        parts = [f"{len(failures)} of {total} trials raised:"]
+        for config, exc, tb in failures:
+            parts.append(f"- config {config!r}: {type(exc).__name__}: {exc}\n{tb}".rstrip())
+        super().__init__("\n".join(parts))
 
 
 class TrialRunner:
     """The interface: ``map(fn, configs)`` returns ``[fn(c) for c in configs]``, in order."""
 
+    #: the device trials run on when the runner decides it (GPU workers); None: the data's
+    trial_device: str | None = None
+
     def map(self, fn: Callable[[Any], Any], configs: Iterable[Any]) -> list:
         """Run ``fn`` on each config; the results in the order of ``configs``."""
         raise NotImplementedError
+
+    def run(self, fn: Callable[[Any], Any], configs: Iterable[Any],
+            keys: list[str] | None = None, on_result: OnResult | None = None) -> list:
+        """``map``, reporting each result to ``on_result(index, result, info)``; ``keys``
+        name the trials (a runner may use them as job names). This default reports every
+        result once ``map`` returns, with no worker or wall time."""
+        results = self.map(fn, list(configs))
+        if on_result is not None:
+            for i, result in enumerate(results):
+                on_result(i, result, {"worker": None, "wall_s": None})
+        return results
 
 
 class SerialRunner(TrialRunner):
@@ -49,7 +87,17 @@ class SerialRunner(TrialRunner):
 
     def map(self, fn: Callable[[Any], Any], configs: Iterable[Any]) -> list:
         """``[fn(c) for c in configs]``."""
-        return [fn(config) for config in configs]
+        return self.run(fn, configs)
+
+    def run(self, fn, configs, keys=None, on_result=None) -> list:
+        """``map``, reporting each trial as it ends."""
+        results = []
+        for i, config in enumerate(configs):
+            result, wall_s = timed_call(fn, config)
+            results.append(result)
+            if on_result is not None:
+                on_result(i, result, {"worker": "local", "wall_s": wall_s})
+        return results
 
     def __repr__(self) -> str:
         return "SerialRunner()"
@@ -66,13 +114,39 @@ class ExecutorRunner(TrialRunner):
         self.executor = executor
 
     def map(self, fn: Callable[[Any], Any], configs: Iterable[Any]) -> list:
-        """Submit every trial, then wait for the results in submission order; the first
-        trial that raised re-raises its exception here."""
-        futures = [self.executor.submit(fn, config) for config in configs]
-        return [future.result() for future in futures]
+        """Submit every trial, then wait for all of them; the first trial (in config order)
+        that raised re-raises its exception here."""
+        return self.run(fn, configs)
+
+    def run(self, fn, configs, keys=None, on_result=None) -> list:
+        """``map``, reporting each trial as it ends (the others still run when one raises;
+        its exception is raised once all have ended)."""
+        futures = {self.executor.submit(timed_call, fn, config): i
+                   for i, config in enumerate(configs)}
+        results: list[Any] = [None] * len(futures)
+        failed: dict[int, BaseException] = {}
+        for future in as_completed(futures):
+            i = futures[future]
+            if future.exception() is not None:
+                failed[i] = future.exception()
+                continue
+            results[i], wall_s = future.result()
+            if on_result is not None:
+                on_result(i, results[i], {"worker": type(self.executor).__name__,
+                                          "wall_s": wall_s})
+        if failed:
+            raise failed[min(failed)]
+        return results
 
     def __repr__(self) -> str:
         return f"ExecutorRunner({type(self.executor).__name__})"
+
+
+def timed_call(fn: Callable[[Any], Any], config: Any) -> tuple[Any, float]:
+    """``(fn(config), wall seconds)`` (module level: process pools pickle it)."""
+    start = time.perf_counter()
+    result = fn(config)
+    return result, time.perf_counter() - start
 
 
 def resolve_runner(runner: TrialRunner | None) -> TrialRunner:

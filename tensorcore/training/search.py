@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from numbers import Number
@@ -29,8 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from .cv import CVObjective
 from .history import check_mode
-from .runners import TrialRunner, resolve_runner, timed_score
+from .journal import TrialJournal, open_journal, run_pool
+from .runners import TrialRunner, timed_score
 from .tables import format_table
 
 __all__ = ["LogUniform", "SearchResult", "grid_search", "parameter_grid",
@@ -208,27 +211,75 @@ class SearchResult:
                 f"best_params={self.best_params})")
 
 
+class _FoldTask:
+    """One (config, fold) trial of a ``CVObjective`` (picklable)."""
+
+    def __init__(self, objective: CVObjective) -> None:
+        self.objective = objective
+
+    def __call__(self, task: tuple[dict, int]) -> dict:
+        config, k = task
+        return self.objective.run_fold(config, k)
+
+
+def _describe(evaluate: Callable, mode: str) -> dict[str, str]:
+    """What a journal records of a search run through ``run_trials``."""
+    fn = evaluate.fit_and_score if isinstance(evaluate, CVObjective) else evaluate
+    name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    return {"evaluate": f"{getattr(fn, '__module__', '?')}.{name}", "mode": mode}
+
+
 def run_trials(configs: list[dict], evaluate: Callable[[dict], Score],
-               runner: TrialRunner | None = None, mode: str = "max") -> SearchResult:
-    """Evaluate every config through the runner and rank the outcomes."""
+               runner: TrialRunner | None = None, mode: str = "max", *,
+               journal: str | os.PathLike | TrialJournal | None = None, resume: bool = False,
+               progress: bool = False, on_trial=None) -> SearchResult:
+    """Evaluate every config through the runner and rank the outcomes.
+
+    A ``CVObjective`` runs each (config, fold) pair as its own trial. ``journal`` (a path or
+    a ``TrialJournal``) records each finished trial; with ``resume=True`` the trials it holds
+    are not run again. ``progress`` shows a bar of finished trials; ``on_trial(key, config,
+    info)`` hears of each trial that ran (its worker and wall time)."""
     check_mode(mode)
     if not callable(evaluate):
         raise TypeError(f"evaluate must be callable, got {type(evaluate).__name__}")
-    return SearchResult(resolve_runner(runner).map(_TimedTrial(evaluate), configs), mode)
+    configs = [dict(c) for c in configs]
+    journal = open_journal(journal, _describe(evaluate, mode), resume)
+    from tqdm.auto import tqdm
+
+    if isinstance(evaluate, CVObjective):
+        n_folds = len(evaluate.folds)
+        tasks = [(config, k) for config in configs for k in range(n_folds)]
+        with tqdm(total=len(tasks), desc="trials", unit="fold", disable=not progress,
+                  leave=False) as bar:
+            folds = run_pool(runner, _FoldTask(evaluate), tasks, journal=journal,
+                             key_configs=[c for c, _ in tasks],
+                             suffixes=[f"-fold{k}" for _, k in tasks], progress=bar,
+                             on_trial=on_trial)
+        records = [{"params": config, **evaluate.combine(folds[i * n_folds:(i + 1) * n_folds])}
+                   for i, config in enumerate(configs)]
+        return SearchResult(records, mode)
+    with tqdm(total=len(configs), desc="trials", unit="trial", disable=not progress,
+              leave=False) as bar:
+        records = run_pool(runner, _TimedTrial(evaluate), configs, journal=journal,
+                           progress=bar, on_trial=on_trial)
+    return SearchResult(records, mode)
 
 
 def grid_search(param_grid: Mapping[str, Sequence] | Sequence[Mapping[str, Sequence]],
                 evaluate: Callable[[dict], Score], runner: TrialRunner | None = None,
-                mode: str = "max") -> SearchResult:
+                mode: str = "max", **run_options) -> SearchResult:
     """Evaluate every config of ``parameter_grid(param_grid)``; the best has the highest
-    score (the lowest with ``mode="min"``)."""
-    return run_trials(parameter_grid(param_grid), evaluate, runner, mode)
+    score (the lowest with ``mode="min"``). ``run_options`` are ``run_trials``'s
+    (``journal``, ``resume``, ``progress``)."""
+    return run_trials(parameter_grid(param_grid), evaluate, runner, mode, **run_options)
 
 
 def random_search(param_distributions: Mapping[str, Any], evaluate: Callable[[dict], Score],
                   n_iter: int = 10, seed: int | None = None,
-                  runner: TrialRunner | None = None, mode: str = "max") -> SearchResult:
-    """Evaluate ``n_iter`` configs drawn by ``parameter_sampler`` (reproducible for a seed).
+                  runner: TrialRunner | None = None, mode: str = "max",
+                  **run_options) -> SearchResult:
+    """Evaluate ``n_iter`` configs drawn by ``parameter_sampler`` (reproducible for a seed);
+    ``run_options`` are ``run_trials``'s.
 
     >>> result = random_search({"lr": LogUniform(1e-3, 1.0)},
     ...                        lambda c: -abs(c["lr"] - 0.1), n_iter=4, seed=0)
@@ -236,4 +287,4 @@ def random_search(param_distributions: Mapping[str, Any], evaluate: Callable[[di
     (4, True)
     """
     return run_trials(parameter_sampler(param_distributions, n_iter, seed), evaluate,
-                      runner, mode)
+                      runner, mode, **run_options)

@@ -1,0 +1,277 @@
+"""``DaskRunner``: a search's trials on a Dask cluster (the ``distributed`` extra).
+
+* ``DaskRunner()`` starts an embedded ``LocalCluster`` on first use: worker processes with
+  one thread each, BLAS, OpenMP and Numba pinned to one thread per worker (so workers do not
+  fight over cores), and closes it with ``close()`` or at the end of a ``with`` block.
+* ``DaskRunner("tcp://host:8786")`` joins a scheduler started with ``dask scheduler`` (its
+  workers with ``dask worker tcp://host:8786 --nthreads 1``); an address nobody answers at
+  is a ``ConnectionError`` after ``timeout`` seconds.
+* ``DaskRunner(client=client)`` uses a ``distributed.Client`` the caller owns.
+* ``DaskRunner(gpu=True)`` gives each worker one GPU (dask-cuda's ``LocalCUDACluster`` when
+  it is installed, else one worker per device with ``CUDA_VISIBLE_DEVICES``); the trials'
+  tensors go to the worker's ``cuda`` device.
+
+The trial function (which holds the data set) is sent to every worker once, scattered
+under a name derived from its pickled bytes; each trial is then a small task named by its
+config's key (``trial-<key>-<function token>``) with ``retries``. Results stream back as
+trials finish, and ``map`` returns them in config order. A worker that dies (killed, out of
+memory) loses only its running trials: the scheduler runs them again on the other workers.
+A trial that raises does not stop the others; once all have ended, a ``TrialError`` names
+each failing config with its worker-side traceback.
+
+Nothing here imports dask until a runner starts. In a script, start it under
+``if __name__ == "__main__":`` (worker processes are spawned and import the script).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import traceback
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from .runners import TrialError, TrialRunner
+
+__all__ = ["DaskRunner", "gpu_worker_specs"]
+
+# set in every worker process of an embedded cluster, on top of dask's own pinning of
+# OMP_NUM_THREADS / MKL_NUM_THREADS / OPENBLAS_NUM_THREADS
+WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "OPENBLAS_NUM_THREADS": "1"}
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError as e:
+        raise ImportError("DaskRunner needs dask's distributed package: "
+                          "pip install 'tensorcore[distributed]'") from e
+    return distributed
+
+
+def _name(fn: Callable) -> str:
+    return getattr(fn, "__qualname__", None) or type(fn).__qualname__
+
+
+def run_trial_on_worker(fn: Callable[[Any], Any], config: Any) -> tuple[Any, dict]:
+    """The task each trial is: ``fn(config)``, with the worker's address and the wall time."""
+    from distributed import get_worker
+
+    start = time.perf_counter()
+    result = fn(config)
+    return result, {"worker": get_worker().address, "wall_s": time.perf_counter() - start}
+
+
+def gpu_worker_specs(devices: Sequence[int]) -> dict[str, dict]:
+    """A ``SpecCluster`` worker spec: one single-threaded worker process per GPU index, that
+    sees only its GPU (``CUDA_VISIBLE_DEVICES``) and makes ``cuda`` its default device."""
+    from distributed import Nanny
+
+    return {f"gpu-{d}": {"cls": Nanny, "options": {
+        "nthreads": 1, "env": {**WORKER_ENV, "CUDA_VISIBLE_DEVICES": str(d),
+                               "TENSORCORE_DEVICE": "cuda"}}} for d in devices}
+
+
+def _visible_gpus() -> list[int]:
+    from .. import cuda
+
+    count = cuda.device_count()
+    if count == 0:
+        raise RuntimeError(f"DaskRunner(gpu=True) needs a CUDA GPU, and none is usable here: "
+                           f"{cuda.cuda_unavailable_reason() or 'no device'}")
+    return list(range(count))
+
+
+def _shutdown(client, cluster) -> None:
+    """Close what the runner opened (also at garbage collection or interpreter exit)."""
+    for thing in (client, cluster):
+        if thing is not None:
+            try:
+                thing.close()
+            except Exception:  # already closed, or the loop is gone at exit
+                pass
+
+
+class DaskRunner(TrialRunner):
+    """Trials on a Dask cluster (see the module docstring).
+
+    Args:
+        address: a running scheduler (``tcp://host:8786``); None starts a ``LocalCluster``.
+        client: a ``distributed.Client`` to use instead (not closed by the runner).
+        n_workers: worker processes of the embedded cluster (default: one per core, or one
+            per GPU with ``gpu=True``).
+        threads_per_worker: threads per embedded worker (default 1).
+        gpu: one GPU per worker; trials run on ``cuda``.
+        devices: the GPU indices to use with ``gpu=True`` (default: every visible one).
+        retries: how often Dask reruns a trial that raised before reporting it.
+        timeout: seconds to wait for the scheduler at ``address``.
+        quiet: no line about the cluster at start.
+    """
+
+    def __init__(self, address: str | None = None, *, client=None, n_workers: int | None = None,
+                 threads_per_worker: int = 1, gpu: bool = False,
+                 devices: Sequence[int] | None = None, retries: int = 1,
+                 timeout: float = 10.0, quiet: bool = False) -> None:
+        if address is not None and client is not None:
+            raise ValueError("DaskRunner takes an address or a client, not both")
+        if address is not None and not isinstance(address, str):
+            raise TypeError(f"address must be a string such as 'tcp://host:8786', got "
+                            f"{type(address).__name__}")
+        joined = address is not None or client is not None
+        if joined and (n_workers is not None or devices is not None):
+            raise ValueError("n_workers and devices apply to the embedded cluster; a running "
+                             "cluster has the workers it was started with")
+        for label, value, low in (("n_workers", n_workers, 1),
+                                  ("threads_per_worker", threads_per_worker, 1),
+                                  ("retries", retries, 0)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or value < low):
+                raise ValueError(f"{label} must be an int >= {low}, got {value!r}")
+        if not (isinstance(timeout, int | float) and timeout > 0):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if devices is not None and not gpu:
+            raise ValueError("devices selects GPUs: pass gpu=True with it")
+        self.address, self.n_workers_wanted = address, n_workers
+        self.threads_per_worker, self.gpu = threads_per_worker, bool(gpu)
+        self.devices = None if devices is None else [int(d) for d in devices]
+        self.retries, self.timeout, self.quiet = retries, float(timeout), quiet
+        self.trial_device = "cuda" if gpu else None
+        self.client, self.cluster = client, None
+        self.start_seconds: float | None = None
+        self._finalizer = None
+
+    # -- the cluster ------------------------------------------------------------------------
+    def start(self) -> DaskRunner:
+        """Start the embedded cluster or connect to the scheduler (once); returns self."""
+        if self.client is not None and self.start_seconds is not None:
+            return self
+        distributed = _import_distributed()
+        begin = time.perf_counter()
+        if self.client is None and self.address is not None:
+            try:
+                self.client = distributed.Client(self.address, timeout=self.timeout)
+            except (OSError, TimeoutError) as e:
+                raise ConnectionError(f"no Dask scheduler answered at {self.address} within "
+                                      f"{self.timeout:g} s: {e}") from None
+        elif self.client is None:
+            self.cluster = self._make_cluster(distributed)
+            self.client = distributed.Client(self.cluster)
+        if self.cluster is not None or self.address is not None:
+            self._finalizer = weakref.finalize(self, _shutdown, self.client, self.cluster)
+        if not self.client.scheduler_info().get("workers"):
+            self.client.wait_for_workers(1, timeout=self.timeout)
+        self.start_seconds = time.perf_counter() - begin
+        if not self.quiet:
+            print(f"dask: {self.describe()['cluster']} at {self.client.scheduler.address}, "
+                  f"{self.n_workers} workers; dashboard {self.client.dashboard_link}")
+        return self
+
+    def _make_cluster(self, distributed):
+        if not self.gpu:
+            n = self.n_workers_wanted or os.cpu_count() or 1
+            return distributed.LocalCluster(
+                n_workers=n, threads_per_worker=self.threads_per_worker, processes=True,
+                dashboard_address=":0", env=dict(WORKER_ENV))
+        devices = self.devices if self.devices is not None else _visible_gpus()
+        if self.n_workers_wanted is not None:
+            devices = devices[:self.n_workers_wanted]
+        try:
+            from dask_cuda import LocalCUDACluster
+        except ImportError:
+            return distributed.SpecCluster(
+                workers=gpu_worker_specs(devices),
+                scheduler={"cls": distributed.Scheduler,
+                           "options": {"dashboard_address": ":0"}})
+        return LocalCUDACluster(CUDA_VISIBLE_DEVICES=",".join(map(str, devices)),
+                                threads_per_worker=1, dashboard_address=":0",
+                                env={**WORKER_ENV, "TENSORCORE_DEVICE": "cuda"})
+
+    @property
+    def workers(self) -> list[str]:
+        """The addresses of the cluster's workers now."""
+        return sorted(self.start().client.scheduler_info()["workers"])
+
+    @property
+    def n_workers(self) -> int:
+        """The number of workers now."""
+        return len(self.workers)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready: the kind of cluster, the scheduler, the workers, the start time."""
+        self.start()
+        kind = ("existing client" if self.cluster is None and self.address is None else
+                f"scheduler {self.address}" if self.cluster is None else
+                type(self.cluster).__name__)
+        return {"runner": "DaskRunner", "cluster": kind,
+                "scheduler": self.client.scheduler.address, "workers": self.workers,
+                "n_workers": self.n_workers, "threads_per_worker": self.threads_per_worker,
+                "gpu": self.gpu, "start_s": self.start_seconds,
+                "dashboard": self.client.dashboard_link}
+
+    def close(self) -> None:
+        """Close the client and the embedded cluster the runner opened (a client given to
+        it stays open)."""
+        if self._finalizer is not None:
+            self._finalizer()
+            self._finalizer = None
+            self.client, self.cluster = None, None
+        self.start_seconds = None
+
+    def __enter__(self) -> DaskRunner:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- the trials -------------------------------------------------------------------------
+    def map(self, fn: Callable[[Any], Any], configs: Iterable[Any]) -> list:
+        """``[fn(c) for c in configs]`` on the cluster, in config order."""
+        return self.run(fn, configs)
+
+    def run(self, fn, configs, keys=None, on_result=None) -> list:
+        """``map``, reporting each trial as it ends (``info``: its worker and wall time)."""
+        import cloudpickle
+
+        from .journal import unique_trial_keys
+
+        configs = list(configs)
+        keys = unique_trial_keys(configs) if keys is None else list(keys)
+        try:
+            payload = cloudpickle.dumps(fn)
+        except Exception as e:
+            raise TypeError(f"the trial function {_name(fn)!r} cannot be pickled to send it "
+                            f"to the Dask workers: {type(e).__name__}: {e}") from e
+        token = hashlib.sha1(payload).hexdigest()[:12]
+        distributed = _import_distributed()
+        client = self.start().client
+        fn_key = f"tensorcore-fn-{token}"
+        fn_future = client.scatter({fn_key: fn}, broadcast=True)[fn_key]  # the data, once
+        futures = {client.submit(run_trial_on_worker, fn_future, config,
+                                 key=f"trial-{key}-{token}", retries=self.retries): i
+                   for i, (config, key) in enumerate(zip(configs, keys))}
+        results: list[Any] = [None] * len(configs)
+        failures = []
+        for future in distributed.as_completed(futures):
+            i = futures[future]
+            if future.status == "error":
+                tb = "".join(traceback.format_tb(future.traceback()))
+                failures.append((i, future.exception(), tb))
+            else:
+                results[i], info = future.result()
+                if on_result is not None:
+                    on_result(i, results[i], info)
+            future.release()
+        fn_future.release()
+        if failures:
+            failures.sort(key=lambda f: f[0])
+            raise TrialError([(configs[i], e, tb) for i, e, tb in failures],
+                             len(configs)) from failures[0][1]
+        return results
+
+    def __repr__(self) -> str:
+        where = (self.address or ("client" if self.cluster is None and self.client else
+                                  "LocalCluster"))
+        return f"DaskRunner({where}, gpu={self.gpu})"
