@@ -33,7 +33,7 @@ import numpy as np
 from ..utils.data._indexing import as_numpy, check_same_length, take
 from ..utils.data.split import KFold
 from .journal import run_pool
-from .runners import TrialRunner, timed_score
+from .runners import TrialRunner, timed_score, trial_name
 
 __all__ = ["CVObjective", "CVResult", "check_cv", "cross_validate"]
 
@@ -56,6 +56,7 @@ class _FoldTrial:
 
     def __init__(self, fit_and_score: Callable, X, y) -> None:
         self.fit_and_score, self.X, self.y = fit_and_score, X, y
+        self.trial_name = trial_name(fit_and_score)
 
     def __call__(self, fold: tuple[int, np.ndarray, np.ndarray]) -> dict:
         k, train, test = fold
@@ -118,6 +119,7 @@ class _WithConfig:
 
     def __init__(self, fit_and_score: Callable, config: dict) -> None:
         self.fit_and_score, self.config = fit_and_score, config
+        self.trial_name = trial_name(fit_and_score)
 
     def __call__(self, *data):
         return self.fit_and_score(self.config, *data)

@@ -33,7 +33,7 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .runners import TrialError, TrialRunner
+from .runners import TrialError, TrialRunner, trial_name
 
 __all__ = ["DaskRunner", "gpu_worker_specs"]
 
@@ -50,10 +50,6 @@ def _import_distributed():
         raise ImportError("DaskRunner needs dask's distributed package: "
                           "pip install 'tensorcore[distributed]'") from e
     return distributed
-
-
-def _name(fn: Callable) -> str:
-    return getattr(fn, "__qualname__", None) or type(fn).__qualname__
 
 
 def run_trial_on_worker(fn: Callable[[Any], Any], config: Any) -> tuple[Any, dict]:
@@ -242,7 +238,7 @@ class DaskRunner(TrialRunner):
         try:
             payload = cloudpickle.dumps(fn)
         except Exception as e:
-            raise TypeError(f"the trial function {_name(fn)!r} cannot be pickled to send it "
+            raise TypeError(f"the trial function {trial_name(fn)!r} cannot be pickled to send it "
                             f"to the Dask workers: {type(e).__name__}: {e}") from e
         token = hashlib.sha1(payload).hexdigest()[:12]
         distributed = _import_distributed()

@@ -42,7 +42,7 @@ from concurrent.futures import Executor, as_completed
 from typing import Any
 
 __all__ = ["ExecutorRunner", "SerialRunner", "TrialError", "TrialRunner", "resolve_runner",
-           "timed_call", "timed_score"]
+           "timed_call", "timed_score", "trial_name"]
 
 OnResult = Callable[[int, Any, dict], None]
 
@@ -147,6 +147,15 @@ def timed_call(fn: Callable[[Any], Any], config: Any) -> tuple[Any, float]:
     start = time.perf_counter()
     result = fn(config)
     return result, time.perf_counter() - start
+
+
+def trial_name(fn: Callable) -> str:
+    """The name of what a trial runs: a wrapper's ``trial_name`` (the user's function it
+    wraps), else the function's or the callable's class's qualified name."""
+    name = getattr(fn, "trial_name", None)
+    if isinstance(name, str):
+        return name
+    return getattr(fn, "__qualname__", None) or type(fn).__qualname__
 
 
 def resolve_runner(runner: TrialRunner | None) -> TrialRunner:

@@ -33,7 +33,7 @@ import numpy as np
 from .cv import CVObjective
 from .history import check_mode
 from .journal import TrialJournal, open_journal, run_pool
-from .runners import TrialRunner, timed_score
+from .runners import TrialRunner, timed_score, trial_name
 from .tables import format_table
 
 __all__ = ["LogUniform", "SearchResult", "grid_search", "parameter_grid",
@@ -147,6 +147,7 @@ class _TimedTrial:
 
     def __init__(self, evaluate: Callable[[dict], Score]) -> None:
         self.evaluate = evaluate
+        self.trial_name = trial_name(evaluate)
 
     def __call__(self, config: dict) -> dict:
         record = timed_score(self.evaluate, dict(config), who="evaluate",
@@ -216,6 +217,7 @@ class _FoldTask:
 
     def __init__(self, objective: CVObjective) -> None:
         self.objective = objective
+        self.trial_name = trial_name(objective.fit_and_score)
 
     def __call__(self, task: tuple[dict, int]) -> dict:
         config, k = task
@@ -225,8 +227,7 @@ class _FoldTask:
 def _describe(evaluate: Callable, mode: str) -> dict[str, str]:
     """What a journal records of a search run through ``run_trials``."""
     fn = evaluate.fit_and_score if isinstance(evaluate, CVObjective) else evaluate
-    name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
-    return {"evaluate": f"{getattr(fn, '__module__', '?')}.{name}", "mode": mode}
+    return {"evaluate": f"{getattr(fn, '__module__', '?')}.{trial_name(fn)}", "mode": mode}
 
 
 def run_trials(configs: list[dict], evaluate: Callable[[dict], Score],

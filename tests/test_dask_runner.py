@@ -1,0 +1,301 @@
+"""DaskRunner on real clusters: an embedded LocalCluster of worker processes, a worker
+killed mid-search, a search killed and resumed, a scheduler and a worker started with dask's
+own command line, and bad input. The results are compared with ``SerialRunner``'s."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import tensorcore as tc  # noqa: E402
+from tensorcore.datasets import load_iris  # noqa: E402
+from tensorcore.training import (  # noqa: E402
+    CVObjective,
+    DaskRunner,
+    SerialRunner,
+    TrialError,
+    TrialJournal,
+    cross_validate,
+    grid_search,
+    random_search,
+)
+from tensorcore.training.experiment import (  # noqa: E402
+    ExperimentConfig,
+    HoldoutObjective,
+    load_splits,
+    train_mlp,
+)
+
+sys.path.insert(0, str(Path(__file__).parent))
+from dask_trials import FailsOn, SlowParabola, identity  # noqa: E402
+
+pytestmark = pytest.mark.slow
+GRID = {"a": [0, 1, 2, 3], "b": [-2, -1, 0]}
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def runner():
+    with DaskRunner(n_workers=2, quiet=True) as r:
+        yield r
+
+
+def scores(result):
+    return [(r["params"], r["score"]) for r in result.results]
+
+
+def mlp_fold_accuracy(config, X_train, y_train, X_test, y_test) -> float:
+    """Train a small MLP on one fold (seeded by the config) and score the held-out part."""
+    trained = train_mlp(config, X_train, y_train, 3, epochs=3, batch_size=32, seed=1,
+                        compile=False)
+    return float((trained.predict_labels(X_test) == y_test).float().mean().item())
+
+
+# -- the same results as SerialRunner -------------------------------------------------------------
+def test_two_worker_processes_and_their_settings(runner):
+    info = runner.describe()
+    assert info["n_workers"] == 2 and info["cluster"] == "LocalCluster"
+    pids = runner.client.run(os.getpid)
+    assert len(set(pids.values())) == 2 and os.getpid() not in pids.values()
+    env = runner.client.run(lambda: [os.environ.get(k) for k in
+                                     ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS",
+                                      "OPENBLAS_NUM_THREADS")])
+    assert all(v == ["1", "1", "1"] for v in env.values())
+    assert runner.start_seconds > 0
+
+
+def test_grid_and_random_search_equal_serial_on_real_training(runner):
+    config = ExperimentConfig(dataset="iris", epochs=4, patience=2, compile=False)
+    objective = HoldoutObjective(load_splits(config), config)
+    grid = {"hidden": [8, 16], "lr": [1e-2, 3e-2], "weight_decay": [0.0]}
+    serial, dask = (grid_search(grid, objective, runner=r) for r in (SerialRunner(), runner))
+    assert scores(dask) == scores(serial) and dask.best_params == serial.best_params
+    space = {"hidden": [4, 8, 16, 32], "lr": [1e-3, 1e-2, 1e-1], "weight_decay": [0.0, 1e-3]}
+    serial, dask = (random_search(space, objective, n_iter=5, seed=3, runner=r)
+                    for r in (SerialRunner(), runner))
+    assert scores(dask) == scores(serial) and len(dask.results) == 5
+
+
+def test_trials_ran_on_the_workers(runner):
+    result = grid_search(GRID, SlowParabola(), runner=runner)
+    assert {r["pid"] for r in result.results} <= set(runner.client.run(os.getpid).values())
+    assert result.best_params == {"a": 2, "b": -1}
+
+
+def test_cross_validate_and_cv_objective_equal_serial(runner):
+    X, y = load_iris()
+    serial = cross_validate(_FoldScore(), X, y, cv=3)
+    dask = cross_validate(_FoldScore(), X, y, cv=3, runner=runner)
+    assert dask.scores == serial.scores and len(serial.scores) == 3
+    objective = CVObjective(mlp_fold_accuracy, X, y, cv=3)
+    grid = {"hidden": [8, 16], "lr": [1e-2, 5e-2], "weight_decay": [0.0]}
+    ran = []
+    a = grid_search(grid, objective, runner=runner, on_trial=lambda k, c, i: ran.append(i))
+    b = grid_search(grid, objective)
+    assert scores(a) == scores(b)
+    fold_scores = [[[f["score"] for f in r["folds"]] for r in s.results] for s in (a, b)]
+    assert fold_scores[0] == fold_scores[1]
+    assert len(ran) == 4 * 3                  # every (config, fold) pair was one trial
+    assert {i["worker"] for i in ran} <= set(runner.workers)
+
+
+class _FoldScore:
+    """``mlp_fold_accuracy`` with a fixed config (cross_validate's signature)."""
+
+    def __call__(self, X_train, y_train, X_test, y_test):
+        return mlp_fold_accuracy({"hidden": 8, "lr": 3e-2, "weight_decay": 0.0},
+                                 X_train, y_train, X_test, y_test)
+
+
+def test_map_keeps_config_order_and_streams_results(runner):
+    configs = [{"i": i} for i in range(40)]
+    seen = []
+    out = runner.run(identity, configs, on_result=lambda i, r, info: seen.append(i))
+    assert out == configs and sorted(seen) == list(range(40))
+
+
+# -- a worker killed mid-search -------------------------------------------------------------------
+def test_a_worker_killed_mid_search_costs_only_its_trial(tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    objective = SlowParabola(marks, seconds=0.6)
+    expected = grid_search(GRID, SlowParabola())
+    killed = {}
+    with DaskRunner(n_workers=2, quiet=True) as runner:
+        pids = set(runner.client.run(os.getpid).values())
+
+        def kill_a_busy_worker():
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not killed:
+                for mark in marks.iterdir():
+                    pid = int(mark.suffix[1:])
+                    if pid in pids and mark.stem not in ("0_-2",):
+                        killed["pid"], killed["trial"] = pid, mark.stem
+                        os.kill(pid, signal.SIGKILL)
+                        return
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_a_busy_worker)
+        killer.start()
+        result = grid_search(GRID, objective, runner=runner)
+        killer.join()
+    assert killed, "no worker was killed"
+    assert [(r["params"], r["score"]) for r in result.results] == scores(expected)
+    runs = sorted(p.suffix for p in marks.glob(f"{killed['trial']}.*"))
+    assert len(runs) >= 2        # the killed worker's trial ran again, on another process
+    assert killed["pid"] not in {r["pid"] for r in result.results
+                                 if f"{r['params']['a']}_{r['params']['b']}" == killed["trial"]}
+
+
+# -- resume after the search's own process was killed ---------------------------------------------
+RESUMABLE = """
+import sys, time
+sys.path.insert(0, {here!r})
+from dask_trials import SlowParabola
+from tensorcore.training import grid_search
+grid_search({grid!r}, SlowParabola(seconds=0.3), journal={journal!r})
+"""
+
+
+def test_a_killed_search_resumes_with_only_the_missing_trials(tmp_path):
+    journal = tmp_path / "trials.jsonl"
+    script = RESUMABLE.format(here=str(HERE), grid=GRID, journal=str(journal))
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if journal.exists() and len(journal.read_text().splitlines()) >= 1 + 4:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    kept = len(journal.read_text().splitlines()) - 1
+    assert 4 <= kept < 12, kept
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    with DaskRunner(n_workers=2, quiet=True) as runner:
+        resumed = grid_search(GRID, SlowParabola(marks), runner=runner, journal=journal,
+                              resume=True)
+    assert len(list(marks.iterdir())) == 12 - kept           # only the trials not journaled
+    assert scores(resumed) == scores(grid_search(GRID, SlowParabola()))
+    assert len(TrialJournal(journal, resume=True,
+                            search=json.loads(journal.read_text().splitlines()[0])["search"])) \
+        == 12
+
+
+# -- dask's own command line ----------------------------------------------------------------------
+@pytest.fixture
+def dask_cli_cluster(tmp_path):
+    """``dask scheduler`` and one ``dask worker``, as separate processes; the address."""
+    scheduler_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
+    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    procs = [subprocess.Popen([*dask, "--scheduler-file", str(scheduler_file), "--port", "0",
+                               "--dashboard-address", ":0"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+             "--nworkers", "1"], env=env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL))
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test_a_scheduler_and_a_worker_from_dasks_command_line(dask_cli_cluster, tmp_path):
+    with DaskRunner(dask_cli_cluster, quiet=True, timeout=30) as runner:
+        runner.client.wait_for_workers(1, timeout=60)
+        result = grid_search(GRID, SlowParabola(), runner=runner)
+        assert runner.describe()["cluster"] == f"scheduler {dask_cli_cluster}"
+    assert scores(result) == scores(grid_search(GRID, SlowParabola()))
+
+
+# -- bad input ------------------------------------------------------------------------------------
+def test_an_address_nobody_listens_on_fails_fast():
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match="no Dask scheduler answered at tcp://127.0.0.1:9"):
+        DaskRunner("tcp://127.0.0.1:9", timeout=2, quiet=True).start()
+    assert time.monotonic() - start < 15
+
+
+def test_a_trial_function_that_cannot_be_pickled_is_named(runner):
+    lock = threading.Lock()
+
+    def holds_a_lock(config):
+        with lock:
+            return config["a"]
+
+    with pytest.raises(TypeError, match="holds_a_lock.*cannot be pickled"):
+        grid_search(GRID, holds_a_lock, runner=runner)
+
+
+def test_a_trial_that_raises_is_reported_and_the_others_are_journaled(runner, tmp_path):
+    journal = tmp_path / "trials.jsonl"
+    with pytest.raises(TrialError) as info:
+        grid_search({"a": [0, 1, 2, 3]}, FailsOn(2), runner=runner, journal=journal)
+    message = str(info.value)
+    assert "{'a': 2}" in message and "ValueError: a=2 is the broken config" in message
+    assert "dask_trials.py" in message                 # the worker's traceback
+    lines = journal.read_text().splitlines()[1:]
+    assert sorted(json.loads(line)["config"]["a"] for line in lines) == [0, 1, 3]
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"address": "tcp://h:1", "client": object()}, ValueError, "not both"),
+    ({"address": "tcp://h:1", "n_workers": 2}, ValueError, "embedded cluster"),
+    ({"n_workers": 0}, ValueError, "n_workers must be an int >= 1"),
+    ({"retries": -1}, ValueError, "retries"),
+    ({"timeout": 0}, ValueError, "timeout"),
+    ({"devices": [0]}, ValueError, "gpu=True"),
+    ({"address": 8786}, TypeError, "address must be a string"),
+])
+def test_bad_settings(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        DaskRunner(**kwargs)
+
+
+# -- GPU workers ----------------------------------------------------------------------------------
+def test_gpu_without_a_gpu_says_why():
+    if tc.cuda.is_available():
+        pytest.skip("a GPU is usable here")
+    with pytest.raises(RuntimeError, match="needs a CUDA GPU"):
+        DaskRunner(gpu=True, quiet=True).start()
+
+
+def test_one_worker_per_gpu_sees_only_its_device():
+    # the fallback without dask-cuda: one worker process per GPU index, each with its
+    # CUDA_VISIBLE_DEVICES and cuda as its default device (no GPU needed to check that)
+    pytest.importorskip("distributed")
+    try:
+        import dask_cuda  # noqa: F401
+        pytest.skip("dask-cuda is installed: LocalCUDACluster is used instead")
+    except ImportError:
+        pass
+    with DaskRunner(gpu=True, devices=[0, 1], quiet=True) as runner:
+        seen = runner.client.run(lambda: (os.environ["CUDA_VISIBLE_DEVICES"],
+                                          os.environ["TENSORCORE_DEVICE"]))
+        assert sorted(seen.values()) == [("0", "cuda"), ("1", "cuda")]
+        assert runner.trial_device == "cuda"
