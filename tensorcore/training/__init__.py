@@ -22,6 +22,7 @@
 
 from .callbacks import EarlyStopping
 from .cv import CVResult, cross_validate
+from .halving import HalvingResult, halving_search
 from .history import History
 from .loop import Trainer, evaluate, fit, make_train_step, predict
 from .plots import plot_cv_scores, plot_learning_curves, plot_search_results
@@ -36,8 +37,8 @@ from .search import (
     random_search,
 )
 
-__all__ = ["CVResult", "EarlyStopping", "ExecutorRunner", "History", "LogUniform",
-           "SearchResult", "SerialRunner", "StandardScaler", "Trainer", "TrialRunner",
-           "cross_validate", "evaluate", "fit", "grid_search", "make_train_step",
-           "parameter_grid", "parameter_sampler", "plot_cv_scores", "plot_learning_curves",
-           "plot_search_results", "predict", "random_search"]
+__all__ = ["CVResult", "EarlyStopping", "ExecutorRunner", "HalvingResult", "History",
+           "LogUniform", "SearchResult", "SerialRunner", "StandardScaler", "Trainer",
+           "TrialRunner", "cross_validate", "evaluate", "fit", "grid_search", "halving_search",
+           "make_train_step", "parameter_grid", "parameter_sampler", "plot_cv_scores",
+           "plot_learning_curves", "plot_search_results", "predict", "random_search"]
