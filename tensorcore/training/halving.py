@@ -126,7 +126,8 @@ class HalvingResult(SearchResult):
     ``results`` holds every trial, each with ``"iter"`` (the 0-based round) and
     ``"n_resources"`` (the resource it ran with; ``params`` leaves the resource key out),
     ranked as scikit-learn does: the last round first, then by score (NaN last; ties keep
-    trial order). ``best_params`` / ``best_score`` are the best of the last round. The
+    trial order). ``best_params`` / ``best_score`` are the best of the last round (unlike
+    scikit-learn's ``best_params_``, without the resource: a retrain chooses its own). The
     schedule is in ``n_iterations``, ``n_candidates``, ``n_resources`` (per round),
     ``n_remaining_candidates``, ``min_resources``, ``max_resources``, ``factor``;
     ``total_resources`` adds up the resource over all trials.
