@@ -219,3 +219,46 @@ def test_bad_settings_raise_clear_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
         halving_search(GRID, recorder, **settings)
     assert recorder.seen == []  # nothing ran
+
+
+# -- the tensorcore train job --------------------------------------------------------------------
+def test_train_with_halving_search(tmp_path, capsys):
+    from tensorcore.__main__ import main
+
+    argv = ["train", "--dataset", "iris", "--epochs", "9", "--search", "halving",
+            "--out", str(tmp_path), "--quiet"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    search = report["search"]
+    assert search["kind"] == "halving" and search["resource"] == "epochs"
+    # 9 epochs: a third is 3, and "exhaust" for 12 configs on 3 epochs starts at 1
+    assert search["n_candidates"] == [12, 4, 2] and search["n_resources"] == [1, 3, 9]
+    assert search["min_resources"] == 1 and search["max_resources"] == 9
+    assert len(search["results"]) == 18 and search["results"][0]["iter"] == 2
+    for trial in search["results"]:
+        assert 1 <= trial["epochs_trained"] <= trial["n_resources"]
+        assert set(trial["params"]) == {"hidden", "lr", "weight_decay"}
+    assert search["total_resources"] == 12 * 1 + 4 * 3 + 2 * 9
+    assert report["best_params"] == search["results"][0]["params"]
+    assert "n_resources" in search["table"].splitlines()[0]
+
+
+def test_halving_with_cross_validation_scores_by_folds():
+    from tensorcore.training.experiment import ExperimentConfig, run_experiment
+
+    config = ExperimentConfig(dataset="iris", epochs=3, cv=3, search="halving", quiet=True)
+    result = run_experiment(config, log=lambda *a: None)
+    search = result.search
+    assert search.n_resources == [1, 3] and search.n_candidates == [12, 4]
+    assert len(search.results) == 16 and len(search.results[0]["folds"]) == 3
+    assert result.report["cv"]["scores"] == [f["score"] for f in search.results[0]["folds"]]
+
+
+def test_halving_rejects_trials():
+    from tensorcore.training.experiment import ConfigError, ExperimentConfig
+
+    with pytest.raises(ConfigError, match="trials does not apply to search='halving'"):
+        ExperimentConfig(search="halving", trials=4).check()
+    with pytest.raises(ConfigError, match="'grid', 'random' or 'halving', got 'asha'"):
+        ExperimentConfig(search="asha").check()
