@@ -61,9 +61,11 @@ def add_train_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--cv", type=int_range(2), default=None, metavar="K",
                    help="score each config by stratified K-fold cross-validation on train + "
                         "validation instead of the validation split")
-    p.add_argument("--search", choices=("grid", "random"), default=DEFAULTS.search,
+    p.add_argument("--search", choices=("grid", "random", "halving"), default=DEFAULTS.search,
                    help="grid: hidden x lr x weight decay (12 configs); random: draws from "
-                        "wider ranges (default: grid)")
+                        "wider ranges; halving: the grid by successive halving, all configs "
+                        "on a few epochs, the best third on 3x the epochs, ... "
+                        "(default: grid)")
     p.add_argument("--trials", type=positive_int, default=None,
                    help="configs to try: random draws N (default 12); grid tries N of its "
                         "points at random when N is smaller than the grid")

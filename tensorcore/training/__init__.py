@@ -25,6 +25,7 @@
 from .callbacks import EarlyStopping
 from .cv import CVObjective, CVResult, cross_validate
 from .dask_runner import DaskRunner
+from .halving import HalvingResult, halving_search
 from .history import History
 from .journal import TrialJournal
 from .loop import Trainer, evaluate, fit, make_train_step, predict
@@ -41,8 +42,8 @@ from .search import (
 )
 
 __all__ = ["CVObjective", "CVResult", "DaskRunner", "EarlyStopping", "ExecutorRunner",
-           "History", "LogUniform", "SearchResult", "SerialRunner", "StandardScaler", "Trainer",
-           "TrialError", "TrialJournal", "TrialRunner",
-           "cross_validate", "evaluate", "fit", "grid_search", "make_train_step",
-           "parameter_grid", "parameter_sampler", "plot_cv_scores", "plot_learning_curves",
-           "plot_search_results", "predict", "random_search"]
+           "HalvingResult", "History", "LogUniform", "SearchResult", "SerialRunner",
+           "StandardScaler", "Trainer", "TrialError", "TrialJournal", "TrialRunner",
+           "cross_validate", "evaluate", "fit", "grid_search", "halving_search",
+           "make_train_step", "parameter_grid", "parameter_sampler", "plot_cv_scores",
+           "plot_learning_curves", "plot_search_results", "predict", "random_search"]

@@ -43,6 +43,7 @@ from ..utils.data import DataLoader, TensorDataset
 from ..utils.data.split import StratifiedKFold, train_test_split, train_val_test_split
 from .callbacks import EarlyStopping
 from .cv import CVResult, cross_validate
+from .halving import halving_schedule, halving_search
 from .history import History
 from .loop import fit, predict
 from .preprocessing import StandardScaler
@@ -58,6 +59,7 @@ DEFAULT_GRID = {"hidden": [64, 128, 256], "lr": [3e-3, 1e-2], "weight_decay": [1
 RANDOM_SPACE = {"hidden": [16, 32, 64, 128, 256], "lr": LogUniform(3e-4, 3e-2),
                 "weight_decay": [0.0, 1e-5, 1e-4, 1e-3]}
 DEFAULT_RANDOM_TRIALS = 12
+HALVING_FACTOR = 3
 CV_STOPPING_SHARE = 0.15  # of each fold's training part, for early stopping
 
 
@@ -89,8 +91,12 @@ class ExperimentConfig:
         if self.dataset not in LOADERS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of: "
                              f"{', '.join(sorted(LOADERS))}")
-        if self.search not in ("grid", "random"):
-            raise ConfigError(f"search must be 'grid' or 'random', got {self.search!r}")
+        if self.search not in ("grid", "random", "halving"):
+            raise ConfigError(f"search must be 'grid', 'random' or 'halving', "
+                              f"got {self.search!r}")
+        if self.search == "halving" and self.trials is not None:
+            raise ConfigError("trials does not apply to search='halving': it starts from the "
+                              "whole grid and halves it round by round")
         if self.cv is not None and self.cv < 2:
             raise ConfigError(f"cross-validation needs at least 2 folds, got cv={self.cv}")
         for name in ("epochs", "batch_size"):
@@ -200,22 +206,33 @@ def evaluate_predictions(y_true: Tensor, y_pred: Tensor, n_classes: int) -> dict
 
 
 # -- scoring a config -----------------------------------------------------------------------------
+def _split_epochs(params: dict, config: ExperimentConfig) -> tuple[dict, int]:
+    """The model's params and the most epochs to train: ``params["epochs"]`` where a search
+    sets it (halving's budget), else ``config.epochs``."""
+    model_params = {k: v for k, v in params.items() if k != "epochs"}
+    return model_params, int(params.get("epochs", config.epochs))
+
+
 class HoldoutObjective:
-    """A config's score: validation accuracy at the early-stopping epoch."""
+    """A config's score: validation accuracy at the early-stopping epoch; also the epochs
+    actually trained (``"epochs_trained"``). ``params["epochs"]``, where given, caps them."""
 
     def __init__(self, splits: Splits, config: ExperimentConfig) -> None:
         self.splits, self.config = splits, config
 
     def __call__(self, params: dict) -> dict[str, float]:
         s, c = self.splits, self.config
+        params, epochs = _split_epochs(params, c)
         trained = train_mlp(params, s.X_train, s.y_train, s.n_classes, s.X_val, s.y_val,
-                            epochs=c.epochs, batch_size=c.batch_size, patience=c.patience,
+                            epochs=epochs, batch_size=c.batch_size, patience=c.patience,
                             seed=c.seed, compile=c.compile)
-        best = trained.stopper.best_epoch
+        best, trained_epochs = trained.stopper.best_epoch, len(trained.history)
         if best is None:  # diverged: no finite validation loss; ranked last
-            return {"score": float("nan"), "val_loss": float("nan"), "best_epoch": 0}
+            return {"score": float("nan"), "val_loss": float("nan"), "best_epoch": 0,
+                    "epochs_trained": trained_epochs}
         return {"score": trained.history["val_accuracy"][best - 1],
-                "val_loss": trained.history["val_loss"][best - 1], "best_epoch": best}
+                "val_loss": trained.history["val_loss"][best - 1], "best_epoch": best,
+                "epochs_trained": trained_epochs}
 
 
 class CVObjective:
@@ -236,13 +253,14 @@ class CVObjective:
 
     def __call__(self, params: dict) -> dict[str, Any]:
         c = self.config
+        params, epochs = _split_epochs(params, c)
 
         def fit_and_score(X_tr, y_tr, X_te, y_te) -> float:
             # early stopping on a slice of the fold's training part: never on its test part
             X_fit, X_stop, y_fit, y_stop = train_test_split(
                 X_tr, y_tr, test_size=CV_STOPPING_SHARE, stratify=y_tr, random_state=c.seed)
             trained = train_mlp(params, X_fit, y_fit, self.n_classes, X_stop, y_stop,
-                                epochs=c.epochs, batch_size=c.batch_size,
+                                epochs=epochs, batch_size=c.batch_size,
                                 patience=c.patience, seed=c.seed, compile=c.compile)
             return accuracy_score(y_te, trained.predict_labels(X_te))
 
@@ -262,12 +280,26 @@ class _CountingObjective:
         return outcome
 
 
+def halving_min_epochs(config: ExperimentConfig) -> int:
+    """The first round's epochs for ``search="halving"``: scikit-learn's "exhaust" start for a
+    third of ``config.epochs``, so the last round trains about ``epochs / 3`` epochs (3, 9, 27
+    for the 12 grid configs and 100 epochs) and all the rounds together stay well under the
+    grid's epochs; the best config is then retrained with every epoch."""
+    budget = max(1, config.epochs // HALVING_FACTOR)
+    return halving_schedule(len(parameter_grid(DEFAULT_GRID)), budget,
+                            factor=HALVING_FACTOR).min_resources
+
+
 def run_search(objective: Callable, config: ExperimentConfig, runner=None) -> SearchResult:
-    """The grid (whole, or ``trials`` points of it at random) or ``trials`` random draws."""
+    """The grid (whole, or ``trials`` points of it at random), ``trials`` random draws, or
+    successive halving over the grid with the epochs as the resource."""
     from tqdm.auto import tqdm
 
     grid_size = len(parameter_grid(DEFAULT_GRID))
-    if config.search == "grid" and (config.trials is None or config.trials >= grid_size):
+    if config.search == "halving":
+        total = sum(halving_schedule(grid_size, config.epochs, halving_min_epochs(config),
+                                     HALVING_FACTOR).n_candidates)
+    elif config.search == "grid" and (config.trials is None or config.trials >= grid_size):
         total = grid_size
     elif config.search == "grid":
         total = config.trials
@@ -279,6 +311,11 @@ def run_search(objective: Callable, config: ExperimentConfig, runner=None) -> Se
         # another runner would be pickled for its workers (or ticked there, unseen)
         serial = runner is None or isinstance(runner, SerialRunner)
         counted = _CountingObjective(objective, bar) if serial else objective
+        if config.search == "halving":
+            return halving_search(DEFAULT_GRID, counted, resource="epochs",
+                                  max_resources=config.epochs,
+                                  min_resources=halving_min_epochs(config),
+                                  factor=HALVING_FACTOR, runner=runner)
         if config.search == "grid" and total == grid_size:
             return grid_search(DEFAULT_GRID, counted, runner=runner)
         space = DEFAULT_GRID if config.search == "grid" else RANDOM_SPACE
