@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from .history import check_mode
+from .journal import TrialJournal, open_journal
 from .runners import TrialRunner
-from .search import Score, SearchResult, parameter_grid, run_trials
+from .search import Score, SearchResult, describe_search, parameter_grid, run_trials
 
 __all__ = ["HalvingResult", "HalvingSchedule", "halving_schedule", "halving_search"]
 
@@ -139,12 +141,11 @@ class HalvingResult(SearchResult):
         ranked = sorted(self.results, key=lambda r: -r["iter"])  # stable: scores stay ranked
         self.results = [{**r, "rank": i + 1} for i, r in enumerate(ranked)]
         self.schedule, self.resource = schedule, resource
-
-    def __getattr__(self, name: str):
-        # the schedule's fields read as attributes: result.n_candidates, result.factor, ...
-        if name != "schedule" and name in HalvingSchedule._fields:
-            return getattr(self.schedule, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        # the schedule's numbers, as scikit-learn's attributes without the trailing underscore
+        self.factor, self.n_iterations = schedule.factor, schedule.n_iterations
+        self.min_resources, self.max_resources = schedule.min_resources, schedule.max_resources
+        self.n_candidates, self.n_resources = schedule.n_candidates, schedule.n_resources
+        self.n_remaining_candidates = schedule.n_remaining_candidates
 
     @property
     def total_resources(self) -> int:
@@ -179,14 +180,17 @@ def halving_search(param_grid: Mapping[str, Sequence] | Sequence[Mapping[str, Se
                    evaluate: Callable[[dict], Score], *, resource: str = "epochs",
                    max_resources: int, min_resources: int | str = "exhaust",
                    factor: float = 3, runner: TrialRunner | None = None, mode: str = "max",
-                   **run_kwargs) -> HalvingResult:
+                   journal: str | os.PathLike | TrialJournal | None = None,
+                   resume: bool = False, **run_kwargs) -> HalvingResult:
     """Successive halving over ``parameter_grid(param_grid)``.
 
     Round ``i`` evaluates every remaining config with ``config[resource] = n_resources[i]``
     (an int, ``min_resources * factor**i``) as one ``run_trials`` call through ``runner``
     (``run_kwargs`` go to it unchanged); the best ``ceil(n / factor)`` of the round's ``n``
     configs go on (NaN scores last, ties keep the earlier config). ``resource`` must not be
-    a key of the grid. See ``halving_schedule`` for ``min_resources``.
+    a key of the grid. See ``halving_schedule`` for ``min_resources``. ``journal`` and
+    ``resume`` are ``run_trials``'s, for all the rounds together (a trial's key includes its
+    budget).
     """
     if not isinstance(resource, str):
         raise TypeError(f"resource must be a str (a config key), got {type(resource).__name__}")
@@ -196,10 +200,13 @@ def halving_search(param_grid: Mapping[str, Sequence] | Sequence[Mapping[str, Se
         raise ValueError(f"cannot use {resource!r} as the resource: it is a key of the "
                          f"parameter grid")
     schedule = halving_schedule(len(candidates), max_resources, min_resources, factor)
+    journal = open_journal(journal, {**describe_search(evaluate, mode), "kind": "halving",
+                                     "resource": resource, "factor": factor}, resume)
     trials: list[dict] = []
     for itr, n_resources in enumerate(schedule.n_resources):
         configs = [{**config, resource: n_resources} for config in candidates]
-        round_result = run_trials(configs, evaluate, runner, mode, **run_kwargs)
+        round_result = run_trials(configs, evaluate, runner, mode, journal=journal,
+                                  **run_kwargs)
         for record in round_result.results:
             params = {k: v for k, v in record["params"].items() if k != resource}
             extras = {k: v for k, v in record.items() if k not in ("rank", "params", "score")}

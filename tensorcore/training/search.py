@@ -224,7 +224,7 @@ class _FoldTask:
         return self.objective.run_fold(config, k)
 
 
-def _describe(evaluate: Callable, mode: str) -> dict[str, str]:
+def describe_search(evaluate: Callable, mode: str) -> dict[str, str]:
     """What a journal records of a search run through ``run_trials``."""
     fn = evaluate.fit_and_score if isinstance(evaluate, CVObjective) else evaluate
     return {"evaluate": f"{getattr(fn, '__module__', '?')}.{trial_name(fn)}", "mode": mode}
@@ -244,7 +244,7 @@ def run_trials(configs: list[dict], evaluate: Callable[[dict], Score],
     if not callable(evaluate):
         raise TypeError(f"evaluate must be callable, got {type(evaluate).__name__}")
     configs = [dict(c) for c in configs]
-    journal = open_journal(journal, _describe(evaluate, mode), resume)
+    journal = open_journal(journal, describe_search(evaluate, mode), resume)
     from tqdm.auto import tqdm
 
     if isinstance(evaluate, CVObjective):
