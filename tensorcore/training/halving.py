@@ -143,6 +143,8 @@ class HalvingResult(SearchResult):
         self.schedule, self.resource = schedule, resource
         # the schedule's numbers, as scikit-learn's attributes without the trailing underscore
         self.factor, self.n_iterations = schedule.factor, schedule.n_iterations
+        self.n_required_iterations = schedule.n_required_iterations
+        self.n_possible_iterations = schedule.n_possible_iterations
         self.min_resources, self.max_resources = schedule.min_resources, schedule.max_resources
         self.n_candidates, self.n_resources = schedule.n_candidates, schedule.n_resources
         self.n_remaining_candidates = schedule.n_remaining_candidates
