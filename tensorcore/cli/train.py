@@ -22,10 +22,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from pathlib import Path
 
 from ..datasets import LOADERS
 from ..training.experiment import ConfigError, ExperimentConfig, load_splits, run_experiment
+from ..training.journal import JOURNAL_NAME
 from ..training.report import format_summary, save_report_elsewhere, write_outputs
+from ..training.runners import TrialError
 from .options import (
     add_device_options,
     int_range,
@@ -82,6 +85,17 @@ def add_train_parser(sub) -> argparse.ArgumentParser:
                    help="run every training step eagerly instead of compiling it with "
                         "tc.compile (compiled by default; a step that cannot be compiled "
                         "runs eagerly either way); recorded in report.json")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                       help="run the search's trials on an embedded Dask cluster of N worker "
+                            "processes (one thread each; one GPU each with --device cuda); "
+                            "needs the distributed extra")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run the trials on the Dask cluster whose scheduler is at ADDRESS "
+                            "(e.g. tcp://host:8786, started with 'dask scheduler')")
+    p.add_argument("--resume", action="store_true",
+                   help="skip the trials recorded in --out's trials.jsonl by an earlier run of "
+                        "the same search (every finished trial is recorded there)")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bars or progress lines: only the final summary")
     p.set_defaults(func=run_train, parser=p)
@@ -102,14 +116,20 @@ def run_train(args) -> int:
             dataset=args.dataset, device=str(dev), epochs=args.epochs, cv=args.cv,
             search=args.search, trials=args.trials, out=args.out, seed=args.seed,
             batch_size=args.batch_size, patience=args.patience, quiet=args.quiet,
-            compile=args.compile)
+            compile=args.compile, workers=args.workers, scheduler=args.scheduler,
+            resume=args.resume)
         log = (lambda *a, **k: None) if args.quiet else print
         log(f"tensorcore train: dataset {config.dataset}, device {dev}, seed {config.seed}")
+        journal = Path(config.out) / JOURNAL_NAME
         try:
             splits = load_splits(config.check(), dev)
-            result = run_experiment(config, splits, log=log)
+            result = run_experiment(config, splits, log=log, journal=journal)
         except ConfigError as e:
             args.parser.error(str(e))
+        except TrialError as e:  # the others' results are journaled
+            print(f"{args.parser.prog}: error: {e}\nthe trials that finished are in "
+                  f"{journal}: rerun with --resume to run only the others", file=sys.stderr)
+            return 1
         print(format_summary(result.report))
         try:
             files = write_outputs(result, config.out)

@@ -110,7 +110,7 @@ class DaskRunner(TrialRunner):
     def __init__(self, address: str | None = None, *, client=None, n_workers: int | None = None,
                  threads_per_worker: int = 1, gpu: bool = False,
                  devices: Sequence[int] | None = None, retries: int = 1,
-                 timeout: float = 10.0, quiet: bool = False) -> None:
+                 timeout: float = 5.0, quiet: bool = False) -> None:
         if address is not None and client is not None:
             raise ValueError("DaskRunner takes an address or a client, not both")
         if address is not None and not isinstance(address, str):

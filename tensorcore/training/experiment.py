@@ -27,7 +27,9 @@ it and writes it with the plots), the search, the final model and its history:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -37,30 +39,31 @@ from ..autograd import no_grad
 from ..creation import Generator
 from ..datasets import LOADERS, load_dataset
 from ..metrics import accuracy_score, confusion_matrix, f1_score, precision_score, recall_score
-from ..ops import cat
 from ..tensor import Tensor
 from ..utils.data import DataLoader, TensorDataset
-from ..utils.data.split import StratifiedKFold, train_test_split, train_val_test_split
+from ..utils.data.split import train_val_test_split
 from .callbacks import EarlyStopping
-from .cv import CVResult, cross_validate
-from .halving import halving_schedule, halving_search
+from .cv import CVResult
+from .dask_runner import DaskRunner
+from .experiment_search import (
+    CV_STOPPING_SHARE,
+    DEFAULT_GRID,
+    RANDOM_SPACE,
+    HoldoutObjective,
+    experiment_cv_objective,
+    run_search,
+    runner_report,
+    search_journal,
+)
 from .history import History
 from .loop import fit, predict
 from .preprocessing import StandardScaler
-from .runners import SerialRunner
 from .scoring import predicted_labels
-from .search import LogUniform, SearchResult, grid_search, parameter_grid, random_search
+from .search import SearchResult
 
 __all__ = ["ConfigError", "DEFAULT_GRID", "ExperimentConfig", "ExperimentResult",
-           "RANDOM_SPACE", "Splits", "build_mlp", "evaluate_predictions", "load_splits",
-           "run_experiment", "train_mlp"]
-
-DEFAULT_GRID = {"hidden": [64, 128, 256], "lr": [3e-3, 1e-2], "weight_decay": [1e-4, 1e-3]}
-RANDOM_SPACE = {"hidden": [16, 32, 64, 128, 256], "lr": LogUniform(3e-4, 3e-2),
-                "weight_decay": [0.0, 1e-5, 1e-4, 1e-3]}
-DEFAULT_RANDOM_TRIALS = 12
-HALVING_FACTOR = 3
-CV_STOPPING_SHARE = 0.15  # of each fold's training part, for early stopping
+           "HoldoutObjective", "RANDOM_SPACE", "Splits", "build_mlp", "evaluate_predictions",
+           "load_splits", "run_experiment", "train_mlp"]
 
 
 class ConfigError(ValueError):
@@ -85,12 +88,20 @@ class ExperimentConfig:
     test_size: float = 0.2
     quiet: bool = False
     compile: bool = True  # the training step through tensorcore.compile (else eager)
+    workers: int | None = None  # trials on an embedded Dask LocalCluster of N workers
+    scheduler: str | None = None  # trials on the Dask scheduler at this address
+    resume: bool = False  # skip the trials journaled in out/trials.jsonl
 
     def check(self) -> ExperimentConfig:
         """Raise a ``ConfigError`` naming the first bad setting; ``self`` otherwise."""
         if self.dataset not in LOADERS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of: "
                              f"{', '.join(sorted(LOADERS))}")
+        if self.workers is not None and self.scheduler is not None:
+            raise ConfigError("workers (an embedded cluster) and scheduler (a running one) "
+                              "exclude each other")
+        if self.workers is not None and self.workers < 1:
+            raise ConfigError(f"workers must be positive, got {self.workers}")
         if self.search not in ("grid", "random", "halving"):
             raise ConfigError(f"search must be 'grid', 'random' or 'halving', "
                               f"got {self.search!r}")
@@ -205,123 +216,6 @@ def evaluate_predictions(y_true: Tensor, y_pred: Tensor, n_classes: int) -> dict
         }
 
 
-# -- scoring a config -----------------------------------------------------------------------------
-def _split_epochs(params: dict, config: ExperimentConfig) -> tuple[dict, int]:
-    """The model's params and the most epochs to train: ``params["epochs"]`` where a search
-    sets it (halving's budget), else ``config.epochs``."""
-    model_params = {k: v for k, v in params.items() if k != "epochs"}
-    return model_params, int(params.get("epochs", config.epochs))
-
-
-class HoldoutObjective:
-    """A config's score: validation accuracy at the early-stopping epoch; also the epochs
-    actually trained (``"epochs_trained"``). ``params["epochs"]``, where given, caps them."""
-
-    def __init__(self, splits: Splits, config: ExperimentConfig) -> None:
-        self.splits, self.config = splits, config
-
-    def __call__(self, params: dict) -> dict[str, float]:
-        s, c = self.splits, self.config
-        params, epochs = _split_epochs(params, c)
-        trained = train_mlp(params, s.X_train, s.y_train, s.n_classes, s.X_val, s.y_val,
-                            epochs=epochs, batch_size=c.batch_size, patience=c.patience,
-                            seed=c.seed, compile=c.compile)
-        best, trained_epochs = trained.stopper.best_epoch, len(trained.history)
-        if best is None:  # diverged: no finite validation loss; ranked last
-            return {"score": float("nan"), "val_loss": float("nan"), "best_epoch": 0,
-                    "epochs_trained": trained_epochs}
-        return {"score": trained.history["val_accuracy"][best - 1],
-                "val_loss": trained.history["val_loss"][best - 1], "best_epoch": best,
-                "epochs_trained": trained_epochs}
-
-
-class CVObjective:
-    """A config's score: mean accuracy over stratified K folds of train + validation. Each
-    fold's model is early-stopped on ``CV_STOPPING_SHARE`` of the fold's training part
-    (stratified). The per-fold records come back under ``"folds"``."""
-
-    def __init__(self, splits: Splits, config: ExperimentConfig) -> None:
-        self.config = config
-        self.X = cat([splits.X_train, splits.X_val])
-        self.y = cat([splits.y_train, splits.y_val])
-        self.n_classes = splits.n_classes
-        self.splitter = StratifiedKFold(config.cv, shuffle=True, random_state=config.seed)
-        try:  # a bad K fails now, before any training
-            list(self.splitter.split(self.X, self.y))
-        except ValueError as e:
-            raise ConfigError(f"--cv {config.cv}: {e}") from e
-
-    def __call__(self, params: dict) -> dict[str, Any]:
-        c = self.config
-        params, epochs = _split_epochs(params, c)
-
-        def fit_and_score(X_tr, y_tr, X_te, y_te) -> float:
-            # early stopping on a slice of the fold's training part: never on its test part
-            X_fit, X_stop, y_fit, y_stop = train_test_split(
-                X_tr, y_tr, test_size=CV_STOPPING_SHARE, stratify=y_tr, random_state=c.seed)
-            trained = train_mlp(params, X_fit, y_fit, self.n_classes, X_stop, y_stop,
-                                epochs=epochs, batch_size=c.batch_size,
-                                patience=c.patience, seed=c.seed, compile=c.compile)
-            return accuracy_score(y_te, trained.predict_labels(X_te))
-
-        result = cross_validate(fit_and_score, self.X, self.y, cv=self.splitter)
-        return {"score": result.mean, "std": result.std, "folds": result.folds}
-
-
-class _CountingObjective:
-    """An objective that ticks a progress bar after each trial."""
-
-    def __init__(self, objective: Callable, bar) -> None:
-        self.objective, self.bar = objective, bar
-
-    def __call__(self, params: dict):
-        outcome = self.objective(params)
-        self.bar.update(1)
-        return outcome
-
-
-def halving_min_epochs(config: ExperimentConfig) -> int:
-    """The first round's epochs for ``search="halving"``: scikit-learn's "exhaust" start for a
-    third of ``config.epochs``, so the last round trains about ``epochs / 3`` epochs (3, 9, 27
-    for the 12 grid configs and 100 epochs) and all the rounds together stay well under the
-    grid's epochs; the best config is then retrained with every epoch."""
-    budget = max(1, config.epochs // HALVING_FACTOR)
-    return halving_schedule(len(parameter_grid(DEFAULT_GRID)), budget,
-                            factor=HALVING_FACTOR).min_resources
-
-
-def run_search(objective: Callable, config: ExperimentConfig, runner=None) -> SearchResult:
-    """The grid (whole, or ``trials`` points of it at random), ``trials`` random draws, or
-    successive halving over the grid with the epochs as the resource."""
-    from tqdm.auto import tqdm
-
-    grid_size = len(parameter_grid(DEFAULT_GRID))
-    if config.search == "halving":
-        total = sum(halving_schedule(grid_size, config.epochs, halving_min_epochs(config),
-                                     HALVING_FACTOR).n_candidates)
-    elif config.search == "grid" and (config.trials is None or config.trials >= grid_size):
-        total = grid_size
-    elif config.search == "grid":
-        total = config.trials
-    else:
-        total = config.trials or DEFAULT_RANDOM_TRIALS
-    with tqdm(total=total, desc="search", unit="config", disable=config.quiet,
-              leave=False) as bar:
-        # the bar ticks per trial only where the trials run in this process: a bar handed to
-        # another runner would be pickled for its workers (or ticked there, unseen)
-        serial = runner is None or isinstance(runner, SerialRunner)
-        counted = _CountingObjective(objective, bar) if serial else objective
-        if config.search == "halving":
-            return halving_search(DEFAULT_GRID, counted, resource="epochs",
-                                  max_resources=config.epochs,
-                                  min_resources=halving_min_epochs(config),
-                                  factor=HALVING_FACTOR, runner=runner)
-        if config.search == "grid" and total == grid_size:
-            return grid_search(DEFAULT_GRID, counted, runner=runner)
-        space = DEFAULT_GRID if config.search == "grid" else RANDOM_SPACE
-        return random_search(space, counted, n_iter=total, seed=config.seed, runner=runner)
-
-
 # -- the job --------------------------------------------------------------------------------------
 class ExperimentResult(NamedTuple):
     """What ``run_experiment`` produced."""
@@ -333,24 +227,68 @@ class ExperimentResult(NamedTuple):
 
 
 def run_experiment(config: ExperimentConfig, splits: Splits | None = None,
-                   log: Callable[..., None] = print, runner=None) -> ExperimentResult:
+                   log: Callable[..., None] = print, runner=None,
+                   journal: str | os.PathLike | None = None) -> ExperimentResult:
     """Tune, retrain and test (see the module docstring). ``log`` receives one-line
-    progress messages; ``splits`` (from ``load_splits``) may be given to skip loading;
-    ``runner`` runs the search's trials (serial by default)."""
+    progress messages; ``splits`` (from ``load_splits``) may be given to skip loading.
+
+    ``runner`` runs the search's trials; without one, ``config.workers`` starts an embedded
+    Dask cluster and ``config.scheduler`` joins a running one (a ``DaskRunner``, closed at
+    the end), else they run here one by one. ``journal`` is where finished trials are
+    recorded (the command line's ``<out>/trials.jsonl``); ``config.resume`` runs only the
+    trials it does not hold."""
     config.check()
+    if config.resume and journal is None:
+        raise ConfigError("resume needs the journal of the run to resume (trials.jsonl in its "
+                          "output directory)")
+    with contextlib.ExitStack() as stack:
+        if runner is None and (config.workers is not None or config.scheduler is not None):
+            runner = _dask_runner(config)  # started in _run, where its start is timed
+            stack.callback(runner.close)
+        return _run(config, splits, log, runner, journal)
+
+
+def _dask_runner(config: ExperimentConfig):
+    from .dask_runner import DaskRunner
+
+    gpu = str(config.device or backends.get_default_device()).startswith("cuda")
+    if config.scheduler is not None:
+        return DaskRunner(config.scheduler, gpu=gpu, quiet=config.quiet)
+    return DaskRunner(n_workers=config.workers, gpu=gpu, quiet=config.quiet)
+
+
+def _run(config: ExperimentConfig, splits: Splits | None, log, runner, journal
+         ) -> ExperimentResult:
     start = time.perf_counter()
     timings: dict[str, float] = {}
     device = backends.get_default_device() if config.device is None else config.device
     if splits is None:
         splits = load_splits(config, device)
     timings["data_s"] = time.perf_counter() - start
-    objective = (CVObjective(splits, config) if config.cv else HoldoutObjective(splits, config))
+    trial_device = None if runner is None else runner.trial_device
+    objective = (experiment_cv_objective(splits, config, trial_device) if config.cv
+                 else HoldoutObjective(splits, config, trial_device))
     scored_by = (f"mean accuracy over {config.cv} stratified folds of train + val "
                  f"(early stopping on {CV_STOPPING_SHARE:.0%} of each fold's training part)"
                  if config.cv else "validation accuracy")
     log(f"search: {config.search}, each config scored by {scored_by}")
+    if isinstance(runner, DaskRunner):
+        try:  # the cluster's start is timed apart from the search
+            runner.start()
+        except (ImportError, OSError, RuntimeError) as e:  # no dask, no scheduler, no GPU
+            option = "--scheduler" if config.scheduler is not None else "--workers"
+            raise ConfigError(f"{option}: {e}") from e
+        timings["cluster_start_s"] = runner.start_seconds
+    if journal is not None:
+        try:
+            journal = search_journal(config, journal, config.resume)
+        except ValueError as e:  # a journal of another search, or not a journal
+            raise ConfigError(f"--resume: {e}") from None
+        if len(journal):
+            log(f"resuming: {len(journal)} trials are in {journal.path}")
     mark = time.perf_counter()
-    search = run_search(objective, config, runner)
+    trials: list[dict] = []
+    search = run_search(objective, config, runner, journal, trials)
     timings["search_s"] = time.perf_counter() - mark
     best = search.best_params
     log(f"best config: {format_params(best)} (score {search.best_score:.4f})")
@@ -384,6 +322,7 @@ def run_experiment(config: ExperimentConfig, splits: Splits | None = None,
         "early_stopping": final.stopper.state_dict(),
         "val_accuracy": val_accuracy,
         "test_metrics": metrics,
+        "runner": runner_report(runner, trials),
         "timings": timings,
     }
     return ExperimentResult(report, search, final, cv_result)

@@ -36,6 +36,17 @@ def _step_kind(config: dict[str, Any]) -> str:
     return "compiled (tc.compile)" if config.get("compile", True) else "eager (compile off)"
 
 
+def _where(report: dict[str, Any]) -> str:
+    """Where the trials ran, for the search line: nothing when in this process."""
+    runner = report.get("runner") or {}
+    if runner.get("runner") in (None, "SerialRunner"):
+        return ""
+    if runner["runner"] != "DaskRunner":
+        return f" on {runner['runner']}"
+    return (f" on Dask ({runner['cluster']}, {runner['n_workers']} workers"
+            + (", GPUs" if runner["gpu"] else "") + ")")
+
+
 def format_summary(report: dict[str, Any], search_rows: int = 5) -> str:
     """The text the command prints at the end: data, search, best config, test scores."""
     data, dev, timings = report["dataset"], report["device"], report["timings"]
@@ -51,7 +62,8 @@ def format_summary(report: dict[str, Any], search_rows: int = 5) -> str:
         f"{' -> '.join(map(str, report['model']['layers']))} (ReLU), Adam, cross-entropy; "
         f"training step {_step_kind(report['config'])}",
         "",
-        f"{report['search']['kind']} search over {n_configs} configs, scored by "
+        f"{report['search']['kind']} search over {n_configs} configs{_where(report)}, "
+        f"scored by "
         f"{report['search']['scored_by']}" + (f" (the best {search_rows}):"
                                              if n_configs > search_rows else ":"),
         "\n".join(report["search"]["table"].splitlines()[:search_rows + 2]),
@@ -78,8 +90,10 @@ def format_summary(report: dict[str, Any], search_rows: int = 5) -> str:
         "confusion matrix (rows: true class, columns: predicted class):",
         format_confusion_matrix(metrics["confusion_matrix"]),
         "",
-        f"time: {timings['total_s']:.1f} s (search {timings['search_s']:.1f} s, "
-        f"retrain {timings['retrain_s']:.1f} s)",
+        f"time: {timings['total_s']:.1f} s ("
+        + (f"cluster start {timings['cluster_start_s']:.1f} s, "
+           if "cluster_start_s" in timings else "")
+        + f"search {timings['search_s']:.1f} s, retrain {timings['retrain_s']:.1f} s)",
     ]
     return "\n".join(lines)
 
