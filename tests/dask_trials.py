@@ -6,9 +6,56 @@ ran a trial and whether a trial ran twice.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def need_distributed():
+    """Import dask's distributed; a skip where it is missing, except in CI (``CI=true``),
+    where the cluster tests must run."""
+    import pytest
+
+    if os.environ.get("CI", "").lower() == "true":
+        import distributed  # noqa: F401  (an ImportError fails the module in CI)
+        return
+    pytest.importorskip("distributed")
+
+
+@contextlib.contextmanager
+def dask_cli_cluster(folder: Path, n_workers: int = 1):
+    """``dask scheduler`` and ``dask worker`` started as separate processes, as on a cluster
+    of machines (through ``python -m`` so that this Python runs them); yields the address."""
+    scheduler_file = Path(folder) / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
+    quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                               "--scheduler-file", str(scheduler_file), "--port", "0",
+                               "--dashboard-address", ":0"], **quiet)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+             "--nworkers", str(n_workers)], **quiet))
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
 
 class SlowParabola:

@@ -15,8 +15,16 @@ from pathlib import Path
 
 import pytest
 
-distributed = pytest.importorskip("distributed")
+sys.path.insert(0, str(Path(__file__).parent))
+from dask_trials import (  # noqa: E402
+    FailsOn,
+    SlowParabola,
+    dask_cli_cluster,
+    identity,
+    need_distributed,
+)
 
+need_distributed()
 import tensorcore as tc  # noqa: E402
 from tensorcore.datasets import load_iris  # noqa: E402
 from tensorcore.training import (  # noqa: E402
@@ -35,9 +43,6 @@ from tensorcore.training.experiment import (  # noqa: E402
     load_splits,
     train_mlp,
 )
-
-sys.path.insert(0, str(Path(__file__).parent))
-from dask_trials import FailsOn, SlowParabola, identity  # noqa: E402
 
 pytestmark = pytest.mark.slow
 GRID = {"a": [0, 1, 2, 3], "b": [-2, -1, 0]}
@@ -196,39 +201,16 @@ def test_a_killed_search_resumes_with_only_the_missing_trials(tmp_path):
 
 # -- dask's own command line ----------------------------------------------------------------------
 @pytest.fixture
-def dask_cli_cluster(tmp_path):
-    """``dask scheduler`` and one ``dask worker``, as separate processes; the address."""
-    scheduler_file = tmp_path / "scheduler.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
-    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
-    procs = [subprocess.Popen([*dask, "--scheduler-file", str(scheduler_file), "--port", "0",
-                               "--dashboard-address", ":0"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        deadline = time.monotonic() + 60
-        while not scheduler_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        address = json.loads(scheduler_file.read_text())["address"]
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
-             "--nworkers", "1"], env=env, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL))
+def dask_cli(tmp_path):
+    with dask_cli_cluster(tmp_path) as address:
         yield address
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
 
-def test_a_scheduler_and_a_worker_from_dasks_command_line(dask_cli_cluster, tmp_path):
-    with DaskRunner(dask_cli_cluster, quiet=True, timeout=30) as runner:
+def test_a_scheduler_and_a_worker_from_dasks_command_line(dask_cli):
+    with DaskRunner(dask_cli, quiet=True, timeout=30) as runner:
         runner.client.wait_for_workers(1, timeout=60)
         result = grid_search(GRID, SlowParabola(), runner=runner)
-        assert runner.describe()["cluster"] == f"scheduler {dask_cli_cluster}"
+        assert runner.describe()["cluster"] == f"scheduler {dask_cli}"
     assert scores(result) == scores(grid_search(GRID, SlowParabola()))
 
 
