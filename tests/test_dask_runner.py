@@ -122,6 +122,24 @@ class _FoldScore:
                                  X_train, y_train, X_test, y_test)
 
 
+def test_trainer_cross_validate_on_the_cluster_equals_serial(runner):
+    from tensorcore import nn
+    from tensorcore.model_selection import StratifiedKFold
+    from tensorcore.training import Trainer
+
+    tc.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 3))
+    trainer = Trainer(model, nn.CrossEntropyLoss(), tc.optim.SGD(model.parameters(), lr=0.1,
+                                                                 momentum=0.9),
+                      metrics=["accuracy"])
+    X, y = load_iris()
+    cv = StratifiedKFold(4, shuffle=True, random_state=0)
+    serial = trainer.cross_validate(X, y, cv=cv, epochs=3)
+    dask = trainer.cross_validate(X, y, cv=cv, epochs=3, runner=runner)
+    assert dask.scores == serial.scores
+    assert [f["loss"] for f in dask.folds] == [f["loss"] for f in serial.folds]
+
+
 def test_map_keeps_config_order_and_streams_results(runner):
     configs = [{"i": i} for i in range(40)]
     seen = []

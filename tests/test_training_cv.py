@@ -115,3 +115,56 @@ def test_model_selection_exports():
 
     assert ms.cross_validate is training.cross_validate
     assert ms.grid_search is training.grid_search and ms.random_search is training.random_search
+
+
+# -- Trainer.cross_validate -----------------------------------------------------------------------
+def _trainer(device):
+    from tensorcore import nn
+    from tensorcore.training import Trainer
+
+    tc.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 16, device=device), nn.ReLU(), nn.Dropout(0.2),
+                          nn.Linear(16, 3, device=device))
+    return Trainer(model, nn.CrossEntropyLoss(), tc.optim.Adam(model.parameters(), lr=0.05),
+                   metrics=["accuracy"])
+
+
+def test_trainer_cross_validate_trains_a_fresh_copy_per_fold(device):
+    import copy
+
+    from tensorcore.training.loop import evaluate, fit
+    from tensorcore.utils.data import DataLoader, TensorDataset
+
+    X, y = load_iris(device=device)
+    trainer = _trainer(device)
+    before = [p.detach().cpu().numpy().copy() for p in trainer.model.parameters()]
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    result = trainer.cross_validate(X, y, cv=cv, epochs=4, batch_size=32, seed=5)
+    # the trainer's own model is untouched
+    assert all(np.array_equal(b, p.detach().cpu().numpy())
+               for b, p in zip(before, trainer.model.parameters()))
+    # fold 1 by hand: a copy of the untrained setup, seeded, trained and evaluated
+    _, (train, test) = list(enumerate(cv.split(X, y.cpu().numpy())))[1]
+    model, opt = copy.deepcopy((trainer.model, trainer.optimizer))
+    tc.manual_seed(5)
+    rows = {k: tc.tensor(v, device=device) for k, v in (("train", train), ("test", test))}
+    loader = DataLoader(TensorDataset(X[rows["train"]], y[rows["train"]]), batch_size=32,
+                        shuffle=True, generator=tc.Generator().manual_seed(5))
+    fit(model, trainer.loss_fn, opt, loader, epochs=4, progress=False)
+    held_out = DataLoader(TensorDataset(X[rows["test"]], y[rows["test"]]),
+                          batch_size=1024)
+    expected = evaluate(model, held_out, trainer.loss_fn, ["accuracy"])
+    fold = result.folds[1]
+    assert fold["score"] == fold["accuracy"] == expected["accuracy"]
+    assert fold["loss"] == pytest.approx(expected["loss"], rel=1e-6)
+    assert result.mean > 0.6 and len(result.scores) == 3
+
+
+def test_trainer_cross_validate_through_a_runner_equals_serial():
+    X, y = load_iris()
+    cv = StratifiedKFold(3, shuffle=True, random_state=1)
+    serial = _trainer("cpu").cross_validate(X, y, cv=cv, epochs=3)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # one thread: the seeds are per process
+        pooled = _trainer("cpu").cross_validate(X, y, cv=cv, epochs=3,
+                                                runner=ExecutorRunner(pool))
+    assert pooled.scores == serial.scores

@@ -298,3 +298,47 @@ class Trainer:
     def predict(self, X, batch_size: int = 1024) -> Tensor:
         """``predict`` with this trainer's model."""
         return predict(self.model, X, batch_size)
+
+    def cross_validate(self, X, y, cv=5, *, epochs: int = 10, batch_size: int = 64,
+                       groups=None, seed: int = 0, runner=None):
+        """K-fold cross-validation of this trainer's setup; a ``CVResult``.
+
+        Each fold trains a fresh copy of the model, optimizer and scheduler *as they are
+        now* (call it before ``fit``) for ``epochs`` epochs on the fold's training part
+        (shuffled, dropout and shuffling seeded by ``seed``), then evaluates it on the
+        held-out part with the trainer's loss and metrics. A fold's score is its first
+        metric, or its loss without metrics; its record holds them all. ``cv`` is
+        ``cross_validate``'s; ``runner`` runs the folds (a ``DaskRunner``: one trial each).
+        """
+        from .cv import cross_validate
+
+        return cross_validate(_TrainerFold(self, epochs, batch_size, seed), X, y, cv=cv,
+                              groups=groups, runner=runner)
+
+
+class _TrainerFold:
+    """One fold of ``Trainer.cross_validate`` (picklable: it holds the trainer's parts)."""
+
+    def __init__(self, trainer: Trainer, epochs: int, batch_size: int, seed: int) -> None:
+        self.parts = (trainer.model, trainer.loss_fn, trainer.optimizer, trainer.scheduler)
+        self.metrics, self.compile = trainer.metrics, trainer.compile
+        self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
+        self.trial_name = f"Trainer({type(trainer.model).__name__}).cross_validate"
+
+    def __call__(self, X_train, y_train, X_test, y_test) -> dict[str, float]:
+        import copy
+
+        from .. import backends
+        from ..creation import Generator
+        from ..utils.data import DataLoader, TensorDataset
+
+        model, loss_fn, optimizer, scheduler = copy.deepcopy(self.parts)
+        backends.manual_seed(self.seed)
+        train = DataLoader(TensorDataset(X_train, y_train), batch_size=self.batch_size,
+                           shuffle=True, generator=Generator().manual_seed(self.seed))
+        _fit(model, loss_fn, optimizer, make_train_step(model, loss_fn, optimizer, self.compile),
+             train, None, self.epochs, None, scheduler, None, False)
+        scores = evaluate(model, DataLoader(TensorDataset(X_test, y_test), batch_size=1024),
+                          loss_fn, self.metrics)
+        first = next((k for k in scores if k != "loss"), "loss")
+        return {"score": scores[first], **scores}
