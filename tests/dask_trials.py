@@ -85,3 +85,32 @@ class FailsOn:
 
 def identity(config):
     return config
+
+
+class CountsUnpickling:
+    """A score of ``a``; every time a process unpickles it, a mark ``<pid>.<n>`` is left in
+    ``marks`` (a stand-in for an objective holding a data set: how often is it sent?)."""
+
+    def __init__(self, marks: str | os.PathLike) -> None:
+        self.marks = str(marks)
+        self.data = bytes(100_000)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        n = len(list(Path(self.marks).glob(f"{os.getpid()}.*")))
+        Path(self.marks, f"{os.getpid()}.{n}").touch()
+
+    def __call__(self, config: dict) -> float:
+        return float(config["a"])
+
+
+class KillsItsWorker:
+    """A score of ``a``; the config with ``a == bad`` ends its worker process outright."""
+
+    def __init__(self, bad: int) -> None:
+        self.bad = bad
+
+    def __call__(self, config: dict) -> float:
+        if config["a"] == self.bad:
+            os._exit(1)
+        return float(config["a"])

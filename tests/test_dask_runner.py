@@ -17,7 +17,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dask_trials import (  # noqa: E402
+    CountsUnpickling,
     FailsOn,
+    KillsItsWorker,
     SlowParabola,
     dask_cli_cluster,
     identity,
@@ -89,6 +91,29 @@ def test_grid_and_random_search_equal_serial_on_real_training(runner):
     serial, dask = (random_search(space, objective, n_iter=5, seed=3, runner=r)
                     for r in (SerialRunner(), runner))
     assert scores(dask) == scores(serial) and len(dask.results) == 5
+
+
+def test_halving_search_equals_serial_on_real_training(runner):
+    from tensorcore.training import halving_search
+
+    config = ExperimentConfig(dataset="iris", epochs=9, patience=9, compile=False)
+    objective = HoldoutObjective(load_splits(config), config)
+    grid = {"hidden": [4, 8, 16], "lr": [3e-3, 1e-2, 3e-2], "weight_decay": [0.0]}
+    serial, dask = (halving_search(grid, objective, max_resources=9, runner=r)
+                    for r in (SerialRunner(), runner))
+    assert dask.n_candidates == serial.n_candidates == [9, 3, 1]
+    assert [(r["params"], r["iter"], r["score"]) for r in dask.results] == \
+        [(r["params"], r["iter"], r["score"]) for r in serial.results]
+    assert dask.best_params == serial.best_params
+
+
+def test_the_data_goes_to_each_worker_once(runner, tmp_path):
+    objective = CountsUnpickling(tmp_path)
+    result = grid_search({"a": list(range(24))}, objective, runner=runner)
+    assert result.best_params == {"a": 23}
+    unpickled = list(tmp_path.iterdir())
+    # once per worker process (scattered), not once per trial (24)
+    assert 1 <= len(unpickled) <= runner.n_workers, sorted(p.name for p in unpickled)
 
 
 def test_trials_ran_on_the_workers(runner):
@@ -178,6 +203,19 @@ def test_a_worker_killed_mid_search_costs_only_its_trial(tmp_path):
     assert len(runs) >= 2        # the killed worker's trial ran again, on another process
     assert killed["pid"] not in {r["pid"] for r in result.results
                                  if f"{r['params']['a']}_{r['params']['b']}" == killed["trial"]}
+
+
+def test_a_trial_that_kills_every_worker_it_runs_on_is_reported(tmp_path):
+    import dask
+
+    journal = tmp_path / "trials.jsonl"
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):  # fail fast
+        with DaskRunner(n_workers=2, quiet=True, retries=0) as runner:
+            with pytest.raises(TrialError, match=r"\{'a': 1\}: KilledWorker"):
+                grid_search({"a": [0, 1, 2, 3]}, KillsItsWorker(1), runner=runner,
+                            journal=journal)
+    lines = journal.read_text().splitlines()[1:]
+    assert sorted(json.loads(line)["config"]["a"] for line in lines) == [0, 2, 3]
 
 
 # -- resume after the search's own process was killed ---------------------------------------------

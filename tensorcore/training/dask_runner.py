@@ -39,6 +39,7 @@ __all__ = ["DaskRunner", "gpu_worker_specs"]
 
 # set in every worker process of an embedded cluster, on top of dask's own pinning of
 # OMP_NUM_THREADS / MKL_NUM_THREADS / OPENBLAS_NUM_THREADS
+MAX_RESENDS = 3  # times a trial is resubmitted after the data it needs was lost
 WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "OPENBLAS_NUM_THREADS": "1"}
 
@@ -138,6 +139,7 @@ class DaskRunner(TrialRunner):
         self.client, self.cluster = client, None
         self.start_seconds: float | None = None
         self._finalizer = None
+        self._fn_future, self._fn_token, self._submitted = None, None, 0
 
     # -- the cluster ------------------------------------------------------------------------
     def start(self) -> DaskRunner:
@@ -166,6 +168,15 @@ class DaskRunner(TrialRunner):
         return self
 
     def _make_cluster(self, distributed):
+        import dask
+
+        # the scheduler hands a worker its next trial only when a thread is free, so a worker
+        # that dies takes only the trials it was running with it (Dask otherwise queues
+        # more, and counts their loss against them as well)
+        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+            return self._start_cluster(distributed)
+
+    def _start_cluster(self, distributed):
         if not self.gpu:
             n = self.n_workers_wanted or os.cpu_count() or 1
             return distributed.LocalCluster(
@@ -214,6 +225,7 @@ class DaskRunner(TrialRunner):
             self._finalizer()
             self._finalizer = None
             self.client, self.cluster = None, None
+        self._fn_future, self._fn_token = None, None
         self.start_seconds = None
 
     def __enter__(self) -> DaskRunner:
@@ -229,43 +241,80 @@ class DaskRunner(TrialRunner):
 
     def run(self, fn, configs, keys=None, on_result=None) -> list:
         """``map``, reporting each trial as it ends (``info``: its worker and wall time)."""
-        import cloudpickle
-
         from .journal import unique_trial_keys
 
         configs = list(configs)
         keys = unique_trial_keys(configs) if keys is None else list(keys)
-        try:
-            payload = cloudpickle.dumps(fn)
-        except Exception as e:
-            raise TypeError(f"the trial function {trial_name(fn)!r} cannot be pickled to send it "
-                            f"to the Dask workers: {type(e).__name__}: {e}") from e
-        token = hashlib.sha1(payload).hexdigest()[:12]
         distributed = _import_distributed()
         client = self.start().client
-        fn_key = f"tensorcore-fn-{token}"
-        fn_future = client.scatter({fn_key: fn}, broadcast=True)[fn_key]  # the data, once
-        futures = {client.submit(run_trial_on_worker, fn_future, config,
-                                 key=f"trial-{key}-{token}", retries=self.retries): i
-                   for i, (config, key) in enumerate(zip(configs, keys))}
+        token = self._scatter(client, fn)
+        done = distributed.as_completed()
+        pending: dict[Any, int] = {}
+
+        def submit(i: int) -> None:
+            self._submitted += 1  # a fresh key each time: Dask forgets released ones lazily
+            future = client.submit(run_trial_on_worker, self._fn_future, configs[i],
+                                   key=f"trial-{keys[i]}-{token}-{self._submitted}",
+                                   retries=self.retries)
+            pending[future] = i
+            done.add(future)
+
+        for i in range(len(configs)):
+            submit(i)
         results: list[Any] = [None] * len(configs)
-        failures = []
-        for future in distributed.as_completed(futures):
-            i = futures[future]
-            if future.status == "error":
-                tb = "".join(traceback.format_tb(future.traceback()))
-                failures.append((i, future.exception(), tb))
-            else:
-                results[i], info = future.result()
-                if on_result is not None:
-                    on_result(i, results[i], info)
+        failures, resent = [], 0
+        for future in done:
+            i = pending.pop(future)
+            status = future.status
+            if status == "finished":
+                try:
+                    results[i], info = future.result()
+                except Exception:  # forgotten between finishing and gathering: run it again
+                    status = "lost"
+                else:
+                    if on_result is not None:
+                        on_result(i, results[i], info)
+            if status == "error":
+                failures.append((i, future.exception(),
+                                 "".join(traceback.format_tb(future.traceback()))))
+            elif status != "finished" and resent < MAX_RESENDS:
+                # cancelled or lost: every worker holding the function (the data) died, so
+                # send it again and rerun the trial
+                resent += 1
+                self._scatter(client, fn, again=True)
+                submit(i)
+            elif status != "finished":
+                failures.append((i, RuntimeError(
+                    f"Dask cancelled the trial {MAX_RESENDS + 1} times ({status}): the data "
+                    f"it needs was lost with the workers that held it"), ""))
             future.release()
-        fn_future.release()
         if failures:
             failures.sort(key=lambda f: f[0])
             raise TrialError([(configs[i], e, tb) for i, e, tb in failures],
                              len(configs)) from failures[0][1]
         return results
+
+    def _scatter(self, client, fn: Callable, again: bool = False) -> str:
+        """Send ``fn`` (and the data it holds) to every worker once; the token naming it. The
+        latest function stays on the workers, so the rounds of a halving search, which
+        evaluate one objective, send it once."""
+        import cloudpickle
+
+        try:
+            payload = cloudpickle.dumps(fn)
+        except Exception as e:
+            raise TypeError(f"the trial function {trial_name(fn)!r} cannot be pickled to "
+                            f"send it to the Dask workers: {type(e).__name__}: {e}") from e
+        token = hashlib.sha1(payload).hexdigest()[:12]
+        if again or token != self._fn_token:
+            self._submitted += 1
+            key = f"tensorcore-fn-{token}-{self._submitted}"
+            old, self._fn_future = self._fn_future, client.scatter({key: fn},
+                                                                   broadcast=True)[key]
+            self._fn_token = token
+            if old is not None:
+                old.release()
+        return token
 
     def __repr__(self) -> str:
         where = (self.address or ("client" if self.cluster is None and self.client else
