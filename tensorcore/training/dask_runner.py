@@ -12,12 +12,15 @@
   tensors go to the worker's ``cuda`` device.
 
 The trial function (which holds the data set) is sent to every worker once, scattered
-under a name derived from its pickled bytes; each trial is then a small task named by its
-config's key (``trial-<key>-<function token>``) with ``retries``. Results stream back as
-trials finish, and ``map`` returns them in config order. A worker that dies (killed, out of
-memory) loses only its running trials: the scheduler runs them again on the other workers.
-A trial that raises does not stop the others; once all have ended, a ``TrialError`` names
-each failing config with its worker-side traceback.
+under a name derived from its pickled bytes, and stays there for the next ``map`` of the
+same function (the rounds of a halving search); each trial is then a small task named by
+its config's key (``trial-<key>-<function token>-<n>``) with ``retries``. Results stream
+back as trials finish, and ``map`` returns them in config order. The scheduler gives a
+worker a trial only when one of its threads is free, so a worker that dies (killed, out of
+memory) loses only its running trials, which the scheduler runs again on the other workers
+(after ``distributed.scheduler.allowed-failures`` deaths, default 3, a trial is reported
+as ``KilledWorker``). A trial that raises does not stop the others; once all have ended,
+a ``TrialError`` names each failing config with its worker-side traceback.
 
 Nothing here imports dask until a runner starts. In a script, start it under
 ``if __name__ == "__main__":`` (worker processes are spawned and import the script).

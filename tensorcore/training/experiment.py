@@ -11,10 +11,13 @@ it and writes it with the plots), the search, the final model and its history:
    classes`` network trained with Adam: each config is scored by its validation accuracy
    (early stopping on the validation loss), or with ``cv=K`` by K-fold cross-validation on
    the train + validation samples; the configs come from a grid (``DEFAULT_GRID``, or a
-   random subset of it when ``trials`` is smaller) or are drawn from ``RANDOM_SPACE``;
-   with ``cv``, each fold's model stops early on a slice of that fold's training part;
-   every training run compiles its step with ``tensorcore.compile`` unless ``compile`` is
-   False (``--no-compile``);
+   random subset of it when ``trials`` is smaller), are drawn from ``RANDOM_SPACE``, or
+   are halved round by round (``search="halving"``: successive halving with the epochs as
+   the budget); with ``cv``, each fold's model stops early on a slice of that fold's
+   training part; every training run compiles its step with ``tensorcore.compile`` unless
+   ``compile`` is False (``--no-compile``); the trials run here, or on a Dask cluster
+   (``workers`` / ``scheduler``), each recorded as it ends in a journal to resume from
+   (``experiment_search``);
 3. retrain the best config on the training split, early stopping on the validation split;
 4. score it once on the untouched test split.
 
