@@ -24,6 +24,7 @@ from dask_trials import (  # noqa: E402
     dask_cli_cluster,
     identity,
     need_distributed,
+    where_tensors_go,
 )
 
 need_distributed()
@@ -337,3 +338,15 @@ def test_one_worker_per_gpu_sees_only_its_device():
                                           os.environ["TENSORCORE_DEVICE"]))
         assert sorted(seen.values()) == [("0", "cuda"), ("1", "cuda")]
         assert runner.trial_device == "cuda"
+
+
+@pytest.mark.gpu
+def test_gpu_workers_run_trials_on_their_gpu():
+    if not tc.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    with DaskRunner(gpu=True, quiet=True) as runner:
+        n = runner.n_workers
+        result = grid_search({"a": list(range(2 * n))}, where_tensors_go, runner=runner)
+    assert n == tc.cuda.device_count()
+    assert all(r["device"].startswith("cuda") for r in result.results)
+    assert len({r["visible"] for r in result.results}) == n   # one GPU per worker

@@ -56,10 +56,17 @@ def _import_distributed():
     return distributed
 
 
-def run_trial_on_worker(fn: Callable[[Any], Any], config: Any) -> tuple[Any, dict]:
-    """The task each trial is: ``fn(config)``, with the worker's address and the wall time."""
+def run_trial_on_worker(fn: Callable[[Any], Any], config: Any, device: str | None = None
+                        ) -> tuple[Any, dict]:
+    """The task each trial is: ``fn(config)``, with the worker's address and the wall time.
+    ``device`` (GPU workers: ``"cuda"``) becomes the worker process's default device."""
     from distributed import get_worker
 
+    if device is not None:
+        from .. import backends
+
+        if str(backends.get_default_device()) != device:
+            backends.set_default_device(device)
     start = time.perf_counter()
     result = fn(config)
     return result, {"worker": get_worker().address, "wall_s": time.perf_counter() - start}
@@ -195,9 +202,10 @@ class DaskRunner(TrialRunner):
                 workers=gpu_worker_specs(devices),
                 scheduler={"cls": distributed.Scheduler,
                            "options": {"dashboard_address": ":0"}})
+        # dask-cuda sets each worker's CUDA_VISIBLE_DEVICES; the trials make cuda the
+        # default device (run_trial_on_worker)
         return LocalCUDACluster(CUDA_VISIBLE_DEVICES=",".join(map(str, devices)),
-                                threads_per_worker=1, dashboard_address=":0",
-                                env={**WORKER_ENV, "TENSORCORE_DEVICE": "cuda"})
+                                threads_per_worker=1, dashboard_address=":0")
 
     @property
     def workers(self) -> list[str]:
@@ -257,6 +265,7 @@ class DaskRunner(TrialRunner):
         def submit(i: int) -> None:
             self._submitted += 1  # a fresh key each time: Dask forgets released ones lazily
             future = client.submit(run_trial_on_worker, self._fn_future, configs[i],
+                                   self.trial_device,
                                    key=f"trial-{keys[i]}-{token}-{self._submitted}",
                                    retries=self.retries)
             pending[future] = i
