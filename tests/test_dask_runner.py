@@ -117,6 +117,20 @@ def test_the_data_goes_to_each_worker_once(runner, tmp_path):
     assert 1 <= len(unpickled) <= runner.n_workers, sorted(p.name for p in unpickled)
 
 
+def test_the_jobs_cv_search_is_one_pool_of_config_fold_trials(runner):
+    from tensorcore.training.experiment import run_experiment
+
+    config = ExperimentConfig(dataset="iris", epochs=3, cv=3, trials=4, quiet=True)
+    serial = run_experiment(config, log=lambda *a: None)
+    dask = run_experiment(config, log=lambda *a: None, runner=runner)
+    assert scores(dask.search) == scores(serial.search)
+    assert dask.report["cv"]["scores"] == serial.report["cv"]["scores"]
+    trials = dask.report["runner"]["trials"]
+    assert len(trials) == 4 * 3 and all(t["key"].endswith(("-fold0", "-fold1", "-fold2"))
+                                        for t in trials)
+    assert {t["worker"] for t in trials} <= set(runner.workers)
+
+
 def test_trials_ran_on_the_workers(runner):
     result = grid_search(GRID, SlowParabola(), runner=runner)
     assert {r["pid"] for r in result.results} <= set(runner.client.run(os.getpid).values())
