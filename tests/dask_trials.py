@@ -122,3 +122,21 @@ def where_tensors_go(config):
 
     return {"score": float(config["a"]), "device": str(tc.zeros(1).device),
             "visible": os.environ.get("CUDA_VISIBLE_DEVICES")}
+
+
+def kill_once_journaled(argv: list[str], journal: Path, records: int) -> int:
+    """Start ``argv``, kill it outright (SIGKILL) once ``journal`` holds ``records`` trials,
+    and return how many trials the journal kept."""
+    import signal
+
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            if journal.exists() and len(journal.read_text().splitlines()) >= 1 + records:
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    return len(journal.read_text().splitlines()) - 1

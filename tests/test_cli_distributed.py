@@ -5,7 +5,6 @@ line, and a run killed mid-search then resumed."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from dask_trials import dask_cli_cluster, need_distributed  # noqa: E402
+from dask_trials import dask_cli_cluster, kill_once_journaled, need_distributed  # noqa: E402
 
 need_distributed()
 pytestmark = pytest.mark.slow
@@ -69,20 +68,9 @@ def test_scheduler_started_with_dasks_command_line(serial_run, tmp_path):
 
 def test_a_run_killed_mid_search_resumes_with_the_rest(serial_run, tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "tensorcore", *JOB, "--epochs", "30",
-                             "--patience", "30", "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    journal = out / "trials.jsonl"
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and proc.poll() is None:
-            if journal.exists() and len(journal.read_text().splitlines()) >= 1 + 3:
-                break
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait()
-    kept = len(journal.read_text().splitlines()) - 1
+    kept = kill_once_journaled([sys.executable, "-m", "tensorcore", *JOB, "--epochs", "30",
+                                "--patience", "30", "--out", str(out)],
+                               out / "trials.jsonl", records=3)
     assert 3 <= kept < 12, kept
     assert not (out / "report.json").exists()
     done = train("--epochs", "30", "--patience", "30", "--out", str(out), "--resume",

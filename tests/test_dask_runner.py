@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -23,6 +22,7 @@ from dask_trials import (  # noqa: E402
     SlowParabola,
     dask_cli_cluster,
     identity,
+    kill_once_journaled,
     need_distributed,
     where_tensors_go,
 )
@@ -246,17 +246,7 @@ grid_search({grid!r}, SlowParabola(seconds=0.3), journal={journal!r})
 def test_a_killed_search_resumes_with_only_the_missing_trials(tmp_path):
     journal = tmp_path / "trials.jsonl"
     script = RESUMABLE.format(here=str(HERE), grid=GRID, journal=str(journal))
-    proc = subprocess.Popen([sys.executable, "-c", script])
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if journal.exists() and len(journal.read_text().splitlines()) >= 1 + 4:
-                break
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait()
-    kept = len(journal.read_text().splitlines()) - 1
+    kept = kill_once_journaled([sys.executable, "-c", script], journal, records=4)
     assert 4 <= kept < 12, kept
     marks = tmp_path / "marks"
     marks.mkdir()
