@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -354,3 +355,11 @@ def test_gpu_workers_run_trials_on_their_gpu():
     assert n == tc.cuda.device_count()
     assert all(r["device"].startswith("cuda") for r in result.results)
     assert len({r["visible"] for r in result.results}) == n   # one GPU per worker
+
+
+def test_the_core_package_does_not_import_dask():
+    code = ("import sys, tensorcore, tensorcore.training, tensorcore.training.dask_runner; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -115,7 +115,8 @@ class DaskRunner(TrialRunner):
         devices: the GPU indices to use with ``gpu=True`` (default: every visible one).
         retries: how often Dask reruns a trial that raised before reporting it.
         timeout: seconds to wait for the scheduler at ``address``.
-        quiet: no line about the cluster at start.
+        quiet: no line about the cluster at start, and no bar of finished trials in the
+            searches run through it (unless they ask for one).
     """
 
     def __init__(self, address: str | None = None, *, client=None, n_workers: int | None = None,
@@ -146,6 +147,7 @@ class DaskRunner(TrialRunner):
         self.devices = None if devices is None else [int(d) for d in devices]
         self.retries, self.timeout, self.quiet = retries, float(timeout), quiet
         self.trial_device = "cuda" if gpu else None
+        self.shows_progress = not quiet  # a bar of finished trials in searches
         self.client, self.cluster = client, None
         self.start_seconds: float | None = None
         self._finalizer = None

@@ -65,6 +65,8 @@ class TrialRunner:
 
     #: the device trials run on when the runner decides it (GPU workers); None: the data's
     trial_device: str | None = None
+    #: whether a search shows a bar of finished trials by default (trials run elsewhere)
+    shows_progress: bool = False
 
     def map(self, fn: Callable[[Any], Any], configs: Iterable[Any]) -> list:
         """Run ``fn`` on each config; the results in the order of ``configs``."""

@@ -33,7 +33,7 @@ import numpy as np
 from .cv import CVObjective
 from .history import check_mode
 from .journal import TrialJournal, open_journal, run_pool
-from .runners import TrialRunner, timed_score, trial_name
+from .runners import TrialRunner, resolve_runner, timed_score, trial_name
 from .tables import format_table
 
 __all__ = ["LogUniform", "SearchResult", "grid_search", "parameter_grid",
@@ -233,18 +233,22 @@ def describe_search(evaluate: Callable, mode: str) -> dict[str, str]:
 def run_trials(configs: list[dict], evaluate: Callable[[dict], Score],
                runner: TrialRunner | None = None, mode: str = "max", *,
                journal: str | os.PathLike | TrialJournal | None = None, resume: bool = False,
-               progress: bool = False, on_trial=None) -> SearchResult:
+               progress: bool | None = None, on_trial=None) -> SearchResult:
     """Evaluate every config through the runner and rank the outcomes.
 
     A ``CVObjective`` runs each (config, fold) pair as its own trial. ``journal`` (a path or
     a ``TrialJournal``) records each finished trial; with ``resume=True`` the trials it holds
-    are not run again. ``progress`` shows a bar of finished trials; ``on_trial(key, config,
-    info)`` hears of each trial that ran (its worker and wall time)."""
+    are not run again. ``progress`` shows a bar of finished trials (None: where the runner
+    says so, e.g. a ``DaskRunner``); ``on_trial(key, config, info)`` hears of each trial
+    that ran (its worker and wall time)."""
     check_mode(mode)
     if not callable(evaluate):
         raise TypeError(f"evaluate must be callable, got {type(evaluate).__name__}")
     configs = [dict(c) for c in configs]
     journal = open_journal(journal, describe_search(evaluate, mode), resume)
+    runner = resolve_runner(runner)
+    if progress is None:
+        progress = isinstance(runner, TrialRunner) and runner.shows_progress
     from tqdm.auto import tqdm
 
     if isinstance(evaluate, CVObjective):
