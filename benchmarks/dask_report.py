@@ -25,8 +25,9 @@ One run measures:
    (``empty_trial`` returns its config): latency, one ``runner.map(fn, [c])`` at a time
    (submit to result, including the per-map scatter of the function), median over
    ``--latency-calls`` calls; throughput, one map of ``--throughput-trials`` trials, wall /
-   trials. The same for ``ExecutorRunner`` over the same client and for raw
-   ``client.submit(f, x).result()``. Target: <= 20 ms per trial.
+   trials. The same for ``ExecutorRunner`` over the same client, for the runner's own task
+   with the function scattered once beforehand (a map's cost without its scatter), and for
+   raw ``client.submit(f, x).result()``. Target: <= 20 ms per trial.
 
 This process runs with BLAS, OpenMP and Numba pinned to one thread (unless the environment
 sets them), as each worker is, so the serial run and a worker run the same single-threaded
@@ -50,7 +51,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import CpuMeter, wait_idle  # noqa: E402
+from timing import _cpu_busy_ticks  # noqa: E402
 
 GRID = {"hidden": [128, 256], "lr": [1e-3, 3e-3, 1e-2, 3e-2], "weight_decay": [1e-4, 1e-3]}
 RATIO_TARGET = 0.55      # DaskRunner search / serial, W=2 on a 2-core machine (issue 18)
@@ -91,6 +92,52 @@ class EmptyTrial:
         return config
 
 
+class TreeMeter:
+    """The share of all CPUs that processes other than this one and its children (the
+    cluster's workers) used between ``start()`` and ``stop()``."""
+
+    def start(self) -> TreeMeter:
+        self._t, self._sys, self._own = time.perf_counter(), _cpu_busy_ticks(), self._tree()
+        return self
+
+    @staticmethod
+    def _tree() -> dict[int, float]:
+        import psutil
+
+        me = psutil.Process()
+        cpu = {}
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                t = proc.cpu_times()
+                cpu[proc.pid] = t.user + t.system
+            except psutil.Error:  # ended meanwhile
+                pass
+        return cpu
+
+    def stop(self) -> float | None:
+        end, own = _cpu_busy_ticks(), self._tree()
+        if end is None or self._sys is None:
+            return None
+        busy = (end[0] - self._sys[0]) / os.sysconf("SC_CLK_TCK")
+        mine = sum(t - self._own.get(pid, 0.0) for pid, t in own.items())
+        wall = (time.perf_counter() - self._t) * (os.cpu_count() or 1)
+        return max(0.0, min(1.0, (busy - mine) / wall)) if wall > 0 else None
+
+
+def wait_quiet(max_wait: float, quiet_s: float = 10.0, threshold: float = 0.1) -> bool:
+    """Wait until other processes used under ``threshold`` of the CPUs for ``quiet_s``
+    seconds in a row (1 s samples), at most ``max_wait`` seconds; True if they did."""
+    deadline, quiet = time.time() + max_wait, 0.0
+    while time.time() < deadline:
+        meter = TreeMeter().start()
+        time.sleep(1.0)
+        share = meter.stop()
+        quiet = quiet + 1.0 if share is not None and share < threshold else 0.0
+        if quiet >= quiet_s:
+            return True
+    return False
+
+
 def _scores(result) -> list[float]:
     """A search's scores in grid order (the result is ranked)."""
     from tensorcore.training import parameter_grid
@@ -99,12 +146,19 @@ def _scores(result) -> list[float]:
     return [by_params[json.dumps(c, sort_keys=True)] for c in parameter_grid(GRID)]
 
 
-def _timed_search(objective, runner) -> tuple[float, list[float]]:
+def _timed_search(objective, runner) -> tuple[float, list[float], dict]:
+    """Wall seconds, scores in grid order, and where the time went: the trials' own wall
+    times (as their runner reports them) and the share of the CPUs others used."""
     from tensorcore.training import grid_search
 
+    walls: list[float] = []
+    meter = TreeMeter().start()
     start = time.perf_counter()
-    result = grid_search(GRID, objective, runner=runner)
-    return time.perf_counter() - start, _scores(result)
+    result = grid_search(GRID, objective, runner=runner,
+                         on_trial=lambda key, config, info: walls.append(info["wall_s"]))
+    wall = time.perf_counter() - start
+    return wall, _scores(result), {"trial_s_sum": sum(walls), "trial_s_max": max(walls),
+                                   "others_cpu": meter.stop()}
 
 
 def _overhead(map_one, map_many, calls: int, n: int) -> dict[str, float]:
@@ -149,6 +203,7 @@ def measure(args) -> dict:
     import distributed
 
     from tensorcore.training import DaskRunner, ExecutorRunner, SerialRunner
+    from tensorcore.training.dask_runner import run_trial_on_worker
     from tensorcore.training.experiment import ExperimentConfig, load_splits
 
     W = args.workers
@@ -162,13 +217,11 @@ def measure(args) -> dict:
             print(msg, file=sys.stderr, flush=True)
 
     log("serial, first (cold) search ...")
-    meter = CpuMeter().start()
-    wall, serial = _timed_search(objective, SerialRunner())
-    runs["serial"] = {"search_s": wall, "scores": serial}
+    wall, serial, info = _timed_search(objective, SerialRunner())
+    runs["serial"] = {"search_s": wall, "scores": serial, **info}
     log("serial, second (warm) search ...")
-    wall, scores = _timed_search(objective, SerialRunner())
-    runs["serial_warm"] = {"search_s": wall, "scores": scores}
-    out["others_cpu_serial"] = meter.stop()  # share of all CPUs other processes used
+    wall, scores, info = _timed_search(objective, SerialRunner())
+    runs["serial_warm"] = {"search_s": wall, "scores": scores, **info}
 
     log(f"ExecutorRunner(client.get_executor()), LocalCluster(n_workers={W}) ...")
     start = time.perf_counter()
@@ -179,24 +232,27 @@ def measure(args) -> dict:
     client.wait_for_workers(W)
     started = time.perf_counter() - start
     with client, cluster:
-        wall, scores = _timed_search(objective, ExecutorRunner(client.get_executor()))
-    runs["executor"] = {"start_s": started, "search_s": wall, "scores": scores}
+        wall, scores, info = _timed_search(objective, ExecutorRunner(client.get_executor()))
+    runs["executor"] = {"start_s": started, "search_s": wall, "scores": scores, **info}
 
     log(f"DaskRunner(n_workers={W}), two searches ...")
     with DaskRunner(n_workers=W, quiet=True) as runner:
         runner.client.wait_for_workers(W)
-        wall, scores = _timed_search(objective, runner)
+        wall, scores, info = _timed_search(objective, runner)
         runs["dask"] = {"start_s": runner.start_seconds, "search_s": wall, "scores": scores,
-                        "workers": runner.n_workers}
+                        "workers": runner.n_workers, **info}
         # a pause (not timed): the first search's release of its scattered objective must
         # reach the scheduler before the second scatters it again under the same key
         time.sleep(1.0)
-        wall, scores = _timed_search(objective, runner)
-        runs["dask_warm"] = {"search_s": wall, "scores": scores}
+        wall, scores, info = _timed_search(objective, runner)
+        runs["dask_warm"] = {"search_s": wall, "scores": scores, **info}
 
         log("overhead per empty trial ...")
         executor = ExecutorRunner(runner.client.get_executor())
         c = runner.client
+        # DaskRunner's task with the function scattered once, not per map: the per-map
+        # scatter's share of a one-trial map
+        scattered = c.scatter(EmptyTrial(-2), broadcast=True)
         out["overhead"] = {
             "DaskRunner.map": _overhead(
                 lambda i, cfg: runner.map(EmptyTrial(i), [cfg]),
@@ -205,6 +261,12 @@ def measure(args) -> dict:
             "ExecutorRunner(client.get_executor()).map": _overhead(
                 lambda i, cfg: executor.map(empty_trial, [cfg]),
                 lambda i, cfgs: executor.map(empty_trial, cfgs),
+                args.latency_calls, args.throughput_trials),
+            "client.submit(run_trial_on_worker, scattered f, x).result()": _overhead(
+                lambda i, cfg: [c.submit(run_trial_on_worker, scattered, cfg,
+                                         pure=False).result()[0]],
+                lambda i, cfgs: [r for r, _ in c.gather([
+                    c.submit(run_trial_on_worker, scattered, x, pure=False) for x in cfgs])],
                 args.latency_calls, args.throughput_trials),
             "client.submit(f, x).result()": _overhead(
                 lambda i, cfg: [c.submit(empty_trial, cfg, pure=False).result()],
@@ -238,15 +300,17 @@ def render(out: dict) -> str:
              f"distributed {m['distributed']}; load average at start {m['loadavg_start']}",
              f"workload: 16 trials (grid {out['grid']}), digits, train_mlp {out['epochs']} "
              f"epochs, no early stopping; W = {W} workers; one trial {out['trial_s']:.2f} s "
-             f"(serial warm mean); other processes used {_pct(out['others_cpu_serial'])} of "
-             f"the CPUs during the serial searches", "",
-             "| runner | cluster start (s) | search (s) | / serial | / warm serial | scores |",
-             "|---|---:|---:|---:|---:|---|"]
+             f"(serial warm mean)", "",
+             "| runner | cluster start (s) | search (s) | / serial | / warm serial | scores "
+             "| trials' own time, sum / max (s) | others' CPU |",
+             "|---|---:|---:|---:|---:|---|---:|---:|"]
     for name, run in out["runs"].items():
         start = f"{run['start_s']:.2f}" if "start_s" in run else ""
         ok = "reference" if name == "serial" else ("OK" if run["scores_equal"] else "MISMATCH")
         lines.append(f"| {LABELS[name]} | {start} | {run['search_s']:.2f} | "
-                     f"{run['ratio']:.2f}x | {run['ratio_warm']:.2f}x | {ok} |")
+                     f"{run['ratio']:.2f}x | {run['ratio_warm']:.2f}x | {ok} | "
+                     f"{run['trial_s_sum']:.1f} / {run['trial_s_max']:.2f} | "
+                     f"{_pct(run['others_cpu'])} |")
     dask = out["runs"]["dask"]["ratio"]
     lines += ["", f"target: DaskRunner search <= {RATIO_TARGET}x serial (W=2, 2 cores): "
               f"{dask:.2f}x, {'met' if dask <= RATIO_TARGET else 'NOT MET'}", "",
@@ -263,19 +327,21 @@ def render(out: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2, help="Dask workers W (default 2)")
-    ap.add_argument("--epochs", type=int, default=150,
-                    help="epochs per trial (default 150: about 1 s on a 2-core AMD EPYC VM)")
+    ap.add_argument("--epochs", type=int, default=200,
+                    help="epochs per trial (default 200: about 1 s per trial on a 2-core Xeon VM)")
     ap.add_argument("--latency-calls", type=int, default=30)
     ap.add_argument("--throughput-trials", type=int, default=200)
     ap.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     ap.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     ap.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
-                    help="first wait up to this long for other processes to leave the CPUs")
+                    help="first wait up to this long for 10 s in a row in which other "
+                         "processes use under 10%% of the CPUs")
     args = ap.parse_args(argv)
     if args.workers < 1 or args.epochs < 1:
         ap.error("--workers and --epochs must be positive")
-    if args.wait_idle > 0:
-        wait_idle(args.wait_idle)
+    if args.wait_idle > 0 and not wait_quiet(args.wait_idle):
+        print(f"(the machine did not go quiet within {args.wait_idle:g} s: running anyway)",
+              file=sys.stderr)
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     machine = _machine()
     begin = time.perf_counter()
