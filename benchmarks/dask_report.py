@@ -23,7 +23,7 @@ One run measures:
    2 cores.
 2. **Overhead per trial** on the ``DaskRunner``'s cluster, with an empty trial
    (``empty_trial`` returns its config): latency, one ``runner.map(fn, [c])`` at a time
-   (submit to result, including the per-map scatter of the function), median over
+   (submit to result; the runner keeps the function on the workers between maps), median over
    ``--latency-calls`` calls; throughput, one map of ``--throughput-trials`` trials, wall /
    trials. The same for ``ExecutorRunner`` over the same client, for the runner's own task
    with the function scattered once beforehand (a map's cost without its scatter), and for
@@ -77,19 +77,6 @@ class DigitsObjective:
 def empty_trial(config):
     """The empty trial of the overhead figures."""
     return config
-
-
-class EmptyTrial:
-    """``empty_trial`` as one distinct function per ``DaskRunner.map`` call: the runner
-    scatters a function under a key made from its pickled bytes and releases it when the map
-    ends, and a map that scatters the same key again at once can lose it ("lost
-    dependencies"); a distinct ``call`` gives each map its own key (same cost)."""
-
-    def __init__(self, call: int) -> None:
-        self.call = call
-
-    def __call__(self, config):
-        return config
 
 
 class TreeMeter:
@@ -241,9 +228,6 @@ def measure(args) -> dict:
         wall, scores, info = _timed_search(objective, runner)
         runs["dask"] = {"start_s": runner.start_seconds, "search_s": wall, "scores": scores,
                         "workers": runner.n_workers, **info}
-        # a pause (not timed): the first search's release of its scattered objective must
-        # reach the scheduler before the second scatters it again under the same key
-        time.sleep(1.0)
         wall, scores, info = _timed_search(objective, runner)
         runs["dask_warm"] = {"search_s": wall, "scores": scores, **info}
 
@@ -252,11 +236,11 @@ def measure(args) -> dict:
         c = runner.client
         # DaskRunner's task with the function scattered once, not per map: the per-map
         # scatter's share of a one-trial map
-        scattered = c.scatter(EmptyTrial(-2), broadcast=True)
+        scattered = c.scatter(empty_trial, broadcast=True)
         out["overhead"] = {
             "DaskRunner.map": _overhead(
-                lambda i, cfg: runner.map(EmptyTrial(i), [cfg]),
-                lambda i, cfgs: runner.map(EmptyTrial(i), cfgs),
+                lambda i, cfg: runner.map(empty_trial, [cfg]),
+                lambda i, cfgs: runner.map(empty_trial, cfgs),
                 args.latency_calls, args.throughput_trials),
             "ExecutorRunner(client.get_executor()).map": _overhead(
                 lambda i, cfg: executor.map(empty_trial, [cfg]),
@@ -301,14 +285,17 @@ def render(out: dict) -> str:
              f"workload: 16 trials (grid {out['grid']}), digits, train_mlp {out['epochs']} "
              f"epochs, no early stopping; W = {W} workers; one trial {out['trial_s']:.2f} s "
              f"(serial warm mean)", "",
-             "| runner | cluster start (s) | search (s) | / serial | / warm serial | scores "
-             "| trials' own time, sum / max (s) | others' CPU |",
-             "|---|---:|---:|---:|---:|---|---:|---:|"]
+             "| runner | cluster start (s) | search (s) | / serial | (start + search) / serial "
+             "| / warm serial | scores | trials' own time, sum / max (s) | others' CPU |",
+             "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
     for name, run in out["runs"].items():
         start = f"{run['start_s']:.2f}" if "start_s" in run else ""
         ok = "reference" if name == "serial" else ("OK" if run["scores_equal"] else "MISMATCH")
+        serial_s = out["runs"]["serial"]["search_s"]
+        with_start = (f"{(run['search_s'] + run['start_s']) / serial_s:.2f}x"
+                      if "start_s" in run else "")
         lines.append(f"| {LABELS[name]} | {start} | {run['search_s']:.2f} | "
-                     f"{run['ratio']:.2f}x | {run['ratio_warm']:.2f}x | {ok} | "
+                     f"{run['ratio']:.2f}x | {with_start} | {run['ratio_warm']:.2f}x | {ok} | "
                      f"{run['trial_s_sum']:.1f} / {run['trial_s_max']:.2f} | "
                      f"{_pct(run['others_cpu'])} |")
     dask = out["runs"]["dask"]["ratio"]

@@ -72,6 +72,20 @@ def run_trial_on_worker(fn: Callable[[Any], Any], config: Any, device: str | Non
     return result, {"worker": get_worker().address, "wall_s": time.perf_counter() - start}
 
 
+def warm_up_worker() -> None:
+    """Make a worker ready for trials: import tensorcore and run one tiny training step, so
+    that Numba's cached kernels are loaded before the first trial rather than during it."""
+    from .. import nn, no_grad, optim, randint, randn
+    from .loop import make_train_step
+
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    step = make_train_step(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
+                           compile=False)
+    step(randn(16, 4), randint(0, 3, (16,)))
+    with no_grad():
+        model(randn(16, 4)).argmax(dim=1)
+
+
 def gpu_worker_specs(devices: Sequence[int]) -> dict[str, dict]:
     """A ``SpecCluster`` worker spec: one single-threaded worker process per GPU index, that
     sees only its GPU (``CUDA_VISIBLE_DEVICES``) and makes ``cuda`` its default device."""
@@ -173,6 +187,12 @@ class DaskRunner(TrialRunner):
             self._finalizer = weakref.finalize(self, _shutdown, self.client, self.cluster)
         if not self.client.scheduler_info().get("workers"):
             self.client.wait_for_workers(1, timeout=self.timeout)
+        if not self.gpu:
+            try:  # part of the start, not of the first trials
+                self.client.run(warm_up_worker)
+            except Exception as e:
+                raise RuntimeError(f"the Dask workers cannot run tensorcore (is it installed "
+                                   f"where they run?): {type(e).__name__}: {e}") from e
         self.start_seconds = time.perf_counter() - begin
         if not self.quiet:
             print(f"dask: {self.describe()['cluster']} at {self.client.scheduler.address}, "
@@ -184,8 +204,10 @@ class DaskRunner(TrialRunner):
 
         # the scheduler hands a worker its next trial only when a thread is free, so a worker
         # that dies takes only the trials it was running with it (Dask otherwise queues
-        # more, and counts their loss against them as well)
-        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+        # more, and counts their loss against them as well); the workers' statistical
+        # profiler (a stack sample every 10 ms) is off: trials are long, single tasks
+        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
+                              "distributed.worker.profile.enabled": False}):
             return self._start_cluster(distributed)
 
     def _start_cluster(self, distributed):
