@@ -24,13 +24,15 @@ import argparse  # noqa: E402
 
 from tensorcore.training import halving_search  # noqa: E402
 from tensorcore.training.experiment import (  # noqa: E402
+    ExperimentConfig,
+    format_params,
+    load_splits,
+)
+from tensorcore.training.experiment_search import (  # noqa: E402
     DEFAULT_GRID,
     HALVING_FACTOR,
-    ExperimentConfig,
     HoldoutObjective,
-    format_params,
     halving_min_epochs,
-    load_splits,
     run_search,
 )
 

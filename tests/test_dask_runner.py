@@ -363,3 +363,16 @@ def test_the_core_package_does_not_import_dask():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_dask_report_script_imports(monkeypatch):
+    import importlib.util
+
+    path = HERE.parent / "benchmarks" / "dask_report.py"
+    spec = importlib.util.spec_from_file_location("dask_report", path)
+    module = importlib.util.module_from_spec(spec)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "NUMBA_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")  # what the script sets: undone after the test
+    spec.loader.exec_module(module)
+    assert module.RATIO_TARGET == 0.55 and len(module.GRID["lr"]) == 4

@@ -262,3 +262,18 @@ def test_halving_rejects_trials():
         ExperimentConfig(search="halving", trials=4).check()
     with pytest.raises(ConfigError, match="'grid', 'random' or 'halving', got 'asha'"):
         ExperimentConfig(search="asha").check()
+
+
+def test_the_halving_report_script_imports(monkeypatch):
+    # benchmarks/halving_report.py imports the job's search internals: a rename breaks it
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "halving_report.py"
+    spec = importlib.util.spec_from_file_location("halving_report", path)
+    module = importlib.util.module_from_spec(spec)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "NUMBA_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")  # what the script sets: undone after the test
+    spec.loader.exec_module(module)
+    assert callable(module.epochs_trained)
