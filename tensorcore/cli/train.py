@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import warnings
 from pathlib import Path
 
 from ..datasets import LOADERS
@@ -102,9 +103,20 @@ def add_train_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def _one_line_warnings(prog: str):
+    """A ``warnings.showwarning`` that prints ``prog: warning: message`` (a command's
+    warnings are one line each, as its errors are)."""
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"{prog}: warning: {message}", file=sys.stderr)
+
+    return show
+
+
 def run_train(args) -> int:
     """Run the job for parsed ``args``; the exit status."""
     with contextlib.ExitStack() as stack:
+        stack.enter_context(warnings.catch_warnings())
+        warnings.showwarning = _one_line_warnings(args.parser.prog)
         dev = select_device(args, stack)
         try:  # before any work: the outputs must have somewhere to go
             made = prepare_out_dir(args.out)

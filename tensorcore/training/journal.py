@@ -36,6 +36,7 @@ import hashlib
 import json
 import math
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -97,6 +98,7 @@ class TrialJournal:
         self.path = Path(path)
         self.search = json.loads(_dumps(search or {}))
         self.records: dict[str, dict] = {}
+        self.failure: OSError | None = None  # the write that failed; later ones are skipped
         if resume and self.path.exists():
             self._load()
         self._write()
@@ -126,12 +128,22 @@ class TrialJournal:
                                  f"({e})") from None
 
     def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Rewrite the file atomically. A write that fails (a full disk, a directory gone)
+        does not stop the search: one RuntimeWarning, and the trials go unrecorded."""
+        if self.failure is not None:
+            return
         header = _dumps({"format": _FORMAT, "search": self.search})
-        with atomic_write(self.path, "w", encoding="utf-8") as f:
-            f.write(header + "\n")
-            for record in self.records.values():
-                f.write(_dumps(record) + "\n")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_write(self.path, "w", encoding="utf-8") as f:
+                f.write(header + "\n")
+                for record in self.records.values():
+                    f.write(_dumps(record) + "\n")
+        except OSError as e:
+            self.failure = e
+            warnings.warn(f"cannot write the trial journal {self.path}: {e.strerror or e}; "
+                          f"the search goes on without recording its trials (a resumed run "
+                          f"would run them again)", RuntimeWarning, stacklevel=3)
 
     def __contains__(self, key: str) -> bool:
         return key in self.records
