@@ -90,3 +90,19 @@ def build_stub_library(directory, source: str, name: str) -> str:
     subprocess.run([compiler, "-shared", "-fPIC", "-O1", "-o", path,
                     os.path.join(os.path.dirname(__file__), "data", source)], check=True)
     return path
+
+
+def import_benchmark_script(name: str, monkeypatch):
+    """Import ``benchmarks/<name>.py`` as a module (without running its main), with the
+    one-thread settings such scripts make before importing NumPy undone after the test."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "NUMBA_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")
+    spec.loader.exec_module(module)
+    return module

@@ -366,13 +366,7 @@ def test_the_core_package_does_not_import_dask():
 
 
 def test_the_dask_report_script_imports(monkeypatch):
-    import importlib.util
+    from helpers import import_benchmark_script
 
-    path = HERE.parent / "benchmarks" / "dask_report.py"
-    spec = importlib.util.spec_from_file_location("dask_report", path)
-    module = importlib.util.module_from_spec(spec)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMBA_NUM_THREADS"):
-        monkeypatch.setenv(var, "1")  # what the script sets: undone after the test
-    spec.loader.exec_module(module)
+    module = import_benchmark_script("dask_report", monkeypatch)
     assert module.RATIO_TARGET == 0.55 and len(module.GRID["lr"]) == 4

@@ -266,14 +266,7 @@ def test_halving_rejects_trials():
 
 def test_the_halving_report_script_imports(monkeypatch):
     # benchmarks/halving_report.py imports the job's search internals: a rename breaks it
-    import importlib.util
-    from pathlib import Path
+    from helpers import import_benchmark_script
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "halving_report.py"
-    spec = importlib.util.spec_from_file_location("halving_report", path)
-    module = importlib.util.module_from_spec(spec)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMBA_NUM_THREADS"):
-        monkeypatch.setenv(var, "1")  # what the script sets: undone after the test
-    spec.loader.exec_module(module)
+    module = import_benchmark_script("halving_report", monkeypatch)
     assert callable(module.epochs_trained)
