@@ -205,7 +205,7 @@ class DaskRunner(TrialRunner):
         # the scheduler hands a worker its next trial only when a thread is free, so a worker
         # that dies takes only the trials it was running with it (Dask otherwise queues
         # more, and counts their loss against them as well); the workers' statistical
-        # profiler (a stack sample every 10 ms) is off: trials are long, single tasks
+        # profiler (periodic samples of each worker's stack) is off: trials are long tasks
         with dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
                               "distributed.worker.profile.enabled": False}):
             return self._start_cluster(distributed)
