@@ -46,6 +46,10 @@ def dask_cli_cluster(folder: Path, n_workers: int = 1):
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
              "--nworkers", str(n_workers)], **quiet))
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:  # the workers have joined: ready
+            client.wait_for_workers(n_workers, timeout=120)
         yield address
     finally:
         for p in reversed(procs):

@@ -29,6 +29,8 @@ from dask_trials import (  # noqa: E402
 )
 
 need_distributed()
+import distributed  # noqa: E402
+
 import tensorcore as tc  # noqa: E402
 from tensorcore.datasets import load_iris  # noqa: E402
 from tensorcore.training import (  # noqa: E402
@@ -181,6 +183,17 @@ def test_trainer_cross_validate_on_the_cluster_equals_serial(runner):
     assert [f["loss"] for f in dask.folds] == [f["loss"] for f in serial.folds]
 
 
+def test_a_scheduler_without_workers_is_named_and_other_runners_go_on(runner):
+    with distributed.LocalCluster(n_workers=0, dashboard_address=":0") as other:
+        start = time.monotonic()
+        with pytest.raises(RuntimeError, match="no worker joined the Dask scheduler at tcp://"):
+            DaskRunner(other.scheduler_address, workers_timeout=1, quiet=True).start()
+        assert time.monotonic() - start < 15
+    # that runner's client, whose scheduler is now gone, is Dask's default client (the
+    # latest made): a map on another runner runs on its own client all the same
+    assert runner.map(identity, [{"i": 1}, {"i": 2}]) == [{"i": 1}, {"i": 2}]
+
+
 def test_map_keeps_config_order_and_streams_results(runner):
     configs = [{"i": i} for i in range(40)]
     seen = []
@@ -313,6 +326,7 @@ def test_a_trial_that_raises_is_reported_and_the_others_are_journaled(runner, tm
     ({"n_workers": 0}, ValueError, "n_workers must be an int >= 1"),
     ({"retries": -1}, ValueError, "retries"),
     ({"timeout": 0}, ValueError, "timeout"),
+    ({"workers_timeout": -1}, ValueError, "workers_timeout"),
     ({"devices": [0]}, ValueError, "gpu=True"),
     ({"address": 8786}, TypeError, "address must be a string"),
 ])

@@ -129,6 +129,8 @@ class DaskRunner(TrialRunner):
         devices: the GPU indices to use with ``gpu=True`` (default: every visible one).
         retries: how often Dask reruns a trial that raised before reporting it.
         timeout: seconds to wait for the scheduler at ``address``.
+        workers_timeout: seconds to wait for a first worker to join a scheduler that has
+            none (workers started after it).
         quiet: no line about the cluster at start, and no bar of finished trials in the
             searches run through it (unless they ask for one).
     """
@@ -136,7 +138,8 @@ class DaskRunner(TrialRunner):
     def __init__(self, address: str | None = None, *, client=None, n_workers: int | None = None,
                  threads_per_worker: int = 1, gpu: bool = False,
                  devices: Sequence[int] | None = None, retries: int = 1,
-                 timeout: float = 5.0, quiet: bool = False) -> None:
+                 timeout: float = 5.0, workers_timeout: float = 60.0,
+                 quiet: bool = False) -> None:
         if address is not None and client is not None:
             raise ValueError("DaskRunner takes an address or a client, not both")
         if address is not None and not isinstance(address, str):
@@ -152,14 +155,17 @@ class DaskRunner(TrialRunner):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)
                                       or value < low):
                 raise ValueError(f"{label} must be an int >= {low}, got {value!r}")
-        if not (isinstance(timeout, int | float) and timeout > 0):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        for label, value in (("timeout", timeout), ("workers_timeout", workers_timeout)):
+            if isinstance(value, bool) or not (isinstance(value, int | float) and value > 0):
+                raise ValueError(f"{label} must be a positive number of seconds, got "
+                                 f"{value!r}")
         if devices is not None and not gpu:
             raise ValueError("devices selects GPUs: pass gpu=True with it")
         self.address, self.n_workers_wanted = address, n_workers
         self.threads_per_worker, self.gpu = threads_per_worker, bool(gpu)
         self.devices = None if devices is None else [int(d) for d in devices]
         self.retries, self.timeout, self.quiet = retries, float(timeout), quiet
+        self.workers_timeout = float(workers_timeout)
         self.trial_device = "cuda" if gpu else None
         self.shows_progress = not quiet  # a bar of finished trials in searches
         self.client, self.cluster = client, None
@@ -186,7 +192,13 @@ class DaskRunner(TrialRunner):
         if self.cluster is not None or self.address is not None:
             self._finalizer = weakref.finalize(self, _shutdown, self.client, self.cluster)
         if not self.client.scheduler_info().get("workers"):
-            self.client.wait_for_workers(1, timeout=self.timeout)
+            try:  # a scheduler started before its workers: give them time to join
+                self.client.wait_for_workers(1, timeout=self.workers_timeout)
+            except TimeoutError:
+                raise RuntimeError(f"no worker joined the Dask scheduler at "
+                                   f"{self.client.scheduler.address} within "
+                                   f"{self.workers_timeout:g} s: start some with 'dask worker "
+                                   f"ADDRESS'") from None
         if not self.gpu:
             try:  # part of the start, not of the first trials
                 self.client.run(warm_up_worker)
@@ -283,7 +295,8 @@ class DaskRunner(TrialRunner):
         distributed = _import_distributed()
         client = self.start().client
         token = self._scatter(client, fn)
-        done = distributed.as_completed()
+        # on this client's loop: the default client (the latest made) may be another, closed one
+        done = distributed.as_completed(loop=client.loop)
         pending: dict[Any, int] = {}
 
         def submit(i: int) -> None:
