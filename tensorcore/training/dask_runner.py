@@ -217,9 +217,12 @@ class DaskRunner(TrialRunner):
         # the scheduler hands a worker its next trial only when a thread is free, so a worker
         # that dies takes only the trials it was running with it (Dask otherwise queues
         # more, and counts their loss against them as well); the workers' statistical
-        # profiler (periodic samples of each worker's stack) is off: trials are long tasks
+        # profiler (periodic samples of each worker's stack) is off: trials are long tasks;
+        # the active memory manager is off, so the trial function's replicas stay on every
+        # worker (it would drop them, and the workers would fetch and unpickle it again)
         with dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
-                              "distributed.worker.profile.enabled": False}):
+                              "distributed.worker.profile.enabled": False,
+                              "distributed.scheduler.active-memory-manager.start": False}):
             return self._start_cluster(distributed)
 
     def _start_cluster(self, distributed):
