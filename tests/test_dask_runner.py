@@ -84,6 +84,12 @@ def test_two_worker_processes_and_their_settings(runner):
     assert all(v == ["1", "1", "1"] for v in env.values())
     assert runner.start_seconds > 0
 
+    def scheduler_settings(dask_scheduler):
+        return (dask_scheduler.WORKER_SATURATION, dask_scheduler.extensions["amm"].running)
+
+    # one trial per worker thread at a time; no active memory manager dropping replicas
+    assert runner.client.run_on_scheduler(scheduler_settings) == (1.0, False)
+
 
 def test_grid_and_random_search_equal_serial_on_real_training(runner):
     config = ExperimentConfig(dataset="iris", epochs=4, patience=2, compile=False)
