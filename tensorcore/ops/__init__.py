@@ -1,10 +1,22 @@
 """The built-in ops, one module per family; each lists the Tensor methods it provides."""
 
 from ..tensor import Tensor
-from . import arith, index, inplace, inplace_arith, linalg, operators, reduce, shape, unary
+from . import (
+    arith,
+    closeness,
+    index,
+    inplace,
+    inplace_arith,
+    linalg,
+    operators,
+    reduce,
+    shape,
+    unary,
+)
 from ._util import as_tensor_like
 from .arith import *  # noqa: F403
 from .arith import Add, Div, Mul, RSub, Sub, binary
+from .closeness import *  # noqa: F403
 from .index import *  # noqa: F403
 from .inplace import *  # noqa: F403
 from .inplace_arith import *  # noqa: F403
@@ -13,7 +25,8 @@ from .reduce import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .unary import *  # noqa: F403
 
-METHOD_MODULES = (arith, unary, reduce, shape, index, inplace, inplace_arith, linalg, operators)
+METHOD_MODULES = (arith, closeness, unary, reduce, shape, index, inplace, inplace_arith, linalg,
+                  operators)
 
 for _module in METHOD_MODULES:
     for _name in _module.TENSOR_METHODS:
