@@ -349,16 +349,21 @@ def _draw_matplotlib(graph: Digraph, fmt: str) -> bytes:
     ax.set_axis_off()
     ax.set_xlim(-width / 2 - 0.2, width / 2 + 0.2)
     ax.set_ylim(-0.6, depth - 0.4)
-    for src, dst, dashed in graph.edges:
-        (x0, y0), (x1, y1) = pos[src], pos[dst]
-        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops={"arrowstyle": "->", "color": "#555555", "shrinkA": 9,
-                                "shrinkB": 9, "linestyle": "--" if dashed else "-"})
+    boxes = {}
     for nid, label, kind in graph.nodes:
         x, y = pos[nid]
-        ax.text(x, y, label, ha="center", va="center", fontsize=7, family="monospace",
-                bbox={"boxstyle": "round,pad=0.3", "facecolor": _COLOUR[kind],
-                      "edgecolor": "#333333", "linestyle": "--" if kind == "more" else "-"})
+        boxes[nid] = ax.text(x, y, label, ha="center", va="center", fontsize=7,
+                             family="monospace", zorder=2,
+                             bbox={"boxstyle": "round,pad=0.3", "facecolor": _COLOUR[kind],
+                                   "edgecolor": "#333333",
+                                   "linestyle": "--" if kind == "more" else "-"})
+    fig.canvas.draw()  # places the boxes, so that each arrow is clipped at their edges
+    for src, dst, dashed in graph.edges:
+        ax.annotate("", xy=pos[dst], xytext=pos[src], zorder=3,
+                    arrowprops={"arrowstyle": "-|>", "color": "#555555", "shrinkA": 1,
+                                "shrinkB": 1, "patchA": boxes[src].get_bbox_patch(),
+                                "patchB": boxes[dst].get_bbox_patch(),
+                                "linestyle": "--" if dashed else "-"})
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=100)
     return buf.getvalue()
