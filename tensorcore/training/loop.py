@@ -5,9 +5,9 @@ loss, ``backward``, ``optimizer.step()``), then evaluates on the validation load
 ``no_grad`` in ``model.eval()`` mode, steps the scheduler, logs the epoch in a ``History``
 and asks ``EarlyStopping`` whether to go on. The training loss is accumulated as a tensor
 and read once per epoch (no per-batch host sync); a tqdm bar counts epochs and shows the
-latest values (``progress=False`` silences it). Through ``tqdm.auto`` the bar is a widget in
-a Jupyter notebook (with ipywidgets installed) and text in a terminal; ``live_plot=True``
-draws the learning curves in a notebook after each epoch (``tensorcore.training.live``).
+latest values (``progress=False`` silences it). It is ``tqdm.auto``'s (``.progress``): a
+widget in a Jupyter notebook (with ipywidgets installed), text in a terminal.
+``live_plot=True`` draws the learning curves in a notebook after each epoch (``.live``).
 
 The per-batch work is one function of tensors (``make_train_step``), made once per ``fit``
 and compiled with ``tensorcore.compile`` unless ``compile=False``: its first call on a
@@ -54,6 +54,7 @@ from ..tensor import Tensor
 from .callbacks import EarlyStopping
 from .history import History
 from .live import live_plotter
+from .progress import progress_bar
 from .scoring import MetricFn, resolve_metrics
 
 __all__ = ["Trainer", "evaluate", "fit", "make_train_step", "predict"]
@@ -244,12 +245,13 @@ def _fit(model, loss_fn, optimizer, step, train_loader: Iterable, val_loader: It
         early_stopping.reset()
     history = History()
     curves = live_plotter(live_plot, early_stopping)
-    with _epoch_bar(epochs, progress) as bar:
-        for _ in bar:
+    with progress_bar(progress, total=epochs, desc="fit", unit="epoch", leave=False) as bar:
+        for _ in range(epochs):
             record = _run_epoch(model, loss_fn, optimizer, step, train_loader, val_loader,
                                 scorers, scheduler)
             history.log(**record)
             bar.set_postfix(_postfix(record), refresh=False)
+            bar.update(1)
             if curves is not None:
                 curves.update(history)
             if not math.isfinite(record["train_loss"]):
@@ -260,18 +262,6 @@ def _fit(model, loss_fn, optimizer, step, train_loader: Iterable, val_loader: It
     if early_stopping is not None:
         early_stopping.restore(model)
     return history
-
-
-def _epoch_bar(epochs: int, progress: bool):
-    """The bar over the epochs: ``tqdm.auto``'s (a widget in a notebook, text elsewhere)
-    with ``progress``, else a disabled plain tqdm (tqdm.auto is not imported for it: in a
-    notebook without ipywidgets that import warns, for a bar nobody asked for)."""
-    # imported on use: tqdm pulls in more than the loop needs
-    if progress:
-        from tqdm.auto import trange
-    else:
-        from tqdm.std import trange
-    return trange(epochs, desc="fit", unit="epoch", disable=not progress, leave=False)
 
 
 class Trainer:
