@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -114,6 +116,32 @@ def test_trainer_live_plot_outside_a_kernel_warns_once():
     assert len([w for w in caught if "live_plot" in str(w.message)]) == 1
     assert caught[0].filename == __file__
     assert len(history) == 2
+
+
+def test_live_plot_in_a_terminal_ipython_warns_once():
+    """A terminal IPython has no cell output to update: one warning, and the fit ends."""
+    _need("IPython")
+    code = ("import warnings; warnings.simplefilter('always')\n"
+            "from tensorcore.training.live import in_jupyter_kernel\n"
+            "import tensorcore as tc\n"
+            "from tensorcore import nn\n"
+            "from tensorcore.training import fit\n"
+            "from tensorcore.utils.data import DataLoader, TensorDataset\n"
+            "X = tc.randn(32, 2); y = (X[:, 0] > 0).long()\n"
+            "loader = DataLoader(TensorDataset(X, y), batch_size=16)\n"
+            "model = nn.Linear(2, 2)\n"
+            "h = fit(model, nn.CrossEntropyLoss(), tc.optim.SGD(model.parameters(), lr=0.1),\n"
+            "        loader, loader, epochs=2, progress=False, live_plot=True)\n"
+            "print('shell', type(get_ipython()).__name__, in_jupyter_kernel(), len(h))\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+    done = subprocess.run([sys.executable, "-m", "IPython", "--no-banner", "--colors=nocolor",
+                           "-c", code], capture_output=True, text=True, timeout=120, env=env,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "shell TerminalInteractiveShell False 2" in done.stdout, done.stdout + done.stderr
+    both = done.stdout + done.stderr
+    assert both.count("live learning curves only in a Jupyter notebook") == 1, both
 
 
 def test_live_plot_false_does_not_warn():
