@@ -11,6 +11,8 @@
   trials to resume from (``journal``).
 * ``StandardScaler`` (``preprocessing``): feature scaling fitted on the training split.
 * ``plot_learning_curves``, ``plot_cv_scores``, ``plot_search_results`` (``plots``): PNGs.
+* In a Jupyter notebook: the progress bars are widgets (``progress``: tqdm.auto), and
+  ``fit(..., live_plot=True)`` redraws the learning curves after each epoch (``live``).
 
 >>> from tensorcore.training import EarlyStopping, History
 >>> h, stop = History(), EarlyStopping(patience=1)

@@ -5,7 +5,9 @@ loss, ``backward``, ``optimizer.step()``), then evaluates on the validation load
 ``no_grad`` in ``model.eval()`` mode, steps the scheduler, logs the epoch in a ``History``
 and asks ``EarlyStopping`` whether to go on. The training loss is accumulated as a tensor
 and read once per epoch (no per-batch host sync); a tqdm bar counts epochs and shows the
-latest values (``progress=False`` silences it).
+latest values (``progress=False`` silences it). It is ``tqdm.auto``'s (``.progress``): a
+widget in a Jupyter notebook (with ipywidgets installed), text in a terminal.
+``live_plot=True`` draws the learning curves in a notebook after each epoch (``.live``).
 
 The per-batch work is one function of tensors (``make_train_step``), made once per ``fit``
 and compiled with ``tensorcore.compile`` unless ``compile=False``: its first call on a
@@ -51,6 +53,8 @@ from ..optim.lr_scheduler import ReduceLROnPlateau
 from ..tensor import Tensor
 from .callbacks import EarlyStopping
 from .history import History
+from .live import live_plotter
+from .progress import progress_bar
 from .scoring import MetricFn, resolve_metrics
 
 __all__ = ["Trainer", "evaluate", "fit", "make_train_step", "predict"]
@@ -204,7 +208,7 @@ def _postfix(record: dict[str, float]) -> dict[str, str]:
 def fit(model, loss_fn, optimizer, train_loader: Iterable, val_loader: Iterable | None = None,
         epochs: int = 10, metrics: Metrics = None, scheduler=None,
         early_stopping: EarlyStopping | None = None, progress: bool = True,
-        compile: bool = True) -> History:
+        live_plot: bool = False, compile: bool = True) -> History:
     """Train ``model`` for up to ``epochs`` epochs; the per-epoch ``History``.
 
     Each epoch logs ``train_loss``, then with ``val_loader`` ``val_loss`` and
@@ -213,18 +217,21 @@ def fit(model, loss_fn, optimizer, train_loader: Iterable, val_loader: Iterable 
     epoch's ``seconds``. ``scheduler`` steps once per epoch
     (``ReduceLROnPlateau`` on ``val_loss``, or ``train_loss`` without validation).
     ``early_stopping`` is reset, stepped on its monitored key after every epoch, and at the
-    end restores the best weights if it kept them. ``compile`` (default True) runs the
-    per-batch step through ``tensorcore.compile`` (see ``make_train_step``); False runs it
-    eagerly, with the same results.
+    end restores the best weights if it kept them. ``progress`` shows a tqdm bar of the
+    epochs (a widget in a notebook). ``live_plot`` (a Jupyter notebook only) draws the
+    learning curves after each epoch into one picture in the cell's output, updated in place
+    (see ``tensorcore.training.live``); elsewhere it warns and training goes on. ``compile``
+    (default True) runs the per-batch step through ``tensorcore.compile`` (see
+    ``make_train_step``); False runs it eagerly, with the same results.
     """
     step = make_train_step(model, loss_fn, optimizer, compile)
     return _fit(model, loss_fn, optimizer, step, train_loader, val_loader, epochs, metrics,
-                scheduler, early_stopping, progress)
+                scheduler, early_stopping, progress, live_plot)
 
 
 def _fit(model, loss_fn, optimizer, step, train_loader: Iterable, val_loader: Iterable | None,
          epochs: int, metrics: Metrics, scheduler, early_stopping: EarlyStopping | None,
-         progress: bool) -> History:
+         progress: bool, live_plot: bool = False) -> History:
     """``fit`` with the training step made (one step for all epochs and batches)."""
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
@@ -237,14 +244,16 @@ def _fit(model, loss_fn, optimizer, step, train_loader: Iterable, val_loader: It
     if early_stopping is not None:
         early_stopping.reset()
     history = History()
-    from tqdm.auto import trange  # imported on use: tqdm pulls in more than the loop needs
-
-    with trange(epochs, desc="fit", unit="epoch", disable=not progress, leave=False) as bar:
-        for _ in bar:
+    curves = live_plotter(live_plot, early_stopping)
+    with progress_bar(progress, total=epochs, desc="fit", unit="epoch", leave=False) as bar:
+        for _ in range(epochs):
             record = _run_epoch(model, loss_fn, optimizer, step, train_loader, val_loader,
                                 scorers, scheduler)
             history.log(**record)
             bar.set_postfix(_postfix(record), refresh=False)
+            bar.update(1)
+            if curves is not None:
+                curves.update(history)
             if not math.isfinite(record["train_loss"]):
                 break  # diverged: more epochs cannot help
             if early_stopping is not None and early_stopping.step(
@@ -282,14 +291,15 @@ class Trainer:
         self.train_step = None
 
     def fit(self, train_loader: Iterable, val_loader: Iterable | None = None, epochs: int = 10,
-            early_stopping: EarlyStopping | None = None, progress: bool = True) -> History:
+            early_stopping: EarlyStopping | None = None, progress: bool = True,
+            live_plot: bool = False) -> History:
         """``fit`` with this trainer's model, loss, optimizer, metrics, scheduler and
-        ``compile``."""
+        ``compile`` (``live_plot``: learning curves drawn live in a Jupyter notebook)."""
         self.train_step = make_train_step(self.model, self.loss_fn, self.optimizer,
                                           self.compile)
         return _fit(self.model, self.loss_fn, self.optimizer, self.train_step, train_loader,
                     val_loader, epochs, self.metrics if val_loader is not None else None,
-                    self.scheduler, early_stopping, progress)
+                    self.scheduler, early_stopping, progress, live_plot)
 
     def evaluate(self, loader: Iterable) -> dict[str, float]:
         """``evaluate`` with this trainer's loss and metrics."""

@@ -6,7 +6,7 @@ functions work on machines without a display. Each writes ``path`` and returns i
 
 * ``plot_learning_curves(history, path)``: training vs validation loss per epoch (a gap that
   opens while the validation loss rises is overfitting), the best epoch marked, and the
-  validation metrics beside them.
+  validation metrics beside them (``learning_curves_figure(history)``: that figure, unsaved).
 * ``plot_cv_scores(cv_result, path)``: the score of each fold with the mean and a +- std band.
 * ``plot_search_results(search_result, path)``: every tried config's score, best first.
 
@@ -76,11 +76,11 @@ def _best_epoch(history, monitor: str, mode: str) -> int | None:
         return None
 
 
-def plot_learning_curves(history, path: PathLike, monitor: str = "val_loss",
-                         mode: str = "min") -> Path:
-    """Loss curves (left) and metric curves (right, when metrics were logged) of a
-    ``History``; a dashed line marks the best epoch of ``monitor`` when it has a finite
-    value."""
+def learning_curves_figure(history, monitor: str = "val_loss", mode: str = "min"):
+    """The figure that ``plot_learning_curves`` saves, not written anywhere: a
+    ``matplotlib.figure.Figure`` (not registered with pyplot, so nothing shows it unless
+    asked) with one line per logged key, labelled with the key. ``fit(..., live_plot=True)``
+    redraws it after each epoch in a notebook (``tensorcore.training.live``)."""
     if len(history) == 0:
         raise ValueError("the history is empty: nothing to plot")
     loss_keys = _loss_keys(history)
@@ -106,7 +106,15 @@ def plot_learning_curves(history, path: PathLike, monitor: str = "val_loss",
     axes[0].set_title("training vs validation loss")
     if metric_keys:
         axes[1].set_title("metrics")
-    return _save(fig, path)
+    return fig
+
+
+def plot_learning_curves(history, path: PathLike, monitor: str = "val_loss",
+                         mode: str = "min") -> Path:
+    """Loss curves (left) and metric curves (right, when metrics were logged) of a
+    ``History``; a dashed line marks the best epoch of ``monitor`` when it has a finite
+    value."""
+    return _save(learning_curves_figure(history, monitor, mode), path)
 
 
 def plot_cv_scores(cv_result, path: PathLike, score_name: str = "score") -> Path:

@@ -33,6 +33,7 @@ import numpy as np
 from .cv import CVObjective
 from .history import check_mode
 from .journal import TrialJournal, open_journal, run_pool
+from .progress import progress_bar
 from .runners import TrialRunner, resolve_runner, timed_score, trial_name
 from .tables import format_table
 
@@ -249,13 +250,11 @@ def run_trials(configs: list[dict], evaluate: Callable[[dict], Score],
     runner = resolve_runner(runner)
     if progress is None:
         progress = isinstance(runner, TrialRunner) and runner.shows_progress
-    from tqdm.auto import tqdm
-
     if isinstance(evaluate, CVObjective):
         n_folds = len(evaluate.folds)
         tasks = [(config, k) for config in configs for k in range(n_folds)]
-        with tqdm(total=len(tasks), desc="trials", unit="fold", disable=not progress,
-                  leave=False) as bar:
+        with progress_bar(progress, total=len(tasks), desc="trials", unit="fold",
+                          leave=False) as bar:
             folds = run_pool(runner, _FoldTask(evaluate), tasks, journal=journal,
                              key_configs=[c for c, _ in tasks],
                              suffixes=[f"-fold{k}" for _, k in tasks], progress=bar,
@@ -263,8 +262,8 @@ def run_trials(configs: list[dict], evaluate: Callable[[dict], Score],
         records = [{"params": config, **evaluate.combine(folds[i * n_folds:(i + 1) * n_folds])}
                    for i, config in enumerate(configs)]
         return SearchResult(records, mode)
-    with tqdm(total=len(configs), desc="trials", unit="trial", disable=not progress,
-              leave=False) as bar:
+    with progress_bar(progress, total=len(configs), desc="trials", unit="trial",
+                      leave=False) as bar:
         records = run_pool(runner, _TimedTrial(evaluate), configs, journal=journal,
                            progress=bar, on_trial=on_trial)
     return SearchResult(records, mode)
