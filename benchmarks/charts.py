@@ -24,6 +24,7 @@ A ``.md`` source is a saved GPU report, read by ``saved_reports.parse_report``.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import os
@@ -37,7 +38,7 @@ matplotlib.use("Agg")  # files only: no display is needed, nor wanted on a GPU h
 
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
 
 from tensorcore.utils.atomic import atomic_write  # noqa: E402
 
@@ -78,12 +79,16 @@ def fmt_seconds(seconds: float) -> str:
 
 
 # -- results ------------------------------------------------------------------------------------
-def workload(key: str, title: str, measure: str, groups: dict) -> dict:
+def workload(key: str, title: str, measure: str, groups: dict,
+             notes: dict | None = None) -> dict:
     """A workload entry of the results: ``groups`` maps a group's label to
-    ``{implementation: seconds}`` (missing or None times are left out)."""
+    ``{implementation: seconds}`` (missing or None times are left out); ``notes`` maps a
+    label to a few words shown in its panel's title (``NONE QUIET``)."""
+    notes = notes or {}
     return {"key": key, "title": title, "measure": measure,
             "groups": [{"label": str(label),
-                        "times": {i: float(t) for i, t in times.items() if t is not None}}
+                        "times": {i: float(t) for i, t in times.items() if t is not None},
+                        **({"note": notes[label]} if notes.get(label) else {})}
                        for label, times in groups.items()]}
 
 
@@ -147,15 +152,17 @@ def _tick(impl: str) -> str:
     return f"{impl} ({ROLE_TICK[r]})" if r in ROLE_TICK else impl
 
 
-def _base(impls) -> str | None:
-    """The reference the bars' ratios are to: the first of floor, PyTorch, cuBLAS present."""
-    refs = _ordered([i for i in impls if role(i) in REFERENCES])
+def _base(times: dict) -> str | None:
+    """The bar a panel's ratios are to: its first reference (floor, PyTorch, cuBLAS)."""
+    refs = [i for i in _ordered(times) if role(i) in REFERENCES]
     return refs[0] if refs else None
 
 
-def _draw_group(ax, label: str, times: dict, rows: int, base: str | None) -> None:
+def _draw_group(ax, label: str, times: dict, rows: int) -> None:
     """One panel: a bar per implementation of ``times``, ``rows`` bar places tall (so that
-    bars are as thick in every panel), labelled with the time and the ratio to ``base``."""
+    bars are as thick in every panel), labelled with the time and the ratio to the panel's
+    first reference."""
+    base = _base(times)
     impls = _ordered(times)
     values = [times[i] for i in impls]
     ys = range(len(impls))
@@ -171,11 +178,12 @@ def _draw_group(ax, label: str, times: dict, rows: int, base: str | None) -> Non
         ax.xaxis.set_minor_formatter(NullFormatter())
     else:
         ax.set_xlim(0, max(values) * 1.6)
+        ax.xaxis.set_major_locator(MaxNLocator(4))  # unit-suffixed labels need the room
     ax.xaxis.set_major_formatter(FuncFormatter(lambda s, _: fmt_seconds(s) if s > 0 else "0"))
     ax.tick_params(axis="x", labelsize=7)
     for bar, impl, t in zip(bars, impls, values):
         text = fmt_seconds(t)
-        if base in times and impl != base:
+        if base is not None and impl != base:
             text += f"  {t / times[base]:.2f}x"
         ax.annotate(text, (t, bar.get_y() + bar.get_height() / 2), xytext=(3, 0),
                     textcoords="offset points", va="center", fontsize=7)
@@ -188,28 +196,32 @@ def figure(results: dict, key: str, only: list[str] | None = None) -> Figure:
     implementation (``only``: just these, in any group that has them). Bars' widths are the
     times in seconds; each bar's ``gid`` is its implementation."""
     w = find_workload(results, key)
-    groups = [(g["label"], {i: t for i, t in g["times"].items() if only is None or i in only})
+    groups = [(g["label"] + (f" ({g['note']})" if g.get("note") else ""),
+               {i: t for i, t in g["times"].items() if only is None or i in only})
               for g in w["groups"]]
     groups = [(label, times) for label, times in groups if times]
     if not groups:
         raise ValueError(f"workload {key!r}: none of {only} was timed")
-    cols = min(len(groups), PANELS_PER_ROW)
+    cols = 2 if len(groups) == 4 else min(len(groups), PANELS_PER_ROW)
     rows = math.ceil(len(groups) / cols)
     bars = max(len(t) for _, t in groups)
     fig = Figure(figsize=(4.6 * cols, rows * (0.24 * bars + 0.9) + 1.3), dpi=DPI,
                  layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    base = _base({i for _, times in groups for i in times})
     for ax, (label, times) in zip(axes, groups):
-        _draw_group(ax, label, times, bars, base)
+        _draw_group(ax, label, times, bars)
     for ax in axes[len(groups):]:
         ax.set_visible(False)
     lines = [f"{w['title']}: {w['measure']}, {results.get('device', '?')} on "
              f"{results['machine']}",
              "; ".join(str(x) for x in (results["date"], results.get("source"),
                                         results.get("note")) if x)]
-    if base is not None:
+    bases = {_base(times) for _, times in groups} - {None}
+    if len(bases) == 1:
+        base = bases.pop()
         lines.append(f"labels: time, and its ratio to {base} ({ROLE_TICK[role(base)]})")
+    elif bases:
+        lines.append("labels: time, and its ratio to the panel's top bar")
     fig.suptitle("\n".join(lines), fontsize=9.5)
     used = {role(i) for _, times in groups for i in times}
     fig.legend(handles=[Patch(color=c, label=lab) for r, (lab, c) in ROLES.items() if r in used],
@@ -218,9 +230,15 @@ def figure(results: dict, key: str, only: list[str] | None = None) -> Figure:
 
 
 def write_png(fig: Figure, path: str) -> str:
-    """``fig`` as a PNG at ``path`` (written atomically); returns ``path``."""
+    """``fig`` as a PNG at ``path`` (written atomically), in a 256-colour palette: a third
+    of the bytes of full colour, for charts committed to the docs; returns ``path``."""
+    from PIL import Image  # matplotlib's own dependency
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    image = Image.open(buf).convert("RGB").quantize(colors=256)
     with atomic_write(path, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=DPI)
+        image.save(fh, format="PNG", optimize=True)
     return path
 
 

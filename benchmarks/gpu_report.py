@@ -529,9 +529,12 @@ def chart_results(step_ms: dict, layer_times: dict, date: str) -> dict:
     for (impl, size), ms in step_ms.items():
         groups["mlp"].setdefault(size, {})[impl] = ms * 1e-3
     for (impl, n), sec in sorted(layer_times.items(), key=lambda kv: kv[0][1]):
-        groups["tf32" if "+tf32" in impl else "layer"].setdefault(f"n = {n}", {})[impl] = sec
+        base = impl.replace("+tf32", "")  # a TF32 cell's float32 time beside it, as printed
+        if base != impl and (base, n) in layer_times:
+            groups["tf32"].setdefault(f"n = {n}", {})[base] = layer_times[base, n]
+        groups["tf32" if base != impl else "layer"].setdefault(f"n = {n}", {})[impl] = sec
     titles = {"mlp": "MLP training step", "layer": "Fused linear + ReLU, forward + backward, "
-              "float32", "tf32": "Linear + ReLU forward + backward, TF32 allowed"}
+              "float32", "tf32": "Linear + ReLU forward + backward, float32 and TF32 (+tf32)"}
     return {"machine": gpu_name(cupy.cuda.runtime.getDeviceProperties(0)), "device": "cuda",
             "date": date, "source": "benchmarks/gpu_report.py",
             "command": "python benchmarks/gpu_report.py " + " ".join(sys.argv[1:]),

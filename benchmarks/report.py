@@ -392,13 +392,16 @@ def results(overhead: dict, mlp: dict, date: str, argv: list[str], others) -> di
 
     info = machine_info()
     chain = {v: {i: r["min"] for i, r in row.items()} for v, row in overhead.items()}
+    shared = {k: "NONE QUIET" for k, row in list(overhead.items()) + list(mlp.items())
+              if not next(iter(row.values()))["quiet"]}  # groups timed with no quiet block
     loads = [charts.workload("chain", f"{W.CHAIN_OPS}-op chain, {W.CHAIN_LEN} float32 elements",
-                             "time per op", chain)]
+                             "time per op", chain, shared)]
     for n, (title, cols, _) in enumerate(_groups(W.available_mlp_impls())):
         loads.append(charts.workload(
             ("mlp", "mlp-ops")[n], f"MLP training step, {title.replace('`', '')}",
-            "time per step", {s: {i: mlp[s][i]["min"] for i in cols} for s in mlp}))
-    return {"machine": f"{info.get('Model name', 'CPU')}, {info.get('CPU(s)', '?')} CPUs",
+            "time per step", {s: {i: mlp[s][i]["min"] for i in cols} for s in mlp}, shared))
+    return {"machine": f"{info.get('Model name', 'CPU')}, {info.get('CPU(s)', '?')} CPUs, "
+                       f"--threads {W.NUM_THREADS}",
             "device": "cpu", "date": date, "source": "benchmarks/report.py",
             "command": "python benchmarks/report.py " + " ".join(argv),
             "threads": W.NUM_THREADS, "workloads": loads,

@@ -23,7 +23,8 @@ TABLES = {
         ("mlp", "MLP training step", "time per step", 1e-3),
     "Fused linear + ReLU, forward + backward, float32 (ms":
         ("layer", "Fused linear + ReLU, forward + backward, float32", "time per call", 1e-3),
-    "TF32: ": ("tf32", "Linear + ReLU forward + backward, TF32 allowed", "time per call", 1e-3),
+    "TF32: ": ("tf32", "Linear + ReLU forward + backward, float32 and TF32 (+tf32)",
+               "time per call", 1e-3),
     "Fused elementwise entry points, float32 n x n (us per call)":
         ("elementwise", "Fused elementwise entry points, float32 n x n", "time per call", 1e-6),
 }

@@ -68,7 +68,7 @@ def test_bars_are_the_input_times_with_references_first_and_labelled(charts):
     fig = charts.figure(_results(charts), "mlp")
     axes = [ax for ax in fig.axes if ax.patches]
     assert [ax.get_title() for ax in axes] == ["tiny", "small"]
-    for ax, (size, times) in zip(axes, TIMES.items()):
+    for ax, times in zip(axes, TIMES.values()):
         bars = _bars(ax)
         assert {impl: bar.get_width() for impl, bar in bars.items()} == times
         # the NumPy floor on top, then PyTorch, then tensorcore in the given order
@@ -192,16 +192,23 @@ def test_a_report_without_timings_or_gpu_is_a_value_error(saved, tmp_path):
         saved.parse_report(str(nameless))
 
 
+def charts_of(run):
+    return sys.modules["charts"]  # imported by report.results, from benchmarks/
+
+
 def test_report_py_results_hold_every_minimum(monkeypatch):
     report = import_benchmark_script("report", monkeypatch)
     W = report.W
-    chain = {v: {i: {"min": 1e-6 * (n + 1)} for n, i in enumerate(W.available_chain_impls())}
+    chain = {v: {i: {"min": 1e-6 * (n + 1), "quiet": True}
+                 for n, i in enumerate(W.available_chain_impls())}
              for v in ("fwd+bwd", "fwd under no_grad")}
-    mlp = {s: {i: {"min": 1e-4 * (n + 1)} for n, i in enumerate(W.available_mlp_impls())}
+    mlp = {s: {i: {"min": 1e-4 * (n + 1), "quiet": s == "tiny"}
+               for n, i in enumerate(W.available_mlp_impls())}
            for s in ("tiny", "small")}
     run = report.results(chain, mlp, "2026-12-07 02:00 UTC", ["--budget", "0.5"], 0.25)
     assert run["command"] == "python benchmarks/report.py --budget 0.5"
     assert run["note"] == "other processes used 25% of the CPUs"
+    assert run["machine"].endswith(f"CPUs, --threads {W.NUM_THREADS}")
     keys = [w["key"] for w in run["workloads"]]
     assert keys[0] == "chain" and "mlp" in keys
     for w in run["workloads"]:
@@ -210,3 +217,7 @@ def test_report_py_results_hold_every_minimum(monkeypatch):
             assert g["times"] == {i: source[g["label"]][i]["min"] for i in g["times"]}
             if w["key"] != "chain":
                 assert "numpy-floor" in g["times"]  # every MLP chart has its floor
+                # a size timed without a quiet block says so in its panel
+                assert g.get("note") == (None if g["label"] == "tiny" else "NONE QUIET")
+    fig = charts_of(run).figure(run, "mlp")
+    assert [ax.get_title() for ax in fig.axes] == ["tiny", "small (NONE QUIET)"]
