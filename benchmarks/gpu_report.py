@@ -3,6 +3,7 @@
     pip install -e ".[cuda,bench]"            # CUDA 13 (".[cuda12,bench]" for CUDA 12)
     python benchmarks/gpu_report.py > gpu.md  # 2.5 minutes on an H100, with fewer columns
     python benchmarks/gpu_report.py --tests all --quick   # the whole suite, fewer timings
+    python benchmarks/gpu_report.py --json gpu.json --png charts/ > gpu.md  # + times, charts
 
 It prints, for ``docs/benchmarks.md``:
 
