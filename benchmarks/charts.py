@@ -4,7 +4,7 @@ A run's results are a plain dict (saved as JSON beside the Markdown report, so t
 charts can be drawn again later, on a machine without the GPU that timed them)::
 
     {"machine": "NVIDIA H200", "device": "cuda", "date": "2026-11-27 19:09 UTC",
-     "command": "python benchmarks/gpu_report.py ...", "source": "gpu_report.py",
+     "command": "python benchmarks/gpu_report.py ...", "source": "benchmarks/gpu_report.py",
      "workloads": [{"key": "mlp", "title": "MLP training step", "measure": "time per step",
                     "groups": [{"label": "tiny", "times": {"tc-auto": 6.8e-4, ...}}, ...]}]}
 
