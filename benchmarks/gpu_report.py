@@ -3,6 +3,7 @@
     pip install -e ".[cuda,bench]"            # CUDA 13 (".[cuda12,bench]" for CUDA 12)
     python benchmarks/gpu_report.py > gpu.md  # 2.5 minutes on an H100, with fewer columns
     python benchmarks/gpu_report.py --tests all --quick   # the whole suite, fewer timings
+    python benchmarks/gpu_report.py --json gpu.json --png charts/ > gpu.md  # + times, charts
 
 It prints, for ``docs/benchmarks.md``:
 
@@ -43,9 +44,11 @@ from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import charts  # noqa: E402
 import numpy as np  # noqa: E402
 import torch_graph  # noqa: E402
 import workloads as W  # noqa: E402
+from gpu_timing import host_cost_per_call, time_gpu  # noqa: E402
 
 import tensorcore as tc  # noqa: E402
 import tensorcore.nn.functional as F  # noqa: E402
@@ -303,50 +306,6 @@ def layer_flops(impl: str, n: int) -> float:
 
 
 # -- timing -------------------------------------------------------------------------------------
-def time_gpu(fn, min_time: float = 0.05, repeats: int = 5, warmup: int = 2) -> float:
-    """Seconds per call: CUDA events around a loop calibrated to last ``min_time``; the
-    minimum over ``repeats``."""
-    import cupy
-
-    for _ in range(warmup):
-        fn()
-    cupy.cuda.Device().synchronize()
-    start, end = cupy.cuda.Event(), cupy.cuda.Event()
-
-    def run(loops: int) -> float:
-        start.record()
-        for _ in range(loops):
-            fn()
-        end.record()
-        end.synchronize()
-        return cupy.cuda.get_elapsed_time(start, end) / 1e3
-
-    loops = 1
-    seconds = run(loops)
-    while seconds < min_time and loops < 10000:  # calibrate the loop count
-        loops = min(10000, max(loops * 2, int(loops * min_time / max(seconds, 1e-6))))
-        seconds = run(loops)
-    best = seconds / loops
-    for _ in range(repeats - 1):
-        best = min(best, run(loops) / loops)
-    return best
-
-
-def host_cost_per_call(fn, calls: int = 200) -> float:
-    """Python seconds per call of ``fn`` (a launch), not waiting for the GPU meanwhile."""
-    import cupy
-
-    for _ in range(5):
-        fn()
-    cupy.cuda.Device().synchronize()
-    t = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    host = (time.perf_counter() - t) / calls
-    cupy.cuda.Device().synchronize()
-    return host
-
-
 def launch_probes() -> dict:
     """One call of each path's forward kernel at 64 x 64 x 64, plus a bare CuPy add."""
     import cupy
@@ -543,7 +502,7 @@ def _environment() -> list[str]:
     import cupy
 
     props = cupy.cuda.runtime.getDeviceProperties(0)
-    name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+    name = gpu_name(props)
     try:
         import numba.cuda as nc
         numba_cuda = f"{getattr(nc, 'implementation', '?')} numba.cuda"
@@ -556,6 +515,32 @@ def _environment() -> list[str]:
             f"- kernel path setting: {kernel_paths.get_kernels()}; auto table: "
             f"{kernel_paths.AUTO_THRESHOLDS}",
             f"- PyTorch CUDA (the torch-cuda columns): {_torch_cuda_status()}"]
+
+
+def gpu_name(props: dict) -> str:
+    return props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+
+
+def chart_results(step_ms: dict, layer_times: dict, date: str) -> dict:
+    """The run's times as ``charts.py`` takes them: MLP steps by size, layers by side (TF32
+    cells apart)."""
+    import cupy
+
+    groups = {"mlp": {}, "layer": {}, "tf32": {}}
+    for (impl, size), ms in step_ms.items():
+        groups["mlp"].setdefault(size, {})[impl] = ms * 1e-3
+    for (impl, n), sec in sorted(layer_times.items(), key=lambda kv: kv[0][1]):
+        base = impl.replace("+tf32", "")  # a TF32 cell's float32 time beside it, as printed
+        if base != impl and (base, n) in layer_times:
+            groups["tf32"].setdefault(f"n = {n}", {})[base] = layer_times[base, n]
+        groups["tf32" if base != impl else "layer"].setdefault(f"n = {n}", {})[impl] = sec
+    titles = {"mlp": "MLP training step", "layer": "Fused linear + ReLU, forward + backward, "
+              "float32", "tf32": "Linear + ReLU forward + backward, float32 and TF32 (+tf32)"}
+    return {"machine": gpu_name(cupy.cuda.runtime.getDeviceProperties(0)), "device": "cuda",
+            "date": date, "source": "benchmarks/gpu_report.py",
+            "command": "python benchmarks/gpu_report.py " + " ".join(sys.argv[1:]),
+            "workloads": [charts.workload(k, titles[k], "time per step" if k == "mlp" else
+                                          "time per call", g) for k, g in groups.items() if g]}
 
 
 def _torch_cuda_status() -> str:
@@ -586,9 +571,9 @@ def emit(*lines: str) -> None:
     print("\n".join(lines), flush=True)
 
 
-def mlp_section(sizes: list[str], min_time: float) -> None:
+def mlp_section(sizes: list[str], min_time: float) -> dict:
     """The MLP steps per implementation (a row per size, printed as it is timed) and the
-    large step's GEMM share."""
+    large step's GEMM share; returns the times (``(impl, size)`` -> ms)."""
     impls = available_gpu_mlp_impls()
     emit("", "### MLP training step on cuda (ms per step)", "",
          "| size | " + " | ".join(impls) + " |", "|---|" + "---|" * len(impls))
@@ -639,6 +624,7 @@ def mlp_section(sizes: list[str], min_time: float) -> None:
         emit("- the wait removed, tc-cupy+read over tc-cupy: " + ", ".join(
             f"{size} {step_ms['tc-cupy+read', size] / step_ms['tc-cupy', size]:.2f}x"
             for size in sizes if {("tc-cupy", size), ("tc-cupy+read", size)} <= set(step_ms)))
+    return step_ms
 
 
 def layer_section(sides: list[int], min_time: float) -> dict:
@@ -719,6 +705,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="tiny,small,large")
     ap.add_argument("--sections", default=",".join(SECTIONS),
                     help=f"which of {','.join(SECTIONS)} to run (default: all)")
+    ap.add_argument("--json", metavar="PATH", help="also save the times as JSON (charts.py)")
+    ap.add_argument("--png", metavar="DIR", help="also draw a PNG chart per workload into DIR")
     args = ap.parse_args(argv)
     run = set(args.sections.split(","))
     if run - set(SECTIONS):
@@ -727,6 +715,7 @@ def main(argv=None) -> int:
         print(f"no GPU: {tc.backends.cuda_unavailable_reason()}", file=sys.stderr)
         return 2
     min_time = 0.02 if args.quick else 0.05
+    date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     emit("## GPU benchmarks", "", *_environment(), "")
     emit("### Tests", "", "```", run_tests(args.tests), "```", "")
     sizes = args.sizes.split(",")
@@ -738,14 +727,16 @@ def main(argv=None) -> int:
              + ", ".join(worst))
     if "host" in run:  # quick, and it decides the eager defaults: before the long ones
         emit(*host_cost_table())
-    if "mlp" in run:
-        mlp_section(sizes, min_time)
+    step_ms = mlp_section(sizes, min_time) if "mlp" in run else {}
     sides = [n for n in LAYER_SIDES if not (args.quick and n > 4096)]
     layer_times = layer_section(sides, min_time) if "layer" in run else {}
     if "tf32" in run:
         tf32_section([n for n in TF32_SIDES if n in sides], min_time, layer_times)
     if "elementwise" in run:  # last: the one a cut run can best do without
         emit(*elementwise_table(sides, min_time))
+    if (args.json or args.png) and (step_ms or layer_times):
+        print("\n".join(charts.write_outputs(chart_results(step_ms, layer_times, date),
+                                             args.json, args.png, "gpu-")), file=sys.stderr)
     return 0
 
 if __name__ == "__main__":

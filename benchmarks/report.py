@@ -3,6 +3,7 @@
     python benchmarks/report.py                # about 4 minutes on 2 cores
     python benchmarks/report.py --profile      # also cProfile the tiny step and the chain
     python benchmarks/report.py --threads 1    # single-threaded BLAS/OpenMP/torch/Numba
+    python benchmarks/report.py --json run.json --png charts/   # also the results and charts
 
 Timing is timeit-style: each workload is warmed up (Numba compiles lazily), a loop count is
 calibrated so that one repeat lasts at least ``--min-time`` seconds, and the result is the
@@ -50,6 +51,10 @@ def _parse_args(argv=None):
                     help="wait up to this many seconds for other processes to leave the CPUs")
     ap.add_argument("--profile", action="store_true",
                     help="append cProfile tables (by tottime) of the tiny step and the chain")
+    ap.add_argument("--json", metavar="PATH",
+                    help="also save the times as JSON (benchmarks/charts.py redraws them)")
+    ap.add_argument("--png", metavar="DIR",
+                    help="also draw a PNG chart per workload into DIR (charts.py)")
     return ap.parse_args(argv)
 
 
@@ -380,6 +385,29 @@ def stats_line(overhead: dict, mlp: dict) -> str:
             "replay timed eager work): " + "; ".join(cells) + ".")
 
 
+def results(overhead: dict, mlp: dict, date: str, argv: list[str], others) -> dict:
+    """The run's minimum times as ``charts.py`` takes them: the chain (per op) by variant,
+    each MLP table by size."""
+    import charts
+
+    info = machine_info()
+    chain = {v: {i: r["min"] for i, r in row.items()} for v, row in overhead.items()}
+    shared = {k: "NONE QUIET" for k, row in list(overhead.items()) + list(mlp.items())
+              if not next(iter(row.values()))["quiet"]}  # groups timed with no quiet block
+    loads = [charts.workload("chain", f"{W.CHAIN_OPS}-op chain, {W.CHAIN_LEN} float32 elements",
+                             "time per op", chain, shared)]
+    for n, (title, cols, _) in enumerate(_groups(W.available_mlp_impls())):
+        loads.append(charts.workload(
+            ("mlp", "mlp-ops")[n], f"MLP training step, {title.replace('`', '')}",
+            "time per step", {s: {i: mlp[s][i]["min"] for i in cols} for s in mlp}, shared))
+    return {"machine": f"{info.get('Model name', 'CPU')}, {info.get('CPU(s)', '?')} CPUs, "
+                       f"--threads {W.NUM_THREADS}",
+            "device": "cpu", "date": date, "source": "benchmarks/report.py",
+            "command": "python benchmarks/report.py " + " ".join(argv),
+            "threads": W.NUM_THREADS, "workloads": loads,
+            "note": f"other processes used {fmt_share(others)} of the CPUs"}
+
+
 def main(args) -> int:
     sizes = [s for s in args.sizes.split(",") if s]
     idle_share = wait_idle(args.wait_idle) if args.wait_idle > 0 else None
@@ -467,6 +495,11 @@ def main(args) -> int:
         p("```")
 
     print("\n".join(out))
+    if args.json or args.png:
+        import charts
+
+        run = results(overhead, mlp, date, sys.argv[1:], others_total)
+        print("\n".join(charts.write_outputs(run, args.json, args.png, "cpu-")), file=sys.stderr)
     return 0
 
 

@@ -58,8 +58,10 @@ timeout -s INT -k 10 "${TESTS_S:-240}" $PY -m pytest -v -rfE --durations=15 -p n
     > "$OUT/tests.txt" 2>&1
 echo "pytest exit status: $?" | tee -a "$OUT/tests.txt"
 
+# the times also as JSON and PNG charts (benchmarks/charts.py), written when the report ends; a
+# report cut by its cap leaves gpu.md only, whose tables charts.py reads too
 timeout "${REPORT_S:-270}" $PY benchmarks/gpu_report.py --tests none ${REPORT_ARGS:-} \
-    > "$OUT/gpu.md" 2> "$OUT/report-stderr.txt"
+    --json "$OUT/gpu.json" --png "$OUT/charts" > "$OUT/gpu.md" 2> "$OUT/report-stderr.txt"
 echo "gpu_report exit status: $?" | tee -a "$OUT/gpu.md"
 
 grep -E "(^(FAILED|ERROR)| (FAILED|ERROR) tests/)" "$OUT/tests.txt" | head -40

@@ -195,6 +195,30 @@ def test_sections_run_only_what_they_name(report, capsys):
     assert "unknown sections ['speed']" in capsys.readouterr().err
 
 
+def test_json_and_png_hold_the_printed_times(report, capsys, tmp_path):
+    """``--json`` saves what the Markdown tables print (read back by saved_reports.py, as
+    the docs' GPU charts are) and ``--png`` draws one chart per timed workload."""
+    import charts
+    import saved_reports
+
+    run, folder = tmp_path / "run.json", tmp_path / "png"
+    assert report.main(["--tests", "none", "--sizes", "tiny,small", "--sections",
+                        "mlp,layer,tf32", "--json", str(run), "--png", str(folder)]) == 0
+    printed = tmp_path / "2026-12-07-0300-standin.md"
+    printed.write_text(capsys.readouterr().out)
+    saved, parsed = charts.load_results(str(run)), saved_reports.parse_report(str(printed))
+    assert saved["machine"] == parsed["machine"] == "Stand-in"
+    assert sorted(os.listdir(folder)) == ["gpu-layer.png", "gpu-mlp.png", "gpu-tf32.png"]
+    for key in ("mlp", "layer", "tf32"):
+        got = {g["label"]: g["times"] for g in charts.find_workload(saved, key)["groups"]}
+        want = {g["label"]: g["times"] for g in charts.find_workload(parsed, key)["groups"]}
+        assert got == {n: {i: pytest.approx(t) for i, t in times.items()}
+                       for n, times in want.items()}, key
+    assert set(got["n = 64"]) == {"cupy", "cupy+tf32", "cublas", "cublas+tf32"}
+    assert charts.find_workload(saved, "mlp")["groups"][0]["times"]["tc-auto"] == \
+        pytest.approx(1e-4)  # the stubbed timer's 0.1 ms
+
+
 class _FakeTensor:
     """What the torch capture uses of a tensor: ``clone`` and ``copy_``."""
 
