@@ -65,7 +65,7 @@ def _fence_sessions(lines: list[str]) -> list[str]:
             i += 1
         if out and out[-1].strip():
             out.append("")
-        out += ["```pycon", *session, "```", ""]
+        out += ["```pycon", *session, "```"]  # a blank line or the end follows a session
     return out
 
 
