@@ -20,12 +20,18 @@ module does not define up in its parent packages, so ``patience: int`` would be 
 linked) as ``tensorcore.int``. The package's imported names that shadow a builtin are left
 out of griffe's model of the package (the API reference lists them on their own pages).
 
+And it reads an ``__all__`` that is computed (``sorted(set(TENSOR_METHODS) | {...})`` in
+``tensorcore.ops``' modules) from the imported module: griffe reads only literal lists, and
+with an empty ``__all__`` the wildcard re-exports (``nn.functional.linear`` from
+``tensorcore.ops``) would be missing from the reference.
+
 mkdocs.yml names this file in the python handler's ``extensions``.
 """
 
 from __future__ import annotations
 
 import builtins
+import importlib
 import re
 
 import griffe
@@ -90,6 +96,14 @@ def to_markdown(text: str) -> str:
 class DoctestBlocks(griffe.Extension):
     """Rewrites each object's docstring with ``to_markdown`` when griffe creates the object,
     and unshadows the builtins in the loaded package."""
+
+    def on_module_members(self, *, mod: griffe.Module, **kwargs) -> None:
+        if "__all__" in mod.members and not mod.exports:
+            try:
+                names = importlib.import_module(mod.path).__all__
+            except (ImportError, AttributeError):  # not importable here: keep griffe's view
+                return
+            mod.exports = [str(name) for name in names]
 
     def on_package(self, *, pkg: griffe.Module, **kwargs) -> None:
         for name in [n for n, member in pkg.members.items()
