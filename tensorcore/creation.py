@@ -178,7 +178,7 @@ class Generator:
 
     def manual_seed(self, seed: int) -> Generator:
         """Restart the stream from ``seed``, as ``torch.Generator.manual_seed``: an integer
-        from -2**63 to 2**64 - 1, a negative one counting as ``seed + 2**64`` (the value
+        from ``-2**63`` to ``2**64 - 1``, a negative one counting as ``seed + 2**64`` (the value
         ``initial_seed`` returns); returns the generator."""
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
             raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")

@@ -188,7 +188,7 @@ def cuda_unavailable_reason() -> str | None:
 
 
 def seed_value(seed: int) -> int:
-    """A seed as PyTorch takes it, any integer from -2**63 to 2**64 - 1, as the unsigned
+    """A seed as PyTorch takes it, any integer from ``-2**63`` to ``2**64 - 1``, as the unsigned
     64-bit value it stands for (a negative seed counts as ``seed + 2**64``); a ValueError
     naming the range outside it. Shared by ``manual_seed`` and ``Generator.manual_seed``."""
     if not -(2**63) <= seed < 2**64:
@@ -199,7 +199,7 @@ def seed_value(seed: int) -> int:
 
 def manual_seed(seed: int) -> None:
     """Seed the random generators of every backend (now and created later). As in PyTorch,
-    any integer from -2**63 to 2**64 - 1; a negative seed counts as ``seed + 2**64``."""
+    any integer from ``-2**63`` to ``2**64 - 1``; a negative seed counts as ``seed + 2**64``."""
     global _seed
     _seed = seed_value(int(seed))
     for backend in _instances.values():
