@@ -14,7 +14,7 @@ import re as _re
 import sys as _sys
 import warnings as _warnings
 
-from . import _dtype, autograd, backends, compiler, cuda, nn, ops, optim, utils  # noqa: E402
+from . import _dtype, autograd, backends, compiler, cuda, linalg, nn, ops, optim, utils  # noqa: E402
 from ._device import device
 from ._dtype import bool_ as bool
 from ._dtype import (

@@ -45,7 +45,7 @@ except ImportError as e:
     pytest.skip("torch is not installed (pip install -e \".[differential]\")",
                 allow_module_level=True)
 
-from differential import ops_elementwise, ops_index, ops_reduce, ops_shape
+from differential import ops_elementwise, ops_index, ops_matrix, ops_reduce, ops_shape
 from differential.harness import Arr, Case, compare, report
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -58,7 +58,8 @@ EXAMPLES = int(os.environ.get("TENSORCORE_DIFF_EXAMPLES", "100"))
 COLLECT = os.environ.get("TENSORCORE_DIFF_COLLECT") or None
 SHRINK = os.environ.get("TENSORCORE_DIFF_SHRINK") == "1"
 BACKENDS = tuple(tc.backends.available_backends("cpu"))
-OPS = ops_elementwise.OPS + ops_reduce.OPS + ops_shape.OPS + ops_index.OPS
+OPS = (ops_elementwise.OPS + ops_reduce.OPS + ops_shape.OPS + ops_index.OPS
+       + ops_matrix.OPS)
 if os.environ.get("TENSORCORE_DIFF_SHARD"):  # "i/n": every n-th op from the i-th (1-based)
     _i, _n = (int(v) for v in os.environ["TENSORCORE_DIFF_SHARD"].split("/"))
     OPS = OPS[_i - 1::_n]
@@ -202,6 +203,25 @@ def _matmul_overflow(op: str, case: Case, diffs: list) -> bool:
     return op in MATMUL_OPS and big and _all(diffs, "result: values differ", "grad of")
 
 
+def _matrix_norms_from_singular_values(op: str, case: Case, diffs: list) -> bool:
+    """A matrix norm of order 2, -2 or 'nuc' (from singular values): tensorcore raises
+    NotImplementedError."""
+    return op in ("linalg.norm", "x.norm") and _all(
+        diffs, "call: only tensorcore raises (NotImplementedError: linalg.matrix_norm")
+
+
+def _norm_of_underflowing_powers(op: str, case: Case, diffs: list) -> bool:
+    """A p-norm of values whose p-th powers underflow (1e-30 ** 3 in float32): the norm is 0
+    and tensorcore's gradient 0 where PyTorch's is NaN."""
+    tiny = any(isinstance(a, Arr) and a.value.dtype.kind == "f" and bool(
+        ((np.abs(a.value) < 1e-12) & (a.value != 0)).any()) for a in case.args)
+    return op in NORM_OPS and tiny and _all(diffs, "grad of input") and all(
+        "torch np.float32(nan)" in d or "torch np.float64(nan)" in d for d in diffs)
+
+
+NORM_OPS = ("linalg.vector_norm", "linalg.norm", "x.norm", "tc.dist")
+
+
 @dataclass(frozen=True)
 class KnownDifference:
     id: str
@@ -247,6 +267,12 @@ KNOWN_DIFFERENCES = [
     KnownDifference("gelu-of-inf", _gelu_of_inf,
                     "gelu(+inf) in float32 is inf (PyTorch's vectorised kernel: NaN)",
                     "differences-from-pytorch.md#pytorch-quirks"),
+    KnownDifference("matrix-norms-from-singular-values", _matrix_norms_from_singular_values,
+                    "matrix norms of order 2, -2 and 'nuc' raise NotImplementedError",
+                    "differences-from-pytorch.md#matrix-norms"),
+    KnownDifference("norm-of-underflowing-powers", _norm_of_underflowing_powers,
+                    "a p-norm whose powers underflow: gradient 0 where PyTorch's is NaN",
+                    "differences-from-pytorch.md#numerics"),
     KnownDifference("checks-without-elements", _checks_without_elements,
                     "tensors without elements are checked as others are",
                     "differences-from-pytorch.md#pytorch-quirks"),

@@ -35,7 +35,7 @@ from tensorcore.kernels.activations import sigmoid as _sigmoid  # noqa: F401
 XP_FUNCTIONS = """
 abs exp expm1 log log1p sqrt sin cos tanh sign maximum minimum where clip logaddexp
 add subtract multiply divide true_divide floor_divide remainder fmod
-floor ceil trunc rint isfinite isnan isinf isclose
+floor ceil trunc rint isfinite isnan isinf isclose triu tril
 sum mean var prod cumprod max min argmax argmin any all matmul einsum
 reshape transpose moveaxis broadcast_to expand_dims squeeze concatenate stack split
 zeros zeros_like ones ones_like full full_like empty empty_like arange linspace eye

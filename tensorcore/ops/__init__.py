@@ -8,6 +8,8 @@ from . import (
     inplace,
     inplace_arith,
     linalg,
+    matrix,
+    norms,
     operators,
     reduce,
     shape,
@@ -21,12 +23,14 @@ from .index import *  # noqa: F403
 from .inplace import *  # noqa: F403
 from .inplace_arith import *  # noqa: F403
 from .linalg import *  # noqa: F403
+from .matrix import *  # noqa: F403
+from .norms import *  # noqa: F403
 from .reduce import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .unary import *  # noqa: F403
 
 METHOD_MODULES = (arith, closeness, unary, reduce, shape, index, inplace, inplace_arith, linalg,
-                  operators)
+                  matrix, norms, operators)
 
 for _module in METHOD_MODULES:
     for _name in _module.TENSOR_METHODS:
