@@ -160,6 +160,34 @@ def test_trainer_cross_validate_trains_a_fresh_copy_per_fold(device):
     assert result.mean > 0.6 and len(result.scores) == 3
 
 
+def test_trainer_cross_validate_fits_preprocess_on_each_training_part(device):
+    """``preprocess``: a copy fitted per fold on its training rows alone; the same scores as
+    scaling by hand inside each fold, and other scores than scaling all rows first."""
+    from tensorcore.training import StandardScaler, cross_validate
+    from tensorcore.training.loop import _TrainerFold
+
+    X, y = load_iris(device=device)
+    X = X * tc.tensor([1.0, 10.0, 100.0, 0.1], device=device)  # features of unequal scales
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    scaler = StandardScaler()
+    got = _trainer(device).cross_validate(X, y, cv=cv, epochs=3, preprocess=scaler)
+    assert scaler.mean_ is None  # the caller's transformer stays unfitted
+
+    by_hand = _TrainerFold(_trainer(device), 3, 64, 0)
+
+    def scaled_inside(X_tr, y_tr, X_te, y_te):
+        s = StandardScaler().fit(X_tr)
+        return by_hand(s.transform(X_tr), y_tr, s.transform(X_te), y_te)
+
+    want = cross_validate(scaled_inside, X, y, cv=cv)
+    assert got.scores == want.scores
+    leaky = _trainer(device).cross_validate(StandardScaler().fit_transform(X), y, cv=cv,
+                                            epochs=3)
+    assert [f["loss"] for f in leaky.folds] != [f["loss"] for f in got.folds]
+    with pytest.raises(TypeError, match="fit and transform"):
+        _trainer(device).cross_validate(X, y, cv=cv, preprocess="standard")
+
+
 def test_trainer_cross_validate_through_a_runner_equals_serial():
     X, y = load_iris()
     cv = StratifiedKFold(3, shuffle=True, random_state=1)

@@ -310,7 +310,7 @@ class Trainer:
         return predict(self.model, X, batch_size)
 
     def cross_validate(self, X, y, cv=5, *, epochs: int = 10, batch_size: int = 64,
-                       groups=None, seed: int = 0, runner=None):
+                       groups=None, seed: int = 0, runner=None, preprocess=None):
         """K-fold cross-validation of this trainer's setup; a ``CVResult``.
 
         Each fold trains a fresh copy of the model, optimizer and scheduler *as they are
@@ -319,18 +319,27 @@ class Trainer:
         held-out part with the trainer's loss and metrics. A fold's score is its first
         metric, or its loss without metrics; its record holds them all. ``cv`` is
         ``cross_validate``'s; ``runner`` runs the folds (a ``DaskRunner``: one trial each).
+        ``preprocess`` (e.g. an unfitted ``StandardScaler()``): a copy is fitted on each
+        fold's training part and transforms both parts, so no statistic of the held-out
+        part leaks into training (scikit-learn's pipeline in cross-validation).
         """
         from .cv import cross_validate
 
-        return cross_validate(_TrainerFold(self, epochs, batch_size, seed), X, y, cv=cv,
-                              groups=groups, runner=runner)
+        if preprocess is not None and not (hasattr(preprocess, "fit")
+                                           and hasattr(preprocess, "transform")):
+            raise TypeError(f"preprocess must have fit and transform methods (e.g. "
+                            f"StandardScaler()), got {type(preprocess).__name__}")
+        return cross_validate(_TrainerFold(self, epochs, batch_size, seed, preprocess), X, y,
+                              cv=cv, groups=groups, runner=runner)
 
 
 class _TrainerFold:
     """One fold of ``Trainer.cross_validate`` (picklable: it holds the trainer's parts)."""
 
-    def __init__(self, trainer: Trainer, epochs: int, batch_size: int, seed: int) -> None:
+    def __init__(self, trainer: Trainer, epochs: int, batch_size: int, seed: int,
+                 preprocess=None) -> None:
         self.parts = (trainer.model, trainer.loss_fn, trainer.optimizer, trainer.scheduler)
+        self.preprocess = preprocess
         self.metrics, self.compile = trainer.metrics, trainer.compile
         self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
         self.trial_name = f"Trainer({type(trainer.model).__name__}).cross_validate"
@@ -343,6 +352,9 @@ class _TrainerFold:
         from ..utils.data import DataLoader, TensorDataset
 
         model, loss_fn, optimizer, scheduler = copy.deepcopy(self.parts)
+        if self.preprocess is not None:  # fitted on this fold's training part only
+            prep = copy.deepcopy(self.preprocess).fit(X_train)
+            X_train, X_test = prep.transform(X_train), prep.transform(X_test)
         backends.manual_seed(self.seed)
         train = DataLoader(TensorDataset(X_train, y_train), batch_size=self.batch_size,
                            shuffle=True, generator=Generator().manual_seed(self.seed))
