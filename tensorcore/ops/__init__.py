@@ -3,7 +3,10 @@
 from ..tensor import Tensor
 from . import (
     arith,
+    arrange,
     closeness,
+    elementary,
+    gather,
     index,
     inplace,
     inplace_arith,
@@ -11,6 +14,8 @@ from . import (
     matrix,
     norms,
     operators,
+    order,
+    products,
     reduce,
     shape,
     unary,
@@ -18,19 +23,24 @@ from . import (
 from ._util import as_tensor_like
 from .arith import *  # noqa: F403
 from .arith import Add, Div, Mul, RSub, Sub, binary
+from .arrange import *  # noqa: F403
 from .closeness import *  # noqa: F403
+from .elementary import *  # noqa: F403
+from .gather import *  # noqa: F403
 from .index import *  # noqa: F403
 from .inplace import *  # noqa: F403
 from .inplace_arith import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .matrix import *  # noqa: F403
 from .norms import *  # noqa: F403
+from .order import *  # noqa: F403
+from .products import *  # noqa: F403
 from .reduce import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .unary import *  # noqa: F403
 
 METHOD_MODULES = (arith, closeness, unary, reduce, shape, index, inplace, inplace_arith, linalg,
-                  matrix, norms, operators)
+                  matrix, norms, operators, order, gather, arrange, elementary, products)
 
 for _module in METHOD_MODULES:
     for _name in _module.TENSOR_METHODS:
