@@ -19,7 +19,7 @@ import math
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._dims import dim_list
+from ._dims import wrap_dim
 from ._util import normalize_dims
 
 TENSOR_METHODS = ["norm", "dist"]
@@ -88,13 +88,27 @@ def vector_norm(x, ord=2, dim=None, keepdim: bool = False) -> Tensor:
     if isinstance(ord, bool) or not isinstance(ord, (int, float)):
         raise TypeError(f"linalg.vector_norm(): argument 'ord' must be a number, not "
                         f"{type(ord).__name__}")
-    # None, () and a 0-d tensor's dims: every dimension; each dim checked, none repeated
-    dims = dim_list(dim, x.ndim, "linalg.vector_norm")
+    dims = _norm_dims(dim, x.ndim)
     reduced = x.shape if dims is None else [x.shape[d] for d in dims]
     if (ord < 0 or ord == math.inf) and 0 in reduced:
         raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty "
                            f"tensor because the operation does not have an identity")
     return LinalgVectorNorm.apply(x, float(ord), dims, keepdim)
+
+
+def _norm_dims(dim, ndim: int):
+    """The reduced axes, or None for every dimension (None, (), a 0-d tensor's dims).
+    Checked one after the other, as PyTorch's norms check them: a repeat is reported before
+    an out-of-range dim that comes after it."""
+    if dim is None:
+        return None
+    seen: list[int] = []
+    for d in (dim,) if isinstance(dim, int) else dim:
+        d = wrap_dim(d, ndim, "linalg.vector_norm")
+        if d in seen:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        seen.append(d)
+    return tuple(seen) if seen and ndim else None
 
 
 def _dim_list(dims) -> str:
