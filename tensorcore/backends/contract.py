@@ -36,7 +36,7 @@ XP_FUNCTIONS = """
 abs exp expm1 log log1p sqrt sin cos tanh sign maximum minimum where clip logaddexp
 add subtract multiply divide true_divide floor_divide remainder fmod
 floor ceil trunc rint isfinite isnan isinf isclose triu tril
-sum mean var prod cumprod max min argmax argmin any all matmul einsum
+sum mean var prod cumprod cumsum max min argmax argmin any all matmul einsum
 reshape transpose moveaxis broadcast_to expand_dims squeeze concatenate stack split
 zeros zeros_like ones ones_like full full_like empty empty_like arange linspace eye
 ascontiguousarray asarray copyto result_type
