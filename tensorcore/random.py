@@ -25,6 +25,7 @@ import numpy as np
 
 from . import creation
 from .autograd.function import Function
+from .compiler import state as _compile_state
 from .ops._util import const
 from .ops.inplace import inplace, torch_name
 from .tensor import Tensor
@@ -131,9 +132,15 @@ def _probability(p: float) -> float:
     return p
 
 
+def _checking() -> bool:
+    """Whether to check sampled-from values on the host: not while ``tc.compile`` traces a
+    step (a host read would make it run eagerly; dropout's probabilities go unchecked too)."""
+    return _compile_state.current() is None
+
+
 def _check_probabilities(p: Tensor) -> None:
     x = p._data
-    if x.size and not bool(p._backend.xp.all((x >= 0) & (x <= 1))):
+    if x.size and _checking() and not bool(p._backend.xp.all((x >= 0) & (x <= 1))):
         raise RuntimeError(_P_IN)
 
 
@@ -289,15 +296,24 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
             raise RuntimeError(f"Expected all tensors to be on the same device, but found "
                                f"{like.device} and {std.device}")
         sd = std._data
-        if sd.size and not bool(xp.all(sd >= 0)):
+        if sd.size and _checking() and not bool(xp.all(sd >= 0)):
             raise RuntimeError("normal expects all elements of std >= 0.0")
     else:
         sd = _std_number(float(std))
     md = mean._data if mt else float(mean)
-    shape = np.broadcast_shapes(getattr(md, "shape", ()), getattr(sd, "shape", ()))
+    shape = _broadcast(getattr(md, "shape", ()), getattr(sd, "shape", ()))
     z = b.normal(tuple(shape), dt, rng)
     sample = (md + z * sd).astype(dt, copy=False)
     return _drawn(sample, b, mean, std)
+
+
+def _broadcast(a: tuple, b: tuple) -> tuple:
+    """The broadcast shape of ``a`` and ``b``; PyTorch's RuntimeError where there is none."""
+    for i in range(1, min(len(a), len(b)) + 1):
+        if a[-i] != b[-i] and 1 not in (a[-i], b[-i]):
+            raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor "
+                               f"b ({b[-i]}) at non-singleton dimension {max(len(a), len(b)) - i}")
+    return np.broadcast_shapes(a, b)
 
 
 # -- in-place samplers -----------------------------------------------------------------------
