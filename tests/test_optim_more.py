@@ -199,3 +199,109 @@ def test_onecycle_drives_a_training_loop():
         sched.step()
     assert math.isclose(opt.param_groups[0]["lr"], 0.3 / 25 / 1e4, rel_tol=1e-9)
     assert np.abs(to_numpy(w)).max() < 0.05
+
+
+# -- the optimizers --------------------------------------------------------------------------
+OPTIMIZERS = [
+    ("NAdam", dict()),
+    ("NAdam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1, momentum_decay=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict()),
+    ("RAdam", dict(lr=0.01, betas=(0.5, 0.9), weight_decay=0.05)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("Adamax", dict()),
+    ("Adamax", dict(lr=0.05, betas=(0.7, 0.9), eps=1e-4, weight_decay=0.1, maximize=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.1, maximize=True)),
+]
+OPT_IDS = [f"{name}-{i}" for i, (name, _) in enumerate(OPTIMIZERS)]
+STEPS = 12  # past RAdam's first rectified step (the 6th for beta2 = 0.999, 4th for 0.9)
+
+
+def _grads(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(shape).astype(dtype) * (1 + k % 3) for k in range(STEPS)]
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 2e-5)],
+                         ids=["float64", "float32"])
+@pytest.mark.parametrize("name, kwargs", OPTIMIZERS, ids=OPT_IDS)
+def test_optimizer_steps_match_torch(device, name, kwargs, dtype, rtol):
+    start = np.random.default_rng(1).standard_normal((3, 4)).astype(dtype)
+    ours = tc.tensor(start, device=device, requires_grad=True)
+    theirs = torch.tensor(start, requires_grad=True)
+    opt = getattr(tc.optim, name)([ours], **kwargs)
+    topt = getattr(torch.optim, name)([theirs], **kwargs)
+    assert opt.defaults == {k: v for k, v in topt.defaults.items() if k in opt.defaults}
+    for g in _grads(start.shape, dtype):
+        ours.grad = tc.tensor(g, device=device)
+        theirs.grad = torch.tensor(g)
+        opt.step()
+        topt.step()
+        assert ours.dtype == tc.tensor(start).dtype
+        np.testing.assert_allclose(to_numpy(ours), theirs.detach().numpy(), rtol=rtol,
+                                   atol=rtol * 1e-2)
+    state, tstate = opt.state[ours], topt.state[theirs]
+    assert set(state) == set(tstate)
+    for key in state:
+        np.testing.assert_allclose(to_numpy(state[key]), tstate[key].numpy(), rtol=rtol * 10,
+                                   atol=rtol * 1e-2)
+
+
+def test_optimizer_defaults_are_pytorchs():
+    w = [tc.zeros(1, requires_grad=True)]
+    tw = [torch.zeros(1, requires_grad=True)]
+    for name in ("NAdam", "RAdam", "Adamax", "Adadelta"):
+        ours, theirs = getattr(tc.optim, name)(w).defaults, getattr(torch.optim, name)(tw)
+        for key, value in ours.items():
+            assert theirs.defaults[key] == value, (name, key)
+
+
+@pytest.mark.parametrize("name, kwargs, message", [
+    ("NAdam", dict(lr=-1.0), "Invalid learning rate: -1.0"),
+    ("NAdam", dict(momentum_decay=-0.1), "Invalid momentum_decay value: -0.1"),
+    ("RAdam", dict(betas=(1.0, 0.9)), "Invalid beta parameter at index 0: 1.0"),
+    ("RAdam", dict(eps=-1.0), "Invalid epsilon value: -1.0"),
+    ("Adamax", dict(betas=(0.9, -0.1)), "Invalid beta parameter at index 1: -0.1"),
+    ("Adamax", dict(weight_decay=-1.0), "Invalid weight_decay value: -1.0"),
+    ("Adadelta", dict(rho=1.5), "Invalid rho value: 1.5"),
+    ("Adadelta", dict(lr=-0.5), "Invalid learning rate: -0.5"),
+])
+def test_optimizer_errors_as_pytorch(name, kwargs, message):
+    with pytest.raises(ValueError) as mine:
+        getattr(tc.optim, name)([tc.zeros(1, requires_grad=True)], **kwargs)
+    with pytest.raises(ValueError) as theirs:
+        getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)], **kwargs)
+    assert str(mine.value) == str(theirs.value) == message
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIMIZERS, ids=OPT_IDS)
+def test_compiled_training_step_matches_eager(name, kwargs):
+    """A compiled step (forward, backward, update) gives eager's parameters bit for bit,
+    over RAdam's switch to rectified steps and an lr a scheduler changes between steps."""
+    x = tc.tensor(np.random.default_rng(2).standard_normal((16, 5)), dtype=tc.float32)
+    y = tc.tensor(np.random.default_rng(3).standard_normal((16, 1)), dtype=tc.float32)
+
+    def run(compiled):
+        w = tc.tensor(np.linspace(-1, 1, 5).reshape(5, 1), dtype=tc.float32,
+                      requires_grad=True)
+        opt = getattr(tc.optim, name)([w], **kwargs)
+        sched = LambdaLR(opt, lambda e: 1.0 / (1 + e))
+
+        def step():
+            opt.zero_grad()
+            loss = ((x @ w - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = tc.compile(step) if compiled else step
+        for _ in range(STEPS):
+            fn()
+            sched.step()
+        return to_numpy(w), fn
+
+    eager, _ = run(False)
+    replayed, fn = run(True)
+    np.testing.assert_array_equal(replayed, eager)
+    assert fn.stats["replays"] >= STEPS - 3
