@@ -68,6 +68,7 @@ from .random import (  # noqa: E402
     bernoulli,
     multinomial,
     normal,
+    poisson,
     rand_like,
     randint_like,
     randn_like,

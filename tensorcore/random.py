@@ -30,7 +30,8 @@ from .ops._util import const
 from .ops.inplace import inplace, torch_name
 from .tensor import Tensor
 
-__all__ = ["rand_like", "randn_like", "randint_like", "bernoulli", "multinomial", "normal"]
+__all__ = ["rand_like", "randn_like", "randint_like", "bernoulli", "multinomial", "normal",
+           "poisson"]
 TENSOR_METHODS = ["uniform_", "normal_", "bernoulli_", "exponential_", "random_", "bernoulli",
                   "multinomial"]
 
@@ -314,6 +315,23 @@ def _broadcast(a: tuple, b: tuple) -> tuple:
             raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor "
                                f"b ({b[-i]}) at non-singleton dimension {max(len(a), len(b)) - i}")
     return np.broadcast_shapes(a, b)
+
+
+_POISSON_MAX = 1e18  # NumPy's sampler takes rates up to about 9.2e18
+
+
+def poisson(input, generator=None) -> Tensor:
+    """Poisson samples with the rates ``input`` elementwise, in its dtype
+    (``torch.poisson``); a rate above 1e18 (or inf, NaN) gives the rate itself."""
+    _check_tensor(input, "poisson")
+    _floating(input, "poisson_cpu")
+    b, x = input._backend, input._data
+    xp = b.xp
+    if x.size and bool(xp.any(x < 0)):
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    huge = ~(x <= _POISSON_MAX)
+    sample = b.poisson(xp.where(huge, 0, x).astype(x.dtype), creation._rng(generator))
+    return _drawn(xp.where(huge, x, sample).astype(x.dtype, copy=False), b, input)
 
 
 # -- in-place samplers -----------------------------------------------------------------------

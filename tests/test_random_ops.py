@@ -297,6 +297,44 @@ def test_normal_errors_and_gradients_as_pytorch():
     assert m.grad.tolist() == [0.0, 0.0] and s.grad.tolist() == [0.0, 0.0]
 
 
+# -- poisson ---------------------------------------------------------------------------------
+def test_poisson_has_the_rates_mean_and_variance(device):
+    tc.manual_seed(13)
+    rates = tc.tensor([[0.0, 0.5, 4.0, 60.0]] * N, dtype=tc.float64, device=device)
+    s = tc.poisson(rates)
+    assert s.shape == rates.shape and s.dtype == tc.float64 and s.device == rates.device
+    v = to_numpy(s)
+    assert (v == np.round(v)).all() and v.min() >= 0 and not v[:, 0].any()
+    for k, lam in enumerate([0.5, 4.0, 60.0]):
+        col = v[:, k + 1]
+        assert within(col, lam, math.sqrt(lam)) and abs(col.var() / lam - 1) < 0.06
+    big = to_numpy(tc.poisson(tc.tensor([1e20, float("inf")], dtype=tc.float64, device=device)))
+    assert big.tolist() == [1e20, math.inf]
+
+
+def test_poisson_seeding_gradients_and_errors(device):
+    r = tc.full((20,), 3.0, device=device)
+    tc.manual_seed(1)
+    a = to_numpy(tc.poisson(r))
+    tc.manual_seed(1)
+    np.testing.assert_array_equal(a, to_numpy(tc.poisson(r)))
+    g = tc.Generator().manual_seed(2)
+    b = to_numpy(tc.poisson(r, generator=g))
+    g.manual_seed(2)
+    np.testing.assert_array_equal(b, to_numpy(tc.poisson(r, generator=g)))
+    lam = tc.tensor([1.0, 2.0], device=device, requires_grad=True)
+    out = tc.poisson(lam)
+    assert out.requires_grad
+    out.sum().backward()
+    assert to_numpy(lam.grad).tolist() == [0.0, 0.0]
+    with pytest.raises(RuntimeError, match="invalid Poisson rate, expected rate to be "
+                                           "non-negative"):
+        tc.poisson(tc.tensor([-1.0, 2.0], device=device))
+    with pytest.raises(NotImplementedError, match="\"poisson_cpu\" not implemented for "
+                                                  "'Long'"):
+        tc.poisson(tc.tensor([1, 2], device=device))
+
+
 # -- in-place samplers -----------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [tc.float16, tc.float32, tc.float64])
 def test_uniform_in_place_stays_in_from_to(device, dtype):

@@ -197,6 +197,13 @@ class Backend:
     def permutation(self, n: int, dtype, rng=None):
         return self.asarray((rng or self.rng).permutation(n).astype(dtype, copy=False))
 
+    def poisson(self, rates, rng=None):
+        """Poisson samples of the finite nonnegative ``rates`` (an array of this backend, at
+        most 1e18), in their dtype; drawn on the host (under ``compile`` a step that samples
+        them runs eagerly)."""
+        lam = np.asarray(self.to_numpy(rates), dtype=np.float64)
+        return self.asarray((rng or self.rng).poisson(lam).astype(rates.dtype))
+
     # -- scatter ---------------------------------------------------------------------------
     def index_add(self, target, index, values) -> None:
         """``target[index] += values`` with repeated indices accumulated (in place)."""
