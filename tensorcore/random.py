@@ -98,7 +98,6 @@ def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fals
     """A tensor like ``input`` of samples of U[0, 1) (``torch.rand_like``)."""
     _check_tensor(input, "rand_like")
     dtype, device = creation._like(input, dtype, device)
-    _floating(creation.empty(0, dtype=dtype), "check_uniform_bounds")
     return creation.rand(input.shape, dtype=dtype, device=device, requires_grad=requires_grad,
                          generator=generator)
 
@@ -108,7 +107,6 @@ def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fal
     """A tensor like ``input`` of standard normal samples (``torch.randn_like``)."""
     _check_tensor(input, "randn_like")
     dtype, device = creation._like(input, dtype, device)
-    _floating(creation.empty(0, dtype=dtype), "normal_kernel_cpu")
     return creation.randn(input.shape, dtype=dtype, device=device, requires_grad=requires_grad,
                           generator=generator)
 

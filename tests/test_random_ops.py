@@ -63,6 +63,26 @@ def test_rand_like_of_an_integer_tensor_raises_as_pytorch():
     assert tc.rand_like(tc.tensor([1, 2]), dtype=tc.float32).dtype == tc.float32
 
 
+def test_rand_of_half_precision_stays_below_one(device):
+    """float64 draws that round up to 1.0 in a narrower dtype are kept below it (about one
+    float16 draw in 4096 would round to 1.0)."""
+    tc.manual_seed(0)
+    for dtype in (tc.float16, tc.float32):
+        v = to_numpy(tc.rand(4 * N, dtype=dtype, device=device))
+        assert v.max() < 1 and v.min() >= 0
+    v = to_numpy(tc.rand_like(tc.zeros(4 * N, dtype=tc.float16, device=device)))
+    assert v.max() < 1
+
+
+def test_rand_and_randn_refuse_integer_dtypes():
+    with pytest.raises(NotImplementedError, match="\"check_uniform_bounds\" not implemented "
+                                                  "for 'Int'"):
+        tc.rand(2, dtype=tc.int32)
+    with pytest.raises(NotImplementedError, match="\"normal_kernel_cpu\" not implemented for "
+                                                  "'Bool'"):
+        tc.randn(2, dtype=tc.bool)
+
+
 def test_randint_like(device):
     x = tc.zeros(N, dtype=tc.int32, device=device)
     y = tc.randint_like(x, 5)

@@ -186,7 +186,10 @@ class Backend:
     # each takes an optional ``rng`` (a NumPy Generator: a user's ``tensorcore.Generator``)
     def uniform(self, shape, dtype, rng=None):
         rng = rng or self.rng
-        return self.asarray(rng.random(shape, dtype=np.float64).astype(dtype, copy=False))
+        u = rng.random(shape, dtype=np.float64)
+        if np.dtype(dtype) != np.float64:  # rounding may reach 1: keep [0, 1)
+            u = np.minimum(u.astype(dtype), np.nextafter(np.ones((), dtype), 0))
+        return self.asarray(u)
 
     def normal(self, shape, dtype, rng=None):
         return self.asarray((rng or self.rng).standard_normal(shape).astype(dtype, copy=False))
