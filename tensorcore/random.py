@@ -394,8 +394,8 @@ def _random_range(dt: np.dtype, low, high) -> tuple[int, int]:
     PyTorch's; ``high`` None: to the dtype's largest exactly representable integer."""
     if dt.kind == "b":
         lo_min, hi_max = 0, 1
-    elif dt.kind == "f":
-        lo_min, hi_max = -(2 ** np.finfo(dt).nmant + 1), 2 ** (np.finfo(dt).nmant + 1)
+    elif dt.kind == "f":  # the integers it holds exactly: 2**24 for float32
+        lo_min, hi_max = None, 2 ** (np.finfo(dt).nmant + 1)
     else:
         lo_min, hi_max = int(np.iinfo(dt).min), int(np.iinfo(dt).max)
     if high is None:
@@ -415,6 +415,9 @@ def _random_range(dt: np.dtype, low, high) -> tuple[int, int]:
             raise RuntimeError(f"from is out of bounds for {_CPP_NAMES[dt.name]}")
         if high - 1 > top:
             raise RuntimeError(f"to - 1 is out of bounds for {_CPP_NAMES[dt.name]}")
+        if low < -2 ** 63 or high > 2 ** 63:
+            raise RuntimeError(f"random_ draws int64 integers: from={low} and to={high} must "
+                               f"lie in [-2**63, 2**63]")
     return low, high
 
 
