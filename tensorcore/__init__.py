@@ -64,6 +64,15 @@ from .creation import (
 from .ops import *  # noqa: F403
 from .ops import cat, clone, concat, matmul, stack  # noqa: F401
 from .ops.reduce import max, min, sum  # noqa: F401,A004
+from .random import (  # noqa: E402
+    bernoulli,
+    multinomial,
+    normal,
+    poisson,
+    rand_like,
+    randint_like,
+    randn_like,
+)
 from .serialization import load, save
 from .tensor import Tensor
 

@@ -208,11 +208,21 @@ def _rng(generator):
     return generator.rng
 
 
+def _floating_only(dtype, kernel: str) -> None:
+    """PyTorch's NotImplementedError for a sampler of floats asked for another dtype."""
+    if dtype is not None and not _dtype.as_dtype(dtype).is_floating_point:
+        from .ops.inplace import torch_name
+
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{torch_name(_dtype.as_dtype(dtype).np)}'")
+
+
 def rand(*sizes, size=None, dtype=None, device=None, requires_grad=False,
          generator=None) -> Tensor:
     """Uniform samples on [0, 1)."""
     b = get_backend(device)
     shape = _size(sizes, size, "rand")
+    _floating_only(dtype, "check_uniform_bounds")
     return _finish(b.uniform(shape, _float_dtype(dtype), _rng(generator)), b, requires_grad)
 
 
@@ -221,6 +231,7 @@ def randn(*sizes, size=None, dtype=None, device=None, requires_grad=False,
     """Standard normal samples."""
     b = get_backend(device)
     shape = _size(sizes, size, "randn")
+    _floating_only(dtype, "normal_kernel_cpu")
     return _finish(b.normal(shape, _float_dtype(dtype), _rng(generator)), b, requires_grad)
 
 

@@ -4,8 +4,8 @@
 * every Python number an update's array calls take comes out of a ``compiler.live`` function
   (a number read from a param group elsewhere would be frozen at its traced value), and the
   numbers ``live`` returns reach the array calls with no Python arithmetic on them;
-* Adam's, RMSprop's and Adagrad's step counts advance inside their live functions (so a
-  replay advances them);
+* the step counts of Adam, RMSprop, Adagrad, NAdam, RAdam, Adamax and Adadelta advance inside
+  their live functions (so a replay advances them);
 * ``Optimizer.step`` hands ``compiler.guard`` a key that changes with the update's structure
   (momentum on or off, state buffers created...) and not with its numbers (the lr);
 * scheduler steps and changes of an optimizer's groups or state call ``compiler.eager_only``;
@@ -22,7 +22,7 @@ import pytest
 
 import tensorcore as tc
 from tensorcore import compiler
-from tensorcore.optim import SGD, Adagrad, Adam, AdamW, RMSprop
+from tensorcore.optim import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop
 from tensorcore.optim.lr_scheduler import ReduceLROnPlateau, StepLR
 from tensorcore.optim.optimizer import Optimizer
 
@@ -49,6 +49,11 @@ CASES = [
                    eps=1e-10)),
     (Adagrad, dict(lr=0.1, lr_decay=0.0, weight_decay=0.02, initial_accumulator_value=0.5,
                    eps=1e-10, maximize=True)),
+    (NAdam, dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05,
+                 momentum_decay=0.004, decoupled_weight_decay=True)),
+    (RAdam, dict(lr=0.01, betas=(0.9, 0.9), eps=1e-8, weight_decay=0.05)),
+    (Adamax, dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=True)),
+    (Adadelta, dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.01)),
 ]
 IDS = [f"{cls.__name__}-{i}" for i, (cls, _) in enumerate(CASES)]
 # one parameter above the backends' streamed-update sizes (NumPy's chunks, Numba's one-pass

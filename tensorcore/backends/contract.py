@@ -36,7 +36,7 @@ XP_FUNCTIONS = """
 abs exp expm1 log log1p sqrt sin cos tanh sign maximum minimum where clip logaddexp
 add subtract multiply divide true_divide floor_divide remainder fmod
 floor ceil trunc rint isfinite isnan isinf isclose triu tril
-sum mean var prod cumprod max min argmax argmin any all matmul einsum
+sum mean var prod cumprod cumsum max min argmax argmin any all matmul einsum
 reshape transpose moveaxis broadcast_to expand_dims squeeze concatenate stack split
 zeros zeros_like ones ones_like full full_like empty empty_like arange linspace eye
 ascontiguousarray asarray copyto result_type
@@ -186,7 +186,10 @@ class Backend:
     # each takes an optional ``rng`` (a NumPy Generator: a user's ``tensorcore.Generator``)
     def uniform(self, shape, dtype, rng=None):
         rng = rng or self.rng
-        return self.asarray(rng.random(shape, dtype=np.float64).astype(dtype, copy=False))
+        u = rng.random(shape, dtype=np.float64)
+        if np.dtype(dtype) != np.float64:  # rounding may reach 1: keep [0, 1)
+            u = np.minimum(u.astype(dtype), np.nextafter(np.ones((), dtype), 0))
+        return self.asarray(u)
 
     def normal(self, shape, dtype, rng=None):
         return self.asarray((rng or self.rng).standard_normal(shape).astype(dtype, copy=False))
@@ -196,6 +199,13 @@ class Backend:
 
     def permutation(self, n: int, dtype, rng=None):
         return self.asarray((rng or self.rng).permutation(n).astype(dtype, copy=False))
+
+    def poisson(self, rates, rng=None):
+        """Poisson samples of the finite nonnegative ``rates`` (an array of this backend, at
+        most 1e18), in their dtype; drawn on the host (under ``compile`` a step that samples
+        them runs eagerly)."""
+        lam = np.asarray(self.to_numpy(rates), dtype=np.float64)
+        return self.asarray((rng or self.rng).poisson(lam).astype(rates.dtype))
 
     # -- scatter ---------------------------------------------------------------------------
     def index_add(self, target, index, values) -> None:

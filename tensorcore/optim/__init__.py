@@ -1,5 +1,6 @@
-"""Optimizers (``SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``) and learning-rate
-schedulers (``tensorcore.optim.lr_scheduler``), with PyTorch's API.
+"""Optimizers (``SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``, ``NAdam``, ``RAdam``,
+``Adamax``, ``Adadelta``) and learning-rate schedulers (``tensorcore.optim.lr_scheduler``),
+with PyTorch's API.
 
 >>> import tensorcore as tc
 >>> w = tc.tensor([3.0], requires_grad=True)
@@ -15,8 +16,10 @@ True
 from . import lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adaptive import Adadelta, Adamax, NAdam, RAdam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "lr_scheduler"]
+__all__ = ["Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "NAdam", "Optimizer", "RAdam",
+           "RMSprop", "SGD", "lr_scheduler"]

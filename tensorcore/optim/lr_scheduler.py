@@ -37,7 +37,8 @@ from .. import compiler
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
-           "ReduceLROnPlateau"]
+           "ReduceLROnPlateau", "LambdaLR", "LinearLR", "OneCycleLR",
+           "CosineAnnealingWarmRestarts"]
 
 _EPOCH_DEPRECATION = ("The epoch parameter in `scheduler.step()` was not necessary and is being "
                       "deprecated where possible. Please use `scheduler.step()` to step the "
@@ -296,3 +297,12 @@ class ReduceLROnPlateau(LRScheduler):
             new_lr = max(old_lr * self.factor, min_lr)
             if old_lr - new_lr > self.eps:
                 group["lr"] = new_lr
+
+
+# the schedulers of lr_scheduler_more (kept in a module of their own for length), here too
+from .lr_scheduler_more import (  # noqa: E402
+    CosineAnnealingWarmRestarts,
+    LambdaLR,
+    LinearLR,
+    OneCycleLR,
+)
