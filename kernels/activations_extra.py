@@ -1,8 +1,8 @@
 """More entries of the activation table (:mod:`tensorcore.kernels.activations`): softplus
 (``beta=1, threshold=20``), mish, hardtanh (``[-1, 1]``), relu6, hardsigmoid, hardswish,
 logsigmoid, softsign and tanhshrink, each with PyTorch's default arguments and PyTorch's
-gradient at the kinks (hardtanh's and relu6's is 0 at their bounds, hardswish's is
-``x / 3 + 1/2`` at -3 and 3, as ``hardswish_backward``).
+gradient at the kinks and at NaN (hardtanh's and relu6's is 0 at their bounds and at NaN,
+hardswish's 0 at -3 and 1 at 3, as ``hardswish_backward``).
 
 The ``tensor`` form of each is the ``tensorcore.nn.functional`` function of the same name
 (imported when called: this module stays free of the ops): that function is the one rule
@@ -22,7 +22,9 @@ import math
 
 from .activations import Activation, exp_nonpos, logistic, register, sigmoid, tanh, typed
 
-__all__ = ["EXTRA", "hardtanh_array", "hardtanh_grad_array"]
+__all__ = ["EXTRA", "ONE_SIXTH", "hardtanh_array", "hardtanh_grad_array"]
+
+ONE_SIXTH = 0.1666666716337204  # PyTorch's hardsigmoid gradient: 1.0f / 6.0f (a float32)
 
 
 def _functional(name: str):
@@ -54,8 +56,8 @@ def hardtanh_array(xp, z, lo=-1.0, hi=1.0):
 
 
 def hardtanh_grad_array(xp, g, s, lo=-1.0, hi=1.0):
-    """``g`` strictly inside ``(lo, hi)`` (and at NaN), 0 elsewhere, as PyTorch."""
-    return xp.where((s <= lo) | (s >= hi), 0, g).astype(g.dtype, copy=False)
+    """``g`` strictly inside ``(lo, hi)``, 0 elsewhere (and at NaN), as PyTorch."""
+    return xp.where((s > lo) & (s < hi), g, 0).astype(g.dtype, copy=False)
 
 
 def _hardsigmoid_array(xp, z):
@@ -67,7 +69,7 @@ def _hardswish_array(xp, z):
 
 
 def _hardswish_grad_array(xp, g, pre):
-    return xp.where(pre < -3, 0, xp.where(pre <= 3, g * (pre / 3 + 0.5), g)).astype(
+    return xp.where(pre <= -3, 0, xp.where(pre >= 3, g, g * (pre / 3 + 0.5))).astype(
         g.dtype, copy=False)
 
 
@@ -113,7 +115,7 @@ def _hardtanh(v):
 
 
 def _hardtanh_grad(g, s):  # s: the output
-    return typed(g, 0.0) if s <= typed(s, -1.0) or s >= typed(s, 1.0) else g
+    return g if typed(s, -1.0) < s < typed(s, 1.0) else typed(g, 0.0)
 
 
 def _relu6(v):
@@ -121,7 +123,7 @@ def _relu6(v):
 
 
 def _relu6_grad(g, s):  # s: the output
-    return typed(g, 0.0) if s <= typed(s, 0.0) or s >= typed(s, 6.0) else g
+    return g if typed(s, 0.0) < s < typed(s, 6.0) else typed(g, 0.0)
 
 
 def _hardsigmoid(v):
@@ -129,7 +131,9 @@ def _hardsigmoid(v):
 
 
 def _hardsigmoid_grad(g, s):
-    return g / typed(g, 6.0) if typed(s, -3.0) < s < typed(s, 3.0) else typed(g, 0.0)
+    if typed(s, -3.0) < s < typed(s, 3.0):
+        return g * typed(g, 0.1666666716337204)
+    return typed(g, 0.0)
 
 
 def _hardswish(v):
@@ -137,11 +141,11 @@ def _hardswish(v):
 
 
 def _hardswish_grad(g, s):
-    if s < typed(s, -3.0):
+    if s <= typed(s, -3.0):
         return typed(g, 0.0)
-    if s <= typed(s, 3.0):
-        return g * (s / typed(s, 3.0) + typed(s, 0.5))
-    return g
+    if s >= typed(s, 3.0):
+        return g
+    return g * (s / typed(s, 3.0) + typed(s, 0.5))
 
 
 def _logsigmoid(v):
@@ -199,23 +203,23 @@ EXTRA = (
     Activation("hardtanh", "out", _functional("hardtanh"), hardtanh_array, hardtanh_grad_array,
                _hardtanh, _hardtanh_grad,
                f"y = {_c_clamp('v', '-1', '1')};",
-               "gz = (y <= (T)-1 || y >= (T)1) ? (T)0 : g;"),
+               "gz = (y > (T)-1 && y < (T)1) ? g : (T)0;"),
     Activation("relu6", "out", _functional("relu6"),
                lambda xp, z: hardtanh_array(xp, z, 0.0, 6.0),
                lambda xp, g, out: hardtanh_grad_array(xp, g, out, 0.0, 6.0),
                _relu6, _relu6_grad,
                f"y = {_c_clamp('v', '0', '6')};",
-               "gz = (y <= (T)0 || y >= (T)6) ? (T)0 : g;"),
+               "gz = (y > (T)0 && y < (T)6) ? g : (T)0;"),
     Activation("hardsigmoid", "pre", _functional("hardsigmoid"), _hardsigmoid_array,
-               lambda xp, g, pre: xp.where((pre > -3) & (pre < 3), g / 6, 0).astype(
+               lambda xp, g, pre: xp.where((pre > -3) & (pre < 3), g * ONE_SIXTH, 0).astype(
                    g.dtype, copy=False),
                _hardsigmoid, _hardsigmoid_grad,
                f"y = {_c_clamp('(v + (T)3)', '0', '6')} / (T)6;",
-               "gz = (p > (T)-3 && p < (T)3) ? g / (T)6 : (T)0;"),
+               "gz = (p > (T)-3 && p < (T)3) ? g * (T)0.1666666716337204 : (T)0;"),
     Activation("hardswish", "pre", _functional("hardswish"), _hardswish_array,
                _hardswish_grad_array, _hardswish, _hardswish_grad,
                f"y = v * {_c_clamp('(v + (T)3)', '0', '6')} / (T)6;",
-               "gz = p < (T)-3 ? (T)0 : (p <= (T)3 ? g * (p / (T)3 + (T)0.5) : g);"),
+               "gz = p <= (T)-3 ? (T)0 : (p >= (T)3 ? g : g * (p / (T)3 + (T)0.5));"),
     Activation("logsigmoid", "pre", _functional("logsigmoid"),
                lambda xp, z: xp.minimum(z, 0) - xp.log1p(xp.exp(-xp.abs(z))),
                lambda xp, g, pre: g * sigmoid(xp, -pre),

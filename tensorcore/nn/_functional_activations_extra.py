@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..kernels.activations import TABLE
+from ..kernels.activations_extra import ONE_SIXTH
 from ..ops.select import where
 from ..tensor import Tensor
 from ._functional_activations import _floating, _result, log1p_exp
@@ -59,8 +60,10 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
         min_val, max_val = int(min_val), int(max_val)
 
     def fn(t):
-        # the selects pass the gradient strictly inside the bounds, and at NaN
-        return where(t <= min_val, min_val, where(t >= max_val, max_val, t))
+        # the gradient passes strictly inside the bounds (0 at NaN, as PyTorch's)
+        inside = (t > min_val) & (t < max_val)
+        return where(inside, t, where(t <= min_val, min_val,
+                                      where(t >= max_val, max_val, t.detach())))
 
     return _result(input, fn, inplace)
 
@@ -90,8 +93,8 @@ class _Hard(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         if ctx.name == "hardsigmoid":
-            return where((x > -3) & (x < 3), g / 6, 0), None
-        return where(x < -3, 0, where(x <= 3, g * (x / 3 + 0.5), g)), None
+            return where((x > -3) & (x < 3), g * ONE_SIXTH, 0), None
+        return where(x <= -3, 0, where(x >= 3, g, g * (x / 3 + 0.5))), None
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
@@ -169,7 +172,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     if n != 1:
         if input.ndim == 0:
             raise RuntimeError("Not allow zero-dim input tensor.")
-        channels = input.shape[1] if input.ndim >= 2 else input.shape[0]
+        channels = input.shape[1] if input.ndim >= 2 else 1
         if n != channels:
             raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
                                f"parameter numbers = {n} and channel size = {channels}.")
@@ -180,4 +183,6 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
             weight = weight.reshape(n, *([1] * (input.ndim - 2)))
     else:
         weight = weight.reshape(())
-    return where(input > 0, input, weight * input)
+    positive = input > 0
+    # the weight's gradient is masked where the input is positive (0, not 0 * inf)
+    return where(positive, input, weight * where(positive, 0, input))

@@ -48,12 +48,16 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     """``x1 . x2 / (max(||x1||, eps) * max(||x2||, eps))`` along ``dim``, broadcasting
     ``x1`` and ``x2`` (``F.cosine_similarity``)."""
     check_tensors("cosine_similarity", x1=x1, x2=x2)
-    x1, x2 = _floating_copy(x1), _floating_copy(x2)
-    common = np.promote_types(x1._data.dtype, x2._data.dtype)
-    x1, x2 = (t if t._data.dtype == common else t.to(_dtype.from_numpy_dtype(common))
-              for t in (x1, x2))
-    shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
-    x1, x2 = x1.expand(*shape), x2.expand(*shape)
+    if not (x1.dtype.is_floating_point or x2.dtype.is_floating_point):
+        name = {"int64": "Long", "int32": "Int", "bool": "Bool", "int16": "Short",
+                "int8": "Char", "uint8": "Byte"}.get(x1.dtype.name, x1.dtype.name)
+        raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
+                           f"{name}")
+    shape = _broadcast_shape(tuple(x1.shape), tuple(x2.shape))
+    x1, x2 = (t if tuple(t.shape) == shape else t.expand(shape) for t in (x1, x2))
+    # broadcast first, then promoted (PyTorch's order: a 0-d input does not defer)
+    common = _dtype.result_type(x1.dtype, x2.dtype)
+    x1, x2 = (t if t.dtype == common else t.to(common) for t in (x1, x2))
     # PyTorch clamps the norms in place under no_grad: the value is clamped, the gradient
     # is the norm's own
     n1 = _clamped_keep_grad(_norms.norm(x1, 2, dim, keepdim=True), eps)
@@ -61,8 +65,34 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
+class _ClampKeepGrad(Function):
+    """``max(n, eps)`` whose gradient is the identity: PyTorch's ``clamp_min_`` under
+    ``no_grad`` of the norms in ``cosine_similarity``."""
+
+    @staticmethod
+    def forward(ctx, n, eps):
+        return n._backend.xp.maximum(n._data, eps).astype(n._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+
 def _clamped_keep_grad(n: Tensor, eps: float) -> Tensor:
-    return n + (n.detach().clamp(min=eps) - n.detach())
+    return _ClampKeepGrad.apply(n, eps)
+
+
+def _broadcast_shape(a: tuple, b: tuple) -> tuple:
+    """The broadcast shape of ``a`` and ``b``; PyTorch's RuntimeError when they do not."""
+    out = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        x = a[-i] if i <= len(a) else 1
+        y = b[-i] if i <= len(b) else 1
+        if x != y and 1 not in (x, y):
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b "
+                               f"({y}) at non-singleton dimension {max(len(a), len(b)) - i}")
+        out.append(y if x == 1 else x)
+    return tuple(reversed(out))
 
 
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
@@ -200,6 +230,10 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
             padding_idx = weight.shape[0] + padding_idx
     idx = input._data
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= weight.shape[0]):
+        if weight.shape[1] == 0:
+            bad = int(idx.max()) if int(idx.max()) >= weight.shape[0] else int(idx.min())
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} "
+                               f"axis_dim={weight.shape[0]}")
         raise IndexError("index out of range in self")
     out = weight[input]
     if padding_idx is None or not (idx == padding_idx).any():
@@ -235,8 +269,8 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
 
 
 class _XlogySelf(Function):
-    """``t * log(t)``, 0 where ``t`` is 0: PyTorch's ``xlogy(t, t)``, whose gradient is
-    ``xlogy(t != 0, t) + t / t`` (NaN at 0, as there)."""
+    """``t * log(t)``, 0 where ``t`` is 0: PyTorch's ``xlogy(t, t)``, with its gradient
+    (``xlogy(g, t)`` masked to 0 where ``t`` is 0, plus ``g * t / t``: NaN at 0, as there)."""
 
     @staticmethod
     def forward(ctx, t):
@@ -248,8 +282,8 @@ class _XlogySelf(Function):
     @staticmethod
     def backward(ctx, g):
         (t,) = ctx.saved_tensors
-        nonzero = t != 0
-        return g * (where(nonzero, where(nonzero, t, 1).log(), 0) + t / t)
+        xlogy = where((g == 0) & (t == t), 0, g * t.log())
+        return where(t == 0, 0, xlogy) + g * t / t
 
 
 def _xlogy_self(t: Tensor) -> Tensor:
