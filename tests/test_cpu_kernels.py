@@ -396,7 +396,10 @@ def test_import_compiles_nothing_and_warmup_compiles_everything():
 
 
 def test_activations_constant():
-    # the kernels take every name of the activation table (which gained silu)
+    # the kernels take every name of the activation table (which gained silu, then PyTorch's
+    # other activations: kernels/activations_extra.py)
     from tensorcore.kernels import activations
 
-    assert activations.names() == (None, "relu", "gelu", "sigmoid", "tanh", "silu")
+    assert activations.names() == (None, "relu", "gelu", "sigmoid", "tanh", "silu",
+                                   "softplus", "mish", "hardtanh", "relu6", "hardsigmoid",
+                                   "hardswish", "logsigmoid", "softsign", "tanhshrink")

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.function import Function
+from ..compiler.traced import run_recorded
 from ..ops import norms as _norms
 from ..ops.select import where
 from ..tensor import Tensor
@@ -228,18 +229,24 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         elif padding_idx < 0:
             assert padding_idx >= -weight.shape[0], "Padding_idx must be within num_embeddings"
             padding_idx = weight.shape[0] + padding_idx
-    idx = input._data
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= weight.shape[0]):
-        if weight.shape[1] == 0:
-            bad = int(idx.max()) if int(idx.max()) >= weight.shape[0] else int(idx.min())
-            raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} "
-                               f"axis_dim={weight.shape[0]}")
-        raise IndexError("index out of range in self")
+    if input.numel() and not input._backend.capturing():
+        # on the host; a compiled step repeats the check at each replay
+        run_recorded(_check_embedding_indices, input._data, weight.shape[0], weight.shape[1])
     out = weight[input]
-    if padding_idx is None or not (idx == padding_idx).any():
+    if padding_idx is None:
         return out
-    keep = Tensor._make((idx != padding_idx)[..., None], input._backend)
+    keep = (input != padding_idx).unsqueeze(-1)
     return where(keep, out, weight.detach()[input])
+
+
+def _check_embedding_indices(idx, rows: int, cols: int) -> None:
+    """PyTorch's errors for an index outside ``[0, rows)`` (a negative one too)."""
+    lo, hi = int(idx.min()), int(idx.max())
+    if lo < 0 or hi >= rows:
+        if cols == 0:
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id="
+                               f"{hi if hi >= rows else lo} axis_dim={rows}")
+        raise IndexError("index out of range in self")
 
 
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
