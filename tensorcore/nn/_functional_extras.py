@@ -13,6 +13,7 @@ so it is differentiable twice.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -41,8 +42,13 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
     check_tensors("normalize", input=input)
     if out is not None:
         raise NotImplementedError("normalize(): out= is not supported")
-    denom = _norms.norm(input, p, dim, keepdim=True).clamp(min=eps)
-    return input / denom
+    if input.dtype == _dtype.float32 and p not in (1, 2, math.inf, -math.inf, 0):
+        # the powers of other orders computed in float32 round the norm of one element away
+        # from its |x| (PyTorch's is exact there, and so its gradient 0)
+        norm = _norms.norm(input.to(_dtype.float64), p, dim, keepdim=True).to(input.dtype)
+    else:
+        norm = _norms.norm(input, p, dim, keepdim=True)
+    return input / norm.clamp(min=eps)
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
@@ -162,7 +168,7 @@ def _pad_constant(input: Tensor, pairs, value) -> Tensor:
         input = input[crop]
     widths = tuple((max(a, 0), max(b, 0)) for a, b in pairs)
     if not any(a or b for a, b in widths):
-        return input if input is not None and input.grad_fn is not None else input[...]
+        return input.clone()  # a new tensor, as PyTorch's (not a view of the input)
     if not input.dtype.is_floating_point:
         if isinstance(value, float) and value != int(value):
             value = int(value)
