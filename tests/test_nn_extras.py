@@ -163,6 +163,40 @@ extern "C" void bwd_{name}(const T* G, const T* Yv, const T* P, T* GZ, long n) {
         np.testing.assert_allclose(gz, want_grad, rtol=1e-12, atol=1e-15, err_msg=name)
 
 
+def test_cupy_sources_of_the_new_activations_compile_with_nvrtc():
+    from test_cuda_kernels import _compiles, _nvrtc
+
+    from tensorcore.kernels.cupy import fused as cuda_cupy
+
+    nvrtc = _nvrtc()
+    for name in NEW:
+        for dtype in (np.float32, np.float64):
+            for source in (cuda_cupy.forward_source(name, dtype, 1),
+                           cuda_cupy.forward_source(name, dtype, 16 // np.dtype(dtype).itemsize),
+                           cuda_cupy.backward_source(name, dtype)):
+                assert _compiles(nvrtc, source) == "", (name, dtype)
+
+
+@pytest.mark.slow
+def test_numba_cuda_kernels_of_the_new_activations_compile_for_sm90():
+    """Inlined formulas (no call left), float32 computing in float32."""
+    from test_cuda_ptx import _nvvm_or_skip
+
+    _nvvm_or_skip()
+    from numba import cuda
+
+    from tensorcore.kernels.numba_cuda.fused import kernel_specs
+
+    compiled = set()
+    for kernel, key, python_kernel, signature in kernel_specs():
+        if len(key) < 2 or key[1].name not in NEW or key[0] != np.float32:
+            continue
+        ptx, _ = cuda.compile_ptx(python_kernel, signature, cc=(9, 0))
+        assert "call" not in ptx and ".f64" not in ptx, (kernel, key[1].name)
+        compiled.add(key[1].name)
+    assert compiled == set(NEW)
+
+
 def test_activation_arguments_and_errors():
     x = np.array([-2.0, -0.5, 0.5, 1.5, 2.5])
     np.testing.assert_allclose(to_numpy(F.hardtanh(tc.tensor(x), -0.5, 2.0)),
