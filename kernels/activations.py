@@ -25,8 +25,10 @@ neither Numba nor CuPy: ops and backends read it cheaply.
 
 >>> TABLE["gelu"].reads, TABLE["relu"].reads, TABLE[None].reads
 ('pre', 'out', None)
->>> names()
+>>> names()[:6]
 (None, 'relu', 'gelu', 'sigmoid', 'tanh', 'silu')
+>>> names()[6:9]  # then PyTorch's other activations (kernels/activations_extra.py)
+('softplus', 'mish', 'hardtanh')
 >>> import numpy as np
 >>> TABLE["silu"].array(np, np.array([0.0, 1.0])).round(4).tolist()
 [0.0, 0.7311]
@@ -284,3 +286,5 @@ for _entry in (
 ):
     register(_entry)
 del _entry
+
+from . import activations_extra  # noqa: E402, F401 - registers PyTorch's other activations

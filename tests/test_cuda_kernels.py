@@ -24,7 +24,9 @@ def _snippets():
 
 
 def test_every_activation_has_forward_and_backward_kernels():
-    assert set(activations.names()) == set(ACTS) | {"silu"}
+    from tensorcore.kernels.activations_extra import EXTRA
+
+    assert set(activations.names()) == set(ACTS) | {"silu"} | {e.name for e in EXTRA}
     for act, (fwd, bwd) in _snippets().items():
         assert fwd.startswith("y = ") and bwd.startswith("gz = ")
         for dtype, ctype in ((np.float32, "float"), (np.float64, "double")):

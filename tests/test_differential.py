@@ -171,6 +171,15 @@ def _gelu_of_inf(op: str, case: Case, diffs: list) -> bool:
         bool(np.isposinf(x.value).any()) and _all(diffs, "result: values differ", "grad of")
 
 
+def _hard_activation_grad_at_nan(op: str, case: Case, diffs: list) -> bool:
+    """The gradient of hardtanh / relu6 / hardswish at NaN: PyTorch's vectorised kernel gives
+    0 (hardtanh, relu6) and NaN (hardswish), its scalar path (small tensors, the tail) the
+    upstream gradient; tensorcore follows the vectorised kernel everywhere."""
+    x = case.args[0] if case.args else None
+    return op in ("F.hardtanh", "F.relu6", "F.hardswish") and isinstance(x, Arr) and bool(
+        np.isnan(x.value).any()) and _all(diffs, "grad of input")
+
+
 def _checks_without_elements(op: str, case: Case, diffs: list) -> bool:
     """A call on tensors with no elements where PyTorch skips a check (index bounds, matmul
     dtypes, expand to a negative size) or makes another one first: tensorcore raises."""
@@ -283,6 +292,9 @@ KNOWN_DIFFERENCES = [
     KnownDifference("norm-of-underflowing-powers", _norm_of_underflowing_powers,
                     "a p-norm whose powers underflow: gradient 0 where PyTorch's is NaN",
                     "differences-from-pytorch.md#numerics"),
+    KnownDifference("hard-activation-grad-at-nan", _hard_activation_grad_at_nan,
+                    "hardtanh / relu6 / hardswish gradient at NaN: PyTorch's paths disagree",
+                    "differences-from-pytorch.md#pytorch-quirks"),
     KnownDifference("checks-without-elements", _checks_without_elements,
                     "tensors without elements are checked as others are",
                     "differences-from-pytorch.md#pytorch-quirks"),

@@ -24,6 +24,25 @@ from ._functional_activations import (
     softplus,
     tanh,
 )
+from ._functional_activations_extra import (
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    logsigmoid,
+    mish,
+    prelu,
+    relu6,
+    softsign,
+    tanhshrink,
+)
+from ._functional_extras import (
+    cosine_similarity,
+    embedding,
+    kl_div,
+    normalize,
+    pad,
+    pairwise_distance,
+)
 from ._functional_layers import batch_norm, dropout, layer_norm
 from ._functional_losses import cross_entropy, nll_loss
 from ._functional_pointwise_losses import (
@@ -40,4 +59,7 @@ __all__ = ["linear", "linear_act", "unfused_linear_act",
            "softmax", "log_softmax", "one_hot",
            "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits",
-           "dropout", "batch_norm", "layer_norm"]
+           "dropout", "batch_norm", "layer_norm",
+           "normalize", "cosine_similarity", "pairwise_distance", "pad", "embedding", "kl_div",
+           "mish", "hardtanh", "relu6", "hardsigmoid", "hardswish", "logsigmoid", "softsign",
+           "tanhshrink", "prelu"]
