@@ -25,6 +25,9 @@ __all__ = ["gather", "scatter", "scatter_add", "index_select", "masked_select", 
            "take_along_dim"]
 
 
+_INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
+
+
 def _tensor(t, op: str, name: str, pos: int) -> None:
     if not isinstance(t, Tensor):
         raise TypeError(f"{op}(): argument '{name}' (position {pos}) must be Tensor, not "
@@ -62,8 +65,8 @@ def _index_arg(op: str, input: Tensor, dim, index) -> tuple[int, Tensor]:
     """The wrapped ``dim`` and the int64 ``index`` of ``gather`` / ``scatter``."""
     _tensor(index, op, "index", 3)
     d = wrap_dim(dim, input.ndim, op)
-    if index._data.dtype != np.int64:
-        raise RuntimeError(f"{op}(): Expected dtype int64 for index")
+    if index._data.dtype not in _INDEX_DTYPES:
+        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index")
     return d, _on(index, input)
 
 
@@ -246,6 +249,8 @@ def _scatter_args(op, input, dim, index, src, value, reduce=None):
         raise TypeError(f"{op}(): argument 'value' must be Number, not "
                         f"{type(value).__name__}")
     _scatter_check(op, input, d, index, None)
+    if not index._data.size:  # PyTorch converts the value only when it writes it
+        return d, index, 0
     return d, index, scalar_as(value, input._data.dtype)
 
 
@@ -326,10 +331,32 @@ def index_select(input, dim, index) -> Tensor:
     if index._data.dtype not in (np.int64, np.int32):
         raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
     ix = _on(index, input)._data
-    n = input.shape[d] if input.ndim else 1
-    if ix.size and (int(ix.min()) < 0 or int(ix.max()) >= n):
-        raise IndexError("index out of range in self")
-    return IndexSelect.apply(input, d, ix.astype(np.int64, copy=False).reshape(-1))
+    if input.ndim == 0:
+        if ix.size != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got "
+                               f"{ix.size} value(s)")
+        if int(ix.reshape(-1)[0]) != 0:
+            raise IndexError("index out of range in self")
+        return IndexSelect.apply(input.reshape(1), 0, ix.astype(np.int64).reshape(1)).reshape(())
+    n, flat = input.shape[d], ix.reshape(-1)
+    if flat.size:
+        if input.ndim > 1 and input.numel() == 0:
+            if n == 0:
+                raise RuntimeError("index_select(): self indexing axis dim should be positive")
+            _select_range(flat, n, RuntimeError)
+        _select_range(flat, n, RuntimeError if input.ndim > 1 and d == 1 else IndexError)
+    return IndexSelect.apply(input, d, flat.astype(np.int64, copy=False))
+
+
+def _select_range(ix, n: int, error) -> None:
+    """index_select's error for its first index outside ``[0, n)``, of the class and words
+    of the PyTorch kernel that runs (its dim-1 kernel raises RuntimeError)."""
+    bad = (ix < 0) | (ix >= n)
+    if bool(bad.any()):
+        if error is IndexError:
+            raise IndexError("index out of range in self")
+        first = int(ix[int(bad.argmax())])
+        raise RuntimeError(f"INDICES element is out of DATA bounds, id={first} axis_dim={n}")
 
 
 def masked_select(input, mask) -> Tensor:
@@ -377,11 +404,11 @@ def take_along_dim(input, indices, dim=None) -> Tensor:
     no ``dim``, of ``input`` flattened."""
     _tensor(input, "take_along_dim", "input", 1)
     _tensor(indices, "take_along_dim", "indices", 2)
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
     if indices._data.dtype != np.int64:
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
                            f"{torch_name(indices._data.dtype)}")
-    if dim is None:
-        return gather(input.reshape(-1), 0, indices.reshape(-1))
     d = wrap_dim(dim, input.ndim, "take_along_dim")
     if input.ndim != indices.ndim:
         raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "

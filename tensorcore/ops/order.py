@@ -24,7 +24,7 @@ from .. import _dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import grad_state
 from ..tensor import Tensor
-from ._dims import as_int, keepdim_flag, wrap_dim
+from ._dims import UNSET, as_int, keepdim_flag, wrap_dim
 from ._util import const
 from .gather import gather
 from .select import where
@@ -76,25 +76,46 @@ def _picked(a: Tensor, dim: int, idx) -> Tensor:
     return gather(a, dim, index)
 
 
-def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
-    """(values, indices) of ``input`` sorted along ``dim`` (ascending unless
-    ``descending``; NaN last, or first when descending); equal elements keep their order."""
+def _sort_args(op: str, args: tuple, kwargs: dict, stable) -> tuple[object, bool]:
+    """``dim`` and ``descending`` as PyTorch's two forms take them: ``op(input, dim=-1,
+    descending=False)`` and ``op(input, *, stable, dim=-1, descending=False)``."""
+    if stable is not UNSET and args:
+        raise TypeError(f"{op}() received an invalid combination of arguments: with 'stable', "
+                        f"'dim' and 'descending' are keyword-only ({op}(input, *, stable, "
+                        f"dim=-1, descending=False))")
+    if len(args) > 2:
+        raise TypeError(f"{op}() takes from 1 to 3 positional arguments but {len(args) + 1} "
+                        f"were given")
+    given = dict(zip(("dim", "descending"), args))
+    for name, value in kwargs.items():
+        if name not in ("dim", "descending"):
+            raise TypeError(f"{op}() got an unexpected keyword argument '{name}'")
+        if name in given:
+            raise TypeError(f"{op}() got multiple values for argument '{name}'")
+        given[name] = value
+    if stable is not UNSET and stable is not None:
+        _flag(stable, "stable", op)
+    return given.get("dim", -1), _flag(given.get("descending", False), "descending", op)
+
+
+def sort(input, *args, stable=UNSET, **kwargs):
+    """``sort(input, dim=-1, descending=False)`` or ``sort(input, *, stable, dim=-1,
+    descending=False)``: (values, indices) of ``input`` sorted along ``dim`` (NaN last, or
+    first when descending); equal elements keep their order."""
     _input("sort", input)
-    if stable is not None:
-        _flag(stable, "stable", "sort")
-    descending = _flag(descending, "descending", "sort")
+    dim, descending = _sort_args("sort", args, kwargs, stable)
     d = wrap_dim(dim, input.ndim, "sort")
     idx = _order(input, d, descending)
     return SortResult(_picked(input, d, idx), Tensor._make(idx, input._backend))
 
 
-def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
-    """The int64 indices that sort ``input`` along ``dim`` (as ``sort(...).indices``)."""
+def argsort(input, *args, stable=UNSET, **kwargs) -> Tensor:
+    """``argsort(input, dim=-1, descending=False)`` or ``argsort(input, *, stable, dim=-1,
+    descending=False)``: the int64 indices that sort ``input`` (``sort(...).indices``)."""
     _input("argsort", input)
-    _flag(stable, "stable", "argsort")
+    dim, descending = _sort_args("argsort", args, kwargs, stable)
     d = wrap_dim(dim, input.ndim, "argsort")
-    return Tensor._make(_order(input, d, _flag(descending, "descending", "argsort")),
-                        input._backend)
+    return Tensor._make(_order(input, d, descending), input._backend)
 
 
 def _first(idx, dim: int, k: int):
@@ -139,9 +160,11 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
     keepdim = keepdim_flag(keepdim, "kthvalue")
     d = wrap_dim(dim, input.ndim, "kthvalue")
     n = input.shape[d] if input.ndim else 1
+    if n == 0:
+        raise IndexError(f"kthvalue(): Expected reduction dim {d} to have non-zero size.")
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
-    if input._data.dtype == np.bool_:
+    if input._data.dtype == np.bool_ and input.ndim:
         raise RuntimeError("\"kthvalue_cpu\" not implemented for 'Bool'")
     return _selected("kthvalue", KthvalueResult, input, k - 1, d, keepdim)
 
@@ -157,7 +180,9 @@ class MedianAll(Function):
         x, xp = a._data, a._backend.xp
         flat = x.reshape(-1)
         if flat.size == 0:
-            return xp.full((), np.nan, x.dtype)
+            ctx.share = xp.zeros(x.shape, x.dtype)
+            return xp.full((), np.nan if x.dtype.kind == "f" else np.iinfo(x.dtype).min,
+                           x.dtype)
         nan = xp.isnan(x) if x.dtype.kind == "f" else None
         if nan is not None and bool(nan.any()):  # NaN propagates, as in PyTorch
             out, mask = xp.full((), np.nan, x.dtype), nan
@@ -177,12 +202,14 @@ def median(input, dim=None, keepdim: bool = False):
     """``median(input)``: the lower median of all elements (NaN if any is NaN);
     ``median(input, dim)``: (values, indices) of the lower median along ``dim``."""
     _input("median", input)
-    if input._data.dtype == np.bool_:
-        raise RuntimeError("\"median_cpu\" not implemented for 'Bool'")
     if dim is None:
+        if input._data.dtype == np.bool_:
+            raise RuntimeError("\"median_cpu\" not implemented for 'Bool'")
         return MedianAll.apply(input)
     keepdim = keepdim_flag(keepdim, "median")
     d = wrap_dim(dim, input.ndim, "median")
+    if input._data.dtype == np.bool_ and input.ndim:
+        raise RuntimeError("\"median_out\" not implemented for 'Bool'")
     n = input.shape[d] if input.ndim else 1
     if n == 0:
         raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
@@ -214,19 +241,19 @@ class Cumsum(Function):
     array_forward = True
 
     @staticmethod
-    def forward(ctx, a, dim, reverse):
+    def forward(ctx, a, dim, reverse, keep):
         x, xp = a._data, a._backend.xp
         ctx.dim, ctx.reverse = dim, reverse
+        dt = x.dtype if keep or x.dtype.kind == "f" else np.int64
         if x.ndim == 0:
-            return x.copy()
-        dt = np.int64 if x.dtype.kind in "biu" else x.dtype
+            return x.astype(dt)
         if not reverse:
             return xp.cumsum(x, axis=dim, dtype=dt)
         return xp.ascontiguousarray(_flip(xp.cumsum(_flip(x, dim), axis=dim, dtype=dt), dim))
 
     @staticmethod
     def backward(ctx, g):
-        return Cumsum.apply(g, ctx.dim, not ctx.reverse), None, None
+        return Cumsum.apply(g, ctx.dim, not ctx.reverse, True), None, None, None
 
 
 class Cumprod(Function):
@@ -236,22 +263,22 @@ class Cumprod(Function):
     array_forward = True
 
     @staticmethod
-    def forward(ctx, a, dim):
+    def forward(ctx, a, dim, keep):
         x, xp = a._data, a._backend.xp
         ctx.dim = dim
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(a)
+        dt = x.dtype if keep or x.dtype.kind == "f" else np.int64
         if x.ndim == 0:
-            return x.copy()
-        dt = np.int64 if x.dtype.kind in "biu" else x.dtype
+            return x.astype(dt)
         return xp.cumprod(x, axis=dim, dtype=dt)
 
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
-        if a.ndim == 0:
-            return g, None
-        return _cumprod_grad(a, g, ctx.dim), None
+        if a.ndim == 0 or a.shape[ctx.dim] <= 1:
+            return g, None, None
+        return _cumprod_grad(a, g, ctx.dim), None, None
 
 
 def _cumprod_grad(x: Tensor, g: Tensor, dim: int) -> Tensor:
@@ -260,34 +287,37 @@ def _cumprod_grad(x: Tensor, g: Tensor, dim: int) -> Tensor:
     ``rcumsum(g * cumprod(x with x_z = 1))_z``; after it, zero."""
     xp = x._backend.xp
     zero = x._data == 0
-    out = Cumprod.apply(x, dim)
+    out = Cumprod.apply(x, dim, True)
     if not bool(zero.any()):
-        return Cumsum.apply(g * out, dim, True) / x
+        return Cumsum.apply(g * out, dim, True, True) / x
     seen = xp.cumsum(zero, axis=dim)
     before, first = seen == 0, zero & (seen == 1)
     before_t, first_t = const(x, before), const(x, first)
     safe = where(before_t, x, 1.0)
-    part_before = Cumsum.apply(g * where(before_t, out, 0.0), dim, True) / safe
-    part_first = Cumsum.apply(g * Cumprod.apply(where(first_t, 1.0, x), dim), dim, True)
+    part_before = Cumsum.apply(g * where(before_t, out, 0.0), dim, True, True) / safe
+    rest = Cumprod.apply(where(first_t, 1.0, x), dim, True)
+    part_first = Cumsum.apply(g * rest, dim, True, True)
     return where(before_t, part_before, where(first_t, part_first, 0.0))
 
 
-def _running(op: str, node, input, dim, dtype, **extra):
+def _running(op: str, node, input, dim, dtype, *extra):
     _input(op, input)
     if dim is None:
         raise TypeError(f"{op}(): argument 'dim' must be int, not NoneType")
     d = wrap_dim(dim, input.ndim, op)
-    if dtype is not None:
-        dtype = _dtype.as_dtype(dtype)
-        if not dtype.is_floating_point and input.requires_grad and grad_state.enabled:
-            raise RuntimeError(f"Autograd not support dtype: {dtype}")
-        input = input.to(dtype)
-    return node.apply(input, d, *extra.values())
+    if dtype is None:
+        return node.apply(input, d, *extra, False)
+    dtype = _dtype.as_dtype(dtype)
+    if dtype is _dtype.bool_:
+        raise RuntimeError(f"\"{op}_out_cpu\" not implemented for 'Bool'")
+    if not dtype.is_floating_point and input.requires_grad and grad_state.enabled:
+        raise RuntimeError(f"Autograd not support dtype: {dtype}")
+    return node.apply(input.to(dtype), d, *extra, True)
 
 
 def cumsum(input, dim, *, dtype=None) -> Tensor:
     """The running sum along ``dim`` (integers and bools sum to int64 unless ``dtype``)."""
-    return _running("cumsum", Cumsum, input, dim, dtype, reverse=False)
+    return _running("cumsum", Cumsum, input, dim, dtype, False)
 
 
 def cumprod(input, dim, *, dtype=None) -> Tensor:
