@@ -208,7 +208,7 @@ def median(input, dim=None, keepdim: bool = False):
         return MedianAll.apply(input)
     keepdim = keepdim_flag(keepdim, "median")
     d = wrap_dim(dim, input.ndim, "median")
-    if input._data.dtype == np.bool_ and input.ndim:
+    if input._data.dtype == np.bool_:
         raise RuntimeError("\"median_out\" not implemented for 'Bool'")
     n = input.shape[d] if input.ndim else 1
     if n == 0:
