@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..compiler.traced import run_recorded
 from ..tensor import Tensor
 from ._dims import wrap_dim
 from .inplace import inplace, scalar_as, torch_name
@@ -191,7 +192,7 @@ def _gather_check(input: Tensor, dim: int, index: Tensor) -> None:
             raise RuntimeError(f"Size does not match at dimension {d} expected index "
                                f"{list(index.shape)} to be no larger than self "
                                f"{list(input.shape)} apart from dimension {dim}")
-    _check_range(index._data, sx[dim], dim)
+    run_recorded(_check_range, index._data, sx[dim], dim)  # a compiled step checks each time
 
 
 def _scatter_check(op: str, input: Tensor, dim: int, index: Tensor, src) -> None:
@@ -216,7 +217,7 @@ def _scatter_check(op: str, input: Tensor, dim: int, index: Tensor, src) -> None
     elif wrong:
         raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self "
                            f"{list(input.shape)} apart from dimension {dim}")
-    _check_range(index._data, sx[dim], dim)
+    run_recorded(_check_range, index._data, sx[dim], dim)  # a compiled step checks each time
 
 
 # -- the ops ---------------------------------------------------------------------------------
@@ -343,8 +344,9 @@ def index_select(input, dim, index) -> Tensor:
         if input.ndim > 1 and input.numel() == 0:
             if n == 0:
                 raise RuntimeError("index_select(): self indexing axis dim should be positive")
-            _select_range(flat, n, RuntimeError)
-        _select_range(flat, n, RuntimeError if input.ndim > 1 and d == 1 else IndexError)
+            run_recorded(_select_range, flat, n, RuntimeError)
+        run_recorded(_select_range, flat, n,
+                     RuntimeError if input.ndim > 1 and d == 1 else IndexError)
     return IndexSelect.apply(input, d, flat.astype(np.int64, copy=False))
 
 
@@ -390,13 +392,17 @@ def take(input, index) -> Tensor:
     ix = _on(index, input)._data
     n = input.numel()
     if ix.size:
-        lo, hi = int(ix.min()), int(ix.max())
-        if lo < -n or hi >= n:
-            raise IndexError(f"out of range: tried to access index {lo if lo < -n else hi} on "
-                             f"a tensor of {n} elements.")
+        run_recorded(_take_range, ix, n)
     flat = ix.reshape(-1)
     flat = input._backend.xp.where(flat < 0, flat + n, flat)
     return IndexSelect.apply(input.reshape(-1), 0, flat).reshape(ix.shape)
+
+
+def _take_range(ix, n: int) -> None:
+    lo, hi = int(ix.min()), int(ix.max())
+    if lo < -n or hi >= n:
+        raise IndexError(f"out of range: tried to access index {lo if lo < -n else hi} on a "
+                         f"tensor of {n} elements.")
 
 
 def take_along_dim(input, indices, dim=None) -> Tensor:

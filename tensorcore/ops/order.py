@@ -23,10 +23,11 @@ import numpy as np
 from .. import _dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import grad_state
+from ..compiler import state as _compile_state
 from ..tensor import Tensor
 from ._dims import UNSET, as_int, keepdim_flag, wrap_dim
 from ._util import const
-from .gather import gather
+from .gather import Gather
 from .select import where
 
 TENSOR_METHODS = ["sort", "argsort", "topk", "kthvalue", "median", "cumsum", "cumprod"]
@@ -72,8 +73,8 @@ def _picked(a: Tensor, dim: int, idx) -> Tensor:
     """``a`` gathered at the index array ``idx`` along ``dim`` (differentiable)."""
     index = Tensor._make(idx, a._backend)
     if a.ndim == 0:
-        return a.clone() if idx.ndim == 0 else gather(a.reshape(1), 0, index)
-    return gather(a, dim, index)
+        return a.clone() if idx.ndim == 0 else Gather.apply(a.reshape(1), 0, index)
+    return Gather.apply(a, dim, index)  # indices made here: no check needed
 
 
 def _sort_args(op: str, args: tuple, kwargs: dict, stable) -> tuple[object, bool]:
@@ -282,22 +283,24 @@ class Cumprod(Function):
 
 
 def _cumprod_grad(x: Tensor, g: Tensor, dim: int) -> Tensor:
-    """d/dx_i of sum_k g_k prod_{j<=k} x_j. Before the first zero of a slice it is
-    ``rcumsum(g * cumprod(x))_i / x_i``; at the first zero ``z`` it is
-    ``rcumsum(g * cumprod(x with x_z = 1))_z``; after it, zero."""
+    """d/dx_i of sum_k g_k prod_{j<=k} x_j. Before the first zero ``z`` of a slice it is
+    ``rcumsum(g * cumprod(x))_i / x_i``; at ``z`` it is ``rcumsum(g * cumprod(x1))_z`` with
+    ``x1`` = x with x_z = 1; after it, ``x_z`` times the gradient at ``x1`` (zero, but with the
+    right derivative: that part is built only for a second derivative)."""
     xp = x._backend.xp
     zero = x._data == 0
     out = Cumprod.apply(x, dim, True)
-    if not bool(zero.any()):
+    if _compile_state.current() is None and not bool(zero.any()):  # (a trace takes both)
         return Cumsum.apply(g * out, dim, True, True) / x
     seen = xp.cumsum(zero, axis=dim)
-    before, first = seen == 0, zero & (seen == 1)
-    before_t, first_t = const(x, before), const(x, first)
-    safe = where(before_t, x, 1.0)
-    part_before = Cumsum.apply(g * where(before_t, out, 0.0), dim, True, True) / safe
-    rest = Cumprod.apply(where(first_t, 1.0, x), dim, True)
-    part_first = Cumsum.apply(g * rest, dim, True, True)
-    return where(before_t, part_before, where(first_t, part_first, 0.0))
+    before, first = const(x, seen == 0), const(x, zero & (seen == 1))
+    part_before = Cumsum.apply(g * out, dim, True, True) / where(before, x, 1.0)
+    x1 = where(first, 1.0, x)
+    part_first = Cumsum.apply(g * Cumprod.apply(x1, dim, True), dim, True, True)
+    after = 0.0
+    if grad_state.enabled:  # a graph of this gradient is recorded (create_graph)
+        after = where(first, x, 0.0).sum(dim, keepdim=True) * _cumprod_grad(x1, g, dim)
+    return where(before, part_before, where(first, part_first, after))
 
 
 def _running(op: str, node, input, dim, dtype, *extra):
