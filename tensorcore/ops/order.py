@@ -8,8 +8,9 @@ PyTorch. Which of several equal elements ``topk``, ``kthvalue`` and ``median`` r
 unspecified in PyTorch; here it is the first in a stable sort.
 
 >>> import tensorcore as tc
->>> tc.sort(tc.tensor([3.0, float("nan"), 1.0]), descending=True)
-sort(values=tensor([nan, 3., 1.]), indices=tensor([1, 0, 2]))
+>>> values, indices = tc.sort(tc.tensor([3.0, float("nan"), 1.0]), descending=True)
+>>> values.tolist(), indices.tolist()
+([nan, 3.0, 1.0], [1, 0, 2])
 >>> tc.tensor([1, 2, 3]).cumsum(0).tolist(), tc.tensor([1.0, 0.0, 2.0]).cumprod(0).tolist()
 ([1, 3, 6], [1.0, 0.0, 0.0])
 """
