@@ -26,6 +26,12 @@ from .strategies import (
 )
 
 
+def rare(draw, n: int) -> bool:
+    """True one time in ``n`` (not at the value hypothesis starts from: the common branch
+    is its first choice)."""
+    return draw(st.integers(0, n - 1)) == n // 2
+
+
 def _flag(draw, kwargs: dict, name: str) -> None:
     if draw(st.booleans()):
         kwargs[name] = draw(st.booleans())
@@ -54,9 +60,9 @@ def distinct(draw, dtypes=("float32", "float32", "float64", "int64", "int32")):
     v = (rng.permutation(n) - n // 2).astype(dtype)
     if dtype.startswith("float"):
         v = v * 0.5
-        if n and draw(st.integers(0, 3)) == 0:
+        if n and rare(draw, 4):
             v[rng.integers(0, n)] = draw(st.sampled_from((np.nan, np.inf, -np.inf)))
-    return Arr(v.reshape(shape), dtype.startswith("float") and draw(st.integers(0, 3)) > 0)
+    return Arr(v.reshape(shape), dtype.startswith("float") and not rare(draw, 4))
 
 
 @st.composite
@@ -65,12 +71,12 @@ def topk_case(draw, values=None):
     nd = x.value.ndim
     d = draw(one_dim(nd))
     n = x.value.shape[d] if nd and -nd <= d < nd else 1
-    k = draw(st.integers(0, n)) if draw(st.integers(0, 9)) else draw(st.sampled_from((-1, n + 1)))
+    k = draw(st.integers(0, n)) if not rare(draw, 10) else draw(st.sampled_from((-1, n + 1)))
     args, kwargs = [k], {}
     if draw(st.booleans()):
         (args.append(d) if draw(st.booleans()) else kwargs.__setitem__("dim", d))
     _flag(draw, kwargs, "largest")
-    if draw(st.integers(0, 3)) == 0:
+    if rare(draw, 4):
         kwargs["sorted"] = True
     return Case((x, *args), kwargs, seed=draw(SEEDS))
 
@@ -81,7 +87,7 @@ def kth_case(draw, values=None):
     nd = x.value.ndim
     d = draw(one_dim(nd))
     n = x.value.shape[d] if nd and -nd <= d < nd else 1
-    k = draw(st.integers(1, max(n, 1))) if draw(st.integers(0, 9)) else draw(
+    k = draw(st.integers(1, max(n, 1))) if not rare(draw, 10) else draw(
         st.sampled_from((0, n + 1)))
     args, kwargs = [k], {}
     if draw(st.booleans()):
@@ -93,7 +99,7 @@ def kth_case(draw, values=None):
 @st.composite
 def median_case(draw, values=None):
     x = draw(values if values is not None else distinct())
-    if draw(st.integers(0, 2)) == 0:
+    if rare(draw, 3):
         return Case((x,), seed=draw(SEEDS))
     d = draw(one_dim(x.value.ndim))
     args, kwargs = ([d], {}) if draw(st.booleans()) else ([], {"dim": d})
@@ -135,9 +141,9 @@ def _median_pointed(x, *args, **kwargs):
 @st.composite
 def running_case(draw):
     x = draw(arrays(shapes(), dtypes=WEIGHTED_DTYPES))
-    d = None if draw(st.integers(0, 19)) == 0 else draw(one_dim(x.value.ndim))
+    d = None if rare(draw, 20) else draw(one_dim(x.value.ndim))
     args, kwargs = ([d], {}) if draw(st.booleans()) else ([], {"dim": d})
-    if draw(st.integers(0, 3)) == 0:
+    if rare(draw, 4):
         kwargs["dtype"] = DType(draw(st.sampled_from(("float32", "float64", "int64", "int32"))))
     return Case((x, *args), kwargs, seed=draw(SEEDS))
 
@@ -147,20 +153,20 @@ def _index_values(draw, shape, size):
     """int64 (sometimes int32) indices in [0, size), sometimes one out of range."""
     rng = np.random.default_rng(draw(SEEDS))
     idx = rng.integers(0, size, shape) if size else np.zeros(shape, np.int64)
-    if idx.size and draw(st.integers(0, 11)) == 0:
+    if idx.size and rare(draw, 12):
         idx.flat[rng.integers(0, idx.size)] = draw(st.sampled_from((-1, size, size + 3)))
-    dtype = "int64" if draw(st.integers(0, 11)) else "int32"
+    dtype = "int64" if not rare(draw, 12) else "int32"
     return Arr(np.asarray(idx, dtype=dtype))
 
 
 def _index_shape(draw, shape, d):
     """A shape for an index into ``shape`` along ``d``: of the same rank, no larger apart
     from ``d`` (mostly), sometimes of another rank."""
-    if draw(st.integers(0, 11)) == 0:
+    if rare(draw, 12):
         return draw(shapes(max_rank=3))
     sides = [draw(st.integers(0, n)) if i != d else draw(st.integers(0, 3))
              for i, n in enumerate(shape)]
-    if shape and draw(st.integers(0, 11)) == 0:
+    if shape and rare(draw, 12):
         i = draw(st.integers(0, len(shape) - 1))
         sides[i] += 1
     return tuple(sides)
@@ -191,8 +197,8 @@ def scatter_case(draw, value=False):
         if draw(st.booleans()):
             return Case((x, d, index), {"value": v}, seed=draw(SEEDS))
         return Case((x, d, index, v), seed=draw(SEEDS))
-    dtype = x.value.dtype.name if draw(st.integers(0, 9)) else draw(st.sampled_from(ALL_DTYPES))
-    grow = draw(st.integers(0, 3)) == 0
+    dtype = x.value.dtype.name if not rare(draw, 10) else draw(st.sampled_from(ALL_DTYPES))
+    grow = rare(draw, 4)
     sshape = tuple(n + (1 if grow else 0) for n in ishape)
     src = draw(arrays(sshape, dtypes=(dtype,), grad=False if grow else None))
     return Case((x, d, index, src), seed=draw(SEEDS))
@@ -212,7 +218,7 @@ def index_select_case(draw):
     d = draw(one_dim(len(shape)))
     nd = max(len(shape), 1)
     size = shape[d % nd] if shape and -nd <= d < nd else 1
-    rank = 1 if draw(st.integers(0, 9)) else draw(st.sampled_from((0, 2)))
+    rank = 1 if not rare(draw, 10) else draw(st.sampled_from((0, 2)))
     ishape = draw(shapes(rank, rank))
     return Case((x, d, _index_values(draw, ishape, size)), seed=draw(SEEDS))
 
@@ -222,7 +228,7 @@ def masked_select_case(draw):
     sa, sb = draw(broadcast_shapes())
     x = draw(arrays(sa, dtypes=ALL_DTYPES))
     rng = np.random.default_rng(draw(SEEDS))
-    mask = Arr(rng.random(sb) < 0.5) if draw(st.integers(0, 11)) else Arr(
+    mask = Arr(np.asarray(rng.random(sb) < 0.5)) if not rare(draw, 12) else Arr(
         rng.integers(0, 2, sb).astype(np.int64))
     return Case((x, mask), seed=draw(SEEDS))
 
@@ -234,9 +240,9 @@ def take_case(draw):
     ishape = draw(shapes(max_rank=2))
     rng = np.random.default_rng(draw(SEEDS))
     idx = rng.integers(-n, n, ishape) if n else np.zeros(ishape, np.int64)
-    if idx.size and draw(st.integers(0, 11)) == 0:
+    if idx.size and rare(draw, 12):
         idx.flat[0] = draw(st.sampled_from((n, -n - 1)))
-    dtype = "int64" if draw(st.integers(0, 11)) else "int32"
+    dtype = "int64" if not rare(draw, 12) else "int32"
     return Case((x, Arr(idx.astype(dtype))), seed=draw(SEEDS))
 
 
@@ -244,7 +250,7 @@ def take_case(draw):
 def take_along_case(draw):
     x = draw(arrays(shapes(), dtypes=ALL_DTYPES))
     shape = x.value.shape
-    if draw(st.integers(0, 3)) == 0:
+    if rare(draw, 4):
         ishape = draw(shapes(max_rank=2))
         return Case((x, _index_values(draw, ishape, max(x.value.size, 1))), seed=draw(SEEDS))
     d = draw(one_dim(len(shape)))
@@ -252,7 +258,7 @@ def take_along_case(draw):
     dd = d % nd if -nd <= d < nd else 0
     ishape = tuple(draw(st.sampled_from((n, 1, 1, n + 1))) if i != dd else
                    draw(st.integers(0, 3)) for i, n in enumerate(shape))
-    if draw(st.integers(0, 11)) == 0:
+    if rare(draw, 12):
         ishape = draw(shapes(max_rank=3))
     size = shape[dd] if shape else 1
     index = _index_values(draw, ishape, size)
