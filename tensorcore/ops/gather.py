@@ -53,6 +53,13 @@ def _full_index(index, dim: int, xp) -> tuple:
                  for d, n in enumerate(index.shape))
 
 
+def _checked(backend, check, *args) -> None:
+    """Run an index check that reads the index on the host: recorded in a compiled step
+    (each replay checks again), skipped while a CUDA graph is captured (as for ``x[i]``)."""
+    if not backend.capturing():
+        run_recorded(check, *args)
+
+
 def _check_range(index, size: int, dim: int) -> None:
     """RuntimeError, as PyTorch's kernels raise, for an index outside ``[0, size)``."""
     if index.size:
@@ -192,7 +199,7 @@ def _gather_check(input: Tensor, dim: int, index: Tensor) -> None:
             raise RuntimeError(f"Size does not match at dimension {d} expected index "
                                f"{list(index.shape)} to be no larger than self "
                                f"{list(input.shape)} apart from dimension {dim}")
-    run_recorded(_check_range, index._data, sx[dim], dim)  # a compiled step checks each time
+    _checked(input._backend, _check_range, index._data, sx[dim], dim)
 
 
 def _scatter_check(op: str, input: Tensor, dim: int, index: Tensor, src) -> None:
@@ -217,7 +224,7 @@ def _scatter_check(op: str, input: Tensor, dim: int, index: Tensor, src) -> None
     elif wrong:
         raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self "
                            f"{list(input.shape)} apart from dimension {dim}")
-    run_recorded(_check_range, index._data, sx[dim], dim)  # a compiled step checks each time
+    _checked(input._backend, _check_range, index._data, sx[dim], dim)
 
 
 # -- the ops ---------------------------------------------------------------------------------
@@ -344,9 +351,9 @@ def index_select(input, dim, index) -> Tensor:
         if input.ndim > 1 and input.numel() == 0:
             if n == 0:
                 raise RuntimeError("index_select(): self indexing axis dim should be positive")
-            run_recorded(_select_range, flat, n, RuntimeError)
-        run_recorded(_select_range, flat, n,
-                     RuntimeError if input.ndim > 1 and d == 1 else IndexError)
+            _checked(input._backend, _select_range, flat, n, RuntimeError)
+        _checked(input._backend, _select_range, flat, n,
+                 RuntimeError if input.ndim > 1 and d == 1 else IndexError)
     return IndexSelect.apply(input, d, flat.astype(np.int64, copy=False))
 
 
@@ -392,7 +399,7 @@ def take(input, index) -> Tensor:
     ix = _on(index, input)._data
     n = input.numel()
     if ix.size:
-        run_recorded(_take_range, ix, n)
+        _checked(input._backend, _take_range, ix, n)
     flat = ix.reshape(-1)
     flat = input._backend.xp.where(flat < 0, flat + n, flat)
     return IndexSelect.apply(input.reshape(-1), 0, flat).reshape(ix.shape)

@@ -291,7 +291,9 @@ def _cumprod_grad(x: Tensor, g: Tensor, dim: int) -> Tensor:
     xp = x._backend.xp
     zero = x._data == 0
     out = Cumprod.apply(x, dim, True)
-    if _compile_state.current() is None and not bool(zero.any()):  # (a trace takes both)
+    # a compiled step's trace takes the general formula, unless it builds a second order
+    # (the recursion below ends where no zero is left: that reads the input on the host)
+    if (_compile_state.current() is None or grad_state.enabled) and not bool(zero.any()):
         return Cumsum.apply(g * out, dim, True, True) / x
     seen = xp.cumsum(zero, axis=dim)
     before, first = const(x, seen == 0), const(x, zero & (seen == 1))
