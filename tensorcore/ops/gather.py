@@ -87,6 +87,8 @@ class Gather(Function):
     def forward(ctx, a, dim, index):
         x, xp, ix = a._data, a._backend.xp, index._data
         ctx.dim, ctx.index, ctx.shape = dim, index, x.shape
+        if not ix.size:  # PyTorch checks no shape then: an empty result of the index's shape
+            return xp.zeros(ix.shape, x.dtype)
         if x.ndim and ix.ndim:
             return x[_full_index(ix, dim, xp)]
         xs, ixs = x.reshape(_nonempty_shape(x.shape)), ix.reshape(_nonempty_shape(ix.shape))
@@ -413,8 +415,9 @@ def _take_range(ix, n: int) -> None:
 
 
 def take_along_dim(input, indices, dim=None) -> Tensor:
-    """``gather`` with ``indices`` broadcast against ``input`` (except along ``dim``); with
-    no ``dim``, of ``input`` flattened."""
+    """``gather`` with ``indices`` broadcast against ``input`` (except along ``dim``; a
+    negative index counts from the end there); with no ``dim``, of ``input`` flattened. An
+    index out of range raises (PyTorch reads past the dim without a check)."""
     _tensor(input, "take_along_dim", "input", 1)
     _tensor(indices, "take_along_dim", "indices", 2)
     if dim is None:
@@ -422,11 +425,15 @@ def take_along_dim(input, indices, dim=None) -> Tensor:
     if indices._data.dtype != np.int64:
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
                            f"{torch_name(indices._data.dtype)}")
-    d = wrap_dim(dim, input.ndim, "take_along_dim")
     if input.ndim != indices.ndim:
         raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
                            f"number of dimensions, but got {input.ndim} dimensions for input, "
                            f"and {indices.ndim} dimensions for indices")
+    d = wrap_dim(dim, input.ndim, "take_along_dim")
+    n, ix = (input.shape[d] if input.ndim else 1), _on(indices, input)._data
+    indices = Tensor._make(input._backend.xp.where(ix < 0, ix + n, ix), input._backend)
+    if input.ndim == 0:
+        return gather(input, d, indices)
     si, sx = list(indices.shape), list(input.shape)
     si[d] = sx[d] = 1
     try:

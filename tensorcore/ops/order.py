@@ -183,8 +183,8 @@ class MedianAll(Function):
         flat = x.reshape(-1)
         if flat.size == 0:
             ctx.share = xp.zeros(x.shape, x.dtype)
-            return xp.full((), np.nan if x.dtype.kind == "f" else np.iinfo(x.dtype).min,
-                           x.dtype)
+            empty = {"f": np.nan, "b": True}.get(x.dtype.kind)  # PyTorch's values
+            return xp.full((), np.iinfo(x.dtype).min if empty is None else empty, x.dtype)
         nan = xp.isnan(x) if x.dtype.kind == "f" else None
         if nan is not None and bool(nan.any()):  # NaN propagates, as in PyTorch
             out, mask = xp.full((), np.nan, x.dtype), nan
@@ -205,16 +205,16 @@ def median(input, dim=None, keepdim: bool = False):
     ``median(input, dim)``: (values, indices) of the lower median along ``dim``."""
     _input("median", input)
     if dim is None:
-        if input._data.dtype == np.bool_:
+        if input._data.dtype == np.bool_ and input._data.size:
             raise RuntimeError("\"median_cpu\" not implemented for 'Bool'")
         return MedianAll.apply(input)
     keepdim = keepdim_flag(keepdim, "median")
     d = wrap_dim(dim, input.ndim, "median")
-    if input._data.dtype == np.bool_:
-        raise RuntimeError("\"median_out\" not implemented for 'Bool'")
     n = input.shape[d] if input.ndim else 1
     if n == 0:
         raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("\"median_out\" not implemented for 'Bool'")
     x, xp = input._data, input._backend.xp
     if x.dtype.kind == "f" and x.ndim and bool(xp.isnan(x).any()):
         return _median_nan(input, d, keepdim)
@@ -297,11 +297,18 @@ def _cumprod_grad(x: Tensor, g: Tensor, dim: int) -> Tensor:
         return Cumsum.apply(g * out, dim, True, True) / x
     seen = xp.cumsum(zero, axis=dim)
     before, first = const(x, seen == 0), const(x, zero & (seen == 1))
-    part_before = Cumsum.apply(g * out, dim, True, True) / where(before, x, 1.0)
+    first_order = not grad_state.enabled  # PyTorch's O(n) formula: masked products
+    w = g * out
+    if first_order:  # (an overflow past a zero, inf * 0, stays out of the sums)
+        w = where(before, w, 0.0)
+    part_before = Cumsum.apply(w, dim, True, True) / where(before, x, 1.0)
     x1 = where(first, 1.0, x)
-    part_first = Cumsum.apply(g * Cumprod.apply(x1, dim, True), dim, True, True)
+    c1 = Cumprod.apply(x1, dim, True)
+    if first_order:
+        c1 = where(const(x, seen == 1), c1, 0.0)
+    part_first = Cumsum.apply(g * c1, dim, True, True)
     after = 0.0
-    if grad_state.enabled:  # a graph of this gradient is recorded (create_graph)
+    if not first_order:  # a graph of this gradient is recorded (create_graph)
         after = where(first, x, 0.0).sum(dim, keepdim=True) * _cumprod_grad(x1, g, dim)
     return where(before, part_before, where(first, part_first, after))
 
