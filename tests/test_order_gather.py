@@ -367,3 +367,18 @@ def test_gradients_in_a_compiled_step_match_eager():
     for a, b in zip(grads, eager):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     assert fn.stats["replays"] >= 2
+
+
+def test_edges_as_pytorch(device):
+    """float32 running totals accumulate in float64; an empty gather index gives an empty
+    result of its shape unchecked; take_along_dim counts a negative index from the end."""
+    x = tc.tensor(np.array([1e-30, 1e-30, np.inf], np.float32), device=device)
+    assert x.cumprod(0).tolist()[2] == np.inf  # not 0 * inf = nan
+    big = tc.tensor(np.full(3, 2.0**24, np.float32), device=device)
+    assert big.cumsum(0).tolist() == [2.0**24, 2.0**25, 3 * 2.0**24]
+    out = tc.gather(tc.ones(0, 3, 1, device=device), -1, ints(np.zeros((2, 0)), device))
+    assert out.shape == (2, 0)
+    row = leaf([[1.5, 3.0, 2.5]], device, False)
+    assert tc.take_along_dim(row, ints([[-1, -3]], device), 1).tolist() == [[2.5, 1.5]]
+    with pytest.raises(IndexError, match="no dimensions"):
+        tc.take_along_dim(leaf(1.0, device, False), ints(0, device), 0)

@@ -433,7 +433,7 @@ def take_along_dim(input, indices, dim=None) -> Tensor:
     n, ix = (input.shape[d] if input.ndim else 1), _on(indices, input)._data
     indices = Tensor._make(input._backend.xp.where(ix < 0, ix + n, ix), input._backend)
     if input.ndim == 0:
-        return gather(input, d, indices)
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     si, sx = list(indices.shape), list(input.shape)
     si[d] = sx[d] = 1
     try:

@@ -236,6 +236,10 @@ def _median_nan(input, d: int, keepdim: bool):
 
 
 # -- running totals --------------------------------------------------------------------------
+# float16 / float32 running totals accumulate in float64, as PyTorch's CPU kernels do
+_ACC = {np.dtype(np.float16): np.float64, np.dtype(np.float32): np.float64}
+
+
 class Cumsum(Function):
     """The running sum along ``dim`` (from the end when ``reverse``); the backward is the
     running sum the other way."""
@@ -249,9 +253,11 @@ class Cumsum(Function):
         dt = x.dtype if keep or x.dtype.kind == "f" else np.int64
         if x.ndim == 0:
             return x.astype(dt)
+        acc = _ACC.get(np.dtype(dt), dt)
         if not reverse:
-            return xp.cumsum(x, axis=dim, dtype=dt)
-        return xp.ascontiguousarray(_flip(xp.cumsum(_flip(x, dim), axis=dim, dtype=dt), dim))
+            return xp.cumsum(x, axis=dim, dtype=acc).astype(dt, copy=False)
+        out = _flip(xp.cumsum(_flip(x, dim), axis=dim, dtype=acc), dim)
+        return xp.ascontiguousarray(out).astype(dt, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -273,7 +279,7 @@ class Cumprod(Function):
         dt = x.dtype if keep or x.dtype.kind == "f" else np.int64
         if x.ndim == 0:
             return x.astype(dt)
-        return xp.cumprod(x, axis=dim, dtype=dt)
+        return xp.cumprod(x, axis=dim, dtype=_ACC.get(np.dtype(dt), dt)).astype(dt, copy=False)
 
     @staticmethod
     def backward(ctx, g):
