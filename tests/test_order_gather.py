@@ -382,3 +382,17 @@ def test_edges_as_pytorch(device):
     assert tc.take_along_dim(row, ints([[-1, -3]], device), 1).tolist() == [[2.5, 1.5]]
     with pytest.raises(IndexError, match="no dimensions"):
         tc.take_along_dim(leaf(1.0, device, False), ints(0, device), 0)
+
+
+def test_numpy_names_as_pytorch_takes_them(device):
+    x = leaf([[2.0, 1.0], [0.0, 3.0]], device, False)
+    i = ints([[0, 1]], device)
+    assert tc.sort(x, axis=0).indices.tolist() == [[1, 0], [0, 1]]
+    assert x.argsort(axis=0, stable=True).tolist() == [[1, 0], [0, 1]]
+    assert x.cumsum(axis=0).tolist() == [[2.0, 1.0], [2.0, 4.0]]
+    assert x.median(axis=0, keepdims=True).values.shape == (1, 2)
+    assert tc.gather(x, axis=0, index=i).tolist() == [[2.0, 3.0]]
+    assert x.scatter_add(axis=0, index=i, src=x).tolist() == [[4.0, 1.0], [0.0, 4.0]]
+    assert x.index_select(axis=1, index=ints([1], device)).tolist() == [[1.0], [3.0]]
+    with pytest.raises(TypeError, match="both 'dim' and its alias 'axis'"):
+        x.cumsum(dim=0, axis=0)

@@ -17,7 +17,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..compiler.traced import run_recorded
 from ..tensor import Tensor
-from ._dims import wrap_dim
+from ._dims import numpy_names, wrap_dim
 from .inplace import inplace, scalar_as, torch_name
 
 TENSOR_METHODS = ["gather", "scatter", "scatter_add", "scatter_", "scatter_add_",
@@ -230,6 +230,7 @@ def _scatter_check(op: str, input: Tensor, dim: int, index: Tensor, src) -> None
 
 
 # -- the ops ---------------------------------------------------------------------------------
+@numpy_names
 def gather(input, dim, index, *, sparse_grad: bool = False) -> Tensor:
     """Values of ``input`` picked along ``dim`` by ``index`` (int64, of ``input``'s rank):
     ``out[i][j] = input[index[i][j]][j]`` for dim 0."""
@@ -264,6 +265,7 @@ def _scatter_args(op, input, dim, index, src, value, reduce=None):
     return d, index, scalar_as(value, input._data.dtype)
 
 
+@numpy_names
 def scatter(input, dim, index, src=None, *, value=None, reduce=None) -> Tensor:
     """A copy of ``input`` with ``src`` (a tensor, or a number ``value``) written at
     ``index`` along ``dim``: ``out[index[i][j]][j] = src[i][j]`` for dim 0."""
@@ -271,6 +273,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None) -> Tensor:
     return Scatter.apply(input, d, index, src)
 
 
+@numpy_names
 def scatter_add(input, dim, index, src) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeated indices
     accumulate): ``out[index[i][j]][j] += src[i][j]`` for dim 0."""
@@ -279,6 +282,7 @@ def scatter_add(input, dim, index, src) -> Tensor:
     return ScatterAdd.apply(input, d, index, src)
 
 
+@numpy_names
 def scatter_(input, dim, index, src=None, *, value=None, reduce=None) -> Tensor:
     """``scatter`` in place."""
     d, index, src = _scatter_args("scatter_", input, dim, index, src, value, reduce)
@@ -286,6 +290,7 @@ def scatter_(input, dim, index, src=None, *, value=None, reduce=None) -> Tensor:
                    [src] if isinstance(src, Tensor) else [])
 
 
+@numpy_names
 def scatter_add_(input, dim, index, src) -> Tensor:
     """``scatter_add`` in place."""
     _tensor(src, "scatter_add_", "src", 4)
@@ -331,6 +336,7 @@ class IndexAddInto(Function):
         return IndexSelect.apply(gg, ctx.dim, ctx.index), None, None, None
 
 
+@numpy_names
 def index_select(input, dim, index) -> Tensor:
     """The entries ``index`` (a 1-D int64 or int32 tensor) of ``input`` along ``dim``."""
     _tensor(input, "index_select", "input", 1)
@@ -414,6 +420,7 @@ def _take_range(ix, n: int) -> None:
                          f"tensor of {n} elements.")
 
 
+@numpy_names
 def take_along_dim(input, indices, dim=None) -> Tensor:
     """``gather`` with ``indices`` broadcast against ``input`` (except along ``dim``; a
     negative index counts from the end there); with no ``dim``, of ``input`` flattened. An

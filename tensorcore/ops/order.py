@@ -26,7 +26,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import grad_state
 from ..compiler import state as _compile_state
 from ..tensor import Tensor
-from ._dims import UNSET, as_int, keepdim_flag, wrap_dim
+from ._dims import UNSET, as_int, keepdim_flag, numpy_names, wrap_dim
 from ._util import const
 from .gather import Gather
 from .select import where
@@ -90,6 +90,8 @@ def _sort_args(op: str, args: tuple, kwargs: dict, stable) -> tuple[object, bool
                         f"were given")
     given = dict(zip(("dim", "descending"), args))
     for name, value in kwargs.items():
+        if name == "axis":  # NumPy's name, as PyTorch takes it
+            name = "dim"
         if name not in ("dim", "descending"):
             raise TypeError(f"{op}() got an unexpected keyword argument '{name}'")
         if name in given:
@@ -124,6 +126,7 @@ def _first(idx, dim: int, k: int):
     return idx[(slice(None),) * dim + (slice(0, k),)]
 
 
+@numpy_names
 def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """(values, indices) of the ``k`` largest (or, ``largest=False``, smallest) elements
     along ``dim``, largest first (smallest first); NaN counts as the largest."""
@@ -155,6 +158,7 @@ def _selected(op: str, result, input, k: int, d: int, keepdim: bool):
     return result(values, Tensor._make(idx, input._backend))
 
 
+@numpy_names
 def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
     """(values, indices) of the ``k``-th smallest element (from 1) along ``dim``."""
     _input("kthvalue", input)
@@ -200,6 +204,7 @@ class MedianAll(Function):
         return g * const(g, ctx.share.astype(g._data.dtype))
 
 
+@numpy_names
 def median(input, dim=None, keepdim: bool = False):
     """``median(input)``: the lower median of all elements (NaN if any is NaN);
     ``median(input, dim)``: (values, indices) of the lower median along ``dim``."""
@@ -334,11 +339,13 @@ def _running(op: str, node, input, dim, dtype, *extra):
     return node.apply(input.to(dtype), d, *extra, True)
 
 
+@numpy_names
 def cumsum(input, dim, *, dtype=None) -> Tensor:
     """The running sum along ``dim`` (integers and bools sum to int64 unless ``dtype``)."""
     return _running("cumsum", Cumsum, input, dim, dtype, False)
 
 
+@numpy_names
 def cumprod(input, dim, *, dtype=None) -> Tensor:
     """The running product along ``dim`` (integers and bools to int64 unless ``dtype``)."""
     return _running("cumprod", Cumprod, input, dim, dtype)

@@ -44,7 +44,8 @@ def sort_case(draw, dtypes=WEIGHTED_DTYPES):
     how = draw(st.sampled_from(("omit", "pos", "kw")))
     if how != "omit":
         d = draw(one_dim(x.value.ndim))
-        (args.append(d) if how == "pos" else kwargs.__setitem__("dim", d))
+        (args.append(d) if how == "pos" else kwargs.__setitem__(
+            draw(st.sampled_from(("dim", "dim", "axis"))), d))
     _flag(draw, kwargs, "descending")
     _flag(draw, kwargs, "stable")
     return Case((x, *args), kwargs, seed=draw(SEEDS))
@@ -103,7 +104,7 @@ def median_case(draw, values=None):
         return Case((x,), seed=draw(SEEDS))
     d = draw(one_dim(x.value.ndim))
     args, kwargs = ([d], {}) if draw(st.booleans()) else ([], {"dim": d})
-    _flag(draw, kwargs, "keepdim")
+    _flag(draw, kwargs, draw(st.sampled_from(("keepdim", "keepdims"))))
     return Case((x, *args), kwargs, seed=draw(SEEDS))
 
 
@@ -142,7 +143,8 @@ def _median_pointed(x, *args, **kwargs):
 def running_case(draw):
     x = draw(arrays(shapes(), dtypes=WEIGHTED_DTYPES))
     d = None if rare(draw, 20) else draw(one_dim(x.value.ndim))
-    args, kwargs = ([d], {}) if draw(st.booleans()) else ([], {"dim": d})
+    how = draw(st.sampled_from(("pos", "dim", "axis")))
+    args, kwargs = ([d], {}) if how == "pos" else ([], {how: d})
     if rare(draw, 4):
         kwargs["dtype"] = DType(draw(st.sampled_from(("float32", "float64", "int64", "int32"))))
     return Case((x, *args), kwargs, seed=draw(SEEDS))
