@@ -6,7 +6,6 @@ from . import (
     arrange,
     closeness,
     elementary,
-    gather,
     index,
     inplace,
     inplace_arith,
@@ -20,6 +19,7 @@ from . import (
     shape,
     unary,
 )
+from . import gather as _gather  # the module: its function ``gather`` takes the name below
 from ._util import as_tensor_like
 from .arith import *  # noqa: F403
 from .arith import Add, Div, Mul, RSub, Sub, binary
@@ -40,7 +40,7 @@ from .shape import *  # noqa: F403
 from .unary import *  # noqa: F403
 
 METHOD_MODULES = (arith, closeness, unary, reduce, shape, index, inplace, inplace_arith, linalg,
-                  matrix, norms, operators, order, gather, arrange, elementary, products)
+                  matrix, norms, operators, order, _gather, arrange, elementary, products)
 
 for _module in METHOD_MODULES:
     for _name in _module.TENSOR_METHODS:
