@@ -39,7 +39,7 @@ floor ceil trunc rint isfinite isnan isinf isclose triu tril
 sum mean var prod cumprod cumsum max min argmax argmin any all matmul einsum
 reshape transpose moveaxis broadcast_to expand_dims squeeze concatenate stack split
 zeros zeros_like ones ones_like full full_like empty empty_like arange linspace eye
-ascontiguousarray asarray copyto result_type cumsum
+ascontiguousarray asarray copyto result_type
 take_along_axis nonzero argsort searchsorted unique bincount
 logical_and logical_or logical_not logical_xor bitwise_and bitwise_or bitwise_xor invert
 """.split()
