@@ -9,7 +9,7 @@ The stacks return new tensors, ``atleast_*d`` and ``meshgrid`` views of their in
 >>> tc.hstack([a, b]).tolist(), tc.vstack([a, b]).tolist(), tc.column_stack([a, b]).tolist()
 ([1, 2, 3, 4], [[1, 2], [3, 4]], [[1, 3], [2, 4]])
 >>> [g.tolist() for g in tc.meshgrid(a, tc.tensor([5, 6, 7]), indexing="xy")]
-[[[1, 2], [1, 2], [1, 2]], [[5, 5, 5], [6, 6, 6], [7, 7, 7]]]
+[[[1, 2], [1, 2], [1, 2]], [[5, 5], [6, 6], [7, 7]]]
 """
 
 from __future__ import annotations
