@@ -166,6 +166,14 @@ def test_tile_matches_numpy(device, reps):
     np.testing.assert_array_equal(to_numpy(x), a)
 
 
+def test_tile_of_an_empty_tensor_by_a_negative_count(device):
+    x = tc.zeros(2, 0, device=device, dtype=tc.float64, requires_grad=True)
+    y = x.tile(-1)  # -1 times nothing along the last dim: empty, as in PyTorch
+    assert y.shape == (2, 0)
+    y.sum().backward()  # PyTorch's backward raises here
+    assert x.grad.shape == (2, 0)
+
+
 def test_repeat_with_ones_is_a_copy(device):
     x = tc.zeros(3, device=device)
     x.repeat(1)[0] = 5.0
@@ -280,6 +288,10 @@ def test_sizes_and_new_tensors(device):
         x.new_full((2,), float("nan"))
     with pytest.raises(RuntimeError, match="without overflow"):
         x.new_full((2,), 2**40)
+    with pytest.raises(RuntimeError, match="without overflow"):
+        x.new_full((2,), 1e30)
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        x.new_full((2, -1), 1e30)  # the size is checked first
     with pytest.raises(TypeError, match="tuple of ints"):
         x.new_full(2, 1)
     t = x.new_tensor([1.7, -2.5])

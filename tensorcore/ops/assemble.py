@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from .. import _dtype
 from ..tensor import Tensor
 from ._dims import size_arg
@@ -195,8 +197,11 @@ def new_full(self, size, fill_value, *, dtype=None, device=None,
         raise TypeError(f"new_full(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{type(size).__name__}")
     dt = self.dtype if dtype is None else _dtype.as_dtype(dtype)
-    fill_value = _fill(fill_value, dt)
-    return creation.full(size_arg((size,), None, "size", "new_full"), fill_value, dtype=dt,
+    size = size_arg((size,), None, "size", "new_full")
+    if any(n < 0 for n in size):  # checked before the value, as in PyTorch
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{min(size)}: {list(size)}")
+    return creation.full(size, _fill(fill_value, dt), dtype=dt,
                          device=self.device if device is None else device,
                          requires_grad=requires_grad)
 
@@ -212,9 +217,10 @@ def _fill(value, dt):
         raise TypeError(f"new_full(): argument 'fill_value' must be Number, not "
                         f"{type(value).__name__}")
     if type(value) is float and not dt.is_floating_point and dt is not _dtype.bool_:
-        if not math.isfinite(value):
-            raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
-        checked_scalar(int(value), dt)
+        info = np.iinfo(dt.np)
+        if not (math.isfinite(value) and info.min <= int(value) <= info.max):
+            raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow "
+                               f"(got {value})")
     return checked_scalar(value, dt)
 
 
