@@ -190,6 +190,15 @@ def _checks_without_elements(op: str, case: Case, diffs: list) -> bool:
         diffs, "call: only tensorcore raises", "call: error class: tensorcore")
 
 
+def _tile_backward_without_elements(op: str, case: Case, diffs: list) -> bool:
+    """``tile`` of a tensor without elements by a negative count: both give the empty result,
+    PyTorch's backward then fails to reshape its gradient; tensorcore's gives it."""
+    reps = case.kwargs.get("dims", case.args[1:])
+    reps = reps[0] if len(reps) == 1 and isinstance(reps[0], (tuple, list)) else reps
+    return op in ("x.tile", "tc.tile") and case.args[0].value.size == 0 and any(
+        r < 0 for r in reps) and _all(diffs, "backward: only torch raises")
+
+
 def _empty_slice(x, index) -> bool:
     """Whether a slice of ``index`` selects nothing along some dimension of ``x``."""
     shape = x.value.shape if isinstance(x, Arr) else ()
@@ -297,6 +306,9 @@ KNOWN_DIFFERENCES = [
                     "differences-from-pytorch.md#pytorch-quirks"),
     KnownDifference("checks-without-elements", _checks_without_elements,
                     "tensors without elements are checked as others are",
+                    "differences-from-pytorch.md#pytorch-quirks"),
+    KnownDifference("tile-backward-without-elements", _tile_backward_without_elements,
+                    "tile of an empty tensor by a negative count: PyTorch's backward fails",
                     "differences-from-pytorch.md#pytorch-quirks"),
 ]
 

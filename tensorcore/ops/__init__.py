@@ -4,6 +4,7 @@ from ..tensor import Tensor
 from . import (
     arith,
     arrange,
+    assemble,
     closeness,
     elementary,
     index,
@@ -24,6 +25,7 @@ from ._util import as_tensor_like
 from .arith import *  # noqa: F403
 from .arith import Add, Div, Mul, RSub, Sub, binary
 from .arrange import *  # noqa: F403
+from .assemble import *  # noqa: F403
 from .closeness import *  # noqa: F403
 from .elementary import *  # noqa: F403
 from .gather import *  # noqa: F403
@@ -40,7 +42,8 @@ from .shape import *  # noqa: F403
 from .unary import *  # noqa: F403
 
 METHOD_MODULES = (arith, closeness, unary, reduce, shape, index, inplace, inplace_arith, linalg,
-                  matrix, norms, operators, order, _gather, arrange, elementary, products)
+                  matrix, norms, operators, order, _gather, arrange, assemble, elementary,
+                  products)
 
 for _module in METHOD_MODULES:
     for _name in _module.TENSOR_METHODS:

@@ -25,7 +25,6 @@ __all__ = sorted(set(TENSOR_METHODS) | {
     "cat", "concat", "concatenate", "stack", "contiguous", "to_dtype", "to_device"})
 
 
-
 def as_view(out: Tensor, base: Tensor, view_fn) -> Tensor:
     """Mark ``out`` as a view of ``base`` when it shares its memory: it shares the version
     counter and remembers ``view_fn`` (base -> view), so an in-place change of either can
@@ -395,7 +394,6 @@ def narrow(a, dim: int, start: int, length: int):
     return a[(slice(None),) * d + (slice(start, start + length),)]
 
 
-
 def split(a, split_size_or_sections=None, dim: int = 0, *, split_size=None):
     """PyTorch's ``Tensor.split(split_size, dim)`` and ``torch.split(tensor,
     split_size_or_sections, dim)`` (either keyword)."""
@@ -475,7 +473,9 @@ def repeat(a, *sizes, repeats=None):
                            f"{min(out_shape)}: {list(out_shape)}")
     paired = tuple(v for n in shape for v in (1, n))
     tiled = tuple(v for r, n in zip(sizes, shape) for v in (r, n))
-    return reshape(a, paired).expand(tiled).reshape(out_shape)
+    out = reshape(a, paired).expand(tiled).reshape(out_shape)
+    shares = out._base is not None and (out._base is a or out._base is a._base)
+    return clone(out) if shares else out  # all sizes 1 gave a view: PyTorch's result is new
 
 
 def clone(a):
