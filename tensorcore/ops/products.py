@@ -1,6 +1,413 @@
-"""(being written)"""
+"""Products of tensors with PyTorch's semantics: ``einsum`` (the one node: explicit and
+implicit output, ``...``, repeated subscripts as diagonals, size-1 subscripts broadcast, the
+sublist form), and built on it or on existing ops ``tensordot``, ``inner``, ``addmm``,
+``cross`` / ``linalg.cross``, ``kron`` and ``cdist``.
+
+The gradient of each operand of an einsum is itself an einsum (of the upstream gradient and
+the other operands; identity matrices put it on the diagonal of a repeated subscript), so
+it is differentiable again.
+
+>>> import tensorcore as tc
+>>> a, b = tc.ones(2, 3), tc.ones(3, 4)
+>>> tc.einsum("ij,jk->ik", a, b).shape, tc.einsum("ii", tc.eye(3)).item()
+((2, 4), 3.0)
+"""
 
 from __future__ import annotations
 
-TENSOR_METHODS: list[str] = []
-__all__: list[str] = []
+import string
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._dims import dim_list, wrap_dim
+from ._util import const, tensors_only
+
+TENSOR_METHODS = ["tensordot", "addmm", "inner", "cross", "kron"]
+__all__ = ["einsum", "tensordot", "addmm", "inner", "cross", "kron", "cdist"]
+
+_LETTERS = string.ascii_uppercase + string.ascii_lowercase
+
+
+def _err(msg: str) -> RuntimeError:
+    return RuntimeError(f"einsum(): {msg}")
+
+
+def _parse(equation: str, n_ops: int):
+    """The subscripts of each operand and of the output (None when implicit): lists of
+    letters and ``...``, with PyTorch's errors for a malformed equation."""
+    terms, cur, out, i, who = [], [], None, 0, 0
+    while i < len(equation):
+        c = equation[i]
+        if c in _LETTERS:
+            cur.append(c)
+        elif c == ".":
+            name = "output" if out is not None else f"operand {who}"
+            if equation[i:i + 3] != "...":
+                raise _err(f"found '.' for {name} that is not part of any ellipsis" +
+                           (" (...)" if out is not None else ""))
+            if "..." in cur:
+                raise _err(f"found '.' for {name} for which an ellipsis was already found")
+            cur.append("...")
+            i += 2
+        elif c == "," and out is None:
+            terms.append(cur)
+            cur, who = [], who + 1
+        elif c == "-" and out is None and equation[i + 1:i + 2] == ">":
+            terms.append(cur)
+            cur, out = [], []
+            i += 1
+        elif c != " ":
+            raise _err(f"invalid subscript given at index {i} in the equation string, "
+                       f"subscripts must be in [a-zA-Z]")
+        i += 1
+    if out is None:
+        terms.append(cur)
+    else:
+        out = cur
+    if len(terms) > n_ops:
+        raise _err("fewer operands were provided than specified in the equation")
+    if len(terms) < n_ops:
+        raise _err("more operands were provided than specified in the equation")
+    return terms, out
+
+
+def _labels(equation: str, tensors):
+    """Each operand's subscripts with its ``...`` spelled out as letters (right-aligned over
+    the longest ellipsis), the output's, and each subscript's size (size 1 broadcasts)."""
+    terms, out = _parse(equation, len(tensors))
+    counts = []
+    for k, (term, t) in enumerate(zip(terms, tensors)):
+        n = len(term) - ("..." in term)
+        if "..." not in term and n != t.ndim:
+            raise _err(f"the number of subscripts in the equation ({n}) does not match the "
+                       f"number of dimensions ({t.ndim}) for operand {k} and no ellipsis was "
+                       f"given")
+        if n > t.ndim:
+            raise _err(f"the number of subscripts in the equation ({n}) is more than the "
+                       f"number of dimensions ({t.ndim}) for operand {k}")
+        counts.append(t.ndim - n if "..." in term else 0)
+    used = {c for term in terms for c in term} | set(out or ())
+    spare = [c for c in _LETTERS if c not in used]
+    ell = spare[:max(counts, default=0)]
+    if len(ell) < max(counts, default=0):
+        raise _err("too many subscripts in the equation (at most 52)")
+    ins = []
+    for term, k in zip(terms, counts):
+        at = term.index("...") if "..." in term else len(term)
+        ins.append(term[:at] + ell[len(ell) - k:] + term[at + 1:])
+    sizes = {}
+    for k, (labels, t) in enumerate(zip(ins, tensors)):
+        seen = {}
+        for c, s in zip(labels, t.shape):
+            if c in seen and seen[c] != s:
+                raise _err(f"subscript {c} is repeated for operand {k} but the sizes don't "
+                           f"match, {s} != {seen[c]}")
+            seen[c] = s
+            old = sizes.get(c, 1)
+            if s != 1 and old != 1 and s != old:
+                if c in ell:
+                    raise _err(f"dimension {ell.index(c)} covered by ellipsis in operand {k}"
+                               f"has size {s} which does not broadcast with previously seen "
+                               f"ellipsis with size {old} for the respective dimension")
+                raise _err(f"subscript {c} has size {s} for operand {k} which does not "
+                           f"broadcast with previously seen size {old}")
+            sizes[c] = s if old == 1 else old
+    if out is None:
+        once = [c for c in _LETTERS if sum(lb.count(c) for lb in ins) == 1 and c not in ell]
+        out = ell + once
+    else:
+        flat = []
+        for c in out:
+            flat += ell if c == "..." else [c]
+        for c in flat:
+            if c not in sizes:
+                raise _err(f"output subscript {c} does not appear in the equation for any "
+                           f"input operand")
+            if flat.count(c) > 1:
+                raise _err(f"output subscript {c} appears more than once in the output")
+        out = flat
+    return ins, out, sizes
+
+
+def _result_dtype(ins, out, tensors):
+    """PyTorch's einsum dtypes: an integer or bool operand summed over a subscript of its own
+    becomes int64 (a sum), a contraction between operands has no bool kernel (bmm), the
+    result is the promotion of the operands."""
+    dts = []
+    for k, (labels, t) in enumerate(zip(ins, tensors)):
+        dt = t.dtype
+        others = {c for j, lb in enumerate(ins) if j != k for c in lb}
+        alone = [c for c in labels if c not in out and c not in others]
+        if alone and not dt.is_floating_point:
+            dt = _dtype.int64
+        dts.append(dt)
+    shared = [c for c in set(ins[0]).union(*ins[1:]) if c not in out
+              and sum(c in lb for lb in ins) > 1]
+    if shared and _dtype.bool_ in dts:
+        raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+    res = dts[0]
+    for dt in dts[1:]:
+        res = _dtype.result_type(res, dt)
+    return res
+
+
+class Einsum(Function):
+    array_forward = True
+
+    @staticmethod
+    def forward(ctx, ins, out, sizes, dt, *tensors):
+        xp = tensors[0]._backend.xp
+        arrays = []
+        for labels, t in zip(ins, tensors):
+            x = t._data.astype(dt.np, copy=False)
+            full = tuple(sizes[c] for c in labels)
+            arrays.append(x if x.shape == full else xp.broadcast_to(x, full))
+        ctx.ins, ctx.out, ctx.sizes = ins, out, sizes
+        ctx.save_for_backward(*tensors)
+        eq = ",".join("".join(lb) for lb in ins) + "->" + "".join(out)
+        if len(arrays) > 2:
+            return xp.einsum(eq, *arrays, optimize=True)
+        return xp.einsum(eq, *arrays)
+
+    @staticmethod
+    def backward(ctx, g):
+        tensors = ctx.saved_tensors
+        ins, out, sizes = ctx.ins, ctx.out, ctx.sizes
+        grads = [None] * 4
+        for k, need in enumerate(ctx.needs_input_grad[4:]):
+            grads.append(_operand_grad(g, k, ins, out, sizes, tensors) if need else None)
+        return tuple(grads)
+
+
+def _operand_grad(g, k, ins, out, sizes, tensors):
+    """The gradient of operand ``k``: an einsum of ``g`` and the other operands onto the
+    operand's distinct subscripts, broadcast over those only it has and put on the diagonal
+    of those it repeats (an einsum with identity matrices)."""
+    labels = ins[k]
+    others = [j for j in range(len(ins)) if j != k]
+    have = set(out).union(*(ins[j] for j in others))
+    uniq = list(dict.fromkeys(labels))
+    kept = [c for c in uniq if c in have]
+    r = _einsum_labels([out] + [ins[j] for j in others], kept,
+                       [g] + [tensors[j] for j in others])
+    if len(kept) < len(uniq):
+        for pos, c in enumerate(uniq):
+            if c not in have:
+                r = r.unsqueeze(pos)
+        r = r.expand(*[sizes[c] for c in uniq])
+    if len(uniq) == len(labels):
+        return r
+    used = set(c for lb in ins for c in lb) | set(out)
+    spare = iter(c for c in _LETTERS if c not in used)
+    target, eyes, eye_labels, seen = [], [], [], set()
+    for c in labels:
+        if c in seen:
+            fresh = next(spare)
+            target.append(fresh)
+            eyes.append(const(r, r._backend.xp.eye(sizes[c], dtype=r._data.dtype)))
+            eye_labels.append([c, fresh])
+        else:
+            seen.add(c)
+            target.append(c)
+    return _einsum_labels([uniq] + eye_labels, target, [r] + eyes)
+
+
+def _einsum_labels(ins, out, tensors):
+    eq = ",".join("".join(lb) for lb in ins) + "->" + "".join(out)
+    return einsum(eq, *tensors)
+
+
+def _sublist_equation(args):
+    """``einsum(op1, [0, 1], op2, [1, 2], [0, 2])`` as an equation and its operands."""
+    def spell(sub):
+        return "".join("..." if s is Ellipsis else _LETTERS[s] for s in sub)
+    ops, terms = list(args[0:len(args) - len(args) % 2:2]), [spell(s) for s in args[1::2]]
+    eq = ",".join(terms[:len(ops)])
+    if len(args) % 2:
+        eq += "->" + spell(args[-1])
+    return eq, ops
+
+
+def einsum(equation, *operands) -> Tensor:
+    """``torch.einsum``: the sum of products of ``operands`` over the subscripts that the
+    equation (``"ij,jk->ik"``, ``"...ii->...i"``, implicit ``"ij,jk"``) leaves out of the
+    output; the operands also as one list, or in the sublist form."""
+    if isinstance(equation, Tensor):
+        equation, operands = _sublist_equation((equation,) + operands)
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum(): argument 'equation' (position 1) must be str, not "
+                        f"{type(equation).__name__}")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    for k, t in enumerate(operands):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {k} in argument 1, but got "
+                            f"{type(t).__name__}")
+    ins, out, sizes = _labels(equation, operands)
+    if not operands:
+        raise _err("must provide at least one operand")
+    dt = _result_dtype(ins, out, operands)
+    return Einsum.apply(ins, out, sizes, dt, *operands)
+
+
+def tensordot(a, b, dims=2, out=None) -> Tensor:
+    """The sum of products over the last ``dims`` dimensions of ``a`` and the first of ``b``,
+    or over the dimensions listed in ``dims = (dims_a, dims_b)``."""
+    tensors_only("tensordot", a, b)
+    if a.dtype != b.dtype:
+        raise RuntimeError("both inputs should have same dtype")
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > a.ndim or dims > b.ndim:
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got "
+                               f"dims={dims}")
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        da, db = dims
+        for pos, name, d in ((3, "dims_self", da), (4, "dims_other", db)):
+            if not isinstance(d, (list, tuple)):
+                raise TypeError(f"tensordot(): argument '{name}' (position {pos}) must be "
+                                f"tuple of ints, not {type(d).__name__}")
+        if len(da) != len(db):
+            raise RuntimeError("both dimension lists should have same length")
+    da = dim_list(list(da), a.ndim, "tensordot", empty_is_all=False) or ()
+    db = dim_list(list(db), b.ndim, "tensordot", empty_is_all=False) or ()
+    la, lb = list(_LETTERS[:a.ndim]), list(_LETTERS[a.ndim:a.ndim + b.ndim])
+    for i, j in zip(da, db):
+        if a.shape[i] != b.shape[j]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size "
+                               f"{a.shape[i]} in dim {i} and second has size {b.shape[j]} in "
+                               f"dim {j}")
+        lb[j] = la[i]
+    res = [c for k, c in enumerate(la) if k not in da] + \
+        [c for k, c in enumerate(lb) if k not in db]
+    return _einsum_labels([la, lb], res, [a, b])
+
+
+def _dtype_label(dt) -> str:
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+            "bool": "Bool", "float16": "Half"}.get(dt.name, dt.name)
+
+
+def inner(input, other) -> Tensor:
+    """The sum of products over the last dimension of each (a product when one is 0-d):
+    shape ``input.shape[:-1] + other.shape[:-1]``."""
+    tensors_only("inner", input, other)
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but "
+                           f"got shapes {list(input.shape)} and {list(other.shape)}")
+    return tensordot(input, other, ([-1], [-1]))
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)`` (``input`` broadcast to the product's shape;
+    with ``beta = 0`` it is ignored, NaNs included)."""
+    for pos, name, t in ((1, "input", input), (2, "mat1", mat1), (3, "mat2", mat2)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"addmm(): argument '{name}' (position {pos}) must be Tensor, not "
+                            f"{type(t).__name__}")
+    for name, t in (("mat1", mat1), ("mat2", mat2)):
+        if t.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {t.ndim}-D tensor")
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x"
+                           f"{mat1.shape[1]} and {mat2.shape[0]}x{mat2.shape[1]})")
+    if not (input.dtype == mat1.dtype == mat2.dtype):
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{_dtype_label(input.dtype)} and {_dtype_label(mat2.dtype)}")
+    prod = mat1 @ mat2
+    if alpha != 1:
+        prod = prod * alpha
+    if beta == 0:  # input ignored (its NaNs too), its gradient 0
+        return input.masked_fill(const(input, input._backend.xp.ones((), bool)), 0) + prod
+    return (input if beta == 1 else input * beta) + prod
+
+
+def _roll_pair(t, d):
+    """``t``'s components along ``d`` in the orders (1, 2, 0) and (2, 0, 1)."""
+    from .shape import cat
+
+    parts = [t.narrow(d, i, 1) for i in range(3)]
+    return cat([parts[1], parts[2], parts[0]], d), cat([parts[2], parts[0], parts[1]], d)
+
+
+def cross(input, other, dim=None) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (the first dimension of size 3 when
+    None), ``input`` and ``other`` broadcast."""
+    tensors_only("cross", input, other)
+    if dim is None:
+        shape = _broadcast(input, other, "linalg.cross")
+        dim = next((d for d, s in enumerate(shape) if s == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    return linalg_cross(input, other, dim=dim)
+
+
+def _broadcast(a, b, op):
+    try:
+        return tuple(np.broadcast_shapes(a.shape, b.shape))
+    except ValueError:
+        raise RuntimeError(f"{op}: the shapes {list(a.shape)} and {list(b.shape)} cannot be "
+                           f"broadcast together") from None
+
+
+def linalg_cross(input, other, *, dim=-1) -> Tensor:
+    """``tc.linalg.cross``: the cross product of 3-vectors along ``dim`` (broadcast)."""
+    tensors_only("linalg.cross", input, other)
+    if input.ndim != other.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    d = wrap_dim(dim, input.ndim, "linalg.cross")
+    if input.shape[d] != 3 or other.shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{input.shape[d]} and {other.shape[d]}")
+    _broadcast(input, other, "linalg.cross")
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"expected scalar type {_dtype_label(input.dtype)} but found "
+                           f"{_dtype_label(other.dtype)}")
+    a1, a2 = _roll_pair(input, d)
+    b1, b2 = _roll_pair(other, d)
+    return a1 * b2 - a2 * b1
+
+
+def kron(input, other) -> Tensor:
+    """The Kronecker product: blocks ``input[i] * other``, of shape ``input.shape[k] *
+    other.shape[k]`` (the shorter shape padded with leading ones)."""
+    tensors_only("kron", input, other)
+    n = max(input.ndim, other.ndim)
+    a = input.reshape(*(1,) * (n - input.ndim), *input.shape)
+    b = other.reshape(*(1,) * (n - other.ndim), *other.shape)
+    a = a.reshape(*[s for k in a.shape for s in (k, 1)])
+    b = b.reshape(*[s for k in b.shape for s in (1, k)])
+    return (a * b).reshape(*[x * y for x, y in zip(a.shape[::2], b.shape[1::2])])
+
+
+def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
+    """The ``p``-norm distances between the rows of ``x1`` (..., P, M) and of ``x2``
+    (..., R, M): shape (..., P, R); the gradient at a zero distance is 0."""
+    from .norms import vector_norm
+
+    tensors_only("cdist", x1, x2, second="x2")
+    for name, t in (("X1", x1), ("X2", x2)):
+        if t.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: "
+                               f"{t.ndim}D")
+        if not t.dtype.is_floating_point:
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
+                               f"{_dtype_label(t.dtype)}")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
+                           f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    if x1.dtype != x2.dtype:
+        raise RuntimeError(f"expected scalar type {_dtype_label(x1.dtype)} but found "
+                           f"{_dtype_label(x2.dtype)}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    return vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, -1)
