@@ -152,6 +152,7 @@ class Atan2(Function):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         recip = (a * a + b * b).reciprocal()
+        recip = recip.masked_fill(recip.isinf(), 0.0)  # PyTorch's: 0 at the origin
         return (g * b * recip if na else None), (g * -a * recip if nb else None)
 
 
@@ -187,7 +188,7 @@ class Lerp(Function):
     def forward(ctx, a, b, w):
         xp = a._backend.xp
         x, y = a._data, b._data
-        wt = w._data if isinstance(w, Tensor) else w
+        wt = w._data.astype(x.dtype, copy=False) if isinstance(w, Tensor) else w
         ctx.save_for_backward(a, b, w if isinstance(w, Tensor) else None)
         ctx.w = None if isinstance(w, Tensor) else w
         diff = y - x
@@ -210,14 +211,21 @@ def lerp(input, end, weight) -> Tensor:
     if isinstance(weight, bool) or not isinstance(weight, (int, float, Tensor)):
         raise TypeError(f"lerp(): argument 'weight' (position 3) must be Number or Tensor, not "
                         f"{type(weight).__name__}")
-    for name, t in (("end", end), ("weight", weight)):
-        if isinstance(t, Tensor) and t.dtype != input.dtype:
-            raise RuntimeError(f"expected dtype {_c_name(input.dtype)} for `{name}` but got "
-                               f"dtype {_c_name(t.dtype)}")
-    if input._data.dtype.kind != "f":
-        kernel = "lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar"
-        raise NotImplementedError(f"\"{kernel}\" not implemented for "
-                                  f"'{_torch_label(input.dtype)}'")
+    if end.dtype != input.dtype:
+        raise RuntimeError(f"expected dtype {_c_name(input.dtype)} for `end` but got dtype "
+                           f"{_c_name(end.dtype)}")
+    if isinstance(weight, Tensor):
+        if weight.ndim and weight.dtype != input.dtype:
+            raise RuntimeError(f"expected dtype {_c_name(input.dtype)} for `weight` but got "
+                               f"dtype {_c_name(weight.dtype)}")
+        dt = _dtype.promote_types_of(input, end, weight)  # a 0-d weight promotes as usual
+        kernel = "lerp_kernel_tensor"
+    else:
+        dt, kernel = input.dtype, "lerp_kernel_scalar"
+    if not dt.is_floating_point:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_torch_label(dt)}'")
+    if input.dtype != dt:
+        input, end = input.to(dt), end.to(dt)
     return Lerp.apply(input, end, float(weight) if not isinstance(weight, Tensor) else weight)
 
 

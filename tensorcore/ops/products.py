@@ -133,25 +133,47 @@ def _labels(equation: str, tensors):
 
 
 def _result_dtype(ins, out, tensors):
-    """PyTorch's einsum dtypes: an integer or bool operand summed over a subscript of its own
-    becomes int64 (a sum), a contraction between operands has no bool kernel (bmm), the
-    result is the promotion of the operands."""
-    dts = []
-    for k, (labels, t) in enumerate(zip(ins, tensors)):
-        dt = t.dtype
-        others = {c for j, lb in enumerate(ins) if j != k for c in lb}
-        alone = [c for c in labels if c not in out and c not in others]
-        if alone and not dt.is_floating_point:
-            dt = _dtype.int64
-        dts.append(dt)
-    shared = [c for c in set(ins[0]).union(*ins[1:]) if c not in out
-              and sum(c in lb for lb in ins) > 1]
-    if shared and _dtype.bool_ in dts:
-        raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
-    res = dts[0]
-    for dt in dts[1:]:
-        res = _dtype.result_type(res, dt)
-    return res
+    """The dtype PyTorch's einsum gives, by following its steps (the first operand's own
+    subscripts summed, then each next operand multiplied in, left to right): an integer or
+    bool operand summed over a subscript becomes int64 (a sum); a contraction of two
+    operands (a ``bmm``) needs one dtype and has no bool kernel, except when empty (then
+    the right operand's dtype); a product without contraction promotes."""
+    dts = [t.dtype for t in tensors]
+    shapes = [dict(zip(lb, t.shape)) for lb, t in zip(ins, tensors)]
+    last = {c: k for k, lb in enumerate(ins) for c in lb}
+
+    def summed(dt):
+        return dt if dt.is_floating_point else _dtype.int64
+
+    if len(ins) == 1:
+        return summed(dts[0]) if any(c not in out for c in ins[0]) else dts[0]
+    res, res_dt = dict(shapes[0]), dts[0]
+    for c in [c for c in res if c not in out and last[c] == 0]:
+        if res.pop(c) != 1:
+            res_dt = summed(res_dt)
+    for k in range(1, len(ins)):
+        opnd, dt = dict(shapes[k]), dts[k]
+        contracted = []
+        for c in [c for c in set(res) | set(opnd) if c not in out and last[c] == k]:
+            rs, os = res.pop(c, 1), opnd.pop(c, 1)
+            if rs == 1 and os != 1:
+                dt = summed(dt)
+            elif os == 1 and rs != 1:
+                res_dt = summed(res_dt)
+            elif rs != 1:
+                contracted.append(c)
+        if not contracted:
+            res_dt = _dtype.result_type(res_dt, dt)
+        elif 0 in res.values() or 0 in opnd.values() or 0 in (shapes[k][c] for c in contracted):
+            res_dt = dt
+        elif res_dt != dt:
+            raise RuntimeError(f"expected scalar type {_dtype_label(res_dt)} but found "
+                               f"{_dtype_label(dt)}")
+        elif dt is _dtype.bool_:
+            raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+        for c, n in opnd.items():
+            res[c] = n if res.get(c, 1) == 1 else res[c]
+    return res_dt
 
 
 class Einsum(Function):
@@ -192,12 +214,13 @@ def _operand_grad(g, k, ins, out, sizes, tensors):
     uniq = list(dict.fromkeys(labels))
     kept = [c for c in uniq if c in have]
     r = _einsum_labels([out] + [ins[j] for j in others], kept,
-                       [g] + [tensors[j] for j in others])
-    if len(kept) < len(uniq):
-        for pos, c in enumerate(uniq):
-            if c not in have:
-                r = r.unsqueeze(pos)
-        r = r.expand(*[sizes[c] for c in uniq])
+                       [g] + [tensors[j] for j in others], promote=True)
+    for pos, c in enumerate(uniq):
+        if c not in have:
+            r = r.unsqueeze(pos)
+    full = tuple(sizes[c] for c in uniq)
+    if tuple(r.shape) != full:  # subscripts only this operand has, or size 1 elsewhere
+        r = r.expand(*full)
     if len(uniq) == len(labels):
         return r
     used = set(c for lb in ins for c in lb) | set(out)
@@ -212,12 +235,31 @@ def _operand_grad(g, k, ins, out, sizes, tensors):
         else:
             seen.add(c)
             target.append(c)
-    return _einsum_labels([uniq] + eye_labels, target, [r] + eyes)
+    out = _einsum_labels([uniq] + eye_labels, target, [r] + eyes, promote=True)
+    xp, diagonal = out._backend.xp, None  # off the diagonal: 0, not r * 0 (NaN for inf r)
+    for c, fresh in eye_labels:
+        n, shape = sizes[c], [1] * len(target)
+        i, j = list(shape), list(shape)
+        i[target.index(c)], j[target.index(fresh)] = n, n
+        same = xp.arange(n).reshape(i) == xp.arange(n).reshape(j)
+        diagonal = same if diagonal is None else diagonal & same
+    return out.masked_fill(const(out, ~diagonal), 0.0)
 
 
-def _einsum_labels(ins, out, tensors):
-    eq = ",".join("".join(lb) for lb in ins) + "->" + "".join(out)
-    return einsum(eq, *tensors)
+def _einsum_labels(ins, out, tensors, promote: bool = False):
+    """The einsum of subscript lists; ``promote``: in the promoted dtype of the operands
+    (a gradient's einsum), not PyTorch's dtype rules for a user's call."""
+    if not promote:
+        eq = ",".join("".join(lb) for lb in ins) + "->" + "".join(out)
+        return einsum(eq, *tensors)
+    dt = tensors[0].dtype
+    for t in tensors[1:]:
+        dt = _dtype.result_type(dt, t.dtype)
+    sizes = {}
+    for lb, t in zip(ins, tensors):
+        for c, n in zip(lb, t.shape):
+            sizes[c] = n if sizes.get(c, 1) == 1 else sizes[c]
+    return Einsum.apply(ins, out, sizes, dt, *tensors)
 
 
 def _sublist_equation(args):
@@ -280,14 +322,21 @@ def tensordot(a, b, dims=2, out=None) -> Tensor:
     db = dim_list(list(db), b.ndim, "tensordot", empty_is_all=False) or ()
     la, lb = list(_LETTERS[:a.ndim]), list(_LETTERS[a.ndim:a.ndim + b.ndim])
     for i, j in zip(da, db):
-        if a.shape[i] != b.shape[j]:
+        if a.shape[i] != b.shape[j] and 1 not in (a.shape[i], b.shape[j]):
             raise RuntimeError(f"contracted dimensions need to match, but first has size "
                                f"{a.shape[i]} in dim {i} and second has size {b.shape[j]} in "
                                f"dim {j}")
         lb[j] = la[i]
     res = [c for k, c in enumerate(la) if k not in da] + \
         [c for k, c in enumerate(lb) if k not in db]
-    return _einsum_labels([la, lb], res, [a, b])
+    if a.dtype is _dtype.bool_:
+        n_out = 1
+        for c in res:
+            n_out *= (a.shape[la.index(c)] if c in la else b.shape[lb.index(c)])
+        if n_out:
+            raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
+    out = _einsum_labels([la, lb], res, [a, b])
+    return out if out.dtype == a.dtype else out.to(a.dtype)  # int32 stays int32
 
 
 def _dtype_label(dt) -> str:
@@ -323,6 +372,9 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
     if not (input.dtype == mat1.dtype == mat2.dtype):
         raise RuntimeError(f"self and mat2 must have the same dtype, but got "
                            f"{_dtype_label(input.dtype)} and {_dtype_label(mat2.dtype)}")
+    if mat1.dtype is _dtype.bool_ and mat1.shape[0] * mat2.shape[1]:
+        raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
+    input = input.expand(mat1.shape[0], mat2.shape[1])  # PyTorch's check and message
     prod = mat1 @ mat2
     if alpha != 1:
         prod = prod * alpha
@@ -374,6 +426,8 @@ def linalg_cross(input, other, *, dim=-1) -> Tensor:
                            f"{_dtype_label(other.dtype)}")
     a1, a2 = _roll_pair(input, d)
     b1, b2 = _roll_pair(other, d)
+    if input.dtype is _dtype.float32:  # as PyTorch's fused multiply-add: a1 * b2 exact
+        return (a1.double() * b2.double() - (a2 * b1).double()).float()
     return a1 * b2 - a2 * b1
 
 
@@ -382,11 +436,11 @@ def kron(input, other) -> Tensor:
     other.shape[k]`` (the shorter shape padded with leading ones)."""
     tensors_only("kron", input, other)
     n = max(input.ndim, other.ndim)
-    a = input.reshape(*(1,) * (n - input.ndim), *input.shape)
-    b = other.reshape(*(1,) * (n - other.ndim), *other.shape)
-    a = a.reshape(*[s for k in a.shape for s in (k, 1)])
-    b = b.reshape(*[s for k in b.shape for s in (1, k)])
-    return (a * b).reshape(*[x * y for x, y in zip(a.shape[::2], b.shape[1::2])])
+    a = input.reshape((1,) * (n - input.ndim) + tuple(input.shape))
+    b = other.reshape((1,) * (n - other.ndim) + tuple(other.shape))
+    a = a.reshape(tuple(s for k in a.shape for s in (k, 1)))
+    b = b.reshape(tuple(s for k in b.shape for s in (1, k)))
+    return (a * b).reshape(tuple(x * y for x, y in zip(a.shape[::2], b.shape[1::2])))
 
 
 def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
@@ -410,4 +464,8 @@ def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
                            f"{_dtype_label(x2.dtype)}")
     if p < 0:
         raise RuntimeError("cdist only supports non-negative p values")
-    return vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, -1)
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    out = vector_norm(diff, p, -1)
+    if p == 0:  # PyTorch's gradient: zeros (vector_norm's ord=0 has none)
+        out = out + diff.sum(-1).masked_fill(const(out, out._backend.xp.ones((), bool)), 0)
+    return out
