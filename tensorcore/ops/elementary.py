@@ -9,8 +9,8 @@ reads, the gradient as PyTorch writes it), served by one ``Function`` class per 
 differentiable again; at 0, inf and NaN it is PyTorch's formula's value.
 
 >>> import tensorcore as tc
->>> tc.log2(tc.tensor([8.0])).item(), tc.logaddexp(tc.tensor(0.0), tc.tensor(0.0)).item()
-(3.0, 0.6931471805599453)
+>>> tc.log2(tc.tensor([8.0])).item(), tc.logaddexp(tc.tensor(0.0), tc.tensor(1.0)).item()
+(3.0, 1.3132617473602295)
 """
 
 from __future__ import annotations
