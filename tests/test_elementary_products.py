@@ -201,7 +201,7 @@ def test_tensordot_inner_addmm(device):
     a, b = RNG.normal(size=(2, 3, 4)), RNG.normal(size=(3, 4, 5))
     ta, tb = leaf(a, device), leaf(b, device)
     np.testing.assert_allclose(to_numpy(tc.tensordot(ta, tb)), np.tensordot(a, b), rtol=1e-12)
-    np.testing.assert_allclose(to_numpy(ta.tensordot(tb, ([1], [0]))),
+    np.testing.assert_allclose(to_numpy(tc.tensordot(ta, tb, ([1], [0]))),
                                np.tensordot(a, b, ([1], [0])), rtol=1e-12)
     assert gradcheck(lambda x, y: tc.tensordot(x, y, dims=2), (leaf(a[0], device), tb))
     c, d = RNG.normal(size=(2, 4)), RNG.normal(size=(3, 4))

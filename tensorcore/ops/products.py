@@ -25,7 +25,7 @@ from ..tensor import Tensor
 from ._dims import dim_list, wrap_dim
 from ._util import const, tensors_only
 
-TENSOR_METHODS = ["tensordot", "addmm", "inner", "cross", "kron"]
+TENSOR_METHODS = ["addmm", "inner", "cross", "kron"]
 __all__ = ["einsum", "tensordot", "addmm", "inner", "cross", "kron", "cdist"]
 
 _LETTERS = string.ascii_uppercase + string.ascii_lowercase
