@@ -56,8 +56,7 @@ class _Rule(Function):
     def forward(cls, ctx, a):
         fwd, saves, _ = cls.rule
         out = fwd(a._backend.xp, _as_float(a))
-        if ctx is not None:
-            ctx.save_for_backward(a if saves == "in" else out if saves == "out" else None)
+        ctx.save_for_backward(a if saves == "in" else out if saves == "out" else None)
         return out
 
     @classmethod
