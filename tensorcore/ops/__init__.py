@@ -5,6 +5,7 @@ from . import (
     arith,
     arrange,
     closeness,
+    distances,
     elementary,
     gather,
     index,
@@ -25,6 +26,7 @@ from .arith import *  # noqa: F403
 from .arith import Add, Div, Mul, RSub, Sub, binary
 from .arrange import *  # noqa: F403
 from .closeness import *  # noqa: F403
+from .distances import *  # noqa: F403
 from .elementary import *  # noqa: F403
 from .gather import *  # noqa: F403
 from .index import *  # noqa: F403
@@ -40,7 +42,8 @@ from .shape import *  # noqa: F403
 from .unary import *  # noqa: F403
 
 METHOD_MODULES = (arith, closeness, unary, reduce, shape, index, inplace, inplace_arith, linalg,
-                  matrix, norms, operators, order, gather, arrange, elementary, products)
+                  matrix, norms, operators, order, gather, arrange, elementary, products,
+                  distances)
 
 for _module in METHOD_MODULES:
     for _name in _module.TENSOR_METHODS:

@@ -283,10 +283,26 @@ def _nan_dims(input, dim, keepdim, op: str):
     return tuple(range(input.ndim)) if dims is None else dims
 
 
+class ZeroNans(Function):
+    """NaNs as 0; the gradient is PyTorch's nansum's: ``g * ~isnan(x)`` (a product, so an
+    inf or NaN gradient at a NaN gives NaN)."""
+
+    array_forward = True
+
+    @staticmethod
+    def forward(ctx, a):
+        x = a._data
+        ctx.save_for_backward(a)
+        return a._backend.xp.where(x != x, x.dtype.type(0), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * a.isnan().logical_not()
+
+
 def _zero_nans(input):
-    if input._data.dtype.kind != "f":
-        return input
-    return input.masked_fill(input.isnan(), 0.0)  # a select: the gradient at NaN is 0
+    return input if input._data.dtype.kind != "f" else ZeroNans.apply(input)
 
 
 @numpy_names

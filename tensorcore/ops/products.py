@@ -1,7 +1,7 @@
 """Products of tensors with PyTorch's semantics: ``einsum`` (the one node: explicit and
 implicit output, ``...``, repeated subscripts as diagonals, size-1 subscripts broadcast, the
 sublist form), and built on it or on existing ops ``tensordot``, ``inner``, ``addmm``,
-``cross`` / ``linalg.cross``, ``kron`` and ``cdist``.
+``cross`` / ``linalg.cross`` and ``kron`` (``cdist`` is in ``ops.distances``).
 
 The gradient of each operand of an einsum is itself an einsum (of the upstream gradient and
 the other operands; identity matrices put it on the diagonal of a repeated subscript), so
@@ -21,12 +21,13 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.function import Function
+from ..autograd.grad_mode import grad_state
 from ..tensor import Tensor
-from ._dims import dim_list, wrap_dim
+from ._dims import wrap_dim
 from ._util import const, tensors_only
 
 TENSOR_METHODS = ["addmm", "inner", "cross", "kron"]
-__all__ = ["einsum", "tensordot", "addmm", "inner", "cross", "kron", "cdist"]
+__all__ = ["einsum", "tensordot", "addmm", "inner", "cross", "kron"]
 
 _LETTERS = string.ascii_uppercase + string.ascii_lowercase
 
@@ -133,46 +134,43 @@ def _labels(equation: str, tensors):
 
 
 def _result_dtype(ins, out, tensors):
-    """The dtype PyTorch's einsum gives, by following its steps (the first operand's own
-    subscripts summed, then each next operand multiplied in, left to right): an integer or
-    bool operand summed over a subscript becomes int64 (a sum); a contraction of two
-    operands (a ``bmm``) needs one dtype and has no bool kernel, except when empty (then
-    the right operand's dtype); a product without contraction promotes."""
+    """The dtype PyTorch's einsum gives, by following its steps: each subscript left out of
+    the output is summed (an integer or bool operand becoming int64) or contracted when the
+    last operand where its size is not 1 is multiplied in, left to right; a contraction
+    (``bmm`` / ``dot``) needs one dtype and has no bool kernel; a product promotes. With a
+    size-0 subscript the result has the last operand's dtype (no contraction runs)."""
     dts = [t.dtype for t in tensors]
-    shapes = [dict(zip(lb, t.shape)) for lb, t in zip(ins, tensors)]
-    last = {c: k for k, lb in enumerate(ins) for c in lb}
+    size = [dict(zip(lb, t.shape)) for lb, t in zip(ins, tensors)]
+    labels = list(dict.fromkeys(out + [c for lb in ins for c in lb]))
+    last = {c: max([k for k in range(len(ins)) if size[k].get(c, 1) != 1], default=0)
+            for c in labels}
+    if any(0 in s.values() for s in size):
+        return dts[-1]
 
     def summed(dt):
         return dt if dt.is_floating_point else _dtype.int64
 
-    if len(ins) == 1:
-        return summed(dts[0]) if any(c not in out for c in ins[0]) else dts[0]
-    res, res_dt = dict(shapes[0]), dts[0]
-    for c in [c for c in res if c not in out and last[c] == 0]:
-        if res.pop(c) != 1:
-            res_dt = summed(res_dt)
+    kept = [c for c in labels if c in out or last[c] > 0]  # the result's dims after step 0
+    res_dt = dts[0]
+    if any(size[0].get(c, 1) != 1 for c in labels if c not in out and last[c] == 0):
+        res_dt = summed(res_dt)
+    res_size = {c: size[0].get(c, 1) for c in kept}
     for k in range(1, len(ins)):
-        opnd, dt = dict(shapes[k]), dts[k]
-        contracted = []
-        for c in [c for c in set(res) | set(opnd) if c not in out and last[c] == k]:
-            rs, os = res.pop(c, 1), opnd.pop(c, 1)
-            if rs == 1 and os != 1:
-                dt = summed(dt)
-            elif os == 1 and rs != 1:
-                res_dt = summed(res_dt)
-            elif rs != 1:
+        dt, contracted = dts[k], []
+        for c in [c for c in kept if c not in out and last[c] == k]:
+            if res_size[c] == 1:
+                dt = summed(dt)  # the operand summed over it
+            else:
                 contracted.append(c)
+        kept = [c for c in kept if c in out or last[c] > k]
         if not contracted:
             res_dt = _dtype.result_type(res_dt, dt)
-        elif 0 in res.values() or 0 in opnd.values() or 0 in (shapes[k][c] for c in contracted):
-            res_dt = dt
         elif res_dt != dt:
             raise RuntimeError(f"expected scalar type {_dtype_label(res_dt)} but found "
                                f"{_dtype_label(dt)}")
         elif dt is _dtype.bool_:
             raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
-        for c, n in opnd.items():
-            res[c] = n if res.get(c, 1) == 1 else res[c]
+        res_size = {c: max(res_size.get(c, 1), size[k].get(c, 1)) for c in kept}
     return res_dt
 
 
@@ -292,6 +290,9 @@ def einsum(equation, *operands) -> Tensor:
     if not operands:
         raise _err("must provide at least one operand")
     dt = _result_dtype(ins, out, operands)
+    if not dt.is_floating_point and grad_state.enabled and any(
+            t.requires_grad for t in operands):
+        raise RuntimeError(f"Autograd not support dtype: {_dtype_label(dt)}")
     return Einsum.apply(ins, out, sizes, dt, *operands)
 
 
@@ -318,24 +319,35 @@ def tensordot(a, b, dims=2, out=None) -> Tensor:
                                 f"tuple of ints, not {type(d).__name__}")
         if len(da) != len(db):
             raise RuntimeError("both dimension lists should have same length")
-    da = dim_list(list(da), a.ndim, "tensordot", empty_is_all=False) or ()
-    db = dim_list(list(db), b.ndim, "tensordot", empty_is_all=False) or ()
     la, lb = list(_LETTERS[:a.ndim]), list(_LETTERS[a.ndim:a.ndim + b.ndim])
+    pairs, n_sum = [], 1
     for i, j in zip(da, db):
+        for t, d in ((a, i), (b, j)):
+            if t.ndim == 0:
+                raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
+        i, j = wrap_dim(i, a.ndim, "tensordot"), wrap_dim(j, b.ndim, "tensordot")
         if a.shape[i] != b.shape[j] and 1 not in (a.shape[i], b.shape[j]):
             raise RuntimeError(f"contracted dimensions need to match, but first has size "
                                f"{a.shape[i]} in dim {i} and second has size {b.shape[j]} in "
                                f"dim {j}")
+        pairs.append((i, j))
+        n_sum *= max(a.shape[i], b.shape[j])
+    da, db = [i for i, _ in pairs], [j for _, j in pairs]
+    for dims_list in (da, db):
+        for k, d in enumerate(dims_list):
+            if d in dims_list[:k]:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    for i, j in pairs:
         lb[j] = la[i]
     res = [c for k, c in enumerate(la) if k not in da] + \
         [c for k, c in enumerate(lb) if k not in db]
-    if a.dtype is _dtype.bool_:
+    if a.dtype is _dtype.bool_ and n_sum:
         n_out = 1
         for c in res:
             n_out *= (a.shape[la.index(c)] if c in la else b.shape[lb.index(c)])
         if n_out:
             raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
-    out = _einsum_labels([la, lb], res, [a, b])
+    out = _einsum_labels([la, lb], res, [a, b], promote=True)
     return out if out.dtype == a.dtype else out.to(a.dtype)  # int32 stays int32
 
 
@@ -379,8 +391,10 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
     if alpha != 1:
         prod = prod * alpha
     if beta == 0:  # input ignored (its NaNs too), its gradient 0
-        return input.masked_fill(const(input, input._backend.xp.ones((), bool)), 0) + prod
-    return (input if beta == 1 else input * beta) + prod
+        out = input.masked_fill(const(input, input._backend.xp.ones((), bool)), 0) + prod
+    else:
+        out = (input if beta == 1 else input * beta) + prod
+    return out if out.dtype == input.dtype else out.to(input.dtype)  # int with float beta
 
 
 def _roll_pair(t, d):
@@ -441,31 +455,3 @@ def kron(input, other) -> Tensor:
     a = a.reshape(tuple(s for k in a.shape for s in (k, 1)))
     b = b.reshape(tuple(s for k in b.shape for s in (1, k)))
     return (a * b).reshape(tuple(x * y for x, y in zip(a.shape[::2], b.shape[1::2])))
-
-
-def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
-    """The ``p``-norm distances between the rows of ``x1`` (..., P, M) and of ``x2``
-    (..., R, M): shape (..., P, R); the gradient at a zero distance is 0."""
-    from .norms import vector_norm
-
-    tensors_only("cdist", x1, x2, second="x2")
-    for name, t in (("X1", x1), ("X2", x2)):
-        if t.ndim < 2:
-            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: "
-                               f"{t.ndim}D")
-        if not t.dtype.is_floating_point:
-            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
-                               f"{_dtype_label(t.dtype)}")
-    if x1.shape[-1] != x2.shape[-1]:
-        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
-                           f"{x1.shape[-1]} X2: {x2.shape[-1]}")
-    if x1.dtype != x2.dtype:
-        raise RuntimeError(f"expected scalar type {_dtype_label(x1.dtype)} but found "
-                           f"{_dtype_label(x2.dtype)}")
-    if p < 0:
-        raise RuntimeError("cdist only supports non-negative p values")
-    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
-    out = vector_norm(diff, p, -1)
-    if p == 0:  # PyTorch's gradient: zeros (vector_norm's ord=0 has none)
-        out = out + diff.sum(-1).masked_fill(const(out, out._backend.xp.ones((), bool)), 0)
-    return out
