@@ -202,7 +202,8 @@ def _clamp_bounds_of_other_shapes(op: str, case: Case, diffs: list) -> bool:
         diffs, "backward: only torch raises (RuntimeError: output with shape")
 
 
-MATMUL_OPS = ("a @ b", "tc.matmul")
+MATMUL_OPS = ("a @ b", "tc.matmul", "tc.einsum", "tc.tensordot", "tc.inner", "x.inner",
+              "tc.addmm", "x.addmm", "tc.cross", "linalg.cross", "tc.cdist")
 
 
 def _matmul_overflow(op: str, case: Case, diffs: list) -> bool:
@@ -269,7 +270,7 @@ KNOWN_DIFFERENCES = [
                     "clamp's gradient with bounds of a larger broadcast shape",
                     "differences-from-pytorch.md#pytorch-quirks"),
     KnownDifference("matmul-overflow", _matmul_overflow,
-                    "@ with overflowing products: inf or NaN by summation order",
+                    "@ (einsum, tensordot...) with overflowing products: inf or NaN by order",
                     "differences-from-pytorch.md#numerics"),
     KnownDifference("var-over-no-dims", _var_over_no_dims,
                     "var/std(dim=()): PyTorch's gradient counts one element",

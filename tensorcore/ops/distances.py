@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import const, tensors_only
-from .products import _broadcast, _dtype_label
+from .products import _dtype_label
 
 TENSOR_METHODS: list[str] = []
+
+
+def _batch_shape(a: tuple, b: tuple) -> tuple:
+    """The broadcast batch shape, with PyTorch's error."""
+    for k in range(1, min(len(a), len(b)) + 1):
+        if a[-k] != b[-k] and 1 not in (a[-k], b[-k]):
+            raise RuntimeError(f"The size of tensor a ({a[-k]}) must match the size of tensor "
+                               f"b ({b[-k]}) at non-singleton dimension {max(len(a), len(b)) - k}")
+    return tuple(np.broadcast_shapes(a, b))
 __all__ = ["cdist"]
 
 
@@ -28,15 +39,16 @@ class CdistInf(Function):
 
     @staticmethod
     def forward(ctx, d):
-        out = d._backend.xp.abs(d._data).max(axis=-1)
-        ctx.save_for_backward(d)
+        xp, x = d._backend.xp, d._data
+        # PyTorch's running max from 0 never takes a NaN: NaNs are skipped
+        out = xp.where(x != x, x.dtype.type(0), xp.abs(x)).max(axis=-1)
+        ctx.save_for_backward(d, out)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        (d,) = ctx.saved_tensors
-        dist = d.abs().amax(-1, keepdim=True)
-        at_max = 1 - (d.abs() - dist).abs().ceil().clamp(max=1)
+        d, dist = ctx.saved_tensors
+        at_max = 1 - (d.abs() - dist.unsqueeze(-1)).abs().ceil().clamp(max=1)
         return g.unsqueeze(-1) * d.sign() * at_max
 
 
@@ -59,7 +71,7 @@ def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
         if not t.dtype.is_floating_point:
             raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
                                f"{_dtype_label(t.dtype)}")
-    batch = _broadcast(x1[..., 0, 0], x2[..., 0, 0], "cdist")
+    batch = _batch_shape(x1.shape[:-2], x2.shape[:-2])
     empty = 0 in (x1.shape[-2], x2.shape[-2], x1.shape[-1]) + batch
     if x1.dtype != x2.dtype:
         if not empty:  # PyTorch checks the dtypes in the kernel, which no empty call runs

@@ -20,7 +20,7 @@ import math
 from .. import _dtype
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._dims import dim_list, numpy_names
+from ._dims import dim_list, numpy_names, wrap_dim
 from ._util import operands, tensors_only
 from .unary import _as_float, _unary
 
@@ -279,6 +279,13 @@ def _nan_dims(input, dim, keepdim, op: str):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")
+    if isinstance(dim, (tuple, list)):  # each dim checked in turn, repeats as they come
+        seen = []
+        for d in dim:
+            d = wrap_dim(d, input.ndim, op)
+            if d in seen:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+            seen.append(d)
     dims = dim_list(dim, input.ndim, op)
     return tuple(range(input.ndim)) if dims is None else dims
 

@@ -134,43 +134,49 @@ def _labels(equation: str, tensors):
 
 
 def _result_dtype(ins, out, tensors):
-    """The dtype PyTorch's einsum gives, by following its steps: each subscript left out of
-    the output is summed (an integer or bool operand becoming int64) or contracted when the
-    last operand where its size is not 1 is multiplied in, left to right; a contraction
-    (``bmm`` / ``dot``) needs one dtype and has no bool kernel; a product promotes. With a
-    size-0 subscript the result has the last operand's dtype (no contraction runs)."""
+    """The dtype PyTorch's einsum gives, by following its steps: one operand sums what the
+    output leaves out (integers and bools to int64); with several, each subscript left out
+    is summed (squeezed when of size 1) in the first operand, or handled when the last
+    operand where its size is not 1 is multiplied in, left to right: summed from that
+    operand alone if the result has size 1 there, else contracted (``bmm`` / ``dot``: one
+    dtype, no bool kernel, none of it checked when a side is empty, which then gives the
+    operand's dtype); a product without contraction promotes."""
     dts = [t.dtype for t in tensors]
     size = [dict(zip(lb, t.shape)) for lb, t in zip(ins, tensors)]
-    labels = list(dict.fromkeys(out + [c for lb in ins for c in lb]))
-    last = {c: max([k for k in range(len(ins)) if size[k].get(c, 1) != 1], default=0)
-            for c in labels}
-    if any(0 in s.values() for s in size):
-        return dts[-1]
 
     def summed(dt):
         return dt if dt.is_floating_point else _dtype.int64
 
+    if len(ins) == 1:
+        return summed(dts[0]) if any(c not in out for c in ins[0]) else dts[0]
+    labels = list(dict.fromkeys(out + [c for lb in ins for c in lb]))
+    last = {c: max([k for k in range(len(ins)) if size[k].get(c, 1) != 1], default=0)
+            for c in labels}
     kept = [c for c in labels if c in out or last[c] > 0]  # the result's dims after step 0
     res_dt = dts[0]
     if any(size[0].get(c, 1) != 1 for c in labels if c not in out and last[c] == 0):
         res_dt = summed(res_dt)
-    res_size = {c: size[0].get(c, 1) for c in kept}
+    res = {c: size[0].get(c, 1) for c in kept}
     for k in range(1, len(ins)):
-        dt, contracted = dts[k], []
+        dt, contracted, opnd = dts[k], [], {c: size[k].get(c, 1) for c in kept}
         for c in [c for c in kept if c not in out and last[c] == k]:
-            if res_size[c] == 1:
+            if res[c] == 1:
                 dt = summed(dt)  # the operand summed over it
+                opnd[c] = 1
             else:
                 contracted.append(c)
+        empty = 0 in res.values() or 0 in opnd.values()
         kept = [c for c in kept if c in out or last[c] > k]
         if not contracted:
             res_dt = _dtype.result_type(res_dt, dt)
+        elif empty:
+            res_dt = dt
         elif res_dt != dt:
             raise RuntimeError(f"expected scalar type {_dtype_label(res_dt)} but found "
                                f"{_dtype_label(dt)}")
         elif dt is _dtype.bool_:
             raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
-        res_size = {c: max(res_size.get(c, 1), size[k].get(c, 1)) for c in kept}
+        res = {c: 0 if 0 in (res[c], opnd[c]) else max(res[c], opnd[c]) for c in kept}
     return res_dt
 
 
@@ -341,7 +347,7 @@ def tensordot(a, b, dims=2, out=None) -> Tensor:
         lb[j] = la[i]
     res = [c for k, c in enumerate(la) if k not in da] + \
         [c for k, c in enumerate(lb) if k not in db]
-    if a.dtype is _dtype.bool_ and n_sum:
+    if a.dtype is _dtype.bool_ and (n_sum or not res):  # no bool GEMM (nor dot)
         n_out = 1
         for c in res:
             n_out *= (a.shape[la.index(c)] if c in la else b.shape[lb.index(c)])
