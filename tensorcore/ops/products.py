@@ -15,6 +15,7 @@ it is differentiable again.
 
 from __future__ import annotations
 
+import math
 import string
 
 import numpy as np
@@ -347,11 +348,10 @@ def tensordot(a, b, dims=2, out=None) -> Tensor:
         lb[j] = la[i]
     res = [c for k, c in enumerate(la) if k not in da] + \
         [c for k, c in enumerate(lb) if k not in db]
-    if a.dtype is _dtype.bool_ and (n_sum or not res):  # no bool GEMM (nor dot)
-        n_out = 1
-        for c in res:
-            n_out *= (a.shape[la.index(c)] if c in la else b.shape[lb.index(c)])
-        if n_out:
+    if a.dtype is _dtype.bool_:  # no bool GEMM; its dot (a 1 x 1 result) checks even empty
+        m = math.prod(a.shape[k] for k in range(a.ndim) if k not in da)
+        n = math.prod(b.shape[k] for k in range(b.ndim) if k not in db)
+        if m * n and (n_sum or m == n == 1):
             raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     out = _einsum_labels([la, lb], res, [a, b], promote=True)
     return out if out.dtype == a.dtype else out.to(a.dtype)  # int32 stays int32
