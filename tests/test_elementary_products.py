@@ -264,3 +264,18 @@ def test_ops_in_a_compiled_step_match_eager():
         rng = np.random.default_rng(seed)
         x, w = tc.tensor(rng.normal(size=(3, 4)) * 0.3), tc.tensor(rng.normal(size=(4, 2)) * 0.3)
         assert compiled(x, w).item() == step(x, w).item()
+
+
+def test_pytorch_edge_rules_of_cdist_nanmean_and_tensordot(device):
+    x1, x2 = leaf([[1.0, -1.0]], device), leaf([[0.0, 0.0]], device)
+    (g,) = tc.autograd.grad(tc.cdist(x1, x2, math.inf).sum(), x1)
+    assert to_numpy(g).tolist() == [[1.0, -1.0]]  # each tie gets the whole gradient
+    nan_row = leaf([[NAN, 3.0]], device)
+    assert tc.cdist(nan_row, x2, math.inf).item() == 3.0  # PyTorch's running max skips NaN
+    only_nan = leaf([NAN], device)
+    (g,) = tc.autograd.grad(tc.nanmean(only_nan), only_nan)
+    assert np.isnan(to_numpy(g)).all()  # 0 / 0 count: PyTorch's nansum gradient is a product
+    a, b = leaf(RNG.normal(size=(2, 1)), device), leaf(RNG.normal(size=(3, 4)), device)
+    np.testing.assert_allclose(to_numpy(tc.tensordot(a, b, dims=1)),  # size 1 broadcasts
+                               to_numpy(a.detach()) @ to_numpy(b.detach()).sum(0, keepdims=True),
+                               rtol=1e-12)
