@@ -220,14 +220,15 @@ def _clamp_bounds_of_other_shapes(op: str, case: Case, diffs: list) -> bool:
         diffs, "backward: only torch raises (RuntimeError: output with shape")
 
 
-MATMUL_OPS = ("a @ b", "tc.matmul")
+MATMUL_OPS = ("a @ b", "tc.matmul", "tc.einsum", "tc.tensordot", "tc.inner", "x.inner",
+              "tc.addmm", "x.addmm", "tc.cross", "linalg.cross", "tc.cdist")
 
 
 def _matmul_overflow(op: str, case: Case, diffs: list) -> bool:
     """``@`` of values whose products overflow float32: inf or NaN depends on the order in
     which the GEMM sums inf and -inf."""
     big = any(isinstance(a, Arr) and a.value.dtype.kind == "f" and a.value.size
-              and float(np.abs(a.value).max()) >= 1e19 for a in case.args)
+              and float(np.abs(np.nan_to_num(a.value)).max()) >= 1e19 for a in case.args)
     return op in MATMUL_OPS and big and _all(diffs, "result: values differ", "grad of")
 
 
@@ -287,7 +288,7 @@ KNOWN_DIFFERENCES = [
                     "clamp's gradient with bounds of a larger broadcast shape",
                     "differences-from-pytorch.md#pytorch-quirks"),
     KnownDifference("matmul-overflow", _matmul_overflow,
-                    "@ with overflowing products: inf or NaN by summation order",
+                    "@ (einsum, tensordot...) with overflowing products: inf or NaN by order",
                     "differences-from-pytorch.md#numerics"),
     KnownDifference("var-over-no-dims", _var_over_no_dims,
                     "var/std(dim=()): PyTorch's gradient counts one element",

@@ -34,6 +34,7 @@ from tensorcore.kernels.activations import sigmoid as _sigmoid  # noqa: F401
 
 XP_FUNCTIONS = """
 abs exp expm1 log log1p sqrt sin cos tanh sign maximum minimum where clip logaddexp
+tan sinh cosh arcsin arccos arctan log2 log10 exp2 hypot arctan2 finfo
 add subtract multiply divide true_divide floor_divide remainder fmod
 floor ceil trunc rint isfinite isnan isinf isclose triu tril
 sum mean var prod cumprod cumsum max min argmax argmin any all matmul einsum

@@ -6,6 +6,7 @@ from . import (
     arrange,
     assemble,
     closeness,
+    distances,
     elementary,
     index,
     inplace,
@@ -27,6 +28,7 @@ from .arith import Add, Div, Mul, RSub, Sub, binary
 from .arrange import *  # noqa: F403
 from .assemble import *  # noqa: F403
 from .closeness import *  # noqa: F403
+from .distances import *  # noqa: F403
 from .elementary import *  # noqa: F403
 from .gather import *  # noqa: F403
 from .index import *  # noqa: F403
@@ -43,7 +45,7 @@ from .unary import *  # noqa: F403
 
 METHOD_MODULES = (arith, closeness, unary, reduce, shape, index, inplace, inplace_arith, linalg,
                   matrix, norms, operators, order, _gather, arrange, assemble, elementary,
-                  products)
+                  products, distances)
 
 for _module in METHOD_MODULES:
     for _name in _module.TENSOR_METHODS:
