@@ -375,7 +375,7 @@ def test_bad_backward_inputs():
     with pytest.raises(ValueError, match=r"grad_out \(shape \(4, 3\).*C-contiguous"):
         cf.act_backward(np.zeros((4, 6), np.float32)[:, ::2], None, None, None, True)
     with pytest.raises(ValueError, match=r"unknown activation"):
-        cf.act_backward(g, g, None, "softplus", True)
+        cf.act_backward(g, g, None, "isru", True)
 
 
 # ------------------------------------------------------------------------------------------

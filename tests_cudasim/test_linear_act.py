@@ -63,7 +63,7 @@ def _arrays(dtype=np.float32):
 
 
 @pytest.mark.parametrize("change,error,match", [
-    (lambda a: a.update(activation="softplus"), ValueError, "unknown activation"),
+    (lambda a: a.update(activation="isru"), ValueError, "unknown activation"),
     (lambda a: a.update(w=np.ones((4, 5), np.float32)), ValueError, "disagree on K"),
     (lambda a: a.update(out=np.empty((4, 2), np.float32)), ValueError, r"out must have shape"),
     (lambda a: a.update(b=np.ones(3, np.float32)), ValueError, r"b must have shape \(4,\)"),
