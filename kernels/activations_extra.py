@@ -27,16 +27,11 @@ __all__ = ["EXTRA", "ONE_SIXTH", "hardtanh_array", "hardtanh_grad_array"]
 ONE_SIXTH = 0.1666666716337204  # PyTorch's hardsigmoid gradient: 1.0f / 6.0f (a float32)
 
 
-def _functional(name: str):
-    """``t -> F.<name>(t)`` with PyTorch's defaults (``nn.functional`` imported on call)."""
+def _nn_functional():
+    """``tensorcore.nn.functional``, imported on call (it imports this table)."""
+    from ..nn import functional
 
-    def tensor(t):
-        from ..nn import functional
-
-        return getattr(functional, name)(t)
-
-    tensor.__name__ = name
-    return tensor
+    return functional
 
 
 # -- array forms (NumPy-like ``xp``) -----------------------------------------------------------
@@ -190,49 +185,50 @@ def _c_clamp(x: str, lo: str, hi: str) -> str:
 _C_MISH_T = f"tanh({_c_log1p_exp('p')})"
 
 EXTRA = (
-    Activation("softplus", "pre", _functional("softplus"), softplus_array,
+    Activation("softplus", "pre", lambda t: _nn_functional().softplus(t), softplus_array,
                lambda xp, g, pre: xp.where(pre > 20, g, g * sigmoid(xp, pre)),
                _softplus, _softplus_grad,
                f"y = v > (T)20 ? v : {_c_log1p_exp('v')};",
                f"gz = p > (T)20 ? g : g * {_c_sigmoid('p')};"),
-    Activation("mish", "pre", _functional("mish"), _mish_array, _mish_grad_array,
+    Activation("mish", "pre", lambda t: _nn_functional().mish(t), _mish_array, _mish_grad_array,
                _mish, _mish_grad,
                f"y = v * tanh({_c_log1p_exp('v')});",
                f"gz = g * ({_C_MISH_T} + p * {_c_sigmoid('p')}"
                f" * ((T)1 - {_C_MISH_T} * {_C_MISH_T}));"),
-    Activation("hardtanh", "out", _functional("hardtanh"), hardtanh_array, hardtanh_grad_array,
+    Activation("hardtanh", "out", lambda t: _nn_functional().hardtanh(t), hardtanh_array,
+               hardtanh_grad_array,
                _hardtanh, _hardtanh_grad,
                f"y = {_c_clamp('v', '-1', '1')};",
                "gz = (y > (T)-1 && y < (T)1) ? g : (T)0;"),
-    Activation("relu6", "out", _functional("relu6"),
+    Activation("relu6", "out", lambda t: _nn_functional().relu6(t),
                lambda xp, z: hardtanh_array(xp, z, 0.0, 6.0),
                lambda xp, g, out: hardtanh_grad_array(xp, g, out, 0.0, 6.0),
                _relu6, _relu6_grad,
                f"y = {_c_clamp('v', '0', '6')};",
                "gz = (y > (T)0 && y < (T)6) ? g : (T)0;"),
-    Activation("hardsigmoid", "pre", _functional("hardsigmoid"), _hardsigmoid_array,
+    Activation("hardsigmoid", "pre", lambda t: _nn_functional().hardsigmoid(t), _hardsigmoid_array,
                lambda xp, g, pre: xp.where((pre > -3) & (pre < 3), g * ONE_SIXTH, 0).astype(
                    g.dtype, copy=False),
                _hardsigmoid, _hardsigmoid_grad,
                f"y = {_c_clamp('(v + (T)3)', '0', '6')} / (T)6;",
                "gz = (p > (T)-3 && p < (T)3) ? g * (T)0.1666666716337204 : (T)0;"),
-    Activation("hardswish", "pre", _functional("hardswish"), _hardswish_array,
+    Activation("hardswish", "pre", lambda t: _nn_functional().hardswish(t), _hardswish_array,
                _hardswish_grad_array, _hardswish, _hardswish_grad,
                f"y = v * {_c_clamp('(v + (T)3)', '0', '6')} / (T)6;",
                "gz = p <= (T)-3 ? (T)0 : (p >= (T)3 ? g : g * (p / (T)3 + (T)0.5));"),
-    Activation("logsigmoid", "pre", _functional("logsigmoid"),
+    Activation("logsigmoid", "pre", lambda t: _nn_functional().logsigmoid(t),
                lambda xp, z: xp.minimum(z, 0) - xp.log1p(xp.exp(-xp.abs(z))),
                lambda xp, g, pre: g * sigmoid(xp, -pre),
                _logsigmoid, _logsigmoid_grad,
                "y = (v < (T)0 ? v : (T)0) - log1p(exp(-fabs(v)));",
                f"gz = g * {_c_sigmoid('(-p)')};"),
-    Activation("softsign", "pre", _functional("softsign"),
+    Activation("softsign", "pre", lambda t: _nn_functional().softsign(t),
                lambda xp, z: z / (1 + xp.abs(z)),
                lambda xp, g, pre: g / ((1 + xp.abs(pre)) * (1 + xp.abs(pre))),
                _softsign, _softsign_grad,
                "y = v / ((T)1 + fabs(v));",
                "gz = g / (((T)1 + fabs(p)) * ((T)1 + fabs(p)));"),
-    Activation("tanhshrink", "pre", _functional("tanhshrink"),
+    Activation("tanhshrink", "pre", lambda t: _nn_functional().tanhshrink(t),
                lambda xp, z: z - xp.tanh(z),
                lambda xp, g, pre: g * xp.tanh(pre) * xp.tanh(pre),
                _tanhshrink, _tanhshrink_grad,

@@ -280,6 +280,8 @@ def test_sizes_and_new_tensors(device):
                     getattr(x, name)(size=[2, 4])):
             assert out.shape == (2, 4) and out.dtype == tc.int32 and out.device == x.device
             assert (to_numpy(out) == value).all()
+    with pytest.raises(TypeError, match="unexpected keyword argument 'shape'"):
+        x.new_zeros(shape=(2,))  # never silently ignored
     e = x.new_empty(3, dtype=tc.float64, requires_grad=True)
     assert e.shape == (3,) and e.dtype == tc.float64 and e.requires_grad and e.is_leaf
     f = x.new_full((2,), 2.5)

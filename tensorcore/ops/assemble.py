@@ -161,30 +161,44 @@ def ndimension(self) -> int:
 
 
 # -- new tensors like self ----------------------------------------------------------------
-def _make_like(self, fn, size, dtype, device, requires_grad):
-    from .. import creation
+def _size_of(size: tuple, kwargs: dict, op: str) -> tuple:
+    """The size given positionally or as ``size=``; any other keyword is PyTorch's
+    TypeError."""
+    keyword = kwargs.pop("size", None)
+    if kwargs:
+        raise TypeError(f"{op}() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    return size_arg(size, keyword, "size", op)
 
-    return getattr(creation, fn)(size, dtype=self.dtype if dtype is None else dtype,
-                                 device=self.device if device is None else device,
-                                 requires_grad=requires_grad)
+
+def _make_like(self, make, size, dtype, device, requires_grad):
+    """``make(size, ...)`` (a creation function) with ``self``'s dtype and device unless
+    given."""
+    return make(size, dtype=self.dtype if dtype is None else dtype,
+                device=self.device if device is None else device, requires_grad=requires_grad)
 
 
 def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, **kwargs) -> Tensor:
     """A tensor of zeros of ``size``, with ``self``'s dtype and device unless given."""
-    return _make_like(self, "zeros", size_arg(size, kwargs.pop("size", None), "size",
-                                              "new_zeros"), dtype, device, requires_grad)
+    from .. import creation  # on call: creation imports the ops
+
+    size = _size_of(size, kwargs, "new_zeros")
+    return _make_like(self, creation.zeros, size, dtype, device, requires_grad)
 
 
 def new_ones(self, *size, dtype=None, device=None, requires_grad=False, **kwargs) -> Tensor:
     """A tensor of ones of ``size``, with ``self``'s dtype and device unless given."""
-    return _make_like(self, "ones", size_arg(size, kwargs.pop("size", None), "size",
-                                             "new_ones"), dtype, device, requires_grad)
+    from .. import creation  # on call: creation imports the ops
+
+    size = _size_of(size, kwargs, "new_ones")
+    return _make_like(self, creation.ones, size, dtype, device, requires_grad)
 
 
 def new_empty(self, *size, dtype=None, device=None, requires_grad=False, **kwargs) -> Tensor:
     """An uninitialized tensor of ``size``, with ``self``'s dtype and device unless given."""
-    return _make_like(self, "empty", size_arg(size, kwargs.pop("size", None), "size",
-                                              "new_empty"), dtype, device, requires_grad)
+    from .. import creation  # on call: creation imports the ops
+
+    size = _size_of(size, kwargs, "new_empty")
+    return _make_like(self, creation.empty, size, dtype, device, requires_grad)
 
 
 def new_full(self, size, fill_value, *, dtype=None, device=None,
