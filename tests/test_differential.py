@@ -54,7 +54,9 @@ from differential import (
     ops_nn,
     ops_order,
     ops_reduce,
+    ops_search,
     ops_shape,
+    ops_stats,
 )
 from differential.harness import Arr, Case, compare, report
 from hypothesis import HealthCheck, Phase, given, settings
@@ -69,7 +71,8 @@ COLLECT = os.environ.get("TENSORCORE_DIFF_COLLECT") or None
 SHRINK = os.environ.get("TENSORCORE_DIFF_SHRINK") == "1"
 BACKENDS = tuple(tc.backends.available_backends("cpu"))
 OPS = (ops_elementwise.OPS + ops_reduce.OPS + ops_shape.OPS + ops_index.OPS
-       + ops_matrix.OPS + ops_order.OPS + ops_arrange.OPS + ops_math.OPS + ops_nn.OPS)
+       + ops_matrix.OPS + ops_order.OPS + ops_arrange.OPS + ops_math.OPS + ops_nn.OPS
+       + ops_search.OPS + ops_stats.OPS)
 if os.environ.get("TENSORCORE_DIFF_SHARD"):  # "i/n": every n-th op from the i-th (1-based)
     _i, _n = (int(v) for v in os.environ["TENSORCORE_DIFF_SHARD"].split("/"))
     OPS = OPS[_i - 1::_n]

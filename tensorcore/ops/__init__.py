@@ -18,7 +18,9 @@ from . import (
     order,
     products,
     reduce,
+    search,
     shape,
+    stats,
     unary,
 )
 from . import gather as _gather  # the module: its function ``gather`` takes the name below
@@ -40,12 +42,14 @@ from .norms import *  # noqa: F403
 from .order import *  # noqa: F403
 from .products import *  # noqa: F403
 from .reduce import *  # noqa: F403
+from .search import *  # noqa: F403
 from .shape import *  # noqa: F403
+from .stats import *  # noqa: F403
 from .unary import *  # noqa: F403
 
 METHOD_MODULES = (arith, closeness, unary, reduce, shape, index, inplace, inplace_arith, linalg,
                   matrix, norms, operators, order, _gather, arrange, assemble, elementary,
-                  products, distances)
+                  products, distances, search, stats)
 
 for _module in METHOD_MODULES:
     for _name in _module.TENSOR_METHODS:

@@ -1,0 +1,5 @@
+"""Op tables: (being written)."""
+
+from __future__ import annotations
+
+OPS: list = []
