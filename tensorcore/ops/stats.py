@@ -1,6 +1,142 @@
-"""(being written)"""
+"""Statistics with PyTorch's semantics: ``var_mean``, ``std_mean``, ``quantile`` and
+``nanquantile``.
+
+``var_mean`` / ``std_mean`` read their arguments as ``var`` / ``std`` do (``unbiased`` or
+``correction``) and return ``(var, mean)`` / ``(std, mean)``. ``quantile`` sorts (NaN as
+the largest, stably) and interpolates between the two neighbours of ``q * (n - 1)``, as
+PyTorch does, so its gradient goes to those two elements by the interpolation weights.
+
+>>> import tensorcore as tc
+>>> v, m = tc.var_mean(tc.tensor([1.0, 2.0, 3.0]))
+>>> v.item(), m.item()
+(1.0, 2.0)
+>>> tc.quantile(tc.tensor([0.0, 10.0, 20.0]), 0.25).item()
+5.0
+"""
 
 from __future__ import annotations
 
-TENSOR_METHODS: list[str] = []
-__all__: list[str] = []
+import numpy as np
+
+from ..tensor import Tensor
+from ._dims import UNSET, keepdim_flag, numpy_names, wrap_dim
+from .elementary import lerp
+from .gather import Gather
+from .order import _input, sort
+from .reduce import Mean, Var, _var_args
+
+TENSOR_METHODS = ["quantile", "nanquantile"]
+__all__ = ["var_mean", "std_mean", *TENSOR_METHODS]
+
+_MODES = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _var_mean(op, input, dim, unbiased, keepdim, correction, sqrt):
+    _input(op, input)
+    try:  # var's argument checks, then its dtype check under this op's name
+        dims, correction, keepdim = _var_args(input, dim, unbiased, keepdim, correction, op)
+    except RuntimeError as e:
+        if str(e).startswith("std and var only"):
+            raise RuntimeError(f"{op} only support floating point and complex dtypes") from None
+        raise
+    return Var.apply(input, dims, correction, keepdim, sqrt), Mean.apply(input, dims, keepdim)
+
+
+@numpy_names
+def var_mean(input, dim=UNSET, unbiased=None, keepdim=UNSET, *, correction=None):
+    """``(var, mean)`` of ``input`` over ``dim`` in one call, as ``torch.var_mean``."""
+    return _var_mean("var_mean", input, dim, unbiased, keepdim, correction, False)
+
+
+@numpy_names
+def std_mean(input, dim=UNSET, unbiased=None, keepdim=UNSET, *, correction=None):
+    """``(std, mean)`` of ``input`` over ``dim`` in one call, as ``torch.std_mean``."""
+    return _var_mean("std_mean", input, dim, unbiased, keepdim, correction, True)
+
+
+def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
+    _input(op, input)
+    if interpolation not in _MODES:
+        raise RuntimeError(f"{op}() interpolation must be one of linear, lower, higher, "
+                           f"midpoint or nearest, but got {interpolation}")
+    if not isinstance(q, Tensor):
+        if isinstance(q, (bool, np.bool_)) or not isinstance(q, (int, float, np.number)) \
+                or isinstance(q, complex):
+            raise TypeError(f"{op}(): argument 'q' (position 2) must be Tensor or float, not "
+                            f"{type(q).__name__}")
+        if not 0 <= q <= 1:
+            raise RuntimeError(f"{op}() q must be in the range [0, 1] but got {float(q):g}")
+    if input.numel() == 0:
+        raise RuntimeError(f"{op}() input tensor must be non-empty")
+    if isinstance(q, Tensor) and q.ndim > 1:
+        raise RuntimeError(f"{op}() q must be a scalar or 1D tensor")
+    if input.dtype.name not in ("float32", "float64"):
+        raise RuntimeError(f"{op}() input tensor must be either float or double dtype")
+    if isinstance(q, Tensor) and q.dtype != input.dtype:
+        raise RuntimeError(f"{op}() q tensor must be same dtype as the input tensor")
+    if dim is not None:
+        dim = wrap_dim(dim, input.ndim, op)
+    keepdim = keepdim_flag(keepdim, op)
+    xp = input._backend.xp
+    dt = input._data.dtype
+    if isinstance(q, Tensor):
+        qv = xp.asarray(q.to(input.device)._data, dtype=dt)
+        if not bool(((qv >= 0) & (qv <= 1)).all()):
+            raise RuntimeError(f"{op}() q values must be in the range [0, 1]")
+        scalar_q = q.ndim == 0
+    else:
+        qv, scalar_q = xp.asarray(q, dtype=dt), True
+    qv = qv.reshape(-1)
+    if dim is None:
+        x = input.reshape(-1)
+    else:
+        x = input.reshape(1) if input.ndim == 0 else input.movedim(dim, -1)
+    n = x.shape[-1]
+    if n > 2 ** 24:
+        raise RuntimeError(f"{op}() input tensor is too large")
+    ordered = sort(x, -1).values
+    s = ordered._data
+    if ignore_nan:
+        count = (~xp.isnan(s)).sum(axis=-1, keepdims=True).astype(dt)
+        ranks = qv * (count - 1)
+        ranks = xp.where(ranks < 0, dt.type(0), ranks)
+    else:
+        ranks = qv * dt.type(n - 1) + xp.zeros(s.shape[:-1] + (1,), dt)
+        ranks = xp.where(xp.isnan(s).any(axis=-1, keepdims=True), dt.type(n - 1), ranks)
+    if interpolation == "lower":
+        ranks = xp.floor(ranks)
+    elif interpolation == "higher":
+        ranks = xp.ceil(ranks)
+    elif interpolation == "nearest":
+        ranks = xp.rint(ranks)  # half to even, as PyTorch's round
+    below = ranks.astype(np.int64)
+    axis = ordered.ndim - 1
+    out = Gather.apply(ordered, axis, Tensor._make(below, input._backend))
+    if interpolation in ("linear", "midpoint"):
+        if interpolation == "midpoint":
+            weights = xp.where(ranks == below, dt.type(0), dt.type(0.5))
+        else:
+            weights = ranks - below
+        above = Gather.apply(ordered, axis, Tensor._make(xp.ceil(ranks).astype(np.int64),
+                                                         input._backend))
+        out = lerp(out, above, Tensor._make(xp.asarray(weights, dtype=dt), input._backend))
+    if keepdim:
+        if dim is None:
+            out = out.reshape((1,) * input.ndim + (out.shape[-1],))
+        elif input.ndim:
+            out = out.unsqueeze(dim)
+    out = out.squeeze(-1) if scalar_q else out.movedim(-1, 0)
+    return out
+
+
+@numpy_names
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    """The ``q``-th quantiles of ``input`` (over ``dim``, or all of it), as
+    ``torch.quantile``; a NaN in a row makes its quantiles NaN."""
+    return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
+
+
+@numpy_names
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    """``quantile`` ignoring NaN, as ``torch.nanquantile`` (an all-NaN row gives NaN)."""
+    return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)

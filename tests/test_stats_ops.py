@@ -1,0 +1,137 @@
+"""``var_mean`` / ``std_mean`` / ``quantile`` / ``nanquantile``: values against NumPy,
+gradients against finite differences in float64 (twice), PyTorch's gradients at ties and
+PyTorch's errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import to_numpy
+
+import tensorcore as tc
+from tensorcore.autograd import gradcheck, gradgradcheck
+
+RNG = np.random.default_rng(0)
+NAN = float("nan")
+
+
+def leaf(array, device, grad=True):
+    return tc.tensor(np.asarray(array, dtype=np.float64), device=device, requires_grad=grad)
+
+
+# -- var_mean / std_mean -------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["var_mean", "std_mean"])
+def test_var_mean_values_forms_and_gradients(device, name):
+    x = RNG.normal(size=(3, 4))
+    np_op = np.var if name == "var_mean" else np.std
+    fn = getattr(tc, name)
+    v, m = fn(leaf(x, device, False))
+    np.testing.assert_allclose(to_numpy(v), np_op(x, ddof=1))
+    np.testing.assert_allclose(to_numpy(m), x.mean())
+    v, m = fn(leaf(x, device, False), 1, keepdim=True, correction=0)
+    assert v.shape == m.shape == (3, 1)
+    np.testing.assert_allclose(to_numpy(v), np_op(x, axis=1, keepdims=True))
+    np.testing.assert_allclose(to_numpy(m), x.mean(axis=1, keepdims=True))
+    v, _ = fn(leaf(x, device, False), False)  # the var(unbiased) form
+    np.testing.assert_allclose(to_numpy(v), np_op(x))
+    v, _ = fn(leaf(x, device, False), (0,), True, True)  # (dim, unbiased, keepdim)
+    np.testing.assert_allclose(to_numpy(v), np_op(x, axis=0, ddof=1, keepdims=True))
+    assert gradcheck(lambda t: sum(fn(t, 0)), (leaf(x, device),))
+    assert gradgradcheck(lambda t: fn(t, dim=1, correction=2)[0], (leaf(x, device),))
+
+
+def test_var_mean_errors():
+    with pytest.raises(RuntimeError, match="var_mean only support floating point"):
+        tc.var_mean(tc.tensor([1, 2]))
+    with pytest.raises(TypeError, match="either unbiased or correction"):
+        tc.std_mean(tc.tensor([1.0, 2.0]), 0, True, correction=1)
+    with pytest.raises(TypeError):
+        tc.std_mean(tc.tensor([1, 2]), 0, True, correction=1)  # arguments before the dtype
+
+
+# -- quantile / nanquantile ----------------------------------------------------------------
+MODES = ["linear", "lower", "higher", "midpoint", "nearest"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_quantile_matches_numpy(device, mode):
+    x = RNG.normal(size=(3, 5))
+    q = np.array([0.0, 0.1, 0.5, 0.62, 1.0])
+    got = tc.quantile(leaf(x, device, False), leaf(q, device, False), 1, interpolation=mode)
+    np.testing.assert_allclose(to_numpy(got), np.quantile(x, q, axis=1, method=mode))
+    got = tc.quantile(leaf(x, device, False), 0.3, interpolation=mode)
+    np.testing.assert_allclose(to_numpy(got), np.quantile(x, 0.3, method=mode))
+    got = leaf(x, device, False).quantile(0.3, dim=0, keepdim=True, interpolation=mode)
+    assert got.shape == (1, 5)
+    np.testing.assert_allclose(to_numpy(got), np.quantile(x, 0.3, 0, method=mode,
+                                                          keepdims=True))
+
+
+def test_quantile_shapes(device):
+    x = leaf(RNG.normal(size=(2, 3, 4)), device, False)
+    q = leaf([0.2, 0.8], device, False)
+    assert tc.quantile(x, q).shape == (2,)
+    assert tc.quantile(x, q, keepdim=True).shape == (2, 1, 1, 1)
+    assert tc.quantile(x, q, 1, True).shape == (2, 2, 1, 4)
+    assert tc.quantile(x, leaf(0.5, device, False), -1).shape == (2, 3)
+    assert tc.quantile(leaf(3.0, device, False), 0.5, 0, True).shape == ()
+
+
+def test_quantile_nan_rows(device):
+    x = leaf([[1.0, NAN, 3.0, 2.0], [4.0, 0.0, 2.0, 1.0], [NAN, NAN, NAN, NAN]], device, False)
+    q = to_numpy(tc.quantile(x, 0.5, 1))
+    assert np.isnan(q[0]) and q[1] == 1.5 and np.isnan(q[2])
+    n = to_numpy(tc.nanquantile(x, 0.5, 1))
+    assert n[0] == 2.0 and n[1] == 1.5 and np.isnan(n[2])
+    np.testing.assert_allclose(to_numpy(x.nanquantile(0.25)), np.nanquantile(to_numpy(x), 0.25))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_quantile_gradients(device, mode):
+    x = RNG.normal(size=(3, 4))
+    q = leaf([0.1, 0.5, 0.9], device, False)
+    assert gradcheck(lambda t: tc.quantile(t, q, 1, interpolation=mode), (leaf(x, device),))
+    assert gradgradcheck(lambda t: tc.nanquantile(t, 0.3, interpolation=mode) ** 2,
+                         (leaf(x, device),))
+
+
+def test_quantile_gradient_goes_to_the_two_neighbours_by_weight(device):
+    x = leaf([3.0, 0.0, 2.0, 1.0], device)
+    tc.quantile(x, 0.25).backward()  # rank 0.75: between 0.0 (weight 0.25) and 1.0 (0.75)
+    assert x.grad.tolist() == [0.0, 0.25, 0.0, 0.75]
+    x = leaf([1.0, 1.0, 0.0], device)
+    tc.quantile(x, 0.75).backward()  # ties: the stable sort's order, as PyTorch
+    assert x.grad.tolist() == [0.5, 0.5, 0.0]
+
+
+def test_quantile_errors():
+    x = tc.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"q must be in the range \[0, 1\] but got 1.5"):
+        tc.quantile(x, 1.5)
+    with pytest.raises(RuntimeError, match=r"q values must be in the range \[0, 1\]"):
+        tc.quantile(x, tc.tensor([0.5, -0.1]))
+    with pytest.raises(RuntimeError, match="input tensor must be non-empty"):
+        tc.quantile(tc.zeros(2, 0), 0.5, 0)
+    with pytest.raises(RuntimeError, match="q must be a scalar or 1D tensor"):
+        tc.quantile(x, tc.tensor([[0.5]]))
+    with pytest.raises(RuntimeError, match="must be either float or double dtype"):
+        tc.nanquantile(tc.tensor([1, 2]), 0.5)
+    with pytest.raises(RuntimeError, match="q tensor must be same dtype as the input"):
+        tc.quantile(x, tc.tensor([0.5], dtype=tc.float64))
+    with pytest.raises(RuntimeError, match="interpolation must be one of linear"):
+        tc.quantile(x, 0.5, interpolation="cubic")
+    with pytest.raises(IndexError):
+        tc.quantile(x, 0.5, 1)
+    with pytest.raises(TypeError, match="must be Tensor or float"):
+        tc.quantile(x, "0.5")
+
+
+def test_stats_in_a_compiled_step_matches_eager():
+    def step(x):
+        v, m = tc.var_mean(x, 1)
+        return (v + m + tc.quantile(x, 0.3, 1) + tc.std_mean(x)[0]).sum()
+
+    compiled = tc.compile(step)
+    for seed in range(3):
+        x = tc.tensor(np.random.default_rng(seed).normal(size=(3, 4)))
+        assert compiled(x).item() == step(x).item()
