@@ -1,4 +1,5 @@
-"""``var_mean`` / ``std_mean`` / ``quantile`` / ``nanquantile``: values against NumPy,
+"""``var_mean`` / ``std_mean`` / ``quantile`` / ``nanquantile`` / ``diagonal`` /
+``diag_embed``: values against NumPy,
 gradients against finite differences in float64 (twice), PyTorch's gradients at ties and
 PyTorch's errors."""
 
@@ -126,10 +127,62 @@ def test_quantile_errors():
         tc.quantile(x, "0.5")
 
 
+# -- diagonal / diag_embed -------------------------------------------------------------------
+@pytest.mark.parametrize(("shape", "offset", "dim1", "dim2"), [
+    ((3, 4), 0, 0, 1), ((3, 4), 1, 0, 1), ((3, 4), -2, 1, 0), ((2, 3, 4), 1, -1, 0),
+    ((2, 3, 4), 5, 0, 2)])
+def test_diagonal_values_and_gradients(device, shape, offset, dim1, dim2):
+    x = RNG.normal(size=shape)
+    got = tc.diagonal(leaf(x, device, False), offset, dim1, dim2)
+    np.testing.assert_array_equal(to_numpy(got), np.diagonal(x, offset, dim1, dim2))
+    assert gradcheck(lambda t: t.diagonal(offset, dim1, dim2), (leaf(x, device),))
+    assert gradgradcheck(lambda t: t.diagonal(offset, dim1, dim2) ** 2, (leaf(x, device),))
+
+
+def test_diagonal_is_a_view(device):
+    x = tc.arange(9.0, device=device).reshape(3, 3)
+    d = x.diagonal(1)
+    d[0] = 100.0
+    d.mul_(2.0)
+    assert x.tolist() == [[0.0, 200.0, 2.0], [3.0, 4.0, 10.0], [6.0, 7.0, 8.0]]
+    x.add_(1.0)
+    assert d.tolist() == [201.0, 11.0]
+    a = leaf(np.ones((3, 3)), device)
+    b = a * 2.0
+    b.diagonal().mul_(5.0)  # the write reaches b, and b's gradient
+    assert b.tolist() == [[10.0, 2.0, 2.0], [2.0, 10.0, 2.0], [2.0, 2.0, 10.0]]
+    b.sum().backward()
+    assert a.grad.tolist() == [[10.0, 2.0, 2.0], [2.0, 10.0, 2.0], [2.0, 2.0, 10.0]]
+
+
+@pytest.mark.parametrize(("shape", "offset", "dim1", "dim2"), [
+    ((3,), 0, -2, -1), ((3,), 1, 0, 1), ((2, 3), -1, 0, 2), ((2, 3), 2, 2, 1)])
+def test_diag_embed_values_and_gradients(device, shape, offset, dim1, dim2):
+    x = RNG.normal(size=shape)
+    got = tc.diag_embed(leaf(x, device, False), offset, dim1, dim2)
+    assert np.array_equal(np.diagonal(to_numpy(got), offset, dim1, dim2), x)
+    assert to_numpy(got).sum() == pytest.approx(x.sum())
+    assert gradcheck(lambda t: t.diag_embed(offset, dim1, dim2), (leaf(x, device),))
+    assert gradgradcheck(lambda t: tc.diag_embed(t ** 2, offset, dim1, dim2),
+                         (leaf(x, device),))
+
+
+def test_diagonal_errors():
+    with pytest.raises(RuntimeError, match="diagonal dimensions cannot be identical 1, -1"):
+        tc.diagonal(tc.zeros(3, 3), 0, 1, -1)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        tc.zeros(3).diagonal()
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        tc.diag_embed(tc.zeros(3), 0, 0, 2)
+    with pytest.raises(TypeError, match="'offset' must be int"):
+        tc.diagonal(tc.zeros(3, 3), 0.5)
+
+
 def test_stats_in_a_compiled_step_matches_eager():
     def step(x):
         v, m = tc.var_mean(x, 1)
-        return (v + m + tc.quantile(x, 0.3, 1) + tc.std_mean(x)[0]).sum()
+        return (v + m + tc.quantile(x, 0.3, 1) + tc.std_mean(x)[0] + x[:, :3].diagonal()).sum() \
+            + tc.diag_embed(x).sum()
 
     compiled = tc.compile(step)
     for seed in range(3):

@@ -1,5 +1,6 @@
 """Statistics with PyTorch's semantics: ``var_mean``, ``std_mean``, ``quantile`` and
-``nanquantile``.
+``nanquantile``; and the diagonals: ``diagonal`` (a view, as in PyTorch: writes through it
+reach the input) and ``diag_embed``.
 
 ``var_mean`` / ``std_mean`` read their arguments as ``var`` / ``std`` do (``unbiased`` or
 ``correction``) and return ``(var, mean)`` / ``(std, mean)``. ``quantile`` sorts (NaN as
@@ -18,14 +19,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.function import Function
 from ..tensor import Tensor
-from ._dims import UNSET, keepdim_flag, numpy_names, wrap_dim
+from ._dims import UNSET, as_int, keepdim_flag, numpy_names, wrap_dim
 from .elementary import lerp
 from .gather import Gather
 from .order import _input, sort
 from .reduce import Mean, Var, _var_args
+from .shape import as_view
 
-TENSOR_METHODS = ["quantile", "nanquantile"]
+TENSOR_METHODS = ["quantile", "nanquantile", "diagonal", "diag_embed"]
 __all__ = ["var_mean", "std_mean", *TENSOR_METHODS]
 
 _MODES = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -140,3 +143,80 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """``quantile`` ignoring NaN, as ``torch.nanquantile`` (an all-NaN row gives NaN)."""
     return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
+
+
+# -- diagonals ----------------------------------------------------------------------------
+def _diagonal_array(x, offset, dim1, dim2):
+    """The diagonal of array ``x`` as a view that can be written (NumPy makes it read-only
+    while its base can be written)."""
+    d = x.diagonal(offset, dim1, dim2)
+    if isinstance(d, np.ndarray) and not d.flags.writeable and x.flags.writeable:
+        d.flags.writeable = True
+    return d
+
+
+class Diagonal(Function):
+    """The diagonal of ``a`` in dims ``(dim1, dim2)`` as a last dim; a view of ``a``."""
+
+    @staticmethod
+    def forward(ctx, a, offset, dim1, dim2):
+        ctx.args, ctx.shape = (offset, dim1, dim2), a._data.shape
+        return _diagonal_array(a._data, offset, dim1, dim2)
+
+    @staticmethod
+    def backward(ctx, g):
+        return DiagonalScatter.apply(g, ctx.shape, *ctx.args), None, None, None
+
+
+class DiagonalScatter(Function):
+    """Zeros of ``shape`` with ``g`` on the diagonal that ``Diagonal`` reads."""
+
+    @staticmethod
+    def forward(ctx, g, shape, offset, dim1, dim2):
+        ctx.args = (offset, dim1, dim2)
+        xp = g._backend.xp
+        rest = [d for d in range(len(shape)) if d not in (dim1, dim2)]
+        out = xp.zeros(tuple(shape[d] for d in rest) + (shape[dim1], shape[dim2]),
+                       g._data.dtype)  # the two dims last: written at index arrays
+        k = g._data.shape[-1]
+        steps = xp.arange(k)
+        out[..., steps + max(-offset, 0), steps + max(offset, 0)] = g._data
+        order = rest + [dim1, dim2]
+        return xp.ascontiguousarray(out.transpose(tuple(np.argsort(order))))
+
+    @staticmethod
+    def backward(ctx, g):
+        return Diagonal.apply(g, *ctx.args), None, None, None, None
+
+
+def _two_dims(dim1, dim2, ndim, op):
+    d1, d2 = wrap_dim(dim1, ndim, op), wrap_dim(dim2, ndim, op)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return d1, d2
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal of ``input`` in dims ``dim1``, ``dim2`` (a view, as ``torch.diagonal``):
+    those dims are removed and the diagonal appended as the last dim."""
+    _input("diagonal", input)
+    offset = as_int(offset, "offset", "diagonal")
+    d1, d2 = _two_dims(dim1, dim2, input.ndim, "diagonal")
+    out = Diagonal.apply(input, offset, d1, d2)
+    return as_view(out, input, lambda t: t.diagonal(offset, d1, d2))
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """A tensor whose diagonals in dims ``dim1``, ``dim2`` are the last dim of ``input``,
+    zeros elsewhere, as ``torch.diag_embed``."""
+    _input("diag_embed", input)
+    offset = as_int(offset, "offset", "diag_embed")
+    ndim = input.ndim + 1
+    d1, d2 = _two_dims(dim1, dim2, ndim, "diag_embed")
+    x = input.reshape(1) if input.ndim == 0 else input
+    n = x.shape[-1] + abs(offset)
+    rest = list(x.shape[:-1])
+    shape = []
+    for d in range(ndim):
+        shape.append(n if d in (d1, d2) else rest.pop(0))
+    return DiagonalScatter.apply(x, tuple(shape), offset, d1, d2)

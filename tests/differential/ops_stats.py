@@ -1,5 +1,6 @@
 """Op tables: ``var_mean`` / ``std_mean`` (every dim form, ``unbiased`` or ``correction``)
-and ``quantile`` / ``nanquantile`` (a float or 1-D tensor ``q``, every interpolation)."""
+``quantile`` / ``nanquantile`` (a float or 1-D tensor ``q``, every interpolation),
+``diagonal`` and ``diag_embed`` (every offset / dims form)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,23 @@ def quantile_case(draw):
     return Case((x, *args), kwargs, seed=draw(SEEDS))
 
 
+@st.composite
+def diagonal_case(draw, extra=0):
+    """A tensor of rank 2 or 3 mostly, an offset and two dims (of a result of ``extra`` more
+    dims), each left out, positional or by keyword (in order)."""
+    rank = draw(st.sampled_from((2, 2, 3, 1, 4, 0) if not extra else (1, 1, 2, 3, 0)))
+    x = draw(arrays(shapes(rank, rank), dtypes=WEIGHTED_DTYPES))
+    n = rank + extra
+    values = (draw(st.sampled_from((0, 1, -1, 2, -3, 5))), draw(one_dim(n)), draw(one_dim(n)))
+    how = draw(st.sampled_from(("pos", "kw")))
+    k = draw(st.integers(0, 3))
+    if how == "pos":
+        return Case((x, *values[:k]), seed=draw(SEEDS))
+    names = ("offset", "dim1", "dim2")
+    kwargs = {names[i]: values[i] for i in range(3) if draw(st.booleans())}
+    return Case((x,), kwargs, seed=draw(SEEDS))
+
+
 OPS = [
     *[Op(f"tc.{name}", **function(name),
          args=reduce_case(dtypes=WEIGHTED_DTYPES, extra=correction), weight=2)
@@ -53,4 +71,8 @@ OPS = [
     *[Op(f"{form}.{name}", **(function(name) if form == "tc" else method(name)),
          args=quantile_case(), weight=2)
       for name in ("quantile", "nanquantile") for form in ("tc", "x")],
+    Op("tc.diagonal", **function("diagonal"), args=diagonal_case()),
+    Op("x.diagonal", **method("diagonal"), args=diagonal_case()),
+    Op("tc.diag_embed", **function("diag_embed"), args=diagonal_case(1)),
+    Op("x.diag_embed", **method("diag_embed"), args=diagonal_case(1)),
 ]
