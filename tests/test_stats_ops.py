@@ -1,5 +1,5 @@
 """``var_mean`` / ``std_mean`` / ``quantile`` / ``nanquantile`` / ``diagonal`` /
-``diag_embed``: values against NumPy,
+``diag_embed`` / ``mode``: values against NumPy,
 gradients against finite differences in float64 (twice), PyTorch's gradients at ties and
 PyTorch's errors."""
 
@@ -14,6 +14,10 @@ from tensorcore.autograd import gradcheck, gradgradcheck
 
 RNG = np.random.default_rng(0)
 NAN = float("nan")
+
+
+def ints(array, device, dtype=tc.int64):
+    return tc.tensor(np.asarray(array), dtype=dtype, device=device)
 
 
 def leaf(array, device, grad=True):
@@ -176,6 +180,36 @@ def test_diagonal_errors():
         tc.diag_embed(tc.zeros(3), 0, 0, 2)
     with pytest.raises(TypeError, match="'offset' must be int"):
         tc.diagonal(tc.zeros(3, 3), 0.5)
+
+
+# -- mode ------------------------------------------------------------------------------------
+def test_mode_values_indices_and_gradient(device):
+    x = leaf([[1.0, 2.0, 2.0, 1.0, 3.0], [3.0, 1.0, 1.0, 3.0, 0.0]], device)
+    values, indices = tc.mode(x)  # the smallest of the most frequent, at its last index
+    assert values.tolist() == [1.0, 1.0] and indices.tolist() == [3, 2]
+    assert indices.dtype == tc.int64 and type(values).__name__ == "Tensor"
+    values.sum().backward()
+    assert x.grad.tolist() == [[0.0, 0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0]]
+    result = x.detach().mode(0, keepdim=True)
+    assert result.values.shape == (1, 5) and result.indices.tolist() == [[0, 1, 1, 0, 1]]
+    assert tc.mode(ints([True, False, True], device, tc.bool)).indices.item() == 2
+    assert tc.mode(leaf(5.0, device, False)).indices.item() == 0
+    assert tc.mode(tc.zeros(3, 0, device=device), 0).values.shape == (0,)
+    assert gradcheck(lambda t: tc.mode(t, 1).values, (leaf(RNG.normal(size=(2, 3)), device),))
+
+
+def test_mode_with_nan_as_pytorch(device):
+    x = leaf([[NAN, 1.0, NAN, 1.0], [2.0, NAN, 2.0, 1.0]], device, False)
+    values, indices = tc.mode(x, 1)  # PyTorch's CPU insertion sort: NaN stays in place
+    assert indices.tolist() == [0, 3] and np.isnan(to_numpy(values)[0])
+    assert to_numpy(values)[1] == 1.0  # [1, 2, nan, 2] after that sort: no run longer than 1
+
+
+def test_mode_errors():
+    with pytest.raises(IndexError, match="Expected reduction dim 0 to have non-zero size"):
+        tc.mode(tc.zeros(0, 3), 0)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        tc.mode(tc.zeros(3), 1)
 
 
 def test_stats_in_a_compiled_step_matches_eager():

@@ -17,6 +17,8 @@ PyTorch does, so its gradient goes to those two elements by the interpolation we
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -24,13 +26,14 @@ from ..tensor import Tensor
 from ._dims import UNSET, as_int, keepdim_flag, numpy_names, wrap_dim
 from .elementary import lerp
 from .gather import Gather
-from .order import _input, sort
+from .order import _input, _picked, sort
 from .reduce import Mean, Var, _var_args
 from .shape import as_view
 
-TENSOR_METHODS = ["quantile", "nanquantile", "diagonal", "diag_embed"]
+TENSOR_METHODS = ["quantile", "nanquantile", "diagonal", "diag_embed", "mode"]
 __all__ = ["var_mean", "std_mean", *TENSOR_METHODS]
 
+ModeResult = namedtuple("mode", ["values", "indices"])
 _MODES = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
@@ -220,3 +223,74 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     for d in range(ndim):
         shape.append(n if d in (d1, d2) else rest.pop(0))
     return DiagonalScatter.apply(x, tuple(shape), offset, d1, d2)
+
+
+# -- mode ---------------------------------------------------------------------------------
+def mode(input, dim=-1, keepdim=False):
+    """(values, indices) of the most frequent value along ``dim`` (the smallest of several,
+    at its last index), as ``torch.mode``; the gradient goes to that element. (Beyond 16
+    elements PyTorch's unstable sort may name another index of that value.)"""
+    _input("mode", input)
+    d = wrap_dim(dim, input.ndim, "mode")
+    keepdim = keepdim_flag(keepdim, "mode")
+    x, xp = input._data, input._backend.xp
+    if x.ndim == 0:
+        idx = xp.zeros((), np.int64)
+        return ModeResult(_picked(input, 0, idx), Tensor._make(idx, input._backend))
+    n = x.shape[d]
+    if n == 0:
+        raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
+    rows = xp.moveaxis(x, d, -1)
+    kept = rows.shape[:-1] + (1,)
+    if rows.size == 0:
+        idx = xp.zeros(kept, np.int64)
+    else:
+        flat = rows.reshape(-1, n)
+        order = xp.argsort(flat, axis=-1, kind="stable")
+        srt = xp.take_along_axis(flat, order, -1)
+        start = xp.ones(srt.shape, bool)
+        start[:, 1:] = srt[:, 1:] != srt[:, :-1]  # NaN: a run of its own
+        end = xp.ones(srt.shape, bool)
+        end[:, :-1] = start[:, 1:]
+        start_flat = start.reshape(-1)
+        run = xp.cumsum(start_flat) - 1
+        first = xp.nonzero(start_flat)[0]
+        pos = xp.arange(start_flat.size)
+        freq = xp.where(end.reshape(-1), pos - first[run] + 1, 0).reshape(srt.shape)
+        best = xp.argmax(freq, axis=-1)  # the first longest run: the smallest value
+        idx = xp.take_along_axis(order, best[:, None], -1).astype(np.int64)
+        if flat.dtype.kind == "f" and bool(xp.isnan(flat).any()):
+            idx = _mode_nan_rows(input._backend, flat, idx)
+        idx = idx.reshape(kept)
+    idx = xp.ascontiguousarray(xp.moveaxis(idx, -1, d))
+    values = _picked(input, d, idx)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return ModeResult(values, Tensor._make(idx, input._backend))
+
+
+def _mode_nan_rows(backend, flat, idx):
+    """``idx`` with the rows holding a NaN redone as PyTorch's CPU kernel does them: an
+    insertion sort by ``<`` (its ``std::sort`` for up to 16 elements; NaN compares false,
+    so it stays where it is) and runs of ``==`` (each NaN a run of one)."""
+    host, out = backend.to_numpy(flat), backend.to_numpy(idx).copy()
+    for r in np.nonzero(np.isnan(host).any(axis=1))[0]:
+        el = [(v, k) for k, v in enumerate(host[r].tolist())]
+        for i in range(1, len(el)):
+            val, j = el[i], i
+            if val[0] < el[0][0]:
+                el[1:i + 1], j = el[0:i], 0
+            else:
+                while val[0] < el[j - 1][0]:
+                    el[j] = el[j - 1]
+                    j -= 1
+            el[j] = val
+        best = freq = run = 0
+        for i, (v, k) in enumerate(el):
+            run += 1
+            if i == len(el) - 1 or v != el[i + 1][0]:
+                if run > freq:
+                    best, freq = k, run
+                run = 0
+        out[r, 0] = best
+    return backend.xp.asarray(out)

@@ -64,6 +64,21 @@ def diagonal_case(draw, extra=0):
     return Case((x,), kwargs, seed=draw(SEEDS))
 
 
+@st.composite
+def mode_case(draw):
+    """A tensor (ties often: the "halves" and small-int profiles), a dim and keepdim, each
+    left out, positional or by keyword."""
+    x = draw(arrays(shapes(), dtypes=WEIGHTED_DTYPES))
+    args, kwargs = [], {}
+    for name, value in (("dim", draw(one_dim(x.value.ndim))), ("keepdim", draw(st.booleans()))):
+        how = draw(st.sampled_from(("omit", "pos", "kw")))
+        if how == "pos" and len(args) == len(kwargs) == 0 or how == "pos" and args:
+            args.append(value)
+        elif how != "omit":
+            kwargs[name] = value
+    return Case((x, *args), kwargs, seed=draw(SEEDS))
+
+
 OPS = [
     *[Op(f"tc.{name}", **function(name),
          args=reduce_case(dtypes=WEIGHTED_DTYPES, extra=correction), weight=2)
@@ -73,6 +88,8 @@ OPS = [
       for name in ("quantile", "nanquantile") for form in ("tc", "x")],
     Op("tc.diagonal", **function("diagonal"), args=diagonal_case()),
     Op("x.diagonal", **method("diagonal"), args=diagonal_case()),
+    Op("tc.mode", **function("mode"), args=mode_case()),
+    Op("x.mode", **method("mode"), args=mode_case()),
     Op("tc.diag_embed", **function("diag_embed"), args=diagonal_case(1)),
     Op("x.diag_embed", **method("diag_embed"), args=diagonal_case(1)),
 ]
