@@ -1,5 +1,5 @@
 """``var_mean`` / ``std_mean`` / ``quantile`` / ``nanquantile`` / ``diagonal`` /
-``diag_embed`` / ``mode``: values against NumPy,
+``diag_embed`` / ``mode`` / ``trapezoid`` / ``trapz``: values against NumPy,
 gradients against finite differences in float64 (twice), PyTorch's gradients at ties and
 PyTorch's errors."""
 
@@ -212,11 +212,49 @@ def test_mode_errors():
         tc.mode(tc.zeros(3), 1)
 
 
+# -- trapezoid / trapz --------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["trapezoid", "trapz"])
+def test_trapezoid_values_and_gradients(device, name):
+    fn = getattr(tc, name)
+    y, x = RNG.normal(size=(3, 4)), np.sort(RNG.normal(size=4))
+    np.testing.assert_allclose(to_numpy(fn(leaf(y, device, False))), np.trapezoid(y))
+    np.testing.assert_allclose(to_numpy(fn(leaf(y, device, False), dx=0.5, dim=0)),
+                               np.trapezoid(y, dx=0.5, axis=0))
+    np.testing.assert_allclose(to_numpy(fn(leaf(y, device, False), leaf(x, device, False))),
+                               np.trapezoid(y, x))
+    xs = RNG.normal(size=(3, 4))
+    np.testing.assert_allclose(
+        to_numpy(fn(leaf(y, device, False), leaf(xs, device, False), dim=0)),
+        np.trapezoid(y, xs, axis=0))
+    assert fn(ints([1, 2, 4], device)).dtype == tc.float32
+    empty = fn(ints(np.zeros((2, 0), np.int32), device, tc.int32))
+    assert empty.dtype == tc.int32 and empty.tolist() == [0, 0]
+    assert gradcheck(lambda t, u: fn(t, u, dim=0), (leaf(y, device), leaf(xs, device)))
+    assert gradgradcheck(lambda t: fn(t ** 2, dx=2.0), (leaf(y, device),))
+
+
+def test_trapezoid_errors():
+    y = tc.tensor([[1.0, 2.0, 4.0]])
+    with pytest.raises(RuntimeError, match="one `x` value for each sample point"):
+        tc.trapezoid(y, tc.tensor([0.0, 1.0]))
+    with pytest.raises(RuntimeError, match="bool input for `y`"):
+        tc.trapezoid(tc.tensor([True, False]))
+    with pytest.raises(RuntimeError, match="only support dx as a real number"):
+        tc.trapezoid(y, dx=True)
+    assert tc.trapz(y, dx=True).tolist() == [4.5]  # trapz's dx is a float
+    with pytest.raises(TypeError, match="invalid combination of arguments"):
+        tc.trapezoid(y, tc.tensor([0.0, 1.0, 2.0]), dx=1)
+    with pytest.raises(TypeError, match="invalid combination of arguments"):
+        tc.trapz(y, 2.0)
+    with pytest.raises(IndexError, match="Dimension specified as -1 but tensor has no dim"):
+        tc.trapezoid(tc.tensor(3.0))
+
+
 def test_stats_in_a_compiled_step_matches_eager():
     def step(x):
         v, m = tc.var_mean(x, 1)
         return (v + m + tc.quantile(x, 0.3, 1) + tc.std_mean(x)[0] + x[:, :3].diagonal()).sum() \
-            + tc.diag_embed(x).sum()
+            + tc.diag_embed(x).sum() + tc.trapezoid(x, x[0]).sum()
 
     compiled = tc.compile(step)
     for seed in range(3):

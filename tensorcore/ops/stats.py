@@ -1,6 +1,6 @@
 """Statistics with PyTorch's semantics: ``var_mean``, ``std_mean``, ``quantile`` and
-``nanquantile``; and the diagonals: ``diagonal`` (a view, as in PyTorch: writes through it
-reach the input) and ``diag_embed``.
+``nanquantile``; ``mode``; the diagonals: ``diagonal`` (a view, as in PyTorch: writes
+through it reach the input) and ``diag_embed``; and ``trapezoid`` (``trapz``).
 
 ``var_mean`` / ``std_mean`` read their arguments as ``var`` / ``std`` do (``unbiased`` or
 ``correction``) and return ``(var, mean)`` / ``(std, mean)``. ``quantile`` sorts (NaN as
@@ -31,7 +31,7 @@ from .reduce import Mean, Var, _var_args
 from .shape import as_view
 
 TENSOR_METHODS = ["quantile", "nanquantile", "diagonal", "diag_embed", "mode"]
-__all__ = ["var_mean", "std_mean", *TENSOR_METHODS]
+__all__ = ["var_mean", "std_mean", "trapezoid", "trapz", *TENSOR_METHODS]
 
 ModeResult = namedtuple("mode", ["values", "indices"])
 _MODES = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -294,3 +294,63 @@ def _mode_nan_rows(backend, flat, idx):
                 run = 0
         out[r, 0] = best
     return backend.xp.asarray(out)
+
+
+# -- trapezoid ----------------------------------------------------------------------------
+def _trapezoid(op, y, x, dx, dim):
+    _input(op, y)
+    if x is not UNSET and (dx is not UNSET or not isinstance(x, Tensor)):
+        got = ", ".join(["Tensor", type(x).__name__]
+                        + (["dx=" + type(dx).__name__] if dx is not UNSET else []))
+        raise TypeError(f"{op}() received an invalid combination of arguments - got ({got}), "
+                        f"but expected one of: (Tensor y, Tensor x, *, int dim = -1) or "
+                        f"(Tensor y, *, Number dx = 1, int dim = -1)")
+    dim = as_int(dim, "dim", op)
+    if x is UNSET:
+        if isinstance(dx, Tensor) and dx.ndim == 0:
+            dx = dx.item()
+        if dx is UNSET:
+            dx = 1
+        elif not isinstance(dx, (int, float, complex, np.number, np.bool_)):
+            raise TypeError(f"{op}(): argument 'dx' must be Number, not {type(dx).__name__}")
+    if y.ndim == 0:
+        d = dim if x is UNSET else wrap_dim(dim, 0, op)
+        raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
+    d = wrap_dim(dim, y.ndim, op)
+    n = y.shape[d]
+    if n == 0:  # no sample: zeros of y's dtype, as NumPy
+        shape = y.shape[:d] + y.shape[d + 1:]
+        return Tensor._make(y._backend.xp.zeros(shape, y._data.dtype), y._backend)
+    if x is UNSET:
+        if y.dtype.name == "bool":
+            raise RuntimeError("trapezoid: received a bool input for `y`, but bool is not "
+                               "supported")
+        if op == "trapz" and isinstance(dx, (bool, np.bool_)):
+            dx = float(dx)  # trapz's dx is a float
+        if isinstance(dx, (bool, complex, np.bool_, np.complexfloating)):
+            raise RuntimeError("trapezoid: Currently, we only support dx as a real number.")
+        ends = y.narrow(d, 0, 1).squeeze(d) + y.narrow(d, n - 1, 1).squeeze(d)
+        return (y.sum(d) - ends * 0.5) * float(dx)
+    if y.dtype.name == "bool" or x.dtype.name == "bool":
+        raise RuntimeError("trapezoid: received a bool input for `x` or `y`, but bool is not "
+                           "supported")
+    if x.ndim == 1:
+        if x.shape[0] != n:
+            raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
+        x = x.reshape(tuple(n if i == d else 1 for i in range(y.ndim)))
+    elif x.ndim < y.ndim:
+        x = x.reshape((1,) * (y.ndim - x.ndim) + tuple(x.shape))
+    m = x.shape[d]
+    step = x.narrow(d, 1, max(m - 1, 0)) - x.narrow(d, 0, max(m - 1, 0))
+    return ((step * (y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1))) / 2.0).sum(d)
+
+
+def trapezoid(y, x=UNSET, *, dx=UNSET, dim=-1):
+    """The trapezoidal rule along ``dim`` of ``y``, at sample points ``x`` or spacing ``dx``
+    (1 by default), as ``torch.trapezoid``."""
+    return _trapezoid("trapezoid", y, x, dx, dim)
+
+
+def trapz(y, x=UNSET, *, dx=UNSET, dim=-1):
+    """``trapezoid`` under its older name, as ``torch.trapz``."""
+    return _trapezoid("trapz", y, x, dx, dim)

@@ -1,6 +1,7 @@
 """Op tables: ``var_mean`` / ``std_mean`` (every dim form, ``unbiased`` or ``correction``)
 ``quantile`` / ``nanquantile`` (a float or 1-D tensor ``q``, every interpolation),
-``diagonal`` and ``diag_embed`` (every offset / dims form)."""
+``mode``, ``diagonal`` and ``diag_embed`` (every offset / dims form), ``trapezoid`` and
+``trapz`` (``x`` of several shapes, or ``dx``)."""
 
 from __future__ import annotations
 
@@ -79,6 +80,34 @@ def mode_case(draw):
     return Case((x, *args), kwargs, seed=draw(SEEDS))
 
 
+@st.composite
+def trapezoid_case(draw):
+    """``y``; sample points ``x`` (1-D along dim, y's shape, or fewer dims; seldom of a wrong
+    length) or a ``dx`` (int, float, inf, bool) or neither; maybe a dim."""
+    y = draw(arrays(shapes(), dtypes=WEIGHTED_DTYPES))
+    ndim = y.value.ndim
+    dim = draw(one_dim(ndim))
+    args, kwargs = [], {}
+    if draw(st.booleans()):
+        kwargs["dim"] = dim
+    how = draw(st.sampled_from(("x", "x", "dx", "none")))
+    d = dim if -max(ndim, 1) <= dim < max(ndim, 1) and ndim else -1
+    if how == "x":
+        form = draw(st.sampled_from(("1d", "same", "trailing")))
+        if form == "1d" or not ndim:
+            n = y.value.shape[d] if ndim else 1
+            n = n if draw(st.integers(0, 9)) else n + 1
+            shape = (n,)
+        elif form == "same":
+            shape = y.value.shape
+        else:
+            shape = y.value.shape[draw(st.integers(0, ndim)):]
+        args.append(draw(arrays(shape, dtypes=("float32", "float32", "float64", "int64"))))
+    elif how == "dx":
+        kwargs["dx"] = draw(st.sampled_from((2, 0.5, -1.5, float("inf"), True, 1)))
+    return Case((y, *args), kwargs, seed=draw(SEEDS))
+
+
 OPS = [
     *[Op(f"tc.{name}", **function(name),
          args=reduce_case(dtypes=WEIGHTED_DTYPES, extra=correction), weight=2)
@@ -90,6 +119,8 @@ OPS = [
     Op("x.diagonal", **method("diagonal"), args=diagonal_case()),
     Op("tc.mode", **function("mode"), args=mode_case()),
     Op("x.mode", **method("mode"), args=mode_case()),
+    Op("tc.trapezoid", **function("trapezoid"), args=trapezoid_case(), weight=2),
+    Op("tc.trapz", **function("trapz"), args=trapezoid_case()),
     Op("tc.diag_embed", **function("diag_embed"), args=diagonal_case(1)),
     Op("x.diag_embed", **method("diag_embed"), args=diagonal_case(1)),
 ]
