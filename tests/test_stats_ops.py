@@ -109,6 +109,17 @@ def test_quantile_gradient_goes_to_the_two_neighbours_by_weight(device):
     assert x.grad.tolist() == [0.5, 0.5, 0.0]
 
 
+def test_quantile_is_differentiable_in_q_as_pytorch(device):
+    q = leaf([0.25, 0.9], device)
+    tc.quantile(leaf([3.0, 0.0, 2.0, 1.0], device, False), q).sum().backward()
+    assert q.grad.tolist() == [3.0, 3.0]  # d(rank)/dq = n - 1 times the neighbours' gap
+    q = leaf([0.25, 0.9], device)
+    tc.nanquantile(leaf([NAN, 1.0, 2.0], device, False), q).sum().backward()
+    assert q.grad.tolist() == [1.0, 1.0]
+    x = leaf(RNG.normal(size=(2, 5)), device)
+    assert gradcheck(lambda t, p: tc.quantile(t, p, 1), (x, leaf([0.3, 0.71], device)))
+
+
 def test_quantile_errors():
     x = tc.tensor([1.0, 2.0])
     with pytest.raises(RuntimeError, match=r"q must be in the range \[0, 1\] but got 1.5"):

@@ -22,12 +22,14 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import grad_state
 from ..tensor import Tensor
 from ._dims import UNSET, as_int, keepdim_flag, numpy_names, wrap_dim
 from .elementary import lerp
 from .gather import Gather
 from .order import _input, _picked, sort
 from .reduce import Mean, Var, _var_args
+from .select import where
 from .shape import as_view
 
 TENSOR_METHODS = ["quantile", "nanquantile", "diagonal", "diag_embed", "mode"]
@@ -103,12 +105,15 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
     ordered = sort(x, -1).values
     s = ordered._data
     if ignore_nan:
-        count = (~xp.isnan(s)).sum(axis=-1, keepdims=True).astype(dt)
-        ranks = qv * (count - 1)
-        ranks = xp.where(ranks < 0, dt.type(0), ranks)
+        scale = (~xp.isnan(s)).sum(axis=-1, keepdims=True).astype(dt) - 1
+        ranks = qv * scale
+        valid = ~(ranks < 0)
+        ranks = xp.where(valid, ranks, dt.type(0))
     else:
-        ranks = qv * dt.type(n - 1) + xp.zeros(s.shape[:-1] + (1,), dt)
-        ranks = xp.where(xp.isnan(s).any(axis=-1, keepdims=True), dt.type(n - 1), ranks)
+        scale = xp.full(s.shape[:-1] + (1,), n - 1, dt)
+        ranks = qv * scale
+        valid = ~xp.isnan(s).any(axis=-1, keepdims=True)
+        ranks = xp.where(valid, ranks, dt.type(n - 1))
     if interpolation == "lower":
         ranks = xp.floor(ranks)
     elif interpolation == "higher":
@@ -123,9 +128,13 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
             weights = xp.where(ranks == below, dt.type(0), dt.type(0.5))
         else:
             weights = ranks - below
+            if isinstance(q, Tensor) and q.requires_grad and grad_state.enabled:
+                weights = _q_weights(q, scale, below, valid, input)
         above = Gather.apply(ordered, axis, Tensor._make(xp.ceil(ranks).astype(np.int64),
                                                          input._backend))
-        out = lerp(out, above, Tensor._make(xp.asarray(weights, dtype=dt), input._backend))
+        if not isinstance(weights, Tensor):
+            weights = Tensor._make(xp.asarray(weights, dtype=dt), input._backend)
+        out = lerp(out, above, weights)
     if keepdim:
         if dim is None:
             out = out.reshape((1,) * input.ndim + (out.shape[-1],))
@@ -133,6 +142,17 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
             out = out.unsqueeze(dim)
     out = out.squeeze(-1) if scalar_q else out.movedim(-1, 0)
     return out
+
+
+def _q_weights(q, scale, below, valid, input):
+    """The linear weights ``q * scale - below`` as a function of ``q`` (PyTorch's ranks are
+    differentiable in ``q``); zero where the rank was replaced (NaN rows)."""
+    def const(a):
+        return Tensor._make(a, input._backend)
+    dt = input._data.dtype
+    qt = q.to(input.device).reshape(-1)
+    w = qt * const(scale) - const(below.astype(dt))
+    return where(const(valid), w, const(input._backend.xp.zeros(w.shape, dt)))
 
 
 @numpy_names
