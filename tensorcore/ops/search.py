@@ -1,6 +1,155 @@
-"""(being written)"""
+"""Finding elements: ``nonzero`` / ``argwhere``, ``unique`` and ``diff``, with PyTorch's
+signatures, dtypes and errors. Their results but ``diff``'s hold indices or values picked by
+the data (no gradient); ``diff`` is a composition of slices and subtraction, so it carries
+gradients (twice differentiable).
+
+>>> import tensorcore as tc
+>>> tc.tensor([[0, 1], [2, 0]]).nonzero().tolist()
+[[0, 1], [1, 0]]
+>>> tc.unique(tc.tensor([3, 1, 3])).tolist()
+[1, 3]
+>>> tc.diff(tc.tensor([1.0, 4.0, 9.0])).tolist()
+[3.0, 5.0]
+"""
 
 from __future__ import annotations
 
-TENSOR_METHODS: list[str] = []
-__all__: list[str] = []
+import numpy as np
+
+from ..tensor import Tensor
+from ._dims import wrap_dim
+from .select import where
+
+TENSOR_METHODS = ["nonzero", "argwhere", "unique", "diff"]
+__all__ = ["nonzero", "argwhere", "unique", "diff"]
+
+
+def _tensor(t, op: str, name: str = "input") -> None:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' (position 1) must be Tensor, not "
+                        f"{type(t).__name__}")
+
+
+def _int64(array, backend) -> Tensor:
+    return Tensor._make(array.astype(np.int64, copy=False), backend)
+
+
+def nonzero(input, *, as_tuple=False):
+    """The indices of ``input``'s nonzero elements: an ``(n, input.ndim)`` int64 tensor, or
+    with ``as_tuple=True`` one 1-D index tensor per dim (``where(condition)``)."""
+    _tensor(input, "nonzero")
+    if input.ndim == 0:
+        flat = input.reshape(1)
+        if as_tuple:
+            return where(flat)
+        n = where(flat)[0].shape[0]
+        return _int64(input._backend.xp.zeros((n, 0)), input._backend)
+    found = where(input)
+    if as_tuple:
+        return found
+    xp = input._backend.xp
+    return _int64(xp.stack([i._data for i in found], axis=1), input._backend)
+
+
+def argwhere(input) -> Tensor:
+    """The indices of ``input``'s nonzero elements as an ``(n, input.ndim)`` int64 tensor
+    (``nonzero(input)``)."""
+    _tensor(input, "argwhere")
+    return nonzero(input)
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct elements of ``input`` in ascending order (of its slices along ``dim``
+    when given), with the index of each element's value (``return_inverse``) and each
+    value's count (``return_counts``), as ``torch.unique``."""
+    _tensor(input, "unique")
+    b, xp = input._backend, input._backend.xp
+    a = input._data
+    if dim is None:
+        flat = a.reshape(-1)
+        order = xp.argsort(flat, kind="stable")
+        s = flat[order]
+        new = xp.ones(s.shape, dtype=bool)
+        if s.size > 1:
+            new[1:] = s[1:] != s[:-1]
+        starts = xp.nonzero(new)[0]
+        values = s[starts]
+        inverse_shape = a.shape
+    else:
+        d = wrap_dim(dim, input.ndim, "unique")
+        zero = [i for i, k in enumerate(a.shape) if k == 0]
+        if len(zero) > 1:
+            raise RuntimeError("Number of zero sized dimensions is more than one, so unique "
+                               "cannot be applied ")
+        if zero and zero[0] != d:
+            raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so "
+                               "unique cannot be applied")
+        moved = xp.moveaxis(a, d, 0)
+        rows = moved.reshape(moved.shape[0], int(np.prod(moved.shape[1:])))
+        n = rows.shape[0]
+        if n == 0:
+            order = xp.zeros(0, dtype=np.int64)
+        else:
+            keys = [rows[:, j] for j in range(rows.shape[1] - 1, -1, -1)]
+            order = np.lexsort([_host(b, k) for k in keys]) if keys else np.arange(n)
+            order = xp.asarray(order.astype(np.int64))
+        s = rows[order]
+        new = xp.ones(n, dtype=bool)
+        if n > 1:
+            new[1:] = (s[1:] != s[:-1]).any(axis=1) if rows.shape[1] else False
+        starts = xp.nonzero(new)[0]
+        values = xp.moveaxis(moved[order[starts]], 0, d)
+        inverse_shape = (n,)
+    out = [Tensor._make(xp.ascontiguousarray(values), b)]
+    if return_inverse:
+        group = xp.cumsum(new) - 1
+        inverse = xp.empty(group.shape, dtype=np.int64)
+        inverse[order] = group
+        out.append(_int64(inverse.reshape(inverse_shape), b))
+    if return_counts:
+        ends = xp.concatenate([starts[1:], xp.asarray([new.shape[0]], dtype=starts.dtype)])
+        out.append(_int64(ends - starts, b))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _host(backend, array) -> np.ndarray:
+    return backend.to_numpy(array)
+
+
+def diff(input, n=1, dim=-1, prepend=None, append=None) -> Tensor:
+    """The ``n``-th forward difference ``input[i + 1] - input[i]`` along ``dim``, after
+    joining ``prepend`` and ``append`` to it along ``dim`` (bool: ``!=``)."""
+    _tensor(input, "diff")
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if type(n) is not int:
+        raise TypeError(f"diff(): argument 'n' must be int, not {type(n).__name__}")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    d = wrap_dim(dim, input.ndim, "diff")
+    if n == 0:
+        return input
+    parts = []
+    for name, t in (("prepend", prepend), ("append", append)):
+        if t is None:
+            continue
+        _tensor(t, "diff", name)
+        if t.ndim != input.ndim:
+            raise RuntimeError("diff expects prepend or append to be the same dimension as "
+                               "input")
+        parts.append((name, t))
+    x = input
+    if parts:
+        from .shape import cat
+        pieces = [t for name, t in parts if name == "prepend"] + [input] + \
+            [t for name, t in parts if name == "append"]
+        x = cat(pieces, d)
+    for _ in range(n):
+        length = x.shape[d]
+        if length == 0:
+            break
+        hi = x.narrow(d, 1, length - 1)
+        lo = x.narrow(d, 0, length - 1)
+        x = hi != lo if x._data.dtype == np.bool_ else hi - lo
+    return x
+
