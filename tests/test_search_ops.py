@@ -83,3 +83,32 @@ def test_search_ops_in_a_compiled_step_match_eager():
     for seed in range(4):
         x = tc.tensor(np.random.default_rng(seed).integers(-2, 3, size=(6,)).astype(float))
         assert compiled(x).item() == step(x).item()
+
+
+def test_searchsorted_and_bucketize(device):
+    seq = np.array([1.0, 2.0, 2.0, 3.0])
+    x = tc.tensor(seq, device=device)
+    v = np.array([[0.0, 2.0], [2.5, 9.0]])
+    for side in ("left", "right"):
+        got = tc.searchsorted(x, tc.tensor(v, device=device), side=side)
+        assert got.dtype == tc.int64
+        np.testing.assert_array_equal(got.cpu().numpy(), np.searchsorted(seq, v, side))
+    assert tc.searchsorted(x, 2, right=True).tolist() == 3
+    rows = np.sort(np.random.default_rng(0).normal(size=(3, 5)), -1)
+    vals = np.random.default_rng(1).normal(size=(3, 2))
+    got = tc.searchsorted(tc.tensor(rows, device=device), tc.tensor(vals, device=device),
+                          out_int32=True)
+    assert got.dtype == tc.int32
+    np.testing.assert_array_equal(got.cpu().numpy(),
+                                  [np.searchsorted(r, w) for r, w in zip(rows, vals)])
+    shuffled = tc.tensor([3.0, 1.0, 2.0], device=device)
+    order = tc.tensor([1, 2, 0], device=device)
+    assert tc.searchsorted(shuffled, tc.tensor([2.5], device=device), sorter=order).tolist() \
+        == [2]
+    assert tc.bucketize(tc.tensor([0.5, 2.0], device=device), x, right=True).tolist() == [0, 3]
+    with pytest.raises(RuntimeError, match="can't be set to opposites"):
+        tc.searchsorted(x, x, side="left", right=True)
+    with pytest.raises(RuntimeError, match="first N-1 dimensions"):
+        tc.searchsorted(tc.zeros(2, 3, device=device), tc.zeros(3, 2, device=device))
+    with pytest.raises(RuntimeError, match="must be 1 dimension"):
+        tc.bucketize(x, tc.zeros(2, 2, device=device))

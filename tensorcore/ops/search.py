@@ -1,4 +1,5 @@
-"""Finding elements: ``nonzero`` / ``argwhere``, ``unique`` and ``diff``, with PyTorch's
+"""Finding elements: ``nonzero`` / ``argwhere``, ``unique``, ``diff``, ``searchsorted`` and
+``bucketize``, with PyTorch's
 signatures, dtypes and errors. Their results but ``diff``'s hold indices or values picked by
 the data (no gradient); ``diff`` is a composition of slices and subtraction, so it carries
 gradients (twice differentiable).
@@ -21,7 +22,7 @@ from ._dims import wrap_dim
 from .select import where
 
 TENSOR_METHODS = ["nonzero", "argwhere", "unique", "diff"]
-__all__ = ["nonzero", "argwhere", "unique", "diff"]
+__all__ = ["nonzero", "argwhere", "unique", "diff", "searchsorted", "bucketize"]
 
 
 def _tensor(t, op: str, name: str = "input") -> None:
@@ -152,4 +153,84 @@ def diff(input, n=1, dim=-1, prepend=None, append=None) -> Tensor:
         lo = x.narrow(d, 0, length - 1)
         x = hi != lo if x._data.dtype == np.bool_ else hi - lo
     return x
+
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
+                 sorter=None) -> Tensor:
+    """For each value of ``input``, the index in ``sorted_sequence`` (along its last dim)
+    where it would be inserted to keep the order: the first such index, or the last with
+    ``right=True`` / ``side="right"``; int64, or int32 with ``out_int32``."""
+    _tensor(sorted_sequence, "searchsorted", "sorted_sequence")
+    if side is not None and side not in ("left", "right"):
+        raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got "
+                           f"{side}")
+    if side == "left" and right:
+        raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, "
+                           "got side of left while right was True")
+    right = right or side == "right"
+    seq = sorted_sequence._data
+    b, xp = sorted_sequence._backend, sorted_sequence._backend.xp
+    if isinstance(input, Tensor):
+        values = input.to(sorted_sequence.device)._data if input._backend is not b \
+            else input._data
+    else:
+        values = xp.asarray(input)
+    if seq.ndim == 0:
+        raise RuntimeError("torch.searchsorted(): boundaries tensor should have positive "
+                           "dimension, but got 0 dimension")
+    if seq.ndim > 1 and (values.ndim != seq.ndim or values.shape[:-1] != seq.shape[:-1]):
+        raise RuntimeError(
+            f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+            f"dimensions of boundaries tensor and input value tensor must match, but we got "
+            f"boundaries tensor {list(seq.shape)} and input value tensor {list(values.shape)}")
+    if sorter is not None:
+        _tensor(sorter, "searchsorted", "sorter")
+        if sorter._data.dtype != np.int64:
+            from .inplace import torch_name
+            raise RuntimeError(f"torch.searchsorted(): sorter must be a tensor of long dtype "
+                               f"but got dtype {torch_name(sorter._data.dtype)}")
+        if sorter.shape != sorted_sequence.shape:
+            raise RuntimeError(f"torch.searchsorted(): boundary and sorter must have the same "
+                               f"size, but got boundary tensor {list(seq.shape)}and got sorter "
+                               f"tensor {list(sorter.shape)}")
+        seq = xp.take_along_axis(seq, sorter._data, axis=-1)
+    out = _bisect(xp, seq, values, right)
+    return Tensor._make(out.astype(np.int32 if out_int32 else np.int64), b)
+
+
+def _bisect(xp, seq, values, right: bool):
+    """PyTorch's binary search, step by step (so NaNs land where its kernel puts them): the
+    lower bound moves past ``mid`` while ``not seq[mid] >= v`` (``>`` for ``right``)."""
+    n = seq.shape[-1]
+    shape = values.shape
+    if seq.ndim == 1:
+        rows = seq.reshape(1, n)
+        flat = values.reshape(1, values.size)
+    else:
+        lead = int(np.prod(seq.shape[:-1]))
+        rows = seq.reshape(lead, n)
+        flat = values.reshape(lead, values.shape[-1])
+    lo = xp.zeros(flat.shape, dtype=np.int64)
+    hi = xp.full(flat.shape, n, dtype=np.int64)
+    if n and flat.size:
+        for _ in range(int(n).bit_length() + 1):
+            mid = (lo + hi) // 2
+            at = xp.take_along_axis(rows, xp.minimum(mid, n - 1), axis=-1) if rows.shape[0] \
+                > 1 else rows[0][xp.minimum(mid, n - 1)]
+            move = ~(at > flat) if right else ~(at >= flat)
+            active = lo < hi
+            lo = xp.where(active & move, mid + 1, lo)
+            hi = xp.where(active & ~move, mid, hi)
+    return lo.reshape(shape)
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False) -> Tensor:
+    """The bucket of each value of ``input`` among the 1-D ``boundaries``:
+    ``searchsorted(boundaries, input, right=right)``."""
+    _tensor(boundaries, "bucketize", "boundaries")
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim("
+                           f"{boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 

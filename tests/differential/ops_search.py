@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import strategies as st
 
 from .harness import Case, Op
@@ -50,6 +51,36 @@ def diff_case(draw):
     return Case((x,), kw, seed=draw(SEEDS))
 
 
+@st.composite
+def searchsorted_case(draw):
+    rank = draw(st.sampled_from((1, 1, 2)))
+    seq = draw(arrays(shapes(rank, rank), dtypes=("float32", "float64", "int64")))
+    s = np.sort(seq.value, axis=-1)
+    seq = type(seq)(s, False)
+    if rank == 1 or draw(st.integers(0, 9)) == 0:
+        vshape = draw(shapes(0, 2))
+    else:
+        vshape = s.shape[:-1] + (draw(st.integers(0, 3)),)
+    v = draw(arrays(vshape, dtypes=(s.dtype.name,) * 3 + ("float32", "int64"), grad=False))
+    kw = {}
+    if draw(st.booleans()):
+        kw["right"] = draw(st.booleans())
+    if draw(st.integers(0, 3)) == 0:
+        kw["side"] = draw(st.sampled_from(("left", "right")))
+    if draw(st.integers(0, 3)) == 0:
+        kw["out_int32"] = True
+    return Case((seq, v), kw, seed=draw(SEEDS))
+
+
+@st.composite
+def bucketize_case(draw):
+    b = draw(arrays(shapes(1, 1), dtypes=("float32", "float64", "int64"), grad=False))
+    b = type(b)(np.sort(b.value), False)
+    v = draw(arrays(shapes(0, 2), dtypes=(b.value.dtype.name, "float32", "int64"), grad=False))
+    kw = {"right": True} if draw(st.booleans()) else {}
+    return Case((v, b), kw, seed=draw(SEEDS))
+
+
 OPS: list = [
     Op("tc.nonzero", **function("nonzero"), args=nonzero_case()),
     Op("x.nonzero", **method("nonzero"), args=nonzero_case()),
@@ -58,4 +89,6 @@ OPS: list = [
     Op("x.unique", **method("unique"), args=unique_case()),
     Op("tc.diff", **function("diff"), args=diff_case()),
     Op("x.diff", **method("diff"), args=diff_case()),
+    Op("tc.searchsorted", **function("searchsorted"), args=searchsorted_case()),
+    Op("tc.bucketize", **function("bucketize"), args=bucketize_case()),
 ]
