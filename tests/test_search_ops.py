@@ -112,3 +112,15 @@ def test_searchsorted_and_bucketize(device):
         tc.searchsorted(tc.zeros(2, 3, device=device), tc.zeros(3, 2, device=device))
     with pytest.raises(RuntimeError, match="must be 1 dimension"):
         tc.bucketize(x, tc.zeros(2, 2, device=device))
+
+
+def test_unique_consecutive(device):
+    x = tc.tensor([1, 1, 2, 2, 3, 1, 1, 2], device=device)
+    v, i, c = tc.unique_consecutive(x, return_inverse=True, return_counts=True)
+    assert v.tolist() == [1, 2, 3, 1, 2]
+    assert i.tolist() == [0, 0, 1, 1, 2, 3, 3, 4] and c.tolist() == [2, 2, 1, 2, 1]
+    rows = tc.tensor([[1, 2], [1, 2], [0, 1], [1, 2]], device=device)
+    v, c = rows.unique_consecutive(dim=0, return_counts=True)
+    assert v.tolist() == [[1, 2], [0, 1], [1, 2]] and c.tolist() == [2, 1, 1]
+    nans = tc.tensor([np.nan, np.nan], device=device).unique_consecutive()
+    assert nans.shape == (2,)

@@ -21,8 +21,9 @@ from ..tensor import Tensor
 from ._dims import wrap_dim
 from .select import where
 
-TENSOR_METHODS = ["nonzero", "argwhere", "unique", "diff"]
-__all__ = ["nonzero", "argwhere", "unique", "diff", "searchsorted", "bucketize"]
+TENSOR_METHODS = ["nonzero", "argwhere", "unique", "unique_consecutive", "diff"]
+__all__ = ["nonzero", "argwhere", "unique", "unique_consecutive", "diff", "searchsorted",
+           "bucketize"]
 
 
 def _tensor(t, op: str, name: str = "input") -> None:
@@ -64,43 +65,55 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     when given), with the index of each element's value (``return_inverse``) and each
     value's count (``return_counts``), as ``torch.unique``."""
     _tensor(input, "unique")
+    return _groups(input, True, return_inverse, return_counts, dim, "unique")
+
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """``input`` with each run of equal consecutive elements (slices along ``dim`` when
+    given) kept once, with each element's run index (``return_inverse``) and each run's
+    length (``return_counts``), as ``torch.unique_consecutive``."""
+    _tensor(input, "unique_consecutive")
+    return _groups(input, False, return_inverse, return_counts, dim, "unique_consecutive")
+
+
+def _groups(input, sort, return_inverse, return_counts, dim, op):
+    """unique (``sort``) and unique_consecutive: runs of equal elements (or slices along
+    ``dim``) after a stable sort or in place; NaNs are never equal."""
     b, xp = input._backend, input._backend.xp
     a = input._data
     if dim is None:
-        flat = a.reshape(-1)
-        order = xp.argsort(flat, kind="stable")
-        s = flat[order]
-        new = xp.ones(s.shape, dtype=bool)
-        if s.size > 1:
-            new[1:] = s[1:] != s[:-1]
-        starts = xp.nonzero(new)[0]
-        values = s[starts]
+        moved = a.reshape(-1)
+        rows = moved.reshape(-1, 1)
         inverse_shape = a.shape
     else:
-        d = wrap_dim(dim, input.ndim, "unique")
+        d = wrap_dim(dim, input.ndim, op)
         zero = [i for i, k in enumerate(a.shape) if k == 0]
         if len(zero) > 1:
-            raise RuntimeError("Number of zero sized dimensions is more than one, so unique "
-                               "cannot be applied ")
+            raise RuntimeError(f"Number of zero sized dimensions is more than one, so {op} "
+                               f"cannot be applied ")
         if zero and zero[0] != d:
-            raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so "
-                               "unique cannot be applied")
+            raise RuntimeError(f"There are 0 sized dimensions, and they aren't selected, so "
+                               f"{op} cannot be applied")
         moved = xp.moveaxis(a, d, 0)
         rows = moved.reshape(moved.shape[0], int(np.prod(moved.shape[1:])))
-        n = rows.shape[0]
-        if n == 0:
-            order = xp.zeros(0, dtype=np.int64)
-        else:
-            keys = [rows[:, j] for j in range(rows.shape[1] - 1, -1, -1)]
-            order = np.lexsort([_host(b, k) for k in keys]) if keys else np.arange(n)
-            order = xp.asarray(order.astype(np.int64))
-        s = rows[order]
-        new = xp.ones(n, dtype=bool)
-        if n > 1:
-            new[1:] = (s[1:] != s[:-1]).any(axis=1) if rows.shape[1] else False
-        starts = xp.nonzero(new)[0]
-        values = xp.moveaxis(moved[order[starts]], 0, d)
-        inverse_shape = (n,)
+        inverse_shape = (rows.shape[0],)
+    n = rows.shape[0]
+    if not sort or n == 0:
+        order = xp.arange(n, dtype=np.int64)
+    elif dim is None:
+        order = xp.argsort(moved, kind="stable")
+    else:
+        keys = [_host(b, rows[:, j]) for j in range(rows.shape[1] - 1, -1, -1)]
+        order = xp.asarray(np.lexsort(keys).astype(np.int64) if keys else np.arange(n))
+    s = rows[order]
+    new = xp.ones(n, dtype=bool)
+    if n > 1 and rows.shape[1]:
+        new[1:] = (s[1:] != s[:-1]).any(axis=1)
+    elif n > 1:
+        new[1:] = False
+    starts = xp.nonzero(new)[0]
+    picked = moved[order[starts]]
+    values = picked if dim is None else xp.moveaxis(picked, 0, d)
     out = [Tensor._make(xp.ascontiguousarray(values), b)]
     if return_inverse:
         group = xp.cumsum(new) - 1
@@ -108,7 +121,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         inverse[order] = group
         out.append(_int64(inverse.reshape(inverse_shape), b))
     if return_counts:
-        ends = xp.concatenate([starts[1:], xp.asarray([new.shape[0]], dtype=starts.dtype)])
+        ends = xp.concatenate([starts[1:], xp.asarray([n], dtype=starts.dtype)])
         out.append(_int64(ends - starts, b))
     return out[0] if len(out) == 1 else tuple(out)
 
