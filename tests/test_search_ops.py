@@ -124,3 +124,15 @@ def test_unique_consecutive(device):
     assert v.tolist() == [[1, 2], [0, 1], [1, 2]] and c.tolist() == [2, 1, 1]
     nans = tc.tensor([np.nan, np.nan], device=device).unique_consecutive()
     assert nans.shape == (2,)
+
+
+def test_logspace(device):
+    got = tc.logspace(-1, 2, 4, device=device)
+    assert got.dtype == tc.get_default_dtype()
+    np.testing.assert_allclose(got.cpu().numpy(), np.logspace(-1, 2, 4), rtol=1e-6)
+    assert tc.logspace(0, 3, 4, base=2, dtype=tc.float64, device=device).tolist() == \
+        [1.0, 2.0, 4.0, 8.0]
+    assert tc.logspace(0, 2, 3, dtype=tc.int64, device=device).tolist() == [1, 10, 100]
+    assert tc.logspace(0, 1, 0, device=device).shape == (0,)
+    with pytest.raises(RuntimeError, match="non-negative"):
+        tc.logspace(0, 1, -1)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 from hypothesis import strategies as st
+
+import tensorcore as tc
 
 from .harness import Case, Op
 from .ops_elementwise import function, method
@@ -94,3 +97,24 @@ OPS: list = [
     Op("tc.searchsorted", **function("searchsorted"), args=searchsorted_case()),
     Op("tc.bucketize", **function("bucketize"), args=bucketize_case()),
 ]
+
+
+@st.composite
+def logspace_case(draw):
+    ends = st.sampled_from((0, 1, -2, 2.5, 3, -0.5))
+    args = (draw(ends), draw(ends), draw(st.integers(0, 6)))
+    kw = {}
+    if draw(st.booleans()):
+        kw["base"] = draw(st.sampled_from((2, 2.0, 10.0, 0.5, 3)))
+    if draw(st.booleans()):
+        kw["dtype"] = draw(st.sampled_from(("float32", "float64")))
+    return Case(args, kw, seed=draw(SEEDS))
+
+
+def _logspace(lib):
+    def call(*args, dtype=None, **kw):
+        return lib.logspace(*args, dtype=None if dtype is None else getattr(lib, dtype), **kw)
+    return call
+
+
+OPS.append(Op("tc.logspace", tc=_logspace(tc), torch=_logspace(torch), args=logspace_case()))
