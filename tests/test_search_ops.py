@@ -77,7 +77,8 @@ def test_diff_values_and_gradients(device):
 def test_search_ops_in_a_compiled_step_match_eager():
     def step(x):
         picked = x.nonzero().sum() + tc.argwhere(x > 0).sum()
-        return picked + tc.unique(x).sum() + tc.diff(x, 2).sum()
+        runs = tc.unique_consecutive(x).sum() + tc.searchsorted(tc.unique(x), x).sum()
+        return picked + runs + tc.unique(x).sum() + tc.diff(x, 2).sum()
 
     compiled = tc.compile(step)
     for seed in range(4):
