@@ -84,6 +84,7 @@ def test_search_ops_in_a_compiled_step_match_eager():
     for seed in range(4):
         x = tc.tensor(np.random.default_rng(seed).integers(-2, 3, size=(6,)).astype(float))
         assert compiled(x).item() == step(x).item()
+    assert compiled.stats["replays"] > 0  # replayed, data-dependent lengths and all
 
 
 def test_searchsorted_and_bucketize(device):

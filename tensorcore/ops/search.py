@@ -214,28 +214,25 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
 
 def _bisect(xp, seq, values, right: bool):
     """PyTorch's binary search, step by step (so NaNs land where its kernel puts them): the
-    lower bound moves past ``mid`` while ``not seq[mid] >= v`` (``>`` for ``right``)."""
+    lower bound moves past ``mid`` while ``not seq[mid] >= v`` (``>`` for ``right``). No
+    Python number comes from ``seq``'s length (it may depend on data, as ``unique``'s), so a
+    compiled step replays it: traced, it runs the 64 steps that any length needs."""
+    from ..compiler import is_compiling
     n = seq.shape[-1]
-    shape = values.shape
-    if seq.ndim == 1:
-        rows = seq.reshape(1, n)
-        flat = values.reshape(1, values.size)
-    else:
-        lead = int(np.prod(seq.shape[:-1]))
-        rows = seq.reshape(lead, n)
-        flat = values.reshape(lead, values.shape[-1])
-    lo = xp.zeros(flat.shape, dtype=np.int64)
-    hi = xp.full(flat.shape, n, dtype=np.int64)
-    if n and flat.size:
-        for _ in range(int(n).bit_length() + 1):
-            mid = (lo + hi) // 2
-            at = xp.take_along_axis(rows, xp.minimum(mid, n - 1), axis=-1) if rows.shape[0] \
-                > 1 else rows[0][xp.minimum(mid, n - 1)]
-            move = ~(at > flat) if right else ~(at >= flat)
-            active = lo < hi
-            lo = xp.where(active & move, mid + 1, lo)
-            hi = xp.where(active & ~move, mid, hi)
-    return lo.reshape(shape)
+    steps = 64 if is_compiling() else int(n).bit_length() + 1
+    pad = xp.zeros(seq.shape[:-1] + (1,), dtype=seq.dtype)
+    padded = xp.concatenate([seq, pad], axis=-1)  # mid == n reads the pad, unused
+    hi = xp.ones_like(seq, dtype=np.int64).sum(axis=-1, keepdims=seq.ndim > 1)
+    lo = xp.zeros(values.shape, dtype=np.int64)
+    hi = lo + hi
+    for _ in range(steps):
+        mid = (lo + hi) // 2
+        at = padded[mid] if seq.ndim == 1 else xp.take_along_axis(padded, mid, axis=-1)
+        move = ~(at > values) if right else ~(at >= values)
+        active = lo < hi
+        lo = xp.where(active & move, mid + 1, lo)
+        hi = xp.where(active & ~move, mid, hi)
+    return lo
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False) -> Tensor:
