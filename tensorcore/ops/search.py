@@ -158,12 +158,10 @@ def diff(input, n=1, dim=-1, prepend=None, append=None) -> Tensor:
         pieces = [t for name, t in parts if name == "prepend"] + [input] + \
             [t for name, t in parts if name == "append"]
         x = cat(pieces, d)
-    for _ in range(n):
-        length = x.shape[d]
-        if length == 0:
-            break
-        hi = x.narrow(d, 1, length - 1)
-        lo = x.narrow(d, 0, length - 1)
+    upper = (slice(None),) * d + (slice(1, None),)
+    lower = (slice(None),) * d + (slice(None, -1),)
+    for _ in range(n):  # slices, not lengths: a length that depends on data replays
+        hi, lo = x[upper], x[lower]
         x = hi != lo if x._data.dtype == np.bool_ else hi - lo
     return x
 
