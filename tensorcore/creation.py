@@ -153,6 +153,18 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
                    requires_grad)
 
 
+def logspace(start, end, steps: int, base=10.0, *, dtype=None, device=None,
+             requires_grad=False) -> Tensor:
+    """``steps`` values ``base ** x`` for ``x`` evenly spaced from ``start`` to ``end``
+    (``torch.logspace``)."""
+    b = get_backend(device)
+    steps = int(steps)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    exponents = b.xp.linspace(float(start), float(end), steps, dtype=np.float64)
+    return _finish((float(base) ** exponents).astype(_float_dtype(dtype)), b, requires_grad)
+
+
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False):
     b = get_backend(device)
     return _finish(b.xp.eye(n, m, dtype=_float_dtype(dtype)), b, requires_grad)
