@@ -334,6 +334,28 @@ def test_every_kernel_entry_of_the_contract_is_recorded():
     assert entries - capture - handled == set(KERNEL_ENTRIES)
 
 
+@pytest.mark.parametrize("select", [
+    lambda x: x[x > 0],                                  # a bool mask index
+    lambda x: x[tc.where(x > 0)],                        # where(condition): the indices
+    lambda x: x[(x > 0).nonzero().reshape(-1)],
+])
+def test_values_that_set_a_shape_make_the_step_eager(select):
+    """A tensor whose length is a count of values (a mask's True elements): a replay would
+    keep the traced length and silently give a wrong result (it gave 27 for 9 here), so the
+    function runs eagerly, with one CompileWarning naming the op."""
+    def step(x):
+        m = select(x)
+        return (m * m).sum()
+
+    compiled = tc.compile(step)
+    with pytest.warns(CompileWarning, match="runs eagerly"):
+        assert compiled(tc.tensor([1.0, -2.0, 3.0])).item() == 10.0
+    for values, want in (([-1.0, -2.0, 3.0], 9.0), ([5.0, -1.0, -1.0], 25.0),
+                         ([1.0, 2.0, 3.0], 14.0)):
+        assert compiled(tc.tensor(values)).item() == want
+    assert compiled.stats["replays"] == 0
+
+
 def test_a_parameter_rebound_to_another_layout_retraces():
     tc.manual_seed(0)
     model = nn.Linear(3, 4)

@@ -112,6 +112,15 @@ def _host_read(self, what):
     return self._plain if self._plain is not None else self.view(np.ndarray)
 
 
+def shape_from_values(what: str) -> None:
+    """While tracing: the op being run (``what``) makes a tensor whose shape depends on
+    tensor values (a bool mask's count, ``nonzero``, ``unique``). A replay would keep the
+    traced shape, so this is a host read: the function runs eagerly (one CompileWarning)."""
+    rec = state.current()
+    if rec is not None and not rec.depth:
+        rec.taint_host_read(what)
+
+
 def _call(kind, fn, args, kwargs):
     """Run ``fn`` on plain arrays; while tracing (and not inside a kernel or live call),
     record it and return its arrays as TracedArrays. What NumPy calls inside ``fn`` is part

@@ -32,7 +32,7 @@ import numpy as np
 
 from .._tensor_data import _nested_to_numpy
 from ..autograd.function import Function
-from ..compiler.traced import run_recorded
+from ..compiler.traced import run_recorded, shape_from_values
 from ..tensor import Tensor
 from .inplace import cast, check_no_overlap, inplace, scalar_as, torch_name, warn_if_expanded
 from .shape import as_view
@@ -158,6 +158,7 @@ def parse(index, a: Tensor) -> Index:
                 raise IndexError(f"too many indices for tensor of dimension {ndim}")
             if arr.dtype.kind == "b":
                 _check_mask(arr, shape, dim)
+                shape_from_values("a bool mask index")  # its count sets the result's shape
                 masks += 1
             else:
                 checks.append((arr, shape[dim], rdim))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..compiler.traced import shape_from_values
 from ..tensor import Tensor
 from ._dims import wrap_dim
 from .select import where
@@ -79,6 +80,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 def _groups(input, sort, return_inverse, return_counts, dim, op):
     """unique (``sort``) and unique_consecutive: runs of equal elements (or slices along
     ``dim``) after a stable sort or in place; NaNs are never equal."""
+    shape_from_values(op)  # the number of groups sets the result's shape
     b, xp = input._backend, input._backend.xp
     a = input._data
     if dim is None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.function import Function
+from ..compiler.traced import shape_from_values
 from ..tensor import Tensor
 from ._util import as_operand, checked_scalar, const, operands, tensors_only
 
@@ -193,6 +194,7 @@ def where(condition, input=_MISSING, other=_MISSING):
         raise TypeError(f"where(): argument 'condition' must be Tensor, not "
                         f"{type(condition).__name__}")
     if input is _MISSING and other is _MISSING:
+        shape_from_values("where(condition) / nonzero")  # the count sets the shapes
         backend = condition._backend
         return tuple(Tensor._make(i.astype(np.int64, copy=False), backend)
                      for i in backend.xp.nonzero(condition._data))
