@@ -20,6 +20,7 @@ import numpy as np
 from ..compiler.traced import shape_from_values
 from ..tensor import Tensor
 from ._dims import wrap_dim
+from .inplace import torch_name
 from .select import where
 
 TENSOR_METHODS = ["nonzero", "argwhere", "unique", "unique_consecutive", "diff"]
@@ -200,7 +201,6 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     if sorter is not None:
         _tensor(sorter, "searchsorted", "sorter")
         if sorter._data.dtype != np.int64:
-            from .inplace import torch_name
             raise RuntimeError(f"torch.searchsorted(): sorter must be a tensor of long dtype "
                                f"but got dtype {torch_name(sorter._data.dtype)}")
         if sorter.shape != sorted_sequence.shape:

@@ -58,7 +58,15 @@ def _decayed_grad(p: Tensor, group: dict, x, shrink, decay):
     return effective_grad(p, group["maximize"], decay if group["weight_decay"] != 0 else None)
 
 
-class NAdam(Optimizer):
+class _DecoupledDecay(Optimizer):
+    """An Adam variant whose weight decay may be decoupled (``decoupled_weight_decay``):
+    its groups' plans differ by that flag too."""
+
+    def _group_key(self, group: dict) -> tuple:
+        return (group["weight_decay"] != 0, group["decoupled_weight_decay"], group["maximize"])
+
+
+class NAdam(_DecoupledDecay):
     """NAdam, as ``torch.optim.NAdam``."""
 
     def __init__(self, params: Iterable, lr: float = 2e-3,
@@ -74,9 +82,6 @@ class NAdam(Optimizer):
                                       weight_decay=weight_decay, momentum_decay=momentum_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
                                       maximize=maximize))
-
-    def _group_key(self, group: dict) -> tuple:
-        return (group["weight_decay"] != 0, group["decoupled_weight_decay"], group["maximize"])
 
     def _update(self, p: Tensor, group: dict, state: dict) -> None:
         if not state:
@@ -116,7 +121,7 @@ def _nadam_numbers(group: dict, state: dict) -> tuple:
             -lr * (1.0 - mu) / (1.0 - mu_product), (-lr * mu_next) / (1.0 - mu_product * mu_next))
 
 
-class RAdam(Optimizer):
+class RAdam(_DecoupledDecay):
     """RAdam, as ``torch.optim.RAdam``."""
 
     def __init__(self, params: Iterable, lr: float = 1e-3,
@@ -130,9 +135,6 @@ class RAdam(Optimizer):
                                       weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
                                       maximize=maximize))
-
-    def _group_key(self, group: dict) -> tuple:
-        return (group["weight_decay"] != 0, group["decoupled_weight_decay"], group["maximize"])
 
     def _update(self, p: Tensor, group: dict, state: dict) -> None:
         if not state:
